@@ -1,0 +1,55 @@
+# Label Migration: set-up, tests, demo, install into QGIS, plugin package.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+PLUGIN := labelmigration
+QGIS_PROFILE_DIR ?= $(HOME)/.local/share/QGIS/QGIS3/profiles/default
+PLUGIN_LINK := $(QGIS_PROFILE_DIR)/python/plugins/$(PLUGIN)
+VERSION := $(shell sed -n 's/^version=//p' metadata.txt)
+export QT_QPA_PLATFORM ?= offscreen
+
+.PHONY: help setup test test-unit demo install uninstall package lint clean
+
+help:
+	@echo "make setup    install Debian packages and the .venv (idempotent)"
+	@echo "make test     set up, then run the whole test suite"
+	@echo "make demo     set up, then migrate the bundled sample label into demo-output/"
+	@echo "make install  link this checkout into the QGIS profile as '$(PLUGIN)' and enable it"
+	@echo "make package  build $(PLUGIN).zip for QGIS's plugin manager"
+
+setup: $(VENV)/.setup-done
+
+$(VENV)/.setup-done: requirements-dev.txt tools/install_debian_packages.sh
+	tools/install_debian_packages.sh
+	test -x $(PYTHON) || /usr/bin/python3 -m venv --system-site-packages $(VENV)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+test: setup
+	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+test-unit: setup
+	$(PYTHON) -m pytest tests/unit $(PYTEST_ARGS)
+
+demo: setup
+	$(PYTHON) demo/run_demo.py demo-output
+
+install:
+	mkdir -p $(dir $(PLUGIN_LINK))
+	ln -sfn $(CURDIR) $(PLUGIN_LINK)
+	/usr/bin/python3 tools/enable_plugin.py "$(QGIS_PROFILE_DIR)" $(PLUGIN)
+	@echo "Installed: $(PLUGIN_LINK) -> $(CURDIR)"
+
+uninstall:
+	rm -f $(PLUGIN_LINK)
+
+package:
+	/usr/bin/python3 tools/package.py $(PLUGIN).zip
+
+lint: setup
+	$(PYTHON) -m pytest tests/unit/test_source_rules.py $(PYTEST_ARGS)
+
+clean:
+	rm -rf demo-output $(PLUGIN).zip .pytest_cache

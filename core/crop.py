@@ -1,0 +1,241 @@
+"""Crop a scene to a label so that image and label form an aligned training pair.
+
+The image keeps the scene's CRS and native pixel grid (no resampling): the output window is the
+label footprint's bounding box snapped outward to scene pixels, only that window is read, and
+pixels outside the footprint become nodata. The label is warped onto exactly that grid.
+"""
+import math
+import os
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+from osgeo import gdal, ogr
+
+from .errors import LabelMigrationError
+from .footprint import label_name, transform_geometry, valid_outline
+from .outputs import atomic_outputs, check_output_path
+from .progress import CancelCheck, ProgressCallback, Steps
+from .rasters import (LABEL_BAND_NAME, GeoTransform, copy_color_table, create_gtiff, default_nodata, gdal_errors,
+                      gdal_type, numpy_dtype, open_raster, pixel_to_world, read_check, require_georeferenced,
+                      row_strips, strip_height_for, valid_mask, validity_band_index, window_transform)
+
+# Sub-pixel slack when snapping a footprint to the scene grid, so float noise adds no empty column.
+_SNAP_TOLERANCE = 1e-6
+
+
+@dataclass
+class Window:
+    col: int
+    row: int
+    width: int
+    height: int
+
+
+@dataclass
+class CropResult:
+    image: str
+    label: str
+    window: Window
+    transform: GeoTransform
+    covered_percent: float  # share of the label footprint that lies inside the scene
+    nodata_percent: float  # share of the label's valid pixels without image data
+    label_pixels: int
+    warnings: List[str]
+
+
+def _scene_outline(transform: Sequence[float], width: int, height: int) -> ogr.Geometry:
+    ring = ogr.Geometry(ogr.wkbLinearRing)
+    for col, row in ((0, 0), (width, 0), (width, height), (0, height), (0, 0)):
+        ring.AddPoint_2D(*pixel_to_world(transform, col, row))
+    polygon = ogr.Geometry(ogr.wkbPolygon)
+    polygon.AddGeometry(ring)
+    return polygon
+
+
+def footprint_window(footprint: ogr.Geometry, transform: Sequence[float], width: int, height: int) -> Optional[Window]:
+    """The scene pixels covering the footprint's bounding box, clipped to the scene; None if outside."""
+    inverse = gdal.InvGeoTransform(list(transform))
+    min_x, max_x, min_y, max_y = footprint.GetEnvelope()
+    cols, rows = [], []
+    for x, y in ((min_x, min_y), (min_x, max_y), (max_x, min_y), (max_x, max_y)):
+        col, row = gdal.ApplyGeoTransform(inverse, x, y)
+        cols.append(col)
+        rows.append(row)
+    col0 = max(0, math.floor(min(cols) + _SNAP_TOLERANCE))
+    col1 = min(width, math.ceil(max(cols) - _SNAP_TOLERANCE))
+    row0 = max(0, math.floor(min(rows) + _SNAP_TOLERANCE))
+    row1 = min(height, math.ceil(max(rows) - _SNAP_TOLERANCE))
+    if col1 <= col0 or row1 <= row0:
+        return None
+    return Window(col0, row0, col1 - col0, row1 - row0)
+
+
+def _memory_raster(width: int, height: int, bands: int, data_type: int, transform, srs_wkt: str) -> gdal.Dataset:
+    dataset = gdal.GetDriverByName("MEM").Create("", width, height, bands, data_type)
+    dataset.SetGeoTransform(list(transform))
+    dataset.SetProjection(srs_wkt)
+    return dataset
+
+
+def _rasterize(geometry: ogr.Geometry, width: int, height: int, transform, srs) -> np.ndarray:
+    """Pixels touched by geometry (all touched, so the image covers every label pixel)."""
+    target = _memory_raster(width, height, 1, gdal.GDT_Byte, transform, srs.ExportToWkt())
+    memory = ogr.GetDriverByName("Memory").CreateDataSource("footprint")
+    layer = memory.CreateLayer("footprint", srs=srs, geom_type=ogr.wkbMultiPolygon)
+    feature = ogr.Feature(layer.GetLayerDefn())
+    feature.SetGeometry(geometry)
+    layer.CreateFeature(feature)
+    gdal.RasterizeLayer(target, [1], layer, burn_values=[1], options=["ALL_TOUCHED=TRUE"])
+    return target.GetRasterBand(1).ReadAsArray() != 0
+
+
+def _warp_label(label: gdal.Dataset, label_path: str, window: Window, transform, srs_wkt: str,
+                resampling: str) -> Tuple[np.ndarray, np.ndarray]:
+    """The label's class values and validity on the window grid."""
+    validity = validity_band_index(label)
+    data_type = label.GetRasterBand(1).DataType
+    target = _memory_raster(window.width, window.height, 2, data_type, transform, srs_wkt)
+    options = dict(resampleAlg=resampling, errorThreshold=0, multithread=False)
+    with read_check(label_path, "label"):
+        if validity:
+            source = gdal.Translate("", label, format="VRT", bandList=[1, validity])
+            gdal.Warp(target, source, **options)
+        else:
+            source = gdal.Translate("", label, format="VRT", bandList=[1])
+            gdal.Warp(target, source, dstAlpha=True, **options)
+    values = target.GetRasterBand(1).ReadAsArray()
+    valid = target.GetRasterBand(2).ReadAsArray() != 0
+    return values, valid
+
+
+def _label_nodata(band: gdal.Band, values: np.ndarray, label_path: str) -> float:
+    declared = band.GetNoDataValue()
+    if declared is not None:
+        return declared
+    dtype = values.dtype
+    top = np.iinfo(dtype).max if np.issubdtype(dtype, np.integer) else None
+    if top is None:
+        return float("nan")
+    used = set(np.unique(values).tolist())
+    for candidate in range(top, max(-1, top - 1024), -1):
+        if candidate not in used:
+            return float(candidate)
+    raise LabelMigrationError(f"The label '{label_path}' uses every value of its data type; no value is left for nodata.")
+
+
+def crop_scene(scene_path: str, label_path: str, output_image: str, output_label: str,
+               bands: Optional[Sequence[int]] = None, label_resampling: str = "near",
+               progress: Optional[ProgressCallback] = None,
+               is_cancelled: Optional[CancelCheck] = None) -> CropResult:
+    """Write the scene pixels under the label and the label on the same grid."""
+    steps = Steps(progress, is_cancelled)
+    if os.path.realpath(output_image) == os.path.realpath(output_label):
+        raise LabelMigrationError("The output image and the output label must be different files.")
+    for output, role in ((output_image, "output image"), (output_label, "output label")):
+        check_output_path(output, [scene_path, label_path], role)
+    with gdal_errors():
+        scene = open_raster(scene_path, "scene")
+        scene_srs, scene_transform = require_georeferenced(scene, scene_path, "scene")
+        label = open_raster(label_path, "label")
+        label_srs, _ = require_georeferenced(label, label_path, "label")
+        band_list = list(bands) if bands else list(range(1, scene.RasterCount + 1))
+        for index in band_list:
+            if not 1 <= index <= scene.RasterCount:
+                raise LabelMigrationError(f"The scene '{scene_path}' has no band {index} (it has {scene.RasterCount}).")
+
+        outline = valid_outline(label, label_path)
+        min_x, max_x, min_y, max_y = outline.GetEnvelope()
+        footprint = transform_geometry(outline, label_srs, scene_srs, max(max_x - min_x, max_y - min_y) / 64)
+        steps.report(0.05)
+        scene_outline = _scene_outline(scene_transform, scene.RasterXSize, scene.RasterYSize)
+        covered = footprint.Intersection(scene_outline)
+        window = footprint_window(footprint, scene_transform, scene.RasterXSize, scene.RasterYSize)
+        if window is None or covered is None or covered.IsEmpty() or covered.GetArea() <= 0:
+            raise LabelMigrationError(
+                f"The label '{label_path}' and the scene '{scene_path}' do not overlap: "
+                f"there are no scene pixels under the label."
+            )
+        covered_percent = 100.0 * covered.GetArea() / footprint.GetArea()
+        warnings = []
+        if covered_percent < 99.999:
+            warnings.append(
+                f"The label '{label_name(label_path)}' straddles the edge of the scene: only "
+                f"{covered_percent:.1f}% of its footprint is covered; the part outside is left out."
+            )
+        transform = window_transform(scene_transform, window.col, window.row)
+        srs_wkt = scene_srs.ExportToWkt()
+        inside = _rasterize(footprint, window.width, window.height, transform, scene_srs)
+        label_values, label_valid = _warp_label(label, label_path, window, transform, srs_wkt, label_resampling)
+        label_valid &= inside
+        steps.report(0.15)
+
+        with atomic_outputs(output_image, output_label) as (image_temporary, label_temporary):
+            image_missing = _write_image(scene, scene_path, image_temporary, band_list, window, transform, srs_wkt,
+                                         inside, label_valid, steps.sub(0.15, 0.95))
+            _write_label(label, label_path, label_temporary, label_values, label_valid, transform, srs_wkt,
+                         scene_path)
+            steps.report(1.0)
+    label_pixels = int(label_valid.sum())
+    if label_pixels == 0:
+        warnings.append(f"No label pixel falls on the scene grid (the label is smaller than one scene pixel).")
+    return CropResult(
+        image=output_image, label=output_label, window=window, transform=transform,
+        covered_percent=covered_percent,
+        nodata_percent=100.0 * image_missing / label_pixels if label_pixels else 100.0,
+        label_pixels=label_pixels, warnings=warnings,
+    )
+
+
+def _write_image(scene: gdal.Dataset, scene_path: str, path: str, band_list: List[int], window: Window,
+                 transform, srs_wkt: str, inside: np.ndarray, label_valid: np.ndarray, steps: Steps) -> int:
+    """Stream the window strip by strip; return the label pixels that have no image data."""
+    first = scene.GetRasterBand(band_list[0])
+    dtype = np.result_type(*[numpy_dtype(scene.GetRasterBand(i).DataType) for i in band_list])
+    nodata = first.GetNoDataValue()
+    if nodata is None:
+        nodata = default_nodata(dtype)
+    out = create_gtiff(path, window.width, window.height, len(band_list), gdal_type(dtype), srs_wkt, transform)
+    for position, index in enumerate(band_list, start=1):
+        source, target = scene.GetRasterBand(index), out.GetRasterBand(position)
+        target.SetNoDataValue(nodata)
+        target.SetDescription(source.GetDescription())
+        target.SetColorInterpretation(source.GetColorInterpretation())
+        if source.GetOffset() not in (None, 0.0) or source.GetScale() not in (None, 1.0):
+            target.SetOffset(source.GetOffset() or 0.0)
+            target.SetScale(source.GetScale() or 1.0)
+        if source.GetMetadata():
+            target.SetMetadata(source.GetMetadata())
+    out.SetMetadata({**(scene.GetMetadata() or {}), "SOURCE_SCENE": os.path.basename(scene_path)})
+    missing = 0
+    strip = strip_height_for(scene, window.width * len(band_list) * dtype.itemsize)
+    for row, rows in row_strips(window.height, strip):
+        with read_check(scene_path, "scene"):
+            pixels = scene.ReadAsArray(window.col, window.row + row, window.width, rows, band_list=band_list)
+            valid = valid_mask(scene, window.col, window.row + row, window.width, rows)
+        pixels = pixels.reshape(len(band_list), rows, window.width).astype(dtype, copy=False)
+        keep = inside[row:row + rows] & valid
+        pixels[:, ~keep] = nodata
+        for position in range(len(band_list)):
+            out.GetRasterBand(position + 1).WriteArray(pixels[position], 0, row)
+        missing += int((label_valid[row:row + rows] & ~valid).sum())
+        steps.report((row + rows) / window.height)
+    out.FlushCache()
+    return missing
+
+
+def _write_label(label: gdal.Dataset, label_path: str, path: str, values: np.ndarray, valid: np.ndarray,
+                 transform, srs_wkt: str, scene_path: str) -> None:
+    source = label.GetRasterBand(1)
+    nodata = _label_nodata(source, values[valid], label_path)
+    output = np.where(valid, values, nodata).astype(values.dtype)
+    out = create_gtiff(path, output.shape[1], output.shape[0], 1, source.DataType, srs_wkt, transform)
+    band = out.GetRasterBand(1)
+    band.SetNoDataValue(nodata)
+    band.SetDescription(LABEL_BAND_NAME)
+    copy_color_table(source, band)
+    metadata = dict(label.GetMetadata() or {})
+    metadata.update({"LABEL_SOURCE": os.path.basename(label_path), "SOURCE_SCENE": os.path.basename(scene_path)})
+    out.SetMetadata(metadata)
+    band.WriteArray(output)
+    out.FlushCache()

@@ -1,0 +1,227 @@
+"""GDAL helpers shared by the core: opening with clear errors, georeferencing, masks, writing."""
+import os
+from contextlib import contextmanager
+from typing import Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
+from osgeo import gdal, gdal_array, ogr, osr
+
+from .errors import LabelMigrationError
+
+GeoTransform = Tuple[float, float, float, float, float, float]
+
+VALIDITY_BAND_NAME = "validity"
+LABEL_BAND_NAME = "label"
+
+GTIFF_OPTIONS = ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER", "NUM_THREADS=ALL_CPUS"]
+
+
+@contextmanager
+def gdal_errors() -> Iterator[None]:
+    """Turn GDAL/OGR/OSR errors into Python exceptions for the duration of the block.
+
+    The previous setting is restored, so QGIS and other plugins see GDAL as they left it.
+    """
+    modules = (gdal, ogr, osr)
+    previous = [module.GetUseExceptions() for module in modules]
+    for module in modules:
+        module.UseExceptions()
+    try:
+        yield
+    finally:
+        for module, was_on in reversed(list(zip(modules, previous))):  # GDAL keeps them as a stack
+            if not was_on:
+                module.DontUseExceptions()
+
+
+def open_raster(path: str, role: str = "raster", update: bool = False) -> gdal.Dataset:
+    """Open a raster or raise a LabelMigrationError naming the file and the problem."""
+    if not path:
+        raise LabelMigrationError(f"No {role} was given.")
+    if not path.startswith("/vsi") and not os.path.exists(path):
+        raise LabelMigrationError(f"The {role} '{path}' does not exist.")
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        raise LabelMigrationError(f"The {role} '{path}' is an empty file, not an image.")
+    try:
+        dataset = gdal.OpenEx(
+            path, (gdal.OF_UPDATE if update else gdal.OF_READONLY) | gdal.OF_RASTER
+        )
+    except RuntimeError as error:
+        raise LabelMigrationError(
+            f"The {role} '{path}' cannot be read as an image: {_gdal_message(error)}"
+        ) from error
+    if dataset is None or dataset.RasterCount == 0:
+        raise LabelMigrationError(f"The {role} '{path}' cannot be read as an image.")
+    return dataset
+
+
+def _gdal_message(error: Exception) -> str:
+    return str(error).strip().rstrip(".") + "."
+
+
+def read_check(path: str, role: str):
+    """Context manager-like helper: wrap GDAL read errors (corrupt blocks) with the file name."""
+    return _ReadGuard(path, role)
+
+
+class _ReadGuard:
+    def __init__(self, path: str, role: str):
+        self.path, self.role = path, role
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, _tb):
+        if exc_type is RuntimeError:
+            raise LabelMigrationError(
+                f"The {self.role} '{self.path}' is corrupt or unreadable: {_gdal_message(exc)}"
+            ) from exc
+        return False
+
+
+def srs_of(dataset: gdal.Dataset) -> Optional[osr.SpatialReference]:
+    wkt = dataset.GetProjection()
+    if not wkt:
+        return None
+    srs = osr.SpatialReference()
+    srs.ImportFromWkt(wkt)
+    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    return srs
+
+
+def srs_from_user(definition: str) -> osr.SpatialReference:
+    """An SRS from 'EPSG:4326', a WKT or a PROJ string, with x/y (lon/lat) axis order."""
+    srs = osr.SpatialReference()
+    try:
+        srs.SetFromUserInput(definition)
+    except RuntimeError as error:
+        raise LabelMigrationError(f"'{definition}' is not a coordinate reference system.") from error
+    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    return srs
+
+
+def has_geotransform(dataset: gdal.Dataset) -> bool:
+    return dataset.GetGeoTransform(can_return_null=True) is not None
+
+
+def require_georeferenced(dataset: gdal.Dataset, path: str, role: str) -> Tuple[osr.SpatialReference, GeoTransform]:
+    """The dataset's SRS and geotransform, or a clear error when either is missing."""
+    srs = srs_of(dataset)
+    transform = dataset.GetGeoTransform(can_return_null=True)
+    missing = [what for what, value in (("coordinate reference system", srs), ("geotransform", transform)) if not value]
+    if missing:
+        raise LabelMigrationError(
+            f"The {role} '{path}' is not georeferenced: it has no {' and no '.join(missing)}."
+        )
+    return srs, tuple(transform)
+
+
+def band_names(dataset: gdal.Dataset) -> List[str]:
+    return [dataset.GetRasterBand(i + 1).GetDescription() for i in range(dataset.RasterCount)]
+
+
+def validity_band_index(dataset: gdal.Dataset) -> Optional[int]:
+    """1-based index of a band described 'validity' (written by geocodemask), if any."""
+    for index, name in enumerate(band_names(dataset), start=1):
+        if name.lower() == VALIDITY_BAND_NAME and index > 1:
+            return index
+    return None
+
+
+def row_strips(height: int, strip_height: int) -> Iterator[Tuple[int, int]]:
+    """(first row, number of rows) for consecutive strips covering ``height`` rows."""
+    for start in range(0, height, strip_height):
+        yield start, min(strip_height, height - start)
+
+
+def strip_height_for(dataset: gdal.Dataset, bytes_per_row: int, budget_bytes: int = 64 << 20) -> int:
+    """Rows per strip: whole blocks of the source, bounded by a memory budget."""
+    block_rows = max(1, dataset.GetRasterBand(1).GetBlockSize()[1])
+    rows = max(block_rows, (budget_bytes // max(1, bytes_per_row)) // block_rows * block_rows)
+    return max(1, min(rows, dataset.RasterYSize))
+
+
+def valid_mask(dataset: gdal.Dataset, xoff: int, yoff: int, xsize: int, ysize: int) -> np.ndarray:
+    """Boolean valid-data mask of a window.
+
+    A band described 'validity' wins; otherwise GDAL's mask flags decide: a per-dataset mask or
+    alpha band, or per-band nodata where a pixel counts as valid when any band has data.
+    """
+    validity = validity_band_index(dataset)
+    if validity:
+        return dataset.GetRasterBand(validity).ReadAsArray(xoff, yoff, xsize, ysize) != 0
+    first = dataset.GetRasterBand(1)
+    flags = first.GetMaskFlags()
+    if flags & gdal.GMF_ALL_VALID and all(
+        dataset.GetRasterBand(i + 1).GetMaskFlags() & gdal.GMF_ALL_VALID for i in range(dataset.RasterCount)
+    ):
+        return np.ones((ysize, xsize), dtype=bool)
+    if flags & (gdal.GMF_PER_DATASET | gdal.GMF_ALPHA):
+        return first.GetMaskBand().ReadAsArray(xoff, yoff, xsize, ysize) != 0
+    valid = np.zeros((ysize, xsize), dtype=bool)
+    for index in range(dataset.RasterCount):
+        band = dataset.GetRasterBand(index + 1)
+        if band.GetColorInterpretation() == gdal.GCI_AlphaBand:
+            continue
+        valid |= band.GetMaskBand().ReadAsArray(xoff, yoff, xsize, ysize) != 0
+    return valid
+
+
+def pixel_to_world(transform: Sequence[float], col: float, row: float) -> Tuple[float, float]:
+    return (
+        transform[0] + col * transform[1] + row * transform[2],
+        transform[3] + col * transform[4] + row * transform[5],
+    )
+
+
+def window_transform(transform: Sequence[float], col: int, row: int) -> GeoTransform:
+    x, y = pixel_to_world(transform, col, row)
+    return (x, transform[1], transform[2], y, transform[4], transform[5])
+
+
+def pixel_area(transform: Sequence[float]) -> float:
+    return abs(transform[1] * transform[5] - transform[2] * transform[4])
+
+
+def numpy_dtype(gdal_type: int) -> np.dtype:
+    return np.dtype(gdal_array.GDALTypeCodeToNumericTypeCode(gdal_type))
+
+
+def gdal_type(dtype: np.dtype) -> int:
+    return gdal_array.NumericTypeCodeToGDALTypeCode(np.dtype(dtype))
+
+
+def default_nodata(dtype: np.dtype) -> float:
+    """Nodata for rasters that declare none: 0 for unsigned (Sentinel-2 DN 0), NaN for floats."""
+    if np.issubdtype(dtype, np.floating):
+        return float("nan")
+    if np.issubdtype(dtype, np.signedinteger):
+        return float(np.iinfo(dtype).min)
+    return 0.0
+
+
+def create_gtiff(path: str, width: int, height: int, bands: int, gdal_type: int,
+                 srs_wkt: str = "", transform: Optional[Sequence[float]] = None,
+                 options: Sequence[str] = GTIFF_OPTIONS) -> gdal.Dataset:
+    dataset = gdal.GetDriverByName("GTiff").Create(path, width, height, bands, gdal_type, list(options))
+    if transform is not None:
+        dataset.SetGeoTransform(list(transform))
+    if srs_wkt:
+        dataset.SetProjection(srs_wkt)
+    return dataset
+
+
+def copy_color_table(source_band: gdal.Band, target_band: gdal.Band) -> None:
+    table = source_band.GetColorTable()
+    if table is not None:
+        target_band.SetColorTable(table)
+        target_band.SetColorInterpretation(gdal.GCI_PaletteIndex)
+
+
+def color_table_from(colors: dict) -> gdal.ColorTable:
+    """A GDAL colour table from {index: (r, g, b) or (r, g, b, a)}."""
+    table = gdal.ColorTable()
+    for index, color in sorted(colors.items()):
+        rgba = tuple(int(c) for c in color) + ((255,) if len(color) == 3 else ())
+        table.SetColorEntry(int(index), rgba)
+    return table

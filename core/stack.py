@@ -1,0 +1,117 @@
+"""Stack single-band rasters (e.g. 38-Cloud's red_/green_/blue_/nir_ patches) into one raster."""
+import os
+import re
+from dataclasses import dataclass
+from typing import List, Optional, Sequence
+
+import numpy as np
+from osgeo import gdal
+
+from .errors import LabelMigrationError
+from .outputs import atomic_output, check_output_path
+from .progress import CancelCheck, ProgressCallback, Steps
+from .rasters import (create_gtiff, gdal_errors, gdal_type, has_geotransform, numpy_dtype, open_raster,
+                      read_check, row_strips, srs_of, strip_height_for)
+
+# 38-Cloud patches: red_patch_192_10_by_12_LC08_..., train_nir/nir_patch_...
+_THIRTY_EIGHT_CLOUD = re.compile(r"^(red|green|blue|nir|gt)_patch_", re.IGNORECASE)
+# Geotransforms equal to within a millionth of a pixel count as the same grid.
+_GRID_TOLERANCE = 1e-6
+
+
+@dataclass
+class StackResult:
+    output: str
+    band_names: List[str]
+    width: int
+    height: int
+
+
+def band_name_for(path: str, dataset: gdal.Dataset) -> str:
+    description = dataset.GetRasterBand(1).GetDescription()
+    if description:
+        return description
+    name = os.path.basename(path)
+    match = _THIRTY_EIGHT_CLOUD.match(name)
+    if match:
+        return match.group(1).lower()
+    return os.path.splitext(name)[0]
+
+
+def _same_grid(a: Sequence[float], b: Sequence[float], pixel: float) -> bool:
+    return all(abs(x - y) <= _GRID_TOLERANCE * max(pixel, 1.0) for x, y in zip(a, b))
+
+
+def stack_bands(inputs: Sequence[str], output: str, band_names: Optional[Sequence[str]] = None,
+                progress: Optional[ProgressCallback] = None,
+                is_cancelled: Optional[CancelCheck] = None) -> StackResult:
+    """Write the first band of each input, in order, as the bands of one GeoTIFF."""
+    steps = Steps(progress, is_cancelled)
+    if len(inputs) < 1:
+        raise LabelMigrationError("No input rasters were given to stack.")
+    if band_names and len(band_names) != len(inputs):
+        raise LabelMigrationError(
+            f"{len(band_names)} band names were given for {len(inputs)} input rasters; give one name per input."
+        )
+    check_output_path(output, inputs)
+    with gdal_errors():
+        datasets = [open_raster(path, "input raster") for path in inputs]
+        first_path, first = inputs[0], datasets[0]
+        for path, dataset in zip(inputs, datasets):
+            if dataset.RasterCount != 1:
+                raise LabelMigrationError(
+                    f"The input '{path}' has {dataset.RasterCount} bands; stacking takes single-band rasters."
+                )
+            if (dataset.RasterXSize, dataset.RasterYSize) != (first.RasterXSize, first.RasterYSize):
+                raise LabelMigrationError(
+                    f"The input '{path}' is {dataset.RasterXSize} x {dataset.RasterYSize} pixels but "
+                    f"'{first_path}' is {first.RasterXSize} x {first.RasterYSize}; all bands must share one grid."
+                )
+            _check_same_georeferencing(path, dataset, first_path, first)
+        names = list(band_names) if band_names else [band_name_for(p, d) for p, d in zip(inputs, datasets)]
+        dtype = np.result_type(*[numpy_dtype(d.GetRasterBand(1).DataType) for d in datasets])
+        nodata_values = {d.GetRasterBand(1).GetNoDataValue() for d in datasets}
+        width, height = first.RasterXSize, first.RasterYSize
+        with atomic_output(output) as temporary:
+            out = create_gtiff(temporary, width, height, len(datasets), gdal_type(dtype), first.GetProjection(),
+                               first.GetGeoTransform() if has_geotransform(first) else None)
+            strip = strip_height_for(first, width * dtype.itemsize * len(datasets))
+            total = len(datasets) * height
+            done = 0
+            for position, (path, dataset, name) in enumerate(zip(inputs, datasets, names), start=1):
+                band = out.GetRasterBand(position)
+                band.SetDescription(name)
+                if len(nodata_values) == 1 and None not in nodata_values:
+                    band.SetNoDataValue(next(iter(nodata_values)))
+                source = dataset.GetRasterBand(1)
+                for row, rows in row_strips(height, strip):
+                    with read_check(path, "input raster"):
+                        pixels = source.ReadAsArray(0, row, width, rows)
+                    band.WriteArray(pixels.astype(dtype, copy=False), 0, row)
+                    done += rows
+                    steps.report(done / total)
+            out.FlushCache()
+            out = None
+    return StackResult(output=output, band_names=names, width=width, height=height)
+
+
+def _check_same_georeferencing(path: str, dataset: gdal.Dataset, first_path: str, first: gdal.Dataset) -> None:
+    georeferenced = has_geotransform(dataset), has_geotransform(first)
+    if georeferenced[0] != georeferenced[1]:
+        with_georef, without = (path, first_path) if georeferenced[0] else (first_path, path)
+        raise LabelMigrationError(
+            f"The input '{with_georef}' is georeferenced but '{without}' is not; stack rasters of one grid."
+        )
+    if not georeferenced[0]:
+        return
+    transform, first_transform = dataset.GetGeoTransform(), first.GetGeoTransform()
+    if not _same_grid(transform, first_transform, abs(first_transform[1])):
+        raise LabelMigrationError(
+            f"The input '{path}' lies on a different grid (geotransform {tuple(transform)}) than "
+            f"'{first_path}' ({tuple(first_transform)}); all bands must share one grid."
+        )
+    srs, first_srs = srs_of(dataset), srs_of(first)
+    if (srs is None) != (first_srs is None) or (srs is not None and not srs.IsSame(first_srs)):
+        raise LabelMigrationError(
+            f"The input '{path}' has a different coordinate reference system than '{first_path}'."
+        )

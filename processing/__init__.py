@@ -1,0 +1,1 @@
+"""QGIS Processing adapters: each algorithm maps its parameters onto one core call."""

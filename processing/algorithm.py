@@ -1,0 +1,90 @@
+"""The base class shared by every Label Migration algorithm."""
+import os
+from typing import Any, Callable, Dict, List
+
+from qgis.core import (QgsProcessingAlgorithm, QgsProcessingContext, QgsProcessingException,
+                       QgsProcessingFeedback, QgsProcessingLayerPostProcessorInterface, QgsRasterLayer)
+from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtGui import QIcon
+
+from ..core.errors import Cancelled, LabelMigrationError
+
+PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ICON_PATH = os.path.join(PLUGIN_DIR, "icon.svg")
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("LabelMigration", text)
+
+
+class LabelMigrationAlgorithm(QgsProcessingAlgorithm):
+    """Subclasses set ALGORITHM_ID, DISPLAY_NAME, GROUP and HELP and implement the QGIS hooks."""
+
+    ALGORITHM_ID = ""
+    DISPLAY_NAME = ""
+    GROUP = ""
+    HELP = ""
+
+    def __init__(self):
+        super().__init__()
+        # Post-processors must outlive processAlgorithm; QGIS calls them when layers load.
+        self._post_processors: List[QgsProcessingLayerPostProcessorInterface] = []
+
+    def name(self) -> str:
+        return self.ALGORITHM_ID
+
+    def displayName(self) -> str:
+        return tr(self.DISPLAY_NAME)
+
+    def group(self) -> str:
+        return tr(self.GROUP)
+
+    def groupId(self) -> str:
+        return self.GROUP.lower().replace(" ", "")
+
+    def shortHelpString(self) -> str:
+        return tr(self.HELP)
+
+    def icon(self) -> QIcon:
+        return QIcon(ICON_PATH)
+
+    def createInstance(self):
+        return type(self)()
+
+    def run_core(self, function: Callable[..., Any], feedback: QgsProcessingFeedback, **arguments) -> Any:
+        """Call a core function with progress and cancel wired to the feedback object."""
+        try:
+            result = function(
+                progress=lambda fraction: feedback.setProgress(100.0 * fraction),
+                is_cancelled=feedback.isCanceled,
+                **arguments,
+            )
+        except Cancelled as cancelled:
+            raise QgsProcessingException(str(cancelled)) from cancelled
+        except LabelMigrationError as error:
+            raise QgsProcessingException(str(error)) from error
+        for warning in getattr(result, "warnings", []) or []:
+            feedback.pushWarning(warning) if hasattr(feedback, "pushWarning") else feedback.reportError(warning)
+        return result
+
+    def raster_path(self, parameters: Dict, name: str, context: QgsProcessingContext) -> str:
+        """The GDAL path of a raster parameter, refusing layers GDAL cannot open (WMS, ...)."""
+        layer = self.parameterAsRasterLayer(parameters, name, context)
+        if layer is None:
+            raise QgsProcessingException(tr("No raster was given for {}.").format(name))
+        return gdal_source(layer)
+
+    def style_on_load(self, context: QgsProcessingContext, layer_id: str,
+                      processor: QgsProcessingLayerPostProcessorInterface) -> None:
+        if context.willLoadLayerOnCompletion(layer_id):
+            self._post_processors.append(processor)
+            context.layerToLoadOnCompletionDetails(layer_id).setPostProcessor(processor)
+
+
+def gdal_source(layer: QgsRasterLayer) -> str:
+    if layer.providerType() != "gdal":
+        raise QgsProcessingException(
+            tr("The layer '{}' is served by the '{}' provider; only file-based rasters (GDAL) can be used here.")
+            .format(layer.name(), layer.providerType())
+        )
+    return layer.source()

@@ -1,0 +1,70 @@
+"""cropscene: scene pixels under a label plus the label on the same grid, an aligned pair."""
+from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterBand, QgsProcessingParameterEnum,
+                       QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer)
+
+from ..core.crop import crop_scene
+from .algorithm import LabelMigrationAlgorithm, tr
+from .styles import image_styler, label_styler
+
+LABEL_RESAMPLING = ["near", "mode"]
+
+
+class CropSceneAlgorithm(LabelMigrationAlgorithm):
+    ALGORITHM_ID = "cropscene"
+    DISPLAY_NAME = "Crop scene to label"
+    GROUP = "Labels"
+    HELP = (
+        "Cuts the scene pixels under a label and puts the label on exactly the same grid, so the "
+        "two form an aligned training pair. Only the needed window of the scene is read, so a "
+        "remote Cloud-Optimised GeoTIFF (<code>/vsicurl/https://...</code>) costs a few requests.<br><br>"
+        "<b>Scene</b> (SCENE): any GDAL raster: GeoTIFF, VRT or a /vsicurl/ COG.<br>"
+        "<b>Label</b> (LABEL): a georeferenced label raster, in any CRS (e.g. EPSG:3035 label, UTM scene).<br>"
+        "<b>Bands</b> (BANDS): scene bands to keep, in order (default: all).<br>"
+        "<b>Label resampling</b> (LABEL_RESAMPLING): nearest (default) or mode (majority class, "
+        "better when the label is much finer than the scene).<br>"
+        "<b>Image</b> (OUTPUT_IMAGE): the scene's own pixels, CRS and grid (never resampled) over the "
+        "label's bounding box; pixels outside the label's footprint are nodata.<br>"
+        "<b>Label on image grid</b> (OUTPUT_LABEL): the label on exactly the image's grid; nodata "
+        "outside the label.<br>"
+        "A label partly outside the scene is cropped to what overlaps; COVERED_PERCENT reports the "
+        "share of the label footprint inside the scene and NODATA_PERCENT the share of label pixels "
+        "without image data.<br><br>"
+        "Example: <code>qgis_process run labelmigration:cropscene -- SCENE=S2_T32UPU.tif "
+        "LABEL=mask.tif OUTPUT_IMAGE=pair_image.tif OUTPUT_LABEL=pair_label.tif</code>"
+    )
+
+    SCENE, LABEL, BANDS, LABEL_RESAMPLING = "SCENE", "LABEL", "BANDS", "LABEL_RESAMPLING"
+    OUTPUT_IMAGE, OUTPUT_LABEL = "OUTPUT_IMAGE", "OUTPUT_LABEL"
+
+    def initAlgorithm(self, config=None):
+        self.addParameter(QgsProcessingParameterRasterLayer(self.SCENE, tr("Scene")))
+        self.addParameter(QgsProcessingParameterRasterLayer(self.LABEL, tr("Label")))
+        self.addParameter(QgsProcessingParameterBand(
+            self.BANDS, tr("Bands"), None, self.SCENE, optional=True, allowMultiple=True))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.LABEL_RESAMPLING, tr("Label resampling"), [tr("Nearest neighbour"), tr("Mode (majority)")],
+            defaultValue=0))
+        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT_IMAGE, tr("Image")))
+        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT_LABEL, tr("Label on image grid")))
+        self.addOutput(QgsProcessingOutputNumber("COVERED_PERCENT", tr("Label footprint covered by the scene (%)")))
+        self.addOutput(QgsProcessingOutputNumber("NODATA_PERCENT", tr("Label pixels without image data (%)")))
+
+    def processAlgorithm(self, parameters, context, feedback):
+        output_image = self.parameterAsOutputLayer(parameters, self.OUTPUT_IMAGE, context)
+        output_label = self.parameterAsOutputLayer(parameters, self.OUTPUT_LABEL, context)
+        result = self.run_core(
+            crop_scene, feedback,
+            scene_path=self.raster_path(parameters, self.SCENE, context),
+            label_path=self.raster_path(parameters, self.LABEL, context),
+            output_image=output_image,
+            output_label=output_label,
+            bands=self.parameterAsInts(parameters, self.BANDS, context) or None,
+            label_resampling=LABEL_RESAMPLING[self.parameterAsEnum(parameters, self.LABEL_RESAMPLING, context)],
+        )
+        feedback.pushInfo(tr("Pair of {} x {} pixels; label covered {:.1f}%, label pixels without image data {:.2f}%")
+                          .format(result.window.width, result.window.height, result.covered_percent,
+                                  result.nodata_percent))
+        self.style_on_load(context, output_image, image_styler())
+        self.style_on_load(context, output_label, label_styler())
+        return {self.OUTPUT_IMAGE: output_image, self.OUTPUT_LABEL: output_label,
+                "COVERED_PERCENT": result.covered_percent, "NODATA_PERCENT": result.nodata_percent}

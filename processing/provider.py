@@ -1,0 +1,36 @@
+"""The Label Migration Processing provider: it only lists the algorithms."""
+from qgis.core import QgsProcessingProvider
+from qgis.PyQt.QtGui import QIcon
+
+from .algorithm import ICON_PATH
+from .crop_scene import CropSceneAlgorithm
+from .geocode_mask import GeocodeMaskAlgorithm
+from .mask_footprint import MaskFootprintAlgorithm
+from .stack_bands import StackBandsAlgorithm
+
+ALGORITHMS = (GeocodeMaskAlgorithm, MaskFootprintAlgorithm, CropSceneAlgorithm, StackBandsAlgorithm)
+PROVIDER_ID = "labelmigration"
+
+
+class LabelMigrationProvider(QgsProcessingProvider):
+    def id(self) -> str:
+        return PROVIDER_ID
+
+    def name(self) -> str:
+        return "Label Migration"
+
+    def longName(self) -> str:
+        return "Label Migration: move labels onto Sentinel-2 imagery"
+
+    def icon(self) -> QIcon:
+        return QIcon(ICON_PATH)
+
+    def loadAlgorithms(self) -> None:
+        for algorithm in ALGORITHMS:
+            self.addAlgorithm(algorithm())
+
+    def supportedOutputRasterLayerExtensions(self):
+        return ["tif"]
+
+    def defaultRasterFileExtension(self) -> str:
+        return "tif"

@@ -1,0 +1,84 @@
+"""Styles applied when outputs load into the map: labels paletted, footprints outlined, images RGB."""
+from qgis.core import (QgsFillSymbol, QgsMultiBandColorRenderer, QgsPalettedRasterRenderer,
+                       QgsPalLayerSettings, QgsProcessingLayerPostProcessorInterface, QgsRandomColorRamp,
+                       QgsRasterLayer, QgsTextBufferSettings, QgsTextFormat, QgsVectorLayer,
+                       QgsVectorLayerSimpleLabeling, QgsContrastEnhancement, QgsRasterMinMaxOrigin)
+from qgis.PyQt.QtGui import QColor
+
+from ..core.quicklook import rgb_band_indices
+from ..core.rasters import gdal_errors, open_raster
+
+LABEL_OPACITY = 0.6
+FOOTPRINT_COLOUR = "#ff7f00"
+
+
+def style_label(layer: QgsRasterLayer) -> None:
+    """Paletted classes on band 1 (the label's colour table, or generated colours); 0 transparent."""
+    provider = layer.dataProvider()
+    table = provider.colorTable(1)
+    if table:
+        classes = QgsPalettedRasterRenderer.colorTableToClassData(table)
+    else:
+        classes = QgsPalettedRasterRenderer.classDataFromRaster(provider, 1, QgsRandomColorRamp())
+    for item in classes:
+        if item.value == 0:
+            item.color = QColor(0, 0, 0, 0)
+    renderer = QgsPalettedRasterRenderer(provider, 1, classes)
+    renderer.setOpacity(LABEL_OPACITY)
+    layer.setRenderer(renderer)
+    layer.triggerRepaint()
+
+
+def style_image(layer: QgsRasterLayer) -> None:
+    """True colour from the bands named B04/B03/B02 (or red/green/blue), stretched 2-98 %."""
+    if layer.bandCount() < 3:
+        return
+    with gdal_errors():
+        red, green, blue = rgb_band_indices(open_raster(layer.source(), "image"))
+    renderer = QgsMultiBandColorRenderer(layer.dataProvider(), red, green, blue)
+    layer.setRenderer(renderer)
+    layer.setContrastEnhancement(QgsContrastEnhancement.StretchToMinimumMaximum, QgsRasterMinMaxOrigin.CumulativeCut)
+    layer.triggerRepaint()
+
+
+def style_footprints(layer: QgsVectorLayer, label_field: str = "label") -> None:
+    """Outlines without fill, labelled with each feature's name."""
+    symbol = QgsFillSymbol.createSimple(
+        {"color": "0,0,0,0", "outline_color": FOOTPRINT_COLOUR, "outline_width": "0.6", "style": "no"}
+    )
+    layer.renderer().setSymbol(symbol)
+    settings = QgsPalLayerSettings()
+    settings.fieldName = label_field
+    text = QgsTextFormat()
+    text.setColor(QColor(FOOTPRINT_COLOUR))
+    buffer = QgsTextBufferSettings()
+    buffer.setEnabled(True)
+    text.setBuffer(buffer)
+    settings.setFormat(text)
+    layer.setLabeling(QgsVectorLayerSimpleLabeling(settings))
+    layer.setLabelsEnabled(True)
+    layer.triggerRepaint()
+
+
+class _Styler(QgsProcessingLayerPostProcessorInterface):
+    def __init__(self, function):
+        super().__init__()
+        self._function = function
+
+    def postProcessLayer(self, layer, context, feedback):
+        try:
+            self._function(layer)
+        except Exception as error:  # a style must never fail the algorithm
+            feedback.reportError(f"Could not style '{layer.name()}': {error}")
+
+
+def label_styler() -> QgsProcessingLayerPostProcessorInterface:
+    return _Styler(style_label)
+
+
+def image_styler() -> QgsProcessingLayerPostProcessorInterface:
+    return _Styler(style_image)
+
+
+def footprint_styler() -> QgsProcessingLayerPostProcessorInterface:
+    return _Styler(style_footprints)

@@ -1,0 +1,34 @@
+"""Test set-up shared by every tier.
+
+The checkout is imported as the package ``labelmigration`` through a symlink in a temporary
+folder: putting the repository root itself on sys.path would shadow QGIS's own ``processing``.
+"""
+import atexit
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+_IMPORT_ROOT = Path(tempfile.mkdtemp(prefix="labelmigration-import-"))
+(_IMPORT_ROOT / "labelmigration").symlink_to(REPO_ROOT)
+sys.path.insert(0, str(_IMPORT_ROOT))
+atexit.register(shutil.rmtree, _IMPORT_ROOT, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"../shared is missing (looked for {SHARED}); tests that read shared data are skipped")
+    return SHARED

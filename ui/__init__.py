@@ -1,0 +1,1 @@
+"""Dock widgets, dialogs and menus of the plugin."""
