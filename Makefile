@@ -28,10 +28,10 @@ $(VENV)/.setup-done: requirements-dev.txt tools/install_debian_packages.sh
 	touch $@
 
 test: setup
-	$(PYTHON) -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test-unit: setup
-	$(PYTHON) -m pytest tests/unit $(PYTEST_ARGS)
+	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
 
 demo: setup
 	$(PYTHON) demo/run_demo.py demo-output
@@ -49,7 +49,7 @@ package:
 	/usr/bin/python3 tools/package.py $(PLUGIN).zip
 
 lint: setup
-	$(PYTHON) -m pytest tests/unit/test_source_rules.py $(PYTEST_ARGS)
+	$(VENV)/bin/pytest tests/unit/test_source_rules.py $(PYTEST_ARGS)
 
 clean:
 	rm -rf demo-output $(PLUGIN).zip .pytest_cache

@@ -47,7 +47,9 @@ def write_quicklook(image_path: str, output_png: str, label_path: Optional[str] 
     """Write a stretched RGB PNG of image_path, with label_path's class outlines drawn on top."""
     with gdal_errors():
         image = open_raster(image_path, "image")
-        scale = min(1.0, max_size / max(image.RasterXSize, image.RasterYSize))
+        largest = max(image.RasterXSize, image.RasterYSize)
+        # small pairs are enlarged by a whole factor so each pixel stays a crisp square
+        scale = max_size / largest if largest > max_size else max(1, max_size // largest)
         width = max(1, round(image.RasterXSize * scale))
         height = max(1, round(image.RasterYSize * scale))
         bands = list(rgb_bands) if rgb_bands else rgb_band_indices(image)
@@ -71,5 +73,4 @@ def write_quicklook(image_path: str, output_png: str, label_path: Optional[str] 
             memory.GetRasterBand(position).WriteArray(channel)
         with atomic_output(output_png) as temporary:
             gdal.GetDriverByName("PNG").CreateCopy(temporary, memory)
-            gdal.Unlink(temporary + ".aux.xml")
     return output_png

@@ -58,7 +58,7 @@ def stack_bands(inputs: Sequence[str], output: str, band_names: Optional[Sequenc
         datasets = [open_raster(path, "input raster") for path in inputs]
         first_path, first = inputs[0], datasets[0]
         for path, dataset in zip(inputs, datasets):
-            if dataset.RasterCount != 1:
+            if dataset.RasterCount not in (1, 3):
                 raise LabelMigrationError(
                     f"The input '{path}' has {dataset.RasterCount} bands; stacking takes single-band rasters."
                 )
@@ -83,16 +83,31 @@ def stack_bands(inputs: Sequence[str], output: str, band_names: Optional[Sequenc
                 band.SetDescription(name)
                 if len(nodata_values) == 1 and None not in nodata_values:
                     band.SetNoDataValue(next(iter(nodata_values)))
-                source = dataset.GetRasterBand(1)
                 for row, rows in row_strips(height, strip):
-                    with read_check(path, "input raster"):
-                        pixels = source.ReadAsArray(0, row, width, rows)
+                    pixels = _read_single_band(path, dataset, row, rows)
                     band.WriteArray(pixels.astype(dtype, copy=False), 0, row)
                     done += rows
                     steps.report(done / total)
             out.FlushCache()
             out = None
     return StackResult(output=output, band_names=names, width=width, height=height)
+
+
+def _read_single_band(path: str, dataset: gdal.Dataset, row: int, rows: int) -> np.ndarray:
+    """Band 1 of a strip; a 3-band input counts as one band only if it is grey (R = G = B).
+
+    Display images such as 38-Cloud's JPEG patches store one band as grey RGB.
+    """
+    width = dataset.RasterXSize
+    with read_check(path, "input raster"):
+        pixels = dataset.GetRasterBand(1).ReadAsArray(0, row, width, rows)
+        for index in range(2, dataset.RasterCount + 1):
+            if not np.array_equal(dataset.GetRasterBand(index).ReadAsArray(0, row, width, rows), pixels):
+                raise LabelMigrationError(
+                    f"The input '{path}' has {dataset.RasterCount} different bands; stacking takes "
+                    f"single-band rasters (or grey images stored as RGB)."
+                )
+    return pixels
 
 
 def _check_same_georeferencing(path: str, dataset: gdal.Dataset, first_path: str, first: gdal.Dataset) -> None:

@@ -12,6 +12,11 @@ from ..core.errors import Cancelled, LabelMigrationError
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ICON_PATH = os.path.join(PLUGIN_DIR, "icon.svg")
 
+# QGIS takes the C++ side of a post-processor, but the Python side dies with its last Python
+# reference; the algorithm instance that ran is deleted before the layers load, so the
+# post-processors are kept here, for the life of the session (they are tiny).
+_POST_PROCESSORS: List[QgsProcessingLayerPostProcessorInterface] = []
+
 
 def tr(text: str) -> str:
     return QCoreApplication.translate("LabelMigration", text)
@@ -24,11 +29,6 @@ class LabelMigrationAlgorithm(QgsProcessingAlgorithm):
     DISPLAY_NAME = ""
     GROUP = ""
     HELP = ""
-
-    def __init__(self):
-        super().__init__()
-        # Post-processors must outlive processAlgorithm; QGIS calls them when layers load.
-        self._post_processors: List[QgsProcessingLayerPostProcessorInterface] = []
 
     def name(self) -> str:
         return self.ALGORITHM_ID
@@ -77,7 +77,7 @@ class LabelMigrationAlgorithm(QgsProcessingAlgorithm):
     def style_on_load(self, context: QgsProcessingContext, layer_id: str,
                       processor: QgsProcessingLayerPostProcessorInterface) -> None:
         if context.willLoadLayerOnCompletion(layer_id):
-            self._post_processors.append(processor)
+            _POST_PROCESSORS.append(processor)
             context.layerToLoadOnCompletionDetails(layer_id).setPostProcessor(processor)
 
 

@@ -15,7 +15,12 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 
+# `python -m pytest` puts the working directory (the repository root) on sys.path, where the
+# plugin's own processing/ package would shadow QGIS's; drop it.
+sys.path[:] = [p for p in sys.path if os.path.realpath(p or os.getcwd()) != str(REPO_ROOT)]
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if os.path.isdir("/usr/share/proj"):
+    os.environ.setdefault("PROJ_DATA", "/usr/share/proj")
 _IMPORT_ROOT = Path(tempfile.mkdtemp(prefix="labelmigration-import-"))
 (_IMPORT_ROOT / "labelmigration").symlink_to(REPO_ROOT)
 sys.path.insert(0, str(_IMPORT_ROOT))
@@ -32,3 +37,4 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"../shared is missing (looked for {SHARED}); tests that read shared data are skipped")
     return SHARED
+

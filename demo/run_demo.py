@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""Label Migration demo: move the bundled sample label from a Planet-like image onto Sentinel-2.
+
+Usage: run_demo.py OUTPUT_FOLDER      (``make demo`` writes into demo-output/)
+
+Runs in headless QGIS, through QGIS Processing exactly as the toolbox or a script would:
+
+1. labelmigration:geocodemask   the PNG label + its reference image  -> label_geocoded.tif
+2. labelmigration:maskfootprint the georeferenced label              -> label_footprint.gpkg
+3. labelmigration:cropscene     Sentinel-2 scene + georeferenced label -> pair_image.tif, pair_label.tif
+4. a PNG quicklook of the pair with the label's outlines                -> pair_quicklook.png
+
+The sample data in demo/data/ are synthetic (see demo/data/README.md).
+"""
+import argparse
+import atexit
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DATA = REPO_ROOT / "demo" / "data"
+PACKAGE = "labelmigration"
+QGIS_PLUGINS = "/usr/share/qgis/python/plugins"
+
+LABEL_PNG = DATA / "20200812_101512_1014_label.png"
+REFERENCE = DATA / "20200812_101512_1014_3B_Visual.tif"
+SCENE = DATA / "S2B_MSIL2A_20200815T102559_N0214_R108_T32UPU_subset.tif"
+
+
+_QGIS = None  # (QgsApplication, provider) once started
+_STEP = "start-up"  # what the demo is doing, for error messages
+
+
+class DemoError(Exception):
+    """A failure explained in words; main() prints it and exits with status 1."""
+
+
+def import_plugin_package() -> None:
+    """Make the checkout importable as the package 'labelmigration', whatever its folder is called.
+
+    The repository root itself must never be on sys.path: its processing/ folder would shadow
+    QGIS's own 'processing' module. A symlink in a temporary folder gives the package its name.
+    """
+    root = str(REPO_ROOT)
+    sys.path[:] = [entry for entry in sys.path if os.path.realpath(entry or os.curdir) != root]
+    import_root = tempfile.mkdtemp(prefix="labelmigration-demo-")
+    atexit.register(shutil.rmtree, import_root, ignore_errors=True)
+    os.symlink(root, os.path.join(import_root, PACKAGE))
+    sys.path.insert(0, import_root)
+
+
+def start_qgis():
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if not os.environ.get("XDG_RUNTIME_DIR"):  # Qt warns without one
+        runtime = tempfile.mkdtemp(prefix="labelmigration-runtime-")  # mode 0700, as Qt wants
+        atexit.register(shutil.rmtree, runtime, ignore_errors=True)
+        os.environ["XDG_RUNTIME_DIR"] = runtime
+    try:
+        from qgis.core import QgsApplication
+    except ImportError as error:
+        raise DemoError(
+            f"QGIS's Python bindings cannot be imported ({error}). Run 'make setup' (it installs the "
+            f"Debian packages qgis and python3-qgis) and run the demo with the project's .venv/bin/python."
+        ) from error
+    QgsApplication.setPrefixPath("/usr", True)
+    app = QgsApplication([], False)
+    app.initQgis()
+    if QGIS_PLUGINS not in sys.path:
+        sys.path.append(QGIS_PLUGINS)
+    try:
+        from processing.core.Processing import Processing
+    except ImportError as error:
+        raise DemoError(f"QGIS's Processing framework is missing from {QGIS_PLUGINS} ({error}).") from error
+    Processing.initialize()
+
+    from labelmigration.processing.provider import LabelMigrationProvider
+    provider = LabelMigrationProvider()
+    if not QgsApplication.processingRegistry().addProvider(provider):
+        raise DemoError("The Label Migration Processing provider could not be registered.")
+    return app, provider
+
+
+def make_feedback():
+    from qgis.core import QgsProcessingFeedback
+
+    class DemoFeedback(QgsProcessingFeedback):
+        """Quiet progress; warnings and errors are shown."""
+
+        def pushWarning(self, warning):  # noqa: N802 (QGIS's name)
+            print(f"    warning: {warning}")
+
+        def reportError(self, error, fatalError=False):  # noqa: N802,N803 (QGIS's names)
+            if not fatalError:
+                print(f"    warning: {error}")
+
+    return DemoFeedback()
+
+
+def step(name: str) -> None:
+    global _STEP
+    _STEP = name
+    print(f"  {name} ...", flush=True)
+
+
+def run_algorithm(algorithm_id: str, parameters: dict) -> dict:
+    import processing
+    from qgis.core import QgsProcessingException
+
+    step(algorithm_id.split(":")[1])
+    try:
+        return processing.run(algorithm_id, parameters, feedback=make_feedback())
+    except QgsProcessingException as error:
+        raise DemoError(f"'{algorithm_id}' failed: {str(error).strip()}") from error
+
+
+def read_footprint(path: str):
+    from qgis.core import QgsVectorLayer
+
+    layer = QgsVectorLayer(path, "footprint", "ogr")
+    if not layer.isValid():
+        raise DemoError(f"The footprint '{path}' cannot be opened.")
+    features = list(layer.getFeatures())
+    if len(features) != 1:
+        raise DemoError(f"The footprint '{path}' holds {len(features)} features; one was expected.")
+    feature = features[0]
+    date = feature["date"]
+    date_text = date.toString("yyyy-MM-dd") if hasattr(date, "toString") and date.isValid() else "unknown"
+    return feature["label"], float(feature["area_m2"]), date_text, layer.crs().authid()
+
+
+def describe_pair(image_path: str, label_path: str):
+    from osgeo import gdal, osr
+
+    with_exceptions = gdal.GetUseExceptions()
+    gdal.UseExceptions()
+    try:
+        image = gdal.Open(image_path)
+        srs = osr.SpatialReference(wkt=image.GetProjection())
+        srs.AutoIdentifyEPSG()
+        crs = f"{srs.GetAuthorityName(None)}:{srs.GetAuthorityCode(None)}" if srs.GetAuthorityCode(None) else srs.GetName()
+        transform = image.GetGeoTransform()
+        label = gdal.Open(label_path)  # keep the dataset referenced while its band is used
+        band = label.GetRasterBand(1)
+        values = band.ReadAsArray()
+        valid = band.GetMaskBand().ReadAsArray() != 0
+        counts = {int(v): int((values[valid] == v).sum()) for v in sorted(set(values[valid].tolist()))}
+        return image.RasterXSize, image.RasterYSize, crs, abs(transform[1]), image.RasterCount, counts
+    finally:
+        if not with_exceptions:
+            gdal.DontUseExceptions()
+
+
+def run(output: Path) -> None:
+    global _QGIS
+    for path in (LABEL_PNG, REFERENCE, SCENE):
+        if not path.is_file():
+            raise DemoError(
+                f"The sample file '{path}' is missing. Restore demo/data from git, or regenerate it with "
+                f".venv/bin/python demo/make_sample_data.py"
+            )
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DemoError(f"Cannot create the output folder '{output}': {error.strerror}.") from error
+
+    geocoded = str(output / "label_geocoded.tif")
+    footprint_path = str(output / "label_footprint.gpkg")
+    pair_image = str(output / "pair_image.tif")
+    pair_label = str(output / "pair_label.tif")
+    quicklook = str(output / "pair_quicklook.png")
+
+    print("Label Migration demo (synthetic sample data from demo/data)")
+    print(f"  label     {LABEL_PNG.name} (plain PNG, drawn on the Planet-like image)")
+    print(f"  reference {REFERENCE.name} (3 m, EPSG:3035)")
+    print(f"  scene     {SCENE.name} (10 m, EPSG:32632)")
+    step("starting QGIS")
+    _QGIS = start_qgis()  # the application and provider live until the process ends
+
+    run_algorithm("labelmigration:geocodemask",
+                  {"INPUT": str(LABEL_PNG), "REFERENCE": str(REFERENCE), "OUTPUT": geocoded})
+    run_algorithm("labelmigration:maskfootprint", {"INPUT": [geocoded], "OUTPUT": footprint_path})
+    crop = run_algorithm("labelmigration:cropscene", {
+        "SCENE": str(SCENE), "LABEL": geocoded, "OUTPUT_IMAGE": pair_image, "OUTPUT_LABEL": pair_label,
+    })
+    step("quicklook")
+    from labelmigration.core.errors import LabelMigrationError
+    from labelmigration.core.quicklook import write_quicklook
+    try:
+        write_quicklook(pair_image, quicklook, label_path=pair_label)
+    except LabelMigrationError as error:
+        raise DemoError(f"The quicklook failed: {error}") from error
+
+    for path in (geocoded, footprint_path, pair_image, pair_label, quicklook):
+        if not os.path.isfile(path):
+            raise DemoError(f"The output '{path}' was not written.")
+    name, area, date, footprint_crs = read_footprint(footprint_path)
+    width, height, crs, pixel, bands, counts = describe_pair(pair_image, pair_label)
+    class_names = {0: "background", 1: "maize", 2: "water"}
+    classes = ", ".join(f"{value} {class_names.get(value, '')} {count} px".replace("  ", " ")
+                        for value, count in counts.items())
+
+    print()
+    print("Done. Outputs:")
+    print(f"  georeferenced label  {geocoded}")
+    print(f"  label footprint      {footprint_path}")
+    print(f"  image of the pair    {pair_image}")
+    print(f"  label of the pair    {pair_label}")
+    print(f"  quicklook            {quicklook}")
+    print()
+    print(f"Footprint: '{name}', {area:,.0f} m² ({area / 1e6:.2f} km²), label date {date} ({footprint_crs})")
+    print(f"Pair: {width} x {height} pixels of {pixel:g} m, {bands} bands, {crs}")
+    print(f"Label footprint covered by the scene (COVERED_PERCENT): {crop['COVERED_PERCENT']:.1f}%; "
+          f"label pixels without image data: {crop['NODATA_PERCENT']:.2f}%")
+    print(f"Label classes on the Sentinel-2 grid: {classes}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Migrate the bundled sample label onto the sample Sentinel-2 scene.")
+    parser.add_argument("output", metavar="OUTPUT_FOLDER", help="folder for the outputs (created if missing)")
+    args = parser.parse_args(argv)
+    try:
+        import_plugin_package()
+        run(Path(args.output).resolve())
+    except DemoError as error:
+        print(f"\nThe demo failed: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:  # anything unexpected: say so plainly, keep the traceback for a bug report
+        import traceback
+        traceback.print_exc()
+        print(f"\nThe demo failed unexpectedly during '{_STEP}': {type(error).__name__}: {error}\n"
+              f"This looks like a bug; please report it with the traceback above.", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""qgis_process after `make install`, exactly as a user runs it from the shell.
+
+Debian's /usr/bin/qgis_process wrapper adds --noversioncheck, which 3.22 rejects, so the tests call
+qgis_process.bin like the README does. HOME points at a temporary folder so the user's real QGIS
+profile is never touched.
+"""
+import json
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import rasterio
+
+from labelmigration.tests.support.environment import user_environment
+from labelmigration.tests.support.rasters import from_origin, origin_in, write_png, write_raster
+
+pytestmark = pytest.mark.cli
+QGIS_PROCESS = shutil.which("qgis_process.bin") or "/usr/bin/qgis_process.bin"
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory, repo_root):
+    if not os.path.exists(QGIS_PROCESS):
+        pytest.skip("qgis_process.bin is not installed (make setup installs QGIS)")
+    home = tmp_path_factory.mktemp("home")
+    result = subprocess.run(["make", "-C", str(repo_root), "install"], env=user_environment(HOME=str(home)),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    link = home / ".local/share/QGIS/QGIS3/profiles/default/python/plugins/labelmigration"
+    assert link.is_symlink() and link.resolve() == repo_root
+    return home
+
+
+def qgis_process(home, *arguments, check=True):
+    environment = user_environment(HOME=str(home), QT_QPA_PLATFORM="offscreen")
+    result = subprocess.run([QGIS_PROCESS, *arguments], env=environment, capture_output=True, text=True, timeout=180)
+    if check:
+        assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def test_list_shows_the_algorithms(home):
+    listing = qgis_process(home, "list").stdout
+    section = listing.split("Label Migration", 1)[1]
+    for algorithm in ("geocodemask", "maskfootprint", "cropscene", "stackbands"):
+        assert f"labelmigration:{algorithm}" in section
+
+
+def test_help_documents_parameters(home):
+    text = qgis_process(home, "help", "labelmigration:cropscene").stdout
+    for name in ("SCENE", "LABEL", "BANDS", "OUTPUT_IMAGE", "OUTPUT_LABEL", "COVERED_PERCENT"):
+        assert name in text
+
+
+def test_geocode_footprint_and_crop_from_the_shell(home, tmp_path):
+    rows, cols = np.mgrid[0:200, 0:200]
+    scene = write_raster(tmp_path / "scene.tif", np.stack([rows + cols + 1] * 3).astype(np.uint16), "EPSG:32632",
+                         from_origin(690_000, 5_340_000, 10, 10), nodata=0, descriptions=("B02", "B03", "B04"))
+    x, y = origin_in("EPSG:32632", "EPSG:3035", 690_400, 5_339_400)
+    reference = write_raster(tmp_path / "ref.tif", np.full((100, 100), 9, np.uint8), "EPSG:3035",
+                             from_origin(x, y, 5, 5))
+    label = np.zeros((100, 100), np.uint8)
+    label[20:80, 20:80] = 1
+    png = write_png(tmp_path / "mask_2020-08-12.png", label)
+
+    geocoded = tmp_path / "mask.tif"
+    qgis_process(home, "run", "labelmigration:geocodemask", "--", f"INPUT={png}", f"REFERENCE={reference}",
+                 f"OUTPUT={geocoded}")
+    footprints = tmp_path / "footprints.geojson"
+    qgis_process(home, "run", "labelmigration:maskfootprint", "--", f"INPUT={geocoded}", f"OUTPUT={footprints}")
+    feature = json.loads(footprints.read_text())["features"][0]
+    assert feature["properties"]["label"] == "mask"
+    assert feature["properties"]["area_m2"] == pytest.approx(100 * 100 * 25, rel=1e-4)
+    assert feature["properties"]["date"] == "2020-08-12"
+
+    result = qgis_process(home, "--json", "run", "labelmigration:cropscene", "--", f"SCENE={scene}",
+                          f"LABEL={geocoded}", f"OUTPUT_IMAGE={tmp_path / 'image.tif'}",
+                          f"OUTPUT_LABEL={tmp_path / 'label.tif'}")
+    outputs = json.loads(result.stdout)["results"]
+    assert outputs["COVERED_PERCENT"] == pytest.approx(100.0)
+    with rasterio.open(outputs["OUTPUT_IMAGE"]) as image, rasterio.open(outputs["OUTPUT_LABEL"]) as pair:
+        assert (image.transform, image.crs, image.shape) == (pair.transform, pair.crs, pair.shape)
+        assert image.crs.to_epsg() == 32632 and image.transform.a == 10
+
+
+def test_bad_input_gives_a_clear_message_and_nonzero_exit(home, tmp_path):
+    plain = write_raster(tmp_path / "plain.tif", np.ones((10, 10), np.uint8))
+    label = write_png(tmp_path / "mask.png", np.ones((10, 10), np.uint8))
+    result = qgis_process(home, "run", "labelmigration:geocodemask", "--", f"INPUT={label}",
+                          f"REFERENCE={plain}", f"OUTPUT={tmp_path / 'out.tif'}", check=False)
+    assert result.returncode != 0
+    assert "plain.tif' is not georeferenced" in result.stdout + result.stderr
+    assert not (tmp_path / "out.tif").exists()
+
+
+def test_readme_examples_run(home, repo_root, tmp_path):
+    """Every shell example under README's 'Algorithms' runs as written (with /tmp moved to a test folder)."""
+    readme = (repo_root / "README.md").read_text()
+    section = readme.split("## Algorithms", 1)[1].split("### From Python", 1)[0]
+    blocks = [block.split("```", 1)[0] for block in section.split("```sh\n")[1:]]
+    assert len(blocks) == 4
+    script = "set -euo pipefail\n" + "\n".join(blocks).replace("/tmp/", f"{tmp_path}/")
+    result = subprocess.run(["bash", "-c", script], cwd=repo_root, capture_output=True, text=True, timeout=300,
+                            env=user_environment(HOME=str(home)))
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name in ("label_geocoded.tif", "footprints.gpkg", "pair_image.tif", "pair_label.tif", "true_colour.tif"):
+        assert (tmp_path / name).exists(), name
+    with rasterio.open(tmp_path / "true_colour.tif") as stacked:
+        assert stacked.descriptions == ("B04", "B03", "B02")

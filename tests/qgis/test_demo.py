@@ -1,0 +1,198 @@
+"""`make demo` end to end: demo/run_demo.py in a subprocess, outputs checked with rasterio.
+
+The checks are independent of the plugin's code: they read the bundled sample data and the
+outputs with rasterio (and the footprint with OGR) and compare them pixel by pixel.
+"""
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.crs import CRS
+from rasterio.windows import Window
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DATA = REPO_ROOT / "demo" / "data"
+SCENE = DATA / "S2B_MSIL2A_20200815T102559_N0214_R108_T32UPU_subset.tif"
+REFERENCE = DATA / "20200812_101512_1014_3B_Visual.tif"
+LABEL_PNG = DATA / "20200812_101512_1014_label.png"
+OUTPUTS = ("label_geocoded.tif", "label_footprint.gpkg", "pair_image.tif", "pair_label.tif", "pair_quicklook.png")
+
+
+def venv_python() -> str:
+    candidate = REPO_ROOT / ".venv" / "bin" / "python"
+    return str(candidate) if candidate.exists() else sys.executable
+
+
+def run_demo(output: Path, cwd: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    return subprocess.run([venv_python(), str(REPO_ROOT / "demo" / "run_demo.py"), str(output)],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def demo_output(tmp_path_factory):
+    work = tmp_path_factory.mktemp("demo")
+    output = work / "demo-output"
+    result = run_demo(output, cwd=work)  # not the repository root: the demo must find its own files
+    assert result.returncode == 0, f"run_demo.py failed:\n{result.stdout}\n{result.stderr}"
+    return output, result.stdout
+
+
+@pytest.mark.qgis
+def test_demo_writes_every_output(demo_output):
+    output, stdout = demo_output
+    for name in OUTPUTS:
+        path = output / name
+        assert path.is_file() and path.stat().st_size > 0, f"{name} is missing"
+        assert str(path) in stdout, f"the summary does not name {name}"
+    assert "EPSG:32632" in stdout
+    assert "2020-08-12" in stdout
+    assert "COVERED" in stdout.upper() or "covered" in stdout
+
+
+@pytest.mark.qgis
+def test_pair_image_and_label_share_the_scene_grid(demo_output):
+    output, _ = demo_output
+    with rasterio.open(output / "pair_image.tif") as image, rasterio.open(output / "pair_label.tif") as label, \
+            rasterio.open(SCENE) as scene:
+        assert (image.width, image.height) == (label.width, label.height)
+        assert image.transform == label.transform
+        assert image.crs == label.crs == CRS.from_epsg(32632)
+        assert image.res == pytest.approx((10.0, 10.0))
+        assert image.count == scene.count == 4
+        assert image.descriptions == ("B02", "B03", "B04", "B08")
+        assert image.dtypes[0] == "uint16"
+        # The image lies on the scene's own pixel grid (no resampling).
+        col = (image.transform.c - scene.transform.c) / scene.transform.a
+        row = (image.transform.f - scene.transform.f) / scene.transform.e
+        assert col == pytest.approx(round(col), abs=1e-6) and row == pytest.approx(round(row), abs=1e-6)
+        assert 0 <= round(col) and round(col) + image.width <= scene.width
+        assert 0 <= round(row) and round(row) + image.height <= scene.height
+
+
+@pytest.mark.qgis
+def test_pair_image_holds_the_scene_pixels_under_the_label(demo_output):
+    output, _ = demo_output
+    with rasterio.open(output / "pair_image.tif") as image, rasterio.open(output / "pair_label.tif") as label, \
+            rasterio.open(SCENE) as scene:
+        col = round((image.transform.c - scene.transform.c) / scene.transform.a)
+        row = round((image.transform.f - scene.transform.f) / scene.transform.e)
+        expected = scene.read(window=Window(col, row, image.width, image.height))
+        pixels = image.read()
+        values = label.read(1)
+        valid = values != label.nodata if label.nodata is not None else label.read_masks(1) != 0
+        assert valid.sum() > 0.5 * valid.size, "the label covers too little of the pair"
+        np.testing.assert_array_equal(pixels[:, valid], expected[:, valid])
+        assert (pixels[:, valid] != 0).all(), "image pixels under the label are nodata"
+
+
+@pytest.mark.qgis
+def test_pair_label_has_the_sample_classes(demo_output):
+    output, _ = demo_output
+    with rasterio.open(output / "pair_label.tif") as label:
+        values = label.read(1)
+        valid = values != label.nodata if label.nodata is not None else label.read_masks(1) != 0
+        assert set(np.unique(values[valid]).tolist()) == {0, 1, 2}
+        assert not valid.all(), "the nodata corner of the reference should leave unlabelled pixels"
+
+
+@pytest.mark.qgis
+def test_pair_label_agrees_with_the_png_label(demo_output):
+    """Class shares on the 10 m grid match the 3 m PNG's (the label moved, it did not change)."""
+    output, _ = demo_output
+    with rasterio.open(LABEL_PNG) as png, rasterio.open(output / "pair_label.tif") as label:
+        drawn = png.read(1)
+        values = label.read(1)
+        valid = values != label.nodata
+    with rasterio.open(REFERENCE) as reference:
+        drawn_valid = reference.read_masks(1) != 0
+    for value in (1, 2):
+        share_png = (drawn[drawn_valid] == value).mean()
+        share_pair = (values[valid] == value).mean()
+        assert share_pair == pytest.approx(share_png, abs=0.02), f"class {value}"
+
+
+def load_sample_generator():
+    spec = importlib.util.spec_from_file_location("make_sample_data", REPO_ROOT / "demo" / "make_sample_data.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.qgis
+def test_pair_label_lands_on_the_features_it_labels(demo_output):
+    """At each 10 m pixel centre, the migrated class is the synthetic landscape's class there.
+
+    Only nearest-neighbour sampling of the 3 m label differs at class edges; a georeferencing
+    error of one Sentinel-2 pixel would drop the agreement well below the threshold (about 97%).
+    """
+    output, _ = demo_output
+    generator = load_sample_generator()
+    with rasterio.open(output / "pair_label.tif") as label:
+        values = label.read(1)
+        valid = values != label.nodata
+        transform = label.transform
+    rows, cols = np.mgrid[0:values.shape[0], 0:values.shape[1]]
+    x = transform.c + (cols + 0.5) * transform.a
+    y = transform.f + (rows + 0.5) * transform.e
+    cover, _gain = generator.Landscape(generator.SEED).land_cover(x, y)
+    truth = np.zeros(cover.shape, np.uint8)
+    for cover_class, label_class in generator.LABEL_CLASSES.items():
+        truth[cover == cover_class] = label_class
+    assert (truth[valid] == values[valid]).mean() > 0.985
+
+
+@pytest.mark.qgis
+def test_quicklook_is_an_rgb_png(demo_output):
+    output, _ = demo_output
+    with rasterio.open(output / "pair_quicklook.png") as quicklook, \
+            rasterio.open(output / "pair_image.tif") as image:
+        assert quicklook.driver == "PNG"
+        assert quicklook.count == 3
+        assert quicklook.dtypes[0] == "uint8"
+        # small pairs are enlarged by a whole factor
+        factor = quicklook.width // image.width
+        assert factor >= 1 and (quicklook.width, quicklook.height) == (image.width * factor, image.height * factor)
+        assert quicklook.read().std() > 10, "the quicklook is blank"
+
+
+@pytest.mark.qgis
+def test_footprint_has_one_dated_polygon(demo_output):
+    from osgeo import ogr
+
+    output, _ = demo_output
+    source = ogr.Open(str(output / "label_footprint.gpkg"))
+    layer = source.GetLayer(0)
+    assert layer.GetFeatureCount() == 1
+    feature = layer.GetNextFeature()
+    assert feature.GetField("date").startswith("2020/08/12") or feature.GetField("date").startswith("2020-08-12")
+    # 500 x 500 pixels of 3 m in an equal-area CRS, less the nodata triangle (r + c < 210).
+    expected = (500 * 500 - 210 * 211 // 2) * 9.0
+    assert feature.GetField("area_m2") == pytest.approx(expected, rel=1e-3)
+
+
+@pytest.mark.qgis
+def test_demo_fails_clearly_on_an_unusable_output_folder(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the output folder should be")
+    result = run_demo(blocker / "out", cwd=tmp_path)
+    assert result.returncode != 0
+    assert "The demo failed" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_sample_data_is_reproducible(tmp_path):
+    """make_sample_data.py regenerates the bundled files pixel for pixel."""
+    result = subprocess.run([venv_python(), str(REPO_ROOT / "demo" / "make_sample_data.py"), str(tmp_path)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    for path in (SCENE, REFERENCE, LABEL_PNG):
+        with rasterio.open(path) as bundled, rasterio.open(tmp_path / path.name) as fresh:
+            assert bundled.profile["width"] == fresh.profile["width"]
+            assert bundled.crs == fresh.crs and bundled.transform == fresh.transform
+            np.testing.assert_array_equal(bundled.read(), fresh.read(), err_msg=path.name)

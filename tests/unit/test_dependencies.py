@@ -1,0 +1,54 @@
+"""Optional packages are imported lazily, and a missing one names the exact install command."""
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from labelmigration.core.dependencies import require
+from labelmigration.core.errors import MissingDependency
+
+
+def test_missing_package_says_what_to_install():
+    with pytest.raises(MissingDependency, match=r'pip install "onnxruntime==1\.31\.1"'):
+        require_blocked("onnxruntime")
+
+
+def require_blocked(name):
+    saved = sys.modules.get(name, False)
+    sys.modules[name] = None  # makes 'import name' raise ImportError
+    try:
+        return require(name, "Cloud masking")
+    finally:
+        if saved is False:
+            del sys.modules[name]
+        else:
+            sys.modules[name] = saved
+
+
+def test_present_package_is_returned():
+    assert require("json", "Testing").dumps([1]) == "[1]"
+
+
+def test_plugin_imports_without_optional_packages(repo_root, tmp_path):
+    """Load the plugin and its provider with onnxruntime, sentinelsat and pystac_client unavailable."""
+    (tmp_path / "labelmigration").symlink_to(repo_root)
+    script = textwrap.dedent(f"""
+        import sys
+        for name in ("onnxruntime", "sentinelsat", "pystac_client"):
+            sys.modules[name] = None
+        sys.path.insert(0, {str(tmp_path)!r})
+        from qgis.core import QgsApplication
+        QgsApplication.setPrefixPath("/usr", True)
+        app = QgsApplication([], False)
+        app.initQgis()
+        import labelmigration
+        from labelmigration.processing.provider import LabelMigrationProvider
+        provider = LabelMigrationProvider()
+        QgsApplication.processingRegistry().addProvider(provider)
+        print(sorted(a.name() for a in provider.algorithms()))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                            env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert "cropscene" in result.stdout

@@ -1,0 +1,89 @@
+"""stack_bands: single-band files into one raster."""
+import numpy as np
+import pytest
+import rasterio
+
+from labelmigration.core.errors import LabelMigrationError
+from labelmigration.core.stack import stack_bands
+from labelmigration.tests.support.rasters import from_origin, write_raster
+
+TRANSFORM = from_origin(500_000, 4_000_000, 30, 30)
+
+
+def patch(tmp_path, name, value, dtype=np.uint16, transform=TRANSFORM, crs="EPSG:32618", shape=(20, 30)):
+    data = (np.arange(shape[0] * shape[1]).reshape(shape) + value).astype(dtype)
+    return write_raster(tmp_path / name, data, crs, transform), data
+
+
+def test_bands_in_given_order_with_38cloud_names(tmp_path):
+    names = ["red", "green", "blue", "nir"]
+    made = [patch(tmp_path, f"{n}_patch_192_10_by_12_LC08_L1TP_002053_20160520.TIF", 1000 * (i + 1))
+            for i, n in enumerate(names)]
+    output = tmp_path / "stack.tif"
+    result = stack_bands([str(p) for p, _ in made], str(output))
+    assert result.band_names == names
+    with rasterio.open(output) as out:
+        assert out.descriptions == tuple(names)
+        assert out.transform == TRANSFORM and out.crs.to_epsg() == 32618
+        for index, (_, data) in enumerate(made, start=1):
+            np.testing.assert_array_equal(out.read(index), data)
+
+
+def test_explicit_names_and_mixed_types_promote(tmp_path):
+    a, _ = patch(tmp_path, "a.tif", 1, np.uint8)
+    b, b_data = patch(tmp_path, "b.tif", 1, np.float32)
+    output = tmp_path / "stack.tif"
+    stack_bands([str(a), str(b)], str(output), band_names=["x", "y"])
+    with rasterio.open(output) as out:
+        assert out.dtypes == ("float32", "float32") and out.descriptions == ("x", "y")
+        np.testing.assert_array_equal(out.read(2), b_data)
+    with pytest.raises(LabelMigrationError, match="1 band names were given for 2"):
+        stack_bands([str(a), str(b)], str(tmp_path / "s2.tif"), band_names=["x"])
+
+
+def test_ungeoreferenced_patches_stack(tmp_path):
+    paths = [write_raster(tmp_path / f"{n}.png", np.full((8, 8), i, np.uint8), driver="PNG")
+             for i, n in enumerate(["r", "g"])]
+    stack_bands([str(p) for p in paths], str(tmp_path / "s.tif"))
+    with rasterio.open(tmp_path / "s.tif") as out:
+        assert out.count == 2 and out.descriptions == ("r", "g")
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("size", r"b\.tif' is 10 x 20 pixels but .*a\.tif' is 30 x 20"),
+    ("grid", r"b\.tif' lies on a different grid"),
+    ("crs", r"b\.tif' has a different coordinate reference system"),
+    ("bands", r"b\.tif' has 2 bands"),
+    ("colour", r"b\.tif' has 3 different bands"),
+    ("georef", r"a\.tif' is georeferenced but .*b\.tif' is not"),
+])
+def test_mismatches_are_clear_errors(tmp_path, kind, message):
+    a, _ = patch(tmp_path, "a.tif", 0)
+    if kind == "size":
+        b, _ = patch(tmp_path, "b.tif", 0, shape=(20, 10))
+    elif kind == "grid":
+        b, _ = patch(tmp_path, "b.tif", 0, transform=from_origin(500_015, 4_000_000, 30, 30))
+    elif kind == "crs":
+        b, _ = patch(tmp_path, "b.tif", 0, crs="EPSG:32617")
+    elif kind == "bands":
+        b = write_raster(tmp_path / "b.tif", np.zeros((2, 20, 30), np.uint16), "EPSG:32618", TRANSFORM)
+    elif kind == "colour":
+        b = write_raster(tmp_path / "b.tif", np.arange(3 * 20 * 30, dtype=np.uint16).reshape(3, 20, 30),
+                         "EPSG:32618", TRANSFORM)
+    else:
+        b = write_raster(tmp_path / "b.tif", np.zeros((20, 30), np.uint16))
+    with pytest.raises(LabelMigrationError, match=message):
+        stack_bands([str(a), str(b)], str(tmp_path / "out.tif"))
+    assert not (tmp_path / "out.tif").exists()
+
+
+def test_real_38cloud_sample_patch(tmp_path, shared_dir):
+    """38-Cloud's sample patches are grey JPEGs stored as RGB: each counts as one band."""
+    folder = shared_dir / "data" / "38cloud_sample"
+    inputs = [next(folder.glob(f"{band}_patch_*.jpg")) for band in ("red", "green", "blue", "nir")]
+    output = tmp_path / "patch.tif"
+    result = stack_bands([str(p) for p in inputs], str(output))
+    assert result.band_names == ["red", "green", "blue", "nir"]
+    with rasterio.open(output) as out, rasterio.open(inputs[3]) as nir:
+        assert (out.width, out.height, out.count) == (384, 384, 4)
+        np.testing.assert_array_equal(out.read(4), nir.read(1))
