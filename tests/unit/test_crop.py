@@ -202,3 +202,21 @@ def test_scene_grid_snapping_adds_no_empty_column(tmp_path, scene):
         assert (image.width, image.height) == (20, 15)
         assert image.transform == from_origin(x0, y0, 10, 10)
         assert (image.read(1) != 0).all()
+
+
+def test_empty_label_is_refused(tmp_path, scene):
+    empty = write_raster(tmp_path / "empty.tif", np.full((20, 20), 255, np.uint8), "EPSG:32632",
+                         from_origin(690_500, 5_339_500, 10, 10), nodata=255)
+    with pytest.raises(LabelMigrationError, match=r"empty\.tif' is empty"):
+        crop_scene(str(scene), str(empty), str(tmp_path / "i.tif"), str(tmp_path / "l.tif"))
+    assert not (tmp_path / "i.tif").exists()
+
+
+def test_read_only_output_folder_is_refused(tmp_path, scene):
+    from labelmigration.tests.support.folders import read_only_folder
+
+    label_path, _, _ = disk_label(tmp_path)
+    with read_only_folder(tmp_path) as folder:
+        with pytest.raises(LabelMigrationError, match=r"output image .* folder .* is not writable"):
+            crop_scene(str(scene), str(label_path), str(folder / "i.tif"), str(tmp_path / "l.tif"))
+    assert not (tmp_path / "l.tif").exists()
