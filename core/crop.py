@@ -6,6 +6,7 @@ pixels outside the footprint become nodata. The label is warped onto exactly tha
 """
 import math
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
@@ -16,6 +17,8 @@ from .errors import LabelMigrationError
 from .footprint import label_name, transform_geometry, valid_outline
 from .outputs import atomic_outputs, check_output_path
 from .progress import CancelCheck, ProgressCallback, Steps
+from .rasters import band_names as band_descriptions
+from .safe import band_stack, is_safe_product, open_safe, parse_band_list
 from .rasters import (LABEL_BAND_NAME, GeoTransform, copy_color_table, create_gtiff, default_nodata, gdal_errors,
                       gdal_type, numpy_dtype, open_raster, pixel_to_world, read_check, require_georeferenced,
                       row_strips, strip_height_for, valid_mask, validity_band_index, window_transform)
@@ -124,61 +127,107 @@ def _label_nodata(band: gdal.Band, values: np.ndarray, label_path: str) -> float
     raise LabelMigrationError(f"The label '{label_path}' uses every value of its data type; no value is left for nodata.")
 
 
+@contextmanager
+def _scene_raster(scene_path: str, other_tiles: Sequence[str], band_names: Optional[Sequence[str]]):
+    """(GDAL path, band list) of the scene: a raster as it is, or a SAFE product's virtual band stack
+    on its 10 m grid (mosaicked with other tiles of the same datatake)."""
+    if not is_safe_product(scene_path):
+        if other_tiles:
+            raise LabelMigrationError("Other tiles can only be mosaicked with a Sentinel-2 SAFE product as the scene.")
+        yield scene_path, None
+        return
+    products = [open_safe(path) for path in [scene_path, *other_tiles]]
+    stack = band_stack(products, parse_band_list(products[0], band_names), resolution=10)
+    try:
+        yield stack.path, list(range(1, len(stack.bands) + 1))
+    finally:
+        stack.release()
+
+
+def bands_by_name(dataset: gdal.Dataset, scene_path: str, names: Sequence[str]) -> List[int]:
+    """1-based band numbers of the bands whose descriptions are names (case-insensitive)."""
+    described = {name.lower(): index for index, name in enumerate(band_descriptions(dataset), start=1) if name}
+    missing = [name for name in names if name.strip().lower() not in described]
+    if missing:
+        raise LabelMigrationError(
+            f"The scene '{scene_path}' has no band named {', '.join(missing)} "
+            f"(its bands: {', '.join(band_descriptions(dataset)) or 'unnamed'})."
+        )
+    return [described[name.strip().lower()] for name in names]
+
+
 def crop_scene(scene_path: str, label_path: str, output_image: str, output_label: str,
                bands: Optional[Sequence[int]] = None, label_resampling: str = "near",
+               band_names: Optional[Sequence[str]] = None, other_tiles: Sequence[str] = (),
                progress: Optional[ProgressCallback] = None,
                is_cancelled: Optional[CancelCheck] = None) -> CropResult:
-    """Write the scene pixels under the label and the label on the same grid."""
+    """Write the scene pixels under the label and the label on the same grid.
+
+    The scene is any GDAL raster or a Sentinel-2 SAFE product (folder, zip or MTD xml; other
+    tiles of the same datatake are mosaicked in). Bands are picked by number (bands) or by name
+    (band_names: band descriptions, or Sentinel-2 band names for SAFE products).
+    """
     steps = Steps(progress, is_cancelled)
     if os.path.realpath(output_image) == os.path.realpath(output_label):
         raise LabelMigrationError("The output image and the output label must be different files.")
     for output, role in ((output_image, "output image"), (output_label, "output label")):
-        check_output_path(output, [scene_path, label_path], role)
-    with gdal_errors():
-        scene = open_raster(scene_path, "scene")
-        scene_srs, scene_transform = require_georeferenced(scene, scene_path, "scene")
-        label = open_raster(label_path, "label")
-        label_srs, _ = require_georeferenced(label, label_path, "label")
+        check_output_path(output, [scene_path, *other_tiles, label_path], role)
+    with gdal_errors(), _scene_raster(scene_path, other_tiles, band_names) as (scene_raster, stacked_bands):
+        result = _crop(scene_raster, scene_path, label_path, output_image, output_label,
+                       stacked_bands or bands, None if stacked_bands else band_names, label_resampling, steps)
+    return result
+
+
+def _crop(scene_raster: str, scene_path: str, label_path: str, output_image: str, output_label: str,
+          bands: Optional[Sequence[int]], band_names: Optional[Sequence[str]], label_resampling: str,
+          steps: Steps) -> CropResult:
+    scene = open_raster(scene_raster, "scene")
+    scene_srs, scene_transform = require_georeferenced(scene, scene_path, "scene")
+    label = open_raster(label_path, "label")
+    label_srs, _ = require_georeferenced(label, label_path, "label")
+    if band_names:
+        band_list = bands_by_name(scene, scene_path, band_names)
+    else:
         band_list = list(bands) if bands else list(range(1, scene.RasterCount + 1))
-        for index in band_list:
-            if not 1 <= index <= scene.RasterCount:
-                raise LabelMigrationError(f"The scene '{scene_path}' has no band {index} (it has {scene.RasterCount}).")
+    for index in band_list:
+        if not 1 <= index <= scene.RasterCount:
+            raise LabelMigrationError(f"The scene '{scene_path}' has no band {index} (it has {scene.RasterCount}).")
 
-        outline = valid_outline(label, label_path)
-        min_x, max_x, min_y, max_y = outline.GetEnvelope()
-        footprint = transform_geometry(outline, label_srs, scene_srs, max(max_x - min_x, max_y - min_y) / 64)
-        steps.report(0.05)
-        scene_outline = _scene_outline(scene_transform, scene.RasterXSize, scene.RasterYSize)
-        covered = footprint.Intersection(scene_outline)
-        window = footprint_window(footprint, scene_transform, scene.RasterXSize, scene.RasterYSize)
-        if window is None or covered is None or covered.IsEmpty() or covered.GetArea() <= 0:
-            raise LabelMigrationError(
-                f"The label '{label_path}' and the scene '{scene_path}' do not overlap: "
-                f"there are no scene pixels under the label."
-            )
-        covered_percent = 100.0 * covered.GetArea() / footprint.GetArea()
-        warnings = []
-        if covered_percent < 99.999:
-            warnings.append(
-                f"The label '{label_name(label_path)}' straddles the edge of the scene: only "
-                f"{covered_percent:.1f}% of its footprint is covered; the part outside is left out."
-            )
-        transform = window_transform(scene_transform, window.col, window.row)
-        srs_wkt = scene_srs.ExportToWkt()
-        inside = _rasterize(footprint, window.width, window.height, transform, scene_srs)
-        label_values, label_valid = _warp_label(label, label_path, window, transform, srs_wkt, label_resampling)
-        label_valid &= inside
-        steps.report(0.15)
+    outline = valid_outline(label, label_path)
+    min_x, max_x, min_y, max_y = outline.GetEnvelope()
+    footprint = transform_geometry(outline, label_srs, scene_srs, max(max_x - min_x, max_y - min_y) / 64)
+    steps.report(0.05)
+    scene_outline = _scene_outline(scene_transform, scene.RasterXSize, scene.RasterYSize)
+    covered = footprint.Intersection(scene_outline)
+    window = footprint_window(footprint, scene_transform, scene.RasterXSize, scene.RasterYSize)
+    if window is None or covered is None or covered.IsEmpty() or covered.GetArea() <= 0:
+        raise LabelMigrationError(
+            f"The label '{label_path}' and the scene '{scene_path}' do not overlap: "
+            f"there are no scene pixels under the label."
+        )
+    covered_percent = 100.0 * covered.GetArea() / footprint.GetArea()
+    warnings = []
+    if covered_percent < 99.999:
+        warnings.append(
+            f"The label '{label_name(label_path)}' straddles the edge of the scene: only "
+            f"{covered_percent:.1f}% of its footprint is covered; the part outside is left out."
+        )
+    transform = window_transform(scene_transform, window.col, window.row)
+    srs_wkt = scene_srs.ExportToWkt()
+    inside = _rasterize(footprint, window.width, window.height, transform, scene_srs)
+    label_values, label_valid = _warp_label(label, label_path, window, transform, srs_wkt, label_resampling)
+    label_valid &= inside
+    steps.report(0.15)
 
-        with atomic_outputs(output_image, output_label) as (image_temporary, label_temporary):
-            image_missing = _write_image(scene, scene_path, image_temporary, band_list, window, transform, srs_wkt,
-                                         inside, label_valid, steps.sub(0.15, 0.95))
-            _write_label(label, label_path, label_temporary, label_values, label_valid, transform, srs_wkt,
-                         scene_path)
-            steps.report(1.0)
+    with atomic_outputs(output_image, output_label) as (image_temporary, label_temporary):
+        image_missing = _write_image(scene, scene_path, image_temporary, band_list, window, transform, srs_wkt,
+                                     inside, label_valid, steps.sub(0.15, 0.95))
+        _write_label(label, label_path, label_temporary, label_values, label_valid, transform, srs_wkt,
+                     scene_path)
+        steps.report(1.0)
     label_pixels = int(label_valid.sum())
     if label_pixels == 0:
-        warnings.append(f"No label pixel falls on the scene grid (the label is smaller than one scene pixel).")
+        warnings.append("No label pixel falls on the scene grid (the label is smaller than one scene pixel).")
     return CropResult(
         image=output_image, label=output_label, window=window, transform=transform,
         covered_percent=covered_percent,

@@ -33,3 +33,17 @@ class Steps:
     def sub(self, start: float, end: float) -> "Steps":
         """A Steps object whose 0..1 maps onto start..end of this one."""
         return Steps(lambda f: self.report(start + (end - start) * f), self._is_cancelled)
+
+    def cancelled(self) -> bool:
+        return bool(self._is_cancelled())
+
+    def gdal_callback(self):
+        """A GDAL progress callback: reports progress and stops GDAL when cancelled."""
+
+        def callback(fraction, _message, _data):
+            if self._is_cancelled():
+                return 0
+            self._progress(min(1.0, max(0.0, fraction)))
+            return 1
+
+        return callback

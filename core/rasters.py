@@ -203,7 +203,11 @@ def default_nodata(dtype: np.dtype) -> float:
 def create_gtiff(path: str, width: int, height: int, bands: int, gdal_type: int,
                  srs_wkt: str = "", transform: Optional[Sequence[float]] = None,
                  options: Sequence[str] = GTIFF_OPTIONS) -> gdal.Dataset:
-    dataset = gdal.GetDriverByName("GTiff").Create(path, width, height, bands, gdal_type, list(options))
+    options = list(options)
+    if bands > 1:
+        # without this GDAL tags 8-bit 3/4-band files as RGB(A): a 4th band (NIR) would become alpha
+        options.append("PHOTOMETRIC=MINISBLACK")
+    dataset = gdal.GetDriverByName("GTiff").Create(path, width, height, bands, gdal_type, options)
     if transform is not None:
         dataset.SetGeoTransform(list(transform))
     if srs_wkt:

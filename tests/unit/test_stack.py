@@ -29,6 +29,15 @@ def test_bands_in_given_order_with_38cloud_names(tmp_path):
             np.testing.assert_array_equal(out.read(index), data)
 
 
+def test_byte_bands_are_not_tagged_rgb_alpha(tmp_path):
+    """8-bit red, green, blue, nir: the 4th band must not become an alpha band."""
+    made = [patch(tmp_path, f"{n}_patch_1.tif", 10 * i, np.uint8) for i, n in enumerate(["red", "green", "blue", "nir"])]
+    stack_bands([str(p) for p, _ in made], str(tmp_path / "stack.tif"))
+    with rasterio.open(tmp_path / "stack.tif") as out:
+        assert "alpha" not in [c.name for c in out.colorinterp]
+        assert out.descriptions == ("red", "green", "blue", "nir")
+
+
 def test_explicit_names_and_mixed_types_promote(tmp_path):
     a, _ = patch(tmp_path, "a.tif", 1, np.uint8)
     b, b_data = patch(tmp_path, "b.tif", 1, np.float32)

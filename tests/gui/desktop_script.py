@@ -1,0 +1,635 @@
+"""Runs INSIDE the QGIS desktop, started as ``qgis --code tests/gui/desktop_script.py``.
+
+QGIS executes this file with ``exec()`` in its Python console namespace once the main window
+exists (``__file__`` is not set), so everything it needs comes from environment variables that
+tests/gui/test_desktop.py sets:
+
+  LM_GUI_RESULT      JSON file written with every check's outcome (rewritten after each step)
+  LM_GUI_OUTPUT_DIR  folder for the screenshots (PNG)
+  LM_GUI_WORK_DIR    scratch folder for the rasters this script makes and the algorithm outputs
+  LM_GUI_WATCHDOG_S  seconds after which the script gives up, records why, and quits QGIS
+
+The steps run one after another from the Qt event loop (a generator-based runner on
+QTimer.singleShot), so the desktop keeps painting and deferred deletions happen between steps.
+Every check is recorded as {"ok": bool, "detail": str}; Python exceptions (sys.excepthook) and
+QgsMessageLog messages from the Python tags are recorded too. At the end QGIS quits with
+QgsApplication.exit(), which reliably ends 3.22 without a "save project?" prompt.
+"""
+import json
+import os
+import sys
+import time
+import traceback
+
+from osgeo import gdal, osr
+from qgis.core import Qgis, QgsApplication, QgsContrastEnhancement, QgsProject
+from qgis.PyQt.QtCore import Qt, QTimer
+from qgis.PyQt.QtWidgets import QApplication, QDialogButtonBox, QMenu
+
+import qgis.utils
+
+_LM_PLUGIN = "labelmigration"
+_LM_PROVIDER = "labelmigration"
+_LM_ALGORITHMS = ("cropscene", "geocodemask", "maskfootprint", "stackbands")
+_LM_MENU_NAME = "labelMigrationMenu"
+_LM_CROPSCENE_PARAMETERS = ("SCENE", "LABEL", "BANDS", "LABEL_RESAMPLING", "OUTPUT_IMAGE", "OUTPUT_LABEL")
+_LM_RELOAD_CYCLES = 2
+
+_lm_env = os.environ
+_LM = {
+    "result_path": _lm_env.get("LM_GUI_RESULT", os.path.join(os.getcwd(), "labelmigration-gui-result.json")),
+    "output_dir": _lm_env.get("LM_GUI_OUTPUT_DIR", os.getcwd()),
+    "work_dir": _lm_env.get("LM_GUI_WORK_DIR", os.getcwd()),
+    "watchdog_s": float(_lm_env.get("LM_GUI_WATCHDOG_S", "90")),
+    "started": time.monotonic(),
+    "finished": False,
+}
+os.makedirs(_LM["output_dir"], exist_ok=True)
+os.makedirs(_LM["work_dir"], exist_ok=True)
+
+_lm_results = {
+    "finished": False,
+    "qgis_version": Qgis.QGIS_VERSION,
+    "python": sys.version,
+    "current_step": None,
+    "steps": {},          # step name -> seconds taken
+    "checks": {},         # check name -> {"ok": bool, "detail": str}
+    "exceptions": [],     # uncaught Python exceptions (sys.excepthook) and failed steps
+    "python_log": [],     # QgsMessageLog messages from the Python tags (and any Critical message)
+    "stack_dialogs": [],  # error dialogs QGIS would have opened (qgis.utils.open_stack_dialog)
+    "startup_errors": [],  # what the test's startup.py hook recorded while plugins loaded
+    "screenshots": {},    # name -> PNG path
+}
+
+
+# --- recording -------------------------------------------------------------------------------
+
+def _lm_save():
+    _lm_results["elapsed_s"] = round(time.monotonic() - _LM["started"], 2)
+    temporary = _LM["result_path"] + ".part"
+    with open(temporary, "w", encoding="utf-8") as stream:
+        json.dump(_lm_results, stream, indent=2, default=str)
+    os.replace(temporary, _LM["result_path"])
+
+
+def _lm_check(name, ok, detail=""):
+    _lm_results["checks"][name] = {"ok": bool(ok), "detail": str(detail)}
+    print(f"[labelmigration-gui] {'PASS' if ok else 'FAIL'} {name}: {detail}", file=sys.stderr, flush=True)
+    return bool(ok)
+
+
+def _lm_excepthook(exc_type, value, tb):
+    text = "".join(traceback.format_exception(exc_type, value, tb))
+    _lm_results["exceptions"].append({"step": _lm_results["current_step"], "traceback": text})
+    print(f"[labelmigration-gui] uncaught exception:\n{text}", file=sys.stderr, flush=True)
+
+
+def _lm_stack_dialog(exc_type, value, tb, msg, pop_error=True):
+    """Replaces qgis.utils.open_stack_dialog: record the error instead of opening a blocking dialog."""
+    text = "".join(traceback.format_exception(exc_type, value, tb)) if exc_type else ""
+    _lm_results["stack_dialogs"].append({"step": _lm_results["current_step"], "message": str(msg),
+                                         "traceback": text})
+
+
+def _lm_on_message(message, tag, level):
+    try:
+        level_value = int(level)
+    except TypeError:
+        level_value = -1
+    if tag.startswith("Python") or level_value >= int(Qgis.Critical):
+        _lm_results["python_log"].append({"step": _lm_results["current_step"], "tag": tag,
+                                          "level": level_value, "message": message})
+
+
+def _lm_read_startup_errors():
+    """Errors recorded before this script ran by the startup.py hook the test installs; then take over."""
+    path = _lm_env.get("LM_GUI_EARLY_ERRORS")
+    os.environ["LM_GUI_EARLY_DONE"] = "1"
+    if path and os.path.exists(path):
+        with open(path, encoding="utf-8") as stream:
+            _lm_results["startup_errors"] = [json.loads(line) for line in stream if line.strip()]
+    _lm_results["startup_hook_installed"] = bool(path)
+
+
+_lm_read_startup_errors()
+sys.excepthook = _lm_excepthook
+qgis.utils.open_stack_dialog = _lm_stack_dialog
+try:
+    QgsApplication.messageLog().messageReceived[str, str, Qgis.MessageLevel].connect(_lm_on_message)
+except (KeyError, TypeError):
+    QgsApplication.messageLog().messageReceived.connect(_lm_on_message)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def _lm_iface():
+    return qgis.utils.iface
+
+
+def _lm_wait_until(predicate, timeout_s, step_ms=100):
+    """Generator: yield (event-loop waits) until predicate() is true or timeout; returns the outcome."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if predicate():
+                return True
+        except Exception:  # the object polled may not exist yet
+            pass
+        if time.monotonic() > deadline:
+            return False
+        yield step_ms
+
+
+def _lm_registry():
+    return QgsApplication.processingRegistry()
+
+
+def _lm_provider_state():
+    provider = _lm_registry().providerById(_LM_PROVIDER)
+    if provider is None:
+        return None, []
+    return provider, sorted(algorithm.name() for algorithm in provider.algorithms())
+
+
+def _lm_menus_in_menubar():
+    menu_bar = _lm_iface().mainWindow().menuBar()
+    return [action for action in menu_bar.actions()
+            if action.menu() is not None and action.menu().objectName() == _LM_MENU_NAME]
+
+
+def _lm_toolbox_tree():
+    processing_plugin = qgis.utils.plugins.get("processing")
+    toolbox = getattr(processing_plugin, "toolbox", None)
+    return getattr(toolbox, "algorithmTree", None)
+
+
+def _lm_toolbox_algorithms(expand=False):
+    """Algorithm ids listed under the Label Migration provider's node of the Processing toolbox."""
+    tree = _lm_toolbox_tree()
+    if tree is None:
+        return None
+    proxy = tree.model()
+    provider = _lm_registry().providerById(_LM_PROVIDER)
+    provider_name = provider.name() if provider is not None else "Label Migration"
+    # Top-level nodes are the providers (plus "Recently used"); find ours by its displayed name.
+    provider_index = None
+    for row in range(proxy.rowCount()):
+        index = proxy.index(row, 0)
+        if tree.algorithmForIndex(index) is None and proxy.data(index, Qt.DisplayRole) == provider_name:
+            provider_index = index
+    if provider_index is None:
+        return []
+    found = []
+
+    def walk(index):
+        if expand:
+            tree.expand(index)
+        for row in range(proxy.rowCount(index)):
+            child = proxy.index(row, 0, index)
+            algorithm = tree.algorithmForIndex(child)
+            if algorithm is not None:
+                found.append(algorithm.id())
+            walk(child)
+
+    walk(provider_index)
+    return sorted(found)
+
+
+def _lm_grab(widget, name):
+    path = os.path.join(_LM["output_dir"], name)
+    ok = widget.grab().save(path, "PNG")
+    if ok:
+        _lm_results["screenshots"][name] = path
+    return _lm_check(f"screenshot_{name}", ok, path)
+
+
+def _lm_grab_screen(name):
+    path = os.path.join(_LM["output_dir"], name)
+    ok = QApplication.primaryScreen().grabWindow(0).save(path, "PNG")
+    if ok:
+        _lm_results["screenshots"][name] = path
+    return _lm_check(f"screenshot_{name}", ok, path)
+
+
+def _lm_write_band(path, array):
+    rows, cols = array.shape
+    dataset = gdal.GetDriverByName("GTiff").Create(path, cols, rows, 1, gdal.GDT_Byte)
+    dataset.SetGeoTransform((500000.0, 10.0, 0.0, 5000000.0, 0.0, -10.0))
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32633)
+    dataset.SetProjection(srs.ExportToWkt())
+    dataset.GetRasterBand(1).WriteArray(array)
+    dataset.FlushCache()
+    dataset = None
+    return path
+
+
+def _lm_layers_with_source(path):
+    wanted = os.path.realpath(path)
+    return [layer for layer in QgsProject.instance().mapLayers().values()
+            if os.path.realpath(layer.source().split("|")[0]) == wanted]
+
+
+# --- steps -----------------------------------------------------------------------------------
+
+def _lm_step_wait_for_desktop():
+    iface = _lm_iface()
+    ready = yield from _lm_wait_until(
+        lambda: iface is not None and iface.mainWindow().isVisible() and "processing" in qgis.utils.plugins,
+        60)
+    _lm_check("desktop_started", ready, "main window shown and the Processing plugin loaded")
+    window = iface.mainWindow()
+    screen = QApplication.primaryScreen().geometry()
+    window.move(0, 0)
+    window.resize(screen.width(), screen.height())
+    yield 500
+
+
+def _lm_step_plugin_loaded():
+    plugin = qgis.utils.plugins.get(_LM_PLUGIN)
+    startup = [f"{e['message'][:300]} {e['traceback'][-600:]}" for e in _lm_results["startup_errors"]]
+    _lm_check("plugin_loaded", plugin is not None and qgis.utils.isPluginLoaded(_LM_PLUGIN),
+              f"qgis.utils.plugins[{_LM_PLUGIN!r}] = {plugin!r}; active = {qgis.utils.active_plugins}; "
+              f"start-up errors: {startup}")
+    module = sys.modules.get(_LM_PLUGIN)
+    _lm_check("plugin_module", module is not None and os.path.basename(os.path.dirname(module.__file__)) == _LM_PLUGIN,
+              getattr(module, "__file__", None))
+
+
+def _lm_check_provider(label, expect_present=True):
+    provider, algorithms = _lm_provider_state()
+    if not expect_present:
+        return _lm_check(f"provider_gone_{label}", provider is None, f"provider = {provider!r}")
+    missing = [aid for aid in _LM_ALGORITHMS if _lm_registry().algorithmById(f"{_LM_PROVIDER}:{aid}") is None]
+    return _lm_check(
+        f"provider_{label}",
+        provider is not None and tuple(algorithms) == _LM_ALGORITHMS and not missing
+        and provider.name() == "Label Migration",
+        f"provider = {provider.name() if provider else None!r}, algorithms = {algorithms}, "
+        f"missing from the registry = {missing}")
+
+
+def _lm_check_menu(label, expect_present=True):
+    menus = _lm_menus_in_menubar()
+    window = _lm_iface().mainWindow()
+    if not expect_present:
+        return _lm_check(f"menu_gone_{label}", not menus,
+                         f"{len(menus)} menu bar entries with objectName {_LM_MENU_NAME}")
+    if len(menus) != 1:
+        return _lm_check(f"menu_{label}", False,
+                         f"{len(menus)} menu bar entries with objectName {_LM_MENU_NAME} (expected 1); "
+                         f"menu bar: {[a.text() for a in window.menuBar().actions()]}")
+    menu = menus[0].menu()
+    names = sorted(action.objectName() for action in menu.actions() if not action.isSeparator())
+    expected = sorted(f"labelMigration_{aid}" for aid in _LM_ALGORITHMS)
+    texts = [action.text() for action in menu.actions()]
+    displays = sorted(_lm_registry().algorithmById(f"{_LM_PROVIDER}:{aid}").displayName() + "…"
+                      for aid in _LM_ALGORITHMS if _lm_registry().algorithmById(f"{_LM_PROVIDER}:{aid}"))
+    bar_actions = window.menuBar().actions()
+    position = bar_actions.index(menus[0])
+    help_positions = [i for i, a in enumerate(bar_actions) if a.menu() is not None
+                      and a.menu().objectName() == "mHelpMenu"]
+    # The plugin inserts its menu right before Help; plugins loaded later (Processing) may insert theirs
+    # in between, so the menu only has to stay to the left of Help.
+    before_help = bool(help_positions) and position < help_positions[0]
+    ok = names == expected and sorted(texts) == displays and menus[0].isVisible()
+    _lm_check(f"menu_{label}", ok,
+              f"title {menus[0].text()!r}, actions {names}, texts {texts}, visible {menus[0].isVisible()}")
+    _lm_check(f"menu_before_help_{label}", before_help,
+              f"menu at position {position}, Help at {help_positions}, "
+              f"menu bar: {[a.text() for a in bar_actions]}")
+    return ok
+
+
+def _lm_check_toolbox(label, expect_present=True):
+    found = _lm_toolbox_algorithms(expand=expect_present)
+    if found is None:
+        return _lm_check(f"toolbox_{label}", False, "no Processing toolbox tree found")
+    expected = sorted(f"{_LM_PROVIDER}:{aid}" for aid in _LM_ALGORITHMS)
+    if not expect_present:
+        return _lm_check(f"toolbox_gone_{label}", not found, f"toolbox lists {found}")
+    return _lm_check(f"toolbox_{label}", found == expected, f"toolbox lists {found}")
+
+
+def _lm_step_provider_and_toolbox():
+    _lm_check_provider("initial")
+    processing_plugin = qgis.utils.plugins.get("processing")
+    toolbox_action = getattr(processing_plugin, "toolboxAction", None)
+    if toolbox_action is not None:
+        toolbox_action.setChecked(True)  # show the toolbox so it is in the main window screenshot
+    yield 300
+    _lm_check_toolbox("initial")
+
+
+def _lm_step_menu():
+    _lm_check_menu("initial")
+    menus = _lm_menus_in_menubar()
+    if not menus:
+        return
+    menu_bar = _lm_iface().mainWindow().menuBar()
+    menu = menus[0].menu()
+    menu.popup(menu_bar.mapToGlobal(menu_bar.actionGeometry(menus[0]).bottomLeft()))
+    yield 500
+    _lm_grab_screen("menu_open.png")
+    menu.hide()
+    yield 200
+
+
+def _lm_step_menu_action_opens_dialog():
+    """Trigger the menu entry: it must open the cropscene dialog (modal); close it from a timer."""
+    menus = _lm_menus_in_menubar()
+    action = None
+    if menus:
+        action = next((a for a in menus[0].menu().actions() if a.objectName() == "labelMigration_cropscene"), None)
+    if action is None:
+        _lm_check("menu_action_opens_dialog", False, "no labelMigration_cropscene action in the menu")
+        return
+    seen = {}
+
+    def close_dialog():
+        # activeModalWidget() stays None under Xvfb without a window manager: look for the dialog among
+        # the visible top-level widgets instead, and poll until it shows.
+        candidates = [widget for widget in QApplication.topLevelWidgets()
+                      if widget.isVisible() and callable(getattr(widget, "algorithm", None))]
+        seen["visible"] = [f"{type(w).__name__} {w.windowTitle()!r} modal={w.isModal()}" for w in candidates]
+        for dialog in candidates:
+            algorithm = dialog.algorithm()
+            seen["algorithm"] = algorithm.id() if algorithm is not None else None
+            seen["title"] = dialog.windowTitle()
+            seen["modal"] = dialog.isModal()
+            dialog.reject()
+        if not candidates and seen.setdefault("tries", 0) < 50:
+            seen["tries"] += 1
+            QTimer.singleShot(200, close_dialog)
+
+    QTimer.singleShot(800, close_dialog)
+    action.trigger()  # runs processing.execAlgorithmDialog: blocks in exec() until close_dialog rejects it
+    yield 200
+    _lm_check("menu_action_opens_dialog", seen.get("algorithm") == f"{_LM_PROVIDER}:cropscene" and seen.get("modal"),
+              f"algorithm {seen.get('algorithm')}, title {seen.get('title')!r}, modal {seen.get('modal')}, "
+              f"visible dialogs {seen.get('visible')}")
+
+
+def _lm_step_cropscene_dialog():
+    import processing
+
+    dialog = processing.createAlgorithmDialog(f"{_LM_PROVIDER}:cropscene")
+    if not _lm_check("cropscene_dialog_created", dialog is not None, repr(dialog)):
+        return
+    dialog.resize(900, 700)
+    dialog.show()
+    yield 800
+    panel = dialog.mainWidget()
+    wrappers = sorted(getattr(panel, "wrappers", {}).keys())
+    _lm_check("cropscene_dialog_parameters", all(name in wrappers for name in _LM_CROPSCENE_PARAMETERS),
+              f"parameter widgets {wrappers}")
+    _lm_check("cropscene_dialog_title", "Crop scene to label" in dialog.windowTitle(), dialog.windowTitle())
+    _lm_grab(dialog, "cropscene_dialog.png")
+    dialog.close()
+    dialog.deleteLater()
+    yield 200
+
+
+def _lm_step_make_rasters():
+    import numpy as np
+
+    rows, cols = 48, 64
+    y, x = np.mgrid[0:rows, 0:cols]
+    blue = (255 * x / (cols - 1)).astype(np.uint8)
+    green = (255 * y / (rows - 1)).astype(np.uint8)
+    red = np.where(((x // 8) + (y // 8)) % 2 == 0, 230, 30).astype(np.uint8)
+    # 38-Cloud style names: band names come from the prefix; the order is blue, green, red, so the
+    # image styler (style on load) must pick red = band 3, blue = band 1 (QGIS's default is 1, 2, 3).
+    _LM["bands"] = [
+        _lm_write_band(os.path.join(_LM["work_dir"], "blue_patch_1.tif"), blue),
+        _lm_write_band(os.path.join(_LM["work_dir"], "green_patch_1.tif"), green),
+        _lm_write_band(os.path.join(_LM["work_dir"], "red_patch_1.tif"), red),
+    ]
+    _lm_check("rasters_made", all(os.path.exists(p) for p in _LM["bands"]), _LM["bands"])
+
+
+def _lm_check_stacked_layer(label, output):
+    layers = _lm_layers_with_source(output)
+    if not _lm_check(f"{label}_layer_in_project", len(layers) == 1,
+                     f"{len(layers)} layers with source {output}; project layers: "
+                     f"{[l.source() for l in QgsProject.instance().mapLayers().values()]}"):
+        return
+    layer = layers[0]
+    renderer = layer.renderer()
+    bands = (renderer.redBand(), renderer.greenBand(), renderer.blueBand()) if renderer.type() == "multibandcolor" \
+        else None
+    stretch = None
+    if renderer.type() == "multibandcolor" and renderer.redContrastEnhancement() is not None:
+        stretch = renderer.redContrastEnhancement().contrastEnhancementAlgorithm()
+    _lm_check(f"{label}_layer_valid", layer.isValid() and layer.bandCount() == 3,
+              f"valid {layer.isValid()}, bands {layer.bandCount()}, name {layer.name()!r}")
+    _lm_check(f"{label}_layer_styled", bands == (3, 2, 1)
+              and stretch == QgsContrastEnhancement.StretchToMinimumMaximum,
+              f"renderer {renderer.type()}, RGB bands {bands}, contrast enhancement {stretch}")
+
+
+def _lm_step_run_stackbands():
+    import processing
+
+    output = os.path.join(_LM["work_dir"], "stacked_run.tif")
+    results = processing.runAndLoadResults(f"{_LM_PROVIDER}:stackbands",
+                                           {"INPUTS": list(_LM["bands"]), "OUTPUT": output})
+    _lm_check("stackbands_run", bool(results) and os.path.exists(output)
+              and os.path.realpath(results.get("OUTPUT", "")) == os.path.realpath(output),
+              f"results {results}")
+    yield 300
+    _lm_check_stacked_layer("stackbands_run", output)
+
+
+def _lm_step_run_stackbands_dialog():
+    """The user's path: the algorithm dialog, its Run button, a background task, layers loaded."""
+    import processing
+
+    output = os.path.join(_LM["work_dir"], "stacked_dialog.tif")
+    dialog = processing.createAlgorithmDialog(f"{_LM_PROVIDER}:stackbands",
+                                              {"INPUTS": list(_LM["bands"]), "OUTPUT": output})
+    if not _lm_check("stackbands_dialog_created", dialog is not None, repr(dialog)):
+        return
+    finished = {}
+    dialog.algorithmFinished.connect(lambda ok, results: finished.update(ok=ok, results=results))
+    dialog.resize(900, 700)
+    dialog.show()
+    yield 500
+    run_button = dialog.runButton() if hasattr(dialog, "runButton") else \
+        dialog.buttonBox().button(QDialogButtonBox.Ok)
+    run_button.click()
+    done = yield from _lm_wait_until(lambda: "ok" in finished, 30)
+    yield 500
+    _lm_check("stackbands_dialog_run", done and finished.get("ok") and os.path.exists(output),
+              f"finished {finished}")
+    _lm_grab(dialog, "stackbands_dialog.png")
+    dialog.close()
+    dialog.deleteLater()
+    yield 200
+    _lm_check_stacked_layer("stackbands_dialog", output)
+
+
+def _lm_step_screenshot_main_window():
+    canvas = _lm_iface().mapCanvas()
+    layers = _lm_layers_with_source(os.path.join(_LM["work_dir"], "stacked_run.tif"))
+    if layers:
+        _lm_iface().setActiveLayer(layers[0])
+        canvas.setExtent(canvas.mapSettings().layerExtentToOutputExtent(layers[0], layers[0].extent()))
+    canvas.refreshAllLayers()
+    yield 300
+    yield from _lm_wait_until(lambda: not canvas.isDrawing(), 15)
+    yield 300
+    _lm_grab(_lm_iface().mainWindow(), "main_window.png")
+
+
+def _lm_step_reload(cycle):
+    def step():
+        label = f"cycle{cycle}"
+        unloaded = qgis.utils.unloadPlugin(_LM_PLUGIN)
+        _lm_check(f"unload_{label}", unloaded and _LM_PLUGIN not in qgis.utils.plugins
+                  and _LM_PLUGIN not in sys.modules,
+                  f"unloadPlugin -> {unloaded}; in plugins: {_LM_PLUGIN in qgis.utils.plugins}; "
+                  f"module still imported: {_LM_PLUGIN in sys.modules}")
+        _lm_check_provider(label, expect_present=False)
+        _lm_check_menu(label, expect_present=False)
+        yield 300  # let deleteLater() run
+        leftovers = _lm_iface().mainWindow().findChildren(QMenu, _LM_MENU_NAME)
+        _lm_check(f"menu_deleted_{label}", not leftovers, f"{len(leftovers)} QMenu objects still alive")
+        _lm_check_toolbox(label, expect_present=False)
+
+        loaded = qgis.utils.loadPlugin(_LM_PLUGIN)
+        started = qgis.utils.startPlugin(_LM_PLUGIN)
+        _lm_check(f"reload_{label}", loaded and started and qgis.utils.isPluginLoaded(_LM_PLUGIN),
+                  f"loadPlugin -> {loaded}, startPlugin -> {started}")
+        yield 300
+        _lm_check_provider(f"reloaded_{label}")
+        _lm_check_menu(f"reloaded_{label}")
+        _lm_check_toolbox(f"reloaded_{label}")
+    return step
+
+
+def _lm_step_run_after_reload():
+    import processing
+
+    output = os.path.join(_LM["work_dir"], "stacked_after_reload.tif")
+    results = processing.run(f"{_LM_PROVIDER}:stackbands", {"INPUTS": list(_LM["bands"]), "OUTPUT": output})
+    _lm_check("stackbands_after_reload", bool(results) and os.path.exists(output), f"results {results}")
+
+
+def _lm_is_error(entry):
+    """Python errors, and Critical messages from Python or about this plugin (other providers' Critical
+    messages, such as 'GRASS was not found', are recorded but are not this plugin's problem)."""
+    if entry.get("kind") == "error dialog" or entry["tag"] == "Python error":
+        return True
+    about_plugin = entry["tag"].startswith("Python") or "labelmigration" in entry["message"].lower() \
+        or "label migration" in entry["message"].lower()
+    return entry["level"] >= int(Qgis.Critical) and about_plugin
+
+
+def _lm_step_final():
+    _lm_grab(_lm_iface().mainWindow(), "main_window_after_reload.png")
+    plugin_errors = [entry for entry in _lm_results["python_log"] if _lm_is_error(entry)]
+    startup_errors = [entry for entry in _lm_results["startup_errors"] if _lm_is_error(entry)]
+    _lm_check("no_python_errors", not plugin_errors and not _lm_results["exceptions"]
+              and not _lm_results["stack_dialogs"] and not startup_errors,
+              f"{len(startup_errors)} errors while QGIS started, "
+              f"{len(plugin_errors)} Python error/critical log messages, "
+              f"{len(_lm_results['exceptions'])} uncaught exceptions, "
+              f"{len(_lm_results['stack_dialogs'])} error dialogs")
+
+
+_LM_STEPS = [
+    ("wait_for_desktop", _lm_step_wait_for_desktop),
+    ("plugin_loaded", _lm_step_plugin_loaded),
+    ("provider_and_toolbox", _lm_step_provider_and_toolbox),
+    ("menu", _lm_step_menu),
+    ("menu_action_opens_dialog", _lm_step_menu_action_opens_dialog),
+    ("cropscene_dialog", _lm_step_cropscene_dialog),
+    ("make_rasters", _lm_step_make_rasters),
+    ("run_stackbands", _lm_step_run_stackbands),
+    ("run_stackbands_dialog", _lm_step_run_stackbands_dialog),
+    ("screenshot_main_window", _lm_step_screenshot_main_window),
+] + [(f"reload_cycle{cycle}", _lm_step_reload(cycle)) for cycle in range(1, _LM_RELOAD_CYCLES + 1)] + [
+    ("run_after_reload", _lm_step_run_after_reload),
+    ("final", _lm_step_final),
+]
+
+
+# --- runner ----------------------------------------------------------------------------------
+
+class _LmRunner:
+    """Runs the steps in order from the event loop; a step that yields N waits N ms."""
+
+    def __init__(self, steps):
+        self.steps = list(steps)
+        self.generator = None
+        self.step_started = None
+
+    def start(self):
+        QTimer.singleShot(0, self.advance)
+
+    def end_step(self):
+        name = _lm_results["current_step"]
+        if name is not None and self.step_started is not None:
+            _lm_results["steps"][name] = round(time.monotonic() - self.step_started, 2)
+        self.generator = None
+        _lm_save()
+
+    def advance(self):
+        if _LM["finished"]:
+            return
+        wait = 0
+        try:
+            if self.generator is None:
+                if not self.steps:
+                    _lm_finish(0)
+                    return
+                name, function = self.steps.pop(0)
+                _lm_results["current_step"] = name
+                self.step_started = time.monotonic()
+                outcome = function()
+                if hasattr(outcome, "__next__"):
+                    self.generator = outcome
+                else:
+                    self.end_step()
+            if self.generator is not None:
+                wait = next(self.generator) or 0
+        except StopIteration:
+            self.end_step()
+        except Exception:
+            text = traceback.format_exc()
+            _lm_check(f"step_{_lm_results['current_step']}", False, text)
+            _lm_results["exceptions"].append({"step": _lm_results["current_step"], "traceback": text})
+            self.end_step()
+        QTimer.singleShot(int(wait), self.advance)
+
+
+def _lm_finish(code):
+    if _LM["finished"]:
+        return
+    _LM["finished"] = True
+    _lm_results["finished"] = code == 0
+    _lm_results["current_step"] = None
+    try:
+        _lm_save()
+    finally:
+        QgsProject.instance().setDirty(False)  # no "save changes?" on the way out
+        QgsApplication.exit(code)
+
+
+def _lm_watchdog():
+    if _LM["finished"]:
+        return
+    _lm_check("watchdog", False, f"gave up after {_LM['watchdog_s']} s in step {_lm_results['current_step']!r}; "
+              f"modal widget: {QApplication.activeModalWidget()!r}")
+    _lm_finish(3)
+
+
+try:
+    QTimer.singleShot(int(_LM["watchdog_s"] * 1000), _lm_watchdog)
+    _lm_runner = _LmRunner(_LM_STEPS)
+    _lm_runner.start()
+    _lm_save()
+except Exception:
+    _lm_results["exceptions"].append({"step": "setup", "traceback": traceback.format_exc()})
+    _lm_finish(2)
