@@ -1,6 +1,6 @@
 """Styles applied when outputs load into the map: labels paletted, footprints outlined, images RGB."""
 from qgis.core import (QgsFillSymbol, QgsMultiBandColorRenderer, QgsPalettedRasterRenderer,
-                       QgsPalLayerSettings, QgsProcessingLayerPostProcessorInterface, QgsRandomColorRamp,
+                       QgsPalLayerSettings, QgsProcessingLayerPostProcessorInterface,
                        QgsRasterLayer, QgsTextBufferSettings, QgsTextFormat, QgsVectorLayer,
                        QgsVectorLayerSimpleLabeling, QgsContrastEnhancement, QgsRasterMinMaxOrigin)
 from qgis.PyQt.QtGui import QColor
@@ -10,6 +10,10 @@ from ..core.rasters import gdal_errors, open_raster
 
 LABEL_OPACITY = 0.6
 FOOTPRINT_COLOUR = "#ff7f00"
+# Class colours for labels without a colour table (class 1 first), so every layer of one label
+# set shows a class in the same colour.
+CLASS_PALETTE = ("#ffd700", "#1f78b4", "#e31a1c", "#33a02c", "#ff7f00", "#6a3d9a", "#a6cee3", "#b15928",
+                 "#fb9a99", "#b2df8a", "#cab2d6", "#fdbf6f")
 
 
 def style_label(layer: QgsRasterLayer) -> None:
@@ -19,7 +23,9 @@ def style_label(layer: QgsRasterLayer) -> None:
     if table:
         classes = QgsPalettedRasterRenderer.colorTableToClassData(table)
     else:
-        classes = QgsPalettedRasterRenderer.classDataFromRaster(provider, 1, QgsRandomColorRamp())
+        classes = QgsPalettedRasterRenderer.classDataFromRaster(provider, 1)
+        for item in classes:
+            item.color = QColor(CLASS_PALETTE[(int(item.value) - 1) % len(CLASS_PALETTE)])
     for item in classes:
         if item.value == 0:
             item.color = QColor(0, 0, 0, 0)

@@ -469,6 +469,55 @@ def _lm_step_run_stackbands_dialog():
     _lm_check_stacked_layer("stackbands_dialog", output)
 
 
+def _lm_step_demo_chain():
+    """The demo's chain with every output loaded: the styles a user sees on the canvas."""
+    import processing
+    from qgis.core import QgsPalettedRasterRenderer, QgsVectorLayer
+
+    data = os.path.join(os.path.dirname(sys.modules[_LM_PLUGIN].__file__), "demo", "data")
+    work = _LM["work_dir"]
+    geocoded = os.path.join(work, "demo_label.tif")
+    processing.runAndLoadResults(f"{_LM_PROVIDER}:geocodemask", {
+        "INPUT": os.path.join(data, "20200812_101512_1014_label.png"),
+        "REFERENCE": os.path.join(data, "20200812_101512_1014_3B_Visual.tif"), "OUTPUT": geocoded})
+    processing.runAndLoadResults(f"{_LM_PROVIDER}:maskfootprint", {
+        "INPUT": [geocoded], "OUTPUT": os.path.join(work, "demo_footprint.gpkg")})
+    image, label = os.path.join(work, "demo_pair_image.tif"), os.path.join(work, "demo_pair_label.tif")
+    processing.runAndLoadResults(f"{_LM_PROVIDER}:cropscene", {
+        "SCENE": os.path.join(data, "S2B_MSIL2A_20200815T102559_N0214_R108_T32UPU_subset.tif"),
+        "LABEL": geocoded, "OUTPUT_IMAGE": image, "OUTPUT_LABEL": label})
+    yield 300
+    loaded = {os.path.realpath(l.source().split("|")[0]): l for l in QgsProject.instance().mapLayers().values()}
+    pair_label = loaded.get(os.path.realpath(label))
+    pair_image = loaded.get(os.path.realpath(image))
+    footprint = next((l for l in loaded.values() if isinstance(l, QgsVectorLayer)
+                      and "demo_footprint" in l.source()), None)
+    _lm_check("demo_label_paletted", pair_label is not None
+              and isinstance(pair_label.renderer(), QgsPalettedRasterRenderer), repr(pair_label))
+    _lm_check("demo_image_true_colour", pair_image is not None and pair_image.renderer().type() == "multibandcolor"
+              and (pair_image.renderer().redBand(), pair_image.renderer().blueBand()) == (3, 1), repr(pair_image))
+    _lm_check("demo_footprint_outlined", footprint is not None and footprint.labelsEnabled(), repr(footprint))
+    for layer in QgsProject.instance().mapLayers().values():  # show only the demo layers
+        node = QgsProject.instance().layerTreeRoot().findLayer(layer.id())
+        if node is not None:
+            node.setItemVisibilityChecked(layer in (pair_label, pair_image, footprint))
+    canvas = _lm_iface().mapCanvas()
+    if pair_image is not None:
+        canvas.setExtent(canvas.mapSettings().layerExtentToOutputExtent(pair_image, pair_image.extent()))
+    canvas.refreshAllLayers()
+    yield 300
+    yield from _lm_wait_until(lambda: not canvas.isDrawing(), 15)
+    yield 300
+    _lm_grab(_lm_iface().mainWindow(), "demo_pair_canvas.png")
+    for layer in (pair_label, pair_image, footprint):
+        if layer is not None:
+            QgsProject.instance().layerTreeRoot().findLayer(layer.id()).setItemVisibilityChecked(False)
+    for layer in QgsProject.instance().mapLayers().values():
+        node = QgsProject.instance().layerTreeRoot().findLayer(layer.id())
+        if node is not None and layer not in (pair_label, pair_image, footprint):
+            node.setItemVisibilityChecked(True)
+
+
 def _lm_step_screenshot_main_window():
     canvas = _lm_iface().mapCanvas()
     layers = _lm_layers_with_source(os.path.join(_LM["work_dir"], "stacked_run.tif"))
@@ -548,6 +597,7 @@ _LM_STEPS = [
     ("make_rasters", _lm_step_make_rasters),
     ("run_stackbands", _lm_step_run_stackbands),
     ("run_stackbands_dialog", _lm_step_run_stackbands_dialog),
+    ("demo_chain", _lm_step_demo_chain),
     ("screenshot_main_window", _lm_step_screenshot_main_window),
 ] + [(f"reload_cycle{cycle}", _lm_step_reload(cycle)) for cycle in range(1, _LM_RELOAD_CYCLES + 1)] + [
     ("run_after_reload", _lm_step_run_after_reload),

@@ -26,8 +26,8 @@ QGIS_TIMEOUT_S = 120
 WATCHDOG_S = 100  # the script gives up (and reports where) a little before the test kills QGIS
 SYSTEM_PYTHON = "/usr/bin/python3"  # the Python QGIS is built against (the venv must not be used)
 SCRIPT = Path(__file__).with_name("desktop_script.py")
-SCREENSHOTS = ("menu_open.png", "cropscene_dialog.png", "stackbands_dialog.png", "main_window.png",
-               "main_window_after_reload.png")
+SCREENSHOTS = ("menu_open.png", "cropscene_dialog.png", "stackbands_dialog.png", "demo_pair_canvas.png",
+               "main_window.png", "main_window_after_reload.png")
 
 # QGIS runs $XDG_DATA_HOME/QGIS/QGIS3/startup.py when its Python starts, before plugins load (verified on
 # 3.22; <profile>/python/startup.py is NOT run). This hook records Python errors raised while plugins load
@@ -216,6 +216,11 @@ def test_stackbands_runs_from_its_dialog(desktop_run):
     _assert_checks(desktop_run, ["stackbands_dialog_created", "stackbands_dialog_run",
                                  "stackbands_dialog_layer_in_project", "stackbands_dialog_layer_valid",
                                  "stackbands_dialog_layer_styled"])
+
+
+def test_demo_chain_outputs_load_styled(desktop_run):
+    _assert_checks(desktop_run, ["demo_label_paletted", "demo_image_true_colour", "demo_footprint_outlined",
+                                 "screenshot_demo_pair_canvas.png"])
 
 
 @pytest.mark.parametrize("cycle", [1, 2])

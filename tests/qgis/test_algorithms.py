@@ -92,6 +92,8 @@ def test_outputs_load_styled(run, inputs, tmp_path):
     assert label.renderer().opacity() == pytest.approx(0.6)
     background = [c for c in label.renderer().classes() if c.value == 0]
     assert background and background[0].color.alpha() == 0
+    first_class = [c for c in label.renderer().classes() if c.value == 1]
+    assert first_class[0].color.name() == "#ffd700"  # the fixed palette, the same in every layer
 
     results = processing.runAndLoadResults("labelmigration:maskfootprint",
                                            {"INPUT": [geocoded], "OUTPUT": "TEMPORARY_OUTPUT"}, context=context)
