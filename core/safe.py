@@ -255,14 +255,12 @@ def open_safe(path: str) -> SafeProduct:
 
 
 def parse_band_list(product: SafeProduct, bands: Optional[Sequence[str]], with_scl: bool = False) -> List[str]:
-    """Band names in output order; the default is every spectral band the product has."""
-    if not bands:
-        chosen = list(product.spectral_bands)
-        if with_scl and "SCL" in product.band_files:
-            chosen.append("SCL")
-        return chosen
+    """Band names in output order; the default is every spectral band the product has.
+
+    with_scl appends the scene classification (L2A only) unless it is listed already.
+    """
     chosen = []
-    for band in bands:
+    for band in bands or product.spectral_bands:
         name = band.strip().upper()
         if re.fullmatch(r"B\d", name):
             name = f"B0{name[1]}"
@@ -272,6 +270,10 @@ def parse_band_list(product: SafeProduct, bands: Optional[Sequence[str]], with_s
             )
         product.band_file(name, 10)  # raises when missing
         chosen.append(name)
+    if with_scl and "SCL" not in chosen:
+        if "SCL" not in product.band_files:
+            raise LabelMigrationError(f"The {product.level} product '{product.source}' has no scene classification (SCL).")
+        chosen.append("SCL")
     return chosen
 
 
@@ -356,6 +358,12 @@ def _band_on_grid(product: SafeProduct, band: str, resolution: int, resampling: 
     path, native = product.band_file(band, resolution)
     if not _exists(path):
         raise LabelMigrationError(f"The band file '{path}' of product '{product.source}' is missing.")
+    try:
+        gdal.Open(path)
+    except RuntimeError as error:
+        raise LabelMigrationError(
+            f"The band file '{path}' of product '{product.source}' is corrupt or truncated: {str(error).strip()}."
+        ) from error
     if native == resolution:
         return path
     columns, rows = product.grid.size(resolution)

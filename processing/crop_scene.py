@@ -1,8 +1,11 @@
 """cropscene: scene pixels under a label plus the label on the same grid, an aligned pair."""
-from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterBand, QgsProcessingParameterEnum,
-                       QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer)
+from qgis.core import (QgsProcessing, QgsProcessingOutputNumber, QgsProcessingParameterBand,
+                       QgsProcessingParameterEnum, QgsProcessingParameterMultipleLayers,
+                       QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
+                       QgsProcessingParameterString)
 
 from ..core.crop import crop_scene
+from ..core.safe import is_safe_product
 from .algorithm import LabelMigrationAlgorithm, tr
 from .styles import image_styler, label_styler
 
@@ -17,9 +20,15 @@ class CropSceneAlgorithm(LabelMigrationAlgorithm):
         "Cuts the scene pixels under a label and puts the label on exactly the same grid, so the "
         "two form an aligned training pair. Only the needed window of the scene is read, so a "
         "remote Cloud-Optimised GeoTIFF (<code>/vsicurl/https://...</code>) costs a few requests.<br><br>"
-        "<b>Scene</b> (SCENE): any GDAL raster: GeoTIFF, VRT or a /vsicurl/ COG.<br>"
+        "<b>Scene</b> (SCENE): any GDAL raster: GeoTIFF, VRT or a /vsicurl/ COG; or a Sentinel-2 "
+        "product (.SAFE folder, zip or MTD_MSIL1C.xml / MTD_MSIL2A.xml), cropped straight from its JP2 "
+        "bands on the 10 m grid (bands of 20 and 60 m resampled bilinearly) without converting it first.<br>"
+        "<b>Other tiles</b> (OTHER_TILES): further Sentinel-2 products of the same datatake, mosaicked with "
+        "the scene when the label straddles MGRS tiles.<br>"
         "<b>Label</b> (LABEL): a georeferenced label raster, in any CRS (e.g. EPSG:3035 label, UTM scene).<br>"
-        "<b>Bands</b> (BANDS): scene bands to keep, in order (default: all).<br>"
+        "<b>Bands</b> (BANDS): scene bands to keep by number, in order (default: all).<br>"
+        "<b>Band names</b> (BAND_NAMES): or by name, comma-separated: band descriptions, or Sentinel-2 band "
+        "names for products, e.g. <code>B02,B03,B04,B08</code>.<br>"
         "<b>Label resampling</b> (LABEL_RESAMPLING): nearest (default) or mode (majority class, "
         "better when the label is much finer than the scene).<br>"
         "<b>Image</b> (OUTPUT_IMAGE): the scene's own pixels, CRS and grid (never resampled) over the "
@@ -34,6 +43,7 @@ class CropSceneAlgorithm(LabelMigrationAlgorithm):
     )
 
     SCENE, LABEL, BANDS, LABEL_RESAMPLING = "SCENE", "LABEL", "BANDS", "LABEL_RESAMPLING"
+    BAND_NAMES, OTHER_TILES = "BAND_NAMES", "OTHER_TILES"
     OUTPUT_IMAGE, OUTPUT_LABEL = "OUTPUT_IMAGE", "OUTPUT_LABEL"
 
     def initAlgorithm(self, config=None):
@@ -41,6 +51,9 @@ class CropSceneAlgorithm(LabelMigrationAlgorithm):
         self.addParameter(QgsProcessingParameterRasterLayer(self.LABEL, tr("Label")))
         self.addParameter(QgsProcessingParameterBand(
             self.BANDS, tr("Bands"), None, self.SCENE, optional=True, allowMultiple=True))
+        self.addParameter(QgsProcessingParameterString(self.BAND_NAMES, tr("Band names"), optional=True))
+        self.addParameter(QgsProcessingParameterMultipleLayers(
+            self.OTHER_TILES, tr("Other tiles"), QgsProcessing.TypeFile, optional=True))
         self.addParameter(QgsProcessingParameterEnum(
             self.LABEL_RESAMPLING, tr("Label resampling"), [tr("Nearest neighbour"), tr("Mode (majority)")],
             defaultValue=0))
@@ -49,17 +62,34 @@ class CropSceneAlgorithm(LabelMigrationAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("COVERED_PERCENT", tr("Label footprint covered by the scene (%)")))
         self.addOutput(QgsProcessingOutputNumber("NODATA_PERCENT", tr("Label pixels without image data (%)")))
 
+    def checkParameterValues(self, parameters, context):
+        if not self._scene_product(parameters):
+            return super().checkParameterValues(parameters, context)
+        # a SAFE product is no raster layer QGIS can load: check the other parameters only
+        for definition in self.parameterDefinitions():
+            if definition.name() != self.SCENE and not definition.checkValueIsAcceptable(
+                    parameters.get(definition.name()), context):
+                return False, tr("Incorrect parameter value for {}").format(definition.name())
+        return True, ""
+
+    def _scene_product(self, parameters) -> str:
+        value = parameters.get(self.SCENE)
+        return value if isinstance(value, str) and is_safe_product(value) else ""
+
     def processAlgorithm(self, parameters, context, feedback):
         output_image = self.parameterAsOutputLayer(parameters, self.OUTPUT_IMAGE, context)
         output_label = self.parameterAsOutputLayer(parameters, self.OUTPUT_LABEL, context)
         result = self.run_core(
             crop_scene, feedback,
-            scene_path=self.raster_path(parameters, self.SCENE, context),
+            scene_path=self._scene_product(parameters) or self.raster_path(parameters, self.SCENE, context),
             label_path=self.raster_path(parameters, self.LABEL, context),
             output_image=output_image,
             output_label=output_label,
             bands=self.parameterAsInts(parameters, self.BANDS, context) or None,
             label_resampling=LABEL_RESAMPLING[self.parameterAsEnum(parameters, self.LABEL_RESAMPLING, context)],
+            band_names=[b for b in self.parameterAsString(parameters, self.BAND_NAMES, context)
+                        .replace(" ", ",").split(",") if b] or None,
+            other_tiles=[path for path in self.parameterAsFileList(parameters, self.OTHER_TILES, context) if path],
         )
         feedback.pushInfo(tr("Pair of {} x {} pixels; label covered {:.1f}%, label pixels without image data {:.2f}%")
                           .format(result.window.width, result.window.height, result.covered_percent,

@@ -6,9 +6,11 @@ from .algorithm import ICON_PATH
 from .crop_scene import CropSceneAlgorithm
 from .geocode_mask import GeocodeMaskAlgorithm
 from .mask_footprint import MaskFootprintAlgorithm
+from .safe_to_geotiff import SafeToGeoTiffAlgorithm
 from .stack_bands import StackBandsAlgorithm
 
-ALGORITHMS = (GeocodeMaskAlgorithm, MaskFootprintAlgorithm, CropSceneAlgorithm, StackBandsAlgorithm)
+ALGORITHMS = (GeocodeMaskAlgorithm, MaskFootprintAlgorithm, CropSceneAlgorithm, StackBandsAlgorithm,
+              SafeToGeoTiffAlgorithm)
 PROVIDER_ID = "labelmigration"
 
 

@@ -44,7 +44,7 @@ def qgis_process(home, *arguments, check=True):
 def test_list_shows_the_algorithms(home):
     listing = qgis_process(home, "list").stdout
     section = listing.split("Label Migration", 1)[1]
-    for algorithm in ("geocodemask", "maskfootprint", "cropscene", "stackbands"):
+    for algorithm in ("geocodemask", "maskfootprint", "cropscene", "stackbands", "safetogeotiff"):
         assert f"labelmigration:{algorithm}" in section
 
 

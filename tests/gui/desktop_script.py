@@ -30,9 +30,10 @@ import qgis.utils
 
 _LM_PLUGIN = "labelmigration"
 _LM_PROVIDER = "labelmigration"
-_LM_ALGORITHMS = ("cropscene", "geocodemask", "maskfootprint", "stackbands")
+_LM_ALGORITHMS = ("cropscene", "geocodemask", "maskfootprint", "safetogeotiff", "stackbands")
 _LM_MENU_NAME = "labelMigrationMenu"
-_LM_CROPSCENE_PARAMETERS = ("SCENE", "LABEL", "BANDS", "LABEL_RESAMPLING", "OUTPUT_IMAGE", "OUTPUT_LABEL")
+_LM_CROPSCENE_PARAMETERS = ("SCENE", "LABEL", "BANDS", "BAND_NAMES", "OTHER_TILES", "LABEL_RESAMPLING", "OUTPUT_IMAGE",
+                            "OUTPUT_LABEL")
 _LM_RELOAD_CYCLES = 2
 
 _lm_env = os.environ

@@ -1,0 +1,184 @@
+"""safe_to_geotiff: every band on one grid, verified pixel by pixel against values computed here."""
+import zipfile
+
+import numpy as np
+import pytest
+import rasterio
+from osgeo import gdal
+
+from labelmigration.core.convert import safe_to_geotiff
+from labelmigration.core.errors import Cancelled, LabelMigrationError
+from labelmigration.core.safe import open_safe
+from labelmigration.tests.support.safe_products import NATIVE_RESOLUTION, make_safe_product
+
+SIZE = 546  # 5.46 km tiles: 546 px at 10 m, 273 at 20 m, 91 at 60 m
+
+
+@pytest.fixture(scope="module")
+def products(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("safe")
+    return {
+        "l2a": make_safe_product(folder, "L2A", "05.09", size_10m=SIZE),
+        "l2a_zip": make_safe_product(folder, "L2A", "05.09", size_10m=SIZE, zipped=True),
+        "l2a_old": make_safe_product(folder, "L2A", "03.01", size_10m=SIZE, tile="33UUP", epsg=32633,
+                                     ulx=300000.0, uly=5400000.0),
+        "l1c": make_safe_product(folder, "L1C", "05.09", size_10m=SIZE),
+    }
+
+
+def bilinear(native: np.ndarray, factor: int) -> np.ndarray:
+    """Upsample by an integer factor with pixel-centre bilinear interpolation (edges clamped)."""
+    n = native.shape[0] * factor
+    source = (np.arange(n) + 0.5) / factor - 0.5
+    low = np.clip(np.floor(source).astype(int), 0, native.shape[0] - 1)
+    high = np.clip(low + 1, 0, native.shape[0] - 1)
+    weight = np.clip(source - np.floor(source), 0, 1)
+    weight[source < 0] = 0
+    rows = native[low] * (1 - weight)[:, None] + native[high] * weight[:, None]
+    return rows[:, low] * (1 - weight)[None, :] + rows[:, high] * weight[None, :]
+
+
+def interior_valid(valid_native: np.ndarray, factor: int) -> np.ndarray:
+    """Output pixels whose bilinear neighbours (within the 3 x 3 native pixels) are all valid."""
+    padded = np.pad(valid_native, 1, mode="edge")
+    ok = np.ones_like(valid_native)
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            ok &= padded[dy:dy + valid_native.shape[0], dx:dx + valid_native.shape[1]]
+    return np.repeat(np.repeat(ok, factor, 0), factor, 1)
+
+
+def test_l2a_dn_at_10m_pixel_by_pixel(tmp_path, products):
+    product = products["l2a"]
+    output = tmp_path / "l2a.tif"
+    result = safe_to_geotiff(str(product.path), str(output))
+    assert result.bands == [b for b in product.bands]  # 12 bands, no B10
+    with rasterio.open(output) as out:
+        assert out.count == 12 and out.descriptions == tuple(product.bands)
+        assert (out.width, out.height) == (SIZE, SIZE)
+        assert out.crs.to_epsg() == 32632
+        assert out.transform == rasterio.Affine(10, 0, product.ulx, 0, -10, product.uly)
+        assert out.dtypes[0] == "uint16" and out.nodata == 0
+        assert out.scales[0] == pytest.approx(1e-4) and out.offsets[0] == pytest.approx(-0.1)
+        assert out.profile["tiled"] and out.profile["compress"] == "deflate"
+        for index, band in enumerate(product.bands, start=1):
+            values = out.read(index)
+            native = NATIVE_RESOLUTION[band]
+            expected_native = product.expected_dn(band).astype(np.float64)
+            if native == 10:
+                np.testing.assert_array_equal(values, expected_native.astype(np.uint16), err_msg=band)
+                continue
+            factor = native // 10
+            expected = bilinear(expected_native, factor)
+            check = interior_valid(expected_native != 0, factor)
+            assert check.sum() > 0.5 * check.size
+            difference = np.abs(values[check].astype(np.float64) - expected[check])
+            assert difference.max() <= 1.0, f"{band}: bilinear values differ by up to {difference.max()}"
+            # nodata never blends into valid pixels: DN 0 only inside the nodata triangle
+            np.testing.assert_array_equal(values == 0, ~product.valid_mask(10), err_msg=band)
+
+
+def test_reflectance_applies_the_products_offset(tmp_path, products):
+    for key, offset in (("l2a", -1000), ("l2a_old", 0)):
+        product = products[key]
+        assert open_safe(str(product.path)).offset("B04") == offset
+        output = tmp_path / f"{key}.tif"
+        safe_to_geotiff(str(product.path), str(output), bands=["B04", "B08"], reflectance=True)
+        with rasterio.open(output) as out:
+            assert out.dtypes == ("float32", "float32") and out.descriptions == ("B04", "B08")
+            red = out.read(1)
+            expected = (product.expected_dn("B04").astype(np.float64) + offset) / 10000
+            valid = product.valid_mask(10)
+            np.testing.assert_allclose(red[valid], expected[valid], rtol=0, atol=1e-6)
+            assert np.isnan(red[~valid]).all()
+
+
+def test_l1c_has_13_bands_and_b10(tmp_path, products):
+    output = tmp_path / "l1c.tif"
+    safe_to_geotiff(str(products["l1c"].path), str(output), resolution=60)
+    with rasterio.open(output) as out:
+        assert out.count == 13 and out.descriptions[10] == "B10"
+        assert (out.width, out.height) == (SIZE // 6, SIZE // 6) and out.transform.a == 60
+        np.testing.assert_array_equal(out.read(11), products["l1c"].expected_dn("B10"))
+
+
+def test_l2a_20m_uses_the_products_own_20m_bands_and_scl_nearest(tmp_path, products):
+    product = products["l2a"]
+    output = tmp_path / "l2a20.tif"
+    safe_to_geotiff(str(product.path), str(output), bands=["B02", "B05"], resolution=20, include_scl=True)
+    with rasterio.open(output) as out:
+        assert out.descriptions == ("B02", "B05", "SCL") and out.width == SIZE // 2
+        np.testing.assert_array_equal(out.read(1), product.expected_dn("B02", 20))
+        np.testing.assert_array_equal(out.read(3), product.expected_dn("SCL"))
+
+
+def test_scl_at_10m_is_nearest(tmp_path, products):
+    product = products["l2a"]
+    output = tmp_path / "scl.tif"
+    safe_to_geotiff(str(product.path), str(output), bands=["SCL"])
+    with rasterio.open(output) as out:
+        scl = product.expected_dn("SCL")
+        np.testing.assert_array_equal(out.read(1), np.repeat(np.repeat(scl, 2, 0), 2, 1))
+
+
+def test_zip_is_read_in_place_and_equals_the_folder(tmp_path, products):
+    before = set(tmp_path.iterdir())
+    folder_output, zip_output = tmp_path / "folder.tif", tmp_path / "zip.tif"
+    safe_to_geotiff(str(products["l2a"].path), str(folder_output), bands=["B02", "B11"])
+    safe_to_geotiff(str(products["l2a_zip"].path), str(zip_output), bands=["B02", "B11"])
+    with rasterio.open(folder_output) as a, rasterio.open(zip_output) as b:
+        np.testing.assert_array_equal(a.read(), b.read())
+    assert set(tmp_path.iterdir()) - before == {folder_output, zip_output}  # nothing extracted
+
+
+def test_mtd_xml_input_and_cog(tmp_path, products):
+    product = products["l2a"]
+    output = tmp_path / "cog.tif"
+    safe_to_geotiff(product.mtd_path, str(output), bands=["B03"], cog=True)
+    dataset = gdal.Open(str(output))
+    assert dataset.GetMetadata("IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+    np.testing.assert_array_equal(dataset.GetRasterBand(1).ReadAsArray(), product.expected_dn("B03"))
+
+
+def test_bad_products(tmp_path, products):
+    product = products["l2a"]
+    tile_mtd = product.tile_mtd_path
+    with pytest.raises(LabelMigrationError, match="tile metadata file; give the product's MTD_MSIL1C.xml"):
+        safe_to_geotiff(tile_mtd, str(tmp_path / "a.tif"))
+    not_safe = tmp_path / "photos.zip"
+    with zipfile.ZipFile(not_safe, "w") as archive:
+        archive.writestr("holiday/picture.txt", "no satellite here")
+    with pytest.raises(LabelMigrationError, match=r"photos\.zip' is not a Sentinel-2 SAFE product"):
+        safe_to_geotiff(str(not_safe), str(tmp_path / "b.tif"))
+    with pytest.raises(LabelMigrationError, match="no band B10"):
+        safe_to_geotiff(str(product.path), str(tmp_path / "c.tif"), bands=["B10"])
+    with pytest.raises(LabelMigrationError, match="not a Sentinel-2 band"):
+        safe_to_geotiff(str(product.path), str(tmp_path / "d.tif"), bands=["NIR"])
+    assert not list(tmp_path.glob("*.tif"))
+
+
+def copy_product(product, destination):
+    import shutil
+    target = destination / product.path.name
+    shutil.copytree(product.path, target)
+    return target
+
+
+def test_truncated_and_missing_band_files(tmp_path, products):
+    product = products["l2a"]
+    broken = copy_product(product, tmp_path)
+    relative = product.band_files["B05"].split(product.path.name + "/", 1)[1]
+    jp2 = broken / relative
+    jp2.write_bytes(jp2.read_bytes()[:2000])
+    with pytest.raises(LabelMigrationError, match=r"B05.*\.jp2|corrupt"):
+        safe_to_geotiff(str(broken), str(tmp_path / "t.tif"), bands=["B05"])
+    jp2.unlink()
+    with pytest.raises(LabelMigrationError, match=r"band file .*B05.*is missing"):
+        safe_to_geotiff(str(broken), str(tmp_path / "m.tif"), bands=["B05"])
+    assert not list(tmp_path.glob("*.tif"))
+
+
+def test_cancel_leaves_no_output(tmp_path, products):
+    with pytest.raises(Cancelled):
+        safe_to_geotiff(str(products["l2a"].path), str(tmp_path / "x.tif"), is_cancelled=lambda: True)
+    assert list(tmp_path.iterdir()) == []
