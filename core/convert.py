@@ -51,8 +51,11 @@ def safe_to_geotiff(product_path: str, output: str, bands: Optional[Sequence[str
             with atomic_output(output) as temporary:
                 options = dict(format="COG", creationOptions=COG_OPTIONS) if cog else dict(
                     format="GTiff", creationOptions=GTIFF_OPTIONS + ["PREDICTOR=2" if not reflectance else "PREDICTOR=3"])
+                # SCL is 8-bit; a GeoTIFF holds one data type for all bands
+                output_type = gdal.GDT_Float32 if reflectance else gdal.GDT_UInt16
                 try:
-                    result = gdal.Translate(temporary, source, callback=steps.gdal_callback(), **options)
+                    result = gdal.Translate(temporary, source, outputType=output_type,
+                                            callback=steps.gdal_callback(), **options)
                 except RuntimeError as error:
                     if steps.cancelled():
                         raise Cancelled() from error
