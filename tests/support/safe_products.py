@@ -46,7 +46,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from osgeo import gdal, osr
@@ -666,6 +666,11 @@ def _angle_grid(n: int, start: float, step_row: float, step_col: float) -> str:
     return "\n".join(rows)
 
 
+def _number(value: float) -> str:
+    """699960.0 -> '699960' (as in real tile metadata), other values in full precision."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
 def _tile_mtd(product: SafeProduct, names: _Names) -> str:
     root = "Level-1C_Tile_ID" if product.level == "L1C" else "Level-2A_Tile_ID"
     xsd = "S2_PDI_Level-1C_Tile_Metadata.xsd" if product.level == "L1C" else "S2_PDI_Level-2A_Tile_Metadata.xsd"
@@ -677,8 +682,8 @@ def _tile_mtd(product: SafeProduct, names: _Names) -> str:
       </Size>""" for res in (10, 20, 60))
     positions = "".join(f"""
       <Geoposition resolution="{res}">
-        <ULX>{product.ulx:.0f}</ULX>
-        <ULY>{product.uly:.0f}</ULY>
+        <ULX>{_number(product.ulx)}</ULX>
+        <ULY>{_number(product.uly)}</ULY>
         <XDIM>{res}</XDIM>
         <YDIM>-{res}</YDIM>
       </Geoposition>""" for res in (10, 20, 60))

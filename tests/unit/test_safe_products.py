@@ -1,16 +1,13 @@
 """The SAFE product generator of tests/support/safe_products.py writes products GDAL reads as real ones."""
-import os
 import xml.etree.ElementTree as ET
 import zipfile
-from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 import pytest
 from osgeo import gdal, osr
 
 from labelmigration.tests.support.safe_products import (
-    BAND_ID, L1C_BANDS, L2A_BANDS, NATIVE_RESOLUTION, make_safe_pair_across_tiles, make_safe_product)
+    BAND_ID, L1C_BANDS, NATIVE_RESOLUTION, make_safe_pair_across_tiles, make_safe_product)
 
 SIZE = 546  # 5.46 km tiles: 546 / 273 / 91 px at 10 / 20 / 60 m
 VARIANTS = [(level, baseline, zipped) for level in ("L1C", "L2A") for baseline in ("05.09", "03.01")
@@ -336,3 +333,15 @@ def test_noise_is_reproducible_and_bounded(tmp_path):
         valid = product.valid_mask(NATIVE_RESOLUTION[band])
         difference = data.astype(float) - product.field_dn(band, x, y)
         assert np.abs(difference[valid]).max() <= 100.5 and difference[valid].std() > 30
+
+
+def test_defaults_match_the_compact_naming_and_tile_like_real_jp2(tmp_path):
+    product = make_safe_product(tmp_path)  # L2A, baseline 05.09, 1098 px at 10 m
+    assert product.name.startswith("S2B_MSIL2A_20200815T102559_N0509_R108_T32UPU_")
+    assert product.path == tmp_path / (product.name + ".SAFE") and product.size_10m == 1098
+    dataset = _open(product.band_files["B08"])
+    assert dataset.GetRasterBand(1).GetBlockSize() == [1024, 1024]  # 2 x 2 JPEG2000 tiles
+    np.testing.assert_array_equal(dataset.ReadAsArray(), product.expected_dn("B08"))
+    subdataset = _open(f"SENTINEL2_L2A:{product.mtd_path}:10m:EPSG_32632")
+    assert (subdataset.RasterXSize, subdataset.RasterYSize) == (1098, 1098)
+    assert subdataset.GetGeoTransform() == (699960.0, 10.0, 0.0, 5400000.0, 0.0, -10.0)
