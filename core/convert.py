@@ -1,17 +1,23 @@
 """Convert a Sentinel-2 SAFE product into one multiband GeoTIFF on one correct grid."""
+import os
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence
 
+import numpy as np
 from osgeo import gdal
 
 from .errors import Cancelled, LabelMigrationError
 from .outputs import atomic_output, check_output_path
 from .progress import CancelCheck, ProgressCallback, Steps
-from .rasters import GTIFF_OPTIONS, gdal_errors
-from .safe import band_stack, open_safe, parse_band_list
+from .rasters import GTIFF_OPTIONS, gdal_cache_limit, gdal_errors, gdal_type, row_strips
+from .safe import open_safe, parse_band_list
+from .safe_stack import VRT_RESAMPLING, BandStack, band_stack
 
-RESAMPLING_METHODS = ("bilinear", "cubic", "cubicspline", "lanczos", "average", "near")
+RESAMPLING_METHODS = tuple(VRT_RESAMPLING)
 COG_OPTIONS = ["COMPRESS=DEFLATE", "BLOCKSIZE=512", "NUM_THREADS=ALL_CPUS", "BIGTIFF=IF_SAFER", "OVERVIEWS=AUTO"]
+STRIP_ROWS = 1024  # rows converted at a time: about 22 MB per 10 m band of a full tile
+# A strip touches one or two rows of 1024-pixel JP2 tiles per band: this cache holds them.
+CACHE_BYTES = 512 << 20
 
 
 @dataclass
@@ -34,40 +40,81 @@ def safe_to_geotiff(product_path: str, output: str, bands: Optional[Sequence[str
     """Write the product's bands, resampled to one grid, as a tiled compressed GeoTIFF (or COG).
 
     reflectance: float32 (DN + offset) / quantification, nodata NaN; otherwise uint16 DN with the
-    offset and scale stored as band metadata, nodata 0.
+    offset and scale stored as band metadata, nodata 0. SCL keeps its class values.
     """
     steps = Steps(progress, is_cancelled)
     if resampling not in RESAMPLING_METHODS:
         raise LabelMigrationError(f"Unknown resampling '{resampling}'; use one of {', '.join(RESAMPLING_METHODS)}.")
     check_output_path(output, [product_path])
-    with gdal_errors():
+    with gdal_errors(), gdal_cache_limit(CACHE_BYTES):
         product = open_safe(product_path)
         chosen = parse_band_list(product, bands, with_scl=include_scl)
         stack = band_stack([product], chosen, resolution, resampling, reflectance)
         try:
-            source = gdal.Open(stack.path)
-            width, height = source.RasterXSize, source.RasterYSize
-
             with atomic_output(output) as temporary:
-                options = dict(format="COG", creationOptions=COG_OPTIONS) if cog else dict(
-                    format="GTiff", creationOptions=GTIFF_OPTIONS + ["PREDICTOR=2" if not reflectance else "PREDICTOR=3"])
-                # SCL is 8-bit; a GeoTIFF holds one data type for all bands
-                output_type = gdal.GDT_Float32 if reflectance else gdal.GDT_UInt16
-                try:
-                    result = gdal.Translate(temporary, source, outputType=output_type,
-                                            callback=steps.gdal_callback(), **options)
-                except RuntimeError as error:
-                    if steps.cancelled():
-                        raise Cancelled() from error
-                    raise LabelMigrationError(
-                        f"Converting '{product_path}' failed: {str(error).strip()} (a truncated or corrupt band file?)"
-                    ) from error
-                if result is None:
-                    raise Cancelled() if steps.cancelled() else LabelMigrationError(f"Converting '{product_path}' failed.")
-                result = None
-            source = None
+                if cog:
+                    tiled = temporary + ".tiled.tif"
+                    try:
+                        _write(stack, tiled, steps.sub(0.0, 0.8))
+                        _translate(gdal.Open(tiled), temporary, product_path, steps.sub(0.8, 1.0),
+                                   format="COG", creationOptions=COG_OPTIONS)
+                    finally:
+                        if os.path.exists(tiled):
+                            os.unlink(tiled)
+                else:
+                    _write(stack, temporary, steps)
         finally:
-            stack.release()
-    return ConversionResult(output=output, bands=chosen, width=width, height=height, epsg=product.grid.epsg,
-                            level=product.level, baseline=product.baseline,
+            stack.close()
+    return ConversionResult(output=output, bands=chosen, width=stack.width, height=stack.height,
+                            epsg=product.grid.epsg, level=product.level, baseline=product.baseline,
                             offsets={b: product.offset(b) for b in chosen})
+
+
+def _write(stack: BandStack, path: str, steps: Steps) -> None:
+    """Stream the stack strip by strip into a tiled, compressed GeoTIFF (compressed on every core)."""
+    dtype = np.result_type(*[stack.dtype(band) for band in stack.bands])  # one type for all GeoTIFF bands
+    predictor = "PREDICTOR=3" if dtype.kind == "f" else "PREDICTOR=2"
+    out = gdal.GetDriverByName("GTiff").Create(
+        path, stack.width, stack.height, len(stack.bands), gdal_type(dtype),
+        GTIFF_OPTIONS + [predictor, "INTERLEAVE=BAND", "PHOTOMETRIC=MINISBLACK"])
+    out.SetGeoTransform(stack.transform)
+    out.SetProjection(stack.srs_wkt)
+    product = stack.products[0]
+    out.SetMetadata({"SAFE_PRODUCT": product.name, "PROCESSING_BASELINE": product.baseline,
+                     "SENSING_TIME": product.sensing_start, "PRODUCT_TYPE": product.product_type})
+    for position, band in enumerate(stack.bands, start=1):
+        target = out.GetRasterBand(position)
+        target.SetDescription(band)
+        target.SetNoDataValue(float("nan") if dtype.kind == "f" else 0.0)
+        offset, scale = stack.offset_and_scale(band)
+        if (offset, scale) != (0.0, 1.0):
+            target.SetOffset(offset)
+            target.SetScale(scale)
+    total = len(stack.bands) * stack.height
+    done = 0
+    for row, rows in row_strips(stack.height, STRIP_ROWS):
+        for position, band in enumerate(stack.bands, start=1):
+            steps.check()
+            try:
+                values = stack.read(band, 0, row, stack.width, rows)
+            except RuntimeError as error:
+                raise LabelMigrationError(
+                    f"Reading band {band} of '{product.source}' failed: {str(error).strip()} "
+                    f"(a truncated or corrupt band file?)"
+                ) from error
+            out.GetRasterBand(position).WriteArray(values.astype(dtype, copy=False), 0, row)
+            done += rows
+            steps.report(done / total)
+    out.FlushCache()
+    out = None
+
+
+def _translate(source: gdal.Dataset, path: str, product_path: str, steps: Steps, **options) -> None:
+    try:
+        result = gdal.Translate(path, source, callback=steps.gdal_callback(), **options)
+    except RuntimeError as error:
+        if steps.cancelled():
+            raise Cancelled() from error
+        raise LabelMigrationError(f"Converting '{product_path}' failed: {str(error).strip()}.") from error
+    if result is None:
+        raise Cancelled() if steps.cancelled() else LabelMigrationError(f"Converting '{product_path}' failed.")

@@ -6,19 +6,21 @@ pixels outside the footprint become nodata. The label is warped onto exactly tha
 """
 import math
 import os
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
-from osgeo import gdal, ogr
+from osgeo import gdal, ogr, osr
 
 from .errors import LabelMigrationError
 from .footprint import label_name, transform_geometry, valid_outline
 from .outputs import atomic_outputs, check_output_path
 from .progress import CancelCheck, ProgressCallback, Steps
+from .safe import is_safe_product, open_safe, parse_band_list
+from .safe_stack import band_stack
 from .rasters import band_names as band_descriptions
-from .safe import band_stack, is_safe_product, open_safe, parse_band_list
 from .rasters import (LABEL_BAND_NAME, GeoTransform, copy_color_table, create_gtiff, default_nodata, gdal_errors,
                       gdal_type, numpy_dtype, open_raster, pixel_to_world, read_check, require_georeferenced,
                       row_strips, strip_height_for, valid_mask, validity_band_index, window_transform)
@@ -128,20 +130,57 @@ def _label_nodata(band: gdal.Band, values: np.ndarray, label_path: str) -> float
 
 
 @contextmanager
-def _scene_raster(scene_path: str, other_tiles: Sequence[str], band_names: Optional[Sequence[str]]):
-    """(GDAL path, band list) of the scene: a raster as it is, or a SAFE product's virtual band stack
-    on its 10 m grid (mosaicked with other tiles of the same datatake)."""
+def _scene_raster(scene_path: str, other_tiles: Sequence[str], band_names: Optional[Sequence[str]],
+                  label: gdal.Dataset, label_path: str):
+    """(GDAL path, band list, (column, row) of that raster on the scene's grid) of the scene: a
+    raster as it is, or for a SAFE product (with other tiles of the same datatake) an in-memory
+    raster of just the window under the label, on the product's 10 m grid."""
     if not is_safe_product(scene_path):
         if other_tiles:
             raise LabelMigrationError("Other tiles can only be mosaicked with a Sentinel-2 SAFE product as the scene.")
-        yield scene_path, None
+        yield scene_path, None, (0, 0)
         return
     products = [open_safe(path) for path in [scene_path, *other_tiles]]
     stack = band_stack(products, parse_band_list(products[0], band_names), resolution=10)
+    window_path = f"/vsimem/labelmigration-window-{uuid.uuid4().hex}.tif"
     try:
-        yield stack.path, list(range(1, len(stack.bands) + 1))
+        srs = osr.SpatialReference()
+        srs.ImportFromWkt(stack.srs_wkt)
+        srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+        label_srs, _ = require_georeferenced(label, label_path, "label")
+        outline = valid_outline(label, label_path)
+        window = footprint_window(_densified(outline, label_srs, srs), stack.transform, stack.width, stack.height)
+        if window is None:
+            raise _no_overlap(label_path, scene_path)
+        out = create_gtiff(window_path, window.width, window.height, len(stack.bands), gdal.GDT_UInt16,
+                           stack.srs_wkt, window_transform(stack.transform, window.col, window.row),
+                           options=["PHOTOMETRIC=MINISBLACK"])
+        out.SetMetadata({"SAFE_PRODUCTS": ";".join(p.name for p in products)})
+        for position, band in enumerate(stack.bands, start=1):
+            target = out.GetRasterBand(position)
+            target.SetDescription(band)
+            target.SetNoDataValue(0)
+            offset, scale = stack.offset_and_scale(band)
+            if (offset, scale) != (0.0, 1.0):
+                target.SetOffset(offset)
+                target.SetScale(scale)
+            target.WriteArray(stack.read(band, window.col, window.row, window.width, window.height))
+        out = None
+        yield window_path, list(range(1, len(stack.bands) + 1)), (window.col, window.row)
     finally:
-        stack.release()
+        stack.close()
+        gdal.Unlink(window_path)
+
+
+def _densified(outline: ogr.Geometry, source, target) -> ogr.Geometry:
+    min_x, max_x, min_y, max_y = outline.GetEnvelope()
+    return transform_geometry(outline, source, target, max(max_x - min_x, max_y - min_y) / 64)
+
+
+def _no_overlap(label_path: str, scene_path: str) -> LabelMigrationError:
+    return LabelMigrationError(
+        f"The label '{label_path}' and the scene '{scene_path}' do not overlap: there are no scene pixels under the label."
+    )
 
 
 def bands_by_name(dataset: gdal.Dataset, scene_path: str, names: Sequence[str]) -> List[int]:
@@ -172,18 +211,22 @@ def crop_scene(scene_path: str, label_path: str, output_image: str, output_label
         raise LabelMigrationError("The output image and the output label must be different files.")
     for output, role in ((output_image, "output image"), (output_label, "output label")):
         check_output_path(output, [scene_path, *other_tiles, label_path], role)
-    with gdal_errors(), _scene_raster(scene_path, other_tiles, band_names) as (scene_raster, stacked_bands):
-        result = _crop(scene_raster, scene_path, label_path, output_image, output_label,
-                       stacked_bands or bands, None if stacked_bands else band_names, label_resampling, steps)
+    with gdal_errors():
+        label = open_raster(label_path, "label")
+        with _scene_raster(scene_path, other_tiles, band_names, label, label_path) as (scene_raster, stacked, corner):
+            result = _crop(scene_raster, scene_path, label, label_path, output_image, output_label,
+                           stacked or bands, None if stacked else band_names, label_resampling, steps)
+    result.window.col += corner[0]
+    result.window.row += corner[1]
     return result
 
 
-def _crop(scene_raster: str, scene_path: str, label_path: str, output_image: str, output_label: str,
+def _crop(scene_raster: str, scene_path: str, label: gdal.Dataset, label_path: str, output_image: str,
+          output_label: str,
           bands: Optional[Sequence[int]], band_names: Optional[Sequence[str]], label_resampling: str,
           steps: Steps) -> CropResult:
     scene = open_raster(scene_raster, "scene")
     scene_srs, scene_transform = require_georeferenced(scene, scene_path, "scene")
-    label = open_raster(label_path, "label")
     label_srs, _ = require_georeferenced(label, label_path, "label")
     if band_names:
         band_list = bands_by_name(scene, scene_path, band_names)
@@ -193,18 +236,13 @@ def _crop(scene_raster: str, scene_path: str, label_path: str, output_image: str
         if not 1 <= index <= scene.RasterCount:
             raise LabelMigrationError(f"The scene '{scene_path}' has no band {index} (it has {scene.RasterCount}).")
 
-    outline = valid_outline(label, label_path)
-    min_x, max_x, min_y, max_y = outline.GetEnvelope()
-    footprint = transform_geometry(outline, label_srs, scene_srs, max(max_x - min_x, max_y - min_y) / 64)
+    footprint = _densified(valid_outline(label, label_path), label_srs, scene_srs)
     steps.report(0.05)
     scene_outline = _scene_outline(scene_transform, scene.RasterXSize, scene.RasterYSize)
     covered = footprint.Intersection(scene_outline)
     window = footprint_window(footprint, scene_transform, scene.RasterXSize, scene.RasterYSize)
     if window is None or covered is None or covered.IsEmpty() or covered.GetArea() <= 0:
-        raise LabelMigrationError(
-            f"The label '{label_path}' and the scene '{scene_path}' do not overlap: "
-            f"there are no scene pixels under the label."
-        )
+        raise _no_overlap(label_path, scene_path)
     covered_percent = 100.0 * covered.GetArea() / footprint.GetArea()
     warnings = []
     if covered_percent < 99.999:

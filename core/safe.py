@@ -1,20 +1,16 @@
 """Sentinel-2 SAFE products (L1C and L2A, compact naming): metadata and virtual band stacks.
 
 A product is read where it lies: a .SAFE folder, a zip (through /vsizip/, never extracted) or its
-MTD_MSIL1C.xml / MTD_MSIL2A.xml. Bands are stacked on one grid by GDAL virtual rasters (warped
-VRTs for bands of another resolution), so converting or cropping decodes only the JP2 blocks a
-window needs.
+MTD_MSIL1C.xml / MTD_MSIL2A.xml. safe_stack.py puts its bands on one grid.
 """
 import datetime as dt
 import os
 import re
-import uuid
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
-from xml.sax.saxutils import escape
 
-from osgeo import gdal, osr
+from osgeo import gdal
 
 from .errors import LabelMigrationError
 
@@ -275,134 +271,6 @@ def parse_band_list(product: SafeProduct, bands: Optional[Sequence[str]], with_s
             raise LabelMigrationError(f"The {product.level} product '{product.source}' has no scene classification (SCL).")
         chosen.append("SCL")
     return chosen
-
-
-@dataclass
-class BandStack:
-    """A virtual raster (in /vsimem/) with the product's bands on one grid; release() frees it."""
-
-    path: str
-    bands: List[str]
-    resolution: int
-    reflectance: bool
-    _memory_files: List[str] = field(default_factory=list)
-
-    def release(self) -> None:
-        for path in self._memory_files:
-            gdal.Unlink(path)
-        self._memory_files = []
-
-
-def band_stack(products: Sequence[SafeProduct], bands: Sequence[str], resolution: int = 10,
-               resampling: str = "bilinear", reflectance: bool = False) -> BandStack:
-    """Stack bands of one product (or several tiles of one datatake, mosaicked) on one grid.
-
-    Bands of another resolution go through a warped VRT with the given resampling (nearest for
-    SCL) and nodata 0, so their edges do not blend with the nodata outside the swath.
-    """
-    if resolution not in RESOLUTIONS:
-        raise LabelMigrationError(f"The resolution must be 10, 20 or 60 m, not {resolution}.")
-    first = products[0]
-    for other in products[1:]:
-        if other.datatake != first.datatake:
-            raise LabelMigrationError(
-                f"'{other.source}' and '{first.source}' come from different datatakes; only tiles of one "
-                f"datatake (same satellite, sensing time and orbit) are mosaicked."
-            )
-        if other.grid.epsg != first.grid.epsg:
-            raise LabelMigrationError(
-                f"'{other.source}' (EPSG:{other.grid.epsg}) and '{first.source}' (EPSG:{first.grid.epsg}) lie in "
-                f"different UTM zones; mosaicking across zones is not supported."
-            )
-    folder = f"/vsimem/labelmigration-{uuid.uuid4().hex}"
-    stack = BandStack(path=f"{folder}/stack.vrt", bands=list(bands), resolution=resolution, reflectance=reflectance)
-    # the union of the tiles' extents on the target grid
-    min_x = min(p.grid.ulx for p in products)
-    max_y = max(p.grid.uly for p in products)
-    max_x = max(p.grid.ulx + p.grid.size(resolution)[0] * resolution for p in products)
-    min_y = min(p.grid.uly - p.grid.size(resolution)[1] * resolution for p in products)
-    width, height = round((max_x - min_x) / resolution), round((max_y - min_y) / resolution)
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(first.grid.epsg)
-    bands_xml = []
-    try:
-        for position, band in enumerate(bands, start=1):
-            sources = []
-            for index, product in enumerate(products):
-                source = _band_on_grid(product, band, resolution, resampling, folder, index, stack._memory_files)
-                ulx, uly = product.grid.ulx, product.grid.uly
-                columns, rows = product.grid.size(resolution)
-                sources.append((source, round((ulx - min_x) / resolution), round((max_y - uly) / resolution),
-                                columns, rows))
-            bands_xml.append(_stack_band_xml(position, band, first, sources, reflectance))
-        transform = ",".join(repr(v) for v in (min_x, float(resolution), 0.0, max_y, 0.0, -float(resolution)))
-        document = (
-            f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}">'
-            f"<SRS>{escape(srs.ExportToWkt())}</SRS><GeoTransform>{transform}</GeoTransform>"
-            f'<Metadata><MDI key="SAFE_PRODUCTS">{escape(";".join(p.name for p in products))}</MDI>'
-            f'<MDI key="PROCESSING_BASELINE">{escape(first.baseline)}</MDI>'
-            f'<MDI key="SENSING_TIME">{escape(first.sensing_start)}</MDI></Metadata>'
-            + "".join(bands_xml) + "</VRTDataset>"
-        )
-        gdal.FileFromMemBuffer(stack.path, document.encode())
-        stack._memory_files.append(stack.path)
-    except BaseException:
-        stack.release()
-        raise
-    return stack
-
-
-def _band_on_grid(product: SafeProduct, band: str, resolution: int, resampling: str, folder: str, index: int,
-                  memory_files: List[str]) -> str:
-    """A GDAL path to the band on the tile's grid at the target resolution."""
-    path, native = product.band_file(band, resolution)
-    if not _exists(path):
-        raise LabelMigrationError(f"The band file '{path}' of product '{product.source}' is missing.")
-    try:
-        gdal.Open(path)
-    except RuntimeError as error:
-        raise LabelMigrationError(
-            f"The band file '{path}' of product '{product.source}' is corrupt or truncated: {str(error).strip()}."
-        ) from error
-    if native == resolution:
-        return path
-    columns, rows = product.grid.size(resolution)
-    ulx, uly = product.grid.ulx, product.grid.uly
-    warped = f"{folder}/{index}_{band}_{resolution}m.vrt"
-    algorithm = "near" if band in CLASS_BANDS else resampling
-    dataset = gdal.Warp(
-        warped, path, format="VRT", outputBounds=(ulx, uly - rows * resolution, ulx + columns * resolution, uly),
-        width=columns, height=rows, resampleAlg=algorithm, srcNodata=0, dstNodata=0,
-        multithread=True, warpOptions=["NUM_THREADS=ALL_CPUS"],
-    )
-    if dataset is None:
-        raise LabelMigrationError(f"Cannot read the band file '{path}' of product '{product.source}'.")
-    dataset = None
-    memory_files.append(warped)
-    return warped
-
-
-def _stack_band_xml(position: int, band: str, product: SafeProduct, sources, reflectance: bool) -> str:
-    scaled = reflectance and band not in CLASS_BANDS
-    data_type = "Float32" if scaled else ("Byte" if band in CLASS_BANDS else "UInt16")
-    nodata = "nan" if scaled else "0"
-    parts = [f'<VRTRasterBand dataType="{data_type}" band="{position}">',
-             f"<Description>{band}</Description><NoDataValue>{nodata}</NoDataValue>"]
-    quantification, offset = product.quantification, product.offset(band)
-    if not scaled and band not in CLASS_BANDS:
-        parts.append(f"<Offset>{offset / quantification!r}</Offset><Scale>{1.0 / quantification!r}</Scale>")
-    for path, x_offset, y_offset, columns, rows in sources:
-        rect = f'<SrcRect xOff="0" yOff="0" xSize="{columns}" ySize="{rows}"/>' \
-               f'<DstRect xOff="{x_offset}" yOff="{y_offset}" xSize="{columns}" ySize="{rows}"/>'
-        source = f"<SourceFilename relativeToVRT=\"0\">{escape(path)}</SourceFilename><SourceBand>1</SourceBand>"
-        if scaled:
-            parts.append(f"<ComplexSource>{source}{rect}<NODATA>0</NODATA>"
-                         f"<ScaleOffset>{offset / quantification!r}</ScaleOffset>"
-                         f"<ScaleRatio>{1.0 / quantification!r}</ScaleRatio></ComplexSource>")
-        else:
-            parts.append(f"<ComplexSource>{source}{rect}<NODATA>0</NODATA></ComplexSource>")
-    parts.append("</VRTRasterBand>")
-    return "".join(parts)
 
 
 def sensing_date(product: SafeProduct) -> Optional[dt.date]:

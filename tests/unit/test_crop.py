@@ -1,5 +1,4 @@
 """crop_scene: aligned image/label pairs, checked geometrically with rasterio/shapely/pyproj."""
-import math
 import os
 
 import numpy as np
