@@ -10,7 +10,7 @@ PLUGIN_LINK := $(QGIS_PROFILE_DIR)/python/plugins/$(PLUGIN)
 VERSION := $(shell sed -n 's/^version=//p' metadata.txt)
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: help setup test test-unit demo install uninstall package lint clean
+.PHONY: help setup test test-unit demo install uninstall package lint bench clean
 
 help:
 	@echo "make setup    install Debian packages and the .venv (idempotent)"
@@ -47,6 +47,9 @@ uninstall:
 
 package:
 	/usr/bin/python3 tools/package.py $(PLUGIN).zip
+
+bench: setup
+	$(PYTHON) bench/bench_safe.py
 
 lint: setup
 	$(VENV)/bin/pytest tests/unit/test_source_rules.py $(PYTEST_ARGS)

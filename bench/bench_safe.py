@@ -1,6 +1,6 @@
 """Benchmark: cropping and converting a full-size Sentinel-2 L2A product (issue 3).
 
-    .venv/bin/python bench/bench_safe.py [--workdir /tmp/lm-bench] [--repeat 3]
+    .venv/bin/python bench/bench_safe.py [--workdir /tmp/lm-bench-noise] [--repeat 3] [--noise-dn 100]
 
 Makes (once, cached in --workdir) a full-size synthetic L2A product (10980 x 10980 at 10 m, zipped)
 with the test suite's generator, then times, each contender in a fresh subprocess so peak RSS is
@@ -45,13 +45,13 @@ def import_plugin():
     sys.path.insert(0, root)
 
 
-def product_path(workdir: Path, size: int) -> Path:
+def product_path(workdir: Path, size: int, noise_dn: int) -> Path:
     found = sorted(workdir.glob("S2*_MSIL2A_*.SAFE.zip"))
     if found:
         return found[0]
     from labelmigration.tests.support.safe_products import make_safe_product
     started = time.perf_counter()
-    product = make_safe_product(workdir, "L2A", "05.09", size_10m=size, zipped=True)
+    product = make_safe_product(workdir, "L2A", "05.09", size_10m=size, zipped=True, noise_dn=noise_dn)
     print(f"generated {product.path.name} ({product.path.stat().st_size / 1e9:.2f} GB) in "
           f"{time.perf_counter() - started:.0f} s", flush=True)
     return product.path
@@ -230,9 +230,13 @@ def median(values):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workdir", default="/tmp/lm-bench")
+    parser.add_argument("--workdir", default="/tmp/lm-bench-noise",
+                        help="where the product is made once and reused (one product per folder)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--conversion-repeat", type=int, default=1, help="runs of each full conversion")
+    parser.add_argument("--noise-dn", type=int, default=100,
+                        help="per-pixel noise of the synthetic product: 100 makes JP2s as large (and as slow "
+                             "to decode) as real ones; 0 gives a smooth, 10x smaller product")
     parser.add_argument("--size", type=int, default=10980, help="tile side in 10 m pixels (10980 = full size)")
     parser.add_argument("--skip-seed", action="store_true", help="leave out the slow seed pipeline")
     parser.add_argument("--step", help=argparse.SUPPRESS)
@@ -246,7 +250,7 @@ def main():
         return
     workdir = Path(arguments.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    zip_path = product_path(workdir, arguments.size)
+    zip_path = product_path(workdir, arguments.size, arguments.noise_dn)
     from labelmigration.core.safe import open_safe
     label = label_path(workdir, open_safe(str(zip_path)))
     print(f"product {zip_path.name}, {zip_path.stat().st_size / 1e9:.2f} GB; label {label.name}; "

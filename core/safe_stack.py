@@ -173,7 +173,7 @@ def band_stack(products: Sequence[SafeProduct], bands: Sequence[str], resolution
         for band in bands:
             stack._sources[band] = [
                 _band_source(product, band, resolution, resampling, min_x, max_y, f"{folder}/{index}_{band}",
-                             stack._memory_files)
+                             stack._memory_files, stack._datasets)
                 for index, product in enumerate(products)
             ]
     except BaseException:
@@ -183,7 +183,7 @@ def band_stack(products: Sequence[SafeProduct], bands: Sequence[str], resolution
 
 
 def _band_source(product: SafeProduct, band: str, resolution: int, resampling: str, min_x: float, max_y: float,
-                 name: str, memory_files: List[str]) -> _BandSource:
+                 name: str, memory_files: List[str], datasets: Dict[str, gdal.Dataset]) -> _BandSource:
     path, _native = product.band_file(band, resolution)
     if gdal.VSIStatL(path) is None:
         raise LabelMigrationError(f"The band file '{path}' of product '{product.source}' is missing.")
@@ -195,7 +195,7 @@ def _band_source(product: SafeProduct, band: str, resolution: int, resampling: s
         ) from error
     native_size = (dataset.RasterXSize, dataset.RasterYSize)
     data_type = gdal.GetDataTypeName(dataset.GetRasterBand(1).DataType)
-    dataset = None
+    datasets[path] = dataset  # kept open for reading
     size = product.grid.size(resolution)
     origin = (round((product.grid.ulx - min_x) / resolution), round((max_y - product.grid.uly) / resolution))
     source = _BandSource(path=path, native_size=native_size, size=size, origin=origin)
