@@ -166,8 +166,9 @@ def step_safetogeotiff(zip_path, _label, out):
     safe_to_geotiff(zip_path, f"{out}/converted.tif", include_scl=True)
 
 
-def step_gdalwarp_convert(zip_path, _label, out):
-    """The nodata-correct GDAL pipeline: gdalwarp -srcnodata 0 per band (as VRT), stacked, translated."""
+def _gdal_conversion(zip_path, out, warp: bool):
+    """Every band on the 10 m grid through one VRT per band (gdalwarp's with -srcnodata 0 when warp,
+    else gdalbuildvrt's), stacked with gdalbuildvrt -separate and written by gdal_translate."""
     from osgeo import gdal
     from labelmigration.core.safe import open_safe
     gdal.UseExceptions()
@@ -178,30 +179,24 @@ def step_gdalwarp_convert(zip_path, _label, out):
     for band in SPECTRAL + ("SCL",):
         path, _ = product.band_file(band, 10)
         name = f"/vsimem/{band}.vrt"
-        gdal.Warp(name, path, format="VRT", outputBounds=bounds, xRes=10, yRes=10, srcNodata=0, dstNodata=0,
-                  resampleAlg="near" if band == "SCL" else "bilinear", multithread=True,
-                  warpOptions=["NUM_THREADS=ALL_CPUS"])
+        algorithm = "near" if band == "SCL" else "bilinear"
+        if warp:
+            gdal.Warp(name, path, format="VRT", outputBounds=bounds, xRes=10, yRes=10, srcNodata=0, dstNodata=0,
+                      resampleAlg=algorithm, multithread=True, warpOptions=["NUM_THREADS=ALL_CPUS"])
+        else:
+            gdal.BuildVRT(name, [path], outputBounds=bounds, xRes=10, yRes=10, srcNodata=0, VRTNodata=0,
+                          resampleAlg=algorithm)
         per_band.append(name)
     stack = gdal.BuildVRT("/vsimem/stack.vrt", per_band, separate=True)
     gdal.Translate(f"{out}/converted.tif", stack, outputType=gdal.GDT_UInt16, creationOptions=CREATION)
 
 
 def step_gdal(zip_path, _label, out):
-    from osgeo import gdal
-    from labelmigration.core.safe import open_safe
-    gdal.UseExceptions()
-    product = open_safe(zip_path)
-    side = product.grid.size(10)[0] * 10
-    bounds = (product.grid.ulx, product.grid.uly - side, product.grid.ulx + side, product.grid.uly)
-    per_band = []
-    for band in SPECTRAL + ("SCL",):
-        path, _ = product.band_file(band, 10)
-        name = f"/vsimem/{band}.vrt"
-        gdal.BuildVRT(name, [path], outputBounds=bounds, xRes=10, yRes=10, srcNodata=0, VRTNodata=0,
-                      resampleAlg="near" if band == "SCL" else "bilinear")
-        per_band.append(name)
-    stack = gdal.BuildVRT("/vsimem/stack.vrt", per_band, separate=True)
-    gdal.Translate(f"{out}/converted.tif", stack, outputType=gdal.GDT_UInt16, creationOptions=CREATION)
+    _gdal_conversion(zip_path, out, warp=False)
+
+
+def step_gdalwarp_convert(zip_path, _label, out):
+    _gdal_conversion(zip_path, out, warp=True)
 
 
 STEPS = {"cropscene": step_cropscene, "gdalwarp": step_gdalwarp, "seed": step_seed,

@@ -11,9 +11,9 @@ from .outputs import atomic_output, check_output_path
 from .progress import CancelCheck, ProgressCallback, Steps
 from .rasters import GTIFF_OPTIONS, gdal_cache_limit, gdal_errors, gdal_type, row_strips
 from .safe import open_safe, parse_band_list
-from .safe_stack import VRT_RESAMPLING, BandStack, band_stack
+from .safe_stack import BandStack, band_stack
 
-RESAMPLING_METHODS = tuple(VRT_RESAMPLING)
+RESAMPLING_METHODS = ("bilinear", "cubic", "cubicspline", "lanczos", "average", "near")  # the default first
 COG_OPTIONS = ["COMPRESS=DEFLATE", "BLOCKSIZE=512", "NUM_THREADS=ALL_CPUS", "BIGTIFF=IF_SAFER", "OVERVIEWS=AUTO"]
 STRIP_ROWS = 1024  # rows converted at a time: about 22 MB per 10 m band of a full tile
 # A strip touches one or two rows of 1024-pixel JP2 tiles per band: this cache holds them.

@@ -1,28 +1,25 @@
 """Bands of Sentinel-2 products on one grid, read window by window.
 
 Bands whose native resolution is the target's are read as they are. Other bands are resampled
-by GDAL from only the JP2 blocks a window needs, with DN 0 kept out of the kernel: a bare VRT
-source would blend nodata into the swath edge. Where a window holds no nodata the plain (and
-faster) resampling gives the same values, so it is used there; elsewhere the file is wrapped with
-nodata declared (GDAL's mask-aware kernels) and a pixel is valid exactly where the source pixel
-under its centre is. Tiles of one datatake are mosaicked: a later tile fills where earlier ones
-have no data.
+by GDAL's kernels from the native pixels a window needs (decoded once, with a margin for the
+kernel), with DN 0 kept out of the kernel where the window holds nodata: a bare VRT source would
+blend nodata into the swath edge. A pixel is valid exactly where the native pixel under its centre
+is. Tiles of one datatake are mosaicked: a later tile fills where earlier ones have no data.
 """
 import math
-import uuid
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
-from xml.sax.saxutils import escape
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
-from osgeo import gdal, osr
+from osgeo import gdal, gdal_array, osr
 
 from .errors import LabelMigrationError
 from .safe import CLASS_BANDS, RESOLUTIONS, SafeProduct
 
-# GDAL's names of the kernels in VRT sources
-VRT_RESAMPLING = {"near": "nearest", "bilinear": "bilinear", "cubic": "cubic", "cubicspline": "cubicspline",
-                  "lanczos": "lanczos", "average": "average"}
+# GDAL's RasterIO kernels by the names gdalwarp uses
+RESAMPLING_KERNELS = {"near": gdal.GRIORA_NearestNeighbour, "bilinear": gdal.GRIORA_Bilinear,
+                      "cubic": gdal.GRIORA_Cubic, "cubicspline": gdal.GRIORA_CubicSpline,
+                      "lanczos": gdal.GRIORA_Lanczos, "average": gdal.GRIORA_Average}
 
 
 @dataclass
@@ -33,8 +30,7 @@ class _BandSource:
     native_size: Tuple[int, int]  # columns, rows of the file
     size: Tuple[int, int]  # columns, rows on the target grid
     origin: Tuple[int, int]  # column, row of the tile's corner on the stack's grid
-    plain_vrt: Optional[str] = None  # resampled as it is
-    masked_vrt: Optional[str] = None  # resampled with nodata 0 declared
+    kernel: int = gdal.GRIORA_Bilinear
 
     @property
     def resampled(self) -> bool:
@@ -52,7 +48,6 @@ class BandStack:
     transform: Tuple[float, float, float, float, float, float]
     srs_wkt: str
     _sources: Dict[str, List[_BandSource]] = field(default_factory=dict)
-    _memory_files: List[str] = field(default_factory=list)
     _datasets: Dict[str, gdal.Dataset] = field(default_factory=dict)
 
     def dtype(self, band: str) -> np.dtype:
@@ -108,34 +103,46 @@ class BandStack:
         return self._datasets[path]
 
     def _read_source(self, band: str, source: _BandSource, x: int, y: int, width: int, height: int):
+        band_of_file = self._dataset(source.path).GetRasterBand(1)
         if not source.resampled:
-            values = self._dataset(source.path).GetRasterBand(1).ReadAsArray(x, y, width, height)
+            values = band_of_file.ReadAsArray(x, y, width, height)
             return values, values != 0
-        # the native pixels under the window's pixel centres, and their neighbours (kernel support)
+        # whole native pixels: widen the window to a multiple of the resampling step
+        step_x = max(1, round(source.size[0] / source.native_size[0]))
+        step_y = max(1, round(source.size[1] / source.native_size[1]))
+        x0, y0 = x - x % step_x, y - y % step_y
+        x1 = min(source.size[0], -(-(x + width) // step_x) * step_x)
+        y1 = min(source.size[1], -(-(y + height) // step_y) * step_y)
         scale_x = source.native_size[0] / source.size[0]
         scale_y = source.native_size[1] / source.size[1]
+        margin = 3 * int(math.ceil(max(1.0, scale_x, scale_y))) + 1  # kernel support, lanczos included
+        native_x0, native_y0 = round(x0 * scale_x), round(y0 * scale_y)
+        native_x1, native_y1 = round(x1 * scale_x), round(y1 * scale_y)
+        column0, row0 = max(0, native_x0 - margin), max(0, native_y0 - margin)
+        column1 = min(source.native_size[0], native_x1 + margin)
+        row1 = min(source.native_size[1], native_y1 + margin)
+        native = band_of_file.ReadAsArray(column0, row0, column1 - column0, row1 - row0)
+        native_valid = native != 0
+        # the native pixel under each output pixel's centre
         columns = np.minimum(((np.arange(x, x + width) + 0.5) * scale_x).astype(np.int64), source.native_size[0] - 1)
         rows = np.minimum(((np.arange(y, y + height) + 0.5) * scale_y).astype(np.int64), source.native_size[1] - 1)
-        margin = 3 * int(math.ceil(max(1.0, scale_x, scale_y))) + 1  # covers lanczos, also when downsampling
-        column0, row0 = max(0, int(columns[0]) - margin), max(0, int(rows[0]) - margin)
-        column1 = min(source.native_size[0], int(columns[-1]) + margin + 1)
-        row1 = min(source.native_size[1], int(rows[-1]) + margin + 1)
-        native = self._dataset(source.path).GetRasterBand(1).ReadAsArray(column0, row0, column1 - column0,
-                                                                         row1 - row0)
-        native_valid = native != 0
         nearest_valid = native_valid[np.ix_(rows - row0, columns - column0)]
-        if band in CLASS_BANDS:  # nearest neighbour: the native pixel under each centre
+        if band in CLASS_BANDS or source.kernel == gdal.GRIORA_NearestNeighbour:
             return native[np.ix_(rows - row0, columns - column0)], nearest_valid
-        vrt = source.plain_vrt if native_valid.all() else source.masked_vrt
-        values = self._dataset(vrt).GetRasterBand(1).ReadAsArray(x, y, width, height)
+        # GDAL resamples the decoded pixels in memory; the margin gives the kernel the neighbours
+        # the whole file would give it, and declared nodata keeps DN 0 out of it
+        memory = gdal_array.OpenArray(native)
+        if not native_valid.all():
+            memory.GetRasterBand(1).SetNoDataValue(0)
+        values = memory.GetRasterBand(1).ReadAsArray(
+            native_x0 - column0, native_y0 - row0, native_x1 - native_x0, native_y1 - native_y0,
+            buf_xsize=x1 - x0, buf_ysize=y1 - y0, resample_alg=source.kernel,
+        )[y - y0:y - y0 + height, x - x0:x - x0 + width]
         values[~nearest_valid] = 0
         return values, nearest_valid
 
     def close(self) -> None:
         self._datasets.clear()
-        for path in self._memory_files:
-            gdal.Unlink(path)
-        self._memory_files = []
 
 
 def band_stack(products: Sequence[SafeProduct], bands: Sequence[str], resolution: int = 10,
@@ -143,8 +150,8 @@ def band_stack(products: Sequence[SafeProduct], bands: Sequence[str], resolution
     """The bands of one product, or of tiles of one datatake mosaicked, on one grid."""
     if resolution not in RESOLUTIONS:
         raise LabelMigrationError(f"The resolution must be 10, 20 or 60 m, not {resolution}.")
-    if resampling not in VRT_RESAMPLING:
-        raise LabelMigrationError(f"Unknown resampling '{resampling}'; use one of {', '.join(VRT_RESAMPLING)}.")
+    if resampling not in RESAMPLING_KERNELS:
+        raise LabelMigrationError(f"Unknown resampling '{resampling}'; use one of {', '.join(RESAMPLING_KERNELS)}.")
     first = products[0]
     for other in products[1:]:
         if other.datatake != first.datatake:
@@ -168,13 +175,11 @@ def band_stack(products: Sequence[SafeProduct], bands: Sequence[str], resolution
         width=round((max_x - min_x) / resolution), height=round((max_y - min_y) / resolution),
         transform=(min_x, float(resolution), 0.0, max_y, 0.0, -float(resolution)), srs_wkt=srs.ExportToWkt(),
     )
-    folder = f"/vsimem/labelmigration-{uuid.uuid4().hex}"
     try:
         for band in bands:
             stack._sources[band] = [
-                _band_source(product, band, resolution, resampling, min_x, max_y, f"{folder}/{index}_{band}",
-                             stack._memory_files, stack._datasets)
-                for index, product in enumerate(products)
+                _band_source(product, band, resolution, resampling, min_x, max_y, stack._datasets)
+                for product in products
             ]
     except BaseException:
         stack.close()
@@ -183,7 +188,7 @@ def band_stack(products: Sequence[SafeProduct], bands: Sequence[str], resolution
 
 
 def _band_source(product: SafeProduct, band: str, resolution: int, resampling: str, min_x: float, max_y: float,
-                 name: str, memory_files: List[str], datasets: Dict[str, gdal.Dataset]) -> _BandSource:
+                 datasets: Dict[str, gdal.Dataset]) -> _BandSource:
     path, _native = product.band_file(band, resolution)
     if gdal.VSIStatL(path) is None:
         raise LabelMigrationError(f"The band file '{path}' of product '{product.source}' is missing.")
@@ -194,35 +199,8 @@ def _band_source(product: SafeProduct, band: str, resolution: int, resampling: s
             f"The band file '{path}' of product '{product.source}' is corrupt or truncated: {str(error).strip()}."
         ) from error
     native_size = (dataset.RasterXSize, dataset.RasterYSize)
-    data_type = gdal.GetDataTypeName(dataset.GetRasterBand(1).DataType)
     datasets[path] = dataset  # kept open for reading
     size = product.grid.size(resolution)
     origin = (round((product.grid.ulx - min_x) / resolution), round((max_y - product.grid.uly) / resolution))
-    source = _BandSource(path=path, native_size=native_size, size=size, origin=origin)
-    if source.resampled and band not in CLASS_BANDS:
-        kernel = VRT_RESAMPLING[resampling]
-        with_nodata = f"{name}_nodata.vrt"
-        documents = {
-            with_nodata: _vrt(native_size, data_type, path, native_size, nodata=True),
-            f"{name}_plain.vrt": _vrt(size, data_type, path, native_size, kernel=kernel),
-            f"{name}_masked.vrt": _vrt(size, data_type, with_nodata, native_size, kernel=kernel),
-        }
-        for vrt_path, document in documents.items():
-            gdal.FileFromMemBuffer(vrt_path, document.encode())
-            memory_files.append(vrt_path)
-        source.plain_vrt, source.masked_vrt = f"{name}_plain.vrt", f"{name}_masked.vrt"
-    return source
-
-
-def _vrt(size: Tuple[int, int], data_type: str, path: str, source_size: Tuple[int, int], kernel: str = "",
-         nodata: bool = False) -> str:
-    """A one-band VRT showing path's band 1 at size (resampled with kernel when sizes differ)."""
-    rectangles = (f'<SrcRect xOff="0" yOff="0" xSize="{source_size[0]}" ySize="{source_size[1]}"/>'
-                  f'<DstRect xOff="0" yOff="0" xSize="{size[0]}" ySize="{size[1]}"/>')
-    kind = "ComplexSource" if kernel else "SimpleSource"
-    attribute = f' resampling="{kernel}"' if kernel else ""
-    return (f'<VRTDataset rasterXSize="{size[0]}" rasterYSize="{size[1]}">'
-            f'<VRTRasterBand dataType="{data_type}" band="1">'
-            + ("<NoDataValue>0</NoDataValue>" if nodata else "")
-            + f'<{kind}{attribute}><SourceFilename relativeToVRT="0">{escape(path)}</SourceFilename>'
-            f"<SourceBand>1</SourceBand>{rectangles}</{kind}></VRTRasterBand></VRTDataset>")
+    return _BandSource(path=path, native_size=native_size, size=size, origin=origin,
+                       kernel=RESAMPLING_KERNELS["near" if band in CLASS_BANDS else resampling])

@@ -7,7 +7,7 @@ from qgis.core import (QgsProcessingAlgorithm, QgsProcessingContext, QgsProcessi
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
-from ..core.errors import Cancelled, LabelMigrationError
+from ..core.errors import LabelMigrationError
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ICON_PATH = os.path.join(PLUGIN_DIR, "icon.svg")
@@ -59,12 +59,10 @@ class LabelMigrationAlgorithm(QgsProcessingAlgorithm):
                 is_cancelled=feedback.isCanceled,
                 **arguments,
             )
-        except Cancelled as cancelled:
-            raise QgsProcessingException(str(cancelled)) from cancelled
-        except LabelMigrationError as error:
+        except LabelMigrationError as error:  # cancelling too: its message says nothing was written
             raise QgsProcessingException(str(error)) from error
-        for warning in getattr(result, "warnings", []) or []:
-            feedback.pushWarning(warning) if hasattr(feedback, "pushWarning") else feedback.reportError(warning)
+        for warning in getattr(result, "warnings", None) or []:
+            feedback.pushWarning(warning)
         return result
 
     def raster_path(self, parameters: Dict, name: str, context: QgsProcessingContext) -> str:

@@ -40,6 +40,14 @@ def test_cropscene_takes_a_product_as_scene_and_other_tiles(run, tiles, tmp_path
         assert (image.read() != 0).all()
 
 
+def test_safetogeotiff_defaults(provider):
+    algorithm = provider.algorithm("safetogeotiff")
+    resampling = algorithm.parameterDefinition("RESAMPLING")
+    assert resampling.options()[resampling.defaultValue()] == "bilinear"
+    resolution = algorithm.parameterDefinition("RESOLUTION")
+    assert resolution.options()[resolution.defaultValue()] == "10 m"
+
+
 def test_product_errors_are_clear(run, tiles, tmp_path):
     from qgis.core import QgsProcessingException
 

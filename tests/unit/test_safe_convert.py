@@ -182,3 +182,9 @@ def test_cancel_leaves_no_output(tmp_path, products):
     with pytest.raises(Cancelled):
         safe_to_geotiff(str(products["l2a"].path), str(tmp_path / "x.tif"), is_cancelled=lambda: True)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_every_resampling_method_has_a_gdal_kernel():
+    from labelmigration.core.convert import RESAMPLING_METHODS
+    from labelmigration.core.safe_stack import RESAMPLING_KERNELS
+    assert set(RESAMPLING_METHODS) == set(RESAMPLING_KERNELS) and RESAMPLING_METHODS[0] == "bilinear"
