@@ -1,6 +1,7 @@
 """The base class shared by every Label Migration algorithm."""
 import os
-from typing import Any, Callable, Dict, List
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, Iterator, List
 
 from qgis.core import (QgsProcessingAlgorithm, QgsProcessingContext, QgsProcessingException,
                        QgsProcessingFeedback, QgsProcessingLayerPostProcessorInterface, QgsRasterLayer)
@@ -51,16 +52,23 @@ class LabelMigrationAlgorithm(QgsProcessingAlgorithm):
     def createInstance(self):
         return type(self)()
 
+    @staticmethod
+    @contextmanager
+    def core_errors() -> Iterator[None]:
+        """Turn the core's errors into QgsProcessingException (a message, not a traceback)."""
+        try:
+            yield
+        except LabelMigrationError as error:
+            raise QgsProcessingException(str(error)) from error
+
     def run_core(self, function: Callable[..., Any], feedback: QgsProcessingFeedback, **arguments) -> Any:
         """Call a core function with progress and cancel wired to the feedback object."""
-        try:
+        with self.core_errors():  # cancelling too: its message says nothing was written
             result = function(
                 progress=lambda fraction: feedback.setProgress(100.0 * fraction),
                 is_cancelled=feedback.isCanceled,
                 **arguments,
             )
-        except LabelMigrationError as error:  # cancelling too: its message says nothing was written
-            raise QgsProcessingException(str(error)) from error
         for warning in getattr(result, "warnings", None) or []:
             feedback.pushWarning(warning)
         return result

@@ -7,10 +7,11 @@ from .crop_scene import CropSceneAlgorithm
 from .geocode_mask import GeocodeMaskAlgorithm
 from .mask_footprint import MaskFootprintAlgorithm
 from .safe_to_geotiff import SafeToGeoTiffAlgorithm
+from .search_scenes import SearchScenesAlgorithm
 from .stack_bands import StackBandsAlgorithm
 
 ALGORITHMS = (GeocodeMaskAlgorithm, MaskFootprintAlgorithm, CropSceneAlgorithm, StackBandsAlgorithm,
-              SafeToGeoTiffAlgorithm)
+              SafeToGeoTiffAlgorithm, SearchScenesAlgorithm)
 PROVIDER_ID = "labelmigration"
 
 

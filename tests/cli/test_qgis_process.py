@@ -44,7 +44,7 @@ def qgis_process(home, *arguments, check=True):
 def test_list_shows_the_algorithms(home):
     listing = qgis_process(home, "list").stdout
     section = listing.split("Label Migration", 1)[1]
-    for algorithm in ("geocodemask", "maskfootprint", "cropscene", "stackbands", "safetogeotiff"):
+    for algorithm in ("geocodemask", "maskfootprint", "cropscene", "stackbands", "safetogeotiff", "searchscenes"):
         assert f"labelmigration:{algorithm}" in section
 
 
@@ -100,13 +100,14 @@ def test_readme_examples_run(home, repo_root, tmp_path):
     readme = (repo_root / "README.md").read_text()
     section = readme.split("## Algorithms", 1)[1].split("### From Python", 1)[0]
     blocks = [block.split("```", 1)[0] for block in section.split("```sh\n")[1:]]
-    assert len(blocks) == 6
+    assert len(blocks) == 7
     script = "set -euo pipefail\n" + "\n".join(blocks).replace("/tmp/", f"{tmp_path}/")
     result = subprocess.run(["bash", "-c", script], cwd=repo_root, capture_output=True, text=True, timeout=300,
                             env=user_environment(HOME=str(home)))
     assert result.returncode == 0, result.stdout + result.stderr
     for name in ("label_geocoded.tif", "footprints.gpkg", "pair_image.tif", "pair_label.tif", "true_colour.tif",
-                 "T32UPU_reflectance.tif", "pair_from_safe_image.tif", "pair_from_safe_label.tif"):
+                 "T32UPU_reflectance.tif", "pair_from_safe_image.tif", "pair_from_safe_label.tif", "scenes.gpkg",
+                 "matches.csv"):
         assert (tmp_path / name).exists(), name
     with rasterio.open(tmp_path / "true_colour.tif") as stacked:
         assert stacked.descriptions == ("B04", "B03", "B02")
@@ -115,3 +116,5 @@ def test_readme_examples_run(home, repo_root, tmp_path):
         assert image.descriptions == ("B02", "B03", "B04", "B08", "B11")
         assert (image.transform, image.shape) == (label.transform, label.shape)
         assert (image.read(1) != 0).any()
+    rows = (tmp_path / "matches.csv").read_text().splitlines()
+    assert len(rows) == 2 and "S2B_MSIL2A_20200815T102559" in rows[1] and rows[1].startswith("label_geocoded,")

@@ -1,0 +1,129 @@
+"""Copernicus Data Space Ecosystem (CDSE) OData catalogue, with the standard library only."""
+import datetime as dt
+import json
+import re
+from typing import Dict, List, Optional
+
+from osgeo import ogr
+
+from .. import http
+from ..errors import LabelMigrationError
+from ..progress import CancelCheck, ProgressCallback, Steps
+from .base import Scene, check_product, iso_z, parse_datetime, scene_passes, tile_from_name
+
+DEFAULT_URL = "https://catalogue.dataspace.copernicus.eu/odata/v1"
+DEFAULT_DOWNLOAD_URL = "https://download.dataspace.copernicus.eu/odata/v1"
+DEFAULT_COLLECTION = "SENTINEL-2"
+PRODUCT_TYPES = {"L1C": "S2MSI1C", "L2A": "S2MSI2A"}
+MAX_TOP = 1000
+MAX_PAGES = 200
+_FOOTPRINT_TEXT = re.compile(r"^geography'SRID=4326;(.*)'$", re.IGNORECASE | re.DOTALL)
+
+
+def odata_polygon(geometry_wkt: str) -> str:
+    """POLYGON((x y,...)) as the CDSE filter writes it (lon lat, 6 decimals, outer ring only)."""
+    geometry = ogr.CreateGeometryFromWkt(geometry_wkt)
+    if geometry is None or ogr.GT_Flatten(geometry.GetGeometryType()) != ogr.wkbPolygon:
+        raise LabelMigrationError("The CDSE OData search needs one polygon as the search area.")
+    ring = geometry.GetGeometryRef(0)
+    points = ",".join(f"{ring.GetX(i):.6f} {ring.GetY(i):.6f}" for i in range(ring.GetPointCount()))
+    return f"POLYGON(({points}))"
+
+
+def build_filter(geometry_wkt: str, start: dt.datetime, end: dt.datetime, max_cloud: Optional[float],
+                 product: Optional[str], collection: Optional[str] = None) -> str:
+    """The $filter of DESIGN.md section 4."""
+    clauses = [
+        f"Collection/Name eq '{collection or DEFAULT_COLLECTION}'",
+        f"OData.CSC.Intersects(area=geography'SRID=4326;{odata_polygon(geometry_wkt)}')",
+        f"ContentDate/Start gt {iso_z(start)}",
+        f"ContentDate/Start lt {iso_z(end)}",
+    ]
+    if max_cloud is not None:
+        clauses.append("Attributes/OData.CSC.DoubleAttribute/any(att:att/Name eq 'cloudCover' and "
+                       f"att/OData.CSC.DoubleAttribute/Value le {max_cloud:.2f})")
+    level = check_product(product)
+    if level:
+        clauses.append("Attributes/OData.CSC.StringAttribute/any(att:att/Name eq 'productType' and "
+                       f"att/OData.CSC.StringAttribute/Value eq '{PRODUCT_TYPES[level]}')")
+    return " and ".join(clauses)
+
+
+class ODataBackend:
+    name = "cdse-odata"
+
+    def __init__(self, url: Optional[str] = None, download_url: str = DEFAULT_DOWNLOAD_URL, page_size: int = 100,
+                 timeout: float = http.DEFAULT_TIMEOUT, retries: int = 3, backoff: float = 1.0):
+        self.url = (url or DEFAULT_URL).rstrip("/")
+        self.download_url = download_url.rstrip("/")
+        self.page_size = max(1, min(MAX_TOP, page_size))
+        self.timeout, self.retries, self.backoff = timeout, retries, backoff
+
+    def search(self, geometry_wkt: str, start: dt.datetime, end: dt.datetime, max_cloud: Optional[float] = None,
+               product: Optional[str] = None, collection: Optional[str] = None,
+               progress: Optional[ProgressCallback] = None, is_cancelled: Optional[CancelCheck] = None) -> List[Scene]:
+        params = {
+            "$filter": build_filter(geometry_wkt, start, end, max_cloud, product, collection),
+            "$top": str(self.page_size), "$expand": "Attributes", "$orderby": "ContentDate/Start asc",
+        }
+        scenes = []
+        for page in self.pages(params, progress, is_cancelled):
+            scenes.extend(self.scene(product) for product in page.get("value", []))
+        return [scene for scene in scenes if scene_passes(scene, start, end, max_cloud, product)]
+
+    def pages(self, params: Dict[str, str], progress: Optional[ProgressCallback] = None,
+              is_cancelled: Optional[CancelCheck] = None):
+        """Every answer page, following @odata.nextLink until the server gives none."""
+        steps = Steps(progress, is_cancelled)
+        url, query, seen = f"{self.url}/Products", params, set()
+        for number in range(MAX_PAGES):
+            steps.check()
+            page = http.get_json(url, query, timeout=self.timeout, retries=self.retries, is_cancelled=is_cancelled,
+                                 backoff=self.backoff)
+            if not isinstance(page, dict) or "value" not in page:
+                raise LabelMigrationError(f"{http.display_url(url)} did not answer like a CDSE OData catalogue.")
+            yield page
+            steps.report(1.0 - 0.5 ** (number + 1))
+            url, query = page.get("@odata.nextLink"), None
+            if not url or url in seen:
+                return
+            seen.add(url)
+        raise LabelMigrationError(f"The CDSE OData search gave more than {MAX_PAGES} pages; narrow the search.")
+
+    def scene(self, product: dict) -> Scene:
+        attributes = {item.get("Name"): item.get("Value") for item in product.get("Attributes") or []}
+        name = product.get("Name", "")
+        product_id = str(product["Id"])
+        cloud = attributes.get("cloudCover")
+        return Scene(
+            id=product_id, title=name[:-5] if name.endswith(".SAFE") else name, backend=self.name,
+            datetime=parse_datetime((product.get("ContentDate") or {}).get("Start") or attributes["beginningDateTime"]),
+            cloud_cover=float(cloud) if cloud is not None else None,
+            tile=str(attributes.get("tileId") or tile_from_name(name)),
+            product_type=str(attributes.get("productType") or ""),
+            footprint_wkt=footprint_wkt(product), url=f"{self.download_url}/Products({product_id})/$value",
+            checksums={c["Algorithm"]: c["Value"] for c in product.get("Checksum") or [] if c.get("Value")},
+            size=product.get("ContentLength"), quicklook=_quicklook(product), online=bool(product.get("Online", True)),
+            collection=DEFAULT_COLLECTION if name.startswith("S2") else None,
+        )
+
+
+def footprint_wkt(product: dict) -> Optional[str]:
+    geojson = product.get("GeoFootprint")
+    if geojson:
+        geometry = ogr.CreateGeometryFromJson(json.dumps(geojson))
+        if geometry is not None:
+            return geometry.ExportToIsoWkt()
+    match = _FOOTPRINT_TEXT.match(product.get("Footprint") or "")
+    if match:
+        geometry = ogr.CreateGeometryFromWkt(match.group(1))
+        if geometry is not None:
+            return geometry.ExportToIsoWkt()
+    return None
+
+
+def _quicklook(product: dict) -> Optional[str]:
+    for asset in product.get("Assets") or []:
+        if str(asset.get("Type", "")).upper() == "QUICKLOOK" and asset.get("DownloadLink"):
+            return asset["DownloadLink"]
+    return None

@@ -1,0 +1,203 @@
+"""STAC API search through pystac-client (Earth Search, Planetary Computer, CDSE STAC, any server).
+
+Items are mapped from plain dicts (``item_scene``), so the local archive reads static catalogs with
+the same code and without pystac.
+"""
+import datetime as dt
+import json
+import os
+import urllib.parse
+from typing import Dict, List, Optional
+
+from osgeo import ogr
+
+from ..dependencies import require
+from ..errors import LabelMigrationError, MissingDependency
+from ..http import display_url
+from ..progress import CancelCheck, ProgressCallback, Steps
+from .base import (Scene, as_utc, check_product, interval_string, parse_datetime, product_level, scene_passes,
+                   tile_from_name)
+
+EARTH_SEARCH = "https://earth-search.aws.element84.com/v1"
+PLANETARY_COMPUTER = "https://planetarycomputer.microsoft.com/api/stac/v1"
+CDSE_STAC = "https://stac.dataspace.copernicus.eu/v1/"
+DEFAULT_URL = EARTH_SEARCH
+# server -> product level -> collection
+COLLECTIONS = {
+    "earth-search": {"L2A": "sentinel-2-l2a", "L1C": "sentinel-2-l1c"},
+    "planetarycomputer": {"L2A": "sentinel-2-l2a"},
+    "dataspace.copernicus": {"L2A": "sentinel-2-l2a", "L1C": "sentinel-2-l1c"},
+}
+QUICKLOOK_ASSETS = ("thumbnail", "rendered_preview", "preview", "QUICKLOOK", "quicklook")
+PRODUCT_ASSETS = ("product", "safe", "PRODUCT", "Product")
+MAX_ITEMS = 5000
+
+
+def default_collection(url: str, product: Optional[str]) -> Optional[str]:
+    level = check_product(product) or "L2A"
+    for host_part, collections in COLLECTIONS.items():
+        if host_part in url:
+            return collections.get(level)
+    return None
+
+
+# -- item mapping ----------------------------------------------------------------------------------
+
+def item_tile(properties: dict, item_id: str) -> str:
+    """MGRS tile from s2:mgrs_tile, grid:code (MGRS-32UPU), mgrs:* or the product name."""
+    if properties.get("s2:mgrs_tile"):
+        return str(properties["s2:mgrs_tile"])
+    code = str(properties.get("grid:code") or "")
+    if code.upper().startswith("MGRS-"):
+        return code[5:]
+    if properties.get("mgrs:utm_zone") and properties.get("mgrs:latitude_band") and properties.get("mgrs:grid_square"):
+        return f"{int(properties['mgrs:utm_zone']):02d}{properties['mgrs:latitude_band']}{properties['mgrs:grid_square']}"
+    if properties.get("tileId"):
+        return str(properties["tileId"])
+    return tile_from_name(str(properties.get("s2:product_uri") or item_id))
+
+
+def item_product_type(properties: dict, item_id: str, collection: Optional[str]) -> str:
+    for key in ("s2:product_type", "product:type", "productType"):
+        if properties.get(key):
+            return str(properties[key])
+    for text in (properties.get("s2:product_uri"), item_id, collection):
+        level = product_level(str(text or ""))
+        if level:
+            return {"L1C": "S2MSI1C", "L2A": "S2MSI2A"}[level]
+    return ""
+
+
+def item_scene(item: dict, backend: str, base_href: Optional[str] = None) -> Scene:
+    """A Scene from a STAC item (a GeoJSON Feature dict); relative hrefs resolve against base_href."""
+    properties = item.get("properties") or {}
+    item_id = str(item.get("id", ""))
+    assets = {name: _absolute(asset.get("href", ""), base_href)
+              for name, asset in (item.get("assets") or {}).items() if asset.get("href")}
+    cloud = properties.get("eo:cloud_cover")
+    moment = properties.get("datetime") or properties.get("start_datetime")
+    if not moment:
+        raise LabelMigrationError(f"The STAC item '{item_id}' has no datetime.")
+    return Scene(
+        id=item_id, title=str(properties.get("s2:product_uri") or item_id).removesuffix(".SAFE"), backend=backend,
+        datetime=parse_datetime(moment), cloud_cover=float(cloud) if cloud is not None else None,
+        tile=item_tile(properties, item_id), product_type=item_product_type(properties, item_id, item.get("collection")),
+        footprint_wkt=_geometry_wkt(item.get("geometry")),
+        url=next((assets[name] for name in PRODUCT_ASSETS if name in assets), None), assets=assets,
+        checksums=_checksums(item.get("assets") or {}), size=None,
+        quicklook=next((assets[name] for name in QUICKLOOK_ASSETS if name in assets), None),
+        online=True, collection=item.get("collection"),
+    )
+
+
+def _checksums(assets: dict) -> Dict[str, str]:
+    for name in PRODUCT_ASSETS:
+        checksum = (assets.get(name) or {}).get("file:checksum")
+        if checksum:
+            return {"multihash": checksum}
+    return {}
+
+
+def _absolute(href: str, base: Optional[str]) -> str:
+    if not base or "://" in href or os.path.isabs(href):
+        return href
+    if "://" in base:
+        return urllib.parse.urljoin(base, href)
+    return os.path.normpath(os.path.join(os.path.dirname(base), href))
+
+
+def _geometry_wkt(geometry: Optional[dict]) -> Optional[str]:
+    if not geometry:
+        return None
+    shape = ogr.CreateGeometryFromJson(json.dumps(geometry))
+    return shape.ExportToIsoWkt() if shape is not None else None
+
+
+# -- the API backend -------------------------------------------------------------------------------
+
+def cloud_arguments(conformance: List[str], max_cloud: float) -> dict:
+    """search() keyword arguments for a cloud limit: CQL2 filter or the query extension, as advertised."""
+    if any(uri.endswith("item-search#filter") for uri in conformance) or any(
+            "cql2" in uri and "json" in uri for uri in conformance):
+        return {"filter": {"op": "<=", "args": [{"property": "eo:cloud_cover"}, max_cloud]}, "filter_lang": "cql2-json"}
+    if any(uri.endswith("item-search#query") for uri in conformance):
+        return {"query": {"eo:cloud_cover": {"lte": max_cloud}}}
+    return {}  # the server filters nothing: filter_passes() below does it
+
+
+class StacBackend:
+    name = "stac"
+
+    def __init__(self, url: Optional[str] = None, headers: Optional[Dict[str, str]] = None, sign: Optional[bool] = None,
+                 page_size: int = 100, timeout: float = 60.0):
+        self.url = url or DEFAULT_URL
+        self.headers = dict(headers or {})
+        self.sign = "planetarycomputer" in self.url if sign is None else sign
+        self.page_size, self.timeout = page_size, timeout
+
+    def search(self, geometry_wkt: str, start: dt.datetime, end: dt.datetime, max_cloud: Optional[float] = None,
+               product: Optional[str] = None, collection: Optional[str] = None,
+               progress: Optional[ProgressCallback] = None, is_cancelled: Optional[CancelCheck] = None) -> List[Scene]:
+        steps = Steps(progress, is_cancelled)
+        client = self._open(is_cancelled)
+        arguments = {
+            "intersects": json.loads(ogr.CreateGeometryFromWkt(geometry_wkt).ExportToJson()),
+            "datetime": interval_string(as_utc(start), as_utc(end)), "limit": self.page_size,
+            "max_items": MAX_ITEMS,
+        }
+        collection = collection or default_collection(self.url, product)
+        if collection:
+            arguments["collections"] = [collection]
+        if max_cloud is not None:
+            arguments.update(cloud_arguments(list(client.get_conforms_to()), max_cloud))
+        scenes = []
+        for item in self._items(client, arguments, steps):
+            scenes.append(item_scene(self._signed(item), self.name, None))
+        return [scene for scene in scenes if scene_passes(scene, start, end, max_cloud, product)]
+
+    def _open(self, is_cancelled):
+        pystac_client = require("pystac_client", "Searching a STAC API")
+        try:
+            return pystac_client.Client.open(self.url, headers=self.headers, timeout=self.timeout)
+        except Exception as error:  # pystac-client raises requests and its own errors: name the URL
+            raise LabelMigrationError(_stac_message(self.url, error)) from None
+
+    def _items(self, client, arguments: dict, steps: Steps):
+        try:
+            search = client.search(**arguments)
+            for number, page in enumerate(search.pages_as_dicts()):
+                steps.report(1.0 - 0.5 ** (number + 1))
+                yield from page.get("features", [])
+        except LabelMigrationError:
+            raise
+        except Exception as error:
+            raise LabelMigrationError(_stac_message(self.url, error)) from None
+
+    def _signed(self, item: dict) -> dict:
+        if not self.sign:
+            return item
+        try:
+            planetary_computer = require("planetary_computer", "Reading Planetary Computer assets (signing their URLs)")
+        except MissingDependency as error:
+            raise LabelMigrationError(
+                f"{error} Without it the Planetary Computer asset URLs cannot be opened.") from None
+        return planetary_computer.sign(item)
+
+
+def _stac_message(url: str, error: Exception) -> str:
+    """A message for a person; never the server's body or the request headers (they may hold tokens)."""
+    shown = display_url(url)
+    text = str(error)
+    status = getattr(error, "status_code", None) or getattr(getattr(error, "response", None), "status_code", None)
+    if status == 401:
+        return f"{shown} refused the credentials (HTTP 401 Unauthorized): check the user name and password."
+    if status == 403:
+        return f"{shown} denied access (HTTP 403 Forbidden): the account may lack the right to this data."
+    if status:
+        return f"The STAC API at {shown} answered HTTP {status}."
+    if isinstance(error, ValueError) or "JSON" in text or "Expecting value" in text:
+        return (f"{shown} answered with something that is not STAC JSON (an HTML page?); "
+                f"is this the right address for the STAC API?")
+    if "Connection" in text or "connect" in text.lower() or "Max retries" in text:
+        return f"Cannot reach the STAC API at {shown}. Check the URL and your network or proxy."
+    return f"The STAC API at {shown} failed ({type(error).__name__}); check the URL."

@@ -1,0 +1,178 @@
+"""searchscenes: Sentinel-2 scenes for each label footprint, with the label-to-scene match table."""
+import datetime as dt
+
+from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsFeature, QgsFeatureSink, QgsField,
+                       QgsFields, QgsGeometry, QgsProcessing, QgsProcessingException,
+                       QgsProcessingParameterAuthConfig, QgsProcessingParameterDateTime, QgsProcessingParameterEnum,
+                       QgsProcessingParameterFeatureSink, QgsProcessingParameterFeatureSource,
+                       QgsProcessingParameterField, QgsProcessingParameterFileDestination,
+                       QgsProcessingParameterNumber, QgsProcessingParameterString, QgsWkbTypes)
+from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QVariant
+
+from ..core.search import BACKENDS, FootprintQuery, make_backend, search_scenes, write_matches_csv
+from ..core.search.base import PRODUCT_LEVELS
+from .algorithm import LabelMigrationAlgorithm, tr
+from .network import credentials
+from .styles import footprint_styler
+
+BACKEND_NAMES = list(BACKENDS)  # cdse-odata, stac, dhus, local
+WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
+
+
+class SearchScenesAlgorithm(LabelMigrationAlgorithm):
+    ALGORITHM_ID = "searchscenes"
+    DISPLAY_NAME = "Search Sentinel-2 scenes"
+    GROUP = "Scenes"
+    HELP = (
+        "Finds, for each label footprint, the Sentinel-2 scenes taken within a date window with little "
+        "cloud, and records which scene belongs to which label.<br><br>"
+        "<b>Footprints</b> (FOOTPRINTS): polygons, e.g. from <i>Label footprints</i>.<br>"
+        "<b>Label field</b> (LABEL_FIELD): the field naming each label (default <i>label</i>, else the feature id).<br>"
+        "<b>Date field</b> (DATE_FIELD): each label's date; or <b>Date</b> (DATE) for all labels.<br>"
+        "<b>Days before</b> (DAYS_BEFORE) and <b>Days after</b> (DAYS_AFTER): the window around the label "
+        "date (default 10 each).<br>"
+        "<b>Maximum cloud cover</b> (MAX_CLOUD): scene cloud cover in % (default 3).<br>"
+        "<b>Product</b> (PRODUCT): L1C (0) or L2A (1, default).<br>"
+        "<b>Backend</b> (BACKEND): 0 Copernicus Data Space OData, 1 STAC API (Earth Search by default; "
+        "Planetary Computer or CDSE STAC by URL), 2 a DHuS hub, 3 a local archive (a folder of SAFE products, "
+        "zipped or not, or a static STAC catalog; URL is the folder).<br>"
+        "<b>URL</b> (URL): the service address (default per backend) or the archive folder.<br>"
+        "<b>Collection</b> (COLLECTION): the STAC collection (e.g. sentinel-2-l2a).<br>"
+        "<b>Authentication</b> (AUTHCFG): a QGIS authentication configuration (user name and password) for "
+        "services that need one; credentials are never stored in settings, logs or projects.<br>"
+        "<b>Scenes</b> (OUTPUT): scene footprints with id, title, backend, datetime, cloud_cover, tile, "
+        "product_type, offset_days (scene time minus label date), coverage_pct (share of the label footprint "
+        "the scene covers), label and rank (1 = best: coverage, then cloud, then |offset|).<br>"
+        "<b>Match table</b> (OUTPUT_TABLE): CSV, one row per label-scene match.<br><br>"
+        "Example: <code>qgis_process run labelmigration:searchscenes -- FOOTPRINTS=footprints.gpkg "
+        "DATE_FIELD=date BACKEND=3 URL=/data/sentinel2 MAX_CLOUD=20 OUTPUT=scenes.gpkg "
+        "OUTPUT_TABLE=matches.csv</code>"
+    )
+
+    FOOTPRINTS, LABEL_FIELD, DATE_FIELD, DATE = "FOOTPRINTS", "LABEL_FIELD", "DATE_FIELD", "DATE"
+    DAYS_BEFORE, DAYS_AFTER, MAX_CLOUD, PRODUCT = "DAYS_BEFORE", "DAYS_AFTER", "MAX_CLOUD", "PRODUCT"
+    BACKEND, URL, COLLECTION, AUTHCFG = "BACKEND", "URL", "COLLECTION", "AUTHCFG"
+    OUTPUT, OUTPUT_TABLE = "OUTPUT", "OUTPUT_TABLE"
+
+    def initAlgorithm(self, config=None):
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.FOOTPRINTS, tr("Footprints"), [QgsProcessing.TypeVectorPolygon]))
+        self.addParameter(QgsProcessingParameterField(
+            self.LABEL_FIELD, tr("Label field"), "label", self.FOOTPRINTS, optional=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.DATE_FIELD, tr("Date field"), None, self.FOOTPRINTS, optional=True))
+        self.addParameter(QgsProcessingParameterDateTime(
+            self.DATE, tr("Date"), QgsProcessingParameterDateTime.Date, optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.DAYS_BEFORE, tr("Days before"), QgsProcessingParameterNumber.Integer, 10, minValue=0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.DAYS_AFTER, tr("Days after"), QgsProcessingParameterNumber.Integer, 10, minValue=0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.MAX_CLOUD, tr("Maximum cloud cover (%)"), QgsProcessingParameterNumber.Double, 3.0,
+            minValue=0, maxValue=100))
+        self.addParameter(QgsProcessingParameterEnum(self.PRODUCT, tr("Product"), list(PRODUCT_LEVELS), defaultValue=1))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.BACKEND, tr("Backend"), [BACKENDS[name].label for name in BACKEND_NAMES], defaultValue=0))
+        self.addParameter(QgsProcessingParameterString(self.URL, tr("URL"), optional=True))
+        self.addParameter(QgsProcessingParameterString(self.COLLECTION, tr("Collection"), optional=True))
+        self.addParameter(QgsProcessingParameterAuthConfig(self.AUTHCFG, tr("Authentication"), optional=True))
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.OUTPUT, tr("Scenes"), QgsProcessing.TypeVectorPolygon))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT_TABLE, tr("Match table"), "CSV files (*.csv)", optional=True, createByDefault=True))
+
+    def processAlgorithm(self, parameters, context, feedback):
+        footprints = self._footprints(parameters, context)
+        with self.core_errors():
+            backend = make_backend(BACKEND_NAMES[self.parameterAsEnum(parameters, self.BACKEND, context)],
+                                   self.parameterAsString(parameters, self.URL, context).strip() or None,
+                                   credentials(self.parameterAsString(parameters, self.AUTHCFG, context)))
+        matches = self.run_core(
+            search_scenes, feedback, footprints=footprints, backend=backend,
+            days_before=self.parameterAsInt(parameters, self.DAYS_BEFORE, context),
+            days_after=self.parameterAsInt(parameters, self.DAYS_AFTER, context),
+            max_cloud=self.parameterAsDouble(parameters, self.MAX_CLOUD, context),
+            product=PRODUCT_LEVELS[self.parameterAsEnum(parameters, self.PRODUCT, context)],
+            collection=self.parameterAsString(parameters, self.COLLECTION, context).strip() or None,
+            warn=feedback.pushWarning,
+        )
+        feedback.pushInfo(tr("{} matches for {} labels").format(len(matches), len(footprints)))
+        sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, SCENE_FIELDS,
+                                             QgsWkbTypes.MultiPolygon, WGS84)
+        if sink is None:
+            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
+        for match in matches:
+            sink.addFeature(_scene_feature(match), QgsFeatureSink.FastInsert)
+        results = {self.OUTPUT: dest_id}
+        table = self.parameterAsFileOutput(parameters, self.OUTPUT_TABLE, context)
+        if table:
+            with self.core_errors():
+                results[self.OUTPUT_TABLE] = write_matches_csv(table, matches)
+        self.style_on_load(context, dest_id, footprint_styler())
+        return results
+
+    def _footprints(self, parameters, context):
+        source = self.parameterAsSource(parameters, self.FOOTPRINTS, context)
+        if source is None:
+            raise QgsProcessingException(self.invalidSourceError(parameters, self.FOOTPRINTS))
+        label_field = self.parameterAsString(parameters, self.LABEL_FIELD, context)
+        date_field = self.parameterAsString(parameters, self.DATE_FIELD, context)
+        fixed_date = self.parameterAsDateTime(parameters, self.DATE, context)
+        fixed = fixed_date.date().toPyDate() if fixed_date.isValid() else None
+        to_wgs84 = QgsCoordinateTransform(source.sourceCrs(), WGS84, context.transformContext())
+        names = source.fields().names()
+        queries = []
+        for feature in source.getFeatures():
+            geometry = QgsGeometry(feature.geometry())
+            if geometry.isEmpty():
+                continue
+            geometry.transform(to_wgs84)
+            label = str(feature[label_field]) if label_field in names and feature[label_field] else str(feature.id())
+            date = _as_date(feature[date_field]) if date_field in names else None
+            queries.append(FootprintQuery(label=label, geometry_wkt=geometry.asWkt(), date=date or fixed))
+        missing = [query.label for query in queries if query.date is None]
+        if missing:
+            raise QgsProcessingException(tr(
+                "No date for the labels {}: give DATE, or a DATE_FIELD holding each label's date.").format(
+                ", ".join(missing[:5]) + ("…" if len(missing) > 5 else "")))
+        return queries
+
+
+def _as_date(value):
+    if isinstance(value, QDateTime) and value.isValid():
+        return value.toPyDateTime().replace(tzinfo=dt.timezone.utc)
+    if isinstance(value, QDate) and value.isValid():
+        return value.toPyDate()
+    if isinstance(value, str) and value:
+        from ..core.dates import date_in_text
+        return date_in_text(value)
+    return None
+
+
+def _fields() -> QgsFields:
+    fields = QgsFields()
+    for name, kind in (("id", QVariant.String), ("title", QVariant.String), ("backend", QVariant.String),
+                       ("datetime", QVariant.DateTime), ("cloud_cover", QVariant.Double), ("tile", QVariant.String),
+                       ("product_type", QVariant.String), ("offset_days", QVariant.Double),
+                       ("coverage_pct", QVariant.Double), ("label", QVariant.String), ("rank", QVariant.Int),
+                       ("online", QVariant.Bool), ("url", QVariant.String), ("quicklook", QVariant.String)):
+        fields.append(QgsField(name, kind))
+    return fields
+
+
+SCENE_FIELDS = _fields()
+
+
+def _scene_feature(match) -> QgsFeature:
+    scene = match.scene
+    feature = QgsFeature(SCENE_FIELDS)
+    if scene.footprint_wkt:
+        geometry = QgsGeometry.fromWkt(scene.footprint_wkt)
+        geometry.convertToMultiType()
+        feature.setGeometry(geometry)
+    moment = QDateTime(scene.datetime.replace(tzinfo=None))
+    moment.setTimeSpec(Qt.UTC)
+    feature.setAttributes([scene.id, scene.title, scene.backend, moment, scene.cloud_cover, scene.tile,
+                           scene.product_type, match.offset_days, match.coverage_pct, match.label, match.rank,
+                           scene.online, scene.url or "", scene.quicklook or ""])
+    return feature

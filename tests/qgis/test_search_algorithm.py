@@ -1,0 +1,84 @@
+"""searchscenes through processing.run: a footprint layer against a local archive of real SAFE products."""
+import csv
+import datetime as dt
+
+import pytest
+
+from labelmigration.tests.support.safe_products import make_safe_product
+
+pytestmark = pytest.mark.qgis
+SIZE = 546
+ULX, ULY = 699960.0, 5400000.0
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("archive")
+    return folder, {
+        "clear": make_safe_product(folder, "L2A", size_10m=SIZE, sensing=dt.datetime(2020, 8, 18, 10, 25, 59),
+                                   cloud_cover=0.5, zipped=True),
+        "closer": make_safe_product(folder, "L2A", size_10m=SIZE, sensing=dt.datetime(2020, 8, 14, 10, 25, 59),
+                                    cloud_cover=0.5),
+        "cloudy": make_safe_product(folder, "L2A", size_10m=SIZE, sensing=dt.datetime(2020, 8, 16, 10, 25, 59),
+                                    cloud_cover=40.0),
+    }
+
+
+def footprint_layer(dates):
+    """A memory layer in UTM 32N with one square label per date, inside the products' tile."""
+    from qgis.core import QgsFeature, QgsGeometry, QgsVectorLayer
+    from qgis.PyQt.QtCore import QDate
+
+    layer = QgsVectorLayer("Polygon?crs=EPSG:32632&field=label:string&field=date:date", "footprints", "memory")
+    features = []
+    for index, date in enumerate(dates):
+        feature = QgsFeature(layer.fields())
+        x0, y0 = ULX + 1000 + index * 1500, ULY - 3000
+        feature.setGeometry(QgsGeometry.fromWkt(
+            f"POLYGON(({x0} {y0},{x0 + 1000} {y0},{x0 + 1000} {y0 + 1000},{x0} {y0 + 1000},{x0} {y0}))"))
+        feature.setAttributes([f"label_{index}", QDate(date.year, date.month, date.day) if date else None])
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    return layer
+
+
+def test_search_local_archive(run, archive, tmp_path):
+    folder, made = archive
+    layer = footprint_layer([dt.date(2020, 8, 15), dt.date(2020, 8, 17)])
+    table = tmp_path / "matches.csv"
+    result = run("searchscenes", {"FOOTPRINTS": layer, "DATE_FIELD": "date", "BACKEND": 3, "URL": str(folder),
+                                  "MAX_CLOUD": 5, "OUTPUT": "memory:", "OUTPUT_TABLE": str(table)})
+    from qgis.core import QgsProcessingContext, QgsProcessingUtils
+    scenes = result["OUTPUT"]
+    if isinstance(scenes, str):
+        scenes = QgsProcessingUtils.mapLayerFromString(scenes, QgsProcessingContext())
+    features = list(scenes.getFeatures())
+    by_label = {}
+    for feature in features:
+        by_label.setdefault(feature["label"], []).append((feature["rank"], feature["title"], feature["offset_days"]))
+    clear, closer = made["clear"].name, made["closer"].name
+    # full coverage and equal cloud for both: rank by |offset| from the label date
+    assert sorted(by_label["label_0"]) == [(1, closer, -1.0), (2, clear, 3.0)]
+    assert sorted(by_label["label_1"]) == [(1, clear, 1.0), (2, closer, -3.0)]
+    assert all(f["coverage_pct"] == pytest.approx(100.0) for f in features)
+    assert all(f.geometry().isGeosValid() for f in features)
+    with open(table, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 4 and {"label", "id"} <= set(rows[0])
+    assert {(r["label"], r["rank"]) for r in rows} == {("label_0", "1"), ("label_0", "2"), ("label_1", "1"),
+                                                       ("label_1", "2")}
+
+
+def test_missing_dates_and_empty_layers_are_clear(run, archive):
+    from qgis.core import QgsProcessingException
+
+    folder, _ = archive
+    with pytest.raises(QgsProcessingException, match="No date for the labels label_0"):
+        run("searchscenes", {"FOOTPRINTS": footprint_layer([None]), "DATE_FIELD": "date", "BACKEND": 3,
+                             "URL": str(folder), "OUTPUT": "memory:"})
+    with pytest.raises(QgsProcessingException, match="no features"):
+        run("searchscenes", {"FOOTPRINTS": footprint_layer([]), "DATE": "2020-08-15", "BACKEND": 3,
+                             "URL": str(folder), "OUTPUT": "memory:"})
+    with pytest.raises(QgsProcessingException, match="Cannot reach http://127.0.0.1:9/"):
+        run("searchscenes", {"FOOTPRINTS": footprint_layer([dt.date(2020, 8, 15)]), "DATE_FIELD": "date",
+                             "BACKEND": 0, "URL": "http://127.0.0.1:9/odata/v1", "OUTPUT": "memory:"})

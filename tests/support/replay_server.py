@@ -1,0 +1,130 @@
+"""A loopback HTTP server that replays recorded catalogue answers (JSON), with fault injection.
+
+Routes are chosen by path and, optionally, by query parameters that must match; a route may also be
+a function of the request (for a small STAC API that filters items). Faults (an HTML page, 401,
+503 with Retry-After) are queued per path and served before the normal answer.
+"""
+import json
+import threading
+import urllib.parse
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
+
+HTML_PAGE = b"<!DOCTYPE html><html><head><title>Maintenance</title></head><body><h1>Down for maintenance</h1></body></html>"
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: Dict[str, str]  # last value per name, decoded
+    headers: Dict[str, str]
+    body: bytes = b""
+
+    def json(self):
+        return json.loads(self.body or b"null")
+
+
+Answer = Tuple[int, Dict[str, str], bytes]
+
+
+@dataclass
+class _Route:
+    path: str
+    query: Dict[str, str]
+    answer: Callable[[Request], Answer]
+
+
+@dataclass
+class ReplayServer:
+    url: str = ""
+    requests: List[Request] = field(default_factory=list)
+    _routes: List[_Route] = field(default_factory=list)
+    _faults: Dict[str, List[Answer]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add_json(self, path: str, document, query: Optional[Dict[str, str]] = None, status: int = 200) -> None:
+        """Answer document (a JSON value, or bytes sent as they are) on path when query matches."""
+        body = document if isinstance(document, bytes) else json.dumps(document).encode()
+        self.add(path, lambda _request: (status, {"Content-Type": "application/json"}, body), query)
+
+    def add(self, path: str, answer: Callable[[Request], Answer], query: Optional[Dict[str, str]] = None) -> None:
+        """Routes are tried newest first, so a specific query added later wins over a catch-all."""
+        self._routes.insert(0, _Route(path, dict(query or {}), answer))
+
+    def fault(self, path: str, kind: str, times: int = 1, retry_after: str = "0") -> None:
+        """Serve a fault on path for the next times requests: 'html', '401', '503' or '404'."""
+        answers = {
+            "html": (200, {"Content-Type": "text/html"}, HTML_PAGE),
+            "401": (401, {"WWW-Authenticate": 'Basic realm="hub"', "Content-Type": "text/html"}, HTML_PAGE),
+            "503": (503, {"Retry-After": retry_after, "Content-Type": "text/plain"}, b"busy"),
+            "404": (404, {"Content-Type": "text/plain"}, b"not found"),
+        }
+        with self._lock:
+            self._faults.setdefault(path, []).extend([answers[kind]] * times)
+
+    def _answer(self, request: Request) -> Answer:
+        with self._lock:
+            self.requests.append(request)
+            pending = self._faults.get(request.path)
+            if pending:
+                return pending.pop(0)
+        for route in self._routes:
+            if route.path == request.path and all(request.query.get(k) == v for k, v in route.query.items()):
+                return route.answer(request)
+        return 404, {"Content-Type": "text/plain"}, f"no recorded answer for {request.path}".encode()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "ReplayServer"
+
+    def log_message(self, *_args):
+        pass
+
+    def _serve(self, method: str) -> None:
+        parts = urllib.parse.urlsplit(self.path)
+        query = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        request = Request(method, parts.path, query, {k: v for k, v in self.headers.items()}, body)
+        status, headers, payload = self.server.replay._answer(request)
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        self._serve("GET")
+
+    def do_POST(self):  # noqa: N802
+        self._serve("POST")
+
+
+@contextmanager
+def replay_server() -> Iterator[ReplayServer]:
+    """A ReplayServer listening on 127.0.0.1 (a free port) for the duration of the block."""
+    http = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    http.daemon_threads = True
+    replay = ReplayServer(url=f"http://127.0.0.1:{http.server_address[1]}")
+    http.replay = replay
+    thread = threading.Thread(target=http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield replay
+    finally:
+        http.shutdown()
+        http.server_close()
+
+
+def closed_port_url() -> str:
+    """A URL on 127.0.0.1 where nothing listens (the port was just freed)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

@@ -1,0 +1,137 @@
+"""The local archive backend on real SAFE products and a static STAC catalog written in the test."""
+import datetime as dt
+import json
+
+import pytest
+from osgeo import ogr, osr
+
+from labelmigration.core.errors import LabelMigrationError
+from labelmigration.core.search.base import FootprintQuery, search_scenes
+from labelmigration.core.search.local import LocalArchiveBackend
+from labelmigration.tests.support.safe_products import make_safe_product
+
+SIZE = 546  # 5460 m tiles
+ULX, ULY = 699960.0, 5400000.0
+UTC = dt.timezone.utc
+LABEL_DATE = dt.date(2020, 8, 15)
+
+
+def utm_box_wkt(x0, y0, x1, y1, epsg=32632):
+    """A lon/lat WKT polygon of a UTM rectangle."""
+    source, target = osr.SpatialReference(), osr.SpatialReference()
+    source.ImportFromEPSG(epsg)
+    target.ImportFromEPSG(4326)
+    for srs in (source, target):
+        srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    polygon = ogr.CreateGeometryFromWkt(f"POLYGON(({x0} {y0},{x1} {y0},{x1} {y1},{x0} {y1},{x0} {y0}))")
+    polygon.Transform(osr.CoordinateTransformation(source, target))
+    return polygon.ExportToIsoWkt()
+
+
+# x 701960..703420 (1460 m), well inside the tile at ULX; product "half" starts at x = 702690
+LABEL_WKT = utm_box_wkt(ULX + 2000, ULY - 3000, ULX + 3460, ULY - 2000)
+
+
+def when(day, hour=10, month=8):
+    return dt.datetime(2020, month, day, hour, 25, 59)
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("archive")
+    made = {
+        "near_cloudy": make_safe_product(folder, "L2A", size_10m=SIZE, sensing=when(13), cloud_cover=1.0),
+        "zipped_clear": make_safe_product(folder / "sub", "L2A", size_10m=SIZE, sensing=when(18), cloud_cover=0.5,
+                                          zipped=True),
+        "too_cloudy": make_safe_product(folder, "L2A", size_10m=SIZE, sensing=when(15), cloud_cover=12.5),
+        "l1c": make_safe_product(folder, "L1C", size_10m=SIZE, sensing=when(15, 11), cloud_cover=0.0),
+        "late": make_safe_product(folder, "L2A", size_10m=SIZE, sensing=when(20, 10, 9), cloud_cover=0.0),
+        "elsewhere": make_safe_product(folder, "L2A", size_10m=SIZE, sensing=when(15, 12), cloud_cover=0.0,
+                                       tile="33UUP", epsg=32633, ulx=300000.0),
+        "half": make_safe_product(folder, "L2A", size_10m=SIZE, sensing=when(15, 13), cloud_cover=0.0,
+                                  tile="32UPV", ulx=ULX + 2730),
+    }
+    (folder / "notes.zip").write_bytes(b"PK\x05\x06" + b"\0" * 18)  # an empty zip: not a product
+    (folder / "broken.json").write_text("{not json")
+    return folder, made
+
+
+def names(matches):
+    return [m.scene.id for m in matches]
+
+
+def test_archive_returns_exactly_the_expected_products_ranked(archive):
+    folder, made = archive
+    backend = LocalArchiveBackend(str(folder))
+    matches = search_scenes([FootprintQuery("lab", LABEL_WKT, LABEL_DATE)], backend, 10, 10, 3.0, "L2A")
+    assert names(matches) == [made[k].name for k in ("zipped_clear", "near_cloudy", "half")]
+    clear, cloudy, half = matches
+    assert clear.coverage_pct == pytest.approx(100.0) and clear.offset_days == 3.0
+    assert clear.scene.cloud_cover == 0.5 and clear.scene.tile == "32UPU"
+    assert clear.scene.product_type == "S2MSI2A" and clear.scene.url == str(made["zipped_clear"].path)
+    assert clear.scene.datetime == dt.datetime(2020, 8, 18, 10, 25, 59, 24000, tzinfo=UTC)
+    assert cloudy.offset_days == -2.0 and cloudy.scene.cloud_cover == 1.0
+    assert half.coverage_pct == pytest.approx(50.0, abs=0.5)
+    assert any("broken.json" in reason for reason in backend.skipped)
+
+
+def test_level_and_cloud_filters(archive):
+    folder, made = archive
+    backend = LocalArchiveBackend(str(folder))
+    l1c = search_scenes([FootprintQuery("lab", LABEL_WKT, LABEL_DATE)], backend, 10, 10, 3.0, "L1C")
+    assert names(l1c) == [made["l1c"].name]
+    cloudy = search_scenes([FootprintQuery("lab", LABEL_WKT, LABEL_DATE)], backend, 0, 0, 50.0, "L2A")
+    assert names(cloudy) == [made["too_cloudy"].name, made["half"].name]  # coverage first
+    wide = search_scenes([FootprintQuery("lab", LABEL_WKT, LABEL_DATE)], backend, 10, 40, None, None)
+    assert set(names(wide)) == {p.name for k, p in made.items() if k != "elsewhere"}
+
+
+def test_footprint_of_a_product_without_mtd_footprint_comes_from_the_tile_grid(archive):
+    from labelmigration.core.safe import open_safe
+    from labelmigration.core.search.local import tile_footprint
+
+    product = open_safe(str(archive[1]["near_cloudy"].path))
+    footprint = ogr.CreateGeometryFromWkt(tile_footprint(product))
+    expected = ogr.CreateGeometryFromWkt(utm_box_wkt(ULX, ULY - SIZE * 10, ULX + SIZE * 10, ULY))
+    # the grid's straight UTM edges bend slightly in lon/lat; the densified footprint follows them
+    assert footprint.SymDifference(expected).GetArea() < 1e-3 * expected.GetArea()
+
+
+def test_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(LabelMigrationError, match="does not exist"):
+        LocalArchiveBackend(str(tmp_path / "nope")).search(LABEL_WKT, when(1), when(30), None, None)
+
+
+def test_static_stac_catalog_on_disk(shared_dir, tmp_path):
+    source = shared_dir / "fixtures" / "stac" / "earth-search-sentinel-2-l2a-items.json"
+    if not source.exists():
+        pytest.skip(f"{source} is missing")
+    features = json.loads(source.read_text())["features"]
+    outside = tmp_path / "elsewhere"  # linked from the catalog but outside the archive folder
+    archive = tmp_path / "archive"
+    (archive / "items").mkdir(parents=True)
+    outside.mkdir()
+    links = []
+    for index, item in enumerate(features):
+        item = dict(item, links=[])
+        item["assets"] = dict(item["assets"], red={"href": "./B04.tif"})
+        target = (outside if index == 0 else archive / "items") / f"{item['id']}.json"
+        target.write_text(json.dumps(item))
+        links.append({"rel": "item", "href": f"../elsewhere/{target.name}" if index == 0 else f"./items/{target.name}"})
+    (archive / "catalog.json").write_text(json.dumps(
+        {"type": "Catalog", "id": "test", "stac_version": "1.0.0", "description": "t", "links": links}))
+
+    backend = LocalArchiveBackend(str(archive))
+    assert sorted(s.id for s in backend.index()) == sorted(f["id"] for f in features)
+    item = features[0]
+    properties = item["properties"]
+    moment = dt.datetime.fromisoformat(properties["datetime"].replace("Z", "+00:00"))
+    area = ogr.CreateGeometryFromJson(json.dumps(item["geometry"])).Centroid().Buffer(0.001).ExportToWkt()
+    found = backend.search(area, moment - dt.timedelta(hours=1), moment + dt.timedelta(hours=1), None, "L2A")
+    assert [s.id for s in found] == [item["id"]]
+    scene = found[0]
+    assert scene.cloud_cover == properties["eo:cloud_cover"]
+    assert scene.tile == properties["grid:code"].split("-")[1]
+    assert scene.product_type == properties["s2:product_type"]
+    assert scene.quicklook == item["assets"]["thumbnail"]["href"]
+    assert scene.assets["red"] == str(outside / "B04.tif")

@@ -1,0 +1,117 @@
+"""CDSE OData search against recorded real answers replayed on 127.0.0.1."""
+import datetime as dt
+import json
+
+import pytest
+
+from labelmigration.core.http import HttpError
+from labelmigration.core.search.odata import ODataBackend, build_filter
+from labelmigration.tests.support.replay_server import closed_port_url, replay_server
+
+UTC = dt.timezone.utc
+RECORDED_BASE = "https://catalogue.dataspace.copernicus.eu/odata/v1"
+AREA = "POLYGON((137.7729 13.1342,153.7491 13.1342,153.7491 23.886,137.7729 23.886,137.7729 13.1342))"
+START, END = dt.datetime(2020, 8, 8, tzinfo=UTC), dt.datetime(2020, 8, 16, tzinfo=UTC)
+
+
+@pytest.fixture()
+def odata_dir(shared_dir):
+    folder = shared_dir / "fixtures" / "odata"
+    if not (folder / "cdse-odata-paging-page1.json").exists():
+        pytest.skip(f"the recorded OData answers are missing from {folder}")
+    return folder
+
+
+def load(folder, name, server=None):
+    text = (folder / name).read_text()
+    return json.loads(text.replace(RECORDED_BASE, server.url + "/odata/v1") if server else text)
+
+
+def backend(server, **kwargs):
+    return ODataBackend(server.url + "/odata/v1", retries=kwargs.pop("retries", 0), backoff=0.01, **kwargs)
+
+
+def test_filter_is_the_documented_one():
+    text = build_filter("POLYGON((1 2,3 2,3 4,1 2))", START, END, 10, "L2A")
+    assert text == (
+        "Collection/Name eq 'SENTINEL-2' and "
+        "OData.CSC.Intersects(area=geography'SRID=4326;POLYGON((1.000000 2.000000,3.000000 2.000000,"
+        "3.000000 4.000000,1.000000 2.000000))') and "
+        "ContentDate/Start gt 2020-08-08T00:00:00.000Z and ContentDate/Start lt 2020-08-16T00:00:00.000Z and "
+        "Attributes/OData.CSC.DoubleAttribute/any(att:att/Name eq 'cloudCover' and "
+        "att/OData.CSC.DoubleAttribute/Value le 10.00) and "
+        "Attributes/OData.CSC.StringAttribute/any(att:att/Name eq 'productType' and "
+        "att/OData.CSC.StringAttribute/Value eq 'S2MSI2A')")
+    assert "S2MSI1C" in build_filter("POLYGON((1 2,3 2,3 4,1 2))", START, END, None, "L1C")
+
+
+def test_scenes_are_parsed_from_a_real_answer(odata_dir):
+    with replay_server() as server:
+        recorded = load(odata_dir, "cdse-odata-sentinel2-search.json", server)
+        recorded.pop("@odata.nextLink")
+        server.add_json("/odata/v1/Products", recorded)
+        scenes = backend(server).search(AREA, START, END, 100.0, "L1C")
+        sent = server.requests[0].query
+    assert sent["$filter"] == build_filter(AREA, START, END, 100.0, "L1C")
+    assert sent["$expand"] == "Attributes" and sent["$top"] == "100"
+    assert sent["$orderby"] == "ContentDate/Start asc"
+    assert len(scenes) == len(recorded["value"]) == 2
+    for scene, product in zip(scenes, recorded["value"]):
+        attributes = {a["Name"]: a["Value"] for a in product["Attributes"]}
+        assert scene.id == product["Id"]
+        assert scene.title + ".SAFE" == product["Name"]
+        assert scene.cloud_cover == attributes["cloudCover"]
+        assert scene.tile == attributes["tileId"] and scene.product_type == attributes["productType"]
+        assert scene.datetime.isoformat().startswith(product["ContentDate"]["Start"][:19])
+        assert scene.checksums == {c["Algorithm"]: c["Value"] for c in product["Checksum"]}
+        assert scene.size == product["ContentLength"] and scene.online is product["Online"]
+        assert scene.url == f"https://download.dataspace.copernicus.eu/odata/v1/Products({product['Id']})/$value"
+        first_lon, first_lat = product["GeoFootprint"]["coordinates"][0][0]
+        assert scene.footprint_wkt.startswith(f"POLYGON (({first_lon} {first_lat}")
+        assert scene.level == "L1C"
+
+
+def test_paging_follows_next_link_and_yields_every_product_once(odata_dir):
+    with replay_server() as server:
+        pages = [load(odata_dir, f"cdse-odata-paging-page{n}.json", server) for n in range(1, 6)]
+        server.add_json("/odata/v1/Products", pages[0])
+        for number, page in enumerate(pages[1:], start=1):
+            server.add_json("/odata/v1/Products", page, query={"$skip": str(10 * number)})
+        scenes = backend(server).search(AREA, dt.datetime(2014, 4, 1), dt.datetime(2014, 5, 1), None, None)
+        skips = [r.query.get("$skip") for r in server.requests]
+    expected = [p["Id"] for page in pages for p in page["value"]]
+    assert [s.id for s in scenes] == expected and len(set(expected)) == 47
+    assert skips == [None, "10", "20", "30", "40"]
+
+
+def test_download_host_is_configurable(odata_dir):
+    with replay_server() as server:
+        recorded = load(odata_dir, "cdse-odata-sentinel2-search.json")
+        recorded.pop("@odata.nextLink")
+        server.add_json("/odata/v1/Products", recorded)
+        scenes = backend(server, download_url="http://127.0.0.1:9/odata/v1").search(AREA, START, END, None, None)
+    assert scenes[0].url.startswith("http://127.0.0.1:9/odata/v1/Products(")
+
+
+def test_unreachable_url_names_it():
+    url = closed_port_url() + "/odata/v1"
+    with pytest.raises(HttpError, match=f"Cannot reach {url}/Products"):
+        ODataBackend(url, retries=0).search(AREA, START, END, 3.0, "L2A")
+
+
+def test_html_page_instead_of_json():
+    with replay_server() as server:
+        server.fault("/odata/v1/Products", "html")
+        with pytest.raises(HttpError, match="HTML page instead of JSON"):
+            backend(server).search(AREA, START, END, 3.0, "L2A")
+
+
+def test_busy_server_is_retried_after_retry_after(odata_dir):
+    with replay_server() as server:
+        recorded = load(odata_dir, "cdse-odata-sentinel2-search.json")
+        recorded.pop("@odata.nextLink")
+        server.add_json("/odata/v1/Products", recorded)
+        server.fault("/odata/v1/Products", "503", times=2, retry_after="0")
+        scenes = backend(server, retries=3).search(AREA, START, END, None, None)
+        assert len(server.requests) == 3
+    assert len(scenes) == 2
