@@ -23,9 +23,15 @@ MAX_RETRY_WAIT = 120.0
 class HttpError(LabelMigrationError):
     """A request that failed for good; status is the HTTP status, or None without an answer."""
 
-    def __init__(self, message: str, status: Optional[int] = None):
+    def __init__(self, message: str, status: Optional[int] = None, retry_after: Optional[str] = None):
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after  # the server's Retry-After header, when it sent one
+
+    @property
+    def retryable(self) -> bool:
+        """No answer at all (network, timeout) or a status worth another try (429, 5xx)."""
+        return self.status is None or self.status in RETRY_STATUSES
 
 
 def display_url(url: str) -> str:
@@ -48,6 +54,11 @@ def retry_delay(attempt: int, retry_after: Optional[str], base: float = 1.0) -> 
             if moment is not None:
                 return min(MAX_RETRY_WAIT, max(0.0, moment.timestamp() - time.time()))
     return min(MAX_RETRY_WAIT, base * 2 ** (attempt - 1))
+
+
+def sleep_cancellable(seconds: float, is_cancelled: Optional[Callable[[], bool]] = None) -> None:
+    """Wait seconds, checking is_cancelled every 0.1 s (raises Cancelled)."""
+    _sleep(seconds, is_cancelled)
 
 
 def _sleep(seconds: float, is_cancelled: Optional[Callable[[], bool]]) -> None:
@@ -102,8 +113,9 @@ def _http_error(shown: str, error: urllib.error.HTTPError) -> HttpError:
         message = f"{shown} keeps answering 'too many requests' (HTTP 429); try again later."
     else:
         message = f"{shown} answered HTTP {status} {error.reason}."
+    retry_after = error.headers.get("Retry-After") if error.headers is not None else None
     error.close()
-    return HttpError(message, status)
+    return HttpError(message, status, retry_after)
 
 
 def get_json(url: str, params: Optional[Dict[str, str]] = None, headers: Optional[Dict[str, str]] = None,
@@ -127,3 +139,38 @@ def get_json(url: str, params: Optional[Dict[str, str]] = None, headers: Optiona
         raise HttpError(
             f"{display_url(url)} answered with {kind} instead of JSON; is this the right address for the service?"
         ) from None
+
+
+def open_once(url: str, headers: Optional[Dict[str, str]] = None, timeout: float = DEFAULT_TIMEOUT,
+              method: str = "GET", data: Optional[bytes] = None):
+    """One request without retries, for callers that run their own retry loop (downloads).
+
+    Raises HttpError: with the status and the server's Retry-After for an HTTP error, with status
+    None when there was no answer (``error.retryable`` tells whether another try makes sense).
+    """
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **(headers or {})},
+                                     method=method, data=data)
+    try:
+        return urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as error:
+        raise _http_error(display_url(url), error) from None
+    except (urllib.error.URLError, socket.timeout, ConnectionError, TimeoutError) as error:
+        reason = getattr(error, "reason", error)
+        raise HttpError(f"Cannot reach {display_url(url)}: {reason}. Check the URL and your network or proxy.") from None
+
+
+def post_form(url: str, fields: Dict[str, str], timeout: float = DEFAULT_TIMEOUT, retries: int = 3,
+              is_cancelled: Optional[Callable[[], bool]] = None, backoff: float = 1.0):
+    """POST fields as an HTML form (an OAuth token request) and decode the JSON answer.
+
+    The form (which may hold a password) never appears in messages.
+    """
+    body = urllib.parse.urlencode(fields).encode("ascii")
+    headers = {"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"}
+    with open_url(url, headers, timeout, retries, is_cancelled, method="POST", data=body,
+                  backoff=backoff) as response:
+        answer = response.read()
+    try:
+        return json.loads(answer)
+    except ValueError:
+        raise HttpError(f"{display_url(url)} answered with no JSON; is this the right address for the service?") from None

@@ -1,0 +1,673 @@
+"""Downloads of whole products (CDSE OData ``$value``, DHuS) and single assets (STAC COGs).
+
+A download writes to ``<target>.part`` beside the target, resumes with ``Range`` after a cut
+connection or a retried error, checks the size and the catalogue's checksum, and only then renames
+the part file to the target. The target therefore never holds a partial file. After a cancel the
+``.part`` file is kept on purpose, so that the next call with the same target resumes from it.
+
+Only the standard library (plus the optional ``blake3`` package for BLAKE3 checksums).
+"""
+import errno
+import hashlib
+import http.client
+import logging
+import os
+import shutil
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Union
+
+from .errors import Cancelled, LabelMigrationError
+from .http import DEFAULT_TIMEOUT, HttpError, display_url, open_once, post_form, retry_delay, sleep_cancellable
+
+LOG = logging.getLogger(__name__)
+
+MAX_CONNECTIONS = 4  # the Copernicus Data Space allows four parallel downloads per user
+CHUNK_SIZE = 1 << 20
+PART_SUFFIX = ".part"
+CDSE_TOKEN_URL = "https://identity.dataspace.copernicus.eu/auth/realms/CDSE/protocol/openid-connect/token"
+CDSE_CLIENT_ID = "cdse-public"
+CDSE_DOWNLOAD_URL = "https://download.dataspace.copernicus.eu/odata/v1/Products({id})/$value"
+_DISK_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+_NETWORK_ERRORS = (socket.timeout, TimeoutError, ConnectionError, http.client.HTTPException)
+
+HeadersProvider = Callable[[], Dict[str, str]]
+
+
+# -- results ------------------------------------------------------------------------------------
+@dataclass
+class DownloadProgress:
+    bytes_done: int
+    bytes_total: Optional[int]
+    rate_bytes_per_s: float
+
+    @property
+    def fraction(self) -> Optional[float]:
+        """0..1 when the total is known (for a plain progress bar), else None."""
+        if not self.bytes_total:
+            return None
+        return min(1.0, self.bytes_done / self.bytes_total)
+
+
+@dataclass
+class DownloadResult:
+    url: str
+    path: str
+    size: int
+    verified_with: str  # "MD5", "MD5+BLAKE3", "size" or "nothing"
+    skipped: bool = False  # the target was already complete
+    resumed: bool = False  # part of the file came from an earlier request
+    requests: int = 0
+    warnings: List[str] = field(default_factory=list)
+    offline = False
+    ok = True
+
+
+@dataclass
+class ProductOffline:
+    """The product sits in a long-term archive; the hub was asked to restore it. Not an error."""
+
+    url: str
+    target: str
+    message: str
+    offline = True
+    ok = False
+
+
+@dataclass
+class DownloadFailed:
+    """One job of :func:`download_many` that failed (only with ``raise_on_error=False``)."""
+
+    url: str
+    target: str
+    message: str
+    offline = False
+    ok = False
+
+
+@dataclass
+class DownloadJob:
+    url: str
+    target: str
+    expected_size: Optional[int] = None
+    checksums: Optional[Dict[str, str]] = None
+
+
+Outcome = Union[DownloadResult, ProductOffline]
+
+
+class _Retry(Exception):
+    """A failed attempt worth another one (network trouble, 429/5xx, a cut connection)."""
+
+    def __init__(self, reason: str, retry_after: Optional[str] = None):
+        super().__init__(reason)
+        self.reason, self.retry_after = reason, retry_after
+
+
+# -- checksums ----------------------------------------------------------------------------------
+def _algorithm(name: str) -> str:
+    return name.upper().replace("-", "").replace("_", "")
+
+
+def _new_hasher(algorithm: str):
+    """A hashlib-style object for algorithm, or None when this Python cannot compute it."""
+    if algorithm == "BLAKE3":
+        try:
+            import blake3  # optional package
+        except ImportError:
+            return None
+        return blake3.blake3()
+    try:
+        return hashlib.new(algorithm.lower(), usedforsecurity=False)
+    except (ValueError, TypeError):
+        return None
+
+
+class _Verifier:
+    """The checks one download can make: the catalogue's checksums this Python can compute, the size."""
+
+    def __init__(self, name: str, checksums: Optional[Dict[str, str]], expected_size: Optional[int]):
+        self.name, self.expected_size = name, expected_size
+        self.expected: Dict[str, str] = {}
+        self.warnings: List[str] = []
+        for algorithm, value in (checksums or {}).items():
+            key = _algorithm(algorithm)
+            if _new_hasher(key) is None:
+                need = " (install the 'blake3' package)" if key == "BLAKE3" else ""
+                self.warnings.append(f"'{name}': this Python cannot compute {key} checksums{need}; "
+                                     f"it is checked by other means only.")
+            else:
+                self.expected[key] = value.strip().lower()
+        if not self.expected:
+            if expected_size is not None and checksums:
+                self.warnings.append(f"'{name}' is verified by its size only.")
+            elif expected_size is None:
+                self.warnings.append(f"'{name}' cannot be verified: no usable checksum and no size from the catalogue.")
+        self.reset()
+
+    @property
+    def method(self) -> str:
+        if self.expected:
+            return "+".join(sorted(self.expected))
+        return "size" if self.expected_size is not None else "nothing"
+
+    @property
+    def can_verify(self) -> bool:
+        return bool(self.expected) or self.expected_size is not None
+
+    def reset(self) -> None:
+        self.hashers = {key: _new_hasher(key) for key in self.expected}
+
+    def update(self, data: bytes) -> None:
+        for hasher in self.hashers.values():
+            hasher.update(data)
+
+    def mismatch(self, size: int) -> Optional[str]:
+        """None when the bytes fed to update() match; else a message naming both values."""
+        if self.expected_size is not None and size != self.expected_size:
+            return (f"'{self.name}' has {size} bytes but the catalogue says {self.expected_size}; "
+                    f"the download was discarded.")
+        for key, expected in self.expected.items():
+            actual = self.hashers[key].hexdigest().lower()
+            if actual != expected:
+                return (f"'{self.name}' is damaged: its {key} checksum is {actual} but the catalogue says "
+                        f"{expected}; the download was discarded.")
+        return None
+
+    def file_matches(self, path: str) -> bool:
+        """Whether an existing file passes every check (used to skip finished downloads)."""
+        if not self.can_verify or not os.path.isfile(path):
+            return False
+        if self.expected_size is not None and os.path.getsize(path) != self.expected_size:
+            return False
+        self.reset()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(CHUNK_SIZE), b""):
+                self.update(block)
+        ok = self.mismatch(os.path.getsize(path)) is None
+        self.reset()
+        return ok
+
+
+# -- the part file ------------------------------------------------------------------------------
+class _PartFile:
+    """``<target>.part``: appended to, fed to the verifier, restarted when the server ignores Range."""
+
+    def __init__(self, path: str, verifier: _Verifier):
+        self.path, self.verifier = path, verifier
+        self.resumed = False
+        self.handle = None
+        self.size = 0
+
+    def open(self) -> None:
+        """Open for appending; bytes an earlier call left behind are read into the checksums."""
+        self.verifier.reset()
+        self.size, self.resumed = 0, False
+        if os.path.exists(self.path):
+            too_big = self.verifier.expected_size is not None and os.path.getsize(self.path) > self.verifier.expected_size
+            if too_big:
+                os.unlink(self.path)
+            else:
+                with open(self.path, "rb") as handle:
+                    for block in iter(lambda: handle.read(CHUNK_SIZE), b""):
+                        self.verifier.update(block)
+                        self.size += len(block)
+                self.resumed = self.size > 0
+        self.handle = open(self.path, "ab")
+
+    def write(self, data: bytes) -> None:
+        self.handle.write(data)
+        self.verifier.update(data)
+        self.size += len(data)
+
+    def restart(self) -> None:
+        self.handle.seek(0)
+        self.handle.truncate()
+        self.size = 0
+        self.resumed = False
+        self.verifier.reset()
+
+    def close(self) -> None:
+        if self.handle is not None and not self.handle.closed:
+            try:
+                self.handle.flush()
+                os.fsync(self.handle.fileno())
+            finally:
+                self.handle.close()
+
+    def remove(self) -> None:
+        if self.handle is not None and not self.handle.closed:
+            try:
+                self.handle.close()
+            except OSError:
+                pass  # closing flushes, which fails again on a full disk
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+
+# -- one transfer -------------------------------------------------------------------------------
+class _Transfer:
+    """The requests of one download: Range from the part file's size, progress, cancel."""
+
+    def __init__(self, url: str, part: _PartFile, headers_provider: Optional[HeadersProvider],
+                 progress: Optional[Callable[[DownloadProgress], None]],
+                 is_cancelled: Optional[Callable[[], bool]], timeout: float, chunk_size: int):
+        self.url, self.shown, self.part = url, display_url(url), part
+        self.headers_provider, self.progress, self.is_cancelled = headers_provider, progress, is_cancelled
+        self.timeout, self.chunk_size = timeout, chunk_size
+        self.total = part.verifier.expected_size
+        self.server_total: Optional[int] = None  # the file's size as the server tells it
+        self.etag: Optional[str] = None
+        self.requests = 0
+        self.started, self.received = time.monotonic(), 0
+
+    def check_cancelled(self) -> None:
+        if self.is_cancelled and self.is_cancelled():
+            raise Cancelled()
+
+    def request_headers(self) -> Dict[str, str]:
+        headers = dict(self.headers_provider()) if self.headers_provider else {}
+        if self.part.size:
+            headers["Range"] = f"bytes={self.part.size}-"
+            if self.etag:
+                headers["If-Range"] = self.etag
+        return headers
+
+    def fetch_once(self) -> Optional[ProductOffline]:
+        """One request; returns when the whole file is in the part file (or the product is offline)."""
+        self.requests += 1
+        try:
+            response = open_once(self.url, self.request_headers(), self.timeout)
+        except _NETWORK_ERRORS as error:  # a malformed or missing answer that urllib lets through
+            raise _Retry(f"no valid answer ({error or type(error).__name__})") from None
+        except HttpError as error:
+            if error.status == 416 and self.part.size:
+                self.part.restart()  # the part is not a prefix of this file
+                raise _Retry("the server refused the byte range; starting again") from None
+            if error.retryable:
+                raise _Retry(str(error), error.retry_after) from None
+            raise
+        with response:
+            if response.status == 202:
+                return offline_result(self.url, self.part.path[:-len(PART_SUFFIX)], status=202)
+            length = self.accept(response)
+            self.copy(response, length)
+        return None
+
+    def accept(self, response) -> Optional[int]:
+        """Check the answer against the Range asked for; returns the body length."""
+        length = response.headers.get("Content-Length")
+        length = int(length) if length is not None else None
+        if response.status == 206:
+            start, total = _content_range(response.headers.get("Content-Range", ""))
+            if start != self.part.size:
+                self.part.restart()
+                raise _Retry(f"the server sent bytes from {start} instead of {self.part.size}; starting again")
+            self.server_total = total
+            self.total = self.total or total
+            self.part.resumed = True
+        else:
+            if self.part.size:
+                LOG.info("%s ignored the byte range; downloading it again from the start", self.shown)
+                self.part.restart()
+            self.server_total = length
+            self.total = self.total or length
+        self.etag = response.headers.get("ETag") or self.etag
+        return length
+
+    def copy(self, response, length: Optional[int]) -> None:
+        received = 0
+        while length is None or received < length:
+            self.check_cancelled()
+            wanted = self.chunk_size if length is None else min(self.chunk_size, length - received)
+            chunk = self.read(response, wanted)
+            if not chunk:
+                break
+            self.part.write(chunk)
+            received += len(chunk)
+            self.received += len(chunk)
+            self.report()
+        if (length is not None and received < length) or (self.server_total is not None and self.part.size < self.server_total):
+            raise _Retry(f"the connection was cut after {self.part.size} bytes")
+
+    def read(self, response, size: int) -> bytes:
+        try:
+            return response.read(size)
+        except _NETWORK_ERRORS as error:
+            raise _Retry(f"the connection broke after {self.part.size} bytes ({error or type(error).__name__})") from None
+
+    def report(self) -> None:
+        if self.progress:
+            elapsed = max(1e-6, time.monotonic() - self.started)
+            self.progress(DownloadProgress(self.part.size, self.total, self.received / elapsed))
+
+
+def _content_range(value: str):
+    """(start, total or None) from 'bytes 100-199/1000'; raises _Retry for anything else."""
+    try:
+        unit, _, span = value.partition(" ")
+        first, _, total = span.partition("/")
+        start = int(first.split("-")[0])
+        if unit != "bytes":
+            raise ValueError(unit)
+        return start, (None if total == "*" else int(total))
+    except ValueError:
+        raise _Retry(f"the server answered a partial download without a valid Content-Range ({value!r})") from None
+
+
+def _fetch_with_retries(transfer: _Transfer, retries: int, backoff: float) -> Optional[ProductOffline]:
+    """fetch_once until the file is complete; a try that brought new bytes does not count as a failure."""
+    failures, token_renewed = 0, False
+    while True:
+        transfer.check_cancelled()
+        before = transfer.part.size
+        try:
+            return transfer.fetch_once()
+        except _Retry as problem:
+            failures = 0 if transfer.part.size > before else failures + 1
+            if failures > retries:
+                raise HttpError(f"Downloading {transfer.shown} failed after {retries} retries: {problem.reason}") from None
+            delay = retry_delay(max(1, failures), problem.retry_after, backoff)
+            LOG.info("Download of %s: %s; trying again in %.1f s", transfer.shown, problem.reason, delay)
+            sleep_cancellable(delay, transfer.is_cancelled)
+        except HttpError as error:
+            if error.status == 401 and not token_renewed and hasattr(transfer.headers_provider, "invalidate"):
+                transfer.headers_provider.invalidate()  # a token that expired early: get a new one, once
+                token_renewed = True
+                continue
+            raise
+
+
+# -- public API ---------------------------------------------------------------------------------
+def download(url: str, target: str, *, expected_size: Optional[int] = None,
+             checksums: Optional[Dict[str, str]] = None, headers_provider: Optional[HeadersProvider] = None,
+             progress: Optional[Callable[[DownloadProgress], None]] = None,
+             is_cancelled: Optional[Callable[[], bool]] = None, retries: int = 5, chunk_size: int = CHUNK_SIZE,
+             timeout: float = DEFAULT_TIMEOUT, backoff: float = 1.0) -> Outcome:
+    """Download url to target, resuming, retrying and verifying; returns a DownloadResult.
+
+    checksums: {algorithm: hex} as the catalogue gives them (MD5, SHA256, BLAKE3 when the ``blake3``
+    package is installed; otherwise the size is checked and a warning is added to the result).
+    headers_provider: called before every request for fresh headers (a :class:`CdseToken`).
+    A target that already exists and passes the checks is not downloaded again.
+
+    Returns a :class:`ProductOffline` (not an exception) when the hub answers 202 Accepted.
+    Raises LabelMigrationError for a wrong checksum or size (the part file is removed), a full disk
+    (the part file is removed) and HTTP errors that retrying does not cure; raises Cancelled on
+    cancel, leaving nothing under the target's name but keeping ``<target>.part`` so that the next
+    call resumes where this one stopped.
+    """
+    name = os.path.basename(target)
+    verifier = _Verifier(name, checksums, expected_size)
+    for warning in verifier.warnings:
+        LOG.warning(warning)
+    if verifier.file_matches(target):
+        return DownloadResult(url, target, os.path.getsize(target), verifier.method, skipped=True,
+                              warnings=verifier.warnings)
+    _prepare_folder(target, expected_size)
+    part = _PartFile(target + PART_SUFFIX, verifier)
+    transfer = _Transfer(url, part, headers_provider, progress, is_cancelled, timeout, chunk_size)
+    try:
+        outcome = _download_verified(transfer, retries, backoff)
+    except OSError as error:
+        written = part.size
+        part.remove()
+        raise _write_error(target, error, written) from None
+    except BaseException:
+        if part.size == 0:
+            part.remove()  # keep only a part file worth resuming
+        raise
+    if isinstance(outcome, ProductOffline):
+        if part.size == 0:
+            part.remove()
+        return outcome
+    os.replace(part.path, target)
+    return DownloadResult(url, target, os.path.getsize(target), verifier.method, resumed=part.resumed,
+                          requests=transfer.requests, warnings=verifier.warnings)
+
+
+def _download_verified(transfer: _Transfer, retries: int, backoff: float) -> Optional[ProductOffline]:
+    """Fetch and verify; a resumed file that fails the checks is fetched once more from the start."""
+    part = transfer.part
+    for second_try in (False, True):
+        part.open()
+        try:
+            outcome = _fetch_with_retries(transfer, retries, backoff)
+        finally:
+            part.close()
+        if outcome is not None:
+            return outcome
+        problem = part.verifier.mismatch(part.size)
+        if problem is None:
+            return None
+        resumed = part.resumed
+        part.remove()
+        part.size = 0
+        if second_try or not resumed:
+            raise LabelMigrationError(problem)
+        LOG.warning("%s Downloading it again from the start.", problem)
+    return None
+
+
+def _prepare_folder(target: str, expected_size: Optional[int]) -> None:
+    folder = os.path.dirname(os.path.abspath(target))
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as error:
+        raise LabelMigrationError(f"Cannot create the folder '{folder}' for '{os.path.basename(target)}': "
+                                  f"{error.strerror}.") from None
+    if expected_size is None:
+        return
+    have = os.path.getsize(target + PART_SUFFIX) if os.path.exists(target + PART_SUFFIX) else 0
+    free = shutil.disk_usage(folder).free
+    if expected_size - have > free:
+        raise LabelMigrationError(
+            f"Not enough free space in '{folder}' for '{os.path.basename(target)}': it needs "
+            f"{_megabytes(expected_size - have)} and {_megabytes(free)} are free. Free some space or choose another folder.")
+
+
+def _write_error(target: str, error: OSError, written: int) -> LabelMigrationError:
+    folder = os.path.dirname(os.path.abspath(target))
+    if error.errno in _DISK_FULL:
+        return LabelMigrationError(
+            f"The disk holding '{folder}' is full: '{os.path.basename(target)}' stopped after "
+            f"{_megabytes(written)} and the partial file was removed. Free some space or choose another folder.")
+    return LabelMigrationError(f"Cannot write '{target}{PART_SUFFIX}': {error.strerror or error}.")
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
+
+
+# -- several downloads --------------------------------------------------------------------------
+class _CombinedProgress:
+    """Adds up the progress of parallel downloads (thread-safe)."""
+
+    def __init__(self, jobs: Sequence[DownloadJob], progress: Optional[Callable[[DownloadProgress], None]]):
+        self.progress = progress
+        self.lock = threading.Lock()
+        self.done = [0] * len(jobs)
+        self.totals = [job.expected_size for job in jobs]
+        self.rates = [0.0] * len(jobs)
+
+    def for_job(self, index: int) -> Callable[[DownloadProgress], None]:
+        def report(state: DownloadProgress) -> None:
+            with self.lock:
+                self.done[index], self.rates[index] = state.bytes_done, state.rate_bytes_per_s
+                self.totals[index] = state.bytes_total
+                if self.progress:
+                    self.progress(self.combined())
+        return report
+
+    def finished(self, index: int, size: int) -> None:
+        with self.lock:
+            self.done[index] = self.totals[index] = size
+            self.rates[index] = 0.0
+            if self.progress:
+                self.progress(self.combined())
+
+    def combined(self) -> DownloadProgress:
+        total = None if None in self.totals else sum(self.totals)
+        return DownloadProgress(sum(self.done), total, sum(self.rates))
+
+
+def download_many(jobs: Sequence[DownloadJob], max_connections: int = MAX_CONNECTIONS, *,
+                  headers_provider: Optional[HeadersProvider] = None,
+                  progress: Optional[Callable[[DownloadProgress], None]] = None,
+                  is_cancelled: Optional[Callable[[], bool]] = None, retries: int = 5,
+                  chunk_size: int = CHUNK_SIZE, timeout: float = DEFAULT_TIMEOUT, backoff: float = 1.0,
+                  raise_on_error: bool = True) -> List[Union[DownloadResult, ProductOffline, DownloadFailed]]:
+    """Run the jobs with at most max_connections (never more than 4) downloads at once.
+
+    Returns one result per job, in order: DownloadResult, ProductOffline or (with
+    raise_on_error=False) DownloadFailed. With raise_on_error, a LabelMigrationError naming every
+    failed file is raised once all jobs have ended. A cancel stops every download (Cancelled).
+    """
+    connections = max(1, min(int(max_connections), MAX_CONNECTIONS))
+    stop = threading.Event()
+    combined = _CombinedProgress(jobs, progress)
+
+    def cancelled() -> bool:
+        return stop.is_set() or bool(is_cancelled and is_cancelled())
+
+    def run(index: int, job: DownloadJob):
+        try:
+            outcome = download(job.url, job.target, expected_size=job.expected_size, checksums=job.checksums,
+                               headers_provider=headers_provider, progress=combined.for_job(index),
+                               is_cancelled=cancelled, retries=retries, chunk_size=chunk_size,
+                               timeout=timeout, backoff=backoff)
+        except Cancelled:
+            stop.set()
+            raise
+        except LabelMigrationError as error:
+            return DownloadFailed(job.url, job.target, str(error))
+        except BaseException:
+            stop.set()
+            raise
+        if isinstance(outcome, DownloadResult):
+            combined.finished(index, outcome.size)
+        return outcome
+
+    with ThreadPoolExecutor(max_workers=connections, thread_name_prefix="download") as pool:
+        futures = [pool.submit(run, index, job) for index, job in enumerate(jobs)]
+        outcomes = [_wait(future) for future in futures]
+    errors = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    if errors:
+        raise next((e for e in errors if not isinstance(e, Cancelled)), errors[0])
+    failed = [outcome for outcome in outcomes if isinstance(outcome, DownloadFailed)]
+    if failed and raise_on_error:
+        error = LabelMigrationError(f"{len(failed)} of {len(jobs)} downloads failed:\n"
+                                    + "\n".join(f"- {item.message}" for item in failed))
+        error.results = outcomes
+        raise error
+    return outcomes
+
+
+def _wait(future):
+    try:
+        return future.result()
+    except BaseException as error:  # collected so that every thread has ended before raising
+        return error
+
+
+# -- catalogue helpers --------------------------------------------------------------------------
+def offline_result(url: str, target: str, *, status: Optional[int] = None,
+                   product: Optional[dict] = None) -> Optional[ProductOffline]:
+    """A ProductOffline for a DHuS 202 Accepted answer or an OData product with ``Online: false``;
+    None when the product is online."""
+    if status == 202:
+        return ProductOffline(url, target, f"'{os.path.basename(target)}' is in the long-term archive: the hub "
+                                           f"accepted a request to restore it (HTTP 202). Try again later.")
+    if product is not None and product.get("Online") is False:
+        name = product.get("Name") or os.path.basename(target)
+        return ProductOffline(url, target, f"'{name}' is offline (in the long-term archive); order it or try "
+                                           f"again later.")
+    return None
+
+
+def odata_checksums(product: dict) -> Dict[str, str]:
+    """{algorithm: hex} from an OData product's ``Checksum`` list."""
+    return {item["Algorithm"]: item["Value"] for item in product.get("Checksum") or []
+            if item.get("Algorithm") and item.get("Value")}
+
+
+def odata_job(product: dict, folder: str, url_template: str = CDSE_DOWNLOAD_URL) -> Union[DownloadJob, ProductOffline]:
+    """The download job for a CDSE OData product (``<Name>.zip`` in folder), or ProductOffline."""
+    url = url_template.format(id=product["Id"])
+    target = os.path.join(folder, f"{product['Name']}.zip")
+    offline = offline_result(url, target, product=product)
+    if offline is not None:
+        return offline
+    size = product.get("ContentLength")
+    return DownloadJob(url, target, int(size) if size else None, odata_checksums(product) or None)
+
+
+# -- Copernicus Data Space tokens ---------------------------------------------------------------
+class CdseToken:
+    """Bearer tokens for the Copernicus Data Space, usable as ``headers_provider``.
+
+    Logs in with the password grant, refreshes with the refresh token when the access token expires
+    within refresh_margin seconds, logs in again when the refresh is refused. Thread-safe. The
+    password and the tokens never appear in messages, logs or repr().
+    """
+
+    def __init__(self, user: str, password: str, token_url: str = CDSE_TOKEN_URL,
+                 client_id: str = CDSE_CLIENT_ID, refresh_margin: float = 60.0, timeout: float = DEFAULT_TIMEOUT,
+                 retries: int = 3, backoff: float = 1.0, clock: Callable[[], float] = time.monotonic):
+        self.user, self._password = user, password
+        self.token_url, self.client_id, self.refresh_margin = token_url, client_id, refresh_margin
+        self.timeout, self.retries, self.backoff, self._clock = timeout, retries, backoff, clock
+        self._lock = threading.Lock()
+        self._access: Optional[str] = None
+        self._refresh: Optional[str] = None
+        self._expires = self._refresh_expires = 0.0
+
+    def __repr__(self) -> str:
+        return f"CdseToken(user={self.user!r}, token_url={display_url(self.token_url)!r})"
+
+    def __call__(self) -> Dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token()}"}
+
+    def access_token(self) -> str:
+        with self._lock:
+            if self._access is None or self._expires - self._clock() <= self.refresh_margin:
+                self._renew()
+            return self._access
+
+    def invalidate(self) -> None:
+        """Forget the access token (the server refused it); the next call gets a new one."""
+        with self._lock:
+            self._expires = 0.0
+
+    def _renew(self) -> None:
+        if self._refresh and self._refresh_expires > self._clock():
+            try:
+                self._grant({"grant_type": "refresh_token", "refresh_token": self._refresh})
+                return
+            except HttpError as error:
+                if error.status not in (400, 401):
+                    raise
+                LOG.info("The Copernicus Data Space refused to refresh the token; logging in again as %s", self.user)
+        self._grant({"grant_type": "password", "username": self.user, "password": self._password})
+
+    def _grant(self, fields: Dict[str, str]) -> None:
+        try:
+            answer = post_form(self.token_url, {"client_id": self.client_id, **fields}, self.timeout,
+                               self.retries, backoff=self.backoff)
+        except HttpError as error:
+            if fields["grant_type"] == "password" and error.status in (400, 401):
+                raise HttpError(f"The login to {display_url(self.token_url)} as '{self.user}' was refused "
+                                f"(HTTP {error.status}): check the user name and password.", error.status) from None
+            raise
+        if not isinstance(answer, dict) or not answer.get("access_token"):
+            raise HttpError(f"{display_url(self.token_url)} answered without an access token.")
+        now = self._clock()
+        self._access = answer["access_token"]
+        self._expires = now + float(answer.get("expires_in") or 600)
+        self._refresh = answer.get("refresh_token")
+        self._refresh_expires = now + float(answer.get("refresh_expires_in") or 3600)

@@ -1,0 +1,377 @@
+"""core/download.py against a loopback server that injects faults: every download ends byte-identical
+or with a clear message, never with a partial file under the final name."""
+import hashlib
+import json
+import logging
+import random
+import shutil
+import subprocess
+import sys
+import time
+import types
+
+import pytest
+
+from labelmigration.core import download as dl
+from labelmigration.core.download import (CdseToken, DownloadJob, DownloadResult, ProductOffline, download,
+                                          download_many, odata_checksums, odata_job, offline_result)
+from labelmigration.core.errors import Cancelled, LabelMigrationError
+from labelmigration.core.http import HttpError
+from labelmigration.tests.support.fault_server import Fault, fault_server
+
+SIZE = 600_000
+FAST = {"backoff": 0.01, "timeout": 5, "chunk_size": 65536}
+
+
+def payload(size: int = SIZE, seed: int = 1) -> bytes:
+    return random.Random(seed).randbytes(size)
+
+
+def md5(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()
+
+
+@pytest.fixture
+def server():
+    with fault_server() as running:
+        yield running
+
+
+@pytest.fixture
+def product(server):
+    """A product on the server: (url, bytes)."""
+    data = payload()
+    return server.add_file("/odata/v1/Products(abc)/$value", data), data
+
+
+PATH = "/odata/v1/Products(abc)/$value"
+
+
+def folder_names(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+# -- faults -------------------------------------------------------------------------------------
+def test_plain_download_is_verified_and_renamed(server, product, tmp_path):
+    url, data = product
+    target = tmp_path / "S2A.zip"
+    seen = []
+    result = download(url, str(target), expected_size=SIZE, checksums={"MD5": md5(data)}, progress=seen.append, **FAST)
+    assert target.read_bytes() == data
+    assert folder_names(tmp_path) == ["S2A.zip"]
+    assert result.verified_with == "MD5" and result.size == SIZE and not result.resumed and result.requests == 1
+    assert seen[-1].bytes_done == SIZE and seen[-1].bytes_total == SIZE and seen[-1].fraction == 1.0
+    assert all(state.rate_bytes_per_s > 0 for state in seen)
+
+
+def test_connection_cut_halfway_resumes_with_range(server, product, tmp_path):
+    url, data = product
+    server.script(PATH, Fault(cut_after=SIZE // 2))
+    target = tmp_path / "S2A.zip"
+    result = download(url, str(target), checksums={"MD5": md5(data)}, **FAST)
+    assert target.read_bytes() == data
+    requests = server.requests_to(PATH)
+    assert [r.range for r in requests] == [None, f"bytes={SIZE // 2}-"]
+    assert [r.status for r in requests] == [200, 206]
+    assert result.resumed and result.requests == 2
+
+
+def test_429_retry_after_is_honoured(server, product, tmp_path):
+    url, data = product
+    server.script(PATH, Fault(status=429, retry_after="1"))
+    started = time.monotonic()
+    download(url, str(tmp_path / "a.zip"), checksums={"MD5": md5(data)}, **FAST)
+    assert time.monotonic() - started >= 0.95  # Retry-After: 1, although the backoff base is 0.01 s
+    assert (tmp_path / "a.zip").read_bytes() == data
+
+
+def test_503_then_success(server, product, tmp_path):
+    url, data = product
+    server.script(PATH, Fault(status=503), Fault(status=503))
+    download(url, str(tmp_path / "a.zip"), checksums={"MD5": md5(data)}, **FAST)
+    assert (tmp_path / "a.zip").read_bytes() == data
+    assert [r.status for r in server.requests_to(PATH)] == [503, 503, 200]
+
+
+def test_timeout_then_success(server, product, tmp_path):
+    url, data = product
+    server.script(PATH, Fault(timeout=1.0))
+    started = time.monotonic()
+    download(url, str(tmp_path / "a.zip"), checksums={"MD5": md5(data)}, backoff=0.01, timeout=0.3)
+    assert time.monotonic() - started < 0.95  # gave up on the silent server after 0.3 s
+    assert (tmp_path / "a.zip").read_bytes() == data
+    assert len(server.requests_to(PATH)) == 2
+
+
+def test_wrong_checksum_is_reported_and_nothing_is_left(server, product, tmp_path):
+    url, data = product
+    server.script(PATH, Fault(wrong_bytes=True))
+    with pytest.raises(LabelMigrationError) as caught:
+        download(url, str(tmp_path / "S2A.zip"), checksums={"MD5": md5(data)}, **FAST)
+    message = str(caught.value)
+    wrong = md5(bytes(b ^ 0xFF for b in data))
+    assert "'S2A.zip'" in message and md5(data) in message and wrong in message and "MD5" in message
+    assert folder_names(tmp_path) == []
+
+
+def test_wrong_size_is_reported(server, product, tmp_path):
+    url, _data = product
+    with pytest.raises(LabelMigrationError, match=f"has {SIZE} bytes but the catalogue says {SIZE + 1}"):
+        download(url, str(tmp_path / "a.zip"), expected_size=SIZE + 1, **FAST)
+    assert folder_names(tmp_path) == []
+
+
+def test_server_ignoring_range_restarts_from_zero(server, product, tmp_path):
+    url, data = product
+    server.script(PATH, Fault(cut_after=SIZE // 3), Fault(ignore_range=True))
+    download(url, str(tmp_path / "a.zip"), checksums={"MD5": md5(data)}, **FAST)
+    assert (tmp_path / "a.zip").read_bytes() == data
+    requests = server.requests_to(PATH)
+    assert [r.range for r in requests] == [None, f"bytes={SIZE // 3}-"] and requests[1].status == 200
+
+
+def test_several_faults_in_a_row(server, product, tmp_path):
+    url, data = product
+    server.script(PATH, Fault(cut_after=100_000), Fault(status=503), Fault(timeout=0.5), Fault(cut_after=200_000),
+                  Fault(status=429, retry_after="0"))
+    download(url, str(tmp_path / "a.zip"), expected_size=SIZE, checksums={"MD5": md5(data)},
+             backoff=0.01, timeout=0.3, chunk_size=65536)
+    assert (tmp_path / "a.zip").read_bytes() == data
+    assert [r.range for r in server.requests_to(PATH)][-1] == "bytes=300000-"
+
+
+def test_retries_run_out_with_a_clear_message(server, product, tmp_path):
+    url, _data = product
+    server.script(PATH, *[Fault(status=503)] * 4)
+    with pytest.raises(HttpError, match=r"failed after 2 retries: .*HTTP 503"):
+        download(url, str(tmp_path / "a.zip"), retries=2, **FAST)
+    assert folder_names(tmp_path) == []
+
+
+def test_resume_from_a_part_file_of_an_earlier_run(server, product, tmp_path):
+    url, data = product
+    (tmp_path / "a.zip.part").write_bytes(data[:250_000])
+    result = download(url, str(tmp_path / "a.zip"), checksums={"MD5": md5(data)}, **FAST)
+    assert (tmp_path / "a.zip").read_bytes() == data and result.resumed
+    assert server.requests_to(PATH)[0].range == "bytes=250000-"
+
+
+def test_stale_part_file_is_downloaded_again(server, product, tmp_path):
+    url, data = product
+    (tmp_path / "a.zip.part").write_bytes(payload(250_000, seed=9))  # from another version of the product
+    download(url, str(tmp_path / "a.zip"), checksums={"MD5": md5(data)}, **FAST)
+    assert (tmp_path / "a.zip").read_bytes() == data
+    assert [r.range for r in server.requests_to(PATH)] == ["bytes=250000-", None]
+
+
+def test_complete_target_is_skipped(server, product, tmp_path):
+    url, data = product
+    (tmp_path / "a.zip").write_bytes(data)
+    result = download(url, str(tmp_path / "a.zip"), checksums={"MD5": md5(data)}, **FAST)
+    assert result.skipped and server.log == []
+
+
+def test_damaged_target_is_replaced(server, product, tmp_path):
+    url, data = product
+    (tmp_path / "a.zip").write_bytes(b"old")
+    result = download(url, str(tmp_path / "a.zip"), checksums={"md5": md5(data).upper()}, **FAST)
+    assert not result.skipped and (tmp_path / "a.zip").read_bytes() == data
+
+
+# -- checksums ----------------------------------------------------------------------------------
+def test_sha256_is_checked(server, product, tmp_path):
+    url, data = product
+    with pytest.raises(LabelMigrationError, match="SHA256 checksum"):
+        download(url, str(tmp_path / "a.zip"), checksums={"SHA-256": "00" * 32}, **FAST)
+    download(url, str(tmp_path / "a.zip"), checksums={"SHA-256": hashlib.sha256(data).hexdigest()}, **FAST)
+
+
+def test_blake3_without_the_package_falls_back_to_size(server, product, tmp_path, monkeypatch, caplog):
+    monkeypatch.setitem(sys.modules, "blake3", None)  # import blake3 -> ImportError
+    url, data = product
+    with caplog.at_level(logging.WARNING):
+        result = download(url, str(tmp_path / "a.zip"), expected_size=SIZE, checksums={"BLAKE3": "ab" * 32}, **FAST)
+    assert result.verified_with == "size" and (tmp_path / "a.zip").read_bytes() == data
+    assert any("blake3" in warning for warning in result.warnings) and "blake3" in caplog.text
+
+
+def test_blake3_is_used_when_importable(server, product, tmp_path, monkeypatch):
+    fake = types.ModuleType("blake3")
+    fake.blake3 = hashlib.sha3_256  # stands in for the real package: same hashlib-style interface
+    monkeypatch.setitem(sys.modules, "blake3", fake)
+    url, data = product
+    with pytest.raises(LabelMigrationError, match="BLAKE3 checksum"):
+        download(url, str(tmp_path / "a.zip"), checksums={"BLAKE3": "ab" * 32}, **FAST)
+    result = download(url, str(tmp_path / "a.zip"), checksums={"BLAKE3": hashlib.sha3_256(data).hexdigest()}, **FAST)
+    assert result.verified_with == "BLAKE3"
+
+
+# -- cancel, disk, offline ----------------------------------------------------------------------
+def test_cancel_leaves_no_final_file_and_a_resumable_part(server, product, tmp_path):
+    url, data = product
+    target = tmp_path / "a.zip"
+    seen = []
+    with pytest.raises(Cancelled):
+        download(url, str(target), checksums={"MD5": md5(data)}, progress=seen.append,
+                 is_cancelled=lambda: len(seen) >= 3, **FAST)
+    assert not target.exists()
+    kept = (tmp_path / "a.zip.part").stat().st_size
+    assert 0 < kept < SIZE
+    download(url, str(target), checksums={"MD5": md5(data)}, **FAST)
+    assert target.read_bytes() == data and server.log[-1].range == f"bytes={kept}-"
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MB tmpfs, mounted for the test (needs root and permission to mount)."""
+    folder = tmp_path / "small-disk"
+    folder.mkdir()
+    if not shutil.which("mount"):
+        pytest.skip("no mount command to make a small disk")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a 1 MB tmpfs to fill: {mounted.stderr.decode().strip() or 'not permitted'}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)
+
+
+def test_disk_filling_during_download_removes_the_part_file(server, small_disk):
+    data = payload(2_000_000)
+    url = server.add_file("/big.zip", data)
+    with pytest.raises(LabelMigrationError) as caught:
+        download(url, str(small_disk / "big.zip"), checksums={"MD5": md5(data)}, **FAST)
+    assert "is full" in str(caught.value) and "partial file was removed" in str(caught.value)
+    assert folder_names(small_disk) == []
+
+
+def test_too_little_space_is_said_before_downloading(server, small_disk):
+    data = payload(2_000_000)
+    url = server.add_file("/big.zip", data)
+    with pytest.raises(LabelMigrationError, match="Not enough free space .* needs 2.0 MB"):
+        download(url, str(small_disk / "big.zip"), expected_size=len(data), **FAST)
+    assert server.log == [] and folder_names(small_disk) == []
+
+
+def test_dhus_202_accepted_is_reported_as_offline(server, product, tmp_path):
+    url, _data = product
+    server.script(PATH, Fault(status=202))
+    result = download(url, str(tmp_path / "S2A.zip"), **FAST)
+    assert isinstance(result, ProductOffline) and result.offline and "long-term archive" in result.message
+    assert folder_names(tmp_path) == []
+
+
+def test_odata_products_become_jobs_or_offline_results(shared_dir, tmp_path):
+    answer = json.loads((shared_dir / "fixtures/odata/cdse-odata-sentinel2-search.json").read_text())
+    product = answer["value"][0]
+    job = odata_job(product, str(tmp_path))
+    assert job.url == f"https://download.dataspace.copernicus.eu/odata/v1/Products({product['Id']})/$value"
+    assert job.target == str(tmp_path / f"{product['Name']}.zip") and job.expected_size == product["ContentLength"]
+    assert set(job.checksums) == {"MD5", "BLAKE3"} and job.checksums == odata_checksums(product)
+    offline = odata_job({**product, "Online": False}, str(tmp_path))
+    assert isinstance(offline, ProductOffline) and product["Name"] in offline.message
+    assert offline_result("u", "t", product=product) is None
+
+
+# -- tokens -------------------------------------------------------------------------------------
+def token_for(server, password="secret", **options):
+    return CdseToken("alice", password, token_url=f"{server.url}/token", **options)
+
+
+def test_token_refresh_during_a_long_download(tmp_path):
+    data = payload(640 * 1024)
+    with fault_server(token_lifetime=1.0) as server:
+        url = server.add_file("/odata/v1/Products(x)/$value", data, protected=True)
+        server.throttle = 0.05
+        server.script("/odata/v1/Products(x)/$value", Fault(cut_after=300_000, throttle=0.15),
+                      Fault(cut_after=200_000, throttle=0.15))
+        token = token_for(server, refresh_margin=0.3)
+        started = time.monotonic()
+        download(url, str(tmp_path / "x.zip"), checksums={"MD5": md5(data)}, headers_provider=token, **FAST)
+        assert time.monotonic() - started > 1.0  # outlived the first token
+        assert (tmp_path / "x.zip").read_bytes() == data
+        requests = server.requests_to("/odata/v1/Products(x)/$value")
+        assert len(requests) == 3 and all(r.authorized and r.status in (200, 206) for r in requests)
+        assert server.password_grants == 1 and server.refresh_grants >= 1
+
+
+def test_refused_refresh_logs_in_again(server):
+    now = [0.0]
+    token = token_for(server, clock=lambda: now[0])
+    first = token.access_token()
+    assert token.access_token() == first  # still fresh: no new request
+    now[0] = 600 - 30  # within 60 s of expiry
+    second = token.access_token()
+    assert second != first and (server.password_grants, server.refresh_grants) == (1, 1)
+    server.refresh_works = False
+    now[0] = 2 * 600
+    assert token.access_token() not in (first, second)
+    assert (server.password_grants, server.refresh_grants) == (2, 1)
+
+
+def test_token_the_server_expired_early_is_renewed_once(tmp_path):
+    with fault_server(token_lifetime=0.2) as server:
+        url = server.add_file("/p.zip", b"data", protected=True)
+        token = token_for(server, refresh_margin=0, clock=lambda: 0.0)  # the client believes its token stays fresh
+        download(url, str(tmp_path / "1.zip"), headers_provider=token, **FAST)
+        time.sleep(0.3)
+        download(url, str(tmp_path / "2.zip"), headers_provider=token, **FAST)
+        assert [r.status for r in server.requests_to("/p.zip")] == [200, 401, 200]
+        assert (tmp_path / "2.zip").read_bytes() == b"data" and server.refresh_grants == 1
+
+
+def test_wrong_password_gives_401_without_the_password(server, product, tmp_path, caplog):
+    url = server.add_file("/protected.zip", b"data", protected=True)
+    token = token_for(server, password="Tr0ub4dor&3-not-right")
+    with caplog.at_level(logging.DEBUG):
+        with pytest.raises(HttpError) as caught:
+            download(url, str(tmp_path / "p.zip"), headers_provider=token, **FAST)
+    message = str(caught.value)
+    assert caught.value.status == 401 and "check the user name and password" in message and "'alice'" in message
+    assert "Tr0ub4dor" not in message and "Tr0ub4dor" not in caplog.text and "Tr0ub4dor" not in repr(token)
+    assert caught.value.__cause__ is None and folder_names(tmp_path) == []
+
+
+def test_protected_file_without_credentials_is_a_401_message(server, tmp_path):
+    url = server.add_file("/protected.zip", b"data", protected=True)
+    with pytest.raises(HttpError, match=r"refused the credentials \(HTTP 401"):
+        download(url, str(tmp_path / "p.zip"), **FAST)
+
+
+# -- several downloads --------------------------------------------------------------------------
+def test_at_most_four_parallel_connections(server, tmp_path):
+    files = {f"/asset{index}.tif": payload(200_000, seed=index) for index in range(8)}
+    jobs = [DownloadJob(server.add_file(path, data), str(tmp_path / path[1:]), len(data), {"MD5": md5(data)})
+            for path, data in files.items()]
+    server.throttle = 0.1
+    seen = []
+    results = download_many(jobs, max_connections=8, progress=seen.append, **FAST)
+    assert server.peak == 4
+    assert all(isinstance(r, DownloadResult) for r in results)
+    assert all((tmp_path / path[1:]).read_bytes() == data for path, data in files.items())
+    assert seen[-1].bytes_done == seen[-1].bytes_total == 8 * 200_000
+
+
+def test_download_many_survives_faults_and_reports_failures(server, tmp_path):
+    good, bad = payload(100_000, 1), payload(100_000, 2)
+    jobs = [DownloadJob(server.add_file("/good.tif", good), str(tmp_path / "good.tif"), checksums={"MD5": md5(good)}),
+            DownloadJob(server.add_file("/bad.tif", bad), str(tmp_path / "bad.tif"), checksums={"MD5": md5(good)})]
+    server.script("/good.tif", Fault(cut_after=40_000), Fault(status=503, retry_after="0"))
+    with pytest.raises(LabelMigrationError, match=r"1 of 2 downloads failed:\n- 'bad.tif' is damaged") as caught:
+        download_many(jobs, **FAST)
+    assert (tmp_path / "good.tif").read_bytes() == good and not (tmp_path / "bad.tif").exists()
+    assert caught.value.results[0].ok and not caught.value.results[1].ok
+    outcomes = download_many(jobs, raise_on_error=False, **FAST)
+    assert outcomes[0].skipped and isinstance(outcomes[1], dl.DownloadFailed)
+
+
+def test_cancel_stops_every_download(server, tmp_path):
+    files = {f"/asset{index}.tif": payload(400_000, seed=index) for index in range(6)}
+    jobs = [DownloadJob(server.add_file(path, data), str(tmp_path / path[1:])) for path, data in files.items()]
+    server.throttle = 0.05
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        download_many(jobs, is_cancelled=lambda: time.monotonic() - started > 0.2, **FAST)
+    assert time.monotonic() - started < 2
+    assert not [p for p in tmp_path.iterdir() if not p.name.endswith(".part")]
