@@ -10,16 +10,17 @@ PLUGIN_LINK := $(QGIS_PROFILE_DIR)/python/plugins/$(PLUGIN)
 VERSION := $(shell sed -n 's/^version=//p' metadata.txt)
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: help setup test test-unit demo install uninstall package lint bench clean
+.PHONY: help setup test test-unit test-e2e demo install uninstall package lint bench clean
 
 help:
-	@echo "make setup    install Debian packages and the .venv (idempotent)"
+	@echo "make setup    install Debian packages, the .venv and the e2e test servers (idempotent)"
 	@echo "make test     set up, then run the whole test suite"
 	@echo "make demo     set up, then migrate the bundled sample label into demo-output/"
 	@echo "make install  link this checkout into the QGIS profile as '$(PLUGIN)' and enable it"
 	@echo "make package  build $(PLUGIN).zip for QGIS's plugin manager"
 
 setup: $(VENV)/.setup-done
+	tools/install_e2e_servers.sh
 
 $(VENV)/.setup-done: requirements-dev.txt tools/install_debian_packages.sh
 	tools/install_debian_packages.sh
@@ -29,6 +30,9 @@ $(VENV)/.setup-done: requirements-dev.txt tools/install_debian_packages.sh
 
 test: setup
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-e2e: setup
+	$(VENV)/bin/pytest tests/e2e $(PYTEST_ARGS)
 
 test-unit: setup
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)

@@ -6,8 +6,10 @@ import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLUGIN = "labelmigration"
-EXCLUDED_TOP = {"tests", "bench", "training", "demo", "tools", ".ci", ".github", "demo-output", ".venv"}
-EXCLUDED_FILES = {"Makefile", "pytest.ini", "requirements-dev.txt", ".gitignore", "README.md"}
+EXCLUDED_TOP = {"tests", "bench", "training", "demo", "tools", ".ci", ".github", "demo-output", ".venv",
+                ".venv-stac"}
+EXCLUDED_FILES = {"Makefile", "pytest.ini", "requirements-dev.txt", "requirements-stac-server.txt", ".gitignore",
+                  "README.md"}
 
 
 def tracked_files():

@@ -4,7 +4,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_SOURCES = [p for p in ROOT.rglob("*.py")
-                  if not {".venv", "tests", "training", "bench", "demo", "tools"} & set(p.relative_to(ROOT).parts)]
+                  if not {".venv", ".venv-stac", "tests", "training", "bench", "demo", "tools"} & set(p.relative_to(ROOT).parts)]
 
 
 def test_core_has_no_qgis_imports():
