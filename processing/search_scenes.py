@@ -1,5 +1,6 @@
 """searchscenes: Sentinel-2 scenes for each label footprint, with the label-to-scene match table."""
 import datetime as dt
+import json
 
 from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsFeature, QgsFeatureSink, QgsField,
                        QgsFields, QgsGeometry, QgsProcessing, QgsProcessingException,
@@ -155,7 +156,8 @@ def _fields() -> QgsFields:
                        ("datetime", QVariant.DateTime), ("cloud_cover", QVariant.Double), ("tile", QVariant.String),
                        ("product_type", QVariant.String), ("offset_days", QVariant.Double),
                        ("coverage_pct", QVariant.Double), ("label", QVariant.String), ("rank", QVariant.Int),
-                       ("online", QVariant.Bool), ("url", QVariant.String), ("quicklook", QVariant.String)):
+                       ("online", QVariant.Bool), ("url", QVariant.String), ("quicklook", QVariant.String),
+                       ("size", QVariant.LongLong), ("checksums", QVariant.String), ("assets", QVariant.String)):
         fields.append(QgsField(name, kind))
     return fields
 
@@ -174,5 +176,7 @@ def _scene_feature(match) -> QgsFeature:
     moment.setTimeSpec(Qt.UTC)
     feature.setAttributes([scene.id, scene.title, scene.backend, moment, scene.cloud_cover, scene.tile,
                            scene.product_type, match.offset_days, match.coverage_pct, match.label, match.rank,
-                           scene.online, scene.url or "", scene.quicklook or ""])
+                           scene.online, scene.url or "", scene.quicklook or "", scene.size,
+                           json.dumps(scene.checksums) if scene.checksums else "",
+                           json.dumps(scene.assets) if scene.assets else ""])
     return feature

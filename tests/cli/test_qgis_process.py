@@ -44,7 +44,8 @@ def qgis_process(home, *arguments, check=True):
 def test_list_shows_the_algorithms(home):
     listing = qgis_process(home, "list").stdout
     section = listing.split("Label Migration", 1)[1]
-    for algorithm in ("geocodemask", "maskfootprint", "cropscene", "stackbands", "safetogeotiff", "searchscenes"):
+    for algorithm in ("geocodemask", "maskfootprint", "cropscene", "stackbands", "safetogeotiff", "searchscenes",
+                      "downloadscenes"):
         assert f"labelmigration:{algorithm}" in section
 
 
@@ -100,7 +101,9 @@ def test_readme_examples_run(home, repo_root, tmp_path):
     readme = (repo_root / "README.md").read_text()
     section = readme.split("## Algorithms", 1)[1].split("### From Python", 1)[0]
     blocks = [block.split("```", 1)[0] for block in section.split("```sh\n")[1:]]
-    assert len(blocks) == 7
+    offline = [block for block in blocks if not block.startswith("# needs the network")]
+    assert len(blocks) == 8 and len(offline) == 7
+    blocks = offline
     script = "set -euo pipefail\n" + "\n".join(blocks).replace("/tmp/", f"{tmp_path}/")
     result = subprocess.run(["bash", "-c", script], cwd=repo_root, capture_output=True, text=True, timeout=300,
                             env=user_environment(HOME=str(home)))

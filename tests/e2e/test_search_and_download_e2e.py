@@ -3,7 +3,6 @@
 Expected scenes are computed here from the fixture items (shapely), not from the server's answer.
 """
 import datetime as dt
-import json
 import os
 from pathlib import Path
 

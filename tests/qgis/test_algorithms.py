@@ -7,7 +7,8 @@ from labelmigration.tests.support.rasters import from_origin, origin_in, write_p
 
 pytestmark = pytest.mark.qgis
 
-ALGORITHMS = {"geocodemask", "maskfootprint", "cropscene", "stackbands", "safetogeotiff", "searchscenes"}
+ALGORITHMS = {"geocodemask", "maskfootprint", "cropscene", "stackbands", "safetogeotiff", "searchscenes",
+              "downloadscenes"}
 
 
 @pytest.fixture

@@ -23,11 +23,12 @@ def test_load_and_unload_twice(qgis_iface, qgis_processing):
         provider = registry.providerById("labelmigration")
         assert provider is not None
         assert {a.name() for a in provider.algorithms()} == {"geocodemask", "maskfootprint", "cropscene", "stackbands",
-                                                             "safetogeotiff", "searchscenes"}
+                                                             "safetogeotiff", "searchscenes",
+                                                             "downloadscenes"}
         menus = labelmigration_menus(qgis_iface)
         assert len(menus) == 1
         entries = [a.text() for a in menus[0].menu().actions()]
-        assert len(entries) == 6 and all(text.endswith("…") for text in entries)
+        assert len(entries) == 7 and all(text.endswith("…") for text in entries)
         plugin.unload()
         assert registry.providerById("labelmigration") is None
         assert labelmigration_menus(qgis_iface) == []
