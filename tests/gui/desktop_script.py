@@ -30,8 +30,8 @@ import qgis.utils
 
 _LM_PLUGIN = "labelmigration"
 _LM_PROVIDER = "labelmigration"
-_LM_ALGORITHMS = ("cropscene", "geocodemask", "maskfootprint", "safetogeotiff", "searchscenes", "stackbands",
-                  "downloadscenes")
+_LM_ALGORITHMS = ("cropscene", "downloadscenes", "geocodemask", "maskfootprint", "safetogeotiff", "searchscenes",
+                  "stackbands")
 _LM_MENU_NAME = "labelMigrationMenu"
 _LM_CROPSCENE_PARAMETERS = ("SCENE", "LABEL", "BANDS", "BAND_NAMES", "OTHER_TILES", "LABEL_RESAMPLING", "OUTPUT_IMAGE",
                             "OUTPUT_LABEL")
