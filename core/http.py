@@ -10,7 +10,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Callable, Dict, Optional
+from contextlib import contextmanager
+from typing import Callable, Dict, Iterator, Optional
 
 from .errors import Cancelled, LabelMigrationError
 
@@ -18,6 +19,34 @@ USER_AGENT = "LabelMigration-QGIS-plugin"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 DEFAULT_TIMEOUT = 60.0
 MAX_RETRY_WAIT = 120.0
+
+
+_proxy: Optional[str] = None  # set by use_proxy() for the duration of a job
+
+
+@contextmanager
+def use_proxy(proxy_url: Optional[str]) -> Iterator[None]:
+    """Send this job's requests (every thread) through proxy_url, e.g. QGIS's proxy setting.
+
+    Without one, urllib's default applies: the http_proxy / https_proxy environment variables.
+    """
+    global _proxy
+    previous, _proxy = _proxy, proxy_url or None
+    try:
+        yield
+    finally:
+        _proxy = previous
+
+
+def current_proxy() -> Optional[str]:
+    return _proxy
+
+
+def _urlopen(request: urllib.request.Request, timeout: float):
+    if _proxy:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": _proxy, "https": _proxy}))
+        return opener.open(request, timeout=timeout)
+    return urllib.request.urlopen(request, timeout=timeout)
 
 
 class HttpError(LabelMigrationError):
@@ -85,7 +114,7 @@ def open_url(url: str, headers: Optional[Dict[str, str]] = None, timeout: float 
             raise Cancelled()
         request = urllib.request.Request(url, headers=request_headers, method=method, data=data)
         try:
-            return urllib.request.urlopen(request, timeout=timeout)
+            return _urlopen(request, timeout)
         except urllib.error.HTTPError as error:
             if error.code in RETRY_STATUSES and attempt <= retries:
                 retry_after = error.headers.get("Retry-After")
@@ -151,7 +180,7 @@ def open_once(url: str, headers: Optional[Dict[str, str]] = None, timeout: float
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **(headers or {})},
                                      method=method, data=data)
     try:
-        return urllib.request.urlopen(request, timeout=timeout)
+        return _urlopen(request, timeout)
     except urllib.error.HTTPError as error:
         raise _http_error(display_url(url), error) from None
     except (urllib.error.URLError, socket.timeout, ConnectionError, TimeoutError) as error:

@@ -8,8 +8,9 @@ from qgis.core import (QgsProcessing, QgsProcessingException, QgsProcessingOutpu
 
 from ..core.download import CDSE_TOKEN_URL, CdseToken, DownloadJob, download_many
 from ..core.errors import LabelMigrationError
+from ..core.http import use_proxy
 from .algorithm import LabelMigrationAlgorithm, tr
-from .network import credentials
+from .network import credentials, proxy_url
 
 
 class DownloadScenesAlgorithm(LabelMigrationAlgorithm):
@@ -78,7 +79,7 @@ class DownloadScenesAlgorithm(LabelMigrationAlgorithm):
             feedback.setProgressText(tr("{:.1f} of {:.1f} MB, {:.1f} MB/s").format(
                 state.bytes_done / 1e6, (state.bytes_total or 0) / 1e6, state.rate_bytes_per_s / 1e6))
 
-        with self.core_errors():
+        with self.core_errors(), use_proxy(proxy_url()):
             results = download_many(jobs, headers_provider=headers, progress=progress,
                                     is_cancelled=feedback.isCanceled)
         downloaded = [r.path for r in results if r.ok and not r.offline]

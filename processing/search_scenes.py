@@ -10,10 +10,11 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, Qgs
                        QgsProcessingParameterNumber, QgsProcessingParameterString, QgsWkbTypes)
 from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QVariant
 
+from ..core.http import use_proxy
 from ..core.search import BACKENDS, FootprintQuery, make_backend, search_scenes, write_matches_csv
 from ..core.search.base import PRODUCT_LEVELS
 from .algorithm import LabelMigrationAlgorithm, tr
-from .network import credentials
+from .network import credentials, proxy_url
 from .styles import footprint_styler
 
 BACKEND_NAMES = list(BACKENDS)  # cdse-odata, stac, dhus, local
@@ -88,7 +89,13 @@ class SearchScenesAlgorithm(LabelMigrationAlgorithm):
             backend = make_backend(BACKEND_NAMES[self.parameterAsEnum(parameters, self.BACKEND, context)],
                                    self.parameterAsString(parameters, self.URL, context).strip() or None,
                                    credentials(self.parameterAsString(parameters, self.AUTHCFG, context)))
-        matches = self.run_core(
+        with use_proxy(proxy_url()):
+            matches = self._search(parameters, context, feedback, footprints, backend)
+        feedback.pushInfo(tr("{} matches for {} labels").format(len(matches), len(footprints)))
+        return self._write(parameters, context, matches)
+
+    def _search(self, parameters, context, feedback, footprints, backend):
+        return self.run_core(
             search_scenes, feedback, footprints=footprints, backend=backend,
             days_before=self.parameterAsInt(parameters, self.DAYS_BEFORE, context),
             days_after=self.parameterAsInt(parameters, self.DAYS_AFTER, context),
@@ -97,7 +104,8 @@ class SearchScenesAlgorithm(LabelMigrationAlgorithm):
             collection=self.parameterAsString(parameters, self.COLLECTION, context).strip() or None,
             warn=feedback.pushWarning,
         )
-        feedback.pushInfo(tr("{} matches for {} labels").format(len(matches), len(footprints)))
+
+    def _write(self, parameters, context, matches):
         sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, SCENE_FIELDS,
                                              QgsWkbTypes.MultiPolygon, WGS84)
         if sink is None:

@@ -13,7 +13,7 @@ from osgeo import ogr
 
 from ..dependencies import require
 from ..errors import LabelMigrationError, MissingDependency
-from ..http import display_url
+from ..http import current_proxy, display_url
 from ..progress import CancelCheck, ProgressCallback, Steps
 from .base import (Scene, as_utc, check_product, interval_string, parse_datetime, product_level, scene_passes,
                    tile_from_name)
@@ -158,6 +158,12 @@ class StacBackend:
     def _open(self, is_cancelled):
         pystac_client = require("pystac_client", "Searching a STAC API")
         try:
+            proxy = current_proxy()
+            if proxy:  # QGIS's proxy: requests would only see the environment's
+                stac_api_io = require("pystac_client.stac_api_io", "Searching a STAC API")
+                stac_io = stac_api_io.StacApiIO(headers=self.headers, timeout=self.timeout)
+                stac_io.session.proxies.update({"http": proxy, "https": proxy})
+                return pystac_client.Client.open(self.url, stac_io=stac_io)
             return pystac_client.Client.open(self.url, headers=self.headers, timeout=self.timeout)
         except Exception as error:  # pystac-client raises requests and its own errors: name the URL
             raise LabelMigrationError(_stac_message(self.url, error)) from None

@@ -118,3 +118,20 @@ def test_post_form_keeps_the_password_out_of_messages(server):
         post_form(token_url, {"client_id": "cdse-public", "grant_type": "password",
                               "username": "alice", "password": "hunter2-wrong"}, retries=0)
     assert caught.value.status == 401 and "hunter2-wrong" not in str(caught.value)
+
+
+def test_use_proxy_sends_requests_through_the_proxy():
+    """The fault server answers an absolute-URI request like a forward proxy would, so a file comes
+    back from a host that does not exist only when the request went through the proxy."""
+    from labelmigration.core.http import HttpError, current_proxy, get_json, use_proxy
+    from labelmigration.tests.support.fault_server import fault_server
+
+    with fault_server() as server:
+        server.add_file("/catalogue.json", b'{"ok": true}', content_type="application/json")
+        with use_proxy(server.url):
+            assert current_proxy() == server.url
+            assert get_json("http://catalogue.invalid/catalogue.json", retries=0) == {"ok": True}
+        assert current_proxy() is None
+        assert server.log[-1].path == "/catalogue.json"
+        with pytest.raises(HttpError, match="catalogue.invalid"):
+            get_json("http://catalogue.invalid/catalogue.json", retries=0, timeout=5)
