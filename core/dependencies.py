@@ -9,6 +9,8 @@ OPTIONAL_PACKAGES = {
     "onnxruntime": "onnxruntime==1.31.1",
     "sentinelsat": "sentinelsat==1.2.1",
     "pystac_client": "pystac-client==0.9.1",
+    "planetary_computer": "planetary-computer==1.0.0",
+    "blake3": "blake3==1.0.11",
 }
 
 

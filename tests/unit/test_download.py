@@ -375,3 +375,14 @@ def test_cancel_stops_every_download(server, tmp_path):
         download_many(jobs, is_cancelled=lambda: time.monotonic() - started > 0.2, **FAST)
     assert time.monotonic() - started < 2
     assert not [p for p in tmp_path.iterdir() if not p.name.endswith(".part")]
+
+
+def test_real_blake3_checksum(server, product, tmp_path):
+    blake3 = pytest.importorskip("blake3", reason="the optional blake3 package is not installed")
+    # the BLAKE3 test vector for "abc": the package computes the real BLAKE3
+    assert blake3.blake3(b"abc").hexdigest() == "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85"
+    url, data = product
+    result = download(url, str(tmp_path / "a.zip"), checksums={"BLAKE3": blake3.blake3(data).hexdigest()}, **FAST)
+    assert result.verified_with == "BLAKE3" and (tmp_path / "a.zip").read_bytes() == data
+    with pytest.raises(LabelMigrationError, match="BLAKE3 checksum"):
+        download(url, str(tmp_path / "b.zip"), checksums={"BLAKE3": "00" * 32}, **FAST)
