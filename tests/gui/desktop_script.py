@@ -33,6 +33,8 @@ _LM_PROVIDER = "labelmigration"
 _LM_ALGORITHMS = ("cropscene", "downloadscenes", "geocodemask", "maskfootprint", "safetogeotiff", "searchscenes",
                   "stackbands")
 _LM_MENU_NAME = "labelMigrationMenu"
+_LM_SEARCH_PANEL_ACTION = "labelMigration_searchPanel"
+_LM_SEARCH_DOCK_NAME = "labelMigrationSearchDock"
 _LM_CROPSCENE_PARAMETERS = ("SCENE", "LABEL", "BANDS", "BAND_NAMES", "OTHER_TILES", "LABEL_RESAMPLING", "OUTPUT_IMAGE",
                             "OUTPUT_LABEL")
 _LM_RELOAD_CYCLES = 2
@@ -282,9 +284,13 @@ def _lm_check_menu(label, expect_present=True):
                          f"{len(menus)} menu bar entries with objectName {_LM_MENU_NAME} (expected 1); "
                          f"menu bar: {[a.text() for a in window.menuBar().actions()]}")
     menu = menus[0].menu()
-    names = sorted(action.objectName() for action in menu.actions() if not action.isSeparator())
+    entries = [action for action in menu.actions() if not action.isSeparator()]
+    first = entries[0].objectName() if entries else None
+    # the first entry shows the scene search panel; the others open one algorithm each
+    entries = [action for action in entries if action.objectName() != _LM_SEARCH_PANEL_ACTION]
+    names = sorted(action.objectName() for action in entries)
     expected = sorted(f"labelMigration_{aid}" for aid in _LM_ALGORITHMS)
-    texts = [action.text() for action in menu.actions()]
+    texts = [action.text() for action in entries]
     displays = sorted(_lm_registry().algorithmById(f"{_LM_PROVIDER}:{aid}").displayName() + "…"
                       for aid in _LM_ALGORITHMS if _lm_registry().algorithmById(f"{_LM_PROVIDER}:{aid}"))
     bar_actions = window.menuBar().actions()
@@ -294,9 +300,10 @@ def _lm_check_menu(label, expect_present=True):
     # The plugin inserts its menu right before Help; plugins loaded later (Processing) may insert theirs
     # in between, so the menu only has to stay to the left of Help.
     before_help = bool(help_positions) and position < help_positions[0]
-    ok = names == expected and sorted(texts) == displays and menus[0].isVisible()
+    ok = names == expected and sorted(texts) == displays and menus[0].isVisible() and first == _LM_SEARCH_PANEL_ACTION
     _lm_check(f"menu_{label}", ok,
-              f"title {menus[0].text()!r}, actions {names}, texts {texts}, visible {menus[0].isVisible()}")
+              f"title {menus[0].text()!r}, first {first!r}, actions {names}, texts {texts}, "
+              f"visible {menus[0].isVisible()}")
     _lm_check(f"menu_before_help_{label}", before_help,
               f"menu at position {position}, Help at {help_positions}, "
               f"menu bar: {[a.text() for a in bar_actions]}")
@@ -533,6 +540,107 @@ def _lm_step_screenshot_main_window():
     _lm_grab(_lm_iface().mainWindow(), "main_window.png")
 
 
+def _lm_find_search_dock():
+    from qgis.PyQt.QtWidgets import QDockWidget
+
+    return _lm_iface().mainWindow().findChildren(QDockWidget, _LM_SEARCH_DOCK_NAME)
+
+
+def _lm_step_search_dock():
+    """The scene search panel: opened from the menu, a search against a small local archive, results shown."""
+    import datetime as dt
+
+    from qgis.core import QgsFeature, QgsGeometry, QgsVectorLayer
+    from qgis.PyQt.QtCore import QDate
+
+    from labelmigration.tests.support.safe_products import make_safe_product
+
+    docks = _lm_find_search_dock()
+    _lm_check("search_dock_created_hidden", len(docks) == 1 and docks[0].isHidden(),
+              f"{len(docks)} docks named {_LM_SEARCH_DOCK_NAME}, hidden {[d.isHidden() for d in docks]}")
+    menus = _lm_menus_in_menubar()
+    action = next((a for a in menus[0].menu().actions() if a.objectName() == _LM_SEARCH_PANEL_ACTION), None) \
+        if menus else None
+    if not _lm_check("search_dock_menu_action", action is not None, f"{_LM_SEARCH_PANEL_ACTION} in the menu"):
+        return
+    action.trigger()
+    yield 500
+    dock = docks[0] if docks else None
+    if not _lm_check("search_dock_shown", dock is not None and dock.isVisible(),
+                     f"visible {dock.isVisible() if dock else None}"):
+        return
+
+    archive = os.path.join(_LM["work_dir"], "archive")
+    os.makedirs(archive, exist_ok=True)
+    titles = [make_safe_product(archive, "L2A", size_10m=546, sensing=dt.datetime(2020, 8, day, 10, 25, 59),
+                                cloud_cover=cloud).name for day, cloud in ((14, 0.5), (18, 0.5), (16, 40.0))]
+    layer = QgsVectorLayer("Polygon?crs=EPSG:32632&field=label:string&field=date:date", "label footprints",
+                           "memory")
+    features = []
+    for index, day in enumerate((15, 17)):
+        feature = QgsFeature(layer.fields())
+        x0, y0 = 699960.0 + 1000 + index * 1500, 5400000.0 - 3000
+        feature.setGeometry(QgsGeometry.fromWkt(
+            f"POLYGON(({x0} {y0},{x0 + 1000} {y0},{x0 + 1000} {y0 + 1000},{x0} {y0 + 1000},{x0} {y0}))"))
+        feature.setAttributes([f"label_{index}", QDate(2020, 8, day)])
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    previous_active = _lm_iface().activeLayer()
+    QgsProject.instance().addMapLayer(layer)
+    for other in QgsProject.instance().mapLayers().values():  # show only the footprints and the scenes
+        node = QgsProject.instance().layerTreeRoot().findLayer(other.id())
+        if node is not None:
+            node.setItemVisibilityChecked(other is layer)
+    yield 300
+
+    dock.layer_combo.setLayer(layer)
+    dock.date_field_combo.setField("date")
+    dock.max_cloud.setValue(5)
+    dock.backend_combo.setCurrentIndex(dock.backend_combo.findData("local"))
+    dock.url_edit.setText(archive)
+    dock.search_button.click()
+    busy = dock.is_busy()
+    done = yield from _lm_wait_until(lambda: not dock.is_busy() and dock.table.rowCount() > 0, 30)
+    rows = dock.table_rows() if done else []
+    found = sorted((r[0], r[1], r[2]) for r in rows)
+    # equal coverage and cloud: ranked by |offset| from the label date (15th: the 14th first; 17th: the 18th)
+    expected = sorted([("label_0", "1", titles[0]), ("label_0", "2", titles[1]),
+                       ("label_1", "1", titles[1]), ("label_1", "2", titles[0])])
+    _lm_check("search_dock_results", busy and done and found == expected,
+              f"ran as a task {busy}, finished {done}, rows {rows}, expected {expected}, "
+              f"status {dock.status_label.text()!r}")
+    result = dock.result_layer
+    _lm_check("search_dock_layer_in_project", result is not None and result.id() in QgsProject.instance().mapLayers()
+              and result.featureCount() == 4, repr(result))
+    dock.table.selectRow(0)
+    toolbox_action = getattr(qgis.utils.plugins.get("processing"), "toolboxAction", None)
+    if toolbox_action is not None:
+        toolbox_action.setChecked(False)  # give the dock the whole right-hand side for the screenshot
+    canvas = _lm_iface().mapCanvas()
+    if result is not None:
+        canvas.setExtent(canvas.mapSettings().layerExtentToOutputExtent(result, result.extent()))
+    canvas.refreshAllLayers()
+    yield 500
+    yield from _lm_wait_until(lambda: not canvas.isDrawing(), 15)
+    yield 300
+    _lm_grab(_lm_iface().mainWindow(), "search_dock.png")
+    dock.hide()
+    if toolbox_action is not None:
+        toolbox_action.setChecked(True)
+    # leave the project as it was: the later steps (and QGIS's exit) see the same layers as before
+    QgsProject.instance().removeMapLayers([layer.id()] + ([result.id()] if result is not None else []))
+    yield 200
+    _lm_check("search_dock_forgets_removed_layer", dock.result_layer is None and dock.table.rowCount() == 0,
+              f"result layer {dock.result_layer!r}, {dock.table.rowCount()} rows")
+    for other in QgsProject.instance().mapLayers().values():
+        node = QgsProject.instance().layerTreeRoot().findLayer(other.id())
+        if node is not None:
+            node.setItemVisibilityChecked(True)
+    if previous_active is not None:
+        _lm_iface().setActiveLayer(previous_active)
+    yield 200
+
+
 def _lm_step_reload(cycle):
     def step():
         label = f"cycle{cycle}"
@@ -546,6 +654,8 @@ def _lm_step_reload(cycle):
         yield 300  # let deleteLater() run
         leftovers = _lm_iface().mainWindow().findChildren(QMenu, _LM_MENU_NAME)
         _lm_check(f"menu_deleted_{label}", not leftovers, f"{len(leftovers)} QMenu objects still alive")
+        docks = _lm_find_search_dock()
+        _lm_check(f"search_dock_deleted_{label}", not docks, f"{len(docks)} search docks still alive")
         _lm_check_toolbox(label, expect_present=False)
 
         loaded = qgis.utils.loadPlugin(_LM_PLUGIN)
@@ -555,6 +665,9 @@ def _lm_step_reload(cycle):
         yield 300
         _lm_check_provider(f"reloaded_{label}")
         _lm_check_menu(f"reloaded_{label}")
+        docks = _lm_find_search_dock()
+        _lm_check(f"search_dock_reloaded_{label}", len(docks) == 1 and docks[0].isHidden(),
+                  f"{len(docks)} search docks, hidden {[d.isHidden() for d in docks]}")
         _lm_check_toolbox(f"reloaded_{label}")
     return step
 
@@ -601,6 +714,7 @@ _LM_STEPS = [
     ("run_stackbands_dialog", _lm_step_run_stackbands_dialog),
     ("demo_chain", _lm_step_demo_chain),
     ("screenshot_main_window", _lm_step_screenshot_main_window),
+    ("search_dock", _lm_step_search_dock),
 ] + [(f"reload_cycle{cycle}", _lm_step_reload(cycle)) for cycle in range(1, _LM_RELOAD_CYCLES + 1)] + [
     ("run_after_reload", _lm_step_run_after_reload),
     ("final", _lm_step_final),

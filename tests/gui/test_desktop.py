@@ -27,7 +27,7 @@ WATCHDOG_S = 100  # the script gives up (and reports where) a little before the 
 SYSTEM_PYTHON = "/usr/bin/python3"  # the Python QGIS is built against (the venv must not be used)
 SCRIPT = Path(__file__).with_name("desktop_script.py")
 SCREENSHOTS = ("menu_open.png", "cropscene_dialog.png", "stackbands_dialog.png", "demo_pair_canvas.png",
-               "main_window.png", "main_window_after_reload.png")
+               "main_window.png", "search_dock.png", "main_window_after_reload.png")
 
 # QGIS runs $XDG_DATA_HOME/QGIS/QGIS3/startup.py when its Python starts, before plugins load (verified on
 # 3.22; <profile>/python/startup.py is NOT run). This hook records Python errors raised while plugins load
@@ -223,11 +223,19 @@ def test_demo_chain_outputs_load_styled(desktop_run):
                                  "screenshot_demo_pair_canvas.png"])
 
 
+def test_search_dock_searches_from_the_menu(desktop_run):
+    _assert_checks(desktop_run, ["search_dock_created_hidden", "search_dock_menu_action", "search_dock_shown",
+                                 "search_dock_results", "search_dock_layer_in_project",
+                                 "search_dock_forgets_removed_layer",
+                                 "screenshot_search_dock.png"])
+
+
 @pytest.mark.parametrize("cycle", [1, 2])
 def test_unload_and_reload(desktop_run, cycle):
     label = f"cycle{cycle}"
     _assert_checks(desktop_run, [f"unload_{label}", f"provider_gone_{label}", f"menu_gone_{label}",
                                  f"menu_deleted_{label}", f"toolbox_gone_{label}", f"reload_{label}",
+                                 f"search_dock_deleted_{label}", f"search_dock_reloaded_{label}",
                                  f"provider_reloaded_{label}", f"menu_reloaded_{label}",
                                  f"menu_before_help_reloaded_{label}", f"toolbox_reloaded_{label}"])
 

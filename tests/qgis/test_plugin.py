@@ -27,11 +27,18 @@ def test_load_and_unload_twice(qgis_iface, qgis_processing):
                                                              "downloadscenes"}
         menus = labelmigration_menus(qgis_iface)
         assert len(menus) == 1
-        entries = [a.text() for a in menus[0].menu().actions()]
-        assert len(entries) == 7 and all(text.endswith("…") for text in entries)
+        actions = [a for a in menus[0].menu().actions() if not a.isSeparator()]
+        entries = [a.text() for a in actions]
+        assert len(entries) == 8 and all(text.endswith("…") for text in entries)
+        assert actions[0].objectName() == "labelMigration_searchPanel"
+        dock = plugin.search_dock
+        assert dock is not None and dock.objectName() == "labelMigrationSearchDock" and dock.isHidden()
+        actions[0].trigger()
+        assert not dock.isHidden()
         plugin.unload()
         assert registry.providerById("labelmigration") is None
         assert labelmigration_menus(qgis_iface) == []
+        assert plugin.search_dock is None and dock.parent() is None
 
 
 def test_menu_entry_opens_the_algorithm_dialog(qgis_iface, qgis_processing, monkeypatch):
