@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Dict, Iterator, List, Optional
 
+from .loopback import serving
+
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)$")
 CLIENT_ID = "cdse-public"
 
@@ -273,21 +275,6 @@ class _Handler(BaseHTTPRequestHandler):
 @contextmanager
 def fault_server(**options) -> Iterator[FaultServer]:
     """Start a FaultServer on 127.0.0.1 (a free port) for the block; options go to FaultServer."""
-    server = FaultServer(**options)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(FaultServer(**options)) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
-
-def closed_port_url(path: str = "/") -> str:
-    """A loopback URL on a port nothing listens on."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}{path}"

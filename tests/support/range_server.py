@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
 
+from .loopback import serving
+
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)")
 
 
@@ -52,10 +54,5 @@ def range_server(folder) -> Iterator[ThreadingHTTPServer]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.bytes_sent, server.requests, server.lock = 0, 0, threading.Lock()
     server.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()

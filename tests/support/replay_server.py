@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
+from .loopback import serving
+
 HTML_PAGE = b"<!DOCTYPE html><html><head><title>Maintenance</title></head><body><h1>Down for maintenance</h1></body></html>"
 
 
@@ -111,20 +113,6 @@ def replay_server() -> Iterator[ReplayServer]:
     http.daemon_threads = True
     replay = ReplayServer(url=f"http://127.0.0.1:{http.server_address[1]}")
     http.replay = replay
-    thread = threading.Thread(target=http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(http):
         yield replay
-    finally:
-        http.shutdown()
-        http.server_close()
 
-
-def closed_port_url() -> str:
-    """A URL on 127.0.0.1 where nothing listens (the port was just freed)."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"

@@ -5,7 +5,8 @@ import time
 import pytest
 
 from labelmigration.core.http import HttpError, get_json, open_once, open_url, post_form, retry_delay
-from labelmigration.tests.support.fault_server import Fault, closed_port_url, fault_server
+from labelmigration.tests.support.fault_server import Fault, fault_server
+from labelmigration.tests.support.loopback import closed_port_url
 
 
 @pytest.fixture

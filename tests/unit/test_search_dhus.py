@@ -10,7 +10,8 @@ from labelmigration.core.search import BACKENDS, make_backend
 from labelmigration.core.search.dhus import DhusBackend, build_query
 from labelmigration.core.search.local import LocalArchiveBackend
 from labelmigration.core.search.odata import DEFAULT_URL as ODATA_URL, ODataBackend
-from labelmigration.tests.support.replay_server import closed_port_url, replay_server
+from labelmigration.tests.support.loopback import closed_port_url
+from labelmigration.tests.support.replay_server import replay_server
 
 UTC = dt.timezone.utc
 AREA = "POLYGON((-66.2695 -8.0592,-57.3047 -8.0592,-57.3047 0.7031,-66.2695 0.7031,-66.2695 -8.0592))"

@@ -6,7 +6,8 @@ import pytest
 
 from labelmigration.core.http import HttpError
 from labelmigration.core.search.odata import ODataBackend, build_filter
-from labelmigration.tests.support.replay_server import closed_port_url, replay_server
+from labelmigration.tests.support.loopback import closed_port_url
+from labelmigration.tests.support.replay_server import replay_server
 
 UTC = dt.timezone.utc
 RECORDED_BASE = "https://catalogue.dataspace.copernicus.eu/odata/v1"

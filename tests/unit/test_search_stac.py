@@ -13,7 +13,8 @@ import pytest
 from labelmigration.core.errors import LabelMigrationError
 from labelmigration.core.search.base import parse_datetime
 from labelmigration.core.search.stac import StacBackend, cloud_arguments, item_scene
-from labelmigration.tests.support.replay_server import closed_port_url, replay_server
+from labelmigration.tests.support.loopback import closed_port_url
+from labelmigration.tests.support.replay_server import replay_server
 
 QUERY_CONFORMANCE = ["https://api.stacspec.org/v1.0.0/core", "https://api.stacspec.org/v1.0.0/item-search",
                      "https://api.stacspec.org/v1.0.0/item-search#query"]
