@@ -1,9 +1,8 @@
-"""DHuS OpenSearch (hubs still running the Data Hub Software: national mirrors, collaborative hubs).
+"""DHuS hubs (those still running the Data Hub Software: national mirrors, collaborative hubs),
+searched through sentinelsat, imported only when a DHuS search runs.
 
-Why not sentinelsat: its query() is one GET of ``/search?q=...&format=json`` plus paging, which
-core/http does with the plugin's own error messages (URL named, HTML pages and 401s explained,
-password never shown, Retry-After honoured); sentinelsat would add requests, tqdm, geojson,
-geomet and html2text to the Python that QGIS runs for that, and its errors quote server bodies.
+sentinelsat's errors quote server pages; they are turned into the plugin's own messages (the URL
+named, HTML pages and 401s explained, never a password).
 """
 import base64
 import datetime as dt
@@ -12,13 +11,13 @@ from typing import Dict, List, Optional, Tuple
 from osgeo import ogr
 
 from .. import http
+from ..dependencies import require
 from ..errors import LabelMigrationError
 from ..progress import CancelCheck, ProgressCallback, Steps
 from .base import Scene, check_product, iso_z, parse_datetime, scene_passes, tile_from_name
 
 DEFAULT_URL = "https://apihub.copernicus.eu/apihub"  # closed in 2023: give a hub that still runs DHuS
 PRODUCT_TYPES = {"L1C": "S2MSI1C", "L2A": "S2MSI2A"}
-ROWS = 100
 MAX_RESULTS = 10000
 
 
@@ -48,71 +47,61 @@ class DhusBackend:
     name = "dhus"
 
     def __init__(self, url: Optional[str] = None, credentials: Optional[Tuple[str, str]] = None,
-                 timeout: float = http.DEFAULT_TIMEOUT, retries: int = 3, backoff: float = 1.0):
+                 timeout: float = http.DEFAULT_TIMEOUT):
         self.url = (url or DEFAULT_URL).rstrip("/")
+        self.credentials = credentials
         self.headers = basic_auth(credentials)
-        self.timeout, self.retries, self.backoff = timeout, retries, backoff
+        self.timeout = timeout
 
     def search(self, geometry_wkt: str, start: dt.datetime, end: dt.datetime, max_cloud: Optional[float] = None,
                product: Optional[str] = None, collection: Optional[str] = None,
                progress: Optional[ProgressCallback] = None, is_cancelled: Optional[CancelCheck] = None) -> List[Scene]:
         steps = Steps(progress, is_cancelled)
+        sentinelsat = require("sentinelsat", "Searching a DHuS hub")
+        user, password = self.credentials or (None, None)
+        api = sentinelsat.SentinelAPI(user, password, self.url + "/", timeout=self.timeout, show_progressbars=False)
+        proxy = http.current_proxy()
+        if proxy:
+            api.session.proxies.update({"http": proxy, "https": proxy})
+        steps.check()
         query = build_query(geometry_wkt, start, end, max_cloud, product, collection)
-        scenes: List[Scene] = []
-        offset = 0
-        while offset < MAX_RESULTS:
-            steps.check()
-            feed = self._page(query, offset, is_cancelled)
-            entries = _as_list(feed.get("entry"))
-            scenes.extend(self.scene(entry) for entry in entries)
-            total = int(feed.get("opensearch:totalResults") or 0)
-            offset += len(entries)
-            steps.report(offset / total if total else 1.0)
-            if not entries or offset >= total:
-                break
+        try:
+            products = api.query(raw=query, order_by="+beginposition", limit=MAX_RESULTS)
+        except Exception as error:  # sentinelsat and requests errors: say what happened, for a person
+            raise self._error(error) from None
+        steps.report(1.0)
+        scenes = [self.scene(uuid, properties) for uuid, properties in products.items()]
         return [scene for scene in scenes if scene_passes(scene, start, end, max_cloud, product)]
 
-    def _page(self, query: str, offset: int, is_cancelled: Optional[CancelCheck]) -> dict:
-        params = {"q": query, "start": str(offset), "rows": str(ROWS), "format": "json", "orderby": "beginposition asc"}
-        answer = http.get_json(f"{self.url}/search", params, self.headers, self.timeout, self.retries, is_cancelled,
-                               self.backoff)
-        feed = answer.get("feed") if isinstance(answer, dict) else None
-        if not isinstance(feed, dict):
-            raise LabelMigrationError(f"{self.url}/search did not answer like a DHuS OpenSearch service.")
-        return feed
+    def _error(self, error: Exception) -> http.HttpError:
+        shown = http.display_url(self.url + "/search")
+        response = getattr(error, "response", None)
+        status = getattr(response, "status_code", None)
+        body = (getattr(response, "text", "") or "")[:2048].lower()
+        if status == 401 or type(error).__name__ == "UnauthorizedError":
+            return http.HttpError(f"{shown} refused the credentials (HTTP 401 Unauthorized): check the user name "
+                                  f"and password.", 401)
+        if "<html" in body:
+            return http.HttpError(f"{shown} answered with an HTML page instead of JSON; is this the address of a "
+                                  f"DHuS hub?", status)
+        if status:
+            return http.HttpError(f"{shown} answered HTTP {status}.", status)
+        return http.HttpError(f"Cannot reach {shown}: {type(error).__name__}. Check the URL and your network or proxy.")
 
-    def scene(self, entry: dict) -> Scene:
-        fields = _fields(entry)
-        links = _as_list(entry.get("link"))
-        cloud = fields.get("cloudcoverpercentage")
-        title = str(entry.get("title", ""))
-        size = fields.get("size")
+    def scene(self, uuid: str, properties: dict) -> Scene:
+        title = str(properties.get("title", ""))
+        cloud = properties.get("cloudcoverpercentage")
+        moment = properties.get("beginposition") or properties.get("datatakesensingstart")
+        size = properties.get("size")
         return Scene(
-            id=str(entry["id"]), title=title, backend=self.name,
-            datetime=parse_datetime(fields.get("beginposition") or fields["datatakesensingstart"]),
+            id=str(properties.get("uuid", uuid)), title=title, backend=self.name,
+            datetime=moment.replace(tzinfo=dt.timezone.utc) if isinstance(moment, dt.datetime) else parse_datetime(str(moment)),
             cloud_cover=float(cloud) if cloud not in (None, "") else None,
-            tile=fields.get("tileid") or tile_from_name(title), product_type=fields.get("producttype", ""),
-            footprint_wkt=_footprint(fields.get("footprint")),
-            url=next((link["href"] for link in links if not link.get("rel") and link.get("href")), None),
-            checksums={}, size=_size_bytes(size) if size else None,
-            quicklook=next((link["href"] for link in links if link.get("rel") == "icon"), None),
-            online=str(entry.get("offline", "false")).lower() != "true", collection="SENTINEL-2",
+            tile=properties.get("tileid") or tile_from_name(title), product_type=properties.get("producttype", ""),
+            footprint_wkt=_footprint(properties.get("footprint")), url=properties.get("link"),
+            checksums={}, size=_size_bytes(size) if size else None, quicklook=properties.get("link_icon"),
+            online=str(properties.get("offline", "false")).lower() != "true", collection="SENTINEL-2",
         )
-
-
-def _as_list(value) -> list:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _fields(entry: dict) -> Dict[str, str]:
-    """DHuS puts values under their type ('str', 'int', 'double', 'date', ...), a dict when only one."""
-    fields = {}
-    for kind in ("str", "int", "double", "date", "bool"):
-        for item in _as_list(entry.get(kind)):
-            fields[item.get("name")] = item.get("content")
-    return fields
 
 
 def _footprint(wkt: Optional[str]) -> Optional[str]:

@@ -38,7 +38,7 @@ def fields(entry):
 def test_entries_map_to_scenes(recorded):
     with replay_server() as server:
         server.add_json("/hub/search", recorded)
-        scenes = DhusBackend(server.url + "/hub", ("bob", "pw"), retries=0).search(AREA, START, END, 10, None)
+        scenes = DhusBackend(server.url + "/hub", ("bob", "pw")).search(AREA, START, END, 10, None)
         sent = server.requests[0]
     entries = recorded["feed"]["entry"]
     assert [s.id for s in scenes] == [e["id"] for e in entries]
@@ -67,7 +67,7 @@ def test_query_terms():
 def test_level_filter_is_applied_to_the_answer(recorded):
     with replay_server() as server:
         server.add_json("/hub/search", recorded)
-        scenes = DhusBackend(server.url + "/hub", retries=0).search(AREA, START, END, 10, "L2A")
+        scenes = DhusBackend(server.url + "/hub").search(AREA, START, END, 10, "L2A")
     assert [s.title for s in scenes] == [e["title"] for e in recorded["feed"]["entry"] if "MSIL2A" in e["title"]]
 
 
@@ -75,7 +75,7 @@ def test_wrong_credentials_never_show_the_password():
     with replay_server() as server:
         server.fault("/hub/search", "401")
         with pytest.raises(HttpError) as caught:
-            DhusBackend(server.url + "/hub", ("bob", "Secret-Pass-123"), retries=0).search(AREA, START, END, 3, None)
+            DhusBackend(server.url + "/hub", ("bob", "Secret-Pass-123")).search(AREA, START, END, 3, None)
     message = str(caught.value)
     assert "401" in message and f"{server.url}/hub/search" in message
     assert "Secret-Pass-123" not in message and "bob" not in message
@@ -85,10 +85,10 @@ def test_html_page_and_unreachable_hub():
     with replay_server() as server:
         server.fault("/hub/search", "html")
         with pytest.raises(HttpError, match="HTML page instead of JSON"):
-            DhusBackend(server.url + "/hub", retries=0).search(AREA, START, END, 3, None)
+            DhusBackend(server.url + "/hub").search(AREA, START, END, 3, None)
     url = closed_port_url()
     with pytest.raises(HttpError, match=f"Cannot reach {url}/hub/search"):
-        DhusBackend(url + "/hub", retries=0).search(AREA, START, END, 3, None)
+        DhusBackend(url + "/hub").search(AREA, START, END, 3, None)
 
 
 def test_registry_and_make_backend(tmp_path):
@@ -101,3 +101,13 @@ def test_registry_and_make_backend(tmp_path):
         make_backend("local")
     with pytest.raises(LabelMigrationError, match="Unknown search backend 'scihub'"):
         make_backend("scihub")
+
+
+def test_missing_sentinelsat_says_what_to_install(monkeypatch):
+    import sys
+
+    from labelmigration.core.errors import MissingDependency
+
+    monkeypatch.setitem(sys.modules, "sentinelsat", None)  # as if it were not installed
+    with pytest.raises(MissingDependency, match=r'pip install "sentinelsat==1\.2\.1"'):
+        DhusBackend("http://127.0.0.1:1/hub").search(AREA, START, END, 3, None)
