@@ -3,6 +3,7 @@
 Only the standard library, so it works in any QGIS Python. Messages name the URL without its
 query string or credentials, never a password or token.
 """
+import base64
 import email.utils
 import json
 import socket
@@ -11,7 +12,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from contextlib import contextmanager
-from typing import Callable, Dict, Iterator, Optional
+from typing import Callable, Dict, Iterator, Optional, Tuple
 
 from .errors import Cancelled, LabelMigrationError
 
@@ -61,6 +62,14 @@ class HttpError(LabelMigrationError):
     def retryable(self) -> bool:
         """No answer at all (network, timeout) or a status worth another try (429, 5xx)."""
         return self.status is None or self.status in RETRY_STATUSES
+
+
+def basic_auth(credentials: Optional[Tuple[str, str]]) -> Dict[str, str]:
+    """The HTTP Basic Authorization header for (user, password); no header without credentials."""
+    if not credentials:
+        return {}
+    token = base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
 
 
 def display_url(url: str) -> str:

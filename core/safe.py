@@ -119,7 +119,7 @@ def _read_text(path: str) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def _parse_xml(path: str, source: str) -> ElementTree.Element:
+def parse_xml(path: str, source: str) -> ElementTree.Element:
     try:
         root = ElementTree.fromstring(_read_text(path))
     except ElementTree.ParseError as error:
@@ -130,7 +130,7 @@ def _parse_xml(path: str, source: str) -> ElementTree.Element:
     return root
 
 
-def _text(root: ElementTree.Element, tag: str, default: Optional[str] = None) -> Optional[str]:
+def xml_text(root: ElementTree.Element, tag: str, default: Optional[str] = None) -> Optional[str]:
     element = root.find(f".//{tag}")
     return element.text.strip() if element is not None and element.text else default
 
@@ -179,19 +179,19 @@ def _locate_metadata(path: str) -> str:
 def _tile_grid(tile_metadata: str, source: str) -> TileGrid:
     if not _exists(tile_metadata):
         raise LabelMigrationError(f"The product '{source}' lacks its tile metadata '{tile_metadata}'.")
-    root = _parse_xml(tile_metadata, source)
-    code = _text(root, "HORIZONTAL_CS_CODE", "")
+    root = parse_xml(tile_metadata, source)
+    code = xml_text(root, "HORIZONTAL_CS_CODE", "")
     match = re.search(r"EPSG:(\d+)", code or "")
     if not match:
         raise LabelMigrationError(f"The tile metadata '{tile_metadata}' names no EPSG code.")
     sizes = {}
     for size in root.iter("Size"):
-        sizes[int(size.get("resolution"))] = (int(_text(size, "NCOLS")), int(_text(size, "NROWS")))
+        sizes[int(size.get("resolution"))] = (int(xml_text(size, "NCOLS")), int(xml_text(size, "NROWS")))
     origin = next((p for p in root.iter("Geoposition") if p.get("resolution") == "10"), None)
     origin = origin if origin is not None else next(root.iter("Geoposition"), None)
     if origin is None or 10 not in sizes:
         raise LabelMigrationError(f"The tile metadata '{tile_metadata}' has no 10 m geoposition and size.")
-    return TileGrid(int(match.group(1)), float(_text(origin, "ULX")), float(_text(origin, "ULY")), sizes)
+    return TileGrid(int(match.group(1)), float(xml_text(origin, "ULX")), float(xml_text(origin, "ULY")), sizes)
 
 
 def _offsets(root: ElementTree.Element, level: str) -> Dict[str, float]:
@@ -208,7 +208,7 @@ def open_safe(path: str) -> SafeProduct:
     """Read a product's metadata: level, baseline, offsets, tile grid and band files."""
     metadata_path = _locate_metadata(path)
     root_folder = os.path.dirname(metadata_path)
-    root = _parse_xml(metadata_path, path)
+    root = parse_xml(metadata_path, path)
     expected_level = PRODUCT_XML[os.path.basename(metadata_path)]
     kind = root.tag
     level = {"Level-1C_User_Product": "L1C", "Level-2A_User_Product": "L2A"}.get(kind)
@@ -218,7 +218,7 @@ def open_safe(path: str) -> SafeProduct:
         )
     if level != expected_level:
         raise LabelMigrationError(f"'{metadata_path}' describes an {level} product but is named like an {expected_level} one.")
-    quantification = _text(root, "QUANTIFICATION_VALUE") or _text(root, "BOA_QUANTIFICATION_VALUE")
+    quantification = xml_text(root, "QUANTIFICATION_VALUE") or xml_text(root, "BOA_QUANTIFICATION_VALUE")
     if not quantification:
         raise LabelMigrationError(f"The product metadata '{metadata_path}' has no quantification value.")
     band_files: Dict[str, Dict[int, str]] = {}
@@ -240,10 +240,10 @@ def open_safe(path: str) -> SafeProduct:
     first_file = os.path.basename(next(iter(next(iter(band_files.values())).values())))
     return SafeProduct(
         source=path, root=root_folder, metadata_path=metadata_path, level=level,
-        product_type=_text(root, "PRODUCT_TYPE", ""), baseline=_text(root, "PROCESSING_BASELINE", ""),
+        product_type=xml_text(root, "PRODUCT_TYPE", ""), baseline=xml_text(root, "PROCESSING_BASELINE", ""),
         quantification=float(quantification), offsets=_offsets(root, level),
-        sensing_start=_text(root, "DATATAKE_SENSING_START", _text(root, "PRODUCT_START_TIME", "")),
-        orbit=_text(root, "SENSING_ORBIT_NUMBER", ""), spacecraft=_text(root, "SPACECRAFT_NAME", ""),
+        sensing_start=xml_text(root, "DATATAKE_SENSING_START", xml_text(root, "PRODUCT_START_TIME", "")),
+        orbit=xml_text(root, "SENSING_ORBIT_NUMBER", ""), spacecraft=xml_text(root, "SPACECRAFT_NAME", ""),
         tile=first_file.split("_", 1)[0].lstrip("T"),
         grid=_tile_grid(f"{root_folder}/{granule}/MTD_TL.xml", path),
         band_files=band_files,

@@ -1,4 +1,5 @@
 """downloadscenes: the products (or only the needed assets) of scenes found by searchscenes."""
+import functools
 import json
 import os
 
@@ -8,7 +9,7 @@ from qgis.core import (QgsProcessing, QgsProcessingException, QgsProcessingOutpu
 
 from ..core.download import CDSE_TOKEN_URL, CdseToken, DownloadJob, download_many
 from ..core.errors import LabelMigrationError
-from ..core.http import use_proxy
+from ..core.http import basic_auth, use_proxy
 from .algorithm import LabelMigrationAlgorithm, tr
 from .network import credentials, proxy_url
 
@@ -69,7 +70,7 @@ class DownloadScenesAlgorithm(LabelMigrationAlgorithm):
             token_url = self.parameterAsString(parameters, self.TOKEN_URL, context) or CDSE_TOKEN_URL
             headers = CdseToken(*account, token_url=token_url)
         elif account:
-            headers = _basic_headers(*account)
+            headers = functools.partial(basic_auth, account)
         os.makedirs(folder, exist_ok=True)
         feedback.pushInfo(tr("{} files to download into {}").format(len(jobs), folder))
 
@@ -126,9 +127,3 @@ def scene_jobs(scene: dict, folder: str, assets) -> list:
 def _extension(href: str) -> str:
     tail = href.split("?", 1)[0].rsplit("/", 1)[-1]
     return "." + tail.rsplit(".", 1)[1] if "." in tail else ""
-
-
-def _basic_headers(user: str, password: str):
-    import base64
-    token = base64.b64encode(f"{user}:{password}".encode()).decode()
-    return lambda: {"Authorization": f"Basic {token}"}

@@ -10,7 +10,8 @@ from typing import Callable, Dict, Optional, Tuple
 from ..errors import LabelMigrationError
 from .base import (CSV_COLUMNS, FootprintQuery, Match, Scene, SearchBackend, SearchWindow, rank_matches,
                    search_scenes, write_matches_csv)
-from .dhus import DEFAULT_URL as DHUS_URL, DhusBackend, basic_auth
+from ..http import basic_auth
+from .dhus import DEFAULT_URL as DHUS_URL, DhusBackend
 from .local import LocalArchiveBackend
 from .odata import DEFAULT_URL as ODATA_URL, ODataBackend
 from .stac import DEFAULT_URL as STAC_URL, StacBackend

@@ -4,9 +4,8 @@ searched through sentinelsat, imported only when a DHuS search runs.
 sentinelsat's errors quote server pages; they are turned into the plugin's own messages (the URL
 named, HTML pages and 401s explained, never a password).
 """
-import base64
 import datetime as dt
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 from osgeo import ogr
 
@@ -36,13 +35,6 @@ def build_query(geometry_wkt: str, start: dt.datetime, end: dt.datetime, max_clo
     return " AND ".join(terms)
 
 
-def basic_auth(credentials: Optional[Tuple[str, str]]) -> Dict[str, str]:
-    if not credentials:
-        return {}
-    token = base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
-    return {"Authorization": f"Basic {token}"}
-
-
 class DhusBackend:
     name = "dhus"
 
@@ -50,7 +42,7 @@ class DhusBackend:
                  timeout: float = http.DEFAULT_TIMEOUT):
         self.url = (url or DEFAULT_URL).rstrip("/")
         self.credentials = credentials
-        self.headers = basic_auth(credentials)
+        self.headers = http.basic_auth(credentials)
         self.timeout = timeout
 
     def search(self, geometry_wkt: str, start: dt.datetime, end: dt.datetime, max_cloud: Optional[float] = None,

@@ -12,7 +12,7 @@ from osgeo import ogr, osr
 
 from ..errors import LabelMigrationError
 from ..progress import CancelCheck, ProgressCallback, Steps
-from ..safe import SafeProduct, _parse_xml, _text, is_safe_product, open_safe
+from ..safe import SafeProduct, is_safe_product, open_safe, parse_xml, xml_text
 from .base import Scene, parse_datetime, scene_passes
 from .stac import item_scene
 
@@ -130,13 +130,13 @@ def _read_json(path: str, skipped: List[str]):
 
 
 def safe_scene(product: SafeProduct, backend: str) -> Scene:
-    root = _parse_xml(product.metadata_path, product.source)
-    cloud = _text(root, "Cloud_Coverage_Assessment")
+    root = parse_xml(product.metadata_path, product.source)
+    cloud = xml_text(root, "Cloud_Coverage_Assessment")
     name = product.name[:-5] if product.name.upper().endswith(".SAFE") else product.name
     return Scene(
         id=name, title=name, backend=backend, datetime=parse_datetime(product.sensing_start),
         cloud_cover=float(cloud) if cloud else None, tile=product.tile, product_type=product.product_type,
-        footprint_wkt=_mtd_footprint(_text(root, "EXT_POS_LIST")) or tile_footprint(product),
+        footprint_wkt=_mtd_footprint(xml_text(root, "EXT_POS_LIST")) or tile_footprint(product),
         url=os.path.abspath(product.source), assets={"product": os.path.abspath(product.source)},
         collection=f"sentinel-2-{product.level.lower()}",
     )
