@@ -1,0 +1,309 @@
+"""Compare a predicted class raster with a ground-truth class raster: confusion matrix and metrics.
+
+The comparison happens on the ground truth's grid. A prediction on another grid (other CRS,
+resolution or extent) is warped onto it with nearest neighbour through a warped VRT, so nothing
+is written to disk and only row strips are ever held in memory. Pixels that are nodata (or
+outside the data) in either raster are left out. The confusion matrix has the truth in rows and
+the prediction in columns and accumulates strip by strip with ``np.bincount``.
+
+Zero divisions: for a class that occurs in the truth or in the prediction, a ratio whose
+denominator is zero counts as 0 (a class never predicted has precision 0, a class predicted but
+absent from the truth has recall 0, as scikit-learn's ``zero_division=0``). A class absent from
+both gets NaN for every metric and is left out of the macro means.
+"""
+import csv
+import math
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from osgeo import gdal, ogr, osr
+
+from .errors import LabelMigrationError
+from .footprint import transform_geometry
+from .outputs import atomic_output
+from .progress import CancelCheck, ProgressCallback, Steps
+from .rasters import (gdal_errors, numpy_dtype, open_raster, pixel_to_world, read_check, require_georeferenced,
+                      row_strips, strip_height_for, valid_mask)
+
+# Value range up to which a strip's (truth, prediction) pairs are counted with one bincount.
+_BINCOUNT_LIMIT = 1 << 22
+
+
+@dataclass
+class ClassMetrics:
+    value: int
+    support: int  # truth pixels of the class
+    predicted: int  # prediction pixels of the class
+    true_positives: int
+    precision: float
+    recall: float
+    iou: float
+    f1: float
+
+
+@dataclass
+class Evaluation:
+    classes: List[int]
+    confusion: np.ndarray  # int64 (truth rows, prediction columns), ordered as classes
+    per_class: Dict[int, ClassMetrics]
+    accuracy: float
+    mean_precision: float
+    mean_recall: float
+    mean_iou: float
+    mean_f1: float
+    positive: Optional[int] = None  # the positive class of a binary evaluation, else None
+    excluded_pixels: int = 0  # valid in both rasters but with a value outside ``classes``
+    warped: bool = False  # the prediction was warped onto the truth's grid
+    warnings: List[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return int(self.confusion.sum())
+
+    @property
+    def binary(self) -> bool:
+        return self.positive is not None
+
+    def _headline(self, name: str) -> float:
+        if self.binary:
+            return getattr(self.per_class[self.positive], name)
+        return getattr(self, f"mean_{name}")
+
+    # The headline numbers: the positive class's for binary, the macro means otherwise.
+    @property
+    def precision(self) -> float:
+        return self._headline("precision")
+
+    @property
+    def recall(self) -> float:
+        return self._headline("recall")
+
+    @property
+    def iou(self) -> float:
+        return self._headline("iou")
+
+    @property
+    def f1(self) -> float:
+        return self._headline("f1")
+
+
+def _ratio(numerator: int, denominator: int) -> float:
+    return numerator / denominator if denominator else 0.0
+
+
+def metrics_from_confusion(confusion: np.ndarray, classes: Sequence[int], positive: Optional[int] = 1,
+                           excluded_pixels: int = 0) -> Evaluation:
+    """An Evaluation from a confusion matrix (truth rows, prediction columns)."""
+    confusion = np.asarray(confusion, dtype=np.int64)
+    classes = [int(c) for c in classes]
+    total = int(confusion.sum())
+    per_class = {}
+    for position, value in enumerate(classes):
+        tp = int(confusion[position, position])
+        support = int(confusion[position, :].sum())
+        predicted = int(confusion[:, position].sum())
+        fp, fn = predicted - tp, support - tp
+        if support == 0 and predicted == 0:
+            nan = float("nan")
+            per_class[value] = ClassMetrics(value, 0, 0, 0, nan, nan, nan, nan)
+            continue
+        per_class[value] = ClassMetrics(value, support, predicted, tp, _ratio(tp, tp + fp), _ratio(tp, tp + fn),
+                                        _ratio(tp, tp + fp + fn), _ratio(2 * tp, 2 * tp + fp + fn))
+
+    def mean(name: str) -> float:
+        values = [getattr(m, name) for m in per_class.values() if not math.isnan(getattr(m, name))]
+        return float(np.mean(values)) if values else float("nan")
+
+    return Evaluation(
+        classes=classes, confusion=confusion, per_class=per_class,
+        accuracy=float(np.trace(confusion)) / total if total else float("nan"),
+        mean_precision=mean("precision"), mean_recall=mean("recall"), mean_iou=mean("iou"), mean_f1=mean("f1"),
+        positive=positive if (positive is not None and len(classes) == 2 and positive in classes) else None,
+        excluded_pixels=excluded_pixels,
+    )
+
+
+def _outline(transform, width: int, height: int) -> ogr.Geometry:
+    ring = ogr.Geometry(ogr.wkbLinearRing)
+    for col, row in ((0, 0), (width, 0), (width, height), (0, height), (0, 0)):
+        ring.AddPoint_2D(*pixel_to_world(transform, col, row))
+    polygon = ogr.Geometry(ogr.wkbPolygon)
+    polygon.AddGeometry(ring)
+    return polygon
+
+
+def _same_grid(a: gdal.Dataset, a_srs: osr.SpatialReference, a_transform, b: gdal.Dataset,
+               b_srs: osr.SpatialReference, b_transform) -> bool:
+    if (a.RasterXSize, a.RasterYSize) != (b.RasterXSize, b.RasterYSize) or not a_srs.IsSame(b_srs):
+        return False
+    tolerance = 1e-6 * max(abs(b_transform[1]), abs(b_transform[5]))
+    return all(abs(x - y) <= tolerance for x, y in zip(a_transform, b_transform))
+
+
+def _warped_prediction(prediction: gdal.Dataset, prediction_path: str, truth: gdal.Dataset, truth_srs,
+                       truth_transform) -> Tuple[gdal.Dataset, gdal.Dataset]:
+    """A warped VRT of the prediction's first band on the truth's grid (nearest), with an alpha band
+    that is 0 where the prediction has no data."""
+    if truth_transform[2] or truth_transform[4]:
+        raise LabelMigrationError("The ground truth has a rotated grid; warp it to a north-up grid first.")
+    x0, y0 = pixel_to_world(truth_transform, 0, 0)
+    x1, y1 = pixel_to_world(truth_transform, truth.RasterXSize, truth.RasterYSize)
+    with read_check(prediction_path, "prediction"):
+        single = gdal.Translate("", prediction, format="VRT", bandList=[1])
+        warped = gdal.Warp("", single, format="VRT", outputBounds=(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)),
+                           width=truth.RasterXSize, height=truth.RasterYSize, dstSRS=truth_srs.ExportToWkt(),
+                           resampleAlg="near", dstAlpha=True, errorThreshold=0, multithread=False)
+    if warped is None:
+        raise LabelMigrationError(f"The prediction '{prediction_path}' cannot be warped onto the ground truth's grid.")
+    return warped, single  # the band-selecting VRT must live as long as the warped one
+
+
+def _integer_values(values: np.ndarray, path: str, role: str) -> np.ndarray:
+    if np.issubdtype(values.dtype, np.floating):
+        if values.size and not np.all(values == np.round(values)):
+            raise LabelMigrationError(
+                f"The {role} '{path}' holds fractional values; class rasters must hold whole class numbers."
+            )
+    return values.astype(np.int64, copy=False)
+
+
+class _PairCounter:
+    """Counts (truth, prediction) value pairs strip by strip."""
+
+    def __init__(self):
+        self.counts: Dict[Tuple[int, int], int] = {}
+
+    def add(self, truth: np.ndarray, prediction: np.ndarray) -> None:
+        if truth.size == 0:
+            return
+        low = int(min(truth.min(), prediction.min()))
+        span = int(max(truth.max(), prediction.max())) - low + 1
+        if span * span <= _BINCOUNT_LIMIT:
+            counts = np.bincount((truth - low) * span + (prediction - low), minlength=span * span)
+            codes = np.flatnonzero(counts)
+            pairs = zip((codes // span + low).tolist(), (codes % span + low).tolist(), counts[codes].tolist())
+        else:
+            unique, counts = np.unique(np.stack([truth, prediction]), axis=1, return_counts=True)
+            pairs = zip(unique[0].tolist(), unique[1].tolist(), counts.tolist())
+        for t, p, n in pairs:
+            self.counts[(t, p)] = self.counts.get((t, p), 0) + n
+
+
+def evaluate(prediction_path: str, truth_path: str, classes: Optional[Sequence[int]] = None, positive: Optional[int] = 1,
+             progress: Optional[ProgressCallback] = None, is_cancelled: Optional[CancelCheck] = None) -> Evaluation:
+    """Compare the first bands of a prediction and a ground truth on the truth's grid.
+
+    classes: the class values to score (matrix order); by default every value seen in either raster.
+    Pixels valid in both rasters whose value lies outside ``classes`` are counted in
+    ``excluded_pixels`` and left out. With exactly two classes, one of them ``positive``, the
+    evaluation is binary and its headline numbers are the positive class's.
+    """
+    steps = Steps(progress, is_cancelled)
+    with gdal_errors():
+        truth = open_raster(truth_path, "ground truth")
+        prediction = open_raster(prediction_path, "prediction")
+        truth_srs, truth_transform = require_georeferenced(truth, truth_path, "ground truth")
+        prediction_srs, prediction_transform = require_georeferenced(prediction, prediction_path, "prediction")
+        truth_outline = _outline(truth_transform, truth.RasterXSize, truth.RasterYSize)
+        outline = _outline(prediction_transform, prediction.RasterXSize, prediction.RasterYSize)
+        min_x, max_x, min_y, max_y = outline.GetEnvelope()
+        try:
+            outline = transform_geometry(outline, prediction_srs, truth_srs, max(max_x - min_x, max_y - min_y) / 64)
+        except RuntimeError as error:
+            raise LabelMigrationError(
+                f"The prediction '{prediction_path}' cannot be placed in the ground truth's coordinate reference system."
+            ) from error
+        overlap = outline.Intersection(truth_outline)
+        if overlap is None or overlap.IsEmpty() or overlap.GetArea() <= 0:
+            raise LabelMigrationError(
+                f"The prediction '{prediction_path}' and the ground truth '{truth_path}' do not overlap: "
+                f"there is nothing to compare."
+            )
+        warped = not _same_grid(prediction, prediction_srs, prediction_transform, truth, truth_srs, truth_transform)
+        source, keep = (_warped_prediction(prediction, prediction_path, truth, truth_srs, truth_transform)
+                        if warped else (prediction, None))
+        steps.report(0.02)
+
+        width, height = truth.RasterXSize, truth.RasterYSize
+        truth_band, prediction_band = truth.GetRasterBand(1), source.GetRasterBand(1)
+        bytes_per_row = width * (numpy_dtype(truth_band.DataType).itemsize
+                                 + numpy_dtype(prediction_band.DataType).itemsize + 8 * 3)
+        strip = strip_height_for(truth, bytes_per_row, 32 << 20)
+        counter = _PairCounter()
+        for row, rows in row_strips(height, strip):
+            with read_check(truth_path, "ground truth"):
+                truth_values = truth_band.ReadAsArray(0, row, width, rows)
+                valid = valid_mask(truth, 0, row, width, rows)
+            with read_check(prediction_path, "prediction"):
+                prediction_values = prediction_band.ReadAsArray(0, row, width, rows)
+                valid &= valid_mask(source, 0, row, width, rows)
+            for values in (truth_values, prediction_values):
+                if np.issubdtype(values.dtype, np.floating):
+                    valid &= np.isfinite(values)
+            counter.add(_integer_values(truth_values[valid], truth_path, "ground truth"),
+                        _integer_values(prediction_values[valid], prediction_path, "prediction"))
+            steps.report(0.02 + 0.96 * (row + rows) / height)
+        del source, keep  # close the warped VRT before its band-selecting source
+        prediction = truth = None
+
+    if not counter.counts:
+        raise LabelMigrationError(
+            f"The prediction '{prediction_path}' and the ground truth '{truth_path}' have no valid pixels in "
+            f"common: where one has data the other is nodata."
+        )
+    seen = sorted({t for t, _ in counter.counts} | {p for _, p in counter.counts})
+    classes = [int(c) for c in classes] if classes is not None else seen
+    if len(set(classes)) != len(classes):
+        raise LabelMigrationError("The class values to evaluate contain duplicates.")
+    position = {value: i for i, value in enumerate(classes)}
+    confusion = np.zeros((len(classes), len(classes)), dtype=np.int64)
+    excluded = 0
+    for (t, p), n in counter.counts.items():
+        if t in position and p in position:
+            confusion[position[t], position[p]] += n
+        else:
+            excluded += n
+    result = metrics_from_confusion(confusion, classes, positive, excluded)
+    result.warped = warped
+    if excluded:
+        result.warnings.append(f"{excluded} pixels hold values outside the evaluated classes and were left out.")
+    if result.total == 0:
+        raise LabelMigrationError("No pixel holds one of the evaluated classes in both rasters.")
+    steps.report(1.0)
+    return result
+
+
+def _format(value: float) -> str:
+    return "" if math.isnan(value) else f"{value:.6f}"
+
+
+def write_confusion_csv(path: str, evaluation: Evaluation, names: Optional[Dict[int, str]] = None) -> str:
+    """Write the confusion matrix as CSV, atomically.
+
+    One row per truth class: ``truth`` (class value), ``name``, one ``predicted_<value>`` column
+    per class, ``total``; then a ``total`` row with the column sums.
+    """
+    names = names or {}
+    classes = evaluation.classes
+    confusion = evaluation.confusion
+    with atomic_output(path) as temporary:
+        with open(temporary, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["truth", "name"] + [f"predicted_{c}" for c in classes] + ["total"])
+            for i, value in enumerate(classes):
+                writer.writerow([value, names.get(value, "")] + confusion[i].tolist() + [int(confusion[i].sum())])
+            writer.writerow(["total", ""] + confusion.sum(axis=0).tolist() + [int(confusion.sum())])
+    return path
+
+
+def metrics_rows(evaluation: Evaluation) -> List[List[str]]:
+    """Per-class and mean metrics as text rows (header first), for tables and logs."""
+    rows = [["class", "support", "predicted", "precision", "recall", "iou", "f1"]]
+    for value in evaluation.classes:
+        m = evaluation.per_class[value]
+        rows.append([str(value), str(m.support), str(m.predicted), _format(m.precision), _format(m.recall),
+                     _format(m.iou), _format(m.f1)])
+    rows.append(["mean", str(evaluation.total), str(evaluation.total), _format(evaluation.mean_precision),
+                 _format(evaluation.mean_recall), _format(evaluation.mean_iou), _format(evaluation.mean_f1)])
+    return rows
