@@ -5,6 +5,7 @@ from qgis.PyQt.QtGui import QIcon
 from .algorithm import ICON_PATH
 from .crop_scene import CropSceneAlgorithm
 from .download_scenes import DownloadScenesAlgorithm
+from .evaluate_segmentation import EvaluateSegmentationAlgorithm
 from .geocode_mask import GeocodeMaskAlgorithm
 from .mask_footprint import MaskFootprintAlgorithm
 from .safe_to_geotiff import SafeToGeoTiffAlgorithm
@@ -12,7 +13,7 @@ from .search_scenes import SearchScenesAlgorithm
 from .stack_bands import StackBandsAlgorithm
 
 ALGORITHMS = (GeocodeMaskAlgorithm, MaskFootprintAlgorithm, CropSceneAlgorithm, StackBandsAlgorithm,
-              SafeToGeoTiffAlgorithm, SearchScenesAlgorithm, DownloadScenesAlgorithm)
+              SafeToGeoTiffAlgorithm, SearchScenesAlgorithm, DownloadScenesAlgorithm, EvaluateSegmentationAlgorithm)
 PROVIDER_ID = "labelmigration"
 
 

@@ -1,0 +1,524 @@
+"""Run an ONNX segmentation model over a raster of any size, tile by tile, without seams.
+
+Model metadata follows the Deepness plugin (ONNX ``metadata_props`` holding JSON values):
+``model_type``, ``class_names`` (index -> name), ``resolution`` (cm/px), ``tile_size``,
+``tiles_overlap`` (percent), ``standardization_mean``, ``standardization_std``, ``seg_thresh``.
+Our own keys: ``bands`` (band names in the model's input order), ``reflectance_scale`` and
+``reflectance_offset`` (reflectance = DN * scale + offset, used when the raster's bands declare no
+scale/offset of their own).
+
+Streaming: tiles are read window by window with GDAL; predictions are blended with a separable
+Hann weight (flat towards raster edges) into a rolling buffer one tile row high, and every row
+that no later tile can touch is normalised and written at once. Memory is therefore bounded by
+one tile row of the output plus a batch of tiles, whatever the raster's size.
+"""
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+from osgeo import gdal
+
+from .dependencies import require
+from .errors import LabelMigrationError
+from .outputs import atomic_outputs, check_output_path
+from .progress import CancelCheck, ProgressCallback, Steps
+from .rasters import (band_names, create_gtiff, gdal_cache_limit, gdal_errors, has_geotransform, open_raster,
+                      read_check)
+
+OUTPUT_ROLES = ("probability", "classes")
+CLASSES_NODATA = 255
+DEFAULT_TILE_SIZE = 512
+DEFAULT_OVERLAP_PERCENT = 10.0
+EMIT_ROWS = 64  # rows normalised and written at a time
+MIN_OVERLAP = 2  # the blending weight is zero on a tile's outermost pixel: neighbours must cover it
+_SEGMENTATION_TYPES = ("segmentor", "segmentation")
+# canonical names: a band described 'B04' matches a model band 'red' and vice versa
+_BAND_ALIASES = {"b2": "blue", "b02": "blue", "b3": "green", "b03": "green", "b4": "red", "b04": "red",
+                 "b8": "nir", "b08": "nir"}
+
+
+@dataclass
+class ModelInfo:
+    """What the model's metadata says (every field optional except the model type)."""
+    model_type: str = "Segmentor"
+    class_names: Dict[int, str] = field(default_factory=dict)
+    resolution: Optional[float] = None
+    tile_size: Optional[int] = None
+    tiles_overlap: Optional[float] = None  # percent of the tile
+    standardization_mean: Optional[List[float]] = None
+    standardization_std: Optional[List[float]] = None
+    seg_thresh: Optional[float] = None
+    bands: Optional[List[str]] = None
+    reflectance_scale: Optional[float] = None
+    reflectance_offset: Optional[float] = None
+
+    @classmethod
+    def from_metadata(cls, props: Dict[str, str], path: str = "") -> "ModelInfo":
+        values = {key: _json_value(text) for key, text in props.items()}
+        try:
+            return cls(
+                model_type=str(values.get("model_type") or "Segmentor"),
+                class_names={int(k): str(v) for k, v in _as_dict(values.get("class_names")).items()},
+                resolution=_optional(float, values.get("resolution")),
+                tile_size=_optional(int, values.get("tile_size")),
+                tiles_overlap=_optional(float, values.get("tiles_overlap")),
+                standardization_mean=_optional_list(values.get("standardization_mean")),
+                standardization_std=_optional_list(values.get("standardization_std")),
+                seg_thresh=_optional(float, values.get("seg_thresh")),
+                bands=[str(b) for b in values["bands"]] if values.get("bands") else None,
+                reflectance_scale=_optional(float, values.get("reflectance_scale")),
+                reflectance_offset=_optional(float, values.get("reflectance_offset")),
+            )
+        except (TypeError, ValueError) as error:
+            raise LabelMigrationError(f"The model '{path}' has malformed metadata: {error}.") from error
+
+
+def _json_value(text: str):
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return text
+
+
+def _as_dict(value) -> dict:
+    if value is None or value == "":
+        return {}
+    if isinstance(value, list):
+        return dict(enumerate(value))
+    if not isinstance(value, dict):
+        raise ValueError(f"class_names must be a JSON object, not {value!r}")
+    return value
+
+
+def _optional(kind, value):
+    return None if value is None or value == "" else kind(value)
+
+
+def _optional_list(value) -> Optional[List[float]]:
+    if value is None or value == "":
+        return None
+    return [float(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
+
+
+@dataclass
+class Model:
+    path: str
+    session: object
+    info: ModelInfo
+    input_name: str
+    channels: Optional[int]  # None when the channel dimension is dynamic
+    fixed_size: Optional[Tuple[int, int]]  # (rows, cols) when the model only takes one tile size
+    input_type: np.dtype = np.dtype(np.float32)
+
+
+@dataclass
+class PredictionResult:
+    outputs: Dict[str, str]
+    stats: Dict[str, dict]
+    width: int
+    height: int
+    bands: List[int]
+    tile_size: Tuple[int, int]
+    overlap: int
+    tiles: int
+    valid_pixels: int
+
+
+def providers(ort) -> List[str]:
+    """CUDA when onnxruntime offers it, always with the CPU as fallback."""
+    available = ort.get_available_providers()
+    return [p for p in ("CUDAExecutionProvider",) if p in available] + ["CPUExecutionProvider"]
+
+
+def load_model(path: str) -> Model:
+    """Open an ONNX model with onnxruntime and read its metadata, or explain what is wrong."""
+    ort = require("onnxruntime", "Running an ONNX model")
+    if not path or not os.path.isfile(path):
+        raise LabelMigrationError(f"The model file '{path}' does not exist.")
+    try:
+        session = ort.InferenceSession(path, providers=providers(ort))
+    except Exception as error:  # onnxruntime raises its own exception types for bad files
+        raise LabelMigrationError(
+            f"The model file '{path}' is not an ONNX model onnxruntime can load: {str(error).strip()[:300]}"
+        ) from error
+    info = ModelInfo.from_metadata(session.get_modelmeta().custom_metadata_map, path)
+    if info.model_type.lower() not in _SEGMENTATION_TYPES:
+        raise LabelMigrationError(
+            f"The model '{path}' is a '{info.model_type}' model; only segmentation models (Segmentor) can be run."
+        )
+    model_input = session.get_inputs()[0]
+    shape = list(model_input.shape)
+    if len(shape) != 4:
+        raise LabelMigrationError(
+            f"The model '{path}' takes input of shape {shape}; a segmentation model takes (batch, bands, rows, cols)."
+        )
+    channels = shape[1] if isinstance(shape[1], int) and shape[1] > 0 else None
+    fixed = tuple(shape[2:]) if all(isinstance(s, int) and s > 0 for s in shape[2:]) else None
+    input_type = np.float64 if model_input.type == "tensor(double)" else np.float32
+    return Model(path, session, info, model_input.name, channels, fixed, np.dtype(input_type))
+
+
+def _canonical(name: str) -> str:
+    key = str(name).strip().lower()
+    return _BAND_ALIASES.get(key, key)
+
+
+def select_bands(dataset: gdal.Dataset, model: Model, bands: Optional[Sequence[Union[str, int]]] = None,
+                 path: str = "input raster") -> List[int]:
+    """1-based input band numbers in the model's input order."""
+    names = band_names(dataset)
+    if bands:
+        chosen = [_band_by_choice(choice, names, path) for choice in bands]
+    elif model.info.bands:
+        chosen = _bands_by_name(model.info.bands, names, path, model.path)
+    else:
+        needed = model.channels or dataset.RasterCount
+        if dataset.RasterCount < needed:
+            raise LabelMigrationError(
+                f"The model '{model.path}' takes {needed} bands but '{path}' has only {dataset.RasterCount}."
+            )
+        chosen = list(range(1, needed + 1))
+    if model.channels is not None and len(chosen) != model.channels:
+        raise LabelMigrationError(
+            f"The model '{model.path}' takes {model.channels} bands but {len(chosen)} were chosen ({chosen})."
+        )
+    return chosen
+
+
+def _band_by_choice(choice: Union[str, int], names: List[str], path: str) -> int:
+    if isinstance(choice, (int, np.integer)) or str(choice).strip().isdigit():
+        number = int(choice)
+        if not 1 <= number <= len(names):
+            raise LabelMigrationError(f"'{path}' has no band {number}; it has bands 1 to {len(names)}.")
+        return number
+    return _bands_by_name([str(choice)], names, path, "")[0]
+
+
+def _bands_by_name(wanted: Sequence[str], names: List[str], path: str, model_path: str) -> List[int]:
+    index = {}
+    for number, name in enumerate(names, start=1):
+        index.setdefault(_canonical(name), number)
+    missing = [name for name in wanted if _canonical(name) not in index]
+    if missing:
+        whose = f"The model '{model_path}' needs" if model_path else "Asked for"
+        have = ", ".join(f"{i}: '{n}'" for i, n in enumerate(names, start=1) if n) or "none named"
+        raise LabelMigrationError(
+            f"{whose} band(s) {', '.join(missing)} which '{path}' lacks (its bands: {have}). "
+            f"Name the bands explicitly (BANDS) or describe them in the raster."
+        )
+    return [index[_canonical(name)] for name in wanted]
+
+
+# ----- tiling geometry ---------------------------------------------------------------------------
+
+def tile_starts(length: int, tile: int, stride: int) -> List[int]:
+    """Tile origins along one axis; the last tile is moved back to end at the raster's edge."""
+    if length <= tile:
+        return [0]
+    return list(range(0, length - tile, stride)) + [length - tile]
+
+
+def axis_weight(start: int, tile: int, length: int) -> np.ndarray:
+    """Hann weight along one axis, zero on the outermost pixels, flat (1) towards raster edges."""
+    i = np.arange(tile, dtype=np.float64)
+    weight = np.sin(np.pi * i / max(1, tile - 1)) ** 2
+    if start == 0:
+        weight[: tile // 2] = 1.0
+    if start + tile >= length:
+        weight[tile // 2:] = 1.0
+    return weight.astype(np.float32)
+
+
+def resolve_tiling(model: Model, tile_size: Optional[int], overlap: Optional[float]) -> Tuple[Tuple[int, int], int]:
+    if model.fixed_size:
+        tile = model.fixed_size
+        if tile_size and (tile_size, tile_size) != tile:
+            raise LabelMigrationError(
+                f"The model '{model.path}' only takes tiles of {tile[1]} x {tile[0]} pixels, not {tile_size}."
+            )
+    else:
+        size = int(tile_size or model.info.tile_size or DEFAULT_TILE_SIZE)
+        tile = (size, size)
+    if min(tile) < 4:
+        raise LabelMigrationError(f"Tiles of {min(tile)} pixels are too small; use at least 4.")
+    if overlap is None:
+        percent = DEFAULT_OVERLAP_PERCENT if model.info.tiles_overlap is None else model.info.tiles_overlap
+        overlap = percent / 100.0
+    pixels = int(round(overlap * min(tile))) if 0 <= overlap < 1 else int(overlap)
+    pixels = max(MIN_OVERLAP, pixels)
+    if pixels >= min(tile):
+        raise LabelMigrationError(f"An overlap of {pixels} pixels does not fit tiles of {min(tile)} pixels.")
+    return tile, pixels
+
+
+# ----- input preparation -------------------------------------------------------------------------
+
+@dataclass
+class _Scaling:
+    scale: np.ndarray   # per band: reflectance = DN * scale + offset
+    offset: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+
+    def apply(self, pixels: np.ndarray) -> np.ndarray:
+        shape = (-1, 1, 1)
+        values = pixels.astype(np.float32) * self.scale.reshape(shape) + self.offset.reshape(shape)
+        values = (values - self.mean.reshape(shape)) / self.std.reshape(shape)
+        return np.nan_to_num(values, copy=False, nan=0.0, posinf=0.0, neginf=0.0)  # NaN nodata
+
+
+def scaling_for(dataset: gdal.Dataset, bands: List[int], info: ModelInfo) -> _Scaling:
+    """Band offset/scale metadata when set, else the model's reflectance_scale, then standardization."""
+    scales, offsets = [], []
+    for number in bands:
+        band = dataset.GetRasterBand(number)
+        scale, offset = band.GetScale(), band.GetOffset()
+        if scale not in (None, 1.0) or offset not in (None, 0.0):
+            scales.append(1.0 if scale is None else scale)
+            offsets.append(0.0 if offset is None else offset)
+        else:
+            scales.append(1.0 if info.reflectance_scale is None else info.reflectance_scale)
+            offsets.append(info.reflectance_offset or 0.0)
+    count = len(bands)
+    return _Scaling(np.array(scales, np.float32), np.array(offsets, np.float32),
+                    _per_band(info.standardization_mean, 0.0, count, "standardization_mean"),
+                    _per_band(info.standardization_std, 1.0, count, "standardization_std"))
+
+
+def _per_band(values: Optional[List[float]], default: float, count: int, key: str) -> np.ndarray:
+    values = values or [default]
+    if len(values) == 1:
+        values = values * count
+    if len(values) != count:
+        raise LabelMigrationError(f"The model's {key} has {len(values)} values for {count} bands.")
+    array = np.array(values, np.float32)
+    if key == "standardization_std" and np.any(array == 0):
+        raise LabelMigrationError("The model's standardization_std contains a zero.")
+    return array
+
+
+def read_tile(dataset: gdal.Dataset, bands: List[int], x: int, y: int, tile: Tuple[int, int]) -> np.ndarray:
+    """A (bands, rows, cols) window, reflect-padded where the tile reaches past the raster."""
+    rows = min(tile[0], dataset.RasterYSize - y)
+    cols = min(tile[1], dataset.RasterXSize - x)
+    pixels = dataset.ReadAsArray(x, y, cols, rows, band_list=bands)
+    pixels = pixels.reshape(len(bands), rows, cols)
+    if (rows, cols) != tile:
+        pixels = np.pad(pixels, ((0, 0), (0, tile[0] - rows), (0, tile[1] - cols)), mode="reflect")
+    return pixels
+
+
+def read_valid(dataset: gdal.Dataset, bands: List[int], x: int, y: int, cols: int, rows: int) -> np.ndarray:
+    """True where every chosen band has data (GDAL mask flags: nodata, mask band or alpha)."""
+    valid = np.ones((rows, cols), dtype=bool)
+    for number in bands:
+        band = dataset.GetRasterBand(number)
+        if not band.GetMaskFlags() & gdal.GMF_ALL_VALID:
+            valid &= band.GetMaskBand().ReadAsArray(x, y, cols, rows) != 0
+    return valid
+
+
+def run_batch(model: Model, batch: np.ndarray) -> np.ndarray:
+    """Model output as (batch, classes, rows, cols) float32."""
+    output = model.session.run(None, {model.input_name: batch.astype(model.input_type, copy=False)})[0]
+    output = np.asarray(output, dtype=np.float32)
+    if output.ndim == 3:
+        output = output[:, np.newaxis]
+    if output.ndim != 4 or output.shape[2:] != batch.shape[2:]:
+        raise LabelMigrationError(
+            f"The model '{model.path}' returned shape {output.shape} for input {batch.shape}; a segmentation "
+            f"model must return (batch, classes, rows, cols) of the input's size."
+        )
+    return output
+
+
+# ----- output writing ----------------------------------------------------------------------------
+
+class _Writers:
+    """The output GeoTIFFs (on temporary paths) and their running statistics."""
+
+    def __init__(self, roles: Dict[str, str], source: gdal.Dataset, classes: int, info: ModelInfo):
+        self.roles, self.classes, self.info = roles, classes, info
+        width, height = source.RasterXSize, source.RasterYSize
+        transform = source.GetGeoTransform() if has_geotransform(source) else None
+        self.datasets = {}
+        for role, path in roles.items():
+            bands, kind = (classes, gdal.GDT_Float32) if role == "probability" else (1, gdal.GDT_Byte)
+            dataset = create_gtiff(path, width, height, bands, kind, source.GetProjection(), transform)
+            for number in range(1, bands + 1):
+                band = dataset.GetRasterBand(number)
+                band.SetNoDataValue(float("nan") if role == "probability" else CLASSES_NODATA)
+                band.SetDescription(self._band_name(role, number - 1))
+            self.datasets[role] = dataset
+        self.sums = np.zeros(classes, np.float64)
+        self.counts = np.zeros(max(2, classes), np.int64)
+        self.valid = 0
+
+    def _band_name(self, role: str, index: int) -> str:
+        if role == "classes":
+            return "class"
+        return self.info.class_names.get(index + (1 if self.classes == 1 and len(self.info.class_names) > 1 else 0),
+                                         f"class {index}")
+
+    def write(self, row: int, probability: np.ndarray, valid: np.ndarray) -> None:
+        self.valid += int(valid.sum())
+        self.sums += np.where(valid, probability, 0).sum(axis=(1, 2), dtype=np.float64)
+        if "probability" in self.datasets:
+            out = np.where(valid, probability, np.float32(np.nan)).astype(np.float32)
+            for index in range(self.classes):
+                self.datasets["probability"].GetRasterBand(index + 1).WriteArray(out[index], 0, row)
+        classes = classify(probability, self.info.seg_thresh)
+        self.counts += np.bincount(classes[valid].ravel(), minlength=len(self.counts))[: len(self.counts)]
+        if "classes" in self.datasets:
+            self.datasets["classes"].GetRasterBand(1).WriteArray(
+                np.where(valid, classes, CLASSES_NODATA).astype(np.uint8), 0, row)
+
+    def close(self) -> None:
+        for dataset in self.datasets.values():
+            dataset.FlushCache()
+        self.datasets.clear()
+
+    def stats(self) -> Dict[str, dict]:
+        means = (self.sums / self.valid).tolist() if self.valid else [None] * self.classes
+        names = {i: self.info.class_names.get(i, str(i)) for i in range(len(self.counts))}
+        return {
+            "probability": {"mean": means, "valid_pixels": self.valid},
+            "classes": {"counts": {names[i]: int(c) for i, c in enumerate(self.counts)}, "valid_pixels": self.valid},
+        }
+
+
+def classify(probability: np.ndarray, threshold: Optional[float]) -> np.ndarray:
+    """Class per pixel: a single-band model thresholds (default 0.5); several bands take the argmax,
+    and pixels whose best probability is below seg_thresh fall back to class 0 (as in Deepness)."""
+    if probability.shape[0] == 1:
+        return (probability[0] >= (0.5 if threshold is None else threshold)).astype(np.uint8)
+    classes = np.argmax(probability, axis=0).astype(np.uint8)
+    if threshold is not None:
+        classes[probability.max(axis=0) < threshold] = 0
+    return classes
+
+
+# ----- the streaming loop ------------------------------------------------------------------------
+
+class _RowBlender:
+    """Weighted sums for one tile row of output, rolled down as finished rows are written."""
+
+    def __init__(self, classes: int, rows: int, width: int):
+        self.values = np.zeros((classes, rows, width), np.float32)
+        self.weights = np.zeros((rows, width), np.float32)
+        self.top = 0  # raster row of buffer row 0
+
+    def add(self, prediction: np.ndarray, x: int, y: int, weight: np.ndarray) -> None:
+        rows = min(prediction.shape[1], self.weights.shape[0] - (y - self.top))
+        cols = min(prediction.shape[2], self.weights.shape[1] - x)
+        r0 = y - self.top
+        w = weight[:rows, :cols]
+        self.values[:, r0:r0 + rows, x:x + cols] += prediction[:, :rows, :cols] * w
+        self.weights[r0:r0 + rows, x:x + cols] += w
+
+    def blended(self, start: int, stop: int) -> np.ndarray:
+        """Normalised rows ``start`` to ``stop`` (raster rows, exclusive end) of the buffer."""
+        a, b = start - self.top, stop - self.top
+        weights = self.weights[a:b]
+        return self.values[:, a:b] / np.where(weights > 0, weights, np.float32(1.0))
+
+    def roll(self, until: int) -> None:
+        """Drop the finished rows above ``until``; the buffer moves up by as many rows."""
+        count = until - self.top
+        for array in (self.values, self.weights[np.newaxis]):
+            height = array.shape[1]
+            for row in range(0, height - count, count):  # non-overlapping chunks: no temporary copy
+                stop = min(row + count, height - count)
+                array[:, row:stop] = array[:, row + count:stop + count]
+            array[:, max(0, height - count):] = 0
+        self.top = until
+
+
+def predict_raster(input_path: str, model_path: str, outputs: Dict[str, str],
+                   bands: Optional[Sequence[Union[str, int]]] = None, tile_size: Optional[int] = None,
+                   overlap: Optional[float] = None, batch_size: int = 4,
+                   progress: Optional[ProgressCallback] = None,
+                   is_cancelled: Optional[CancelCheck] = None) -> PredictionResult:
+    """Predict every pixel of ``input_path`` with the model and write the requested outputs.
+
+    ``outputs`` maps roles to GeoTIFF paths: 'probability' (float32, one band per model output
+    channel, NaN where the input is nodata) and/or 'classes' (uint8, 255 where nodata).
+    ``overlap`` is a fraction of the tile (below 1) or pixels; it defaults to the model's tiles_overlap.
+    """
+    steps = Steps(progress, is_cancelled)
+    _check_outputs(outputs, input_path)
+    model = load_model(model_path)
+    with gdal_errors(), gdal_cache_limit(64 << 20):
+        source = open_raster(input_path, "input raster")
+        chosen = select_bands(source, model, bands, input_path)
+        tile, overlap_px = resolve_tiling(model, tile_size, overlap)
+        scaling = scaling_for(source, chosen, model.info)
+        roles = list(outputs)
+        with atomic_outputs(*[outputs[role] for role in roles]) as temporaries:
+            plan = _Plan(source, chosen, tile, overlap_px, max(1, int(batch_size)))
+            writers = None
+            try:
+                writers = _stream(model, plan, scaling, dict(zip(roles, temporaries)), steps, input_path)
+            finally:
+                if writers is not None:
+                    writers.close()
+                plan.source = None
+    return PredictionResult(outputs=dict(outputs), stats={r: writers.stats()[r] for r in roles},
+                            width=plan.width, height=plan.height, bands=chosen, tile_size=tile,
+                            overlap=overlap_px, tiles=plan.tile_count, valid_pixels=writers.valid)
+
+
+def _check_outputs(outputs: Dict[str, str], input_path: str) -> None:
+    if not outputs:
+        raise LabelMigrationError(f"No output was requested; ask for one of: {', '.join(OUTPUT_ROLES)}.")
+    for role, path in outputs.items():
+        if role not in OUTPUT_ROLES:
+            raise LabelMigrationError(f"Unknown output '{role}'; the outputs are: {', '.join(OUTPUT_ROLES)}.")
+        check_output_path(path, [input_path], f"{role} output")
+
+
+class _Plan:
+    def __init__(self, source: gdal.Dataset, bands: List[int], tile: Tuple[int, int], overlap: int, batch: int):
+        self.source, self.bands, self.tile, self.batch = source, bands, tile, batch
+        self.width, self.height = source.RasterXSize, source.RasterYSize
+        self.rows = tile_starts(self.height, tile[0], tile[0] - overlap)
+        self.cols = tile_starts(self.width, tile[1], tile[1] - overlap)
+        self.tile_count = len(self.rows) * len(self.cols)
+        self.col_weights = [axis_weight(x, tile[1], self.width) for x in self.cols]
+
+
+def _stream(model: Model, plan: _Plan, scaling: _Scaling, paths: Dict[str, str], steps: Steps,
+            input_path: str) -> _Writers:
+    blender, writers, done = None, None, 0
+    for index, y in enumerate(plan.rows):
+        row_weight = axis_weight(y, plan.tile[0], plan.height)
+        for start in range(0, len(plan.cols), plan.batch):
+            xs = plan.cols[start:start + plan.batch]
+            with read_check(input_path, "input raster"):
+                batch = np.stack([scaling.apply(read_tile(plan.source, plan.bands, x, y, plan.tile)) for x in xs])
+            prediction = run_batch(model, batch)
+            if blender is None:
+                classes = prediction.shape[1]
+                blender = _RowBlender(classes, min(plan.tile[0], plan.height), plan.width)
+                blender.top = y
+                writers = _Writers(paths, plan.source, classes, model.info)
+            for offset, x in enumerate(xs):
+                weight = row_weight[:, np.newaxis] * plan.col_weights[start + offset][np.newaxis, :]
+                blender.add(prediction[offset], x, y, weight)
+            done += len(xs)
+            steps.report(done / plan.tile_count)
+        until = plan.rows[index + 1] if index + 1 < len(plan.rows) else plan.height
+        _emit(blender, writers, plan, until, input_path)
+    return writers
+
+
+def _emit(blender: _RowBlender, writers: _Writers, plan: _Plan, until: int, input_path: str) -> None:
+    """Write the rows no later tile touches, in strips of EMIT_ROWS to keep temporaries small."""
+    for row in range(blender.top, until, EMIT_ROWS):
+        stop = min(until, row + EMIT_ROWS)
+        with read_check(input_path, "input raster"):
+            valid = read_valid(plan.source, plan.bands, 0, row, plan.width, stop - row)
+        writers.write(row, blender.blended(row, stop), valid)
+    blender.roll(until)

@@ -1,0 +1,63 @@
+"""evaluatesegmentation: accuracy, precision, recall, IoU and F1 of a prediction against ground truth."""
+from qgis.core import (QgsProcessingOutputNumber, QgsProcessingOutputString, QgsProcessingParameterFileDestination,
+                       QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer)
+
+from ..core.evaluate import evaluate, write_confusion_csv
+from .algorithm import LabelMigrationAlgorithm, tr
+
+METRICS = ("ACCURACY", "PRECISION", "RECALL", "IOU", "F1")
+
+
+class EvaluateSegmentationAlgorithm(LabelMigrationAlgorithm):
+    ALGORITHM_ID = "evaluatesegmentation"
+    DISPLAY_NAME = "Evaluate segmentation"
+    GROUP = "Models"
+    HELP = (
+        "Scores a predicted class raster (e.g. a cloud mask) against ground truth, pixel by pixel, with nodata "
+        "of either raster left out. When the grids differ the prediction is warped onto the truth's grid with "
+        "nearest neighbour.<br><br>"
+        "<b>Prediction</b> (PREDICTION): the class raster to score.<br>"
+        "<b>Ground truth</b> (GROUND_TRUTH): the reference class raster.<br>"
+        "<b>Positive class</b> (POSITIVE): with two classes, the class whose precision, recall, IoU and F1 are "
+        "reported (default 1, e.g. cloud); with more classes the means over classes are reported.<br>"
+        "<b>Confusion matrix</b> (OUTPUT_TABLE): CSV, truth classes in rows, predicted classes in columns.<br>"
+        "Outputs ACCURACY, PRECISION, RECALL, IOU, F1, and PER_CLASS (one line per class).<br><br>"
+        "Example: <code>qgis_process run labelmigration:evaluatesegmentation -- PREDICTION=cloudmask.tif "
+        "GROUND_TRUTH=truth.tif OUTPUT_TABLE=confusion.csv</code>"
+    )
+
+    PREDICTION, GROUND_TRUTH, POSITIVE, OUTPUT_TABLE = "PREDICTION", "GROUND_TRUTH", "POSITIVE", "OUTPUT_TABLE"
+
+    def initAlgorithm(self, config=None):
+        self.addParameter(QgsProcessingParameterRasterLayer(self.PREDICTION, tr("Prediction")))
+        self.addParameter(QgsProcessingParameterRasterLayer(self.GROUND_TRUTH, tr("Ground truth")))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.POSITIVE, tr("Positive class"), QgsProcessingParameterNumber.Integer, 1))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT_TABLE, tr("Confusion matrix"), "CSV files (*.csv)", optional=True, createByDefault=True))
+        for name in METRICS:
+            self.addOutput(QgsProcessingOutputNumber(name, name.title() if name != "IOU" else "IoU"))
+        self.addOutput(QgsProcessingOutputString("PER_CLASS", tr("Metrics per class")))
+
+    def processAlgorithm(self, parameters, context, feedback):
+        result = self.run_core(
+            evaluate, feedback,
+            prediction_path=self.raster_path(parameters, self.PREDICTION, context),
+            truth_path=self.raster_path(parameters, self.GROUND_TRUTH, context),
+            positive=self.parameterAsInt(parameters, self.POSITIVE, context),
+        )
+        values = {"ACCURACY": result.accuracy, "PRECISION": result.precision, "RECALL": result.recall,
+                  "IOU": result.iou, "F1": result.f1}
+        lines = []
+        for value, metrics in sorted(result.per_class.items()):
+            lines.append(f"class {value}: precision {metrics.precision:.4f}, recall {metrics.recall:.4f}, "
+                         f"IoU {metrics.iou:.4f}, F1 {metrics.f1:.4f}, pixels {metrics.support}")
+        for line in lines:
+            feedback.pushInfo(line)
+        feedback.pushInfo(", ".join(f"{name} {value:.4f}" for name, value in values.items()))
+        outputs = {**values, "PER_CLASS": "\n".join(lines)}
+        table = self.parameterAsFileOutput(parameters, self.OUTPUT_TABLE, context)
+        if table:
+            with self.core_errors():
+                outputs[self.OUTPUT_TABLE] = write_confusion_csv(table, result)
+        return outputs

@@ -1,0 +1,286 @@
+"""The ONNX inference engine against tiny models whose outputs are computed by hand in numpy."""
+import os
+import tracemalloc
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import rasterio
+from osgeo import gdal
+from rasterio.windows import Window
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+from labelmigration.core import inference  # noqa: E402
+from labelmigration.core.errors import Cancelled, LabelMigrationError  # noqa: E402
+from labelmigration.tests.support.onnx_models import (conv_model, conv_reference, sigmoid,  # noqa: E402
+                                                      softmax_model)
+from labelmigration.tests.support.rasters import from_origin, write_raster  # noqa: E402
+
+CRS = "EPSG:32633"
+TRANSFORM = from_origin(500000, 4000000, 10, 10)
+W1 = np.array([[[[0.5]], [[-1.0]], [[2.0]]]], dtype=np.float32)  # (1 class, 3 bands, 1, 1)
+B1 = [0.25]
+
+
+def _raster(path, array, **kwargs):
+    return str(write_raster(path, array, crs=CRS, transform=TRANSFORM, **kwargs))
+
+
+def _read(path):
+    with rasterio.open(path) as dataset:
+        return dataset.read(), SimpleNamespace(crs=dataset.crs, transform=dataset.transform,
+                                               nodata=dataset.nodata, descriptions=dataset.descriptions)
+
+
+def _dn(rng, bands, rows, cols):
+    return rng.integers(1, 10000, size=(bands, rows, cols)).astype(np.uint16)
+
+
+def test_model_metadata_is_read(tmp_path):
+    path = conv_model(tmp_path / "m.onnx", W1, B1, metadata={
+        "model_type": "Segmentor", "class_names": {"0": "clear", "1": "cloud"}, "resolution": 1000,
+        "tile_size": 64, "tiles_overlap": 20, "standardization_mean": [0.1, 0.2, 0.3],
+        "standardization_std": [1, 2, 3], "seg_thresh": 0.4, "bands": ["B04", "B03", "B02"],
+        "reflectance_scale": 0.0001})
+    model = inference.load_model(str(path))
+    info = model.info
+    assert info.class_names == {0: "clear", 1: "cloud"}
+    assert (info.tile_size, info.tiles_overlap, info.seg_thresh, info.resolution) == (64, 20.0, 0.4, 1000.0)
+    assert info.bands == ["B04", "B03", "B02"] and info.reflectance_scale == 0.0001
+    assert info.standardization_std == [1.0, 2.0, 3.0]
+    assert model.channels == 3 and model.fixed_size is None
+    assert inference.resolve_tiling(model, None, None) == ((64, 64), 13)
+
+
+def test_one_by_one_model_exact_per_pixel(tmp_path):
+    rng = np.random.default_rng(1)
+    dn = _dn(rng, 3, 37, 45)
+    image = _raster(tmp_path / "in.tif", dn)
+    model = conv_model(tmp_path / "m.onnx", W1, B1, metadata={"reflectance_scale": 0.0001, "seg_thresh": 0.6})
+    out = {"probability": str(tmp_path / "p.tif"), "classes": str(tmp_path / "c.tif")}
+    result = inference.predict_raster(image, str(model), out, tile_size=16, overlap=4)
+    expected = conv_reference(dn * 0.0001, W1, B1)
+    probability, dataset = _read(out["probability"])
+    assert dataset.crs.to_epsg() == 32633 and dataset.transform == TRANSFORM
+    np.testing.assert_allclose(probability, expected, atol=1e-6)
+    classes, _ = _read(out["classes"])
+    np.testing.assert_array_equal(classes[0], (probability[0] >= 0.6).astype(np.uint8))
+    assert result.tiles == 4 * 3 and result.valid_pixels == 37 * 45
+    assert result.stats["classes"]["counts"]["1"] == int((probability >= 0.6).sum())
+    assert result.stats["probability"]["mean"][0] == pytest.approx(float(expected.mean()), abs=1e-6)
+
+
+def test_bands_by_description_with_aliases(tmp_path):
+    rng = np.random.default_rng(2)
+    dn = _dn(rng, 4, 20, 20)
+    image = _raster(tmp_path / "in.tif", dn, descriptions=["B08", "B04", "B03", "B02"])
+    model = conv_model(tmp_path / "m.onnx", W1, B1, metadata={"bands": ["red", "Green", "blue"],
+                                                              "reflectance_scale": 0.0001})
+    dataset = gdal.Open(image)
+    assert inference.select_bands(dataset, inference.load_model(str(model))) == [2, 3, 4]
+    dataset = None
+    out = {"probability": str(tmp_path / "p.tif")}
+    inference.predict_raster(image, str(model), out, tile_size=8)
+    np.testing.assert_allclose(_read(out["probability"])[0], conv_reference(dn[[1, 2, 3]] * 0.0001, W1, B1),
+                               atol=1e-6)
+
+
+def test_bands_by_explicit_numbers_names_and_default(tmp_path):
+    image = _raster(tmp_path / "in.tif", _dn(np.random.default_rng(3), 4, 8, 8),
+                    descriptions=["blue", "green", "red", "nir"])
+    model = inference.load_model(str(conv_model(tmp_path / "m.onnx", W1, B1)))
+    dataset = gdal.Open(image)
+    assert inference.select_bands(dataset, model, [4, "2", 1]) == [4, 2, 1]
+    assert inference.select_bands(dataset, model, ["B08", "red", "B02"]) == [4, 3, 1]
+    assert inference.select_bands(dataset, model) == [1, 2, 3]
+    with pytest.raises(LabelMigrationError, match="takes 3 bands but 2 were chosen"):
+        inference.select_bands(dataset, model, [1, 2])
+    with pytest.raises(LabelMigrationError, match="has no band 7"):
+        inference.select_bands(dataset, model, [7, 1, 2])
+
+
+def test_missing_band_is_named_with_the_rasters_bands(tmp_path):
+    image = _raster(tmp_path / "in.tif", _dn(np.random.default_rng(4), 3, 8, 8),
+                    descriptions=["blue", "green", "red"])
+    model = conv_model(tmp_path / "m.onnx", W1, B1, metadata={"bands": ["red", "B11", "blue"]})
+    with pytest.raises(LabelMigrationError) as error:
+        inference.predict_raster(image, str(model), {"probability": str(tmp_path / "p.tif")})
+    assert "B11" in str(error.value) and "'blue'" in str(error.value) and "in.tif" in str(error.value)
+    assert not os.path.exists(tmp_path / "p.tif")
+
+
+def test_too_few_bands_for_the_default(tmp_path):
+    image = _raster(tmp_path / "in.tif", _dn(np.random.default_rng(4), 2, 8, 8))
+    model = conv_model(tmp_path / "m.onnx", W1, B1)
+    with pytest.raises(LabelMigrationError, match="takes 3 bands but .* has only 2"):
+        inference.predict_raster(image, str(model), {"probability": str(tmp_path / "p.tif")})
+
+
+def test_band_offset_scale_then_standardization(tmp_path):
+    rng = np.random.default_rng(5)
+    dn = _dn(rng, 3, 19, 23)
+    image = _raster(tmp_path / "in.tif", dn)
+    with rasterio.open(image, "r+") as dataset:
+        dataset.scales = (0.0001, 0.0001, 0.0002)
+        dataset.offsets = (-0.1, -0.1, 0.0)
+    mean, std = [0.1, 0.2, 0.3], [0.5, 0.25, 2.0]
+    model = conv_model(tmp_path / "m.onnx", W1, B1, metadata={
+        "reflectance_scale": 123.0, "standardization_mean": mean, "standardization_std": std})
+    out = {"probability": str(tmp_path / "p.tif")}
+    inference.predict_raster(image, str(model), out, tile_size=8, overlap=0.25)
+    reflectance = dn * np.array([1e-4, 1e-4, 2e-4])[:, None, None] + np.array([-0.1, -0.1, 0])[:, None, None]
+    standard = (reflectance - np.array(mean)[:, None, None]) / np.array(std)[:, None, None]
+    np.testing.assert_allclose(_read(out["probability"])[0], conv_reference(standard, W1, B1), atol=1e-5)
+
+
+def test_model_scaling_when_the_raster_declares_none(tmp_path):
+    dn = _dn(np.random.default_rng(6), 3, 10, 10)
+    image = _raster(tmp_path / "in.tif", dn)
+    model = conv_model(tmp_path / "m.onnx", W1, B1, sigmoid=False,
+                       metadata={"reflectance_scale": 0.0001, "reflectance_offset": -0.1})
+    out = {"probability": str(tmp_path / "p.tif")}
+    inference.predict_raster(image, str(model), out)
+    np.testing.assert_allclose(_read(out["probability"])[0],
+                               conv_reference(dn * 1e-4 - 0.1, W1, B1, sigmoid_out=False), atol=1e-5)
+
+
+@pytest.mark.parametrize("tile, overlap, fixed", [(16, 4, False), (16, 2, False), (12, 0.5, False),
+                                                 (16, 3, True)])
+def test_tiles_blend_without_seams(tmp_path, tile, overlap, fixed):
+    """Small overlapping tiles give the whole-raster prediction everywhere: tile borders, raster edges."""
+    rng = np.random.default_rng(7)
+    image_values = rng.normal(size=(2, 83, 61)).astype(np.float32)
+    weights = rng.normal(size=(2, 2, 3, 3)).astype(np.float32)
+    bias = [0.1, -0.2]
+    image = _raster(tmp_path / "in.tif", image_values)
+    model = conv_model(tmp_path / "m.onnx", weights, bias, size=tile if fixed else None)
+    out = {"probability": str(tmp_path / "p.tif")}
+    result = inference.predict_raster(image, str(model), out, tile_size=tile, overlap=overlap, batch_size=3)
+    assert result.tiles > 20
+    np.testing.assert_allclose(_read(out["probability"])[0], conv_reference(image_values, weights, bias),
+                               atol=1e-5, rtol=0)
+
+
+def test_raster_smaller_than_a_tile_is_padded(tmp_path):
+    dn = _dn(np.random.default_rng(8), 3, 5, 7)
+    image = _raster(tmp_path / "in.tif", dn)
+    model = conv_model(tmp_path / "m.onnx", W1, B1, size=16, metadata={"reflectance_scale": 1e-4})
+    out = {"probability": str(tmp_path / "p.tif")}
+    result = inference.predict_raster(image, str(model), out)
+    assert result.tiles == 1 and result.tile_size == (16, 16)
+    np.testing.assert_allclose(_read(out["probability"])[0], conv_reference(dn * 1e-4, W1, B1), atol=1e-6)
+
+
+def test_blending_weights_are_positive_inside_the_raster():
+    for length, tile, overlap in [(83, 16, 2), (100, 10, 3), (16, 16, 2), (17, 16, 2), (5, 16, 2)]:
+        total = np.zeros(length)
+        for start in inference.tile_starts(length, tile, tile - overlap):
+            weight = inference.axis_weight(start, tile, length)
+            end = min(length, start + tile)
+            total[start:end] += weight[: end - start]
+        assert (total > 0).all(), (length, tile, overlap)
+
+
+def test_nodata_stays_nodata(tmp_path):
+    rng = np.random.default_rng(9)
+    dn = _dn(rng, 3, 30, 30)
+    dn[1, 3:7, 10:20] = 0
+    dn[2, 25, 25] = 0
+    image = _raster(tmp_path / "in.tif", dn, nodata=0)
+    model = conv_model(tmp_path / "m.onnx", W1, B1, metadata={"reflectance_scale": 1e-4})
+    out = {"probability": str(tmp_path / "p.tif"), "classes": str(tmp_path / "c.tif")}
+    result = inference.predict_raster(image, str(model), out, tile_size=8)
+    invalid = (dn == 0).any(axis=0)
+    probability, dataset = _read(out["probability"])
+    assert np.isnan(dataset.nodata)
+    assert np.isnan(probability[0][invalid]).all() and not np.isnan(probability[0][~invalid]).any()
+    np.testing.assert_allclose(probability[0][~invalid], conv_reference(dn * 1e-4, W1, B1)[0][~invalid], atol=1e-6)
+    classes, dataset = _read(out["classes"])
+    assert dataset.nodata == 255 and (classes[0][invalid] == 255).all() and (classes[0][~invalid] <= 1).all()
+    assert result.valid_pixels == int((~invalid).sum())
+
+
+def test_multiclass_argmax_and_threshold(tmp_path):
+    dn = _dn(np.random.default_rng(10), 2, 21, 17)
+    weights = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]], dtype=np.float32)
+    bias = [0.0, 0.1, 0.2]
+    image = _raster(tmp_path / "in.tif", dn)
+    model = softmax_model(tmp_path / "m.onnx", weights, bias, metadata={
+        "reflectance_scale": 0.001, "seg_thresh": 0.5, "class_names": {"0": "a", "1": "b", "2": "c"}})
+    out = {"probability": str(tmp_path / "p.tif"), "classes": str(tmp_path / "c.tif")}
+    result = inference.predict_raster(image, str(model), out, tile_size=8)
+    logits = np.einsum("kc,cyx->kyx", weights, dn * 0.001) + np.array(bias)[:, None, None]
+    expected = np.exp(logits) / np.exp(logits).sum(axis=0)
+    probability, dataset = _read(out["probability"])
+    assert dataset.descriptions == ("a", "b", "c")
+    np.testing.assert_allclose(probability, expected, atol=1e-6)
+    expected_classes = np.where(expected.max(axis=0) < 0.5, 0, expected.argmax(axis=0))
+    np.testing.assert_array_equal(_read(out["classes"])[0][0], expected_classes)
+    assert sum(result.stats["classes"]["counts"].values()) == 21 * 17
+
+
+def test_a_file_that_is_not_onnx_is_named(tmp_path):
+    fake = tmp_path / "model.onnx"
+    fake.write_text("not a model")
+    with pytest.raises(LabelMigrationError, match="model.onnx' is not an ONNX model"):
+        inference.load_model(str(fake))
+    with pytest.raises(LabelMigrationError, match="missing.onnx' does not exist"):
+        inference.load_model(str(tmp_path / "missing.onnx"))
+
+
+def test_cancel_leaves_no_output(tmp_path):
+    image = _raster(tmp_path / "in.tif", _dn(np.random.default_rng(11), 3, 40, 40))
+    model = conv_model(tmp_path / "m.onnx", W1, B1)
+    calls = []
+    out = {"probability": str(tmp_path / "p.tif"), "classes": str(tmp_path / "c.tif")}
+    with pytest.raises(Cancelled):
+        inference.predict_raster(image, str(model), out, tile_size=8, batch_size=2,
+                                 progress=calls.append, is_cancelled=lambda: len(calls) >= 2)
+    assert sorted(os.listdir(tmp_path)) == ["in.tif", "m.onnx"]
+
+
+def test_progress_reaches_one(tmp_path):
+    image = _raster(tmp_path / "in.tif", _dn(np.random.default_rng(12), 3, 40, 40))
+    model = conv_model(tmp_path / "m.onnx", W1, B1)
+    seen = []
+    inference.predict_raster(image, str(model), {"classes": str(tmp_path / "c.tif")}, tile_size=8,
+                             batch_size=2, progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 10
+
+
+def test_unknown_output_role(tmp_path):
+    image = _raster(tmp_path / "in.tif", _dn(np.random.default_rng(13), 3, 8, 8))
+    model = conv_model(tmp_path / "m.onnx", W1, B1)
+    with pytest.raises(LabelMigrationError, match="Unknown output 'mask'"):
+        inference.predict_raster(image, str(model), {"mask": str(tmp_path / "x.tif")})
+
+
+def test_memory_stays_bounded_by_tile_rows(tmp_path):
+    """A 4000 x 4000 raster (64 MB as float32) predicted with 256 px tiles: numpy's peak is a few tile rows."""
+    size = 4000
+    path = tmp_path / "big.tif"
+    profile = dict(driver="GTiff", width=size, height=size, count=1, dtype="uint16", crs=CRS,
+                   transform=TRANSFORM, tiled=True, blockxsize=256, blockysize=256)
+    with rasterio.open(path, "w", **profile) as dataset:
+        for row in range(0, size, 500):
+            block = (np.arange(row, row + 500)[:, None] + np.arange(size)[None, :]) % 10000
+            dataset.write(block.astype(np.uint16)[np.newaxis], window=Window(0, row, size, 500))
+    model = conv_model(tmp_path / "m.onnx", np.array([[[[0.001]]]], np.float32), [-5.0])
+    out = {"probability": str(tmp_path / "p.tif"), "classes": str(tmp_path / "c.tif")}
+    tracemalloc.start()
+    try:
+        result = inference.predict_raster(str(path), str(model), out, tile_size=256, overlap=16, batch_size=4)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    float_raster = size * size * 4
+    assert result.tiles == 17 * 17
+    tile_row = 256 * size * 4  # one tile row of float32 output: 3.9 MiB (measured peak: about 13 MiB)
+    assert peak < 4 * tile_row, f"peak {peak / 2**20:.1f} MiB"
+    assert peak < float_raster / 3
+    with rasterio.open(out["probability"]) as dataset:
+        window = dataset.read(1, window=Window(3990, 1234, 10, 5))
+    expected = sigmoid((np.arange(1234, 1239)[:, None] + np.arange(3990, 4000)[None, :]) % 10000 * 0.001 - 5.0)
+    np.testing.assert_allclose(window, expected, atol=1e-5)
