@@ -14,7 +14,7 @@ one tile row of the output plus a batch of tiles, whatever the raster's size.
 """
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -438,7 +438,7 @@ class _RowBlender:
 
 def predict_raster(input_path: str, model_path: str, outputs: Dict[str, str],
                    bands: Optional[Sequence[Union[str, int]]] = None, tile_size: Optional[int] = None,
-                   overlap: Optional[float] = None, batch_size: int = 4,
+                   overlap: Optional[float] = None, batch_size: int = 4, threshold: Optional[float] = None,
                    progress: Optional[ProgressCallback] = None,
                    is_cancelled: Optional[CancelCheck] = None) -> PredictionResult:
     """Predict every pixel of ``input_path`` with the model and write the requested outputs.
@@ -446,10 +446,15 @@ def predict_raster(input_path: str, model_path: str, outputs: Dict[str, str],
     ``outputs`` maps roles to GeoTIFF paths: 'probability' (float32, one band per model output
     channel, NaN where the input is nodata) and/or 'classes' (uint8, 255 where nodata).
     ``overlap`` is a fraction of the tile (below 1) or pixels; it defaults to the model's tiles_overlap.
+    ``threshold`` replaces the model's seg_thresh for the 'classes' output.
     """
     steps = Steps(progress, is_cancelled)
     _check_outputs(outputs, input_path)
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise LabelMigrationError(f"The threshold must be between 0 and 1, not {threshold}.")
     model = load_model(model_path)
+    if threshold is not None:
+        model.info = replace(model.info, seg_thresh=float(threshold))
     with gdal_errors(), gdal_cache_limit(64 << 20):
         source = open_raster(input_path, "input raster")
         chosen = select_bands(source, model, bands, input_path)

@@ -3,6 +3,7 @@ from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
 from .algorithm import ICON_PATH
+from .cloud_mask import CloudMaskAlgorithm
 from .crop_scene import CropSceneAlgorithm
 from .download_scenes import DownloadScenesAlgorithm
 from .evaluate_segmentation import EvaluateSegmentationAlgorithm
@@ -13,7 +14,8 @@ from .search_scenes import SearchScenesAlgorithm
 from .stack_bands import StackBandsAlgorithm
 
 ALGORITHMS = (GeocodeMaskAlgorithm, MaskFootprintAlgorithm, CropSceneAlgorithm, StackBandsAlgorithm,
-              SafeToGeoTiffAlgorithm, SearchScenesAlgorithm, DownloadScenesAlgorithm, EvaluateSegmentationAlgorithm)
+              SafeToGeoTiffAlgorithm, SearchScenesAlgorithm, DownloadScenesAlgorithm, EvaluateSegmentationAlgorithm,
+              CloudMaskAlgorithm)
 PROVIDER_ID = "labelmigration"
 
 

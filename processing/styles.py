@@ -9,6 +9,8 @@ from ..core.quicklook import rgb_band_indices
 from ..core.rasters import gdal_errors, open_raster
 
 LABEL_OPACITY = 0.6
+CLOUD_COLOUR = "#00e5ff"
+CLOUD_OPACITY = 0.5
 FOOTPRINT_COLOUR = "#ff7f00"
 # Class colours for labels without a colour table (class 1 first), so every layer of one label
 # set shows a class in the same colour.
@@ -31,6 +33,16 @@ def style_label(layer: QgsRasterLayer) -> None:
             item.color = QColor(0, 0, 0, 0)
     renderer = QgsPalettedRasterRenderer(provider, 1, classes)
     renderer.setOpacity(LABEL_OPACITY)
+    layer.setRenderer(renderer)
+    layer.triggerRepaint()
+
+
+def style_cloud_mask(layer: QgsRasterLayer) -> None:
+    """Clouds in a semi-transparent cloud colour over the image; clear pixels invisible."""
+    classes = [QgsPalettedRasterRenderer.Class(0, QColor(0, 0, 0, 0), "clear"),
+               QgsPalettedRasterRenderer.Class(1, QColor(CLOUD_COLOUR), "cloud")]
+    renderer = QgsPalettedRasterRenderer(layer.dataProvider(), 1, classes)
+    renderer.setOpacity(CLOUD_OPACITY)
     layer.setRenderer(renderer)
     layer.triggerRepaint()
 
@@ -84,6 +96,10 @@ def label_styler() -> QgsProcessingLayerPostProcessorInterface:
 
 def image_styler() -> QgsProcessingLayerPostProcessorInterface:
     return _Styler(style_image)
+
+
+def cloud_mask_styler() -> QgsProcessingLayerPostProcessorInterface:
+    return _Styler(style_cloud_mask)
 
 
 def footprint_styler() -> QgsProcessingLayerPostProcessorInterface:

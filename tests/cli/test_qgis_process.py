@@ -45,7 +45,7 @@ def test_list_shows_the_algorithms(home):
     listing = qgis_process(home, "list").stdout
     section = listing.split("Label Migration", 1)[1]
     for algorithm in ("geocodemask", "maskfootprint", "cropscene", "stackbands", "safetogeotiff", "searchscenes",
-                      "downloadscenes", "evaluatesegmentation"):
+                      "downloadscenes", "evaluatesegmentation", "cloudmask"):
         assert f"labelmigration:{algorithm}" in section
 
 
@@ -101,8 +101,8 @@ def test_readme_examples_run(home, repo_root, tmp_path):
     readme = (repo_root / "README.md").read_text()
     section = readme.split("## Algorithms", 1)[1].split("### From Python", 1)[0]
     blocks = [block.split("```", 1)[0] for block in section.split("```sh\n")[1:]]
-    offline = [block for block in blocks if not block.startswith("# needs the network")]
-    assert len(blocks) == 9 and len(offline) == 8
+    offline = [block for block in blocks if not block.startswith("# needs ")]  # the network, a model
+    assert len(blocks) == 10 and len(offline) == 8
     blocks = offline
     script = "set -euo pipefail\n" + "\n".join(blocks).replace("/tmp/", f"{tmp_path}/")
     result = subprocess.run(["bash", "-c", script], cwd=repo_root, capture_output=True, text=True, timeout=300,
