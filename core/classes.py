@@ -202,6 +202,14 @@ def display_colours(config: Sequence[ClassConfig]) -> Dict[int, RGB]:
     return colours
 
 
+def palette_colours(count: int) -> Dict[int, RGB]:
+    """Distinct colours for classes 1..count (class 0 black), for class rasters without a config."""
+    colours: Dict[int, RGB] = {0: BACKGROUND}
+    for index in range(1, count + 1):
+        colours[index] = _PALETTE[(index - 1) % len(_PALETTE)]
+    return colours
+
+
 def color_table(config: Sequence[ClassConfig], display: bool = False) -> Dict[int, RGB]:
     """{index: (r, g, b)} for a GDAL colour table (see rasters.color_table_from), background 0 black.
 

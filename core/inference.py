@@ -24,8 +24,8 @@ from .dependencies import require
 from .errors import LabelMigrationError
 from .outputs import atomic_outputs, check_output_path
 from .progress import CancelCheck, ProgressCallback, Steps
-from .rasters import (band_names, create_gtiff, gdal_cache_limit, gdal_errors, has_geotransform, open_raster,
-                      read_check)
+from .rasters import (band_names, color_table_from, create_gtiff, gdal_cache_limit, gdal_errors, has_geotransform,
+                      open_raster, read_check)
 
 OUTPUT_ROLES = ("probability", "classes")
 CLASSES_NODATA = 255
@@ -339,7 +339,8 @@ def run_batch(model: Model, batch: np.ndarray) -> np.ndarray:
 class _Writers:
     """The output GeoTIFFs (on temporary paths) and their running statistics."""
 
-    def __init__(self, roles: Dict[str, str], source: gdal.Dataset, classes: int, info: ModelInfo):
+    def __init__(self, roles: Dict[str, str], source: gdal.Dataset, classes: int, info: ModelInfo,
+                 class_colours: Optional[Dict[int, Tuple[int, int, int]]] = None):
         self.roles, self.classes, self.info = roles, classes, info
         width, height = source.RasterXSize, source.RasterYSize
         transform = source.GetGeoTransform() if has_geotransform(source) else None
@@ -351,6 +352,9 @@ class _Writers:
                 band = dataset.GetRasterBand(number)
                 band.SetNoDataValue(float("nan") if role == "probability" else CLASSES_NODATA)
                 band.SetDescription(self._band_name(role, number - 1))
+            if role == "classes" and class_colours:
+                dataset.GetRasterBand(1).SetColorTable(color_table_from(class_colours))
+                dataset.GetRasterBand(1).SetColorInterpretation(gdal.GCI_PaletteIndex)
             self.datasets[role] = dataset
         self.sums = np.zeros(classes, np.float64)
         self.counts = np.zeros(max(2, classes), np.int64)
@@ -439,6 +443,7 @@ class _RowBlender:
 def predict_raster(input_path: str, model_path: str, outputs: Dict[str, str],
                    bands: Optional[Sequence[Union[str, int]]] = None, tile_size: Optional[int] = None,
                    overlap: Optional[float] = None, batch_size: int = 4, threshold: Optional[float] = None,
+                   class_colours: Optional[Dict[int, Tuple[int, int, int]]] = None,
                    progress: Optional[ProgressCallback] = None,
                    is_cancelled: Optional[CancelCheck] = None) -> PredictionResult:
     """Predict every pixel of ``input_path`` with the model and write the requested outputs.
@@ -446,7 +451,8 @@ def predict_raster(input_path: str, model_path: str, outputs: Dict[str, str],
     ``outputs`` maps roles to GeoTIFF paths: 'probability' (float32, one band per model output
     channel, NaN where the input is nodata) and/or 'classes' (uint8, 255 where nodata).
     ``overlap`` is a fraction of the tile (below 1) or pixels; it defaults to the model's tiles_overlap.
-    ``threshold`` replaces the model's seg_thresh for the 'classes' output.
+    ``threshold`` replaces the model's seg_thresh for the 'classes' output; ``class_colours``
+    ({class: (r, g, b)}) becomes its colour table.
     """
     steps = Steps(progress, is_cancelled)
     _check_outputs(outputs, input_path)
@@ -465,7 +471,8 @@ def predict_raster(input_path: str, model_path: str, outputs: Dict[str, str],
             plan = _Plan(source, chosen, tile, overlap_px, max(1, int(batch_size)))
             writers = None
             try:
-                writers = _stream(model, plan, scaling, dict(zip(roles, temporaries)), steps, input_path)
+                writers = _stream(model, plan, scaling, dict(zip(roles, temporaries)), steps, input_path,
+                                  class_colours)
             finally:
                 if writers is not None:
                     writers.close()
@@ -495,7 +502,7 @@ class _Plan:
 
 
 def _stream(model: Model, plan: _Plan, scaling: _Scaling, paths: Dict[str, str], steps: Steps,
-            input_path: str) -> _Writers:
+            input_path: str, class_colours: Optional[Dict[int, Tuple[int, int, int]]] = None) -> _Writers:
     blender, writers, done = None, None, 0
     for index, y in enumerate(plan.rows):
         row_weight = axis_weight(y, plan.tile[0], plan.height)
@@ -508,7 +515,7 @@ def _stream(model: Model, plan: _Plan, scaling: _Scaling, paths: Dict[str, str],
                 classes = prediction.shape[1]
                 blender = _RowBlender(classes, min(plan.tile[0], plan.height), plan.width)
                 blender.top = y
-                writers = _Writers(paths, plan.source, classes, model.info)
+                writers = _Writers(paths, plan.source, classes, model.info, class_colours)
             for offset, x in enumerate(xs):
                 weight = row_weight[:, np.newaxis] * plan.col_weights[start + offset][np.newaxis, :]
                 blender.add(prediction[offset], x, y, weight)

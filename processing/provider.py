@@ -11,11 +11,12 @@ from .geocode_mask import GeocodeMaskAlgorithm
 from .mask_footprint import MaskFootprintAlgorithm
 from .safe_to_geotiff import SafeToGeoTiffAlgorithm
 from .search_scenes import SearchScenesAlgorithm
+from .segment import SegmentAlgorithm
 from .stack_bands import StackBandsAlgorithm
 
 ALGORITHMS = (GeocodeMaskAlgorithm, MaskFootprintAlgorithm, CropSceneAlgorithm, StackBandsAlgorithm,
               SafeToGeoTiffAlgorithm, SearchScenesAlgorithm, DownloadScenesAlgorithm, EvaluateSegmentationAlgorithm,
-              CloudMaskAlgorithm)
+              CloudMaskAlgorithm, SegmentAlgorithm)
 PROVIDER_ID = "labelmigration"
 
 

@@ -1,0 +1,90 @@
+"""segment: any ONNX segmentation model: class raster in class colours, heatmaps, counts per class."""
+from qgis.core import (QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
+                       QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
+                       QgsProcessingParameterRasterLayer, QgsProcessingParameterString)
+
+from ..core.class_counts import class_counts, write_counts_csv
+from ..core.classes import color_table, load_class_config, palette_colours
+from ..core.inference import load_model, predict_raster
+from .algorithm import LabelMigrationAlgorithm, tr
+from .cloud_mask import ONNX_FILTER
+from .styles import label_styler
+
+
+class SegmentAlgorithm(LabelMigrationAlgorithm):
+    ALGORITHM_ID = "segment"
+    DISPLAY_NAME = "Segment with a model"
+    GROUP = "Models"
+    HELP = (
+        "Runs any ONNX segmentation model (Deepness-compatible metadata) over a raster of any size, tiled "
+        "with centre-weighted blending.<br><br>"
+        "<b>Image</b> (INPUT): the raster; nodata stays nodata.<br>"
+        "<b>Model</b> (MODEL): the ONNX file.<br>"
+        "<b>Bands</b> (BANDS): comma-separated band names or numbers, overriding the model's band list.<br>"
+        "<b>Classes</b> (CLASSES): optional class config, a JSON file or text: a list of "
+        "<code>{\"name\": ..., \"color\": \"#rrggbb\", \"filter\": ...}</code> (class 1 first); its names and "
+        "colours are used. Otherwise the model's class names and a palette.<br>"
+        "<b>Threshold</b> (THRESHOLD): pixels whose best probability is below it become class 0 (default: the "
+        "model's seg_thresh).<br>"
+        "<b>Classes</b> (OUTPUT): uint8 class raster with a colour table, 255 nodata.<br>"
+        "<b>Heatmaps</b> (OUTPUT_HEATMAPS): optional, one float32 probability band per class.<br>"
+        "<b>Counts</b> (OUTPUT_COUNTS): optional CSV of pixels and area per class (they sum to the valid "
+        "pixels).<br><br>"
+        "Example: <code>qgis_process run labelmigration:segment -- INPUT=image.tif MODEL=landuse.onnx "
+        "CLASSES=classes.json OUTPUT=classes.tif OUTPUT_COUNTS=counts.csv</code>"
+    )
+
+    INPUT, MODEL, BANDS, CLASSES, THRESHOLD = "INPUT", "MODEL", "BANDS", "CLASSES", "THRESHOLD"
+    OUTPUT, OUTPUT_HEATMAPS, OUTPUT_COUNTS = "OUTPUT", "OUTPUT_HEATMAPS", "OUTPUT_COUNTS"
+
+    def initAlgorithm(self, config=None):
+        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, tr("Image")))
+        self.addParameter(QgsProcessingParameterFile(self.MODEL, tr("Model"), fileFilter=ONNX_FILTER))
+        self.addParameter(QgsProcessingParameterString(self.BANDS, tr("Bands"), optional=True))
+        self.addParameter(QgsProcessingParameterString(self.CLASSES, tr("Class config"), optional=True,
+                                                       multiLine=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.THRESHOLD, tr("Threshold"), QgsProcessingParameterNumber.Double, optional=True,
+            minValue=0.0, maxValue=1.0))
+        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, tr("Classes")))
+        self.addParameter(QgsProcessingParameterRasterDestination(
+            self.OUTPUT_HEATMAPS, tr("Heatmaps"), optional=True, createByDefault=False))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT_COUNTS, tr("Counts"), "CSV files (*.csv)", optional=True, createByDefault=False))
+
+    def processAlgorithm(self, parameters, context, feedback):
+        model_path = self.parameterAsFile(parameters, self.MODEL, context)
+        config_text = self.parameterAsString(parameters, self.CLASSES, context).strip()
+        with self.core_errors():
+            if config_text:
+                config = load_class_config(config_text)
+                names = {0: "background", **{entry.index: entry.name for entry in config}}
+                colours = color_table(config, display=True)
+            else:
+                names = dict(load_model(model_path).info.class_names)
+                colours = palette_colours(max(names) if names else 1)
+        outputs = {"classes": self.parameterAsOutputLayer(parameters, self.OUTPUT, context)}
+        heatmaps = self.parameterAsOutputLayer(parameters, self.OUTPUT_HEATMAPS, context)
+        if heatmaps:
+            outputs["probability"] = heatmaps
+        bands_text = self.parameterAsString(parameters, self.BANDS, context)
+        threshold = parameters.get(self.THRESHOLD)
+        self.run_core(
+            predict_raster, feedback, input_path=self.raster_path(parameters, self.INPUT, context),
+            model_path=model_path, outputs=outputs,
+            bands=[b.strip() for b in bands_text.split(",") if b.strip()] or None,
+            threshold=None if threshold in (None, "") else self.parameterAsDouble(parameters, self.THRESHOLD, context),
+            class_colours=colours,
+        )
+        results = {self.OUTPUT: outputs["classes"]}
+        if heatmaps:
+            results[self.OUTPUT_HEATMAPS] = heatmaps
+        with self.core_errors():
+            rows = class_counts(outputs["classes"], names)
+            for row in rows:
+                feedback.pushInfo(tr("{}: {} pixels").format(row["name"], row["pixels"]))
+            counts_path = self.parameterAsFileOutput(parameters, self.OUTPUT_COUNTS, context)
+            if counts_path:
+                results[self.OUTPUT_COUNTS] = write_counts_csv(counts_path, rows)
+        self.style_on_load(context, outputs["classes"], label_styler())
+        return results

@@ -1,0 +1,66 @@
+"""segment through processing.run with a tiny 3-class ONNX model whose answer is computed by hand."""
+import csv
+import json
+
+import numpy as np
+import pytest
+import rasterio
+
+from labelmigration.tests.support.rasters import from_origin, write_raster
+
+pytestmark = pytest.mark.qgis
+
+
+@pytest.fixture
+def scene_and_model(tmp_path):
+    pytest.importorskip("onnx", reason="the onnx package builds the test model")
+    from labelmigration.tests.support.onnx_models import softmax_model
+
+    # logits for reflectance x: class 0: 3, class 1: 10x - 5, class 2: 5 - 10x
+    weights = np.array([[[[0.0]]], [[[10.0]]], [[[-10.0]]]], np.float32)
+    model = softmax_model(tmp_path / "landuse.onnx", weights, [3.0, -5.0, 5.0],
+                          metadata={"model_type": "Segmentor", "bands": ["B08"], "reflectance_scale": 1e-4,
+                                    "class_names": {"0": "other", "1": "forest", "2": "water"}})
+    image = np.full((30, 40), 5000, np.uint16)  # x = 0.5: class 0
+    image[:, :10] = 10000  # x = 1: class 1
+    image[:, 30:] = 200  # x = 0.02: class 2
+    image[0, 0] = 0  # nodata
+    scene = write_raster(tmp_path / "scene.tif", image, "EPSG:32632", from_origin(500_000, 5_000_000, 10, 10),
+                         nodata=0, descriptions=("B08",))
+    return scene, model
+
+
+def test_classes_colours_heatmaps_and_counts(run, scene_and_model, tmp_path):
+    scene, model = scene_and_model
+    config = json.dumps([{"name": "forest", "color": "#228b22", "filter": "1"},
+                         {"name": "water", "color": "#010101", "filter": "1"}])
+    result = run("segment", {"INPUT": str(scene), "MODEL": str(model), "CLASSES": config,
+                             "OUTPUT": str(tmp_path / "classes.tif"), "OUTPUT_HEATMAPS": str(tmp_path / "heat.tif"),
+                             "OUTPUT_COUNTS": str(tmp_path / "counts.csv")})
+    with rasterio.open(result["OUTPUT"]) as classes, rasterio.open(result["OUTPUT_HEATMAPS"]) as heat:
+        values = classes.read(1)
+        assert values[0, 0] == 255
+        assert (values[1:, :10] == 1).all() and (values[:, 10:30] == 0).all() and (values[:, 30:] == 2).all()
+        colours = classes.colormap(1)
+        assert colours[1][:3] == (34, 139, 34)  # the config's colour
+        assert colours[2][:3] != (1, 1, 1)  # near-black encoding colour replaced for display
+        assert heat.count == 3
+        probabilities = heat.read()
+        np.testing.assert_allclose(probabilities[:, 5, 5].sum(), 1.0, rtol=1e-5)
+        logits = np.array([3.0, 5.0, -5.0])
+        np.testing.assert_allclose(probabilities[:, 5, 5], np.exp(logits) / np.exp(logits).sum(), rtol=1e-5)
+    with open(result["OUTPUT_COUNTS"], newline="") as handle:
+        rows = {row["name"]: row for row in csv.DictReader(handle)}
+    assert int(rows["forest"]["pixels"]) == 30 * 10 - 1
+    assert int(rows["background"]["pixels"]) == 30 * 20 and int(rows["water"]["pixels"]) == 30 * 10
+    assert sum(int(row["pixels"]) for row in rows.values()) == 30 * 40 - 1  # the valid pixels
+    assert float(rows["water"]["area_m2"]) == pytest.approx(300 * 100.0)
+
+
+def test_model_class_names_without_a_config(run, scene_and_model, tmp_path):
+    scene, model = scene_and_model
+    result = run("segment", {"INPUT": str(scene), "MODEL": str(model), "OUTPUT": str(tmp_path / "c.tif"),
+                             "OUTPUT_COUNTS": str(tmp_path / "counts.csv")})
+    with open(result["OUTPUT_COUNTS"], newline="") as handle:
+        names = [row["name"] for row in csv.DictReader(handle)]
+    assert names == ["other", "forest", "water"]
