@@ -9,6 +9,7 @@ from .download_scenes import DownloadScenesAlgorithm
 from .evaluate_segmentation import EvaluateSegmentationAlgorithm
 from .geocode_mask import GeocodeMaskAlgorithm
 from .mask_footprint import MaskFootprintAlgorithm
+from .rasterize_labels import RasterizeLabelsAlgorithm
 from .safe_to_geotiff import SafeToGeoTiffAlgorithm
 from .search_scenes import SearchScenesAlgorithm
 from .segment import SegmentAlgorithm
@@ -16,7 +17,7 @@ from .stack_bands import StackBandsAlgorithm
 
 ALGORITHMS = (GeocodeMaskAlgorithm, MaskFootprintAlgorithm, CropSceneAlgorithm, StackBandsAlgorithm,
               SafeToGeoTiffAlgorithm, SearchScenesAlgorithm, DownloadScenesAlgorithm, EvaluateSegmentationAlgorithm,
-              CloudMaskAlgorithm, SegmentAlgorithm)
+              CloudMaskAlgorithm, SegmentAlgorithm, RasterizeLabelsAlgorithm)
 PROVIDER_ID = "labelmigration"
 
 

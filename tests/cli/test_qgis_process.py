@@ -45,7 +45,7 @@ def test_list_shows_the_algorithms(home):
     listing = qgis_process(home, "list").stdout
     section = listing.split("Label Migration", 1)[1]
     for algorithm in ("geocodemask", "maskfootprint", "cropscene", "stackbands", "safetogeotiff", "searchscenes",
-                      "downloadscenes", "evaluatesegmentation", "cloudmask", "segment"):
+                      "downloadscenes", "evaluatesegmentation", "cloudmask", "segment", "rasterizelabels"):
         assert f"labelmigration:{algorithm}" in section
 
 
@@ -102,7 +102,7 @@ def test_readme_examples_run(home, repo_root, tmp_path):
     section = readme.split("## Algorithms", 1)[1].split("### From Python", 1)[0]
     blocks = [block.split("```", 1)[0] for block in section.split("```sh\n")[1:]]
     offline = [block for block in blocks if not block.startswith("# needs ")]  # the network, a model
-    assert len(blocks) == 10 and len(offline) == 8
+    assert len(blocks) == 12 and len(offline) == 9
     blocks = offline
     script = "set -euo pipefail\n" + "\n".join(blocks).replace("/tmp/", f"{tmp_path}/")
     result = subprocess.run(["bash", "-c", script], cwd=repo_root, capture_output=True, text=True, timeout=300,
@@ -110,7 +110,7 @@ def test_readme_examples_run(home, repo_root, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     for name in ("label_geocoded.tif", "footprints.gpkg", "pair_image.tif", "pair_label.tif", "true_colour.tif",
                  "T32UPU_reflectance.tif", "pair_from_safe_image.tif", "pair_from_safe_label.tif", "scenes.gpkg",
-                 "matches.csv", "confusion.csv"):
+                 "matches.csv", "confusion.csv", "footprint_label.tif"):
         assert (tmp_path / name).exists(), name
     with rasterio.open(tmp_path / "true_colour.tif") as stacked:
         assert stacked.descriptions == ("B04", "B03", "B02")
