@@ -1,9 +1,13 @@
 """cloudmask: a cloud mask (and probability) from an ONNX cloud model, tiled over any raster size."""
-from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterFile, QgsProcessingParameterNumber,
+from qgis.core import (QgsCoordinateReferenceSystem, QgsFeature, QgsFeatureSink, QgsField, QgsFields, QgsGeometry,
+                       QgsProcessing, QgsProcessingOutputNumber,
+                       QgsProcessingParameterFeatureSink, QgsProcessingParameterFile, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
-                       QgsProcessingParameterString)
+                       QgsProcessingParameterString, QgsWkbTypes)
+from qgis.PyQt.QtCore import QVariant
 
 from ..core.inference import predict_raster
+from ..core.mask_polygons import mask_polygons
 from .algorithm import LabelMigrationAlgorithm, tr
 from .styles import cloud_mask_styler
 
@@ -27,6 +31,8 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
         "<b>Tile size</b> (TILE_SIZE) and <b>Overlap</b> (OVERLAP) in pixels: 0 = the model's own.<br>"
         "<b>Cloud mask</b> (OUTPUT): uint8, 1 cloud, 0 clear, 255 nodata.<br>"
         "<b>Cloud probability</b> (OUTPUT_PROBABILITY): optional float32.<br>"
+        "<b>Cloud polygons</b> (OUTPUT_VECTOR): optional polygons of the clouds, without specks smaller than "
+        "<b>Minimum area</b> (MIN_AREA) in the raster's units² (m² for UTM; default 1000).<br>"
         "CLOUD_PERCENT is the share of valid pixels that are cloud.<br><br>"
         "Example: <code>qgis_process run labelmigration:cloudmask -- INPUT=pair_image.tif MODEL=cloud.onnx "
         "OUTPUT=cloud_mask.tif</code>"
@@ -34,6 +40,7 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
 
     INPUT, MODEL, BANDS, THRESHOLD = "INPUT", "MODEL", "BANDS", "THRESHOLD"
     TILE_SIZE, OVERLAP, OUTPUT, OUTPUT_PROBABILITY = "TILE_SIZE", "OVERLAP", "OUTPUT", "OUTPUT_PROBABILITY"
+    OUTPUT_VECTOR, MIN_AREA = "OUTPUT_VECTOR", "MIN_AREA"
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, tr("Image")))
@@ -49,6 +56,11 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, tr("Cloud mask")))
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUTPUT_PROBABILITY, tr("Cloud probability"), optional=True, createByDefault=False))
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.OUTPUT_VECTOR, tr("Cloud polygons"), QgsProcessing.TypeVectorPolygon, optional=True,
+            createByDefault=False))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.MIN_AREA, tr("Minimum area"), QgsProcessingParameterNumber.Double, 1000.0, minValue=0.0))
         self.addOutput(QgsProcessingOutputNumber("CLOUD_PERCENT", tr("Cloud cover of the valid pixels (%)")))
 
     def processAlgorithm(self, parameters, context, feedback):
@@ -76,4 +88,23 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
         results = {self.OUTPUT: outputs["classes"], "CLOUD_PERCENT": cloud_percent}
         if probability:
             results[self.OUTPUT_PROBABILITY] = probability
+        if self.OUTPUT_VECTOR in parameters and parameters[self.OUTPUT_VECTOR] is not None:
+            results.update(self._polygons(parameters, context, feedback, outputs["classes"]))
         return results
+
+    def _polygons(self, parameters, context, feedback, mask_path):
+        with self.core_errors():
+            crs_wkt, polygons = mask_polygons(mask_path, 1, self.parameterAsDouble(parameters, self.MIN_AREA, context))
+        fields = QgsFields()
+        fields.append(QgsField("area", QVariant.Double))
+        sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT_VECTOR, context, fields, QgsWkbTypes.Polygon,
+                                             QgsCoordinateReferenceSystem.fromWkt(crs_wkt))
+        if sink is None:
+            return {}
+        for wkt, area in polygons:
+            feature = QgsFeature(fields)
+            feature.setGeometry(QgsGeometry.fromWkt(wkt))
+            feature.setAttributes([area])
+            sink.addFeature(feature, QgsFeatureSink.FastInsert)
+        feedback.pushInfo(tr("{} cloud polygons").format(len(polygons)))
+        return {self.OUTPUT_VECTOR: dest_id}

@@ -60,3 +60,17 @@ def test_threshold_and_bad_inputs(run, scene_and_model, tmp_path):
     with pytest.raises(QgsProcessingException, match="B02"):
         run("cloudmask", {"INPUT": str(two_bands), "MODEL": str(model), "OUTPUT": str(tmp_path / "m3.tif")})
     assert not (tmp_path / "m2.tif").exists() and not (tmp_path / "m3.tif").exists()
+
+
+def test_cloud_polygons_drop_small_specks(run, scene_and_model, tmp_path):
+    from qgis.core import QgsVectorLayer
+
+    scene, model = scene_and_model
+    result = run("cloudmask", {"INPUT": str(scene), "MODEL": str(model), "OUTPUT": str(tmp_path / "mask.tif"),
+                               "OUTPUT_VECTOR": str(tmp_path / "clouds.gpkg"), "MIN_AREA": 1000})
+    layer = QgsVectorLayer(result["OUTPUT_VECTOR"], "clouds", "ogr")
+    areas = sorted(f["area"] for f in layer.getFeatures())
+    assert areas == [pytest.approx(40 * 25 * 100.0)]  # the cloudy right half, 40 x 25 pixels of 10 m
+    result = run("cloudmask", {"INPUT": str(scene), "MODEL": str(model), "OUTPUT": str(tmp_path / "mask2.tif"),
+                               "OUTPUT_VECTOR": str(tmp_path / "none.gpkg"), "MIN_AREA": 200_000})
+    assert QgsVectorLayer(result["OUTPUT_VECTOR"], "none", "ogr").featureCount() == 0
