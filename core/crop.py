@@ -22,7 +22,7 @@ from .safe import is_safe_product, open_safe, parse_band_list
 from .safe_stack import band_stack
 from .rasters import band_names as band_descriptions
 from .rasters import (LABEL_BAND_NAME, GeoTransform, copy_color_table, create_gtiff, default_nodata, gdal_errors,
-                      gdal_type, numpy_dtype, open_raster, pixel_to_world, read_check, require_georeferenced,
+                      gdal_type, numpy_dtype, open_raster, raster_outline, read_check, require_georeferenced,
                       row_strips, strip_height_for, valid_mask, validity_band_index, window_transform)
 
 # Sub-pixel slack when snapping a footprint to the scene grid, so float noise adds no empty column.
@@ -47,15 +47,6 @@ class CropResult:
     nodata_percent: float  # share of the label's valid pixels without image data
     label_pixels: int
     warnings: List[str]
-
-
-def _scene_outline(transform: Sequence[float], width: int, height: int) -> ogr.Geometry:
-    ring = ogr.Geometry(ogr.wkbLinearRing)
-    for col, row in ((0, 0), (width, 0), (width, height), (0, height), (0, 0)):
-        ring.AddPoint_2D(*pixel_to_world(transform, col, row))
-    polygon = ogr.Geometry(ogr.wkbPolygon)
-    polygon.AddGeometry(ring)
-    return polygon
 
 
 def footprint_window(footprint: ogr.Geometry, transform: Sequence[float], width: int, height: int) -> Optional[Window]:
@@ -238,7 +229,7 @@ def _crop(scene_raster: str, scene_path: str, label: gdal.Dataset, label_path: s
 
     footprint = _densified(valid_outline(label, label_path), label_srs, scene_srs)
     steps.report(0.05)
-    scene_outline = _scene_outline(scene_transform, scene.RasterXSize, scene.RasterYSize)
+    scene_outline = raster_outline(scene_transform, scene.RasterXSize, scene.RasterYSize)
     covered = footprint.Intersection(scene_outline)
     window = footprint_window(footprint, scene_transform, scene.RasterXSize, scene.RasterYSize)
     if window is None or covered is None or covered.IsEmpty() or covered.GetArea() <= 0:

@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-from osgeo import gdal, ogr, osr
+from osgeo import gdal, osr
 
 from .errors import LabelMigrationError
 from .footprint import transform_geometry
 from .outputs import atomic_output
 from .progress import CancelCheck, ProgressCallback, Steps
-from .rasters import (gdal_errors, numpy_dtype, open_raster, pixel_to_world, read_check, require_georeferenced,
-                      row_strips, strip_height_for, valid_mask)
+from .rasters import (gdal_errors, numpy_dtype, open_raster, pixel_to_world, raster_outline, read_check,
+                      require_georeferenced, row_strips, strip_height_for, valid_mask)
 
 # Value range up to which a strip's (truth, prediction) pairs are counted with one bincount.
 _BINCOUNT_LIMIT = 1 << 22
@@ -124,15 +124,6 @@ def metrics_from_confusion(confusion: np.ndarray, classes: Sequence[int], positi
     )
 
 
-def _outline(transform, width: int, height: int) -> ogr.Geometry:
-    ring = ogr.Geometry(ogr.wkbLinearRing)
-    for col, row in ((0, 0), (width, 0), (width, height), (0, height), (0, 0)):
-        ring.AddPoint_2D(*pixel_to_world(transform, col, row))
-    polygon = ogr.Geometry(ogr.wkbPolygon)
-    polygon.AddGeometry(ring)
-    return polygon
-
-
 def _same_grid(a: gdal.Dataset, a_srs: osr.SpatialReference, a_transform, b: gdal.Dataset,
                b_srs: osr.SpatialReference, b_transform) -> bool:
     if (a.RasterXSize, a.RasterYSize) != (b.RasterXSize, b.RasterYSize) or not a_srs.IsSame(b_srs):
@@ -205,8 +196,8 @@ def evaluate(prediction_path: str, truth_path: str, classes: Optional[Sequence[i
         prediction = open_raster(prediction_path, "prediction")
         truth_srs, truth_transform = require_georeferenced(truth, truth_path, "ground truth")
         prediction_srs, prediction_transform = require_georeferenced(prediction, prediction_path, "prediction")
-        truth_outline = _outline(truth_transform, truth.RasterXSize, truth.RasterYSize)
-        outline = _outline(prediction_transform, prediction.RasterXSize, prediction.RasterYSize)
+        truth_outline = raster_outline(truth_transform, truth.RasterXSize, truth.RasterYSize)
+        outline = raster_outline(prediction_transform, prediction.RasterXSize, prediction.RasterYSize)
         min_x, max_x, min_y, max_y = outline.GetEnvelope()
         try:
             outline = transform_geometry(outline, prediction_srs, truth_srs, max(max_x - min_x, max_y - min_y) / 64)

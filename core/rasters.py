@@ -187,6 +187,16 @@ def pixel_to_world(transform: Sequence[float], col: float, row: float) -> Tuple[
     )
 
 
+def raster_outline(transform: Sequence[float], width: int, height: int) -> ogr.Geometry:
+    """The polygon of a grid's extent in map coordinates (rotated grids included)."""
+    ring = ogr.Geometry(ogr.wkbLinearRing)
+    for col, row in ((0, 0), (width, 0), (width, height), (0, height), (0, 0)):
+        ring.AddPoint_2D(*pixel_to_world(transform, col, row))
+    polygon = ogr.Geometry(ogr.wkbPolygon)
+    polygon.AddGeometry(ring)
+    return polygon
+
+
 def window_transform(transform: Sequence[float], col: int, row: int) -> GeoTransform:
     x, y = pixel_to_world(transform, col, row)
     return (x, transform[1], transform[2], y, transform[4], transform[5])
