@@ -3,7 +3,6 @@
 A product is read where it lies: a .SAFE folder, a zip (through /vsizip/, never extracted) or its
 MTD_MSIL1C.xml / MTD_MSIL2A.xml. safe_stack.py puts its bands on one grid.
 """
-import datetime as dt
 import os
 import re
 import xml.etree.ElementTree as ElementTree
@@ -271,8 +270,3 @@ def parse_band_list(product: SafeProduct, bands: Optional[Sequence[str]], with_s
             raise LabelMigrationError(f"The {product.level} product '{product.source}' has no scene classification (SCL).")
         chosen.append("SCL")
     return chosen
-
-
-def sensing_date(product: SafeProduct) -> Optional[dt.date]:
-    match = re.match(r"(\d{4})-(\d{2})-(\d{2})", product.sensing_start or "")
-    return dt.date(*(int(g) for g in match.groups())) if match else None

@@ -1,7 +1,7 @@
 """The base class shared by every Label Migration algorithm."""
 import os
 from contextlib import contextmanager
-from typing import Any, Callable, Dict, Iterator, List
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 from qgis.core import (QgsProcessingAlgorithm, QgsProcessingContext, QgsProcessingException,
                        QgsProcessingFeedback, QgsProcessingLayerPostProcessorInterface, QgsRasterLayer)
@@ -79,6 +79,21 @@ class LabelMigrationAlgorithm(QgsProcessingAlgorithm):
         if layer is None:
             raise QgsProcessingException(tr("No raster was given for {}.").format(name))
         return gdal_source(layer)
+
+    def parameterAsNames(self, parameters: Dict, name: str, context: QgsProcessingContext,  # noqa: N802
+                         spaces_separate: bool = False) -> Optional[List[str]]:
+        """A comma-separated list parameter (band names, assets) as a list; None when empty."""
+        text = self.parameterAsString(parameters, name, context)
+        if spaces_separate:
+            text = text.replace(" ", ",")
+        return [item.strip() for item in text.split(",") if item.strip()] or None
+
+    def parameterAsOptionalDouble(self, parameters: Dict, name: str,  # noqa: N802
+                                  context: QgsProcessingContext) -> Optional[float]:
+        """An optional number parameter without a default: None when not given."""
+        if parameters.get(name) in (None, ""):
+            return None
+        return self.parameterAsDouble(parameters, name, context)
 
     def style_on_load(self, context: QgsProcessingContext, layer_id: str,
                       processor: QgsProcessingLayerPostProcessorInterface) -> None:

@@ -68,17 +68,15 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
         probability = self.parameterAsOutputLayer(parameters, self.OUTPUT_PROBABILITY, context)
         if probability:
             outputs["probability"] = probability
-        bands_text = self.parameterAsString(parameters, self.BANDS, context)
-        threshold = parameters.get(self.THRESHOLD)
         result = self.run_core(
             predict_raster, feedback,
             input_path=self.raster_path(parameters, self.INPUT, context),
             model_path=self.parameterAsFile(parameters, self.MODEL, context),
             outputs=outputs,
-            bands=[b.strip() for b in bands_text.split(",") if b.strip()] or None,
+            bands=self.parameterAsNames(parameters, self.BANDS, context),
             tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context) or None,
             overlap=self.parameterAsInt(parameters, self.OVERLAP, context) or None,
-            threshold=None if threshold in (None, "") else self.parameterAsDouble(parameters, self.THRESHOLD, context),
+            threshold=self.parameterAsOptionalDouble(parameters, self.THRESHOLD, context),
         )
         counts = list(result.stats["classes"]["counts"].values())
         cloud_percent = 100.0 * counts[1] / result.valid_pixels if result.valid_pixels else 0.0

@@ -87,8 +87,7 @@ class CropSceneAlgorithm(LabelMigrationAlgorithm):
             output_label=output_label,
             bands=self.parameterAsInts(parameters, self.BANDS, context) or None,
             label_resampling=LABEL_RESAMPLING[self.parameterAsEnum(parameters, self.LABEL_RESAMPLING, context)],
-            band_names=[b for b in self.parameterAsString(parameters, self.BAND_NAMES, context)
-                        .replace(" ", ",").split(",") if b] or None,
+            band_names=self.parameterAsNames(parameters, self.BAND_NAMES, context, spaces_separate=True),
             other_tiles=[path for path in self.parameterAsFileList(parameters, self.OTHER_TILES, context) if path],
         )
         feedback.pushInfo(tr("Pair of {} x {} pixels; label covered {:.1f}%, label pixels without image data {:.2f}%")

@@ -56,12 +56,13 @@ class DownloadScenesAlgorithm(LabelMigrationAlgorithm):
         if source is None:
             raise QgsProcessingException(self.invalidSourceError(parameters, self.SCENES))
         folder = self.parameterAsString(parameters, self.FOLDER, context)
-        assets = [a.strip() for a in self.parameterAsString(parameters, self.ASSETS, context).split(",") if a.strip()]
+        assets = self.parameterAsNames(parameters, self.ASSETS, context) or []
         jobs, backends = [], set()
         with self.core_errors():
             for feature in source.getFeatures():
-                jobs.extend(scene_jobs(_attributes(feature), folder, assets))
-                backends.add(_attributes(feature).get("backend") or "")
+                scene = _attributes(feature)
+                jobs.extend(scene_jobs(scene, folder, assets))
+                backends.add(_text(scene.get("backend")))
         if not jobs:
             raise QgsProcessingException(tr("The scene layer has no scenes to download."))
         account = credentials(self.parameterAsString(parameters, self.AUTHCFG, context))

@@ -52,12 +52,11 @@ class SafeToGeoTiffAlgorithm(LabelMigrationAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        bands_text = self.parameterAsString(parameters, self.BANDS, context)
         result = self.run_core(
             safe_to_geotiff, feedback,
             product_path=self.parameterAsFile(parameters, self.INPUT, context),
             output=output,
-            bands=[b for b in bands_text.replace(" ", ",").split(",") if b] or None,
+            bands=self.parameterAsNames(parameters, self.BANDS, context, spaces_separate=True),
             resolution=RESOLUTIONS[self.parameterAsEnum(parameters, self.RESOLUTION, context)],
             resampling=RESAMPLING_METHODS[self.parameterAsEnum(parameters, self.RESAMPLING, context)],
             reflectance=self.parameterAsBool(parameters, self.REFLECTANCE, context),

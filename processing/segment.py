@@ -67,13 +67,11 @@ class SegmentAlgorithm(LabelMigrationAlgorithm):
         heatmaps = self.parameterAsOutputLayer(parameters, self.OUTPUT_HEATMAPS, context)
         if heatmaps:
             outputs["probability"] = heatmaps
-        bands_text = self.parameterAsString(parameters, self.BANDS, context)
-        threshold = parameters.get(self.THRESHOLD)
         self.run_core(
             predict_raster, feedback, input_path=self.raster_path(parameters, self.INPUT, context),
             model_path=model_path, outputs=outputs,
-            bands=[b.strip() for b in bands_text.split(",") if b.strip()] or None,
-            threshold=None if threshold in (None, "") else self.parameterAsDouble(parameters, self.THRESHOLD, context),
+            bands=self.parameterAsNames(parameters, self.BANDS, context),
+            threshold=self.parameterAsOptionalDouble(parameters, self.THRESHOLD, context),
             class_colours=colours,
         )
         results = {self.OUTPUT: outputs["classes"]}
