@@ -10,7 +10,7 @@ PLUGIN_LINK := $(QGIS_PROFILE_DIR)/python/plugins/$(PLUGIN)
 VERSION := $(shell sed -n 's/^version=//p' metadata.txt)
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: help setup test test-unit test-e2e demo install uninstall package lint bench clean
+.PHONY: help setup test test-unit test-e2e demo install uninstall package lint bench bench-cloudmask clean
 
 help:
 	@echo "make setup    install Debian packages, the .venv and the e2e test servers (idempotent)"
@@ -22,10 +22,10 @@ help:
 setup: $(VENV)/.setup-done
 	tools/install_e2e_servers.sh
 
-$(VENV)/.setup-done: requirements-dev.txt tools/install_debian_packages.sh
+$(VENV)/.setup-done: requirements-dev.txt requirements-training.txt tools/install_debian_packages.sh
 	tools/install_debian_packages.sh
 	test -x $(PYTHON) || /usr/bin/python3 -m venv --system-site-packages $(VENV)
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r requirements-training.txt
 	touch $@
 
 test: setup
@@ -54,6 +54,9 @@ package:
 
 bench: setup
 	$(PYTHON) bench/bench_safe.py
+
+bench-cloudmask: setup
+	$(PYTHON) bench/bench_cloudmask.py
 
 lint: setup
 	$(VENV)/bin/pytest tests/unit/test_source_rules.py $(PYTEST_ARGS)

@@ -5,7 +5,8 @@ Model metadata follows the Deepness plugin (ONNX ``metadata_props`` holding JSON
 ``tiles_overlap`` (percent), ``standardization_mean``, ``standardization_std``, ``seg_thresh``.
 Our own keys: ``bands`` (band names in the model's input order), ``reflectance_scale`` and
 ``reflectance_offset`` (reflectance = DN * scale + offset, used when the raster's bands declare no
-scale/offset of their own).
+scale/offset of their own), ``output_activation`` ("softmax" over classes or "sigmoid", applied to
+each tile's output before blending, for models that return logits).
 
 Streaming: tiles are read window by window with GDAL; predictions are blended with a separable
 Hann weight (flat towards raster edges) into a rolling buffer one tile row high, and every row
@@ -36,7 +37,9 @@ MIN_OVERLAP = 2  # the blending weight is zero on a tile's outermost pixel: neig
 _SEGMENTATION_TYPES = ("segmentor", "segmentation")
 # canonical names: a band described 'B04' matches a model band 'red' and vice versa
 _BAND_ALIASES = {"b2": "blue", "b02": "blue", "b3": "green", "b03": "green", "b4": "red", "b04": "red",
-                 "b8": "nir", "b08": "nir"}
+                 "b8": "nir", "b08": "nir", "b11": "swir16", "b12": "swir22", "swir1": "swir16",
+                 "swir2": "swir22"}
+OUTPUT_ACTIVATIONS = ("softmax", "sigmoid")
 
 
 @dataclass
@@ -53,6 +56,12 @@ class ModelInfo:
     bands: Optional[List[str]] = None
     reflectance_scale: Optional[float] = None
     reflectance_offset: Optional[float] = None
+    output_activation: Optional[str] = None  # None: the model's output already is a probability
+
+    def __post_init__(self):
+        if self.output_activation is not None and self.output_activation not in OUTPUT_ACTIVATIONS:
+            raise ValueError(f"output_activation must be one of {', '.join(OUTPUT_ACTIVATIONS)}, "
+                             f"not {self.output_activation!r}")
 
     @classmethod
     def from_metadata(cls, props: Dict[str, str], path: str = "") -> "ModelInfo":
@@ -70,6 +79,7 @@ class ModelInfo:
                 bands=[str(b) for b in values["bands"]] if values.get("bands") else None,
                 reflectance_scale=_optional(float, values.get("reflectance_scale")),
                 reflectance_offset=_optional(float, values.get("reflectance_offset")),
+                output_activation=_optional(lambda v: str(v).lower(), values.get("output_activation")),
             )
         except (TypeError, ValueError) as error:
             raise LabelMigrationError(f"The model '{path}' has malformed metadata: {error}.") from error
@@ -132,8 +142,9 @@ def providers(ort) -> List[str]:
     return [p for p in ("CUDAExecutionProvider",) if p in available] + ["CPUExecutionProvider"]
 
 
-def load_model(path: str) -> Model:
-    """Open an ONNX model with onnxruntime and read its metadata, or explain what is wrong."""
+def load_model(path: str, info: Optional[ModelInfo] = None) -> Model:
+    """Open an ONNX model with onnxruntime and read its metadata (or take ``info`` instead of the
+    file's metadata), or explain what is wrong."""
     ort = require("onnxruntime", "Running an ONNX model")
     if not path or not os.path.isfile(path):
         raise LabelMigrationError(f"The model file '{path}' does not exist.")
@@ -143,7 +154,8 @@ def load_model(path: str) -> Model:
         raise LabelMigrationError(
             f"The model file '{path}' is not an ONNX model onnxruntime can load: {str(error).strip()[:300]}"
         ) from error
-    info = ModelInfo.from_metadata(session.get_modelmeta().custom_metadata_map, path)
+    if info is None:
+        info = ModelInfo.from_metadata(session.get_modelmeta().custom_metadata_map, path)
     if info.model_type.lower() not in _SEGMENTATION_TYPES:
         raise LabelMigrationError(
             f"The model '{path}' is a '{info.model_type}' model; only segmentation models (Segmentor) can be run."
@@ -331,6 +343,11 @@ def run_batch(model: Model, batch: np.ndarray) -> np.ndarray:
             f"The model '{model.path}' returned shape {output.shape} for input {batch.shape}; a segmentation "
             f"model must return (batch, classes, rows, cols) of the input's size."
         )
+    if model.info.output_activation == "softmax":
+        output = np.exp(output - output.max(axis=1, keepdims=True))
+        output /= output.sum(axis=1, keepdims=True)
+    elif model.info.output_activation == "sigmoid":
+        output = 0.5 * (1.0 + np.tanh(0.5 * output))  # the sigmoid, without exp overflow warnings
     return output
 
 
@@ -340,8 +357,12 @@ class _Writers:
     """The output GeoTIFFs (on temporary paths) and their running statistics."""
 
     def __init__(self, roles: Dict[str, str], source: gdal.Dataset, classes: int, info: ModelInfo,
-                 class_colours: Optional[Dict[int, Tuple[int, int, int]]] = None):
-        self.roles, self.classes, self.info = roles, classes, info
+                 class_colours: Optional[Dict[int, Tuple[int, int, int]]] = None, only_class: Optional[int] = None):
+        if only_class is not None and not 0 <= only_class < classes:
+            raise LabelMigrationError(f"The model returns {classes} class(es); it has no class {only_class}.")
+        self.only_class = only_class
+        self.roles, self.classes, self.info = roles, (1 if only_class is not None else classes), info
+        classes = self.classes
         width, height = source.RasterXSize, source.RasterYSize
         transform = source.GetGeoTransform() if has_geotransform(source) else None
         self.datasets = {}
@@ -363,17 +384,23 @@ class _Writers:
     def _band_name(self, role: str, index: int) -> str:
         if role == "classes":
             return "class"
+        if self.only_class is not None:
+            return self.info.class_names.get(self.only_class, f"class {self.only_class}")
         return self.info.class_names.get(index + (1 if self.classes == 1 and len(self.info.class_names) > 1 else 0),
                                          f"class {index}")
 
     def write(self, row: int, probability: np.ndarray, valid: np.ndarray) -> None:
+        if self.only_class is not None:
+            classes = only_class_mask(probability, self.only_class, self.info.seg_thresh)
+            probability = probability[self.only_class:self.only_class + 1]
+        else:
+            classes = classify(probability, self.info.seg_thresh)
         self.valid += int(valid.sum())
         self.sums += np.where(valid, probability, 0).sum(axis=(1, 2), dtype=np.float64)
         if "probability" in self.datasets:
             out = np.where(valid, probability, np.float32(np.nan)).astype(np.float32)
             for index in range(self.classes):
                 self.datasets["probability"].GetRasterBand(index + 1).WriteArray(out[index], 0, row)
-        classes = classify(probability, self.info.seg_thresh)
         self.counts += np.bincount(classes[valid].ravel(), minlength=len(self.counts))[: len(self.counts)]
         if "classes" in self.datasets:
             self.datasets["classes"].GetRasterBand(1).WriteArray(
@@ -386,7 +413,11 @@ class _Writers:
 
     def stats(self) -> Dict[str, dict]:
         means = (self.sums / self.valid).tolist() if self.valid else [None] * self.classes
-        names = {i: self.info.class_names.get(i, str(i)) for i in range(len(self.counts))}
+        if self.only_class is not None:
+            name = self.info.class_names.get(self.only_class, str(self.only_class))
+            names = {0: f"not {name}", 1: name}
+        else:
+            names = {i: self.info.class_names.get(i, str(i)) for i in range(len(self.counts))}
         return {
             "probability": {"mean": means, "valid_pixels": self.valid},
             "classes": {"counts": {names[i]: int(c) for i, c in enumerate(self.counts)}, "valid_pixels": self.valid},
@@ -402,6 +433,13 @@ def classify(probability: np.ndarray, threshold: Optional[float]) -> np.ndarray:
     if threshold is not None:
         classes[probability.max(axis=0) < threshold] = 0
     return classes
+
+
+def only_class_mask(probability: np.ndarray, only_class: int, threshold: Optional[float]) -> np.ndarray:
+    """1 where ``only_class`` wins the argmax (or, given a threshold, where its probability reaches it)."""
+    if threshold is None:
+        return (np.argmax(probability, axis=0) == only_class).astype(np.uint8)
+    return (probability[only_class] >= threshold).astype(np.uint8)
 
 
 # ----- the streaming loop ------------------------------------------------------------------------
@@ -444,6 +482,7 @@ def predict_raster(input_path: str, model_path: str, outputs: Dict[str, str],
                    bands: Optional[Sequence[Union[str, int]]] = None, tile_size: Optional[int] = None,
                    overlap: Optional[float] = None, batch_size: int = 4, threshold: Optional[float] = None,
                    class_colours: Optional[Dict[int, Tuple[int, int, int]]] = None,
+                   model_info: Optional[ModelInfo] = None, only_class: Optional[int] = None,
                    progress: Optional[ProgressCallback] = None,
                    is_cancelled: Optional[CancelCheck] = None) -> PredictionResult:
     """Predict every pixel of ``input_path`` with the model and write the requested outputs.
@@ -452,13 +491,16 @@ def predict_raster(input_path: str, model_path: str, outputs: Dict[str, str],
     channel, NaN where the input is nodata) and/or 'classes' (uint8, 255 where nodata).
     ``overlap`` is a fraction of the tile (below 1) or pixels; it defaults to the model's tiles_overlap.
     ``threshold`` replaces the model's seg_thresh for the 'classes' output; ``class_colours``
-    ({class: (r, g, b)}) becomes its colour table.
+    ({class: (r, g, b)}) becomes its colour table. ``model_info`` replaces the model file's metadata.
+    ``only_class`` reduces a multi-class model to one class: 'probability' is that class's band alone
+    and 'classes' is 1 where it wins the argmax (where its probability reaches the threshold when
+    one is given), else 0.
     """
     steps = Steps(progress, is_cancelled)
     _check_outputs(outputs, input_path)
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise LabelMigrationError(f"The threshold must be between 0 and 1, not {threshold}.")
-    model = load_model(model_path)
+    model = load_model(model_path, model_info)
     if threshold is not None:
         model.info = replace(model.info, seg_thresh=float(threshold))
     with gdal_errors(), gdal_cache_limit(64 << 20):
@@ -472,7 +514,7 @@ def predict_raster(input_path: str, model_path: str, outputs: Dict[str, str],
             writers = None
             try:
                 writers = _stream(model, plan, scaling, dict(zip(roles, temporaries)), steps, input_path,
-                                  class_colours)
+                                  class_colours, only_class)
             finally:
                 if writers is not None:
                     writers.close()
@@ -502,7 +544,8 @@ class _Plan:
 
 
 def _stream(model: Model, plan: _Plan, scaling: _Scaling, paths: Dict[str, str], steps: Steps,
-            input_path: str, class_colours: Optional[Dict[int, Tuple[int, int, int]]] = None) -> _Writers:
+            input_path: str, class_colours: Optional[Dict[int, Tuple[int, int, int]]] = None,
+            only_class: Optional[int] = None) -> _Writers:
     blender, writers, done = None, None, 0
     for index, y in enumerate(plan.rows):
         row_weight = axis_weight(y, plan.tile[0], plan.height)
@@ -515,7 +558,7 @@ def _stream(model: Model, plan: _Plan, scaling: _Scaling, paths: Dict[str, str],
                 classes = prediction.shape[1]
                 blender = _RowBlender(classes, min(plan.tile[0], plan.height), plan.width)
                 blender.top = y
-                writers = _Writers(paths, plan.source, classes, model.info, class_colours)
+                writers = _Writers(paths, plan.source, classes, model.info, class_colours, only_class)
             for offset, x in enumerate(xs):
                 weight = row_weight[:, np.newaxis] * plan.col_weights[start + offset][np.newaxis, :]
                 blender.add(prediction[offset], x, y, weight)

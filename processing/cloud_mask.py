@@ -1,17 +1,29 @@
 """cloudmask: a cloud mask (and probability) from an ONNX cloud model, tiled over any raster size."""
+import os
+
 from qgis.core import (QgsCoordinateReferenceSystem, QgsFeature, QgsFeatureSink, QgsField, QgsFields, QgsGeometry,
-                       QgsProcessing, QgsProcessingOutputNumber,
+                       QgsProcessing, QgsProcessingException, QgsProcessingOutputNumber, QgsProcessingParameterEnum,
                        QgsProcessingParameterFeatureSink, QgsProcessingParameterFile, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
                        QgsProcessingParameterString, QgsWkbTypes)
 from qgis.PyQt.QtCore import QVariant
 
+from ..core.csmask import CLOUD_CLASS, ukis_model
 from ..core.inference import predict_raster
 from ..core.mask_polygons import mask_polygons
-from .algorithm import LabelMigrationAlgorithm, tr
+from .algorithm import PLUGIN_DIR, LabelMigrationAlgorithm, tr
 from .styles import cloud_mask_styler
 
 ONNX_FILTER = "ONNX models (*.onnx);;All files (*.*)"
+BUNDLED_MODEL = os.path.join(PLUGIN_DIR, "models", "cloud_s2_4band.onnx")
+# BUILTIN_MODEL options in their fixed order (scripts pass the index): None = the bundled file
+BUILTIN_MODELS = (
+    ("Label Migration cloud model, 4 bands (bundled)", None),
+    ("ukis-csmask 4 bands L1C", "4b-l1c"),
+    ("ukis-csmask 4 bands L2A", "4b-l2a"),
+    ("ukis-csmask 6 bands L1C", "6b-l1c"),
+    ("ukis-csmask 6 bands L2A", "6b-l2a"),
+)
 
 
 class CloudMaskAlgorithm(LabelMigrationAlgorithm):
@@ -23,11 +35,19 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
         "single-channel sigmoid or two-class model) over a raster of any size: tiles with overlap, blended "
         "towards tile centres so no seams appear, streamed block by block.<br><br>"
         "<b>Image</b> (INPUT): the raster to mask; nodata stays nodata.<br>"
-        "<b>Model</b> (MODEL): the ONNX file. Its metadata name the bands it needs (matched to band "
-        "descriptions such as B02/blue ... B08/nir) and its scaling.<br>"
+        "<b>Model</b> (MODEL): an ONNX file (optional). Its metadata name the bands it needs (matched to band "
+        "descriptions such as B02/blue ... B08/nir, B11/swir16, B12/swir22) and its scaling. When given, it "
+        "wins over the built-in model.<br>"
+        "<b>Built-in model</b> (BUILTIN_MODEL), used when MODEL is empty: 0 = the Label Migration cloud model "
+        "bundled with the plugin (4 bands B02 B03 B04 B08); 1 to 4 = the cloud/shadow U-Nets of the "
+        "ukis-csmask package (pip install ukis-csmask==1.0.0): 1 = 4 bands L1C, 2 = 4 bands L2A, "
+        "3 = 6 bands L1C, 4 = 6 bands L2A (B02 B03 B04 B08 B11 B12). They take reflectance: a raster "
+        "without scale/offset metadata is read as DN / 10000 (give products from baseline 04.00 on with "
+        "their offset applied, e.g. safetogeotiff REFLECTANCE). Their mask is 1 where the cloud class wins "
+        "over clear and cloud shadow (shadow counts as clear); the probability is the cloud class's.<br>"
         "<b>Bands</b> (BANDS): comma-separated band names or numbers, overriding the model's band list.<br>"
         "<b>Threshold</b> (THRESHOLD): cloud probability from which a pixel is cloud (default: the model's "
-        "seg_thresh, else 0.5).<br>"
+        "seg_thresh, else 0.5; for ukis-csmask the most probable class).<br>"
         "<b>Tile size</b> (TILE_SIZE) and <b>Overlap</b> (OVERLAP) in pixels: 0 = the model's own.<br>"
         "<b>Cloud mask</b> (OUTPUT): uint8, 1 cloud, 0 clear, 255 nodata.<br>"
         "<b>Cloud probability</b> (OUTPUT_PROBABILITY): optional float32.<br>"
@@ -35,16 +55,20 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
         "<b>Minimum area</b> (MIN_AREA) in the raster's units² (m² for UTM; default 1000).<br>"
         "CLOUD_PERCENT is the share of valid pixels that are cloud.<br><br>"
         "Example: <code>qgis_process run labelmigration:cloudmask -- INPUT=pair_image.tif MODEL=cloud.onnx "
-        "OUTPUT=cloud_mask.tif</code>"
+        "OUTPUT=cloud_mask.tif</code>, or with <code>BUILTIN_MODEL=2</code> instead of MODEL for "
+        "ukis-csmask's 4-band L2A model."
     )
 
     INPUT, MODEL, BANDS, THRESHOLD = "INPUT", "MODEL", "BANDS", "THRESHOLD"
     TILE_SIZE, OVERLAP, OUTPUT, OUTPUT_PROBABILITY = "TILE_SIZE", "OVERLAP", "OUTPUT", "OUTPUT_PROBABILITY"
-    OUTPUT_VECTOR, MIN_AREA = "OUTPUT_VECTOR", "MIN_AREA"
+    OUTPUT_VECTOR, MIN_AREA, BUILTIN_MODEL = "OUTPUT_VECTOR", "MIN_AREA", "BUILTIN_MODEL"
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, tr("Image")))
-        self.addParameter(QgsProcessingParameterFile(self.MODEL, tr("Model"), fileFilter=ONNX_FILTER))
+        self.addParameter(QgsProcessingParameterFile(self.MODEL, tr("Model"), fileFilter=ONNX_FILTER, optional=True))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.BUILTIN_MODEL, tr("Built-in model (when no model file is given)"),
+            [tr(label) for label, _ in BUILTIN_MODELS], defaultValue=0))
         self.addParameter(QgsProcessingParameterString(self.BANDS, tr("Bands"), optional=True))
         self.addParameter(QgsProcessingParameterNumber(
             self.THRESHOLD, tr("Threshold"), QgsProcessingParameterNumber.Double, optional=True,
@@ -71,8 +95,8 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
         result = self.run_core(
             predict_raster, feedback,
             input_path=self.raster_path(parameters, self.INPUT, context),
-            model_path=self.parameterAsFile(parameters, self.MODEL, context),
             outputs=outputs,
+            **self._model(parameters, context),
             bands=self.parameterAsNames(parameters, self.BANDS, context),
             tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context) or None,
             overlap=self.parameterAsInt(parameters, self.OVERLAP, context) or None,
@@ -89,6 +113,22 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
         if self.OUTPUT_VECTOR in parameters and parameters[self.OUTPUT_VECTOR] is not None:
             results.update(self._polygons(parameters, context, feedback, outputs["classes"]))
         return results
+
+    def _model(self, parameters, context) -> dict:
+        """predict_raster's model arguments: MODEL when given, else the BUILTIN_MODEL choice."""
+        path = self.parameterAsFile(parameters, self.MODEL, context)
+        if path:
+            return {"model_path": path}
+        label, variant = BUILTIN_MODELS[self.parameterAsEnum(parameters, self.BUILTIN_MODEL, context)]
+        if variant is None:
+            if not os.path.isfile(BUNDLED_MODEL):
+                raise QgsProcessingException(tr(
+                    "The bundled cloud model '{}' is not installed with this copy of the plugin. Give an ONNX "
+                    "file in MODEL or choose a ukis-csmask model in BUILTIN_MODEL.").format(BUNDLED_MODEL))
+            return {"model_path": BUNDLED_MODEL}
+        with self.core_errors():
+            path, info = ukis_model(variant)
+        return {"model_path": path, "model_info": info, "only_class": CLOUD_CLASS}
 
     def _polygons(self, parameters, context, feedback, mask_path):
         with self.core_errors():

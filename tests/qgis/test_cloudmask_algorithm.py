@@ -74,3 +74,74 @@ def test_cloud_polygons_drop_small_specks(run, scene_and_model, tmp_path):
     result = run("cloudmask", {"INPUT": str(scene), "MODEL": str(model), "OUTPUT": str(tmp_path / "mask2.tif"),
                                "OUTPUT_VECTOR": str(tmp_path / "none.gpkg"), "MIN_AREA": 200_000})
     assert QgsVectorLayer(result["OUTPUT_VECTOR"], "none", "ogr").featureCount() == 0
+
+
+@pytest.fixture
+def reflectance_scene(tmp_path):
+    """A 300 x 300 four-band scene: a bright white (cloud-like) square on dark vegetation."""
+    rows, cols = np.mgrid[0:300, 0:300]
+    bright = (rows >= 80) & (rows < 220) & (cols >= 80) & (cols < 220)
+    vegetation = np.array([300, 600, 400, 3000], np.uint16)[:, None, None]
+    cloud = np.array([7000, 7000, 7000, 7200], np.uint16)[:, None, None]
+    image = np.where(bright[None], cloud, vegetation).astype(np.uint16)
+    return write_raster(tmp_path / "s2.tif", image, "EPSG:32632", from_origin(500_000, 5_000_000, 10, 10),
+                        nodata=0, descriptions=("B02", "B03", "B04", "B08")), bright
+
+
+def test_builtin_ukis_model(run, shared_dir, tmp_path):
+    pytest.importorskip("ukis_csmask", reason="pip install ukis-csmask==1.0.0 (requirements-dev.txt)")
+    from labelmigration.core.csmask import ukis_model
+    from labelmigration.core.inference import predict_raster
+
+    chips = np.load(shared_dir / "data/oncloudn/oncloudn_5chips.npz")  # real S2 L2A chips with cloud labels
+    image, label = chips["image"][0][:, :300, :300], chips["label"][0][:300, :300]
+    scene = write_raster(tmp_path / "chip.tif", image, f"EPSG:{int(chips['epsg'][0])}",
+                         from_origin(*map(float, chips["ul_xy"][0]), 10, 10), descriptions=("B02", "B03", "B04", "B08"))
+    result = run("cloudmask", {"INPUT": str(scene), "BUILTIN_MODEL": 2, "OUTPUT": str(tmp_path / "mask.tif"),
+                               "OUTPUT_PROBABILITY": str(tmp_path / "p.tif")})
+    path, info = ukis_model("4b-l2a")
+    three_classes = str(tmp_path / "classes.tif")
+    predict_raster(str(scene), path, {"classes": three_classes}, model_info=info)
+    with rasterio.open(result["OUTPUT"]) as mask, rasterio.open(result["OUTPUT_PROBABILITY"]) as probability, \
+            rasterio.open(three_classes) as classes:
+        values = mask.read(1)
+        assert probability.count == 1 and probability.descriptions == ("cloud",)
+        p = probability.read(1)
+        argmax = classes.read(1)
+    assert {0, 1, 2} <= set(np.unique(argmax))  # clear, cloud and shadow all occur on this chip
+    np.testing.assert_array_equal(values, (argmax == 1).astype(np.uint8))  # shadow is not cloud
+    assert (p[values == 1] > 1 / 3).all()
+    assert (values == label).mean() > 0.8  # measured 0.83 against the (coarse) human label
+    assert result["CLOUD_PERCENT"] == pytest.approx(100.0 * values.mean())
+
+
+def test_model_file_wins_over_builtin_model(run, scene_and_model, tmp_path):
+    scene, model = scene_and_model
+    # BUILTIN_MODEL 0 (the bundled model) or a ukis one would give other answers or fail; MODEL decides
+    for builtin in (0, 4):
+        result = run("cloudmask", {"INPUT": str(scene), "MODEL": str(model), "BUILTIN_MODEL": builtin,
+                                   "OUTPUT": str(tmp_path / f"mask{builtin}.tif")})
+        assert result["CLOUD_PERCENT"] == pytest.approx(100 * 1000 / 1999)
+
+
+def test_missing_bundled_model_is_explained(run, reflectance_scene, tmp_path, monkeypatch):
+    from qgis.core import QgsProcessingException
+
+    from labelmigration.processing import cloud_mask
+
+    monkeypatch.setattr(cloud_mask, "BUNDLED_MODEL", str(tmp_path / "models" / "cloud_s2_4band.onnx"))
+    scene, _ = reflectance_scene
+    with pytest.raises(QgsProcessingException, match=r"bundled cloud model .*cloud_s2_4band\.onnx.* MODEL"):
+        run("cloudmask", {"INPUT": str(scene), "OUTPUT": str(tmp_path / "mask.tif")})  # BUILTIN_MODEL 0: default
+    assert not (tmp_path / "mask.tif").exists()
+
+
+def test_builtin_ukis_model_without_the_package(run, reflectance_scene, tmp_path, monkeypatch):
+    import sys
+
+    from qgis.core import QgsProcessingException
+
+    monkeypatch.setitem(sys.modules, "ukis_csmask", None)
+    scene, _ = reflectance_scene
+    with pytest.raises(QgsProcessingException, match=r'pip install "ukis-csmask==1\.0\.0"'):
+        run("cloudmask", {"INPUT": str(scene), "BUILTIN_MODEL": 1, "OUTPUT": str(tmp_path / "mask.tif")})

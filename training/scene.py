@@ -1,0 +1,31 @@
+"""The one in-memory form every training data source produces."""
+from dataclasses import dataclass
+from typing import List
+
+import numpy as np
+
+IGNORE = 255  # label value excluded from the loss and the metrics
+
+
+@dataclass
+class Scene:
+    """One image with its label: a unit the train/validation/test split never cuts through.
+
+    ``image`` is float32 reflectance (bands, rows, cols), nodata as NaN; ``label`` is uint8
+    (rows, cols) with class indices (binary cloud: 0 clear, 1 cloud) and IGNORE where unknown;
+    ``bands`` names the image's bands in order (canonical names: blue, green, red, nir, ...).
+    ``group`` names the acquisition the scene comes from (a 38-Cloud patch's Landsat scene, say):
+    scenes of one group always land in the same train/validation/test split. Empty = its own name.
+    """
+    name: str
+    image: np.ndarray
+    label: np.ndarray
+    bands: List[str]
+    group: str = ""
+
+    def __post_init__(self):
+        self.group = self.group or self.name
+        if self.image.ndim != 3 or self.label.shape != self.image.shape[1:]:
+            raise ValueError(f"{self.name}: image {self.image.shape} and label {self.label.shape} do not match")
+        if len(self.bands) != self.image.shape[0]:
+            raise ValueError(f"{self.name}: {len(self.bands)} band names for {self.image.shape[0]} bands")
