@@ -4,7 +4,8 @@ from contextlib import contextmanager
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
 from qgis.core import (QgsProcessingAlgorithm, QgsProcessingContext, QgsProcessingException,
-                       QgsProcessingFeedback, QgsProcessingLayerPostProcessorInterface, QgsRasterLayer)
+                       QgsProcessingFeedback, QgsProcessingLayerPostProcessorInterface, QgsProcessingOutputLayerDefinition,
+                       QgsRasterLayer)
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
@@ -94,6 +95,25 @@ class LabelMigrationAlgorithm(QgsProcessingAlgorithm):
         if parameters.get(name) in (None, ""):
             return None
         return self.parameterAsDouble(parameters, name, context)
+
+    def parameterAsOptionalOutputLayer(self, parameters: Dict, name: str,  # noqa: N802
+                                       context: QgsProcessingContext) -> Optional[str]:
+        """An optional raster destination, None when left empty. The batch panel passes an empty
+        output definition, which parameterAsOutputLayer would queue as a nameless layer to load."""
+        value = parameters.get(name)
+        if isinstance(value, QgsProcessingOutputLayerDefinition):
+            value = value.sink.staticValue()
+        if value in (None, ""):
+            return None
+        return self.parameterAsOutputLayer(parameters, name, context) or None
+
+    def load_table_on_completion(self, context: QgsProcessingContext, path: str, name: str,
+                                 output_name: str) -> None:
+        """Open a CSV output as a table in the project after a run from the dialog (file
+        destinations get no 'Open output file' box in QGIS 3.22)."""
+        if path and context.project() is not None:
+            context.addLayerToLoadOnCompletion(
+                path, QgsProcessingContext.LayerDetails(name, context.project(), output_name))
 
     def style_on_load(self, context: QgsProcessingContext, layer_id: str,
                       processor: QgsProcessingLayerPostProcessorInterface) -> None:

@@ -89,7 +89,7 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):
         outputs = {"classes": self.parameterAsOutputLayer(parameters, self.OUTPUT, context)}
-        probability = self.parameterAsOutputLayer(parameters, self.OUTPUT_PROBABILITY, context)
+        probability = self.parameterAsOptionalOutputLayer(parameters, self.OUTPUT_PROBABILITY, context)
         if probability:
             outputs["probability"] = probability
         result = self.run_core(

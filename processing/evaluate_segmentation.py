@@ -60,4 +60,5 @@ class EvaluateSegmentationAlgorithm(LabelMigrationAlgorithm):
         if table:
             with self.core_errors():
                 outputs[self.OUTPUT_TABLE] = write_confusion_csv(table, result)
+            self.load_table_on_completion(context, table, tr("Confusion matrix"), self.OUTPUT_TABLE)
         return outputs

@@ -70,7 +70,7 @@ class RasterizeLabelsAlgorithm(LabelMigrationAlgorithm):
             feedback.pushInfo(tr("{}: {} features").format(entry.name, len(geometries)))
             classes.append((entry, geometries))
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        rgb = self.parameterAsOutputLayer(parameters, self.OUTPUT_RGB, context)
+        rgb = self.parameterAsOptionalOutputLayer(parameters, self.OUTPUT_RGB, context)
         counts = self.run_core(
             rasterize_classes, feedback, reference_path=self.raster_path(parameters, self.REFERENCE, context),
             output=output, classes=classes, srs_wkt=crs.toWkt(QgsCoordinateReferenceSystem.WKT_PREFERRED_GDAL),
@@ -80,7 +80,7 @@ class RasterizeLabelsAlgorithm(LabelMigrationAlgorithm):
         names = {0: "background", **{entry.index: entry.name for entry in config}}
         for value, count in sorted(counts.items()):
             feedback.pushInfo(tr("{}: {} pixels").format(names.get(value, value), count))
-        self.style_on_load(context, output, label_styler())
+        self.style_on_load(context, output, label_styler(names))
         results = {self.OUTPUT: output}
         if rgb:
             results[self.OUTPUT_RGB] = rgb

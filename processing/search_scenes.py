@@ -117,6 +117,7 @@ class SearchScenesAlgorithm(LabelMigrationAlgorithm):
         if table:
             with self.core_errors():
                 results[self.OUTPUT_TABLE] = write_matches_csv(table, matches)
+            self.load_table_on_completion(context, table, tr("Label-scene matches"), self.OUTPUT_TABLE)
         self.style_on_load(context, dest_id, footprint_styler())
         return results
 

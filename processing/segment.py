@@ -64,7 +64,7 @@ class SegmentAlgorithm(LabelMigrationAlgorithm):
                 names = dict(load_model(model_path).info.class_names)
                 colours = palette_colours(max(names) if names else 1)
         outputs = {"classes": self.parameterAsOutputLayer(parameters, self.OUTPUT, context)}
-        heatmaps = self.parameterAsOutputLayer(parameters, self.OUTPUT_HEATMAPS, context)
+        heatmaps = self.parameterAsOptionalOutputLayer(parameters, self.OUTPUT_HEATMAPS, context)
         if heatmaps:
             outputs["probability"] = heatmaps
         self.run_core(
@@ -84,5 +84,6 @@ class SegmentAlgorithm(LabelMigrationAlgorithm):
             counts_path = self.parameterAsFileOutput(parameters, self.OUTPUT_COUNTS, context)
             if counts_path:
                 results[self.OUTPUT_COUNTS] = write_counts_csv(counts_path, rows)
-        self.style_on_load(context, outputs["classes"], label_styler())
+                self.load_table_on_completion(context, counts_path, tr("Class counts"), self.OUTPUT_COUNTS)
+        self.style_on_load(context, outputs["classes"], label_styler(names))
         return results

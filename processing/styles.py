@@ -1,4 +1,6 @@
 """Styles applied when outputs load into the map: labels paletted, footprints outlined, images RGB."""
+from typing import Dict, Optional
+
 from qgis.core import (QgsFillSymbol, QgsMultiBandColorRenderer, QgsPalettedRasterRenderer,
                        QgsPalLayerSettings, QgsProcessingLayerPostProcessorInterface,
                        QgsRasterLayer, QgsTextBufferSettings, QgsTextFormat, QgsVectorLayer,
@@ -18,12 +20,16 @@ CLASS_PALETTE = ("#ffd700", "#1f78b4", "#e31a1c", "#33a02c", "#ff7f00", "#6a3d9a
                  "#fb9a99", "#b2df8a", "#cab2d6", "#fdbf6f")
 
 
-def style_label(layer: QgsRasterLayer) -> None:
-    """Paletted classes on band 1 (the label's colour table, or generated colours); 0 transparent."""
+def style_label(layer: QgsRasterLayer, names: Optional[Dict[int, str]] = None) -> None:
+    """Paletted classes on band 1 (the label's colour table, or generated colours); 0 transparent.
+
+    A GeoTIFF colour table has 256 entries; the unused ones GDAL fills with opaque black are left
+    out of the legend, and ``names`` ({value: name}) labels the classes.
+    """
     provider = layer.dataProvider()
     table = provider.colorTable(1)
     if table:
-        classes = QgsPalettedRasterRenderer.colorTableToClassData(table)
+        classes = _used_entries(QgsPalettedRasterRenderer.colorTableToClassData(table), names)
     else:
         classes = QgsPalettedRasterRenderer.classDataFromRaster(provider, 1)
         for item in classes:
@@ -31,10 +37,23 @@ def style_label(layer: QgsRasterLayer) -> None:
     for item in classes:
         if item.value == 0:
             item.color = QColor(0, 0, 0, 0)
+        if names and int(item.value) in names:
+            item.label = names[int(item.value)]
     renderer = QgsPalettedRasterRenderer(provider, 1, classes)
     renderer.setOpacity(LABEL_OPACITY)
     layer.setRenderer(renderer)
     layer.triggerRepaint()
+
+
+def _used_entries(classes, names: Optional[Dict[int, str]]):
+    """Class 0, named classes, and entries with a colour other than the black (opaque or
+    transparent) GDAL gives the unused entries of a GeoTIFF's 256-entry table."""
+    def used(item) -> bool:
+        colour = item.color
+        return int(item.value) == 0 or (names is not None and int(item.value) in names) or \
+            (colour.red(), colour.green(), colour.blue()) != (0, 0, 0)
+
+    return [item for item in classes if used(item)]
 
 
 def style_cloud_mask(layer: QgsRasterLayer) -> None:
@@ -90,8 +109,8 @@ class _Styler(QgsProcessingLayerPostProcessorInterface):
             feedback.reportError(f"Could not style '{layer.name()}': {error}")
 
 
-def label_styler() -> QgsProcessingLayerPostProcessorInterface:
-    return _Styler(style_label)
+def label_styler(names: Optional[Dict[int, str]] = None) -> QgsProcessingLayerPostProcessorInterface:
+    return _Styler(lambda layer: style_label(layer, names))
 
 
 def image_styler() -> QgsProcessingLayerPostProcessorInterface:
