@@ -8,7 +8,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLUGIN = "labelmigration"
 EXCLUDED_TOP = {"tests", "bench", "training", "demo", "tools", ".ci", ".github", "demo-output", ".venv",
                 ".venv-stac"}
-EXCLUDED_FILES = {"Makefile", "pytest.ini", "requirements-dev.txt", "requirements-stac-server.txt", ".gitignore",
+EXCLUDED_FILES = {"Makefile", "pytest.ini", "requirements-dev.txt", "requirements-stac-server.txt",
+                  "requirements-training.txt", ".gitignore",
                   "README.md"}
 
 

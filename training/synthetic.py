@@ -7,7 +7,10 @@ fields) turned into an opacity ``alpha``; top-of-atmosphere reflectance mixes th
 reflectance with the surface it veils: ``toa = alpha * cloud + (1 - alpha) * surface``, the
 surface darkened by the cloud's shadow cast along the sun direction. A per-scene path-radiance
 offset (strongest in blue) makes some scenes L1C-like and others L2A-like; sensor noise last.
-The label is ``alpha >= LABEL_ALPHA``: a veil a person would draw as cloud; fainter haze is clear.
+The label follows the convention of human-drawn cloud data sets (On Cloud N, 38-Cloud), whose
+outlines are smooth and generous: a pixel is cloud where the opacity reaches LABEL_ALPHA, or where
+the opacity smoothed over a few pixels (the labeller's pen) reaches OUTLINE_ALPHA, so the thin
+edges and small gaps inside a cloud field are cloud too (see ``cloud_label``).
 
 Reflectance ranges: vegetation, soil, water, snow and cloud spectra follow the USGS spectral
 library's typical values (e.g. green vegetation red 0.03-0.08, NIR 0.25-0.5; snow bright in
@@ -24,6 +27,8 @@ BANDS = ("blue", "green", "red", "nir", "swir16", "swir22")
 EOLEARN_BANDS = ("coastal", "blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08", "wv",
                  "cirrus", "swir16", "swir22")
 LABEL_ALPHA = 0.3
+OUTLINE_ALPHA = 0.1
+OUTLINE_SIGMA = 3.0  # pixels
 
 # (low, high) reflectance per band, in BANDS order
 SURFACES: Dict[str, Tuple[Sequence[float], Sequence[float]]] = {
@@ -61,6 +66,21 @@ def fractal_noise(rng: np.random.Generator, size: int, beta: float) -> np.ndarra
     spectrum = amplitude * (rng.standard_normal(amplitude.shape) + 1j * rng.standard_normal(amplitude.shape))
     field = np.fft.irfft2(spectrum, s=(size, size))
     return ((field - field.mean()) / (field.std() + 1e-12)).astype(np.float32)
+
+
+def gaussian_blur(field: np.ndarray, sigma: float) -> np.ndarray:
+    """Periodic Gaussian blur through the FFT (the fields made here are periodic)."""
+    rows, cols = field.shape
+    fy = np.fft.fftfreq(rows)[:, None]
+    fx = np.fft.rfftfreq(cols)[None, :]
+    transfer = np.exp(-2.0 * (np.pi * sigma) ** 2 * (fx * fx + fy * fy))
+    return np.fft.irfft2(np.fft.rfft2(field) * transfer, s=field.shape).astype(np.float32)
+
+
+def cloud_label(alpha: np.ndarray) -> np.ndarray:
+    """Cloud (1) where the opacity is LABEL_ALPHA or more, or its smoothed outline OUTLINE_ALPHA."""
+    outline = gaussian_blur(alpha, OUTLINE_SIGMA) >= OUTLINE_ALPHA
+    return ((alpha >= LABEL_ALPHA) | outline).astype(np.uint8)
 
 
 def _ramp(x: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -104,7 +124,7 @@ class SceneGenerator:
         toa *= rng.uniform(0.95, 1.05, (len(BANDS), 1, 1))  # calibration differences
         toa += rng.normal(0.0, rng.uniform(0.001, 0.006), toa.shape)
         image = np.clip(toa, 0.0, 1.5).astype(np.float32)[self.band_index]
-        label = (alpha >= LABEL_ALPHA).astype(np.uint8)
+        label = cloud_label(alpha)
         return Scene(name=f"synthetic-{seed}-{index}", image=image, label=label, bands=list(self.config.bands))
 
     def scenes(self, seed: int, count: int, start: int = 0) -> List[Scene]:

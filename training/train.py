@@ -110,6 +110,11 @@ def loss_function(logits: torch.Tensor, labels: torch.Tensor, dice_weight: float
     return bce + dice_weight * dice
 
 
+def device() -> torch.device:
+    """A CUDA GPU when PyTorch sees one, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def predict(model: CloudUNet, image: np.ndarray, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
     """Cloud probability of a whole scene (fully convolutional: any size)."""
     m = np.asarray(mean, np.float32)[:, None, None]
@@ -119,7 +124,8 @@ def predict(model: CloudUNet, image: np.ndarray, mean: Sequence[float], std: Seq
     model.eval()
     model.probabilities = True
     with torch.no_grad():
-        probability = model(torch.from_numpy(x)[None])[0, 0].numpy()
+        where = next(model.parameters()).device
+        probability = model(torch.from_numpy(x)[None].to(where))[0, 0].cpu().numpy()
     model.train(was_training)
     return probability
 
@@ -152,8 +158,10 @@ def train(config: TrainConfig, splits: Dict[str, List[Scene]], out: Path,
     rng = np.random.default_rng(config.seed)
     mean, std = band_statistics(splits["train"])
     sampler = PatchSampler(splits["train"], config.patch, mean, std, rng)
-    model = CloudUNet(len(config.bands), 1, config.widths)
+    target = device()
+    model = CloudUNet(len(config.bands), 1, config.widths).to(target)
     model.probabilities = False
+    log(f"training on {target}")
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     total_steps = config.epochs * config.steps_per_epoch
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, config.learning_rate, total_steps=total_steps,
@@ -172,7 +180,7 @@ def train(config: TrainConfig, splits: Dict[str, List[Scene]], out: Path,
             model.probabilities = False
             losses = []
             for _ in range(config.steps_per_epoch):
-                images, labels = sampler.batch(config.batch)
+                images, labels = (t.to(target) for t in sampler.batch(config.batch))
                 loss = loss_function(model(images), labels, config.dice_weight)
                 optimiser.zero_grad()
                 loss.backward()
@@ -190,16 +198,20 @@ def train(config: TrainConfig, splits: Dict[str, List[Scene]], out: Path,
                 summary.append(f"{name} IoU {scores['iou']:.3f}")
                 if name == selection and _better(scores["iou"], best_iou):
                     best_iou, best_epoch = scores["iou"], epoch
-                    torch.save({"state": model.state_dict(), "config": asdict(config), "mean": mean, "std": std,
+                    torch.save({"state": _cpu_state(model), "config": asdict(config), "mean": mean, "std": std,
                                 "epoch": epoch, "iou": best_iou}, checkpoint)
             handle.flush()
             log(f"epoch {epoch}/{config.epochs}: loss {np.mean(losses):.4f}, {', '.join(summary)}, "
                 f"{elapsed:.0f} s")
     if best_epoch == 0:  # no validation scenes at all: keep the last state
-        torch.save({"state": model.state_dict(), "config": asdict(config), "mean": mean, "std": std,
+        torch.save({"state": _cpu_state(model), "config": asdict(config), "mean": mean, "std": std,
                     "epoch": config.epochs, "iou": float("nan")}, checkpoint)
         best_epoch = config.epochs
     return TrainResult(best_epoch, best_iou, checkpoint, metrics_csv, mean, std, time.perf_counter() - started)
+
+
+def _cpu_state(model: CloudUNet) -> dict:
+    return {key: value.detach().cpu().clone() for key, value in model.state_dict().items()}
 
 
 def _better(iou: float, best: float) -> bool:

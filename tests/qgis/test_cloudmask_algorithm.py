@@ -145,3 +145,32 @@ def test_builtin_ukis_model_without_the_package(run, reflectance_scene, tmp_path
     scene, _ = reflectance_scene
     with pytest.raises(QgsProcessingException, match=r'pip install "ukis-csmask==1\.0\.0"'):
         run("cloudmask", {"INPUT": str(scene), "BUILTIN_MODEL": 1, "OUTPUT": str(tmp_path / "mask.tif")})
+
+
+def test_bundled_model_is_the_default(run, shared_dir, tmp_path):
+    """No MODEL and no BUILTIN_MODEL: the model shipped in models/ masks a real On Cloud N chip."""
+    import json
+    import os
+
+    import onnxruntime
+
+    from labelmigration.core.inference import predict_raster
+    from labelmigration.processing.cloud_mask import BUNDLED_MODEL
+
+    assert os.path.getsize(BUNDLED_MODEL) < 10 * 1024 * 1024
+    assert os.path.isfile(BUNDLED_MODEL[:-len(".onnx")] + ".md")  # its model card
+    meta = onnxruntime.InferenceSession(BUNDLED_MODEL, providers=["CPUExecutionProvider"]).get_modelmeta()
+    assert json.loads(meta.custom_metadata_map["bands"]) == ["blue", "green", "red", "nir"]
+    chips = np.load(shared_dir / "data/oncloudn/oncloudn_5chips.npz")
+    image, label = chips["image"][0], chips["label"][0]
+    scene = write_raster(tmp_path / "chip.tif", image, f"EPSG:{int(chips['epsg'][0])}",
+                         from_origin(*map(float, chips["ul_xy"][0]), 10, 10), descriptions=("B02", "B03", "B04", "B08"))
+    result = run("cloudmask", {"INPUT": str(scene), "OUTPUT": str(tmp_path / "mask.tif")})
+    explicit = str(tmp_path / "explicit.tif")
+    predict_raster(str(scene), BUNDLED_MODEL, {"classes": explicit})
+    with rasterio.open(result["OUTPUT"]) as mask, rasterio.open(explicit) as same:
+        values = mask.read(1)
+        np.testing.assert_array_equal(values, same.read(1))
+    assert set(np.unique(values)) == {0, 1}
+    assert (values == label).mean() > 0.75  # a real chip with a human label: the model must be useful
+    assert result["CLOUD_PERCENT"] == pytest.approx(100.0 * values.mean())

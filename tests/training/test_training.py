@@ -15,8 +15,8 @@ from labelmigration.training.export import export_onnx, model_metadata, parity  
 from labelmigration.training.metrics import Counts, scores  # noqa: E402
 from labelmigration.training.model import CloudUNet  # noqa: E402
 from labelmigration.training.scene import IGNORE, Scene  # noqa: E402
-from labelmigration.training.synthetic import (LABEL_ALPHA, SceneGenerator, SyntheticConfig,  # noqa: E402
-                                               fractal_noise)
+from labelmigration.training.synthetic import (SceneGenerator, SyntheticConfig,  # noqa: E402
+                                               cloud_label, fractal_noise, gaussian_blur)
 from labelmigration.training.train import TrainConfig, loss_function, split_of, train  # noqa: E402
 
 
@@ -25,12 +25,24 @@ def test_generator_is_deterministic_and_labels_follow_cloud_opacity():
     first, again = generator.scene(7, 3), generator.scene(7, 3)
     assert np.array_equal(first.image, again.image) and np.array_equal(first.label, again.label)
     assert not np.array_equal(first.image, generator.scene(7, 4).image)
-    # the label is alpha >= LABEL_ALPHA: recompute alpha with the same random stream
+    # the label is cloud_label(alpha): recompute alpha with the same random stream
     rng = np.random.default_rng([7, 3])
     generator._surface(rng, 64)
     alpha = generator._clouds(rng, 64)
-    assert np.array_equal(first.label, (alpha >= LABEL_ALPHA).astype(np.uint8))
+    assert np.array_equal(first.label, cloud_label(alpha))
     assert first.image.shape == (4, 64, 64) and first.bands == ["blue", "green", "red", "nir"]
+
+
+def test_label_outline_includes_thick_cloud_and_a_margin_of_thin_edge():
+    alpha = np.zeros((64, 64), np.float32)
+    alpha[28:36, 28:36] = 1.0  # a thick square
+    alpha[5, 5] = 0.2  # a lone faint pixel: below both thresholds once smoothed
+    label = cloud_label(alpha)
+    assert label[28:36, 28:36].all()
+    assert label[26, 32] == 1 and label[32, 25] == 1  # the pen's margin around the cloud
+    assert label[32, 10] == 0 and label[5, 5] == 0 and label[50, 50] == 0
+    blurred = gaussian_blur(alpha, 3.0)
+    assert blurred.sum() == pytest.approx(alpha.sum(), rel=1e-4)  # a blur keeps the total
 
 
 def test_synthetic_clouds_are_brighter_than_the_ground_in_the_visible():
@@ -153,3 +165,16 @@ def test_training_command_runs_from_scratch(tmp_path, repo_root):
     card = (out / "toy.md").read_text()
     assert "B02 (blue)" in card and "CC-BY-4.0" in card
     assert not (repo_root / "models" / "toy.onnx").exists()
+
+
+def test_training_is_deterministic_with_a_seed(tmp_path):
+    generator = SceneGenerator(SyntheticConfig(size=48))
+    splits = {"train": generator.scenes(0, 3), "validation": generator.scenes(1, 1), "test": []}
+    config = TrainConfig(patch=32, batch=2, epochs=1, steps_per_epoch=3, seed=5, widths=(4, 8, 8, 8))
+    states = []
+    for run in ("a", "b", "c"):
+        seed = 6 if run == "c" else 5
+        result = train(TrainConfig(**{**config.__dict__, "seed": seed}), splits, tmp_path / run, log=lambda m: None)
+        states.append(torch.load(result.checkpoint, weights_only=False)["state"])
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+    assert not all(torch.equal(states[0][k], states[2][k]) for k in states[0])
