@@ -11,6 +11,8 @@ OPTIONAL_PACKAGES = {
     "pystac_client": "pystac-client==0.9.1",
     "planetary_computer": "planetary-computer==1.0.0",
     "blake3": "blake3==1.0.11",
+    "dask": "dask==2026.8.0",
+    "distributed": "distributed==2026.8.0",
 }
 
 

@@ -9,6 +9,7 @@ from .download_scenes import DownloadScenesAlgorithm
 from .evaluate_segmentation import EvaluateSegmentationAlgorithm
 from .geocode_mask import GeocodeMaskAlgorithm
 from .mask_footprint import MaskFootprintAlgorithm
+from .migrate_labels import MigrateLabelsAlgorithm
 from .rasterize_labels import RasterizeLabelsAlgorithm
 from .safe_to_geotiff import SafeToGeoTiffAlgorithm
 from .search_scenes import SearchScenesAlgorithm
@@ -17,7 +18,7 @@ from .stack_bands import StackBandsAlgorithm
 
 ALGORITHMS = (GeocodeMaskAlgorithm, MaskFootprintAlgorithm, CropSceneAlgorithm, StackBandsAlgorithm,
               SafeToGeoTiffAlgorithm, SearchScenesAlgorithm, DownloadScenesAlgorithm, EvaluateSegmentationAlgorithm,
-              CloudMaskAlgorithm, SegmentAlgorithm, RasterizeLabelsAlgorithm)
+              CloudMaskAlgorithm, SegmentAlgorithm, RasterizeLabelsAlgorithm, MigrateLabelsAlgorithm)
 PROVIDER_ID = "labelmigration"
 
 

@@ -45,7 +45,8 @@ def test_list_shows_the_algorithms(home):
     listing = qgis_process(home, "list").stdout
     section = listing.split("Label Migration", 1)[1]
     for algorithm in ("geocodemask", "maskfootprint", "cropscene", "stackbands", "safetogeotiff", "searchscenes",
-                      "downloadscenes", "evaluatesegmentation", "cloudmask", "segment", "rasterizelabels"):
+                      "downloadscenes", "evaluatesegmentation", "cloudmask", "segment", "rasterizelabels",
+                      "migratelabels"):
         assert f"labelmigration:{algorithm}" in section
 
 

@@ -8,7 +8,7 @@ from labelmigration.tests.support.rasters import from_origin, origin_in, write_p
 pytestmark = pytest.mark.qgis
 
 ALGORITHMS = {"geocodemask", "maskfootprint", "cropscene", "stackbands", "safetogeotiff", "searchscenes",
-              "downloadscenes", "evaluatesegmentation", "cloudmask", "segment", "rasterizelabels"}
+              "downloadscenes", "evaluatesegmentation", "cloudmask", "segment", "rasterizelabels", "migratelabels"}
 
 
 @pytest.fixture

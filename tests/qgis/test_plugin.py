@@ -25,12 +25,12 @@ def test_load_and_unload_twice(qgis_iface, qgis_processing):
         assert {a.name() for a in provider.algorithms()} == {"geocodemask", "maskfootprint", "cropscene", "stackbands",
                                                              "safetogeotiff", "searchscenes",
                                                              "downloadscenes", "evaluatesegmentation", "cloudmask",
-                                                             "segment", "rasterizelabels"}
+                                                             "segment", "rasterizelabels", "migratelabels"}
         menus = labelmigration_menus(qgis_iface)
         assert len(menus) == 1
         actions = [a for a in menus[0].menu().actions() if not a.isSeparator()]
         entries = [a.text() for a in actions]
-        assert len(entries) == 12 and all(text.endswith("…") for text in entries)
+        assert len(entries) == 13 and all(text.endswith("…") for text in entries)
         assert actions[0].objectName() == "labelMigration_searchPanel"
         dock = plugin.search_dock
         assert dock is not None and dock.objectName() == "labelMigrationSearchDock" and dock.isHidden()

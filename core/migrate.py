@@ -1,0 +1,821 @@
+"""migratelabels: a whole label set moved onto Sentinel-2, one aligned pair per label.
+
+Per label (``migrate_label``, a top-level function of plain data so that a local thread pool and
+Dask workers run the very same code): geocode a PNG/JPEG label onto its reference, take its
+footprint, search scenes around its date, rate every candidate by the cloud over the label's own
+footprint (SCL of L2A products read for the label's window only, else the cloud model, else the
+catalogue's scene cloud cover), then |offset| and coverage, crop the best one (tiles of one
+datatake mosaicked) and verify the pair's grids. ``migrate_labels`` lists the labels and their
+dates, runs the per-label work, and writes matches.csv, footprints.gpkg and the QA report.
+
+A pair is written atomically (crop_scene publishes image and label only once both are complete),
+so a re-run skips the pairs that exist and verify, and never trusts a half-written file.
+"""
+import csv
+import dataclasses
+import datetime as dt
+import math
+import os
+import re
+import shutil
+import threading
+import uuid
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+from osgeo import gdal, ogr, osr
+
+from .crop import crop_scene
+from .dates import date_in_text
+from .dependencies import require
+from .download import MAX_CONNECTIONS, CdseToken, download
+from .errors import Cancelled, LabelMigrationError
+from .footprint import WGS84, label_footprint, label_name
+from .geocode import geocode_mask
+from .http import basic_auth
+from .outputs import atomic_output
+from .progress import CancelCheck, ProgressCallback, Steps
+from .rasters import gdal_errors, has_geotransform, open_raster, srs_from_user
+from .safe import is_safe_product
+from .search import FootprintQuery, Scene, make_backend, search_scenes
+from .search.base import check_product
+
+PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_CLOUD_MODEL = os.path.join(PLUGIN_DIR, "models", "cloud_s2_4band.onnx")
+MATCH_COLUMNS = ("label", "scene", "datetime", "offset_days", "scene_cloud_pct", "footprint_cloud_pct",
+                 "nodata_pct", "coverage_pct", "status", "reason", "image", "label_raster")
+STATUSES = ("done", "skipped", "failed", "no scene")
+DEFAULT_BANDS = ("B02", "B03", "B04", "B08")
+SCL_CLOUDY = (3, 8, 9, 10)  # cloud shadow, cloud medium / high probability, thin cirrus
+LABEL_EXTENSIONS = (".tif", ".tiff", ".png", ".jpg", ".jpeg")
+PLAIN_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+LABEL_SUFFIXES = ("_labels", "_label", "_masks", "_mask", "-label", "-mask")
+DOWNLOAD_BACKENDS = ("cdse-odata", "dhus")  # whole SAFE products are downloaded to crop from them
+DOWNLOAD_CANDIDATES = 3  # candidates rated per label when each costs a product download
+ALREADY_DONE = "already done"
+DASK_CONNECT_TIMEOUT = "20s"
+# temporaries of core.outputs.atomic_outputs: '.<stem>.<random>.part<ext>' (plus GDAL sidecars)
+_TEMPORARY = re.compile(r"^\..+\.part\.[A-Za-z0-9]+(\.aux\.xml|\.msk|\.ovr)?$")
+_ORBIT = re.compile(r"_R(\d{3})_")
+# band name -> Earth Search asset key (Planetary Computer and CDSE STAC use the band names)
+STAC_BAND_ASSETS = {"B01": "coastal", "B02": "blue", "B03": "green", "B04": "red", "B05": "rededge1",
+                    "B06": "rededge2", "B07": "rededge3", "B08": "nir", "B8A": "nir08", "B09": "nir09",
+                    "B11": "swir16", "B12": "swir22", "SCL": "scl"}
+
+LabelsArgument = Union[str, Sequence[str]]
+
+
+@dataclass
+class MigrationOptions:
+    """Everything but the labels and the output folder; plain data (it travels to Dask workers)."""
+    backend: str = "local"
+    url: Optional[str] = None
+    collection: Optional[str] = None
+    credentials: Optional[Tuple[str, str]] = field(default=None, repr=False)
+    days_before: float = 10
+    days_after: float = 10
+    max_cloud: Optional[float] = 30.0
+    product: Optional[str] = "L2A"
+    bands: Optional[Sequence[str]] = None  # default DEFAULT_BANDS
+    date_pattern: Optional[str] = None  # regex on the file name; default: YYYYMMDD / YYYY-MM-DD
+    dates_csv: Optional[str] = None  # label,date
+    date: Optional[Union[dt.date, str]] = None  # one date for every label
+    cloud_model: Optional[str] = None  # ONNX cloud model; None: the bundled one when installed
+    executor: Optional[str] = None  # None / "local": a thread pool; "tcp://host:port": a Dask scheduler
+    workers: Optional[int] = None
+    max_candidates: Optional[int] = None  # scenes rated per label; None: all (3 for download backends)
+    write_report: bool = True
+
+
+@dataclass
+class MigrationResult:
+    output_folder: str
+    matches: str
+    footprints: str
+    report: Optional[str]
+    rows: List[Dict[str, str]]
+    pairs: int  # done or skipped (complete and verified)
+    failed: int
+    warnings: List[str] = field(default_factory=list)
+
+
+@dataclass
+class LabelInput:
+    name: str
+    path: str
+    reference: Optional[str] = None  # the georeferenced raster a PNG/JPEG label was drawn on
+    problem: Optional[str] = None  # why it cannot be migrated, found while listing
+
+
+# -- listing labels and dates ---------------------------------------------------------------------
+
+def find_labels(labels: LabelsArgument) -> List[LabelInput]:
+    """The labels of a folder or a list of files, PNG/JPEG ones paired with their reference raster.
+
+    A PNG/JPEG label ``<base>[_label|_mask].png`` takes the GeoTIFF beside it whose name starts
+    with ``<base>`` as its reference; a GeoTIFF used as a reference is not itself a label.
+    """
+    if isinstance(labels, str):
+        if not os.path.isdir(labels):
+            raise LabelMigrationError(f"The label folder '{labels}' does not exist or is not a folder.")
+        paths = [os.path.join(labels, name) for name in sorted(os.listdir(labels))
+                 if not name.startswith(".") and name.lower().endswith(LABEL_EXTENSIONS)
+                 and os.path.isfile(os.path.join(labels, name))]
+    else:
+        paths = [str(path) for path in labels if str(path).strip()]
+        for path in paths:
+            if not os.path.isfile(path):
+                raise LabelMigrationError(f"The label file '{path}' does not exist.")
+    if not paths:
+        raise LabelMigrationError(f"No label rasters ({', '.join(LABEL_EXTENSIONS)}) were found in '{labels}'.")
+    rasters = [p for p in paths if not p.lower().endswith(PLAIN_IMAGE_EXTENSIONS)]
+    found, references = [], set()
+    for path in paths:
+        if not path.lower().endswith(PLAIN_IMAGE_EXTENSIONS):
+            continue
+        reference = _reference_for(path, rasters)
+        problem = None if reference else (
+            f"The label '{os.path.basename(path)}' is a plain image without georeferencing and no reference "
+            f"raster with a matching name lies beside it (expected a GeoTIFF whose name starts with "
+            f"'{_base_name(path)}').")
+        if reference:
+            references.add(reference)
+        found.append(LabelInput(label_name(path), path, reference, problem))
+    found += [LabelInput(label_name(path), path) for path in rasters if path not in references]
+    found.sort(key=lambda item: paths.index(item.path))
+    seen: Dict[str, str] = {}
+    for item in found:
+        if item.name in seen and item.problem is None:
+            item.problem = f"Another label has the same name '{item.name}' ({os.path.basename(seen[item.name])})."
+        seen.setdefault(item.name, item.path)
+    return found
+
+
+def _base_name(path: str) -> str:
+    stem = label_name(path)
+    for suffix in LABEL_SUFFIXES:
+        if stem.lower().endswith(suffix):
+            return stem[:-len(suffix)]
+    return stem
+
+
+def _reference_for(path: str, rasters: Sequence[str]) -> Optional[str]:
+    base = _base_name(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    candidates = [r for r in rasters if os.path.dirname(os.path.abspath(r)) == folder
+                  and label_name(r).startswith(base) and label_name(r) != label_name(path)]
+    if not candidates:  # the list of files may hold the label but not its reference: look beside it
+        candidates = [os.path.join(folder, name) for name in sorted(os.listdir(folder))
+                      if name.lower().endswith((".tif", ".tiff")) and label_name(name).startswith(base)]
+    return min(candidates, key=lambda r: (len(label_name(r)), r)) if candidates else None
+
+
+def compile_date_pattern(pattern: Optional[str]) -> Optional["re.Pattern"]:
+    if not pattern:
+        return None
+    try:
+        return re.compile(pattern)
+    except re.error as error:
+        raise LabelMigrationError(f"The date pattern '{pattern}' is not a valid regular expression: {error}.") from None
+
+
+def date_from_pattern(name: str, pattern: Optional["re.Pattern"]) -> Optional[dt.date]:
+    """A date from a file name: the default finds YYYYMMDD / YYYY-MM-DD / YYYY_MM_DD.
+
+    A custom pattern may name groups year, month, day, or have three groups in that order, or
+    match text holding a date in one of the default forms.
+    """
+    if pattern is None:
+        return date_in_text(name)
+    match = pattern.search(name)
+    if match is None:
+        return None
+    groups = match.groupdict()
+    try:
+        if {"year", "month", "day"} <= set(groups):
+            return dt.date(int(groups["year"]), int(groups["month"]), int(groups["day"]))
+        if len(match.groups()) == 3:
+            return dt.date(*(int(part) for part in match.groups()))
+    except (TypeError, ValueError):
+        return None
+    return date_in_text(match.group(1) if len(match.groups()) == 1 else match.group(0))
+
+
+def read_dates_csv(path: str) -> Dict[str, dt.date]:
+    """{label: date} from a CSV with the columns label and date (file names or label names)."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle))
+    except OSError as error:
+        raise LabelMigrationError(f"Cannot read the dates CSV '{path}': {error.strerror}.") from None
+    if rows and [cell.strip().lower() for cell in rows[0][:2]] == ["label", "date"]:
+        rows = rows[1:]
+    dates = {}
+    for number, row in enumerate(rows, start=2):
+        if not row or not "".join(row).strip():
+            continue
+        if len(row) < 2 or date_in_text(row[1]) is None:
+            raise LabelMigrationError(
+                f"Line {number} of the dates CSV '{path}' is not 'label,date' with a date such as 2020-08-12: {row}.")
+        dates[label_name(row[0].strip())] = date_in_text(row[1])
+    return dates
+
+
+def _as_date(value) -> Optional[dt.date]:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    parsed = date_in_text(str(value))
+    if parsed is None:
+        raise LabelMigrationError(f"'{value}' is not a date such as 2020-08-12.")
+    return parsed
+
+
+def label_date(item: LabelInput, options: MigrationOptions, csv_dates: Optional[Dict[str, dt.date]],
+               pattern) -> Tuple[Optional[dt.date], Optional[str]]:
+    """(date, why there is none): the CSV first, then DATE, then the file name."""
+    if csv_dates is not None:
+        found = csv_dates.get(item.name)
+        return (found, None) if found else (None, f"The dates CSV has no row for the label '{item.name}'.")
+    if options.date:
+        return _as_date(options.date), None
+    found = date_from_pattern(os.path.basename(item.path), pattern)
+    if found is None:
+        return None, (f"No date in the file name '{os.path.basename(item.path)}'"
+                      + (f" for the pattern '{options.date_pattern}'" if options.date_pattern else "")
+                      + "; give DATE or a dates CSV.")
+    return found, None
+
+
+# -- the per-label work ------------------------------------------------------------------------------
+
+_BACKENDS: Dict[tuple, object] = {}
+_BACKENDS_LOCK = threading.Lock()
+_DOWNLOADS = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+
+def _backend(options: dict):
+    """One search backend per process and set-up: a local archive is indexed once, not per label."""
+    credentials = tuple(options["credentials"]) if options.get("credentials") else None
+    key = (options["backend"], options.get("url"), credentials)
+    with _BACKENDS_LOCK:
+        if key not in _BACKENDS:
+            backend = make_backend(options["backend"], options.get("url"), credentials)
+            if hasattr(backend, "index"):
+                backend.index()
+            _BACKENDS[key] = backend
+        return _BACKENDS[key]
+
+
+def pair_paths(output_folder: str, name: str) -> Tuple[str, str]:
+    return (os.path.join(output_folder, "images", f"{name}.tif"),
+            os.path.join(output_folder, "labels", f"{name}.tif"))
+
+
+def verify_pair(image: str, label: str) -> Optional[str]:
+    """None when image and label are complete rasters on one grid, else what is wrong.
+
+    Every block is read (checksums), so a truncated file fails here rather than in training.
+    """
+    if not (os.path.isfile(image) and os.path.isfile(label)):
+        return "the image or the label of the pair is missing"
+    previous = gdal.GetUseExceptions()
+    gdal.UseExceptions()
+    try:
+        first, second = gdal.Open(image), gdal.Open(label)
+        if (first.RasterXSize, first.RasterYSize) != (second.RasterXSize, second.RasterYSize):
+            return (f"image ({first.RasterXSize} x {first.RasterYSize}) and label ({second.RasterXSize} x "
+                    f"{second.RasterYSize}) differ in size")
+        transforms = first.GetGeoTransform(), second.GetGeoTransform()
+        scale = max(abs(v) for v in transforms[0][1:3] + transforms[0][4:6]) or 1.0
+        if any(abs(a - b) > 1e-6 * scale for a, b in zip(*transforms)):
+            return f"image and label have different geotransforms ({transforms[0]} and {transforms[1]})"
+        srs = [osr.SpatialReference(wkt=d.GetProjection()) if d.GetProjection() else None for d in (first, second)]
+        if srs[0] is None or srs[1] is None or not srs[0].IsSame(srs[1]):
+            return "image and label are not in the same CRS"
+        if first.RasterCount < 1 or second.RasterCount != 1:
+            return f"the image has {first.RasterCount} bands and the label {second.RasterCount} (expected 1)"
+        for dataset in (first, second):
+            for index in range(1, dataset.RasterCount + 1):
+                dataset.GetRasterBand(index).Checksum()
+    except RuntimeError as error:
+        return f"the pair cannot be read completely ({str(error).strip()})"
+    finally:
+        if not previous:
+            gdal.DontUseExceptions()
+    return None
+
+
+def _row(name: str, **values) -> Dict[str, str]:
+    row = {column: "" for column in MATCH_COLUMNS}
+    row["label"] = name
+    for key, value in values.items():
+        row[key] = "" if value is None else (f"{value:.3f}".rstrip("0").rstrip(".") if isinstance(value, float)
+                                             else str(value))
+    return row
+
+
+def migrate_label(task: dict, progress: Optional[ProgressCallback] = None,
+                  is_cancelled: Optional[CancelCheck] = None) -> dict:
+    """Migrate one label; ``task`` is plain data (see ``migrate_labels``), so the function runs in a
+    thread, a process or on a Dask worker alike. Returns {'row': matches.csv row, 'footprint_wkt':
+    EPSG:4326 WKT or '', 'tile': str, 'warnings': [...]}; only Cancelled is raised."""
+    steps = Steps(progress, is_cancelled)
+    name, folder = task["label"], task["output_folder"]
+    image, label_out = pair_paths(folder, name)
+    relative = {"image": os.path.relpath(image, folder), "label_raster": os.path.relpath(label_out, folder)}
+    outcome = {"row": None, "footprint_wkt": "", "tile": "", "warnings": []}
+    with gdal_errors():
+        if verify_pair(image, label_out) is None:
+            previous = dict(task.get("previous") or {})
+            row = _row(name, **{k: previous.get(k, "") for k in MATCH_COLUMNS if k != "label"})
+            row.update(status="skipped", reason=ALREADY_DONE, **relative)
+            if not row["scene"]:
+                row["scene"] = (open_raster(image, "image").GetMetadata() or {}).get("SOURCE_SCENE", "")
+            outcome["row"] = row
+            outcome["footprint_wkt"] = _footprint_wkt(label_out)
+            return outcome
+        work = os.path.join(folder, ".work", f"{name}-{uuid.uuid4().hex[:8]}")
+        try:
+            if task.get("problem"):
+                raise LabelMigrationError(task["problem"])
+            label_path = _georeferenced_label(task, steps)
+            footprint = label_footprint(label_path, WGS84)
+            outcome["footprint_wkt"] = footprint.wkt
+            if not task.get("date"):
+                raise LabelMigrationError(task.get("date_problem") or f"The label '{name}' has no date.")
+            outcome["row"] = _migrate(task, label_path, footprint.wkt, image, label_out, work, steps, outcome)
+            if outcome["row"]["status"] == "done":
+                outcome["row"].update(relative)
+        except Cancelled:
+            raise
+        except (LabelMigrationError, RuntimeError, OSError, ValueError) as error:
+            outcome["row"] = _row(name, status="failed", reason=_one_line(error))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return outcome
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _footprint_wkt(path: str) -> str:
+    try:
+        return label_footprint(path, WGS84).wkt
+    except LabelMigrationError:
+        return ""
+
+
+def _georeferenced_label(task: dict, steps: Steps) -> str:
+    """The label itself, or its copy geocoded onto its reference (OUTPUT_FOLDER/geocoded/)."""
+    if not task.get("reference"):
+        dataset = open_raster(task["path"], "label")
+        if not has_geotransform(dataset):
+            raise LabelMigrationError(
+                f"The label '{os.path.basename(task['path'])}' is not georeferenced and has no reference raster.")
+        return task["path"]
+    output = os.path.join(task["output_folder"], "geocoded", f"{task['label']}.tif")
+    geocode_mask(task["path"], task["reference"], output, validity_band=True, is_cancelled=steps.cancelled)
+    return output
+
+
+@dataclass
+class _Candidate:
+    scenes: List[Scene]  # the datatake's tiles over the label, best-covering first
+    offset_days: Optional[float]
+    coverage_pct: Optional[float]
+    path: str = ""
+    other_tiles: List[str] = field(default_factory=list)
+    band_names: Optional[List[str]] = None
+    scl: Optional[str] = None  # a raster holding the SCL band (a SAFE product or a STAC asset)
+    footprint_cloud: Optional[float] = None
+    nodata_pct: Optional[float] = None
+    problem: Optional[str] = None
+
+    @property
+    def scene(self) -> Scene:
+        return self.scenes[0]
+
+    def key(self):
+        cloud = self.footprint_cloud if self.footprint_cloud is not None else self.scene.cloud_cover
+        return (self.problem is not None, math.inf if cloud is None else round(cloud, 6),
+                math.inf if self.offset_days is None else abs(self.offset_days),
+                -(self.coverage_pct or 0.0), self.scene.datetime, self.scene.id)
+
+
+def _migrate(task: dict, label_path: str, footprint_wkt: str, image: str, label_out: str, work: str,
+             steps: Steps, outcome: dict) -> Dict[str, str]:
+    options, name = task["options"], task["label"]
+    date = dt.date.fromisoformat(task["date"])
+    matches = search_scenes([FootprintQuery(name, footprint_wkt, date)], _backend(options),
+                            options["days_before"], options["days_after"], options["max_cloud"],
+                            options["product"], options.get("collection"), is_cancelled=steps.cancelled,
+                            warn=outcome["warnings"].append)
+    if not matches:
+        cloud = f" and at most {options['max_cloud']:g}% cloud" if options["max_cloud"] is not None else ""
+        return _row(name, status="no scene", reason=(
+            f"No {options['product'] or 'Sentinel-2'} scene from {options['days_before']:g} days before to "
+            f"{options['days_after']:g} days after {date.isoformat()}{cloud} covers the label."))
+    candidates = _datatakes(matches)
+    limit = options.get("max_candidates") or (DOWNLOAD_CANDIDATES if options["backend"] in DOWNLOAD_BACKENDS
+                                              else len(candidates))
+    rated = sorted(candidates, key=lambda c: c.key())[:max(1, limit)]
+    os.makedirs(work, exist_ok=True)
+    notes = []
+    for index, candidate in enumerate(rated):
+        steps.check()
+        try:
+            _fetch(candidate, options, task["output_folder"], work, steps)
+            note = _rate(candidate, label_path, options, os.path.join(work, f"c{index}"), steps)
+            if note:
+                notes.append(note)
+        except Cancelled:
+            raise
+        except (LabelMigrationError, RuntimeError, OSError) as error:
+            candidate.problem = _one_line(error)
+    best = min(rated, key=lambda c: c.key())
+    if best.problem is not None:
+        return _row(name, scene=best.scene.title, status="failed",
+                    reason="No candidate scene could be read: " + "; ".join(
+                        f"{c.scene.title}: {c.problem}" for c in rated))
+    result = crop_scene(best.path, label_path, image, label_out, band_names=best.band_names,
+                        other_tiles=best.other_tiles, is_cancelled=steps.cancelled)
+    outcome["warnings"].extend(result.warnings)
+    outcome["tile"] = "+".join(scene.tile for scene in best.scenes)
+    problem = verify_pair(image, label_out)
+    common = dict(scene=best.scene.title, datetime=best.scene.datetime.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  offset_days=best.offset_days, scene_cloud_pct=best.scene.cloud_cover,
+                  footprint_cloud_pct=best.footprint_cloud, nodata_pct=result.nodata_percent,
+                  coverage_pct=result.covered_percent)
+    if problem:
+        for path in (image, label_out):
+            if os.path.exists(path):
+                os.unlink(path)
+        return _row(name, status="failed", reason=f"The pair failed verification: {problem}.", **common)
+    return _row(name, status="done", reason=" ".join(dict.fromkeys(notes)), **common)
+
+
+def _datatake_key(scene: Scene):
+    orbit = _ORBIT.search(scene.title or "")
+    return scene.datetime.replace(microsecond=0), (scene.title or "")[:3], orbit.group(1) if orbit else scene.id
+
+
+def _datatakes(matches) -> List[_Candidate]:
+    """One candidate per datatake: tiles of one acquisition are mosaicked when the label straddles them."""
+    groups: Dict[tuple, list] = {}
+    for match in matches:
+        groups.setdefault(_datatake_key(match.scene), []).append(match)
+    candidates = []
+    for group in groups.values():
+        group.sort(key=lambda m: (-(m.coverage_pct or 0.0), m.scene.id))
+        first = group[0]
+        candidates.append(_Candidate([m.scene for m in group], first.offset_days, first.coverage_pct))
+    return candidates
+
+
+def _fetch(candidate: _Candidate, options: dict, output_folder: str, work: str, steps: Steps) -> None:
+    """Where to read the candidate from: a SAFE product in place (local archive), a downloaded
+    SAFE (OData, DHuS) or a VRT over the STAC assets (COG range reads through /vsicurl/)."""
+    bands = [band.strip().upper() for band in (options.get("bands") or DEFAULT_BANDS)]
+    if options["backend"] == "stac" or not candidate.scene.url or not _is_product(candidate.scene, options):
+        candidate.path, candidate.scl = _stac_rasters(candidate.scene, bands, work)
+        candidate.band_names = bands
+        return
+    paths = [_product_path(scene, options, output_folder, steps) for scene in candidate.scenes
+             if scene.url and _is_product(scene, options)]
+    # only the tiles that cover part of the label are mosaicked; the first covers most of it
+    candidate.path, candidate.other_tiles = paths[0], paths[1:]
+    candidate.band_names = bands
+    if candidate.scene.level == "L2A":
+        candidate.scl = candidate.path
+
+
+def _is_product(scene: Scene, options: dict) -> bool:
+    if options["backend"] in DOWNLOAD_BACKENDS:
+        return True
+    return os.path.exists(scene.url) and is_safe_product(scene.url)
+
+
+def _product_path(scene: Scene, options: dict, output_folder: str, steps: Steps) -> str:
+    if options["backend"] not in DOWNLOAD_BACKENDS:
+        return scene.url
+    title = scene.title[:-5] if scene.title.upper().endswith(".SAFE") else scene.title
+    target = os.path.join(output_folder, "downloads", f"{title}.zip")
+    credentials = tuple(options["credentials"]) if options.get("credentials") else None
+    if options["backend"] == "cdse-odata":
+        headers = CdseToken(*credentials) if credentials else None
+    else:
+        headers = (lambda: basic_auth(credentials)) if credentials else None
+    if not scene.online:
+        raise LabelMigrationError(f"'{scene.title}' is offline (in the long-term archive); order it or try later.")
+    with _DOWNLOADS:  # at most MAX_CONNECTIONS downloads per process
+        outcome = download(scene.url, target, expected_size=scene.size, checksums=scene.checksums or None,
+                           headers_provider=headers, is_cancelled=steps.cancelled)
+    if not outcome.ok:
+        raise LabelMigrationError(outcome.message)
+    return target
+
+
+def _stac_rasters(scene: Scene, bands: Sequence[str], work: str) -> Tuple[str, Optional[str]]:
+    """A VRT stacking the scene's band assets (read window by window, never downloaded whole)."""
+    hrefs = [_asset(scene, band) for band in bands]
+    missing = [band for band, href in zip(bands, hrefs) if href is None]
+    if missing:
+        raise LabelMigrationError(f"The scene '{scene.title}' has no asset for {', '.join(missing)} "
+                                  f"(it has {', '.join(sorted(scene.assets)) or 'none'}).")
+    os.makedirs(work, exist_ok=True)
+    vrt_path = os.path.join(work, f"{uuid.uuid4().hex[:8]}.vrt")
+    vrt = gdal.BuildVRT(vrt_path, hrefs, separate=True, resolution="highest")
+    if vrt is None:
+        raise LabelMigrationError(f"The band assets of '{scene.title}' cannot be opened.")
+    for index, band in enumerate(bands, start=1):
+        vrt.GetRasterBand(index).SetDescription(band)
+        vrt.GetRasterBand(index).SetNoDataValue(0)
+    vrt = None
+    return vrt_path, _asset(scene, "SCL") if scene.level == "L2A" else None
+
+
+def _asset(scene: Scene, band: str) -> Optional[str]:
+    for key in (band, band.lower(), STAC_BAND_ASSETS.get(band, "")):
+        href = scene.assets.get(key)
+        if href:
+            return "/vsicurl/" + href if href.startswith(("http://", "https://")) else href
+    return None
+
+
+def _rate(candidate: _Candidate, label_path: str, options: dict, work: str, steps: Steps) -> Optional[str]:
+    """Set the candidate's cloud fraction over the label footprint; a note when it is an estimate."""
+    os.makedirs(work, exist_ok=True)
+    if candidate.scl:
+        other = candidate.other_tiles if is_safe_product(candidate.scl) else []
+        bands = ["SCL"] if is_safe_product(candidate.scl) else None
+        result = crop_scene(candidate.scl, label_path, os.path.join(work, "scl.tif"), os.path.join(work, "label.tif"),
+                            band_names=bands, other_tiles=other, is_cancelled=steps.cancelled)
+        scl, inside = _window_arrays(result.image, result.label)
+        seen = inside & (scl != 0)
+        if seen.any():
+            candidate.footprint_cloud = 100.0 * float(np.isin(scl[seen], SCL_CLOUDY).sum()) / seen.sum()
+        candidate.coverage_pct, candidate.nodata_pct = result.covered_percent, result.nodata_percent
+        return None if seen.any() else "No SCL data under the label: the scene cloud cover was used."
+    model = options.get("cloud_model") or (DEFAULT_CLOUD_MODEL if os.path.isfile(DEFAULT_CLOUD_MODEL) else None)
+    if not model:
+        return "No cloud model is installed: candidates were ranked by the scene cloud cover."
+    crop = crop_scene(candidate.path, label_path, os.path.join(work, "image.tif"), os.path.join(work, "label.tif"),
+                      band_names=candidate.band_names, other_tiles=candidate.other_tiles, is_cancelled=steps.cancelled)
+    from .inference import predict_raster
+    try:
+        predict_raster(crop.image, model, {"classes": os.path.join(work, "clouds.tif")},
+                       is_cancelled=steps.cancelled)
+    except Cancelled:
+        raise
+    except LabelMigrationError as error:
+        return f"The cloud model could not run ({_one_line(error)}): the scene cloud cover was used."
+    clouds, inside = _window_arrays(os.path.join(work, "clouds.tif"), crop.label)
+    seen = inside & (clouds != 255)
+    candidate.footprint_cloud = 100.0 * float((clouds[seen] == 1).sum()) / seen.sum() if seen.any() else None
+    candidate.coverage_pct, candidate.nodata_pct = crop.covered_percent, crop.nodata_percent
+    return None
+
+
+def _window_arrays(values_path: str, label_path: str) -> Tuple[np.ndarray, np.ndarray]:
+    """Band 1 of values_path and the label's valid pixels, both on the pair grid."""
+    # the datasets stay referenced while their bands are read (a band does not keep its dataset alive)
+    values_dataset, label_dataset = gdal.Open(values_path), gdal.Open(label_path)
+    values = values_dataset.GetRasterBand(1).ReadAsArray()
+    band = label_dataset.GetRasterBand(1)
+    labels, nodata = band.ReadAsArray(), band.GetNoDataValue()
+    inside = np.ones(labels.shape, dtype=bool) if nodata is None else labels != nodata
+    return values, inside
+
+
+# -- the whole set ---------------------------------------------------------------------------------
+
+def migrate_labels(labels: LabelsArgument, options: MigrationOptions, output_folder: str,
+                   progress: Optional[ProgressCallback] = None,
+                   is_cancelled: Optional[CancelCheck] = None) -> MigrationResult:
+    """Migrate every label (a folder or a list of files) into output_folder; see the module doc."""
+    steps = Steps(progress, is_cancelled)
+    tasks = prepare_tasks(labels, options, output_folder)
+    clean_temporaries(output_folder)
+    steps.report(0.02)
+    outcomes = run_tasks(tasks, options, steps.sub(0.02, 0.9))
+    rows = [outcome["row"] for outcome in outcomes]
+    warnings = [f"{row['label']}: {w}" for outcome, row in zip(outcomes, rows) for w in outcome["warnings"]]
+    matches = write_matches(os.path.join(output_folder, "matches.csv"), rows)
+    footprints = write_footprints(os.path.join(output_folder, "footprints.gpkg"), outcomes)
+    steps.report(0.92)
+    report = None
+    if options.write_report:
+        report, warning = _write_report(output_folder, rows, steps.sub(0.92, 1.0))
+        if warning:
+            warnings.append(warning)
+    steps.report(1.0)
+    return MigrationResult(
+        output_folder=output_folder, matches=matches, footprints=footprints, report=report, rows=rows,
+        pairs=sum(row["status"] in ("done", "skipped") for row in rows),
+        failed=sum(row["status"] == "failed" for row in rows), warnings=warnings)
+
+
+def prepare_tasks(labels: LabelsArgument, options: MigrationOptions, output_folder: str) -> List[dict]:
+    """Check the options and list one plain-data task per label."""
+    if not output_folder:
+        raise LabelMigrationError("No output folder was given.")
+    make_backend(options.backend, options.url, options.credentials)  # an unknown backend fails here, once
+    check_product(options.product)
+    if options.max_cloud is not None and not 0 <= options.max_cloud <= 100:
+        raise LabelMigrationError(f"The maximum cloud cover must be within 0..100 %, not {options.max_cloud}.")
+    if options.cloud_model and not os.path.isfile(options.cloud_model):
+        raise LabelMigrationError(f"The cloud model '{options.cloud_model}' does not exist.")
+    executor_kind(options.executor)
+    pattern = compile_date_pattern(options.date_pattern)
+    csv_dates = read_dates_csv(options.dates_csv) if options.dates_csv else None
+    _as_date(options.date)
+    items = find_labels(labels)
+    output_folder = os.path.abspath(output_folder)
+    inputs = {os.path.realpath(item.path) for item in items}
+    for sub in ("images", "labels"):
+        folder = os.path.join(output_folder, sub)
+        if os.path.realpath(folder) in {os.path.dirname(path) for path in inputs}:
+            raise LabelMigrationError(f"The output folder '{folder}' holds input labels; choose another OUTPUT_FOLDER.")
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as error:
+            raise LabelMigrationError(f"Cannot create the output folder '{folder}': {error.strerror}.") from None
+    previous = read_matches(os.path.join(output_folder, "matches.csv"))
+    plain = dataclasses.asdict(options)
+    plain["date"] = None if options.date is None else _as_date(options.date).isoformat()
+    plain["bands"] = list(options.bands or DEFAULT_BANDS)
+    if plain["max_cloud"] is not None:
+        plain["max_cloud"] = float(plain["max_cloud"])
+    plain["product"] = check_product(options.product)
+    tasks = []
+    for item in items:
+        date, date_problem = label_date(item, options, csv_dates, pattern)
+        tasks.append({"label": item.name, "path": os.path.abspath(item.path),
+                      "reference": os.path.abspath(item.reference) if item.reference else None,
+                      "problem": item.problem, "date": date.isoformat() if date else None,
+                      "date_problem": date_problem, "options": plain, "output_folder": output_folder,
+                      "previous": previous.get(item.name)})
+    return tasks
+
+
+def read_matches(path: str) -> Dict[str, Dict[str, str]]:
+    """The rows of an earlier run's matches.csv by label (empty when there is none)."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            return {row["label"]: row for row in csv.DictReader(handle) if row.get("label")}
+    except (OSError, KeyError, csv.Error):
+        return {}
+
+
+def clean_temporaries(output_folder: str) -> List[str]:
+    """Remove what an interrupted run left: atomic-write temporaries in images/ and labels/ and the
+    .work folder. (Two runs must not write into one output folder at the same time.)"""
+    removed = []
+    for sub in ("images", "labels", "geocoded"):
+        folder = os.path.join(output_folder, sub)
+        for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+            if _TEMPORARY.match(name):
+                os.unlink(os.path.join(folder, name))
+                removed.append(os.path.join(folder, name))
+    shutil.rmtree(os.path.join(output_folder, ".work"), ignore_errors=True)
+    return removed
+
+
+def executor_kind(executor: Optional[str]) -> str:
+    """'local' or 'dask' for an EXECUTOR value."""
+    text = (executor or "").strip()
+    if text in ("", "local"):
+        return "local"
+    if re.match(r"^(tcp|tls|ucx|inproc)://[^\s]+$", text):
+        return "dask"
+    raise LabelMigrationError(
+        f"The executor '{executor}' is not understood: leave it empty for the local pool or give a Dask "
+        f"scheduler address such as tcp://127.0.0.1:8786.")
+
+
+def local_workers(options: MigrationOptions, tasks: int) -> int:
+    """Threads for the local pool: the cores (or WORKERS, never more), and never more downloads at
+    once than the catalogue allows."""
+    cores = os.cpu_count() or 1
+    workers = min(options.workers or cores, cores)
+    if options.backend != "local":
+        workers = min(workers, MAX_CONNECTIONS)
+    return max(1, min(workers, tasks))
+
+
+def run_tasks(tasks: List[dict], options: MigrationOptions, steps: Steps) -> List[dict]:
+    """migrate_label for every task, on the local pool or the Dask cluster; outcomes in task order."""
+    if not tasks:
+        return []
+    if executor_kind(options.executor) == "dask":
+        return _run_dask(tasks, options.executor.strip(), steps)
+    outcomes: List[Optional[dict]] = [None] * len(tasks)
+    # GDAL's exception switch is process-wide: keep it on for the whole pool so that no thread's
+    # gdal_errors() block switches it off while another thread is inside its own
+    with gdal_errors(), ThreadPoolExecutor(local_workers(options, len(tasks)), thread_name_prefix="migrate") as pool:
+        pending = {pool.submit(migrate_label, task, None, steps.cancelled): index for index, task in enumerate(tasks)}
+        try:
+            while pending:
+                done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                for future in done:
+                    outcomes[pending.pop(future)] = future.result()
+                steps.report(sum(o is not None for o in outcomes) / len(tasks))
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            wait(pending)  # running labels end (removing their temporaries) before the error leaves
+            if steps.cancelled():
+                raise _cancel_message(outcomes) from None
+            raise
+    return outcomes
+
+
+def _cancel_message(outcomes) -> Cancelled:
+    done = sum(1 for o in outcomes if o is not None and o["row"]["status"] in ("done", "skipped"))
+    return Cancelled(f"Cancelled by the user; {done} complete pairs are kept (a re-run skips them) and no "
+                     f"half-written pair was left.")
+
+
+def _run_dask(tasks: List[dict], address: str, steps: Steps) -> List[dict]:
+    distributed = require("distributed", "Running the migration on a Dask cluster")
+    try:
+        client = distributed.Client(address, timeout=DASK_CONNECT_TIMEOUT, set_as_default=False)
+    except (OSError, TimeoutError) as error:
+        raise LabelMigrationError(f"Cannot reach the Dask scheduler at '{address}': {_one_line(error)}.") from None
+    outcomes: List[Optional[dict]] = [None] * len(tasks)
+    try:
+        futures = client.map(migrate_label, tasks, pure=False)
+        index = {future.key: position for position, future in enumerate(futures)}
+        finished = distributed.as_completed(futures, loop=client.loop)
+        for future in finished:
+            if steps.cancelled():
+                client.cancel(futures)
+                raise _cancel_message(outcomes)
+            try:
+                outcomes[index[future.key]] = future.result()
+            except Cancelled:
+                raise
+            except Exception as error:  # a worker lost, or the plugin not importable on it
+                task = tasks[index[future.key]]
+                outcomes[index[future.key]] = {
+                    "row": _row(task["label"], status="failed", reason=f"The Dask worker failed: {_one_line(error)}"),
+                    "footprint_wkt": "", "tile": "", "warnings": []}
+            steps.report(sum(o is not None for o in outcomes) / len(tasks))
+    finally:
+        client.close()
+    return outcomes
+
+
+def write_matches(path: str, rows: Sequence[Dict[str, str]]) -> str:
+    with atomic_output(path) as temporary:
+        with open(temporary, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=MATCH_COLUMNS)
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({column: row.get(column, "") for column in MATCH_COLUMNS})
+    return path
+
+
+_FOOTPRINT_FIELDS = (("label", ogr.OFTString), ("status", ogr.OFTString), ("reason", ogr.OFTString),
+                     ("scene", ogr.OFTString), ("tile", ogr.OFTString), ("datetime", ogr.OFTString),
+                     ("offset_days", ogr.OFTReal), ("scene_cloud_pct", ogr.OFTReal),
+                     ("footprint_cloud_pct", ogr.OFTReal), ("nodata_pct", ogr.OFTReal),
+                     ("coverage_pct", ogr.OFTReal), ("image", ogr.OFTString), ("label_raster", ogr.OFTString))
+
+
+def write_footprints(path: str, outcomes: Sequence[dict]) -> str:
+    """The label footprints (EPSG:4326) with the chosen scene's fields; labels without one too."""
+    with gdal_errors(), atomic_output(path) as temporary:
+        source = ogr.GetDriverByName("GPKG").CreateDataSource(temporary)
+        layer = source.CreateLayer("footprints", srs=srs_from_user(WGS84), geom_type=ogr.wkbMultiPolygon)
+        for name, kind in _FOOTPRINT_FIELDS:
+            layer.CreateField(ogr.FieldDefn(name, kind))
+        layer.StartTransaction()
+        for outcome in outcomes:
+            row = outcome["row"]
+            feature = ogr.Feature(layer.GetLayerDefn())
+            for name, kind in _FOOTPRINT_FIELDS:
+                value = outcome.get("tile", "") if name == "tile" else row.get(name, "")
+                if value != "":
+                    feature.SetField(name, float(value) if kind == ogr.OFTReal else value)
+            if outcome.get("footprint_wkt"):
+                feature.SetGeometry(ogr.ForceToMultiPolygon(ogr.CreateGeometryFromWkt(outcome["footprint_wkt"])))
+            layer.CreateFeature(feature)
+        layer.CommitTransaction()
+        source = None
+    return path
+
+
+def _write_report(output_folder: str, rows, steps: Steps) -> Tuple[Optional[str], Optional[str]]:
+    try:
+        from . import qa_report
+    except ImportError:
+        return None, "The QA report module (core/qa_report.py) is not installed; no report.html was written."
+    return qa_report.write_report(output_folder, rows, progress=steps.report, is_cancelled=steps.cancelled), None
