@@ -49,6 +49,8 @@ MATCH_COLUMNS = ("label", "scene", "datetime", "offset_days", "scene_cloud_pct",
 STATUSES = ("done", "skipped", "failed", "no scene")
 DEFAULT_BANDS = ("B02", "B03", "B04", "B08")
 SCL_CLOUDY = (3, 8, 9, 10)  # cloud shadow, cloud medium / high probability, thin cirrus
+SCL_CLOUD_MASK = (8, 9, 10)  # what a cloud mask made from SCL calls cloud (shadows are not cloud)
+MASK_CLEAR, MASK_CLOUD, MASK_NODATA = 0, 1, 255
 LABEL_EXTENSIONS = (".tif", ".tiff", ".png", ".jpg", ".jpeg")
 PLAIN_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 LABEL_SUFFIXES = ("_labels", "_label", "_masks", "_mask", "-label", "-mask")
@@ -87,6 +89,9 @@ class MigrationOptions:
     workers: Optional[int] = None
     max_candidates: Optional[int] = None  # scenes rated per label; None: all (3 for download backends)
     write_report: bool = True
+    # OUTPUT_FOLDER/masks/<label>.tif per pair (1 cloud, 0 clear, 255 nodata): from the cloud model when
+    # there is one, else from SCL (classes 8, 9, 10) for L2A. None: on when a cloud model is available.
+    cloud_masks: Optional[bool] = None
 
 
 @dataclass
@@ -99,6 +104,8 @@ class MigrationResult:
     pairs: int  # done or skipped (complete and verified)
     failed: int
     warnings: List[str] = field(default_factory=list)
+    scenes_layer: Optional[str] = None  # footprints.gpkg|layername=scenes: the chosen scenes' footprints
+    mask_source: Optional[str] = None  # what the cloud masks were made from; None: no masks were asked for
 
 
 @dataclass
@@ -272,6 +279,35 @@ def _backend(options: dict):
         return _BACKENDS[key]
 
 
+def mask_path(output_folder: str, name: str) -> str:
+    """The cloud mask of a pair (written when cloud masks are on)."""
+    return os.path.join(output_folder, "masks", f"{name}.tif")
+
+
+def cloud_model_path(options) -> Optional[str]:
+    """The cloud model a run uses: CLOUD_MODEL, else the bundled one when installed, else None."""
+    model = options.get("cloud_model") if isinstance(options, dict) else options.cloud_model
+    return model or (DEFAULT_CLOUD_MODEL if os.path.isfile(DEFAULT_CLOUD_MODEL) else None)
+
+
+def mask_source(options: MigrationOptions) -> Optional[str]:
+    """In words, what the run's cloud masks come from; None when no masks are written."""
+    if not wants_cloud_masks(options):
+        return None
+    model = cloud_model_path(options)
+    if model:
+        return f"the cloud model {model}"
+    if check_product(options.product) == "L2A":
+        return "the SCL band of the L2A products (classes 8, 9, 10: cloud medium / high probability, thin cirrus)"
+    return "nothing: no cloud model is installed and L1C products have no SCL band, so no cloud masks are written"
+
+
+def wants_cloud_masks(options: MigrationOptions) -> bool:
+    if options.cloud_masks is None:
+        return cloud_model_path(options) is not None
+    return bool(options.cloud_masks)
+
+
 def pair_paths(output_folder: str, name: str) -> Tuple[str, str]:
     return (os.path.join(output_folder, "images", f"{name}.tif"),
             os.path.join(output_folder, "labels", f"{name}.tif"))
@@ -339,6 +375,9 @@ def migrate_label(task: dict, progress: Optional[ProgressCallback] = None,
                 row["scene"] = (open_raster(image, "image").GetMetadata() or {}).get("SOURCE_SCENE", "")
             outcome["row"] = row
             outcome["footprint_wkt"] = _footprint_wkt(label_out)
+            mask = mask_path(folder, name)
+            if task["options"].get("cloud_masks") and not os.path.isfile(mask):
+                outcome["warnings"].extend(_mask_for_complete_pair(task, image, mask, steps))
             return outcome
         work = os.path.join(folder, ".work", f"{name}-{uuid.uuid4().hex[:8]}")
         try:
@@ -397,6 +436,8 @@ class _Candidate:
     footprint_cloud: Optional[float] = None
     nodata_pct: Optional[float] = None
     problem: Optional[str] = None
+    clouds: Optional[str] = None  # the cloud model's classes on the candidate's crop (rating ran the model)
+    scl_crop: Optional[str] = None  # SCL on the candidate's crop (rating read it)
 
     @property
     def scene(self) -> Scene:
@@ -458,7 +499,134 @@ def _migrate(task: dict, label_path: str, footprint_wkt: str, image: str, label_
             if os.path.exists(path):
                 os.unlink(path)
         return _row(name, status="failed", reason=f"The pair failed verification: {problem}.", **common)
+    outcome["scene"] = _scene_record(best)
+    if options.get("cloud_masks"):
+        try:
+            warning = _write_cloud_mask(best, image, mask_path(task["output_folder"], name), options, work, steps)
+        except Cancelled:
+            raise
+        except (LabelMigrationError, RuntimeError, OSError) as error:
+            warning = f"No cloud mask was written: {_one_line(error)}"
+        if warning:
+            outcome["warnings"].append(warning)
     return _row(name, status="done", reason=" ".join(dict.fromkeys(notes)), **common)
+
+
+def _scene_record(best: "_Candidate") -> dict:
+    """The chosen scene for the scenes layer: its fields and its footprint (tiles of a mosaic united)."""
+    geometry = None
+    for scene in best.scenes:
+        if scene.footprint_wkt:
+            part = ogr.CreateGeometryFromWkt(scene.footprint_wkt)
+            geometry = part if geometry is None else geometry.Union(part)
+    return {"scene": best.scene.title, "datetime": best.scene.datetime.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "tile": "+".join(scene.tile for scene in best.scenes), "product": best.scene.level or "",
+            "scene_cloud_pct": best.scene.cloud_cover, "backend": best.scene.backend,
+            "footprint_wkt": geometry.ExportToWkt() if geometry is not None else ""}
+
+
+def _write_cloud_mask(best: "_Candidate", image: str, target: str, options: dict, work: str,
+                      steps: Steps) -> Optional[str]:
+    """The pair's cloud mask (on the pair's grid), atomically; a warning when none can be made.
+
+    The cloud model's output on the candidate's crop is reused when rating ran it (the crop is the
+    pair's image); else the model runs on the pair's image; without a model SCL (8, 9, 10) is used.
+    """
+    model = cloud_model_path(options)
+    if model:
+        clouds = best.clouds if best.clouds and _same_grid(best.clouds, image) else None
+        if clouds is None:
+            from .inference import predict_raster
+            clouds = os.path.join(work, "pair-clouds.tif")
+            predict_raster(image, model, {"classes": clouds}, is_cancelled=steps.cancelled)
+        values, nodata = _read_band(clouds)
+        mask = np.where(values == 1, MASK_CLOUD, MASK_CLEAR).astype(np.uint8)
+        mask[(values == MASK_NODATA) if nodata is None else (values == nodata)] = MASK_NODATA
+    elif best.scl_crop:
+        scl = _onto_grid(best.scl_crop, image, os.path.join(work, "pair-scl.tif"))
+        values, _ = _read_band(scl)
+        mask = np.where(np.isin(values, SCL_CLOUD_MASK), MASK_CLOUD, MASK_CLEAR).astype(np.uint8)
+        mask[values == 0] = MASK_NODATA  # SCL 0: no data
+    else:
+        return "No cloud mask: no cloud model is installed and the scene has no SCL band."
+    _write_mask(mask, image, target)
+    return None
+
+
+def _mask_for_complete_pair(task: dict, image: str, target: str, steps: Steps) -> List[str]:
+    """A pair complete from an earlier run without its mask: the model makes one from the image."""
+    model = cloud_model_path(task["options"])
+    if not model:
+        return ["No cloud mask for this already complete pair: SCL is only read while the pair is made "
+                "(delete the pair to make it again, or give a cloud model)."]
+    work = os.path.join(task["output_folder"], ".work", f"{task['label']}-mask-{uuid.uuid4().hex[:8]}")
+    try:
+        os.makedirs(work, exist_ok=True)
+        from .inference import predict_raster
+        clouds = os.path.join(work, "clouds.tif")
+        predict_raster(image, model, {"classes": clouds}, is_cancelled=steps.cancelled)
+        values, _ = _read_band(clouds)
+        mask = np.where(values == 1, MASK_CLOUD, MASK_CLEAR).astype(np.uint8)
+        mask[values == MASK_NODATA] = MASK_NODATA
+        _write_mask(mask, image, target)
+    except Cancelled:
+        raise
+    except (LabelMigrationError, RuntimeError, OSError) as error:
+        return [f"No cloud mask was written: {_one_line(error)}"]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return []
+
+
+def _read_band(path: str) -> Tuple[np.ndarray, Optional[float]]:
+    dataset = gdal.Open(path)
+    band = dataset.GetRasterBand(1)
+    return band.ReadAsArray(), band.GetNoDataValue()
+
+
+def _grid(path: str):
+    dataset = gdal.Open(path)
+    return dataset.RasterXSize, dataset.RasterYSize, tuple(dataset.GetGeoTransform()), dataset.GetProjection()
+
+
+def _same_grid(first: str, second: str) -> bool:
+    a, b = _grid(first), _grid(second)
+    if a[:2] != b[:2]:
+        return False
+    scale = max(abs(v) for v in a[2][1:3] + a[2][4:6]) or 1.0
+    same_srs = osr.SpatialReference(wkt=a[3]).IsSame(osr.SpatialReference(wkt=b[3])) if a[3] and b[3] else a[3] == b[3]
+    return same_srs and all(abs(x - y) <= 1e-6 * scale for x, y in zip(a[2], b[2]))
+
+
+def _onto_grid(source: str, reference: str, output: str) -> str:
+    """source resampled (nearest) onto the reference's grid; source itself when already on it."""
+    if _same_grid(source, reference):
+        return source
+    width, height, transform, projection = _grid(reference)
+    bounds = (transform[0], transform[3] + height * transform[5], transform[0] + width * transform[1], transform[3])
+    result = gdal.Warp(output, source, format="GTiff", outputBounds=bounds, width=width, height=height,
+                       dstSRS=projection, resampleAlg="near", srcNodata=0, dstNodata=0)
+    if result is None:
+        raise LabelMigrationError(f"Cannot resample '{source}' onto the pair's grid.")
+    result = None
+    return output
+
+
+def _write_mask(mask: np.ndarray, reference: str, target: str) -> None:
+    """A uint8 GeoTIFF (nodata 255) on the reference's grid, published atomically."""
+    width, height, transform, projection = _grid(reference)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    with atomic_output(target) as temporary:
+        dataset = gdal.GetDriverByName("GTiff").Create(temporary, width, height, 1, gdal.GDT_Byte,
+                                                       ["COMPRESS=DEFLATE", "TILED=YES"])
+        dataset.SetGeoTransform(transform)
+        dataset.SetProjection(projection)
+        band = dataset.GetRasterBand(1)
+        band.SetNoDataValue(MASK_NODATA)
+        band.SetDescription("cloud")
+        band.WriteArray(mask)
+        dataset.FlushCache()
+        dataset = None
 
 
 def _datatake_key(scene: Scene):
@@ -557,13 +725,14 @@ def _rate(candidate: _Candidate, label_path: str, options: dict, work: str, step
         bands = ["SCL"] if is_safe_product(candidate.scl) else None
         result = crop_scene(candidate.scl, label_path, os.path.join(work, "scl.tif"), os.path.join(work, "label.tif"),
                             band_names=bands, other_tiles=other, is_cancelled=steps.cancelled)
+        candidate.scl_crop = result.image
         scl, inside = _window_arrays(result.image, result.label)
         seen = inside & (scl != 0)
         if seen.any():
             candidate.footprint_cloud = 100.0 * float(np.isin(scl[seen], SCL_CLOUDY).sum()) / seen.sum()
         candidate.coverage_pct, candidate.nodata_pct = result.covered_percent, result.nodata_percent
         return None if seen.any() else "No SCL data under the label: the scene cloud cover was used."
-    model = options.get("cloud_model") or (DEFAULT_CLOUD_MODEL if os.path.isfile(DEFAULT_CLOUD_MODEL) else None)
+    model = cloud_model_path(options)
     if not model:
         return "No cloud model is installed: candidates were ranked by the scene cloud cover."
     crop = crop_scene(candidate.path, label_path, os.path.join(work, "image.tif"), os.path.join(work, "label.tif"),
@@ -576,7 +745,8 @@ def _rate(candidate: _Candidate, label_path: str, options: dict, work: str, step
         raise
     except LabelMigrationError as error:
         return f"The cloud model could not run ({_one_line(error)}): the scene cloud cover was used."
-    clouds, inside = _window_arrays(os.path.join(work, "clouds.tif"), crop.label)
+    candidate.clouds = os.path.join(work, "clouds.tif")
+    clouds, inside = _window_arrays(candidate.clouds, crop.label)
     seen = inside & (clouds != 255)
     candidate.footprint_cloud = 100.0 * float((clouds[seen] == 1).sum()) / seen.sum() if seen.any() else None
     candidate.coverage_pct, candidate.nodata_pct = crop.covered_percent, crop.nodata_percent
@@ -609,6 +779,11 @@ def migrate_labels(labels: LabelsArgument, options: MigrationOptions, output_fol
     warnings = [f"{row['label']}: {w}" for outcome, row in zip(outcomes, rows) for w in outcome["warnings"]]
     matches = write_matches(os.path.join(output_folder, "matches.csv"), rows)
     footprints = write_footprints(os.path.join(output_folder, "footprints.gpkg"), outcomes)
+    source = mask_source(options)
+    if source is not None and not (tasks and tasks[0]["options"]["cloud_masks"]):
+        warnings.append("No cloud masks were written: no cloud model is installed and L1C products have no "
+                        "SCL band (give CLOUD_MODEL).")
+        source = None
     steps.report(0.92)
     report = None
     if options.write_report:
@@ -619,7 +794,8 @@ def migrate_labels(labels: LabelsArgument, options: MigrationOptions, output_fol
     return MigrationResult(
         output_folder=output_folder, matches=matches, footprints=footprints, report=report, rows=rows,
         pairs=sum(row["status"] in ("done", "skipped") for row in rows),
-        failed=sum(row["status"] == "failed" for row in rows), warnings=warnings)
+        failed=sum(row["status"] == "failed" for row in rows), warnings=warnings,
+        scenes_layer=footprints + "|layername=scenes", mask_source=source)
 
 
 def prepare_tasks(labels: LabelsArgument, options: MigrationOptions, output_folder: str) -> List[dict]:
@@ -639,7 +815,9 @@ def prepare_tasks(labels: LabelsArgument, options: MigrationOptions, output_fold
     items = find_labels(labels)
     output_folder = os.path.abspath(output_folder)
     inputs = {os.path.realpath(item.path) for item in items}
-    for sub in ("images", "labels"):
+    masks = wants_cloud_masks(options) and (cloud_model_path(options) is not None
+                                            or check_product(options.product) == "L2A")
+    for sub in ("images", "labels") + (("masks",) if masks else ()):
         folder = os.path.join(output_folder, sub)
         if os.path.realpath(folder) in {os.path.dirname(path) for path in inputs}:
             raise LabelMigrationError(f"The output folder '{folder}' holds input labels; choose another OUTPUT_FOLDER.")
@@ -654,6 +832,7 @@ def prepare_tasks(labels: LabelsArgument, options: MigrationOptions, output_fold
     if plain["max_cloud"] is not None:
         plain["max_cloud"] = float(plain["max_cloud"])
     plain["product"] = check_product(options.product)
+    plain["cloud_masks"] = masks
     tasks = []
     for item in items:
         date, date_problem = label_date(item, options, csv_dates, pattern)
@@ -678,7 +857,7 @@ def clean_temporaries(output_folder: str) -> List[str]:
     """Remove what an interrupted run left: atomic-write temporaries in images/ and labels/ and the
     .work folder. (Two runs must not write into one output folder at the same time.)"""
     removed = []
-    for sub in ("images", "labels", "geocoded"):
+    for sub in ("images", "labels", "geocoded", "masks"):
         folder = os.path.join(output_folder, sub)
         for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
             if _TEMPORARY.match(name):
@@ -791,7 +970,9 @@ _FOOTPRINT_FIELDS = (("label", ogr.OFTString), ("status", ogr.OFTString), ("reas
 
 
 def write_footprints(path: str, outcomes: Sequence[dict]) -> str:
-    """The label footprints (EPSG:4326) with the chosen scene's fields; labels without one too."""
+    """The label footprints (EPSG:4326) with the chosen scene's fields, labels without one too (layer
+    'footprints'), and the chosen scenes' footprints with the labels each was chosen for (layer 'scenes')."""
+    previous = read_scenes_layer(path)
     with gdal_errors(), atomic_output(path) as temporary:
         source = ogr.GetDriverByName("GPKG").CreateDataSource(temporary)
         layer = source.CreateLayer("footprints", srs=srs_from_user(WGS84), geom_type=ogr.wkbMultiPolygon)
@@ -809,8 +990,68 @@ def write_footprints(path: str, outcomes: Sequence[dict]) -> str:
                 feature.SetGeometry(ogr.ForceToMultiPolygon(ogr.CreateGeometryFromWkt(outcome["footprint_wkt"])))
             layer.CreateFeature(feature)
         layer.CommitTransaction()
+        _write_scenes_layer(source, outcomes, previous)
         source = None
     return path
+
+
+_SCENE_FIELDS = (("scene", ogr.OFTString), ("datetime", ogr.OFTString), ("tile", ogr.OFTString),
+                 ("product", ogr.OFTString), ("scene_cloud_pct", ogr.OFTReal), ("backend", ogr.OFTString),
+                 ("labels", ogr.OFTString), ("label_count", ogr.OFTInteger))
+
+
+def chosen_scenes(outcomes: Sequence[dict], previous: Optional[Dict[str, dict]] = None) -> List[dict]:
+    """One record per chosen scene (fields of _SCENE_FIELDS and footprint_wkt), in the order first chosen.
+
+    Pairs skipped as already done take their scene's record from the earlier run's scenes layer."""
+    scenes: Dict[str, dict] = {}
+    for outcome in outcomes:
+        row = outcome["row"]
+        if row["status"] not in ("done", "skipped") or not row.get("scene"):
+            continue
+        record = outcome.get("scene") or (previous or {}).get(row["scene"]) or {"scene": row["scene"]}
+        entry = scenes.setdefault(row["scene"], dict(record, labels=[]))
+        entry["labels"].append(row["label"])
+    for entry in scenes.values():
+        entry["label_count"] = len(entry["labels"])
+        entry["labels"] = ",".join(entry["labels"])
+    return list(scenes.values())
+
+
+def read_scenes_layer(path: str) -> Dict[str, dict]:
+    """{scene title: record} from an earlier run's footprints.gpkg 'scenes' layer (empty when none)."""
+    if not os.path.isfile(path):
+        return {}
+    records = {}
+    with gdal_errors():
+        try:
+            source = ogr.Open(path)
+            layer = source.GetLayerByName("scenes") if source is not None else None
+            for feature in layer or []:
+                record = {name: feature.GetField(name) for name, _ in _SCENE_FIELDS
+                          if name not in ("labels", "label_count")}
+                geometry = feature.GetGeometryRef()
+                record["footprint_wkt"] = geometry.ExportToWkt() if geometry is not None else ""
+                records[record["scene"]] = record
+        except RuntimeError:
+            return {}
+    return records
+
+
+def _write_scenes_layer(source, outcomes: Sequence[dict], previous: Dict[str, dict]) -> None:
+    layer = source.CreateLayer("scenes", srs=srs_from_user(WGS84), geom_type=ogr.wkbMultiPolygon)
+    for name, kind in _SCENE_FIELDS:
+        layer.CreateField(ogr.FieldDefn(name, kind))
+    layer.StartTransaction()
+    for record in chosen_scenes(outcomes, previous):
+        feature = ogr.Feature(layer.GetLayerDefn())
+        for name, _kind in _SCENE_FIELDS:
+            if record.get(name) not in (None, ""):
+                feature.SetField(name, record[name])
+        if record.get("footprint_wkt"):
+            feature.SetGeometry(ogr.ForceToMultiPolygon(ogr.CreateGeometryFromWkt(record["footprint_wkt"])))
+        layer.CreateFeature(feature)
+    layer.CommitTransaction()
 
 
 def _write_report(output_folder: str, rows, steps: Steps) -> Tuple[Optional[str], Optional[str]]:

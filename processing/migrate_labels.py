@@ -1,18 +1,31 @@
 """migratelabels: a whole label set moved onto Sentinel-2 (best scene per label, aligned pairs, QA report)."""
+import csv
+import os
+from typing import Dict, List, Optional
+
+from qgis.core import (QgsLayerTreeGroup, QgsProcessingLayerPostProcessorInterface, QgsProject,
+                       QgsRasterLayer, QgsVectorLayer)
 from qgis.core import (QgsProcessing, QgsProcessingContext, QgsProcessingException, QgsProcessingOutputFile,
                        QgsProcessingOutputHtml, QgsProcessingOutputNumber, QgsProcessingOutputVectorLayer,
                        QgsProcessingParameterAuthConfig, QgsProcessingParameterDateTime, QgsProcessingParameterEnum,
                        QgsProcessingParameterFile, QgsProcessingParameterFolderDestination,
-                       QgsProcessingParameterMultipleLayers, QgsProcessingParameterNumber,
+                       QgsProcessingParameterBoolean, QgsProcessingParameterMultipleLayers,
+                       QgsProcessingParameterNumber,
                        QgsProcessingParameterString)
 
+from qgis.PyQt.QtGui import QColor
+
 from ..core.http import use_proxy
-from ..core.migrate import DEFAULT_BANDS, MigrationOptions, migrate_labels
+from ..core.migrate import DEFAULT_BANDS, DEFAULT_CLOUD_MODEL, MigrationOptions, mask_path, migrate_labels
 from ..core.search import BACKENDS
 from ..core.search.base import PRODUCT_LEVELS
 from .algorithm import LabelMigrationAlgorithm, tr
 from .network import credentials, proxy_url
-from .styles import footprint_styler
+from .styles import style_cloud_mask, style_footprints, style_image, style_label
+
+GROUP_PREFIX = "Label migration: "
+MAX_PAIRS_LOADED = 50  # pairs loaded into the layer group at most (the rest stay on disk, listed in matches.csv)
+SCENE_COLOUR = "#1f78b4"
 
 BACKEND_NAMES = list(BACKENDS)  # cdse-odata, stac, dhus, local
 
@@ -47,12 +60,19 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
         "<b>Bands</b> (BANDS): the bands of the images, comma-separated (default B02,B03,B04,B08).<br>"
         "<b>Cloud model</b> (CLOUD_MODEL): an ONNX cloud model for scenes without SCL (default: the bundled "
         "model when installed; without one the scene cloud cover ranks them and the reason says so).<br>"
+        "<b>Cloud masks</b> (CLOUD_MASKS): writes OUTPUT_FOLDER/masks/&lt;label&gt;.tif per pair (1 cloud, 0 clear, "
+        "255 nodata, on the pair's grid) with the cloud model (the one rating already ran on the same crop is "
+        "reused), or, without a model, from the SCL band of L2A products (classes 8, 9, 10). Default: on when a "
+        "cloud model is installed; the log says which source was used.<br>"
         "<b>Executor</b> (EXECUTOR): empty for the local pool, or a Dask scheduler address such as "
         "tcp://10.0.0.5:8786 (its workers need this plugin importable as <i>labelmigration</i> and the same "
         "paths).<br>"
         "<b>Workers</b> (WORKERS): threads of the local pool (0 = one per core).<br>"
         "<b>Output folder</b> (OUTPUT_FOLDER): receives images/&lt;label&gt;.tif, labels/&lt;label&gt;.tif, "
-        "matches.csv (MATCHES), footprints.gpkg (FOOTPRINTS, loaded) and report.html (REPORT). PAIRS counts the "
+        "matches.csv (MATCHES), footprints.gpkg (FOOTPRINTS, with a second layer 'scenes': the chosen scenes' "
+        "footprints) and report.html (REPORT). From the dialog the results load as a layer group "
+        "'Label migration: &lt;folder&gt;': label footprints, chosen scenes, and the pairs (image, label, cloud "
+        "mask; at most 50, in collapsed sub-groups). PAIRS counts the "
         "complete pairs, FAILED the labels that failed (the reasons are in matches.csv and the report).<br><br>"
         "Example: <code>qgis_process run labelmigration:migratelabels -- LABELS=/data/labels BACKEND=3 "
         "URL=/data/sentinel2 DAYS_BEFORE=15 DAYS_AFTER=15 OUTPUT_FOLDER=/data/migrated</code>"
@@ -62,6 +82,7 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
     BACKEND, URL, COLLECTION, AUTHCFG = "BACKEND", "URL", "COLLECTION", "AUTHCFG"
     DAYS_BEFORE, DAYS_AFTER, MAX_CLOUD, PRODUCT, BANDS = "DAYS_BEFORE", "DAYS_AFTER", "MAX_CLOUD", "PRODUCT", "BANDS"
     CLOUD_MODEL, EXECUTOR, WORKERS, OUTPUT_FOLDER = "CLOUD_MODEL", "EXECUTOR", "WORKERS", "OUTPUT_FOLDER"
+    CLOUD_MASKS = "CLOUD_MASKS"
     MATCHES, FOOTPRINTS, REPORT, PAIRS, FAILED = "MATCHES", "FOOTPRINTS", "REPORT", "PAIRS", "FAILED"
 
     def initAlgorithm(self, config=None):
@@ -90,6 +111,8 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
         self.addParameter(QgsProcessingParameterString(self.BANDS, tr("Bands"), ",".join(DEFAULT_BANDS)))
         self.addParameter(QgsProcessingParameterFile(
             self.CLOUD_MODEL, tr("Cloud model"), QgsProcessingParameterFile.File, "onnx", optional=True))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.CLOUD_MASKS, tr("Write a cloud mask per pair"), os.path.isfile(DEFAULT_CLOUD_MODEL), optional=True))
         self.addParameter(QgsProcessingParameterString(self.EXECUTOR, tr("Executor (Dask scheduler address)"),
                                                        optional=True))
         self.addParameter(QgsProcessingParameterNumber(
@@ -127,6 +150,7 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
             cloud_model=self.parameterAsFile(parameters, self.CLOUD_MODEL, context) or None,
             executor=self.parameterAsString(parameters, self.EXECUTOR, context).strip() or None,
             workers=self.parameterAsInt(parameters, self.WORKERS, context) or None,
+            cloud_masks=self._cloud_masks(parameters, context),
         )
         output_folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
         with use_proxy(proxy_url()):
@@ -139,14 +163,150 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
         for row in result.rows:
             if row["status"] in ("failed", "no scene"):
                 feedback.pushWarning(f"{row['label']}: {row['reason']}")
+        if result.mask_source:
+            feedback.pushInfo(tr("Cloud masks (masks/<label>.tif) made from {}.").format(result.mask_source))
         footprints = result.footprints + "|layername=footprints"
         if context.project() is not None:
             context.addLayerToLoadOnCompletion(
                 footprints, QgsProcessingContext.LayerDetails(tr("Label footprints"), context.project(),
                                                               self.FOOTPRINTS))
-            self.style_on_load(context, footprints, footprint_styler())
+            # the group (scenes, pairs, masks) is built after the run, in the main thread, when the
+            # footprints load: QGIS's way to load more than the declared outputs
+            self.style_on_load(context, footprints, ResultsGroupLoader(output_folder))
         outputs = {self.OUTPUT_FOLDER: output_folder, self.MATCHES: result.matches, self.FOOTPRINTS: footprints,
                    self.PAIRS: result.pairs, self.FAILED: result.failed}
         if result.report:
             outputs[self.REPORT] = result.report
         return outputs
+
+    def _cloud_masks(self, parameters, context) -> Optional[bool]:
+        """CLOUD_MASKS as given; when left out, on whenever a cloud model is given or bundled."""
+        if parameters.get(self.CLOUD_MASKS) in (None, ""):
+            return None
+        return self.parameterAsBool(parameters, self.CLOUD_MASKS, context)
+
+
+# --- the results as a layer group (after the run, in the main thread) ------------------------------
+
+def group_name(output_folder: str) -> str:
+    return GROUP_PREFIX + os.path.basename(os.path.normpath(output_folder))
+
+
+def _pairs(output_folder: str) -> List[Dict[str, str]]:
+    """The complete pairs of matches.csv (done or skipped) whose files exist, in the CSV's order."""
+    try:
+        with open(os.path.join(output_folder, "matches.csv"), newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError:
+        return []
+    pairs = []
+    for row in rows:
+        if row.get("status") not in ("done", "skipped"):
+            continue
+        image = os.path.join(output_folder, row.get("image") or os.path.join("images", row["label"] + ".tif"))
+        label = os.path.join(output_folder, row.get("label_raster") or os.path.join("labels", row["label"] + ".tif"))
+        if os.path.isfile(image) and os.path.isfile(label):
+            mask = mask_path(output_folder, row["label"])
+            pairs.append({"label": row["label"], "image": image, "label_raster": label,
+                          "mask": mask if os.path.isfile(mask) else ""})
+    return pairs
+
+
+def _styled(function, layer) -> None:
+    try:
+        function(layer)
+    except Exception:  # a style must never lose the results
+        pass
+
+
+def style_scenes(layer: QgsVectorLayer) -> None:
+    """The chosen scenes: outlines in another colour than the label footprints, labelled by tile."""
+    style_footprints(layer, "tile")
+    symbol = layer.renderer().symbol()
+    symbol.symbolLayer(0).setStrokeColor(QColor(SCENE_COLOUR))
+    settings = layer.labeling().settings()
+    text = settings.format()
+    text.setColor(QColor(SCENE_COLOUR))
+    settings.setFormat(text)
+    layer.labeling().setSettings(settings)
+    layer.triggerRepaint()
+
+
+def load_results_group(project: QgsProject, output_folder: str, footprints: Optional[QgsVectorLayer] = None,
+                       max_pairs: int = MAX_PAIRS_LOADED) -> Dict[str, object]:
+    """Load a migration's outputs into the layer group 'Label migration: <folder>' at the top of the
+    layer tree: label footprints, chosen scenes, and a collapsed sub-group per pair (label, cloud mask,
+    image). ``footprints``: the footprints layer when it is already in the project (moved into the
+    group). A group of the same name from an earlier run is replaced. Returns {'group', 'pairs',
+    'loaded', 'message'}: message says when pairs were left out."""
+    root = project.layerTreeRoot()
+    name = group_name(output_folder)
+    for old in [g for g in root.children() if isinstance(g, QgsLayerTreeGroup) and g.name() == name]:
+        ids = [layer_id for layer_id in old.findLayerIds() if footprints is None or layer_id != footprints.id()]
+        root.removeChildNode(old)
+        project.removeMapLayers(ids)
+    group = root.insertGroup(0, name)
+    gpkg = os.path.join(output_folder, "footprints.gpkg")
+    if footprints is None:
+        footprints = QgsVectorLayer(gpkg + "|layername=footprints", tr("Label footprints"), "ogr")
+        if footprints.isValid():
+            _styled(style_footprints, footprints)
+            project.addMapLayer(footprints, False)
+            group.addLayer(footprints)
+    else:
+        node = root.findLayer(footprints.id())
+        if node is not None:
+            parent = node.parent()
+            group.insertChildNode(0, node.clone())
+            parent.removeChildNode(node)
+        else:
+            group.addLayer(footprints)
+    scenes = QgsVectorLayer(gpkg + "|layername=scenes", tr("Chosen scenes"), "ogr")
+    if scenes.isValid():
+        _styled(style_scenes, scenes)
+        project.addMapLayer(scenes, False)
+        group.addLayer(scenes)
+    pairs = _pairs(output_folder)
+    shown = pairs[:max_pairs]
+    pairs_group = group.addGroup(tr("Pairs ({})").format(len(pairs)))
+    for pair in shown:
+        sub = pairs_group.addGroup(pair["label"])
+        for path, suffix, function in ((pair["label_raster"], "label", style_label),
+                                       (pair["mask"], "cloud mask", style_cloud_mask),
+                                       (pair["image"], "image", style_image)):
+            if not path:
+                continue
+            layer = QgsRasterLayer(path, f"{pair['label']} {tr(suffix)}", "gdal")
+            if not layer.isValid():
+                continue
+            _styled(function, layer)
+            project.addMapLayer(layer, False)
+            sub.addLayer(layer)
+        sub.setExpanded(False)
+    pairs_group.setExpanded(len(shown) <= 5)
+    message = ""
+    if len(pairs) > len(shown):
+        message = tr("{} pairs: the first {} are loaded; all are in {} (matches.csv).").format(
+            len(pairs), len(shown), output_folder)
+    return {"group": group, "pairs": len(pairs), "loaded": len(shown), "message": message}
+
+
+class ResultsGroupLoader(QgsProcessingLayerPostProcessorInterface):
+    """Post-processor of the footprints layer: styles it and loads the rest of the results around it."""
+
+    def __init__(self, output_folder: str):
+        super().__init__()
+        self.output_folder = output_folder
+
+    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 (QGIS's name)
+        try:
+            style_footprints(layer)
+        except Exception as error:  # a style must never fail the algorithm
+            feedback.reportError(f"Could not style '{layer.name()}': {error}")
+        try:
+            project = context.project() or QgsProject.instance()
+            loaded = load_results_group(project, self.output_folder, layer)
+            if loaded["message"]:
+                feedback.pushWarning(loaded["message"])
+        except Exception as error:  # the outputs are on disk whatever happens here
+            feedback.reportError(f"Could not load the results into a layer group: {error}")

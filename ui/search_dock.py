@@ -1,7 +1,9 @@
-"""The scene search panel: footprints in, ranked scenes out (with quicklooks), selected scenes downloaded.
+"""The scene search panel: footprints in, ranked scenes out (with quicklooks), selected scenes downloaded;
+and its "Migrate labels" tab: a whole label folder migrated, the results loaded as a layer group.
 
 The dock only gathers the user's choices and shows results; the work is done by the Processing
-algorithms ``labelmigration:searchscenes`` and ``labelmigration:downloadscenes``, run as background
+algorithms ``labelmigration:searchscenes``, ``labelmigration:downloadscenes`` and ``labelmigration:migratelabels``,
+run as background
 tasks (QgsProcessingAlgRunnerTask) so the desktop stays responsive. The parameter dictionaries are
 built by the small pure functions below, which the tests call directly.
 """
@@ -17,11 +19,13 @@ from qgis.PyQt.QtCore import QCoreApplication, QDate, Qt, QUrl
 from qgis.PyQt.QtGui import QPixmap
 from qgis.PyQt.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QDoubleSpinBox, QFileDialog, QFormLayout,
                                  QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSizePolicy,
-                                 QSpinBox, QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
+                                 QSpinBox, QTableWidget, QTableWidgetItem, QTabWidget, QToolButton, QVBoxLayout,
+                                 QWidget)
 
 from ..core.search import BACKENDS
 from ..core.search.base import PRODUCT_LEVELS
 from ..processing.styles import style_footprints
+from .migrate_panel import MIGRATE_ALGORITHM, MigratePanel, migrate_parameters
 
 DOCK_OBJECT_NAME = "labelMigrationSearchDock"
 SEARCH_ALGORITHM = "labelmigration:searchscenes"
@@ -127,6 +131,7 @@ class SceneSearchDock(QgsDockWidget):
         self.rows: List[Dict[str, Any]] = []
         self._task = None
         self._task_kind = None
+        self.migration_group = None
         self._context = None
         self._feedback = None
         self._algorithm = None
@@ -149,22 +154,26 @@ class SceneSearchDock(QgsDockWidget):
         self.message_bar.setSizePolicy(QSizePolicy.Minimum, QSizePolicy.Fixed)
         layout.addWidget(self.message_bar)
 
-        form = QFormLayout()
+        form = QFormLayout()  # the search settings, shared by the scene search and the migration
+        search_tab = QWidget(body)
+        search_layout = QVBoxLayout(search_tab)
+        search_layout.setContentsMargins(0, 0, 0, 0)
+        search_form = QFormLayout()
         self.layer_combo = QgsMapLayerComboBox(body)
         self.layer_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer)
-        form.addRow(tr("Footprints"), self.layer_combo)
+        search_form.addRow(tr("Footprints"), self.layer_combo)
         self.date_field_combo = QgsFieldComboBox(body)
         self.date_field_combo.setAllowEmptyFieldName(True)
         self.date_field_combo.setFilters(QgsFieldProxyModel.Date | QgsFieldProxyModel.DateTime
                                          | QgsFieldProxyModel.String)
         self.date_field_combo.setLayer(self.layer_combo.currentLayer())
         self.layer_combo.layerChanged.connect(self.date_field_combo.setLayer)
-        form.addRow(tr("Date field"), self.date_field_combo)
+        search_form.addRow(tr("Date field"), self.date_field_combo)
         self.date_edit = QDateEdit(QDate.currentDate(), body)
         self.date_edit.setCalendarPopup(True)
         self.date_edit.setDisplayFormat("yyyy-MM-dd")
         self.date_edit.setToolTip(tr("The date of every label, used when no date field is chosen"))
-        form.addRow(tr("Date"), self.date_edit)
+        search_form.addRow(tr("Date"), self.date_edit)
         self.date_field_combo.fieldChanged.connect(lambda name: self.date_edit.setEnabled(not name))
         self.date_edit.setEnabled(not self.date_field_combo.currentField())
 
@@ -207,6 +216,16 @@ class SceneSearchDock(QgsDockWidget):
         self.auth_select = QgsAuthConfigSelect(body)
         form.addRow(tr("Authentication"), self.auth_select)
         layout.addLayout(form)
+        self.tabs = QTabWidget(body)
+        layout.addWidget(self.tabs, 1)
+        self.tabs.addTab(search_tab, tr("Search scenes"))
+        self.migrate_panel = MigratePanel(body)
+        self.migrate_panel.run_button.clicked.connect(self.start_migration)
+        self.migrate_panel.cancel_button.clicked.connect(self.cancel)
+        self.migrate_panel.report_button.clicked.connect(self.migrate_panel.open_report)
+        self.tabs.addTab(self.migrate_panel, tr("Migrate labels"))
+        layout = search_layout  # what follows belongs to the scene search tab
+        layout.addLayout(search_form)
 
         self.search_button = QPushButton(tr("Search"), body)
         self.search_button.clicked.connect(self.start_search)
@@ -244,6 +263,7 @@ class SceneSearchDock(QgsDockWidget):
         buttons.addWidget(self.download_button)
         buttons.addWidget(self.cancel_button)
         layout.addLayout(buttons)
+        layout = body.layout()  # progress and status below the tabs, shared
         self.progress = QProgressBar(body)
         self.progress.setRange(0, 100)
         self.progress.setValue(0)
@@ -270,6 +290,16 @@ class SceneSearchDock(QgsDockWidget):
             self.product_combo.currentIndex(), self.backend_combo.currentIndex(), self.url_edit.text(),
             self.auth_select.configId())
 
+    def current_migrate_parameters(self) -> Dict[str, Any]:
+        panel = self.migrate_panel
+        return migrate_parameters(
+            panel.labels_widget.filePath(), panel.output_widget.filePath(), panel.date_source(),
+            panel.date_pattern_edit.text(), panel.dates_csv_widget.filePath(), panel.date_edit.date(),
+            self.days_before.value(), self.days_after.value(), self.max_cloud.value(),
+            self.product_combo.currentIndex(), self.backend_combo.currentIndex(), self.url_edit.text(),
+            self.auth_select.configId(), panel.bands_edit.text(), panel.cloud_masks_check.isChecked(),
+            panel.cloud_model_widget.filePath())
+
     def selected_feature_ids(self) -> List[int]:
         rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
         return [self.table.item(row, 0).data(FEATURE_ID_ROLE) for row in rows]
@@ -292,7 +322,7 @@ class SceneSearchDock(QgsDockWidget):
     # tasks
     def _start_task(self, kind: str, algorithm_id: str, parameters: Dict[str, Any]) -> bool:
         if self._task is not None:
-            self.show_error(tr("A search or download is already running."))
+            self.show_error(tr("A search, download or migration is already running."))
             return False
         algorithm = QgsApplication.processingRegistry().createAlgorithmById(algorithm_id)
         if algorithm is None:
@@ -306,11 +336,10 @@ class SceneSearchDock(QgsDockWidget):
         task.executed.connect(lambda ok, results: self._finished(kind, ok, results))
         self._algorithm, self._context, self._feedback, self._task, self._task_kind = \
             algorithm, context, feedback, task, kind
-        self.search_button.setEnabled(False)
-        self.download_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
+        self._set_busy(True)
         self.progress.setValue(0)
-        self.status_label.setText(tr("Searching…") if kind == "search" else tr("Downloading…"))
+        self.status_label.setText({"search": tr("Searching…"), "download": tr("Downloading…"),
+                                   "migrate": tr("Migrating labels…")}[kind])
         QgsApplication.taskManager().addTask(task)
         return True
 
@@ -332,6 +361,29 @@ class SceneSearchDock(QgsDockWidget):
             return False
         return self._start_task("download", DOWNLOAD_ALGORITHM, self.current_download_parameters())
 
+    def _set_busy(self, busy: bool) -> None:
+        for button in (self.search_button, self.download_button, self.migrate_panel.run_button):
+            button.setEnabled(not busy)
+        self.cancel_button.setEnabled(busy)
+        self.migrate_panel.cancel_button.setEnabled(busy)
+
+    def start_migration(self) -> bool:
+        parameters = self.current_migrate_parameters()
+        if not parameters["LABELS"]:
+            self.show_error(tr("Choose the label folder."))
+            return False
+        if not parameters["OUTPUT_FOLDER"]:
+            self.show_error(tr("Choose the output folder."))
+            return False
+        if parameters["BACKEND"] == LOCAL_BACKEND and not parameters["URL"]:
+            self.show_error(tr("Choose the folder of the local archive."))
+            return False
+        if self.migrate_panel.date_source() == "csv" and not parameters.get("DATES_CSV"):
+            self.show_error(tr("Choose the dates CSV."))
+            return False
+        self.migrate_panel.set_report(None)
+        return self._start_task("migrate", MIGRATE_ALGORITHM, parameters)
+
     def cancel(self) -> None:
         if self._feedback is not None:
             self._feedback.cancel()
@@ -341,19 +393,19 @@ class SceneSearchDock(QgsDockWidget):
     def _finished(self, kind: str, ok: bool, results: Dict[str, Any]) -> None:
         context, feedback = self._context, self._feedback
         self._task = self._algorithm = self._task_kind = None
-        self.search_button.setEnabled(True)
-        self.download_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
+        self._set_busy(False)
         if not ok:
             if feedback is not None and feedback.isCanceled():
                 self.status_label.setText(tr("Cancelled."))
             else:
                 errors = feedback.errors if feedback is not None else []
                 self.show_error("\n".join(errors) or tr("The {} failed.").format(
-                    tr("search") if kind == "search" else tr("download")))
+                    {"search": tr("search"), "download": tr("download"), "migrate": tr("migration")}[kind]))
             return
         self.progress.setValue(100)
-        if kind == "search":
+        if kind == "migrate":
+            self._migration_finished(results)
+        elif kind == "search":
             self._load_results(results.get("OUTPUT"), context)
         else:
             count = results.get("COUNT") or 0
@@ -363,6 +415,30 @@ class SceneSearchDock(QgsDockWidget):
                 text += " " + tr("Offline (to be restored first): {}").format(offline)
             self.status_label.setText(text)
             self.message_bar.pushSuccess(tr("Scene search"), text)
+
+    def _migration_finished(self, results: Dict[str, Any]) -> None:
+        """Loads the outputs as the layer group 'Label migration: <folder>' and reports the counts."""
+        from ..processing.migrate_labels import load_results_group
+
+        folder = results.get("OUTPUT_FOLDER") or ""
+        report = results.get("REPORT") or None
+        self.migrate_panel.set_report(report if report and os.path.isfile(report) else None)
+        pairs, failed = int(results.get("PAIRS") or 0), int(results.get("FAILED") or 0)
+        text = tr("{} complete pairs, {} labels failed; outputs in {}.").format(pairs, failed, folder)
+        try:
+            loaded = load_results_group(QgsProject.instance(), folder)
+        except Exception as error:  # the outputs are on disk whatever happens here
+            self.show_error(tr("The results could not be loaded: {}").format(error))
+            return
+        self.migration_group = loaded["group"]
+        if loaded["message"]:
+            text += " " + loaded["message"]
+        self.status_label.setText(text)
+        if failed:
+            self.message_bar.pushWarning(tr("Migrate labels"), text + " " + tr("The reasons are in matches.csv "
+                                                                                "and the report."))
+        else:
+            self.message_bar.pushSuccess(tr("Migrate labels"), text)
 
     def _load_results(self, output, context: QgsProcessingContext) -> None:
         layer = output if isinstance(output, QgsVectorLayer) else None

@@ -1,0 +1,153 @@
+"""GUI tier: migratelabels from its algorithm dialog in the real QGIS desktop under Xvfb.
+
+QGIS is started once with tests/gui/migrate_desktop_script.py as its ``--code`` script (profile and
+environment as in test_desktop.py). The inputs are made here: a local archive of two small L2A products of
+the project's generator and a label folder (one label clear, one half under an SCL cloud block, one broken
+file). The script fills the dialog, clicks Run, and records the layer tree; the tests assert that the group
+'Label migration: <folder>' holds the footprints, the chosen scenes and the pairs with their cloud masks,
+styled. Report, log and screenshots: test-output/gui/migrate_result.json, migrate_qgis.log,
+migrate_dialog.png, migrate_canvas.png.
+"""
+import csv
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from labelmigration.tests.gui.test_desktop import _environment, _make_profile
+from labelmigration.tests.support.rasters import from_origin, write_raster
+from labelmigration.tests.support.safe_products import make_safe_product
+
+pytestmark = pytest.mark.gui
+
+QGIS_TIMEOUT_S = 90
+WATCHDOG_S = 75
+SCRIPT = Path(__file__).with_name("migrate_desktop_script.py")
+SCREENSHOTS = ("migrate_dialog.png", "migrate_canvas.png")
+RESULT = "migrate_result.json"
+LOG = "migrate_qgis.log"
+SIZE = 180
+ULX, ULY = 699960.0, 5400000.0
+
+
+def _label(path, x0, y0):
+    array = np.ones((8, 12), dtype=np.uint8)
+    array[:, 6:] = 2
+    write_raster(path, array, crs="EPSG:32632", transform=from_origin(x0, y0, 10, 10))
+
+
+@pytest.fixture(scope="module")
+def migrate_inputs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("migrate-inputs")
+    archive, labels, output = folder / "archive", folder / "labels", folder / "migrated"
+    made = {"near": make_safe_product(archive, "L2A", size_10m=SIZE, sensing=dt.datetime(2020, 8, 13, 10, 25, 59),
+                                      cloud_cover=1.0, seed=4),
+            "far": make_safe_product(archive, "L2A", size_10m=SIZE, sensing=dt.datetime(2020, 8, 18, 10, 25, 59),
+                                     cloud_cover=20.0, seed=0)}
+    labels.mkdir()
+    _label(labels / "field_20200815.tif", ULX + 5 * 140 + 10, ULY - 10 * 100 - 10)  # clear in both
+    _label(labels / "edge_20200811.tif", ULX + 8 * 140 - 60, ULY - 10 * 100 - 10)  # half cloud, "near" only
+    _label(labels / "late_20200817.tif", ULX + 6 * 140 + 10, ULY - 12 * 100 - 10)  # "far" (+1 day)
+    (labels / "broken_20200815.tif").write_bytes(b"not a raster")
+    paths = {"archive": str(archive), "labels": str(labels), "output": str(output)}
+    (folder / "inputs.json").write_text(json.dumps(paths))
+    return {"folder": folder, "paths": paths, "made": made}
+
+
+@pytest.fixture(scope="module")
+def migrate_run(xvfb_display, qgis_desktop, gui_output_dir, repo_root, tmp_path_factory, migrate_inputs):
+    tmp = tmp_path_factory.mktemp("qgis-migrate-desktop")
+    profiles_root = tmp / "profiles-root"
+    _make_profile(profiles_root, repo_root)
+    work_dir = tmp / "work"
+    work_dir.mkdir()
+    for name in SCREENSHOTS + (RESULT, LOG):
+        (gui_output_dir / name).unlink(missing_ok=True)
+    env = _environment(tmp, xvfb_display, gui_output_dir, work_dir, repo_root)
+    env.update(LM_GUI_RESULT=str(gui_output_dir / RESULT), LM_GUI_WATCHDOG_S=str(WATCHDOG_S),
+               LM_GUI_MIGRATE_INPUTS=str(migrate_inputs["folder"] / "inputs.json"))
+    command = [qgis_desktop, "--nologo", "--noversioncheck", "--profiles-path", str(profiles_root),
+               "--profile", "test", "--code", str(SCRIPT)]
+    log_path = gui_output_dir / LOG
+    started = time.monotonic()
+    timed_out = False
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, env=env, cwd=str(tmp), stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            returncode = process.wait(timeout=QGIS_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(process.pid, signal.SIGKILL)
+            returncode = process.wait(timeout=30)
+    elapsed = time.monotonic() - started
+    result_path = gui_output_dir / RESULT
+    report = json.loads(result_path.read_text()) if result_path.exists() else None
+    print(f"QGIS desktop (migrate) run: {elapsed:.1f} s, exit {returncode}, report in {result_path}")
+    return {"report": report, "returncode": returncode, "timed_out": timed_out, "elapsed_s": elapsed,
+            "log_tail": log_path.read_text(errors="replace")[-6000:]}
+
+
+def _report(run) -> dict:
+    if run["report"] is None:
+        pytest.fail(f"QGIS wrote no report (exit {run['returncode']}, timed out {run['timed_out']}); "
+                    f"log tail:\n{run['log_tail']}")
+    return run["report"]
+
+
+def _assert_checks(run, names):
+    checks = _report(run)["checks"]
+    problems = [f"{name}: {checks[name]['detail'] if name in checks else 'not recorded'}"
+                for name in names if name not in checks or not checks[name]["ok"]]
+    assert not problems, "\n".join(problems) + f"\nall checks: {checks}"
+
+
+def test_desktop_ran_to_the_end_in_time(migrate_run):
+    report = _report(migrate_run)
+    assert not migrate_run["timed_out"], migrate_run["log_tail"]
+    assert report["finished"], f"stopped in {report.get('current_step')!r}: {report['checks']}"
+    assert migrate_run["returncode"] == 0
+    assert migrate_run["elapsed_s"] < 60, f"the desktop run took {migrate_run['elapsed_s']:.1f} s"
+    _assert_checks(migrate_run, ["desktop_started", "no_python_errors"])
+
+
+def test_migratelabels_runs_from_its_dialog(migrate_run, migrate_inputs):
+    _assert_checks(migrate_run, ["migratelabels_dialog_created", "screenshot_migrate_dialog.png", "migratelabels_run"])
+    results = _report(migrate_run)["facts"]["migratelabels_results"]
+    assert (int(results["PAIRS"]), int(results["FAILED"])) == (3, 1), results
+    output = Path(migrate_inputs["paths"]["output"])
+    with open(output / "matches.csv", newline="") as handle:
+        rows = {row["label"]: row for row in csv.DictReader(handle)}
+    made = migrate_inputs["made"]
+    assert rows["late_20200817"]["scene"] == made["far"].name and rows["edge_20200811"]["scene"] == made["near"].name
+    for name in ("field_20200815", "edge_20200811", "late_20200817"):
+        assert (output / "masks" / f"{name}.tif").is_file(), name
+
+
+def test_the_results_load_as_a_styled_layer_group(migrate_run, migrate_inputs):
+    _assert_checks(migrate_run, ["group_loaded", "screenshot_migrate_canvas.png"])
+    tree = _report(migrate_run)["facts"]["layer_tree"]
+    groups = [node for node in tree if node.get("group", "").startswith("Label migration: ")]
+    assert [g["group"] for g in groups] == ["Label migration: migrated"], tree
+    assert tree[0] is not None and tree[0].get("group") == "Label migration: migrated"  # on top
+    children = groups[0]["children"]
+    assert [c.get("layer") or c.get("group") for c in children] == ["Label footprints", "Chosen scenes", "Pairs (3)"]
+    footprints, scenes, pairs = children
+    assert footprints["valid"] and footprints["features"] == 4 and footprints["labels"], footprints
+    assert scenes["valid"] and scenes["features"] == 2, scenes
+    assert [p["group"] for p in pairs["children"]] == ["edge_20200811", "field_20200815", "late_20200817"]
+    for pair in pairs["children"]:
+        layers = {c["layer"].split(" ", 1)[1]: c for c in pair["children"]}
+        assert set(layers) == {"label", "cloud mask", "image"}, pair
+        assert all(layer["valid"] for layer in layers.values()), pair
+        assert layers["image"]["renderer"] == "multibandcolor", pair
+        assert layers["label"]["renderer"] == "paletted" and layers["label"]["opacity"] == pytest.approx(0.6)
+        assert layers["cloud mask"]["renderer"] == "paletted" and layers["cloud mask"]["opacity"] == pytest.approx(0.5)
+    # only the group's layers: the footprints output was moved into it, not loaded twice
+    assert len(tree) == 1, tree
