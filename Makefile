@@ -10,12 +10,13 @@ PLUGIN_LINK := $(QGIS_PROFILE_DIR)/python/plugins/$(PLUGIN)
 VERSION := $(shell sed -n 's/^version=//p' metadata.txt)
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: help setup test test-unit test-e2e demo install uninstall package lint bench bench-cloudmask clean
+.PHONY: help setup test test-unit test-e2e demo demo-gui bench-migrate install uninstall package lint bench bench-cloudmask clean
 
 help:
 	@echo "make setup    install Debian packages, the .venv and the e2e test servers (idempotent)"
 	@echo "make test     set up, then run the whole test suite"
-	@echo "make demo     set up, then migrate the bundled sample label into demo-output/"
+	@echo "make demo     set up, then migrate the bundled sample label and label set into demo-output/"
+	@echo "make demo-gui open QGIS with the plugin installed and the demo's outputs (demo-output/demo.qgs)"
 	@echo "make install  link this checkout into the QGIS profile as '$(PLUGIN)' and enable it"
 	@echo "make package  build $(PLUGIN).zip for QGIS's plugin manager"
 
@@ -40,6 +41,15 @@ test-unit: setup
 demo: setup
 	$(PYTHON) demo/run_demo.py demo-output
 
+# QGIS desktop needs a display: without one, run it as `xvfb-run -a make demo-gui` (nothing to see,
+# but it checks the project opens) or from a desktop session / `ssh -X`.
+demo-gui: install
+	@test -f demo-output/demo.qgs || $(MAKE) demo
+	@if [ -z "$$DISPLAY" ]; then \
+	  echo "make demo-gui needs a display (DISPLAY is not set): run it in a desktop session, or 'xvfb-run -a make demo-gui'"; \
+	  exit 1; fi
+	QT_QPA_PLATFORM=xcb qgis --nologo demo-output/demo.qgs
+
 install:
 	mkdir -p $(dir $(PLUGIN_LINK))
 	ln -sfn $(CURDIR) $(PLUGIN_LINK)
@@ -54,6 +64,9 @@ package:
 
 bench: setup
 	$(PYTHON) bench/bench_safe.py
+
+bench-migrate: setup
+	$(PYTHON) bench/bench_migrate.py $(BENCH_ARGS)
 
 bench-cloudmask: setup
 	$(PYTHON) bench/bench_cloudmask.py

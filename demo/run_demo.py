@@ -9,6 +9,11 @@ Runs in headless QGIS, through QGIS Processing exactly as the toolbox or a scrip
 2. labelmigration:maskfootprint the georeferenced label              -> label_footprint.gpkg
 3. labelmigration:cropscene     Sentinel-2 scene + georeferenced label -> pair_image.tif, pair_label.tif
 4. a PNG quicklook of the pair with the label's outlines                -> pair_quicklook.png
+5. labelmigration:migratelabels the label set demo/data/labels + a local archive of four small
+   Sentinel-2 L2A products (made into OUTPUT_FOLDER/archive on the first run, about 2 s)
+                                -> migrated/: images/, labels/, masks/ (cloud masks), matches.csv,
+                                   footprints.gpkg, report.html
+6. a QGIS project with every output styled (the migration as a layer group) -> demo.qgs
 
 The sample data in demo/data/ are synthetic (see demo/data/README.md).
 """
@@ -28,6 +33,7 @@ QGIS_PLUGINS = "/usr/share/qgis/python/plugins"
 LABEL_PNG = DATA / "20200812_101512_1014_label.png"
 REFERENCE = DATA / "20200812_101512_1014_3B_Visual.tif"
 SCENE = DATA / "S2B_MSIL2A_20200815T102559_N0214_R108_T32UPU_subset.tif"
+LABEL_SET = DATA / "labels"
 
 
 _QGIS = None  # (QgsApplication, provider) once started
@@ -215,6 +221,134 @@ def run(output: Path) -> None:
     print(f"Label footprint covered by the scene (COVERED_PERCENT): {crop['COVERED_PERCENT']:.1f}%; "
           f"label pixels without image data: {crop['NODATA_PERCENT']:.2f}%")
     print(f"Label classes on the Sentinel-2 grid: {classes}")
+
+    migrated = migrate_label_set(output)
+    write_project(output, [(geocoded, "label"), (pair_image, "image"), (pair_label, "label"),
+                           (footprint_path, "footprint")], migrated)
+
+
+def make_archive(output: Path) -> Path:
+    """The local archive of the demo: four zipped SAFE products, made once (deterministic)."""
+    sys.path.insert(0, str(REPO_ROOT / "demo"))
+    import make_migration_data
+    archive = output / "archive"
+    expected = 2 * len(make_migration_data.TILES)
+    if len(list(archive.glob("S2*_MSIL2A_*.SAFE.zip"))) != expected:
+        step("making the local archive of Sentinel-2 products")
+        if archive.exists():
+            shutil.rmtree(archive)
+        make_migration_data.write_archive(archive)
+    return archive
+
+
+def migrate_label_set(output: Path) -> Path:
+    import csv
+
+    print(f"\nLabel set {LABEL_SET}: " + ", ".join(sorted(p.name for p in LABEL_SET.iterdir())))
+    archive = make_archive(output)
+    folder = output / "migrated"
+    from qgis.core import QgsApplication
+    algorithm = QgsApplication.processingRegistry().algorithmById("labelmigration:migratelabels")
+    if algorithm is None:
+        raise DemoError("The algorithm 'labelmigration:migratelabels' is not registered.")
+    parameters = {"LABELS": str(LABEL_SET), "BACKEND": 3, "URL": str(archive), "DAYS_BEFORE": 10,
+                  "DAYS_AFTER": 10, "MAX_CLOUD": 30, "PRODUCT": 1, "OUTPUT_FOLDER": str(folder)}
+    if algorithm.parameterDefinition("CLOUD_MASKS") is not None:
+        parameters["CLOUD_MASKS"] = True
+    result = run_algorithm("labelmigration:migratelabels", parameters)
+    if "CLOUD_MASKS" not in parameters:
+        cloud_masks_per_pair(folder)
+    with open(folder / "matches.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+
+    print()
+    print(f"Label set migrated: {len(rows)} labels, {int(result['PAIRS'])} pairs, "
+          f"{int(result['FAILED'])} failed (demo/data/labels onto {archive})")
+    print(f"  {'label':28} {'scene':62} {'offset':>6} {'scene cloud':>11} {'cloud over label':>16}  status")
+    for row in rows:
+        offset = f"{row['offset_days']} d" if row["offset_days"] else ""
+        scene_cloud = f"{row['scene_cloud_pct']}%" if row["scene_cloud_pct"] else ""
+        label_cloud = f"{row['footprint_cloud_pct']}%" if row["footprint_cloud_pct"] else ""
+        print(f"  {row['label']:28} {row['scene'] or '-':62} {offset:>6} {scene_cloud:>11} {label_cloud:>16}  "
+              f"{row['status']}" + (f": {row['reason']}" if row["reason"] else ""))
+    explain_cloudy_choice(archive, rows)
+    masks = sorted((folder / "masks").glob("*.tif")) if (folder / "masks").is_dir() else []
+    print()
+    print(f"  pairs        {folder / 'images'}/<label>.tif + {folder / 'labels'}/<label>.tif")
+    print(f"  cloud masks  {folder / 'masks'}/<label>.tif ({len(masks)})" if masks else
+          "  cloud masks  none were written (see the warnings above)")
+    print(f"  matches      {folder / 'matches.csv'}")
+    print(f"  footprints   {folder / 'footprints.gpkg'}")
+    report = result.get("REPORT")
+    if not report or not os.path.isfile(report):
+        raise DemoError(f"migratelabels wrote no QA report into {folder}.")
+    print(f"  QA report    {report}")
+    return folder
+
+
+def explain_cloudy_choice(archive: Path, rows) -> None:
+    """Why fields_north is not on the closest, least cloudy scene: its SCL over the label."""
+    import tempfile as _tempfile
+    import numpy as np
+    from osgeo import gdal
+    from labelmigration.core.crop import crop_scene
+
+    row = next((r for r in rows if r["label"] == "fields_north_20200814"), None)
+    closest = sorted(archive.glob("S2A_MSIL2A_20200813T*_T32UPU_*.SAFE.zip"))
+    if row is None or not closest:
+        return
+    with _tempfile.TemporaryDirectory() as work:
+        crop = crop_scene(str(closest[0]), str(LABEL_SET / "fields_north_20200814.tif"), f"{work}/scl.tif",
+                          f"{work}/label.tif", band_names=["SCL"])
+        scl = gdal.Open(crop.image).ReadAsArray()
+        cloudy = 100.0 * np.isin(scl[scl != 0], (3, 8, 9, 10)).mean()
+    print(f"\n  Why fields_north_20200814 is on {row['datetime'][:10]} ({row['offset_days']} d, scene cloud "
+          f"{row['scene_cloud_pct']}%): the closer scene of 2020-08-13 (-1 d, less cloud as a whole) is {cloudy:.0f}% "
+          f"cloud or cloud shadow over the label itself (its SCL band under the label's footprint).")
+
+
+def cloud_masks_per_pair(folder: Path) -> None:
+    """Cloud masks with the cloudmask algorithm, for a migratelabels without CLOUD_MASKS."""
+    model = REPO_ROOT / "models" / "cloud_s2_4band.onnx"
+    if not model.is_file():
+        print("    no cloud masks: the bundled cloud model models/cloud_s2_4band.onnx is not there yet")
+        return
+    (folder / "masks").mkdir(exist_ok=True)
+    for image in sorted((folder / "images").glob("*.tif")):
+        run_algorithm("labelmigration:cloudmask", {"INPUT": str(image), "MODEL": str(model),
+                                                   "OUTPUT": str(folder / "masks" / image.name)})
+
+
+def write_project(output: Path, single, migrated: Path) -> None:
+    """demo.qgs: the first steps' outputs in a group, the migration as the dialog loads it."""
+    from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer
+    from labelmigration.processing import styles
+    from labelmigration.processing.migrate_labels import load_results_group
+
+    project = QgsProject.instance()
+    project.clear()
+    group = project.layerTreeRoot().addGroup("Demo: one label (steps 1-4)")
+    for path, kind in reversed(single):
+        name = Path(path).stem
+        layer = QgsVectorLayer(path, name, "ogr") if kind == "footprint" else QgsRasterLayer(path, name)
+        if not layer.isValid():
+            raise DemoError(f"'{path}' cannot be loaded as a layer.")
+        {"label": styles.style_label, "image": styles.style_image,
+         "footprint": styles.style_footprints}[kind](layer)
+        project.addMapLayer(layer, False)
+        group.addLayer(layer)
+    group.setExpanded(False)
+    load_results_group(project, str(migrated))
+    from qgis.core import QgsCoordinateReferenceSystem, QgsReferencedRectangle
+    utm = QgsCoordinateReferenceSystem("EPSG:32632")  # the pairs' CRS
+    project.setCrs(utm)
+    extent = QgsRasterLayer(single[1][0], "extent").extent()  # the first pair, amid the label set
+    extent.grow(2000)
+    project.viewSettings().setDefaultViewExtent(QgsReferencedRectangle(extent, utm))
+    path = output / "demo.qgs"
+    if not project.write(str(path)):
+        raise DemoError(f"The project '{path}' cannot be written: {project.error()}")
+    print(f"  QGIS project {path}  (make demo-gui opens it)")
 
 
 def main(argv=None) -> int:

@@ -103,7 +103,7 @@ def test_readme_examples_run(home, repo_root, tmp_path):
     section = readme.split("## Algorithms", 1)[1].split("### From Python", 1)[0]
     blocks = [block.split("```", 1)[0] for block in section.split("```sh\n")[1:]]
     offline = [block for block in blocks if not block.startswith("# needs ")]  # the network, a model
-    assert len(blocks) == 12 and len(offline) == 9
+    assert len(blocks) == 13 and len(offline) == 10
     blocks = offline
     script = "set -euo pipefail\n" + "\n".join(blocks).replace("/tmp/", f"{tmp_path}/")
     result = subprocess.run(["bash", "-c", script], cwd=repo_root, capture_output=True, text=True, timeout=300,
@@ -120,5 +120,7 @@ def test_readme_examples_run(home, repo_root, tmp_path):
         assert image.descriptions == ("B02", "B03", "B04", "B08", "B11")
         assert (image.transform, image.shape) == (label.transform, label.shape)
         assert (image.read(1) != 0).any()
+    migrated = (tmp_path / "migrated" / "matches.csv").read_text().splitlines()
+    assert len(migrated) == 6 and (tmp_path / "migrated" / "report.html").exists()  # 5 demo labels
     rows = (tmp_path / "matches.csv").read_text().splitlines()
     assert len(rows) == 2 and "S2B_MSIL2A_20200815T102559" in rows[1] and rows[1].startswith("label_geocoded,")

@@ -196,3 +196,141 @@ def test_sample_data_is_reproducible(tmp_path):
             assert bundled.profile["width"] == fresh.profile["width"]
             assert bundled.crs == fresh.crs and bundled.transform == fresh.transform
             np.testing.assert_array_equal(bundled.read(), fresh.read(), err_msg=path.name)
+
+
+# -- the label set migrated with migratelabels (step 5) and the project (step 6) --------------------
+
+LABEL_SET = DATA / "labels"
+MIGRATED_LABELS = ("20200812_planet_lake_label", "fields_north_20200814", "maize_2020-08-16", "river_20200817")
+
+
+def read_matches(folder: Path):
+    import csv
+    with open(folder / "matches.csv", newline="", encoding="utf-8") as handle:
+        return {row["label"]: row for row in csv.DictReader(handle)}
+
+
+def product(archive: Path, pattern: str) -> Path:
+    found = sorted(archive.glob(pattern))
+    assert len(found) == 1, f"{pattern}: {found}"
+    return found[0]
+
+
+def band_file(zip_path: Path, suffix: str) -> str:
+    import zipfile
+    with zipfile.ZipFile(zip_path) as archive:
+        names = [name for name in archive.namelist() if name.endswith(suffix)]
+    assert len(names) == 1, names
+    return f"/vsizip/{zip_path}/{names[0]}"
+
+
+@pytest.mark.qgis
+def test_label_set_pairs_have_verified_grids(demo_output):
+    output, stdout = demo_output
+    folder = output / "migrated"
+    rows = read_matches(folder)
+    assert {name for name, row in rows.items() if row["status"] == "done"} == set(MIGRATED_LABELS)
+    for name in MIGRATED_LABELS:
+        with rasterio.open(folder / "images" / f"{name}.tif") as image, \
+                rasterio.open(folder / "labels" / f"{name}.tif") as label, \
+                rasterio.open(folder / "masks" / f"{name}.tif") as mask:
+            assert (image.width, image.height) == (label.width, label.height) == (mask.width, mask.height), name
+            assert image.transform == label.transform == mask.transform, name
+            assert image.crs == label.crs == mask.crs == CRS.from_epsg(32632), name
+            assert image.res == pytest.approx((10.0, 10.0))
+            assert image.descriptions == ("B02", "B03", "B04", "B08")
+            classes = label.read(1)
+            valid = classes != label.nodata if label.nodata is not None else np.ones(classes.shape, bool)
+            assert set(np.unique(classes[valid]).tolist()) <= {0, 1, 2} and (classes[valid] > 0).any(), name
+            assert (image.read()[:, valid] != 0).all(), f"{name}: nodata under the label"
+            assert set(np.unique(mask.read(1)).tolist()) <= {0, 1, 255}
+        assert f"images/{name}.tif" == rows[name]["image"]
+
+
+@pytest.mark.qgis
+def test_pair_image_holds_the_chosen_products_pixels(demo_output):
+    """The fields_north image equals B02 of the chosen product's own JP2, read in the same window."""
+    output, _ = demo_output
+    chosen = read_matches(output / "migrated")["fields_north_20200814"]["scene"]
+    zip_path = output / "archive" / f"{chosen}.SAFE.zip"
+    with rasterio.open(output / "migrated" / "images" / "fields_north_20200814.tif") as image, \
+            rasterio.open(band_file(zip_path, "_B02_10m.jp2")) as b02:
+        col = (image.transform.c - b02.transform.c) / 10
+        row = (b02.transform.f - image.transform.f) / 10
+        assert col == round(col) and row == round(row)
+        expected = b02.read(1, window=Window(round(col), round(row), image.width, image.height))
+        np.testing.assert_array_equal(image.read(1), expected)
+
+
+@pytest.mark.qgis
+def test_cloudy_label_gets_the_scene_clear_over_it(demo_output):
+    """2020-08-13 is closer to fields_north's date (-1 d against +4 d) and less cloudy as a scene,
+    but its SCL is cloud (or shadow) over the label: 2020-08-18 wins. The SCL is read here from the
+    product's own 20 m JP2, independently of the plugin."""
+    output, stdout = demo_output
+    rows = read_matches(output / "migrated")
+    row = rows["fields_north_20200814"]
+    assert row["scene"].startswith("S2B_MSIL2A_20200818T") and row["scene"].endswith(
+        "_T32UPU_20200818T130012")
+    assert (row["offset_days"], row["footprint_cloud_pct"], row["coverage_pct"]) == ("4", "0", "100")
+    closer = product(output / "archive", "S2A_MSIL2A_20200813T*_T32UPU_*.SAFE.zip")
+    import re
+    import zipfile
+    with zipfile.ZipFile(closer) as archive:
+        metadata = archive.read(next(n for n in archive.namelist() if n.endswith("MTD_MSIL2A.xml"))).decode()
+    closer_cloud = float(re.search(r"<Cloud_Coverage_Assessment>([\d.]+)<", metadata).group(1))
+    assert closer_cloud < float(row["scene_cloud_pct"])
+    with rasterio.open(LABEL_SET / "fields_north_20200814.tif") as label:
+        left, bottom, right, top = label.bounds  # EPSG:32632 like the product
+    with rasterio.open(band_file(closer, "_SCL_20m.jp2")) as scl:
+        window = rasterio.windows.from_bounds(left, bottom, right, top, scl.transform).round_offsets().round_lengths()
+        classes = scl.read(1, window=window)
+    assert np.isin(classes, (3, 8, 9, 10)).mean() > 0.9
+    # the others: the closest clear scene; no scene at all for the September label
+    assert rows["20200812_planet_lake_label"]["scene"].startswith("S2A_MSIL2A_20200813T")
+    assert rows["maize_2020-08-16"]["offset_days"] == "2" and rows["river_20200817"]["offset_days"] == "1"
+    assert rows["village_20200903"]["status"] == "no scene" and "2020-09-03" in rows["village_20200903"]["reason"]
+    assert "Why fields_north_20200814 is on 2020-08-18" in stdout and "100% cloud" in stdout
+
+
+@pytest.mark.qgis
+def test_straddling_label_is_mosaicked_from_both_tiles(demo_output):
+    from osgeo import ogr
+    output, _ = demo_output
+    source = ogr.Open(str(output / "migrated" / "footprints.gpkg"))
+    tiles = {f.GetField("label"): f.GetField("tile") for f in source.GetLayer("footprints")}
+    assert sorted(tiles["river_20200817"].split("+")) == ["32UPU", "32UQU"]
+    with rasterio.open(output / "migrated" / "images" / "river_20200817.tif") as image:
+        # west of the east tile and east of the west tile: both are needed
+        assert image.bounds.left < 691800 and image.bounds.right > 692400
+        assert (image.read(1) != 0).all()
+
+
+@pytest.mark.qgis
+def test_report_project_and_summary(demo_output):
+    output, stdout = demo_output
+    folder = output / "migrated"
+    report = folder / "report.html"
+    assert report.is_file() and f"QA report    {report}" in stdout
+    html = report.read_text(encoding="utf-8")
+    for name in MIGRATED_LABELS + ("village_20200903",):
+        assert name in html
+    assert f"{folder / 'masks'}/<label>.tif (4)" in stdout
+    project = (output / "demo.qgs").read_text(encoding="utf-8")
+    for name in MIGRATED_LABELS:
+        for sub in ("images", "labels", "masks"):
+            assert f"migrated/{sub}/{name}.tif" in project, f"{sub}/{name} is not in demo.qgs"
+    assert "pair_image.tif" in project and "EPSG:32632" in project
+
+
+def test_label_set_is_reproducible(tmp_path):
+    """make_migration_data.py labels regenerates the bundled label set pixel for pixel."""
+    result = subprocess.run([venv_python(), str(REPO_ROOT / "demo" / "make_migration_data.py"), "labels",
+                             str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    bundled = sorted(p.name for p in LABEL_SET.iterdir())
+    assert bundled == sorted(p.name for p in tmp_path.iterdir())
+    for name in bundled:
+        with rasterio.open(LABEL_SET / name) as old, rasterio.open(tmp_path / name) as new:
+            assert old.crs == new.crs and old.transform == new.transform
+            np.testing.assert_array_equal(old.read(), new.read(), err_msg=name)

@@ -1,0 +1,219 @@
+"""Benchmark: migrating a label set from a local archive of full-size Sentinel-2 products (issue 7).
+
+    .venv/bin/python bench/bench_migrate.py [--workdir /tmp/lm-bench-migrate] [--labels 200] [--size 10980]
+
+Makes once, cached in --workdir (outside git): --dates full-size synthetic L2A products of one tile
+(10980 x 10980 at 10 m, zipped, with per-pixel noise so the JP2s are as large and slow to decode as
+real ones) a few days apart, and --labels GeoTIFF labels (500 m x 500 m at 5 m, EPSG:32632) on a grid
+over the tile, dated between the products. Then times, each contender in a fresh subprocess:
+
+- sequential: the seed's approach, one label after another: a plain loop calling the same per-label
+  core function (core.migrate.migrate_label: search, rate by footprint cloud, crop, verify);
+- pool: core.migrate.migrate_labels with its local thread pool (the default; one thread per core);
+- dask: migrate_labels with EXECUTOR = a dask.distributed LocalCluster of 2 worker processes
+  (1 thread each), started inside the contender's process.
+
+Prints labels per minute, the peak RSS of each worker process (the contender's own process for
+sequential and pool; each Dask worker's, asked through client.run, and the client's), the ratios, and
+whether the three matches.csv are equal. No QA report is written (the same for all three).
+Small-scale check: --labels 10 --size 1098 --dates 2 --workdir /tmp/lm-bench-migrate-small.
+"""
+import argparse
+import datetime as dt
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ULX, ULY = 699960.0, 5400000.0
+LABEL_PIXEL, LABEL_SIDE = 5.0, 100  # 500 m x 500 m
+FIRST_DATE = dt.datetime(2020, 8, 10, 10, 25, 59)
+DATE_STEP_DAYS = 5
+CONTENDERS = ("sequential", "pool", "dask")
+
+
+def import_plugin():
+    root = tempfile.mkdtemp(prefix="lm-bench-import-")
+    os.symlink(REPO_ROOT, os.path.join(root, "labelmigration"))
+    sys.path[:] = [p for p in sys.path if os.path.realpath(p or os.curdir) != str(REPO_ROOT)]
+    sys.path.insert(0, root)
+    # Dask worker processes inherit the environment: the same import root there
+    os.environ["PYTHONPATH"] = root + os.pathsep + os.environ.get("PYTHONPATH", "")
+
+
+def make_archive(folder: Path, size: int, dates: int, noise_dn: int) -> list:
+    folder.mkdir(parents=True, exist_ok=True)
+    found = sorted(folder.glob("S2*_MSIL2A_*.SAFE.zip"))
+    if len(found) >= dates:
+        return found[:dates]
+    from labelmigration.tests.support.safe_products import make_safe_product
+    for path in found:
+        path.unlink()
+    paths = []
+    for index in range(dates):
+        started = time.perf_counter()
+        product = make_safe_product(folder, "L2A", size_10m=size, ulx=ULX, uly=ULY, zipped=True, noise_dn=noise_dn,
+                                    sensing=FIRST_DATE + dt.timedelta(days=DATE_STEP_DAYS * index),
+                                    cloud_cover=5.0 + 7.0 * index, seed=index, spacecraft=("S2A", "S2B")[index % 2])
+        print(f"generated {product.path.name} ({product.path.stat().st_size / 1e6:.0f} MB) in "
+              f"{time.perf_counter() - started:.0f} s", flush=True)
+        paths.append(product.path)
+    return paths
+
+
+def make_labels(folder: Path, count: int, size: int, dates: int) -> Path:
+    """count labels on a regular grid over the tile (inside its valid part), dates between the products."""
+    import numpy as np
+    from osgeo import gdal, osr
+    if folder.is_dir() and len(list(folder.glob("*.tif"))) == count:
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    side = size * 10.0
+    # the generator's nodata triangle covers the top-left 35 %: use the lower-right part of the tile
+    per_row = int(np.ceil(np.sqrt(count)))
+    span = side * 0.6
+    step = span / per_row
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32632)
+    rng = np.random.default_rng(7)
+    for index in range(count):
+        row, col = divmod(index, per_row)
+        x0 = ULX + side * 0.38 + col * step
+        y0 = ULY - side * 0.38 - row * step
+        date = (FIRST_DATE + dt.timedelta(days=1 + (index % max(1, dates)) * DATE_STEP_DAYS)).strftime("%Y%m%d")
+        path = folder / f"label{index:04d}_{date}.tif"
+        dataset = gdal.GetDriverByName("GTiff").Create(str(path), LABEL_SIDE, LABEL_SIDE, 1, gdal.GDT_Byte,
+                                                       ["COMPRESS=DEFLATE"])
+        dataset.SetGeoTransform([x0, LABEL_PIXEL, 0, y0, 0, -LABEL_PIXEL])
+        dataset.SetProjection(srs.ExportToWkt())
+        dataset.GetRasterBand(1).WriteArray(rng.integers(0, 3, (LABEL_SIDE, LABEL_SIDE), dtype=np.uint8))
+        dataset = None
+    return folder
+
+
+def options(archive: Path, **changes):
+    from labelmigration.core.migrate import MigrationOptions
+    values = dict(backend="local", url=str(archive), days_before=10, days_after=10, max_cloud=100.0,
+                  product="L2A", write_report=False, cloud_masks=False)
+    values.update(changes)
+    try:
+        return MigrationOptions(**values)
+    except TypeError:  # a MigrationOptions without cloud_masks
+        values.pop("cloud_masks")
+        return MigrationOptions(**values)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def step_sequential(labels, archive, out):
+    from labelmigration.core.migrate import migrate_label, prepare_tasks, write_matches
+    from labelmigration.core.rasters import gdal_errors
+    tasks = prepare_tasks(str(labels), options(archive), out)
+    with gdal_errors():
+        rows = [migrate_label(task)["row"] for task in tasks]
+    write_matches(os.path.join(out, "matches.csv"), rows)
+    return {"workers_mb": [peak_rss_mb()]}
+
+
+def step_pool(labels, archive, out):
+    from labelmigration.core.migrate import migrate_labels
+    result = migrate_labels(str(labels), options(archive), out)
+    return {"workers_mb": [peak_rss_mb()], "threads": len(os.sched_getaffinity(0)), "pairs": result.pairs}
+
+
+def step_dask(labels, archive, out):
+    from distributed import Client, LocalCluster
+    from labelmigration.core.migrate import migrate_labels
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        client.run(lambda: None)  # the workers are up before the clock of the run matters
+        started = time.perf_counter()
+        result = migrate_labels(str(labels), options(archive, executor=cluster.scheduler_address), out)
+        seconds = time.perf_counter() - started
+        workers = client.run(peak_rss_mb)
+    return {"workers_mb": sorted(workers.values()), "client_mb": peak_rss_mb(), "pairs": result.pairs,
+            "seconds_without_startup": seconds}
+
+
+STEPS = {"sequential": step_sequential, "pool": step_pool, "dask": step_dask}
+
+
+def run_contender(name, labels, archive, workdir):
+    out = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=workdir))
+    report = out / "result.json"
+    command = [sys.executable, __file__, "--step", name, "--labels-dir", str(labels), "--archive", str(archive),
+               "--out", str(out / "migrated"), "--report", str(report)]
+    started = time.perf_counter()
+    process = subprocess.run(command)
+    seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        raise SystemExit(f"contender {name} failed with status {process.returncode}")
+    result = json.loads(report.read_text())
+    result["seconds"] = seconds
+    result["matches"] = (out / "migrated" / "matches.csv").read_text()
+    shutil.rmtree(out, ignore_errors=True)
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workdir", default="/tmp/lm-bench-migrate", help="cache of products and labels")
+    parser.add_argument("--labels", type=int, default=200)
+    parser.add_argument("--size", type=int, default=10980, help="tile side in 10 m pixels (10980 = full size)")
+    parser.add_argument("--dates", type=int, default=3, help="products (acquisition dates) in the archive")
+    parser.add_argument("--noise-dn", type=int, default=100, help="per-pixel noise (real-size JP2s)")
+    parser.add_argument("--contenders", default=",".join(CONTENDERS))
+    parser.add_argument("--step", help=argparse.SUPPRESS)
+    parser.add_argument("--labels-dir", help=argparse.SUPPRESS)
+    parser.add_argument("--archive", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--report", help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    import_plugin()
+    if arguments.step:
+        result = STEPS[arguments.step](arguments.labels_dir, arguments.archive, arguments.out)
+        Path(arguments.report).write_text(json.dumps(result))
+        return
+    workdir = Path(arguments.workdir)
+    archive = workdir / f"archive-{arguments.size}"
+    products = make_archive(archive, arguments.size, arguments.dates, arguments.noise_dn)
+    labels = make_labels(workdir / f"labels-{arguments.labels}-{arguments.size}", arguments.labels, arguments.size,
+                         arguments.dates)
+    print(f"{arguments.labels} labels, {len(products)} products of {arguments.size} px "
+          f"({sum(p.stat().st_size for p in products) / 1e6:.0f} MB), {os.cpu_count()} cores", flush=True)
+    results = {}
+    for name in arguments.contenders.split(","):
+        result = results[name] = run_contender(name, labels, archive, workdir)
+        rate = arguments.labels / result["seconds"] * 60
+        memory = ", ".join(f"{mb:.0f}" for mb in result["workers_mb"])
+        extra = f"; client {result['client_mb']:.0f} MB, {result['seconds_without_startup']:.1f} s without the " \
+                f"cluster start-up" if name == "dask" else ""
+        print(f"{name:11s} {result['seconds']:8.1f} s  {rate:8.1f} labels/min  peak RSS per worker {memory} MB"
+              f"{extra}", flush=True)
+    print()
+    if "sequential" in results:
+        base = results["sequential"]["seconds"]
+        for name in ("pool", "dask"):
+            if name in results:
+                print(f"{name} / sequential speed-up: {base / results[name]['seconds']:.2f}x")
+    if "pool" in results and "dask" in results:
+        print(f"dask (2 workers) / pool: {results['pool']['seconds'] / results['dask']['seconds']:.2f}x the pool's speed")
+    tables = {name: result.pop("matches") for name, result in results.items()}
+    same = len(set(tables.values())) == 1
+    print(f"matches.csv identical across contenders: {same}")
+    print(json.dumps({name: {k: v for k, v in r.items()} for name, r in results.items()}))
+    if not same:
+        raise SystemExit("the contenders' matches.csv differ")
+
+
+if __name__ == "__main__":
+    main()
