@@ -56,6 +56,7 @@ def export_onnx(model: CloudUNet, path: Path, metadata: Dict[str, object]) -> Pa
     os.close(handle)
     try:
         onnx.save(proto, temporary)
+        os.chmod(temporary, 0o644)  # mkstemp makes files private; a shipped model must be readable
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)

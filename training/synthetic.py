@@ -27,8 +27,8 @@ BANDS = ("blue", "green", "red", "nir", "swir16", "swir22")
 EOLEARN_BANDS = ("coastal", "blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08", "wv",
                  "cirrus", "swir16", "swir22")
 LABEL_ALPHA = 0.3
-OUTLINE_ALPHA = 0.1
-OUTLINE_SIGMA = 3.0  # pixels
+OUTLINE_ALPHA = 0.05
+OUTLINE_SIGMA = 6.0  # pixels: about a 10 px margin around thick cloud, as human outlines have
 
 # (low, high) reflectance per band, in BANDS order
 SURFACES: Dict[str, Tuple[Sequence[float], Sequence[float]]] = {
