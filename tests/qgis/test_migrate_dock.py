@@ -122,8 +122,11 @@ def test_run_from_the_dock_loads_the_layer_group(dock, run, inputs, tmp_path, mo
     from qgis.core import (QgsLayerTreeGroup, QgsLayerTreeLayer, QgsMultiBandColorRenderer,
                            QgsPalettedRasterRenderer, QgsProject)
 
+    from labelmigration.core import migrate
     from labelmigration.ui import migrate_panel
 
+    # without a cloud model the masks of L2A pairs come from SCL, which this test checks pixel by pixel
+    monkeypatch.setattr(migrate, "DEFAULT_CLOUD_MODEL", str(tmp_path / "no-model.onnx"))
     archive, made, labels = inputs
     output = tmp_path / "migrated"
     fill(dock, archive, labels, output)

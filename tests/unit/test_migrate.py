@@ -331,3 +331,34 @@ def test_label_straddling_two_tiles_is_mosaicked(tmp_path):
     assert np.array_equal(pixels, expected)
     source = ogr.Open(str(tmp_path / "out" / "footprints.gpkg"))
     assert sorted(next(iter(source.GetLayer(0))).GetField("tile").split("+")) == ["32UPU", "32UQU"]
+
+
+def test_cloud_model_rates_the_footprint_and_writes_the_mask(tmp_path):
+    """L1C has no SCL: the model's mask over the crop is the footprint cloud and the pair's cloud mask."""
+    pytest.importorskip("onnx", reason="the onnx package builds the test model")
+    from labelmigration.core.inference import predict_raster
+    from labelmigration.tests.support.onnx_models import conv_model
+
+    archive = tmp_path / "archive"
+    make_safe_product(archive, "L1C", size_10m=SIZE, sensing=dt.datetime(2020, 8, 14, 10, 25, 59), cloud_cover=5.0)
+    label = write_label(tmp_path / "modelled_20200815.tif", (10, 5))
+
+    def run(bias, out):
+        model = conv_model(tmp_path / f"cloud{bias:.0f}.onnx", np.array([[[[200.0]]]], np.float32), [bias],
+                           metadata={"model_type": "Segmentor", "bands": ["B02"], "reflectance_scale": 1e-4})
+        options_ = options(archive, product="L1C", write_report=False, cloud_model=str(model), cloud_masks=True)
+        return model, migrate_labels([str(label)], options_, str(tmp_path / out)).rows[0]
+
+    run(0.0, "probe")  # B02 grows eastwards over the label: put the model's threshold at its median
+    with rasterio.open(tmp_path / "probe" / "images" / "modelled_20200815.tif") as probe:
+        reflectance = probe.read(1) * probe.scales[0] + probe.offsets[0]
+    model, row = run(-200.0 * float(np.median(reflectance)), "out")
+    assert row["status"] == "done", row
+    image = tmp_path / "out" / "images" / "modelled_20200815.tif"
+    expected = tmp_path / "expected.tif"
+    predict_raster(str(image), str(model), {"classes": str(expected)})
+    with rasterio.open(tmp_path / "out" / "masks" / "modelled_20200815.tif") as mask, rasterio.open(expected) as same:
+        values = mask.read(1)
+        np.testing.assert_array_equal(values, same.read(1))
+    assert 0.2 < (values == 1).mean() < 0.8  # both classes: the mask is the model's, not a constant
+    assert float(row["footprint_cloud_pct"]) == pytest.approx(100.0 * (values == 1).mean(), abs=0.01)
