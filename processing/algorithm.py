@@ -6,7 +6,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 from qgis.core import (QgsProcessingAlgorithm, QgsProcessingContext, QgsProcessingException,
                        QgsProcessingFeedback, QgsProcessingLayerPostProcessorInterface, QgsProcessingOutputLayerDefinition,
                        QgsRasterLayer)
-from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtCore import QT_TR_NOOP, QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from ..core.errors import LabelMigrationError
@@ -18,6 +18,12 @@ ICON_PATH = os.path.join(PLUGIN_DIR, "icon.svg")
 # reference; the algorithm instance that ran is deleted before the layers load, so the
 # post-processors are kept here, for the life of the session (they are tiny).
 _POST_PROCESSORS: List[QgsProcessingLayerPostProcessorInterface] = []
+
+
+# The labels of core.search.BACKENDS, which the algorithms and the dock show through tr(): marked here
+# for the translation files, as the core has no Qt.
+BACKEND_LABELS = (QT_TR_NOOP("CDSE OData"), QT_TR_NOOP("STAC API"), QT_TR_NOOP("DHuS (sentinelsat-style hub)"),
+                  QT_TR_NOOP("Local archive"))
 
 
 def tr(text: str) -> str:

@@ -6,31 +6,32 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsFeature, QgsFeatureSink,
                        QgsProcessingParameterFeatureSink, QgsProcessingParameterFile, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
                        QgsProcessingParameterString, QgsWkbTypes)
-from qgis.PyQt.QtCore import QVariant
+from qgis.PyQt.QtCore import QT_TR_NOOP
 
 from ..core.csmask import CLOUD_CLASS, ukis_model
 from ..core.inference import predict_raster
 from ..core.mask_polygons import mask_polygons
+from . import field_types
 from .algorithm import PLUGIN_DIR, LabelMigrationAlgorithm, tr
 from .styles import cloud_mask_styler
 
-ONNX_FILTER = "ONNX models (*.onnx);;All files (*.*)"
+ONNX_FILTER = QT_TR_NOOP("ONNX models (*.onnx);;All files (*.*)")
 BUNDLED_MODEL = os.path.join(PLUGIN_DIR, "models", "cloud_s2_4band.onnx")
 # BUILTIN_MODEL options in their fixed order (scripts pass the index): None = the bundled file
 BUILTIN_MODELS = (
-    ("Label Migration cloud model, 4 bands (bundled)", None),
-    ("ukis-csmask 4 bands L1C", "4b-l1c"),
-    ("ukis-csmask 4 bands L2A", "4b-l2a"),
-    ("ukis-csmask 6 bands L1C", "6b-l1c"),
-    ("ukis-csmask 6 bands L2A", "6b-l2a"),
+    (QT_TR_NOOP("Label Migration cloud model, 4 bands (bundled)"), None),
+    (QT_TR_NOOP("ukis-csmask 4 bands L1C"), "4b-l1c"),
+    (QT_TR_NOOP("ukis-csmask 4 bands L2A"), "4b-l2a"),
+    (QT_TR_NOOP("ukis-csmask 6 bands L1C"), "6b-l1c"),
+    (QT_TR_NOOP("ukis-csmask 6 bands L2A"), "6b-l2a"),
 )
 
 
 class CloudMaskAlgorithm(LabelMigrationAlgorithm):
     ALGORITHM_ID = "cloudmask"
-    DISPLAY_NAME = "Cloud mask"
-    GROUP = "Models"
-    HELP = (
+    DISPLAY_NAME = QT_TR_NOOP("Cloud mask")
+    GROUP = QT_TR_NOOP("Models")
+    HELP = QT_TR_NOOP(
         "Runs an ONNX cloud segmentation model (a U-Net exported with the Deepness metadata keys, or any "
         "single-channel sigmoid or two-class model) over a raster of any size: tiles with overlap, blended "
         "towards tile centres so no seams appear, streamed block by block.<br><br>"
@@ -65,26 +66,26 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, tr("Image")))
-        self.addParameter(QgsProcessingParameterFile(self.MODEL, tr("Model"), fileFilter=ONNX_FILTER, optional=True))
+        self.addParameter(QgsProcessingParameterFile(self.MODEL, tr("Model"), fileFilter=tr(ONNX_FILTER), optional=True))
         self.addParameter(QgsProcessingParameterEnum(
             self.BUILTIN_MODEL, tr("Built-in model (when no model file is given)"),
             [tr(label) for label, _ in BUILTIN_MODELS], defaultValue=0))
         self.addParameter(QgsProcessingParameterString(self.BANDS, tr("Bands"), optional=True))
         self.addParameter(QgsProcessingParameterNumber(
-            self.THRESHOLD, tr("Threshold"), QgsProcessingParameterNumber.Double, optional=True,
+            self.THRESHOLD, tr("Threshold"), QgsProcessingParameterNumber.Type.Double, optional=True,
             minValue=0.0, maxValue=1.0))
         self.addParameter(QgsProcessingParameterNumber(
-            self.TILE_SIZE, tr("Tile size"), QgsProcessingParameterNumber.Integer, 0, minValue=0))
+            self.TILE_SIZE, tr("Tile size"), QgsProcessingParameterNumber.Type.Integer, 0, minValue=0))
         self.addParameter(QgsProcessingParameterNumber(
-            self.OVERLAP, tr("Overlap"), QgsProcessingParameterNumber.Integer, 0, minValue=0))
+            self.OVERLAP, tr("Overlap"), QgsProcessingParameterNumber.Type.Integer, 0, minValue=0))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, tr("Cloud mask")))
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUTPUT_PROBABILITY, tr("Cloud probability"), optional=True, createByDefault=False))
         self.addParameter(QgsProcessingParameterFeatureSink(
-            self.OUTPUT_VECTOR, tr("Cloud polygons"), QgsProcessing.TypeVectorPolygon, optional=True,
+            self.OUTPUT_VECTOR, tr("Cloud polygons"), QgsProcessing.SourceType.TypeVectorPolygon, optional=True,
             createByDefault=False))
         self.addParameter(QgsProcessingParameterNumber(
-            self.MIN_AREA, tr("Minimum area"), QgsProcessingParameterNumber.Double, 1000.0, minValue=0.0))
+            self.MIN_AREA, tr("Minimum area"), QgsProcessingParameterNumber.Type.Double, 1000.0, minValue=0.0))
         self.addOutput(QgsProcessingOutputNumber("CLOUD_PERCENT", tr("Cloud cover of the valid pixels (%)")))
 
     def processAlgorithm(self, parameters, context, feedback):
@@ -134,8 +135,8 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
         with self.core_errors():
             crs_wkt, polygons = mask_polygons(mask_path, 1, self.parameterAsDouble(parameters, self.MIN_AREA, context))
         fields = QgsFields()
-        fields.append(QgsField("area", QVariant.Double))
-        sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT_VECTOR, context, fields, QgsWkbTypes.Polygon,
+        fields.append(QgsField("area", field_types.DOUBLE))
+        sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT_VECTOR, context, fields, QgsWkbTypes.Type.Polygon,
                                              QgsCoordinateReferenceSystem.fromWkt(crs_wkt))
         if sink is None:
             return {}
@@ -143,6 +144,6 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
             feature = QgsFeature(fields)
             feature.setGeometry(QgsGeometry.fromWkt(wkt))
             feature.setAttributes([area])
-            sink.addFeature(feature, QgsFeatureSink.FastInsert)
+            sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
         feedback.pushInfo(tr("{} cloud polygons").format(len(polygons)))
         return {self.OUTPUT_VECTOR: dest_id}

@@ -3,6 +3,7 @@ from qgis.core import (QgsProcessing, QgsProcessingOutputNumber, QgsProcessingPa
                        QgsProcessingParameterEnum, QgsProcessingParameterMultipleLayers,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
                        QgsProcessingParameterString)
+from qgis.PyQt.QtCore import QT_TR_NOOP
 
 from ..core.crop import crop_scene
 from ..core.safe import is_safe_product
@@ -14,9 +15,9 @@ LABEL_RESAMPLING = ["near", "mode"]
 
 class CropSceneAlgorithm(LabelMigrationAlgorithm):
     ALGORITHM_ID = "cropscene"
-    DISPLAY_NAME = "Crop scene to label"
-    GROUP = "Labels"
-    HELP = (
+    DISPLAY_NAME = QT_TR_NOOP("Crop scene to label")
+    GROUP = QT_TR_NOOP("Labels")
+    HELP = QT_TR_NOOP(
         "Cuts the scene pixels under a label and puts the label on exactly the same grid, so the "
         "two form an aligned training pair. Only the needed window of the scene is read, so a "
         "remote Cloud-Optimised GeoTIFF (<code>/vsicurl/https://...</code>) costs a few requests.<br><br>"
@@ -53,7 +54,7 @@ class CropSceneAlgorithm(LabelMigrationAlgorithm):
             self.BANDS, tr("Bands"), None, self.SCENE, optional=True, allowMultiple=True))
         self.addParameter(QgsProcessingParameterString(self.BAND_NAMES, tr("Band names"), optional=True))
         self.addParameter(QgsProcessingParameterMultipleLayers(
-            self.OTHER_TILES, tr("Other tiles"), QgsProcessing.TypeFile, optional=True))
+            self.OTHER_TILES, tr("Other tiles"), QgsProcessing.SourceType.TypeFile, optional=True))
         self.addParameter(QgsProcessingParameterEnum(
             self.LABEL_RESAMPLING, tr("Label resampling"), [tr("Nearest neighbour"), tr("Mode (majority)")],
             defaultValue=0))

@@ -6,6 +6,7 @@ import os
 from qgis.core import (QgsProcessing, QgsProcessingException, QgsProcessingOutputNumber, QgsProcessingOutputString,
                        QgsProcessingParameterAuthConfig, QgsProcessingParameterFeatureSource,
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterString)
+from qgis.PyQt.QtCore import QT_TR_NOOP
 
 from ..core.download import CDSE_TOKEN_URL, CdseToken, DownloadJob, download_many
 from ..core.errors import LabelMigrationError
@@ -16,9 +17,9 @@ from .network import credentials, proxy_url
 
 class DownloadScenesAlgorithm(LabelMigrationAlgorithm):
     ALGORITHM_ID = "downloadscenes"
-    DISPLAY_NAME = "Download scenes"
-    GROUP = "Scenes"
-    HELP = (
+    DISPLAY_NAME = QT_TR_NOOP("Download scenes")
+    GROUP = QT_TR_NOOP("Scenes")
+    HELP = QT_TR_NOOP(
         "Downloads the scenes of a layer made by <i>Search Sentinel-2 scenes</i> (all features, or only the "
         "selected ones): whole products, or only the named assets of STAC scenes (Cloud-Optimised GeoTIFFs). "
         "Downloads resume after a cut connection, retry on 429/503 honouring Retry-After, run at most 4 at a "
@@ -42,7 +43,8 @@ class DownloadScenesAlgorithm(LabelMigrationAlgorithm):
     SCENES, FOLDER, ASSETS, AUTHCFG, TOKEN_URL = "SCENES", "FOLDER", "ASSETS", "AUTHCFG", "TOKEN_URL"
 
     def initAlgorithm(self, config=None):
-        self.addParameter(QgsProcessingParameterFeatureSource(self.SCENES, tr("Scenes"), [QgsProcessing.TypeVector]))
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.SCENES, tr("Scenes"), [QgsProcessing.SourceType.TypeVector]))
         self.addParameter(QgsProcessingParameterFolderDestination(self.FOLDER, tr("Folder")))
         self.addParameter(QgsProcessingParameterString(self.ASSETS, tr("Assets"), optional=True))
         self.addParameter(QgsProcessingParameterAuthConfig(self.AUTHCFG, tr("Authentication"), optional=True))

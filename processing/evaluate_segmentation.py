@@ -1,18 +1,20 @@
 """evaluatesegmentation: accuracy, precision, recall, IoU and F1 of a prediction against ground truth."""
 from qgis.core import (QgsProcessingOutputNumber, QgsProcessingOutputString, QgsProcessingParameterFileDestination,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer)
+from qgis.PyQt.QtCore import QT_TR_NOOP
 
 from ..core.evaluate import evaluate, write_confusion_csv
 from .algorithm import LabelMigrationAlgorithm, tr
 
-METRICS = ("ACCURACY", "PRECISION", "RECALL", "IOU", "F1")
+METRICS = {"ACCURACY": QT_TR_NOOP("Accuracy"), "PRECISION": QT_TR_NOOP("Precision"), "RECALL": QT_TR_NOOP("Recall"),
+           "IOU": QT_TR_NOOP("IoU"), "F1": QT_TR_NOOP("F1")}  # output name: description
 
 
 class EvaluateSegmentationAlgorithm(LabelMigrationAlgorithm):
     ALGORITHM_ID = "evaluatesegmentation"
-    DISPLAY_NAME = "Evaluate segmentation"
-    GROUP = "Models"
-    HELP = (
+    DISPLAY_NAME = QT_TR_NOOP("Evaluate segmentation")
+    GROUP = QT_TR_NOOP("Models")
+    HELP = QT_TR_NOOP(
         "Scores a predicted class raster (e.g. a cloud mask) against ground truth, pixel by pixel, with nodata "
         "of either raster left out. When the grids differ the prediction is warped onto the truth's grid with "
         "nearest neighbour.<br><br>"
@@ -32,11 +34,11 @@ class EvaluateSegmentationAlgorithm(LabelMigrationAlgorithm):
         self.addParameter(QgsProcessingParameterRasterLayer(self.PREDICTION, tr("Prediction")))
         self.addParameter(QgsProcessingParameterRasterLayer(self.GROUND_TRUTH, tr("Ground truth")))
         self.addParameter(QgsProcessingParameterNumber(
-            self.POSITIVE, tr("Positive class"), QgsProcessingParameterNumber.Integer, 1))
+            self.POSITIVE, tr("Positive class"), QgsProcessingParameterNumber.Type.Integer, 1))
         self.addParameter(QgsProcessingParameterFileDestination(
-            self.OUTPUT_TABLE, tr("Confusion matrix"), "CSV files (*.csv)", optional=True, createByDefault=True))
-        for name in METRICS:
-            self.addOutput(QgsProcessingOutputNumber(name, name.title() if name != "IOU" else "IoU"))
+            self.OUTPUT_TABLE, tr("Confusion matrix"), tr("CSV files (*.csv)"), optional=True, createByDefault=True))
+        for name, description in METRICS.items():
+            self.addOutput(QgsProcessingOutputNumber(name, tr(description)))
         self.addOutput(QgsProcessingOutputString("PER_CLASS", tr("Metrics per class")))
 
     def processAlgorithm(self, parameters, context, feedback):

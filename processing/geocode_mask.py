@@ -1,19 +1,21 @@
 """geocodemask: a label image drawn on a reference raster becomes a georeferenced mask."""
 from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterBoolean, QgsProcessingParameterFile,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer)
+from qgis.PyQt.QtCore import QT_TR_NOOP
 
 from ..core.geocode import geocode_mask
 from .algorithm import LabelMigrationAlgorithm, tr
 from .styles import label_styler
 
-LABEL_IMAGE_FILTER = "Label images (*.png *.PNG *.jpg *.jpeg *.JPG *.tif *.tiff *.TIF *.bmp);;All files (*.*)"
+LABEL_IMAGE_FILTER = QT_TR_NOOP("Label images (*.png *.PNG *.jpg *.jpeg *.JPG *.tif *.tiff *.TIF *.bmp);;"
+                                "All files (*.*)")
 
 
 class GeocodeMaskAlgorithm(LabelMigrationAlgorithm):
     ALGORITHM_ID = "geocodemask"
-    DISPLAY_NAME = "Geocode label mask"
-    GROUP = "Labels"
-    HELP = (
+    DISPLAY_NAME = QT_TR_NOOP("Geocode label mask")
+    GROUP = QT_TR_NOOP("Labels")
+    HELP = QT_TR_NOOP(
         "Gives a label image that has no georeferencing (PNG, JPEG or a plain single-band TIFF, as "
         "exported from labelling tools) the coordinate system, geotransform and size of the raster "
         "it was drawn on.<br><br>"
@@ -35,7 +37,7 @@ class GeocodeMaskAlgorithm(LabelMigrationAlgorithm):
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFile(
-            self.INPUT, tr("Label image"), fileFilter=LABEL_IMAGE_FILTER))
+            self.INPUT, tr("Label image"), fileFilter=tr(LABEL_IMAGE_FILTER)))
         self.addParameter(QgsProcessingParameterRasterLayer(self.REFERENCE, tr("Reference raster")))
         self.addParameter(QgsProcessingParameterBoolean(self.VALIDITY_BAND, tr("Add validity band"), True))
         self.addParameter(QgsProcessingParameterBoolean(self.RESIZE, tr("Resize label to the reference"), False))

@@ -2,18 +2,19 @@
 from qgis.core import (QgsCoordinateReferenceSystem, QgsFeature, QgsFeatureSink, QgsField, QgsFields,
                        QgsGeometry, QgsProcessing, QgsProcessingException, QgsProcessingParameterCrs,
                        QgsProcessingParameterFeatureSink, QgsProcessingParameterMultipleLayers, QgsWkbTypes)
-from qgis.PyQt.QtCore import QDate, QVariant
+from qgis.PyQt.QtCore import QT_TR_NOOP, QDate
 
 from ..core.footprint import label_footprints
+from . import field_types
 from .algorithm import LabelMigrationAlgorithm, gdal_source, tr
 from .styles import footprint_styler
 
 
 class MaskFootprintAlgorithm(LabelMigrationAlgorithm):
     ALGORITHM_ID = "maskfootprint"
-    DISPLAY_NAME = "Label footprints"
-    GROUP = "Labels"
-    HELP = (
+    DISPLAY_NAME = QT_TR_NOOP("Label footprints")
+    GROUP = QT_TR_NOOP("Labels")
+    HELP = QT_TR_NOOP(
         "Draws the outline of each label's valid data (not just its bounding box: a rotated or "
         "partly nodata label gives its real outline) as one polygon per label.<br><br>"
         "<b>Labels</b> (INPUT): one or more georeferenced label rasters, e.g. outputs of "
@@ -30,11 +31,12 @@ class MaskFootprintAlgorithm(LabelMigrationAlgorithm):
     INPUT, TARGET_CRS, OUTPUT = "INPUT", "TARGET_CRS", "OUTPUT"
 
     def initAlgorithm(self, config=None):
-        self.addParameter(QgsProcessingParameterMultipleLayers(self.INPUT, tr("Labels"), QgsProcessing.TypeRaster))
+        self.addParameter(QgsProcessingParameterMultipleLayers(
+            self.INPUT, tr("Labels"), QgsProcessing.SourceType.TypeRaster))
         # Optional: QGIS 3.22 rejects a missing non-optional CRS even when it has a default.
         self.addParameter(QgsProcessingParameterCrs(self.TARGET_CRS, tr("Target CRS"), "EPSG:4326", optional=True))
         self.addParameter(QgsProcessingParameterFeatureSink(
-            self.OUTPUT, tr("Footprints"), QgsProcessing.TypeVectorPolygon))
+            self.OUTPUT, tr("Footprints"), QgsProcessing.SourceType.TypeVectorPolygon))
 
     def processAlgorithm(self, parameters, context, feedback):
         layers = self.parameterAsLayerList(parameters, self.INPUT, context)
@@ -46,14 +48,14 @@ class MaskFootprintAlgorithm(LabelMigrationAlgorithm):
         footprints = self.run_core(
             label_footprints, feedback,
             paths=[gdal_source(layer) for layer in layers],
-            target_crs=crs.toWkt(QgsCoordinateReferenceSystem.WKT_PREFERRED_GDAL),
+            target_crs=crs.toWkt(QgsCoordinateReferenceSystem.WktVariant.WKT_PREFERRED_GDAL),
         )
         fields = QgsFields()
-        fields.append(QgsField("label", QVariant.String))
-        fields.append(QgsField("area_m2", QVariant.Double))
-        fields.append(QgsField("date", QVariant.Date))
+        fields.append(QgsField("label", field_types.STRING))
+        fields.append(QgsField("area_m2", field_types.DOUBLE))
+        fields.append(QgsField("date", field_types.DATE))
         sink, dest_id = self.parameterAsSink(
-            parameters, self.OUTPUT, context, fields, QgsWkbTypes.MultiPolygon, crs)
+            parameters, self.OUTPUT, context, fields, QgsWkbTypes.Type.MultiPolygon, crs)
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
         for footprint in footprints:
@@ -63,6 +65,6 @@ class MaskFootprintAlgorithm(LabelMigrationAlgorithm):
             feature.setGeometry(geometry)
             date = QDate(footprint.date.year, footprint.date.month, footprint.date.day) if footprint.date else None
             feature.setAttributes([footprint.label, footprint.area_m2, date])
-            sink.addFeature(feature, QgsFeatureSink.FastInsert)
+            sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
         self.style_on_load(context, dest_id, footprint_styler())
         return {self.OUTPUT: dest_id}

@@ -12,7 +12,7 @@ from qgis.core import (QgsProcessing, QgsProcessingContext, QgsProcessingExcepti
                        QgsProcessingParameterBoolean, QgsProcessingParameterMultipleLayers,
                        QgsProcessingParameterNumber,
                        QgsProcessingParameterString)
-
+from qgis.PyQt.QtCore import QT_TR_NOOP
 from qgis.PyQt.QtGui import QColor
 
 from ..core.http import use_proxy
@@ -32,9 +32,9 @@ BACKEND_NAMES = list(BACKENDS)  # cdse-odata, stac, dhus, local
 
 class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
     ALGORITHM_ID = "migratelabels"
-    DISPLAY_NAME = "Migrate labels"
-    GROUP = "Labels"
-    HELP = (
+    DISPLAY_NAME = QT_TR_NOOP("Migrate labels")
+    GROUP = QT_TR_NOOP("Labels")
+    HELP = QT_TR_NOOP(
         "Moves a whole label set onto Sentinel-2 in one run: for each label it searches the scenes around the "
         "label's date, chooses the one with the least cloud over the label itself (the SCL band of L2A "
         "products, read for the label's window only; otherwise the cloud model), then the smallest time "
@@ -87,40 +87,40 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFile(
-            self.LABELS, tr("Label folder"), QgsProcessingParameterFile.Folder, optional=True))
+            self.LABELS, tr("Label folder"), QgsProcessingParameterFile.Behavior.Folder, optional=True))
         self.addParameter(QgsProcessingParameterMultipleLayers(
-            self.LABEL_FILES, tr("Label files"), QgsProcessing.TypeFile, optional=True))
+            self.LABEL_FILES, tr("Label files"), QgsProcessing.SourceType.TypeFile, optional=True))
         self.addParameter(QgsProcessingParameterString(self.DATE_PATTERN, tr("Date pattern"), optional=True))
         self.addParameter(QgsProcessingParameterFile(
-            self.DATES_CSV, tr("Dates CSV"), QgsProcessingParameterFile.File, "csv", optional=True))
+            self.DATES_CSV, tr("Dates CSV"), QgsProcessingParameterFile.Behavior.File, "csv", optional=True))
         self.addParameter(QgsProcessingParameterDateTime(
-            self.DATE, tr("Date"), QgsProcessingParameterDateTime.Date, optional=True))
+            self.DATE, tr("Date"), QgsProcessingParameterDateTime.Type.Date, optional=True))
         self.addParameter(QgsProcessingParameterEnum(
-            self.BACKEND, tr("Backend"), [BACKENDS[name].label for name in BACKEND_NAMES], defaultValue=0))
+            self.BACKEND, tr("Backend"), [tr(BACKENDS[name].label) for name in BACKEND_NAMES], defaultValue=0))
         self.addParameter(QgsProcessingParameterString(self.URL, tr("URL"), optional=True))
         self.addParameter(QgsProcessingParameterString(self.COLLECTION, tr("Collection"), optional=True))
         self.addParameter(QgsProcessingParameterAuthConfig(self.AUTHCFG, tr("Authentication"), optional=True))
         self.addParameter(QgsProcessingParameterNumber(
-            self.DAYS_BEFORE, tr("Days before"), QgsProcessingParameterNumber.Integer, 10, minValue=0))
+            self.DAYS_BEFORE, tr("Days before"), QgsProcessingParameterNumber.Type.Integer, 10, minValue=0))
         self.addParameter(QgsProcessingParameterNumber(
-            self.DAYS_AFTER, tr("Days after"), QgsProcessingParameterNumber.Integer, 10, minValue=0))
+            self.DAYS_AFTER, tr("Days after"), QgsProcessingParameterNumber.Type.Integer, 10, minValue=0))
         self.addParameter(QgsProcessingParameterNumber(
-            self.MAX_CLOUD, tr("Maximum cloud cover (%)"), QgsProcessingParameterNumber.Double, 30.0,
+            self.MAX_CLOUD, tr("Maximum cloud cover (%)"), QgsProcessingParameterNumber.Type.Double, 30.0,
             minValue=0, maxValue=100))
         self.addParameter(QgsProcessingParameterEnum(self.PRODUCT, tr("Product"), list(PRODUCT_LEVELS), defaultValue=1))
         self.addParameter(QgsProcessingParameterString(self.BANDS, tr("Bands"), ",".join(DEFAULT_BANDS)))
         self.addParameter(QgsProcessingParameterFile(
-            self.CLOUD_MODEL, tr("Cloud model"), QgsProcessingParameterFile.File, "onnx", optional=True))
+            self.CLOUD_MODEL, tr("Cloud model"), QgsProcessingParameterFile.Behavior.File, "onnx", optional=True))
         self.addParameter(QgsProcessingParameterBoolean(
             self.CLOUD_MASKS, tr("Write a cloud mask per pair"), os.path.isfile(DEFAULT_CLOUD_MODEL), optional=True))
         self.addParameter(QgsProcessingParameterString(self.EXECUTOR, tr("Executor (Dask scheduler address)"),
                                                        optional=True))
         self.addParameter(QgsProcessingParameterNumber(
-            self.WORKERS, tr("Workers (0 = one per core)"), QgsProcessingParameterNumber.Integer, 0, minValue=0))
+            self.WORKERS, tr("Workers (0 = one per core)"), QgsProcessingParameterNumber.Type.Integer, 0, minValue=0))
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, tr("Output folder")))
         self.addOutput(QgsProcessingOutputFile(self.MATCHES, tr("Label-scene matches (CSV)")))
         self.addOutput(QgsProcessingOutputVectorLayer(self.FOOTPRINTS, tr("Label footprints"),
-                                                      QgsProcessing.TypeVectorPolygon))
+                                                      QgsProcessing.SourceType.TypeVectorPolygon))
         self.addOutput(QgsProcessingOutputHtml(self.REPORT, tr("QA report")))
         self.addOutput(QgsProcessingOutputNumber(self.PAIRS, tr("Complete pairs")))
         self.addOutput(QgsProcessingOutputNumber(self.FAILED, tr("Failed labels")))
@@ -271,9 +271,9 @@ def load_results_group(project: QgsProject, output_folder: str, footprints: Opti
     pairs_group = group.addGroup(tr("Pairs ({})").format(len(pairs)))
     for pair in shown:
         sub = pairs_group.addGroup(pair["label"])
-        for path, suffix, function in ((pair["label_raster"], "label", style_label),
-                                       (pair["mask"], "cloud mask", style_cloud_mask),
-                                       (pair["image"], "image", style_image)):
+        for path, suffix, function in ((pair["label_raster"], QT_TR_NOOP("label"), style_label),
+                                       (pair["mask"], QT_TR_NOOP("cloud mask"), style_cloud_mask),
+                                       (pair["image"], QT_TR_NOOP("image"), style_image)):
             if not path:
                 continue
             layer = QgsRasterLayer(path, f"{pair['label']} {tr(suffix)}", "gdal")
@@ -302,11 +302,11 @@ class ResultsGroupLoader(QgsProcessingLayerPostProcessorInterface):
         try:
             style_footprints(layer)
         except Exception as error:  # a style must never fail the algorithm
-            feedback.reportError(f"Could not style '{layer.name()}': {error}")
+            feedback.reportError(tr("Could not style '{}': {}").format(layer.name(), error))
         try:
             project = context.project() or QgsProject.instance()
             loaded = load_results_group(project, self.output_folder, layer)
             if loaded["message"]:
                 feedback.pushWarning(loaded["message"])
         except Exception as error:  # the outputs are on disk whatever happens here
-            feedback.reportError(f"Could not load the results into a layer group: {error}")
+            feedback.reportError(tr("Could not load the results into a layer group: {}").format(error))

@@ -2,7 +2,7 @@
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
-from .algorithm import ICON_PATH
+from .algorithm import ICON_PATH, tr
 from .cloud_mask import CloudMaskAlgorithm
 from .crop_scene import CropSceneAlgorithm
 from .download_scenes import DownloadScenesAlgorithm
@@ -27,10 +27,10 @@ class LabelMigrationProvider(QgsProcessingProvider):
         return PROVIDER_ID
 
     def name(self) -> str:
-        return "Label Migration"
+        return tr("Label Migration")
 
     def longName(self) -> str:
-        return "Label Migration: move labels onto Sentinel-2 imagery"
+        return tr("Label Migration: move labels onto Sentinel-2 imagery")
 
     def icon(self) -> QIcon:
         return QIcon(ICON_PATH)

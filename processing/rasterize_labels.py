@@ -3,6 +3,7 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, Qgs
                        QgsProcessing, QgsProcessingException, QgsProcessingParameterBoolean,
                        QgsProcessingParameterFeatureSource, QgsProcessingParameterRasterDestination,
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString)
+from qgis.PyQt.QtCore import QT_TR_NOOP
 
 from ..core.classes import color_table, load_class_config
 from ..core.rasterize import rasterize_classes
@@ -12,9 +13,9 @@ from .styles import label_styler
 
 class RasterizeLabelsAlgorithm(LabelMigrationAlgorithm):
     ALGORITHM_ID = "rasterizelabels"
-    DISPLAY_NAME = "Rasterize labels by class"
-    GROUP = "Labels"
-    HELP = (
+    DISPLAY_NAME = QT_TR_NOOP("Rasterize labels by class")
+    GROUP = QT_TR_NOOP("Labels")
+    HELP = QT_TR_NOOP(
         "Burns polygon or line labels onto the grid of a reference raster, one class per filter "
         "expression, as a training label.<br><br>"
         "<b>Labels</b> (INPUT): a polygon or line layer, e.g. OpenStreetMap land use.<br>"
@@ -36,7 +37,8 @@ class RasterizeLabelsAlgorithm(LabelMigrationAlgorithm):
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFeatureSource(
-            self.INPUT, tr("Labels"), [QgsProcessing.TypeVectorPolygon, QgsProcessing.TypeVectorLine]))
+            self.INPUT, tr("Labels"),
+            [QgsProcessing.SourceType.TypeVectorPolygon, QgsProcessing.SourceType.TypeVectorLine]))
         self.addParameter(QgsProcessingParameterString(self.CLASSES, tr("Class config"), multiLine=True))
         self.addParameter(QgsProcessingParameterRasterLayer(self.REFERENCE, tr("Reference raster")))
         self.addParameter(QgsProcessingParameterBoolean(self.ALL_TOUCHED, tr("All touched"), False))
@@ -73,7 +75,8 @@ class RasterizeLabelsAlgorithm(LabelMigrationAlgorithm):
         rgb = self.parameterAsOptionalOutputLayer(parameters, self.OUTPUT_RGB, context)
         counts = self.run_core(
             rasterize_classes, feedback, reference_path=self.raster_path(parameters, self.REFERENCE, context),
-            output=output, classes=classes, srs_wkt=crs.toWkt(QgsCoordinateReferenceSystem.WKT_PREFERRED_GDAL),
+            output=output, classes=classes,
+            srs_wkt=crs.toWkt(QgsCoordinateReferenceSystem.WktVariant.WKT_PREFERRED_GDAL),
             colours=color_table(config, display=True), rgb_output=rgb or None,
             all_touched=self.parameterAsBool(parameters, self.ALL_TOUCHED, context),
         )

@@ -1,6 +1,7 @@
 """safetogeotiff: a Sentinel-2 SAFE product as one multiband GeoTIFF on one grid."""
 from qgis.core import (QgsProcessingParameterBoolean, QgsProcessingParameterEnum, QgsProcessingParameterFile,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterString)
+from qgis.PyQt.QtCore import QT_TR_NOOP
 
 from ..core.convert import RESAMPLING_METHODS, safe_to_geotiff
 from ..core.safe import RESOLUTIONS
@@ -12,9 +13,9 @@ PRODUCT_FILTER = "Sentinel-2 products (MTD_MSIL1C.xml MTD_MSIL2A.xml *.zip *.SAF
 
 class SafeToGeoTiffAlgorithm(LabelMigrationAlgorithm):
     ALGORITHM_ID = "safetogeotiff"
-    DISPLAY_NAME = "Sentinel-2 product to GeoTIFF"
-    GROUP = "Rasters"
-    HELP = (
+    DISPLAY_NAME = QT_TR_NOOP("Sentinel-2 product to GeoTIFF")
+    GROUP = QT_TR_NOOP("Rasters")
+    HELP = QT_TR_NOOP(
         "Converts a Sentinel-2 L1C or L2A product into one multiband GeoTIFF with every band on one "
         "grid, read where it lies (a zip is read in place, never extracted).<br><br>"
         "<b>Product</b> (INPUT): the .SAFE folder, the product zip, or its MTD_MSIL1C.xml / MTD_MSIL2A.xml.<br>"

@@ -8,11 +8,12 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, Qgs
                        QgsProcessingParameterFeatureSink, QgsProcessingParameterFeatureSource,
                        QgsProcessingParameterField, QgsProcessingParameterFileDestination,
                        QgsProcessingParameterNumber, QgsProcessingParameterString, QgsWkbTypes)
-from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QVariant
+from qgis.PyQt.QtCore import QT_TR_NOOP, QDate, QDateTime, Qt
 
 from ..core.http import use_proxy
 from ..core.search import BACKENDS, FootprintQuery, make_backend, search_scenes, write_matches_csv
 from ..core.search.base import PRODUCT_LEVELS
+from . import field_types
 from .algorithm import LabelMigrationAlgorithm, tr
 from .network import credentials, proxy_url
 from .styles import footprint_styler
@@ -23,9 +24,9 @@ WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
 
 class SearchScenesAlgorithm(LabelMigrationAlgorithm):
     ALGORITHM_ID = "searchscenes"
-    DISPLAY_NAME = "Search Sentinel-2 scenes"
-    GROUP = "Scenes"
-    HELP = (
+    DISPLAY_NAME = QT_TR_NOOP("Search Sentinel-2 scenes")
+    GROUP = QT_TR_NOOP("Scenes")
+    HELP = QT_TR_NOOP(
         "Finds, for each label footprint, the Sentinel-2 scenes taken within a date window with little "
         "cloud, and records which scene belongs to which label.<br><br>"
         "<b>Footprints</b> (FOOTPRINTS): polygons, e.g. from <i>Label footprints</i>.<br>"
@@ -58,30 +59,30 @@ class SearchScenesAlgorithm(LabelMigrationAlgorithm):
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFeatureSource(
-            self.FOOTPRINTS, tr("Footprints"), [QgsProcessing.TypeVectorPolygon]))
+            self.FOOTPRINTS, tr("Footprints"), [QgsProcessing.SourceType.TypeVectorPolygon]))
         self.addParameter(QgsProcessingParameterField(
             self.LABEL_FIELD, tr("Label field"), "label", self.FOOTPRINTS, optional=True))
         self.addParameter(QgsProcessingParameterField(
             self.DATE_FIELD, tr("Date field"), None, self.FOOTPRINTS, optional=True))
         self.addParameter(QgsProcessingParameterDateTime(
-            self.DATE, tr("Date"), QgsProcessingParameterDateTime.Date, optional=True))
+            self.DATE, tr("Date"), QgsProcessingParameterDateTime.Type.Date, optional=True))
         self.addParameter(QgsProcessingParameterNumber(
-            self.DAYS_BEFORE, tr("Days before"), QgsProcessingParameterNumber.Integer, 10, minValue=0))
+            self.DAYS_BEFORE, tr("Days before"), QgsProcessingParameterNumber.Type.Integer, 10, minValue=0))
         self.addParameter(QgsProcessingParameterNumber(
-            self.DAYS_AFTER, tr("Days after"), QgsProcessingParameterNumber.Integer, 10, minValue=0))
+            self.DAYS_AFTER, tr("Days after"), QgsProcessingParameterNumber.Type.Integer, 10, minValue=0))
         self.addParameter(QgsProcessingParameterNumber(
-            self.MAX_CLOUD, tr("Maximum cloud cover (%)"), QgsProcessingParameterNumber.Double, 3.0,
+            self.MAX_CLOUD, tr("Maximum cloud cover (%)"), QgsProcessingParameterNumber.Type.Double, 3.0,
             minValue=0, maxValue=100))
         self.addParameter(QgsProcessingParameterEnum(self.PRODUCT, tr("Product"), list(PRODUCT_LEVELS), defaultValue=1))
         self.addParameter(QgsProcessingParameterEnum(
-            self.BACKEND, tr("Backend"), [BACKENDS[name].label for name in BACKEND_NAMES], defaultValue=0))
+            self.BACKEND, tr("Backend"), [tr(BACKENDS[name].label) for name in BACKEND_NAMES], defaultValue=0))
         self.addParameter(QgsProcessingParameterString(self.URL, tr("URL"), optional=True))
         self.addParameter(QgsProcessingParameterString(self.COLLECTION, tr("Collection"), optional=True))
         self.addParameter(QgsProcessingParameterAuthConfig(self.AUTHCFG, tr("Authentication"), optional=True))
         self.addParameter(QgsProcessingParameterFeatureSink(
-            self.OUTPUT, tr("Scenes"), QgsProcessing.TypeVectorPolygon))
+            self.OUTPUT, tr("Scenes"), QgsProcessing.SourceType.TypeVectorPolygon))
         self.addParameter(QgsProcessingParameterFileDestination(
-            self.OUTPUT_TABLE, tr("Match table"), "CSV files (*.csv)", optional=True, createByDefault=True))
+            self.OUTPUT_TABLE, tr("Match table"), tr("CSV files (*.csv)"), optional=True, createByDefault=True))
 
     def processAlgorithm(self, parameters, context, feedback):
         footprints = self._footprints(parameters, context)
@@ -107,11 +108,11 @@ class SearchScenesAlgorithm(LabelMigrationAlgorithm):
 
     def _write(self, parameters, context, matches):
         sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, SCENE_FIELDS,
-                                             QgsWkbTypes.MultiPolygon, WGS84)
+                                             QgsWkbTypes.Type.MultiPolygon, WGS84)
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
         for match in matches:
-            sink.addFeature(_scene_feature(match), QgsFeatureSink.FastInsert)
+            sink.addFeature(_scene_feature(match), QgsFeatureSink.Flag.FastInsert)
         results = {self.OUTPUT: dest_id}
         table = self.parameterAsFileOutput(parameters, self.OUTPUT_TABLE, context)
         if table:
@@ -161,12 +162,12 @@ def _as_date(value):
 
 def _fields() -> QgsFields:
     fields = QgsFields()
-    for name, kind in (("id", QVariant.String), ("title", QVariant.String), ("backend", QVariant.String),
-                       ("datetime", QVariant.DateTime), ("cloud_cover", QVariant.Double), ("tile", QVariant.String),
-                       ("product_type", QVariant.String), ("offset_days", QVariant.Double),
-                       ("coverage_pct", QVariant.Double), ("label", QVariant.String), ("rank", QVariant.Int),
-                       ("online", QVariant.Bool), ("url", QVariant.String), ("quicklook", QVariant.String),
-                       ("size", QVariant.LongLong), ("checksums", QVariant.String), ("assets", QVariant.String)):
+    S, D = field_types.STRING, field_types.DOUBLE
+    for name, kind in (("id", S), ("title", S), ("backend", S), ("datetime", field_types.DATE_TIME),
+                       ("cloud_cover", D), ("tile", S), ("product_type", S), ("offset_days", D),
+                       ("coverage_pct", D), ("label", S), ("rank", field_types.INT), ("online", field_types.BOOL),
+                       ("url", S), ("quicklook", S), ("size", field_types.LONG_LONG), ("checksums", S),
+                       ("assets", S)):
         fields.append(QgsField(name, kind))
     return fields
 
@@ -182,7 +183,7 @@ def _scene_feature(match) -> QgsFeature:
         geometry.convertToMultiType()
         feature.setGeometry(geometry)
     moment = QDateTime(scene.datetime.replace(tzinfo=None))
-    moment.setTimeSpec(Qt.UTC)
+    moment.setTimeSpec(Qt.TimeSpec.UTC)
     feature.setAttributes([scene.id, scene.title, scene.backend, moment, scene.cloud_cover, scene.tile,
                            scene.product_type, match.offset_days, match.coverage_pct, match.label, match.rank,
                            scene.online, scene.url or "", scene.quicklook or "", scene.size,

@@ -2,6 +2,7 @@
 from qgis.core import (QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString)
+from qgis.PyQt.QtCore import QT_TR_NOOP
 
 from ..core.class_counts import class_counts, write_counts_csv
 from ..core.classes import color_table, load_class_config, palette_colours
@@ -13,9 +14,9 @@ from .styles import label_styler
 
 class SegmentAlgorithm(LabelMigrationAlgorithm):
     ALGORITHM_ID = "segment"
-    DISPLAY_NAME = "Segment with a model"
-    GROUP = "Models"
-    HELP = (
+    DISPLAY_NAME = QT_TR_NOOP("Segment with a model")
+    GROUP = QT_TR_NOOP("Models")
+    HELP = QT_TR_NOOP(
         "Runs any ONNX segmentation model (Deepness-compatible metadata) over a raster of any size, tiled "
         "with centre-weighted blending.<br><br>"
         "<b>Image</b> (INPUT): the raster; nodata stays nodata.<br>"
@@ -39,18 +40,18 @@ class SegmentAlgorithm(LabelMigrationAlgorithm):
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, tr("Image")))
-        self.addParameter(QgsProcessingParameterFile(self.MODEL, tr("Model"), fileFilter=ONNX_FILTER))
+        self.addParameter(QgsProcessingParameterFile(self.MODEL, tr("Model"), fileFilter=tr(ONNX_FILTER)))
         self.addParameter(QgsProcessingParameterString(self.BANDS, tr("Bands"), optional=True))
         self.addParameter(QgsProcessingParameterString(self.CLASSES, tr("Class config"), optional=True,
                                                        multiLine=True))
         self.addParameter(QgsProcessingParameterNumber(
-            self.THRESHOLD, tr("Threshold"), QgsProcessingParameterNumber.Double, optional=True,
+            self.THRESHOLD, tr("Threshold"), QgsProcessingParameterNumber.Type.Double, optional=True,
             minValue=0.0, maxValue=1.0))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, tr("Classes")))
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUTPUT_HEATMAPS, tr("Heatmaps"), optional=True, createByDefault=False))
         self.addParameter(QgsProcessingParameterFileDestination(
-            self.OUTPUT_COUNTS, tr("Counts"), "CSV files (*.csv)", optional=True, createByDefault=False))
+            self.OUTPUT_COUNTS, tr("Counts"), tr("CSV files (*.csv)"), optional=True, createByDefault=False))
 
     def processAlgorithm(self, parameters, context, feedback):
         model_path = self.parameterAsFile(parameters, self.MODEL, context)

@@ -1,6 +1,7 @@
 """stackbands: single-band rasters become the bands of one raster, in the given order."""
 from qgis.core import (QgsProcessing, QgsProcessingParameterMultipleLayers, QgsProcessingParameterRasterDestination,
                        QgsProcessingParameterString)
+from qgis.PyQt.QtCore import QT_TR_NOOP
 
 from ..core.stack import stack_bands
 from .algorithm import LabelMigrationAlgorithm, gdal_source, tr
@@ -9,9 +10,9 @@ from .styles import image_styler
 
 class StackBandsAlgorithm(LabelMigrationAlgorithm):
     ALGORITHM_ID = "stackbands"
-    DISPLAY_NAME = "Stack bands"
-    GROUP = "Rasters"
-    HELP = (
+    DISPLAY_NAME = QT_TR_NOOP("Stack bands")
+    GROUP = QT_TR_NOOP("Rasters")
+    HELP = QT_TR_NOOP(
         "Stacks single-band rasters, such as 38-Cloud's red_, green_, blue_ and nir_ patches or "
         "per-band Sentinel-2 files, into one multiband GeoTIFF in the order given.<br><br>"
         "<b>Input bands</b> (INPUTS): single-band rasters of one grid (same size, geotransform and "
@@ -26,7 +27,8 @@ class StackBandsAlgorithm(LabelMigrationAlgorithm):
     INPUTS, BAND_NAMES, OUTPUT = "INPUTS", "BAND_NAMES", "OUTPUT"
 
     def initAlgorithm(self, config=None):
-        self.addParameter(QgsProcessingParameterMultipleLayers(self.INPUTS, tr("Input bands"), QgsProcessing.TypeRaster))
+        self.addParameter(QgsProcessingParameterMultipleLayers(
+            self.INPUTS, tr("Input bands"), QgsProcessing.SourceType.TypeRaster))
         self.addParameter(QgsProcessingParameterString(self.BAND_NAMES, tr("Band names"), optional=True))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, tr("Stacked raster")))
 

@@ -9,6 +9,7 @@ from qgis.PyQt.QtGui import QColor
 
 from ..core.quicklook import rgb_band_indices
 from ..core.rasters import gdal_errors, open_raster
+from .algorithm import tr
 
 LABEL_OPACITY = 0.6
 CLOUD_COLOUR = "#00e5ff"
@@ -58,8 +59,8 @@ def _used_entries(classes, names: Optional[Dict[int, str]]):
 
 def style_cloud_mask(layer: QgsRasterLayer) -> None:
     """Clouds in a semi-transparent cloud colour over the image; clear pixels invisible."""
-    classes = [QgsPalettedRasterRenderer.Class(0, QColor(0, 0, 0, 0), "clear"),
-               QgsPalettedRasterRenderer.Class(1, QColor(CLOUD_COLOUR), "cloud")]
+    classes = [QgsPalettedRasterRenderer.Class(0, QColor(0, 0, 0, 0), tr("clear")),
+               QgsPalettedRasterRenderer.Class(1, QColor(CLOUD_COLOUR), tr("cloud"))]
     renderer = QgsPalettedRasterRenderer(layer.dataProvider(), 1, classes)
     renderer.setOpacity(CLOUD_OPACITY)
     layer.setRenderer(renderer)
@@ -74,7 +75,8 @@ def style_image(layer: QgsRasterLayer) -> None:
         red, green, blue = rgb_band_indices(open_raster(layer.source(), "image"))
     renderer = QgsMultiBandColorRenderer(layer.dataProvider(), red, green, blue)
     layer.setRenderer(renderer)
-    layer.setContrastEnhancement(QgsContrastEnhancement.StretchToMinimumMaximum, QgsRasterMinMaxOrigin.CumulativeCut)
+    layer.setContrastEnhancement(QgsContrastEnhancement.ContrastEnhancementAlgorithm.StretchToMinimumMaximum,
+                                 QgsRasterMinMaxOrigin.Limits.CumulativeCut)
     layer.triggerRepaint()
 
 
@@ -106,7 +108,7 @@ class _Styler(QgsProcessingLayerPostProcessorInterface):
         try:
             self._function(layer)
         except Exception as error:  # a style must never fail the algorithm
-            feedback.reportError(f"Could not style '{layer.name()}': {error}")
+            feedback.reportError(tr("Could not style '{}': {}").format(layer.name(), error))
 
 
 def label_styler(names: Optional[Dict[int, str]] = None) -> QgsProcessingLayerPostProcessorInterface:

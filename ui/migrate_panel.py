@@ -47,7 +47,7 @@ def migrate_parameters(labels: str, output_folder: str, date_source: str = "patt
     elif date_source == "csv":
         parameters["DATES_CSV"] = (dates_csv or "").strip()
     elif date_source == "date" and date is not None and date.isValid():
-        parameters["DATE"] = date.toString(Qt.ISODate)
+        parameters["DATE"] = date.toString(Qt.DateFormat.ISODate)
     names = [band.strip() for band in (bands or "").replace(" ", ",").split(",") if band.strip()]
     if names:
         parameters["BANDS"] = ",".join(names)
@@ -71,7 +71,7 @@ class MigratePanel(QWidget):
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.labels_widget = QgsFileWidget(self)
-        self.labels_widget.setStorageMode(QgsFileWidget.GetDirectory)
+        self.labels_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         self.labels_widget.setToolTip(tr("A folder of georeferenced label rasters, or PNG/JPEG labels each beside "
                                          "the GeoTIFF it was drawn on"))
         form.addRow(tr("Label folder"), self.labels_widget)
@@ -104,7 +104,7 @@ class MigratePanel(QWidget):
         self.cloud_model_widget.setToolTip(tr("Optional; default: the bundled cloud model when installed"))
         form.addRow(tr("Cloud model"), self.cloud_model_widget)
         self.output_widget = QgsFileWidget(self)
-        self.output_widget.setStorageMode(QgsFileWidget.GetDirectory)
+        self.output_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         form.addRow(tr("Output folder"), self.output_widget)
         layout.addLayout(form)
         buttons = QHBoxLayout()

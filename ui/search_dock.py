@@ -15,7 +15,7 @@ from qgis.core import (QgsApplication, QgsFieldProxyModel, QgsMapLayerProxyModel
                        QgsProcessingFeedback, QgsProject, QgsVectorLayer)
 from qgis.gui import (QgsAuthConfigSelect, QgsDockWidget, QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox,
                       QgsMessageBar)
-from qgis.PyQt.QtCore import QCoreApplication, QDate, Qt, QUrl
+from qgis.PyQt.QtCore import QT_TR_NOOP, QCoreApplication, QDate, Qt, QUrl
 from qgis.PyQt.QtGui import QPixmap
 from qgis.PyQt.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QDoubleSpinBox, QFileDialog, QFormLayout,
                                  QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSizePolicy,
@@ -32,10 +32,11 @@ SEARCH_ALGORITHM = "labelmigration:searchscenes"
 DOWNLOAD_ALGORITHM = "labelmigration:downloadscenes"
 BACKEND_NAMES = list(BACKENDS)  # the order of searchscenes' BACKEND enum
 LOCAL_BACKEND = BACKEND_NAMES.index("local")
-COLUMNS = (("label", "Label"), ("rank", "Rank"), ("title", "Title"), ("datetime", "Date and time"),
-           ("cloud_cover", "Cloud %"), ("coverage_pct", "Coverage %"), ("offset_days", "Offset (days)"),
-           ("backend", "Backend"))
-FEATURE_ID_ROLE = Qt.UserRole + 1
+COLUMNS = (("label", QT_TR_NOOP("Label")), ("rank", QT_TR_NOOP("Rank")), ("title", QT_TR_NOOP("Title")),
+           ("datetime", QT_TR_NOOP("Date and time")), ("cloud_cover", QT_TR_NOOP("Cloud %")),
+           ("coverage_pct", QT_TR_NOOP("Coverage %")), ("offset_days", QT_TR_NOOP("Offset (days)")),
+           ("backend", QT_TR_NOOP("Backend")))
+FEATURE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 # A task still running when its dock goes (plugin unload) keeps its algorithm, context and feedback alive here
 # until it ends: the C++ task refers to them.
 _ORPHANED_TASKS: List[tuple] = []
@@ -63,7 +64,7 @@ def search_parameters(footprints, date_field: Optional[str] = None, date: Option
     if date_field:
         parameters["DATE_FIELD"] = date_field
     elif date is not None and date.isValid():
-        parameters["DATE"] = date.toString(Qt.ISODate)
+        parameters["DATE"] = date.toString(Qt.DateFormat.ISODate)
     if authcfg:
         parameters["AUTHCFG"] = authcfg
     return parameters
@@ -151,7 +152,7 @@ class SceneSearchDock(QgsDockWidget):
         body = QWidget(self)
         layout = QVBoxLayout(body)
         self.message_bar = QgsMessageBar(body)
-        self.message_bar.setSizePolicy(QSizePolicy.Minimum, QSizePolicy.Fixed)
+        self.message_bar.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
         layout.addWidget(self.message_bar)
 
         form = QFormLayout()  # the search settings, shared by the scene search and the migration
@@ -160,12 +161,12 @@ class SceneSearchDock(QgsDockWidget):
         search_layout.setContentsMargins(0, 0, 0, 0)
         search_form = QFormLayout()
         self.layer_combo = QgsMapLayerComboBox(body)
-        self.layer_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer)
+        self.layer_combo.setFilters(QgsMapLayerProxyModel.Filter.PolygonLayer)
         search_form.addRow(tr("Footprints"), self.layer_combo)
         self.date_field_combo = QgsFieldComboBox(body)
         self.date_field_combo.setAllowEmptyFieldName(True)
-        self.date_field_combo.setFilters(QgsFieldProxyModel.Date | QgsFieldProxyModel.DateTime
-                                         | QgsFieldProxyModel.String)
+        self.date_field_combo.setFilters(QgsFieldProxyModel.Filter.Date | QgsFieldProxyModel.Filter.DateTime
+                                         | QgsFieldProxyModel.Filter.String)
         self.date_field_combo.setLayer(self.layer_combo.currentLayer())
         self.layer_combo.layerChanged.connect(self.date_field_combo.setLayer)
         search_form.addRow(tr("Date field"), self.date_field_combo)
@@ -233,17 +234,17 @@ class SceneSearchDock(QgsDockWidget):
 
         self.table = QTableWidget(0, len(COLUMNS), body)
         self.table.setHorizontalHeaderLabels([tr(title) for _name, title in COLUMNS])
-        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.ExtendedSelection)
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setVisible(False)
         self.table.setMinimumHeight(150)
         self.table.currentCellChanged.connect(lambda row, *_: self.show_quicklook(row))
         layout.addWidget(self.table, 1)
 
         self.quicklook_label = QLabel(body)
-        self.quicklook_label.setAlignment(Qt.AlignCenter)
+        self.quicklook_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.quicklook_label.setMinimumHeight(60)
         self.quicklook_label.setMaximumHeight(200)
         self.quicklook_label.setText(tr("No quicklook"))
@@ -251,7 +252,7 @@ class SceneSearchDock(QgsDockWidget):
 
         download_form = QFormLayout()
         self.folder_widget = QgsFileWidget(body)
-        self.folder_widget.setStorageMode(QgsFileWidget.GetDirectory)
+        self.folder_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         download_form.addRow(tr("Download folder"), self.folder_widget)
         layout.addLayout(download_form)
         buttons = QHBoxLayout()
@@ -466,7 +467,7 @@ class SceneSearchDock(QgsDockWidget):
                 item = QTableWidgetItem(display_value(row[name]))
                 item.setData(FEATURE_ID_ROLE, row["fid"])
                 if isinstance(row[name], (int, float)):
-                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row_index, column, item)
         labels = len({row["label"] for row in self.rows})
         self.status_label.setText(tr("{} scenes for {} labels.").format(len(self.rows), labels))
@@ -510,7 +511,8 @@ class SceneSearchDock(QgsDockWidget):
             self.quicklook_label.setPixmap(QPixmap())
             self.quicklook_label.setText(tr("Quicklook not available"))
             return
-        self.quicklook_label.setPixmap(pixmap.scaled(200, 200, Qt.KeepAspectRatio, Qt.SmoothTransformation))
+        self.quicklook_label.setPixmap(pixmap.scaled(200, 200, Qt.AspectRatioMode.KeepAspectRatio,
+                                                     Qt.TransformationMode.SmoothTransformation))
 
     def shutdown(self) -> None:
         """Cancels a running task before the dock goes (plugin unload)."""

@@ -1,0 +1,1316 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1">
+<context>
+    <name>LabelMigration</name>
+    <message>
+        <location filename="../processing/algorithm.py" line="25"/>
+        <source>CDSE OData</source>
+        <translation>CDSE OData</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithm.py" line="25"/>
+        <source>STAC API</source>
+        <translation>STAC-API</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithm.py" line="25"/>
+        <source>DHuS (sentinelsat-style hub)</source>
+        <translation>DHuS (Hub im Stil von sentinelsat)</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithm.py" line="25"/>
+        <source>Local archive</source>
+        <translation>Lokales Archiv</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithm.py" line="87"/>
+        <source>No raster was given for {}.</source>
+        <translation>Für {} wurde kein Raster angegeben.</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithm.py" line="133"/>
+        <source>The layer &apos;{}&apos; is served by the &apos;{}&apos; provider; only file-based rasters (GDAL) can be used here.</source>
+        <translation>Der Layer '{}' kommt vom Anbieter '{}'; hier sind nur dateibasierte Raster (GDAL) möglich.</translation>
+    </message>
+    <message>
+        <location filename="../processing/cloud_mask.py" line="18"/>
+        <source>ONNX models (*.onnx);;All files (*.*)</source>
+        <translation>ONNX-Modelle (*.onnx);;Alle Dateien (*.*)</translation>
+    </message>
+    <message>
+        <location filename="../processing/cloud_mask.py" line="21"/>
+        <source>Label Migration cloud model, 4 bands (bundled)</source>
+        <translation>Label-Migration-Wolkenmodell, 4 Bänder (mitgeliefert)</translation>
+    </message>
+    <message>
+        <location filename="../processing/cloud_mask.py" line="21"/>
+        <source>ukis-csmask 4 bands L1C</source>
+        <translation>ukis-csmask 4 Bänder L1C</translation>
+    </message>
+    <message>
+        <location filename="../processing/cloud_mask.py" line="21"/>
+        <source>ukis-csmask 4 bands L2A</source>
+        <translation>ukis-csmask 4 Bänder L2A</translation>
+    </message>
+    <message>
+        <location filename="../processing/cloud_mask.py" line="21"/>
+        <source>ukis-csmask 6 bands L1C</source>
+        <translation>ukis-csmask 6 Bänder L1C</translation>
+    </message>
+    <message>
+        <location filename="../processing/cloud_mask.py" line="21"/>
+        <source>ukis-csmask 6 bands L2A</source>
+        <translation>ukis-csmask 6 Bänder L2A</translation>
+    </message>
+    <message>
+        <location filename="../processing/cloud_mask.py" line="81"/>
+        <source>Cloud mask</source>
+        <translation>Wolkenmaske</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="18"/>
+        <source>Models</source>
+        <translation>Modelle</translation>
+    </message>
+    <message>
+        <location filename="../processing/cloud_mask.py" line="34"/>
+        <source>Runs an ONNX cloud segmentation model (a U-Net exported with the Deepness metadata keys, or any single-channel sigmoid or two-class model) over a raster of any size: tiles with overlap, blended towards tile centres so no seams appear, streamed block by block.&lt;br&gt;&lt;br&gt;&lt;b&gt;Image&lt;/b&gt; (INPUT): the raster to mask; nodata stays nodata.&lt;br&gt;&lt;b&gt;Model&lt;/b&gt; (MODEL): an ONNX file (optional). Its metadata name the bands it needs (matched to band descriptions such as B02/blue ... B08/nir, B11/swir16, B12/swir22) and its scaling. When given, it wins over the built-in model.&lt;br&gt;&lt;b&gt;Built-in model&lt;/b&gt; (BUILTIN_MODEL), used when MODEL is empty: 0 = the Label Migration cloud model bundled with the plugin (4 bands B02 B03 B04 B08); 1 to 4 = the cloud/shadow U-Nets of the ukis-csmask package (pip install ukis-csmask==1.0.0): 1 = 4 bands L1C, 2 = 4 bands L2A, 3 = 6 bands L1C, 4 = 6 bands L2A (B02 B03 B04 B08 B11 B12). They take reflectance: a raster without scale/offset metadata is read as DN / 10000 (give products from baseline 04.00 on with their offset applied, e.g. safetogeotiff REFLECTANCE). Their mask is 1 where the cloud class wins over clear and cloud shadow (shadow counts as clear); the probability is the cloud class's.&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): comma-separated band names or numbers, overriding the model's band list.&lt;br&gt;&lt;b&gt;Threshold&lt;/b&gt; (THRESHOLD): cloud probability from which a pixel is cloud (default: the model's seg_thresh, else 0.5; for ukis-csmask the most probable class).&lt;br&gt;&lt;b&gt;Tile size&lt;/b&gt; (TILE_SIZE) and &lt;b&gt;Overlap&lt;/b&gt; (OVERLAP) in pixels: 0 = the model's own.&lt;br&gt;&lt;b&gt;Cloud mask&lt;/b&gt; (OUTPUT): uint8, 1 cloud, 0 clear, 255 nodata.&lt;br&gt;&lt;b&gt;Cloud probability&lt;/b&gt; (OUTPUT_PROBABILITY): optional float32.&lt;br&gt;&lt;b&gt;Cloud polygons&lt;/b&gt; (OUTPUT_VECTOR): optional polygons of the clouds, without specks smaller than &lt;b&gt;Minimum area&lt;/b&gt; (MIN_AREA) in the raster's units² (m² for UTM; default 1000).&lt;br&gt;CLOUD_PERCENT is the share of valid pixels that are cloud.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:cloudmask -- INPUT=pair_image.tif MODEL=cloud.onnx OUTPUT=cloud_mask.tif&lt;/code&gt;, or with &lt;code&gt;BUILTIN_MODEL=2&lt;/code&gt; instead of MODEL for ukis-csmask's 4-band L2A model.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="42"/>
+        <source>Image</source>
+        <translation>Bild</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="43"/>
+        <source>Model</source>
+        <translation>Modell</translation>
+    </message>
+    <message>
+        <location filename="../processing/cloud_mask.py" line="70"/>
+        <source>Built-in model (when no model file is given)</source>
+        <translation>Eingebautes Modell (wenn keine Modelldatei angegeben ist)</translation>
+    </message>
+    <message>
+        <location filename="../ui/migrate_panel.py" line="96"/>
+        <source>Bands</source>
+        <translation>Bänder</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="47"/>
+        <source>Threshold</source>
+        <translation>Schwellenwert</translation>
+    </message>
+    <message>
+        <location filename="../processing/cloud_mask.py" line="77"/>
+        <source>Tile size</source>
+        <translation>Kachelgröße</translation>
+    </message>
+    <message>
+        <location filename="../processing/cloud_mask.py" line="79"/>
+        <source>Overlap</source>
+        <translation>Überlappung</translation>
+    </message>
+    <message>
+        <location filename="../processing/cloud_mask.py" line="82"/>
+        <source>Cloud probability</source>
+        <translation>Wolkenwahrscheinlichkeit</translation>
+    </message>
+    <message>
+        <location filename="../processing/cloud_mask.py" line="84"/>
+        <source>Cloud polygons</source>
+        <translation>Wolkenpolygone</translation>
+    </message>
+    <message>
+        <location filename="../processing/cloud_mask.py" line="87"/>
+        <source>Minimum area</source>
+        <translation>Mindestfläche</translation>
+    </message>
+    <message>
+        <location filename="../processing/cloud_mask.py" line="89"/>
+        <source>Cloud cover of the valid pixels (%)</source>
+        <translation>Wolkenbedeckung der gültigen Pixel (%)</translation>
+    </message>
+    <message>
+        <location filename="../processing/cloud_mask.py" line="108"/>
+        <source>Cloud cover: {:.2f}% of {} valid pixels ({} tiles of {} px)</source>
+        <translation>Wolkenbedeckung: {:.2f}% von {} gültigen Pixeln ({} Kacheln zu {} px)</translation>
+    </message>
+    <message>
+        <location filename="../processing/cloud_mask.py" line="126"/>
+        <source>The bundled cloud model &apos;{}&apos; is not installed with this copy of the plugin. Give an ONNX file in MODEL or choose a ukis-csmask model in BUILTIN_MODEL.</source>
+        <translation>Das mitgelieferte Wolkenmodell '{}' ist mit dieser Kopie des Plugins nicht installiert. Geben Sie eine ONNX-Datei in MODEL an oder wählen Sie ein ukis-csmask-Modell in BUILTIN_MODEL.</translation>
+    </message>
+    <message>
+        <location filename="../processing/cloud_mask.py" line="148"/>
+        <source>{} cloud polygons</source>
+        <translation>{} Wolkenpolygone</translation>
+    </message>
+    <message>
+        <location filename="../processing/crop_scene.py" line="18"/>
+        <source>Crop scene to label</source>
+        <translation>Szene auf Label zuschneiden</translation>
+    </message>
+    <message>
+        <location filename="../processing/rasterize_labels.py" line="39"/>
+        <source>Labels</source>
+        <translation>Labels</translation>
+    </message>
+    <message>
+        <location filename="../processing/crop_scene.py" line="20"/>
+        <source>Cuts the scene pixels under a label and puts the label on exactly the same grid, so the two form an aligned training pair. Only the needed window of the scene is read, so a remote Cloud-Optimised GeoTIFF (&lt;code&gt;/vsicurl/https://...&lt;/code&gt;) costs a few requests.&lt;br&gt;&lt;br&gt;&lt;b&gt;Scene&lt;/b&gt; (SCENE): any GDAL raster: GeoTIFF, VRT or a /vsicurl/ COG; or a Sentinel-2 product (.SAFE folder, zip or MTD_MSIL1C.xml / MTD_MSIL2A.xml), cropped straight from its JP2 bands on the 10 m grid (bands of 20 and 60 m resampled bilinearly) without converting it first.&lt;br&gt;&lt;b&gt;Other tiles&lt;/b&gt; (OTHER_TILES): further Sentinel-2 products of the same datatake, mosaicked with the scene when the label straddles MGRS tiles.&lt;br&gt;&lt;b&gt;Label&lt;/b&gt; (LABEL): a georeferenced label raster, in any CRS (e.g. EPSG:3035 label, UTM scene).&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): scene bands to keep by number, in order (default: all).&lt;br&gt;&lt;b&gt;Band names&lt;/b&gt; (BAND_NAMES): or by name, comma-separated: band descriptions, or Sentinel-2 band names for products, e.g. &lt;code&gt;B02,B03,B04,B08&lt;/code&gt;.&lt;br&gt;&lt;b&gt;Label resampling&lt;/b&gt; (LABEL_RESAMPLING): nearest (default) or mode (majority class, better when the label is much finer than the scene).&lt;br&gt;&lt;b&gt;Image&lt;/b&gt; (OUTPUT_IMAGE): the scene&apos;s own pixels, CRS and grid (never resampled) over the label&apos;s bounding box; pixels outside the label&apos;s footprint are nodata.&lt;br&gt;&lt;b&gt;Label on image grid&lt;/b&gt; (OUTPUT_LABEL): the label on exactly the image&apos;s grid; nodata outside the label.&lt;br&gt;A label partly outside the scene is cropped to what overlaps; COVERED_PERCENT reports the share of the label footprint inside the scene and NODATA_PERCENT the share of label pixels without image data.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:cropscene -- SCENE=S2_T32UPU.tif LABEL=mask.tif OUTPUT_IMAGE=pair_image.tif OUTPUT_LABEL=pair_label.tif&lt;/code&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/crop_scene.py" line="51"/>
+        <source>Scene</source>
+        <translation>Szene</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="35"/>
+        <source>Label</source>
+        <translation>Label</translation>
+    </message>
+    <message>
+        <location filename="../processing/stack_bands.py" line="32"/>
+        <source>Band names</source>
+        <translation>Bandnamen</translation>
+    </message>
+    <message>
+        <location filename="../processing/crop_scene.py" line="56"/>
+        <source>Other tiles</source>
+        <translation>Weitere Kacheln</translation>
+    </message>
+    <message>
+        <location filename="../processing/crop_scene.py" line="58"/>
+        <source>Label resampling</source>
+        <translation>Resampling des Labels</translation>
+    </message>
+    <message>
+        <location filename="../processing/crop_scene.py" line="58"/>
+        <source>Nearest neighbour</source>
+        <translation>Nächster Nachbar</translation>
+    </message>
+    <message>
+        <location filename="../processing/crop_scene.py" line="58"/>
+        <source>Mode (majority)</source>
+        <translation>Modus (Mehrheit)</translation>
+    </message>
+    <message>
+        <location filename="../processing/crop_scene.py" line="62"/>
+        <source>Label on image grid</source>
+        <translation>Label im Bildraster</translation>
+    </message>
+    <message>
+        <location filename="../processing/crop_scene.py" line="63"/>
+        <source>Label footprint covered by the scene (%)</source>
+        <translation>Von der Szene abgedeckter Label-Umriss (%)</translation>
+    </message>
+    <message>
+        <location filename="../processing/crop_scene.py" line="64"/>
+        <source>Label pixels without image data (%)</source>
+        <translation>Label-Pixel ohne Bilddaten (%)</translation>
+    </message>
+    <message>
+        <location filename="../processing/crop_scene.py" line="73"/>
+        <source>Incorrect parameter value for {}</source>
+        <translation>Ungültiger Parameterwert für {}</translation>
+    </message>
+    <message>
+        <location filename="../processing/crop_scene.py" line="94"/>
+        <source>Pair of {} x {} pixels; label covered {:.1f}%, label pixels without image data {:.2f}%</source>
+        <translation>Paar aus {} x {} Pixeln; Label zu {:.1f}% abgedeckt, Label-Pixel ohne Bilddaten {:.2f}%</translation>
+    </message>
+    <message>
+        <location filename="../processing/download_scenes.py" line="20"/>
+        <source>Download scenes</source>
+        <translation>Szenen herunterladen</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="451"/>
+        <source>Scenes</source>
+        <translation>Szenen</translation>
+    </message>
+    <message>
+        <location filename="../processing/download_scenes.py" line="22"/>
+        <source>Downloads the scenes of a layer made by &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt; (all features, or only the selected ones): whole products, or only the named assets of STAC scenes (Cloud-Optimised GeoTIFFs). Downloads resume after a cut connection, retry on 429/503 honouring Retry-After, run at most 4 at a time, are verified by the catalogue&apos;s checksum (MD5, SHA-256, BLAKE3 when the blake3 package is installed) or size, and appear under their final name only when complete. Products kept in a long-term archive (offline) are reported, not treated as errors.&lt;br&gt;&lt;br&gt;&lt;b&gt;Scenes&lt;/b&gt; (SCENES): the scene layer.&lt;br&gt;&lt;b&gt;Folder&lt;/b&gt; (FOLDER): where the files go: &amp;lt;title&amp;gt;.zip for products, &amp;lt;id&amp;gt;/&amp;lt;asset&amp;gt;.&amp;lt;ext&amp;gt; for assets.&lt;br&gt;&lt;b&gt;Assets&lt;/b&gt; (ASSETS): comma-separated STAC asset names (e.g. &lt;code&gt;blue,green,red,nir,scl&lt;/code&gt;); empty = the whole product.&lt;br&gt;&lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): a QGIS authentication configuration with the account&apos;s user name and password (Copernicus Data Space: a bearer token is fetched and refreshed before it expires; DHuS: HTTP Basic). Never stored in settings, logs or projects.&lt;br&gt;&lt;b&gt;Token URL&lt;/b&gt; (TOKEN_URL): the Copernicus Data Space token endpoint (default the public one).&lt;br&gt;DOWNLOADED lists the files written; OFFLINE the products that must first be restored.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:downloadscenes -- SCENES=scenes.gpkg FOLDER=/data/sentinel2 AUTHCFG=ab12cde&lt;/code&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/download_scenes.py" line="48"/>
+        <source>Folder</source>
+        <translation>Ordner</translation>
+    </message>
+    <message>
+        <location filename="../processing/download_scenes.py" line="49"/>
+        <source>Assets</source>
+        <translation>Assets</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="218"/>
+        <source>Authentication</source>
+        <translation>Authentifizierung</translation>
+    </message>
+    <message>
+        <location filename="../processing/download_scenes.py" line="51"/>
+        <source>Token URL</source>
+        <translation>Token-URL</translation>
+    </message>
+    <message>
+        <location filename="../processing/download_scenes.py" line="52"/>
+        <source>Downloaded files</source>
+        <translation>Heruntergeladene Dateien</translation>
+    </message>
+    <message>
+        <location filename="../processing/download_scenes.py" line="53"/>
+        <source>Offline products</source>
+        <translation>Offline-Produkte</translation>
+    </message>
+    <message>
+        <location filename="../processing/download_scenes.py" line="54"/>
+        <source>Number of files</source>
+        <translation>Anzahl der Dateien</translation>
+    </message>
+    <message>
+        <location filename="../processing/download_scenes.py" line="69"/>
+        <source>The scene layer has no scenes to download.</source>
+        <translation>Der Szenen-Layer enthält keine Szenen zum Herunterladen.</translation>
+    </message>
+    <message>
+        <location filename="../processing/download_scenes.py" line="78"/>
+        <source>{} files to download into {}</source>
+        <translation>{} Dateien werden nach {} heruntergeladen</translation>
+    </message>
+    <message>
+        <location filename="../processing/download_scenes.py" line="83"/>
+        <source>{:.1f} of {:.1f} MB, {:.1f} MB/s</source>
+        <translation>{:.1f} von {:.1f} MB, {:.1f} MB/s</translation>
+    </message>
+    <message>
+        <location filename="../processing/download_scenes.py" line="92"/>
+        <source>Offline (in the long-term archive; order it, then download again): {}</source>
+        <translation>Offline (im Langzeitarchiv; bestellen, dann erneut herunterladen): {}</translation>
+    </message>
+    <message>
+        <location filename="../processing/evaluate_segmentation.py" line="9"/>
+        <source>Accuracy</source>
+        <translation>Genauigkeit</translation>
+    </message>
+    <message>
+        <location filename="../processing/evaluate_segmentation.py" line="9"/>
+        <source>Precision</source>
+        <translation>Präzision</translation>
+    </message>
+    <message>
+        <location filename="../processing/evaluate_segmentation.py" line="9"/>
+        <source>Recall</source>
+        <translation>Sensitivität</translation>
+    </message>
+    <message>
+        <location filename="../processing/evaluate_segmentation.py" line="10"/>
+        <source>IoU</source>
+        <translation>IoU</translation>
+    </message>
+    <message>
+        <location filename="../processing/evaluate_segmentation.py" line="10"/>
+        <source>F1</source>
+        <translation>F1</translation>
+    </message>
+    <message>
+        <location filename="../processing/evaluate_segmentation.py" line="15"/>
+        <source>Evaluate segmentation</source>
+        <translation>Segmentierung bewerten</translation>
+    </message>
+    <message>
+        <location filename="../processing/evaluate_segmentation.py" line="17"/>
+        <source>Scores a predicted class raster (e.g. a cloud mask) against ground truth, pixel by pixel, with nodata of either raster left out. When the grids differ the prediction is warped onto the truth&apos;s grid with nearest neighbour.&lt;br&gt;&lt;br&gt;&lt;b&gt;Prediction&lt;/b&gt; (PREDICTION): the class raster to score.&lt;br&gt;&lt;b&gt;Ground truth&lt;/b&gt; (GROUND_TRUTH): the reference class raster.&lt;br&gt;&lt;b&gt;Positive class&lt;/b&gt; (POSITIVE): with two classes, the class whose precision, recall, IoU and F1 are reported (default 1, e.g. cloud); with more classes the means over classes are reported.&lt;br&gt;&lt;b&gt;Confusion matrix&lt;/b&gt; (OUTPUT_TABLE): CSV, truth classes in rows, predicted classes in columns.&lt;br&gt;Outputs ACCURACY, PRECISION, RECALL, IOU, F1, and PER_CLASS (one line per class).&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:evaluatesegmentation -- PREDICTION=cloudmask.tif GROUND_TRUTH=truth.tif OUTPUT_TABLE=confusion.csv&lt;/code&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/evaluate_segmentation.py" line="34"/>
+        <source>Prediction</source>
+        <translation>Vorhersage</translation>
+    </message>
+    <message>
+        <location filename="../processing/evaluate_segmentation.py" line="35"/>
+        <source>Ground truth</source>
+        <translation>Referenzdaten</translation>
+    </message>
+    <message>
+        <location filename="../processing/evaluate_segmentation.py" line="36"/>
+        <source>Positive class</source>
+        <translation>Positive Klasse</translation>
+    </message>
+    <message>
+        <location filename="../processing/evaluate_segmentation.py" line="65"/>
+        <source>Confusion matrix</source>
+        <translation>Konfusionsmatrix</translation>
+    </message>
+    <message>
+        <location filename="../ui/migrate_panel.py" line="87"/>
+        <source>CSV files (*.csv)</source>
+        <translation>CSV-Dateien (*.csv)</translation>
+    </message>
+    <message>
+        <location filename="../processing/evaluate_segmentation.py" line="42"/>
+        <source>Metrics per class</source>
+        <translation>Kennzahlen je Klasse</translation>
+    </message>
+    <message>
+        <location filename="../processing/geocode_mask.py" line="10"/>
+        <source>Label images (*.png *.PNG *.jpg *.jpeg *.JPG *.tif *.tiff *.TIF *.bmp);;All files (*.*)</source>
+        <translation>Label-Bilder (*.png *.PNG *.jpg *.jpeg *.JPG *.tif *.tiff *.TIF *.bmp);;Alle Dateien (*.*)</translation>
+    </message>
+    <message>
+        <location filename="../processing/geocode_mask.py" line="16"/>
+        <source>Geocode label mask</source>
+        <translation>Label-Maske georeferenzieren</translation>
+    </message>
+    <message>
+        <location filename="../processing/geocode_mask.py" line="18"/>
+        <source>Gives a label image that has no georeferencing (PNG, JPEG or a plain single-band TIFF, as exported from labelling tools) the coordinate system, geotransform and size of the raster it was drawn on.&lt;br&gt;&lt;br&gt;&lt;b&gt;Label image&lt;/b&gt; (INPUT): one band of class values, or RGB with one colour per class. Grey colours such as #010101 and #050505 become classes 1 and 5; other colours become classes 1, 2, ... in colour order (black is background 0), with a colour table. An alpha channel marks unlabelled pixels.&lt;br&gt;&lt;b&gt;Reference raster&lt;/b&gt; (REFERENCE): the georeferenced image the label was drawn on.&lt;br&gt;&lt;b&gt;Add validity band&lt;/b&gt; (VALIDITY_BAND): band 2 of the output is 1 where the reference has data and 0 where it is nodata.&lt;br&gt;&lt;b&gt;Resize label to the reference&lt;/b&gt; (RESIZE): if the label has another size, resize it with nearest neighbour instead of stopping with an error.&lt;br&gt;&lt;b&gt;Georeferenced label&lt;/b&gt; (OUTPUT): GeoTIFF, band 1 the class values (uint8).&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:geocodemask -- INPUT=mask.png REFERENCE=20200812_101512_3B_Visual.tif OUTPUT=mask.tif&lt;/code&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/geocode_mask.py" line="39"/>
+        <source>Label image</source>
+        <translation>Label-Bild</translation>
+    </message>
+    <message>
+        <location filename="../processing/rasterize_labels.py" line="43"/>
+        <source>Reference raster</source>
+        <translation>Referenzraster</translation>
+    </message>
+    <message>
+        <location filename="../processing/geocode_mask.py" line="42"/>
+        <source>Add validity band</source>
+        <translation>Gültigkeitsband hinzufügen</translation>
+    </message>
+    <message>
+        <location filename="../processing/geocode_mask.py" line="43"/>
+        <source>Resize label to the reference</source>
+        <translation>Label auf die Größe der Referenz bringen</translation>
+    </message>
+    <message>
+        <location filename="../processing/geocode_mask.py" line="44"/>
+        <source>Georeferenced label</source>
+        <translation>Georeferenziertes Label</translation>
+    </message>
+    <message>
+        <location filename="../processing/geocode_mask.py" line="45"/>
+        <source>Number of colour classes</source>
+        <translation>Anzahl der Farbklassen</translation>
+    </message>
+    <message>
+        <location filename="../processing/geocode_mask.py" line="58"/>
+        <source>Class {}: colour {}</source>
+        <translation>Klasse {}: Farbe {}</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="251"/>
+        <source>Label footprints</source>
+        <translation>Label-Umrisse</translation>
+    </message>
+    <message>
+        <location filename="../processing/mask_footprint.py" line="17"/>
+        <source>Draws the outline of each label&apos;s valid data (not just its bounding box: a rotated or partly nodata label gives its real outline) as one polygon per label.&lt;br&gt;&lt;br&gt;&lt;b&gt;Labels&lt;/b&gt; (INPUT): one or more georeferenced label rasters, e.g. outputs of &lt;i&gt;Geocode label mask&lt;/i&gt;. A band named &apos;validity&apos; marks valid pixels; otherwise the raster&apos;s nodata, mask or alpha band does.&lt;br&gt;&lt;b&gt;Target CRS&lt;/b&gt; (TARGET_CRS): coordinate system of the footprints (default EPSG:4326).&lt;br&gt;&lt;b&gt;Footprints&lt;/b&gt; (OUTPUT): polygons with the fields &lt;i&gt;label&lt;/i&gt; (file name), &lt;i&gt;area_m2&lt;/i&gt; (true area in square metres) and &lt;i&gt;date&lt;/i&gt; (from a date such as 20200812 or 2020-08-12 in the file name, or the raster&apos;s date metadata; empty when unknown).&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:maskfootprint -- INPUT=mask_20200812.tif OUTPUT=footprints.gpkg&lt;/code&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/mask_footprint.py" line="37"/>
+        <source>Target CRS</source>
+        <translation>Ziel-KBS</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="165"/>
+        <source>Footprints</source>
+        <translation>Umrisse</translation>
+    </message>
+    <message>
+        <location filename="../processing/mask_footprint.py" line="44"/>
+        <source>No label rasters were given.</source>
+        <translation>Es wurden keine Label-Raster angegeben.</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="442"/>
+        <source>Migrate labels</source>
+        <translation>Labels migrieren</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="37"/>
+        <source>Moves a whole label set onto Sentinel-2 in one run: for each label it searches the scenes around the label&apos;s date, chooses the one with the least cloud over the label itself (the SCL band of L2A products, read for the label&apos;s window only; otherwise the cloud model), then the smallest time offset, then the best coverage, and writes an aligned image/label pair. Tiles of one datatake are mosaicked when a label straddles them. A re-run skips the pairs that are complete and verified.&lt;br&gt;&lt;br&gt;&lt;b&gt;Label folder&lt;/b&gt; (LABELS): a folder of georeferenced label rasters (GeoTIFF), or PNG/JPEG labels each beside the georeferenced image it was drawn on, matched by name (&lt;i&gt;area1_label.png&lt;/i&gt; with &lt;i&gt;area1_visual.tif&lt;/i&gt;).&lt;br&gt;&lt;b&gt;Label files&lt;/b&gt; (LABEL_FILES): or (also) a list of label files.&lt;br&gt;&lt;b&gt;Date pattern&lt;/b&gt; (DATE_PATTERN): a regular expression finding the date in a file name; groups named year, month, day, or three groups in that order. Default: YYYYMMDD, YYYY-MM-DD or YYYY_MM_DD.&lt;br&gt;&lt;b&gt;Dates CSV&lt;/b&gt; (DATES_CSV): or a CSV with the columns label,date.&lt;br&gt;&lt;b&gt;Date&lt;/b&gt; (DATE): or one date for every label.&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API, 2 a DHuS hub, 3 a local archive (a folder of SAFE products; URL is the folder). OData and DHuS products are downloaded to OUTPUT_FOLDER/downloads (at most 4 at a time); STAC assets are read window by window.&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL), &lt;b&gt;Collection&lt;/b&gt; (COLLECTION), &lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): as in &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the search window (default 10).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in % (default 30; the cloud over the label decides among the scenes that pass).&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): the bands of the images, comma-separated (default B02,B03,B04,B08).&lt;br&gt;&lt;b&gt;Cloud model&lt;/b&gt; (CLOUD_MODEL): an ONNX cloud model for scenes without SCL (default: the bundled model when installed; without one the scene cloud cover ranks them and the reason says so).&lt;br&gt;&lt;b&gt;Cloud masks&lt;/b&gt; (CLOUD_MASKS): writes OUTPUT_FOLDER/masks/&amp;lt;label&amp;gt;.tif per pair (1 cloud, 0 clear, 255 nodata, on the pair&apos;s grid) with the cloud model (the one rating already ran on the same crop is reused), or, without a model, from the SCL band of L2A products (classes 8, 9, 10). Default: on when a cloud model is installed; the log says which source was used.&lt;br&gt;&lt;b&gt;Executor&lt;/b&gt; (EXECUTOR): empty for the local pool, or a Dask scheduler address such as tcp://10.0.0.5:8786 (its workers need this plugin importable as &lt;i&gt;labelmigration&lt;/i&gt; and the same paths).&lt;br&gt;&lt;b&gt;Workers&lt;/b&gt; (WORKERS): threads of the local pool (0 = one per core).&lt;br&gt;&lt;b&gt;Output folder&lt;/b&gt; (OUTPUT_FOLDER): receives images/&amp;lt;label&amp;gt;.tif, labels/&amp;lt;label&amp;gt;.tif, matches.csv (MATCHES), footprints.gpkg (FOOTPRINTS, with a second layer &apos;scenes&apos;: the chosen scenes&apos; footprints) and report.html (REPORT). From the dialog the results load as a layer group &apos;Label migration: &amp;lt;folder&amp;gt;&apos;: label footprints, chosen scenes, and the pairs (image, label, cloud mask; at most 50, in collapsed sub-groups). PAIRS counts the complete pairs, FAILED the labels that failed (the reasons are in matches.csv and the report).&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:migratelabels -- LABELS=/data/labels BACKEND=3 URL=/data/sentinel2 DAYS_BEFORE=15 DAYS_AFTER=15 OUTPUT_FOLDER=/data/migrated&lt;/code&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../ui/migrate_panel.py" line="77"/>
+        <source>Label folder</source>
+        <translation>Label-Ordner</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="91"/>
+        <source>Label files</source>
+        <translation>Label-Dateien</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="93"/>
+        <source>Date pattern</source>
+        <translation>Datumsmuster</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="94"/>
+        <source>Dates CSV</source>
+        <translation>Datums-CSV</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="177"/>
+        <source>Date</source>
+        <translation>Datum</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="205"/>
+        <source>Backend</source>
+        <translation>Backend</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="214"/>
+        <source>URL</source>
+        <translation>URL</translation>
+    </message>
+    <message>
+        <location filename="../processing/search_scenes.py" line="80"/>
+        <source>Collection</source>
+        <translation>Kollektion</translation>
+    </message>
+    <message>
+        <location filename="../processing/search_scenes.py" line="69"/>
+        <source>Days before</source>
+        <translation>Tage davor</translation>
+    </message>
+    <message>
+        <location filename="../processing/search_scenes.py" line="71"/>
+        <source>Days after</source>
+        <translation>Tage danach</translation>
+    </message>
+    <message>
+        <location filename="../processing/search_scenes.py" line="73"/>
+        <source>Maximum cloud cover (%)</source>
+        <translation>Maximale Wolkenbedeckung (%)</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="201"/>
+        <source>Product</source>
+        <translation>Produkt</translation>
+    </message>
+    <message>
+        <location filename="../ui/migrate_panel.py" line="105"/>
+        <source>Cloud model</source>
+        <translation>Wolkenmodell</translation>
+    </message>
+    <message>
+        <location filename="../ui/migrate_panel.py" line="97"/>
+        <source>Write a cloud mask per pair</source>
+        <translation>Eine Wolkenmaske je Paar schreiben</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="116"/>
+        <source>Executor (Dask scheduler address)</source>
+        <translation>Executor (Adresse des Dask-Schedulers)</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="118"/>
+        <source>Workers (0 = one per core)</source>
+        <translation>Worker (0 = einer je Kern)</translation>
+    </message>
+    <message>
+        <location filename="../ui/migrate_panel.py" line="108"/>
+        <source>Output folder</source>
+        <translation>Ausgabeordner</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="121"/>
+        <source>Label-scene matches (CSV)</source>
+        <translation>Label-Szenen-Zuordnungen (CSV)</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="124"/>
+        <source>QA report</source>
+        <translation>QA-Bericht</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="125"/>
+        <source>Complete pairs</source>
+        <translation>Vollständige Paare</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="126"/>
+        <source>Failed labels</source>
+        <translation>Fehlgeschlagene Labels</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="132"/>
+        <source>Give either a label folder (LABELS) or label files (LABEL_FILES), not both.</source>
+        <translation>Geben Sie entweder einen Label-Ordner (LABELS) oder Label-Dateien (LABEL_FILES) an, nicht beides.</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="135"/>
+        <source>No labels: give a label folder (LABELS) or label files (LABEL_FILES).</source>
+        <translation>Keine Labels: Geben Sie einen Label-Ordner (LABELS) oder Label-Dateien (LABEL_FILES) an.</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="161"/>
+        <source>{} labels: {} migrated, {} already done, {} failed, {} without a scene</source>
+        <translation>{} Labels: {} migriert, {} bereits erledigt, {} fehlgeschlagen, {} ohne Szene</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="167"/>
+        <source>Cloud masks (masks/&lt;label&gt;.tif) made from {}.</source>
+        <translation>Wolkenmasken (masks/&lt;label&gt;.tif) erstellt aus {}.</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="264"/>
+        <source>Chosen scenes</source>
+        <translation>Gewählte Szenen</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="271"/>
+        <source>Pairs ({})</source>
+        <translation>Paare ({})</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="274"/>
+        <source>label</source>
+        <translation>Label</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="274"/>
+        <source>cloud mask</source>
+        <translation>Wolkenmaske</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="274"/>
+        <source>image</source>
+        <translation>Bild</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="289"/>
+        <source>{} pairs: the first {} are loaded; all are in {} (matches.csv).</source>
+        <translation>{} Paare: die ersten {} sind geladen; alle liegen in {} (matches.csv).</translation>
+    </message>
+    <message>
+        <location filename="../processing/styles.py" line="111"/>
+        <source>Could not style &apos;{}&apos;: {}</source>
+        <translation>'{}' konnte nicht gestaltet werden: {}</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="312"/>
+        <source>Could not load the results into a layer group: {}</source>
+        <translation>Die Ergebnisse konnten nicht in eine Layergruppe geladen werden: {}</translation>
+    </message>
+    <message>
+        <location filename="../processing/network.py" line="20"/>
+        <source>QGIS&apos;s authentication system is disabled: {}</source>
+        <translation>Das Authentifizierungssystem von QGIS ist deaktiviert: {}</translation>
+    </message>
+    <message>
+        <location filename="../processing/network.py" line="24"/>
+        <source>No usable authentication configuration &apos;{}&apos; (is the master password entered?).</source>
+        <translation>Keine verwendbare Authentifizierungskonfiguration '{}' (ist das Master-Passwort eingegeben?).</translation>
+    </message>
+    <message>
+        <location filename="../processing/network.py" line="28"/>
+        <source>The authentication configuration &apos;{}&apos; has no user name; use a Basic (user name and password) configuration.</source>
+        <translation>Die Authentifizierungskonfiguration '{}' hat keinen Benutzernamen; verwenden Sie eine Basic-Konfiguration (Benutzername und Passwort).</translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="384"/>
+        <source>Label Migration</source>
+        <translation>Label Migration</translation>
+    </message>
+    <message>
+        <location filename="../processing/provider.py" line="33"/>
+        <source>Label Migration: move labels onto Sentinel-2 imagery</source>
+        <translation>Label Migration: Labels auf Sentinel-2-Bilder übertragen</translation>
+    </message>
+    <message>
+        <location filename="../processing/rasterize_labels.py" line="16"/>
+        <source>Rasterize labels by class</source>
+        <translation>Labels nach Klassen rastern</translation>
+    </message>
+    <message>
+        <location filename="../processing/rasterize_labels.py" line="18"/>
+        <source>Burns polygon or line labels onto the grid of a reference raster, one class per filter expression, as a training label.&lt;br&gt;&lt;br&gt;&lt;b&gt;Labels&lt;/b&gt; (INPUT): a polygon or line layer, e.g. OpenStreetMap land use.&lt;br&gt;&lt;b&gt;Class config&lt;/b&gt; (CLASSES): a JSON file or text: a list of &lt;code&gt;{&quot;name&quot;: &quot;Residential&quot;, &quot;color&quot;: &quot;#010101&quot;, &quot;filter&quot;: &quot;\&quot;landuse\&quot; = &apos;residential&apos;&quot;}&lt;/code&gt; (or skynet-data&apos;s &lt;code&gt;{&quot;classes&quot;: [...]}&lt;/code&gt; with &lt;code&gt;[field]&lt;/code&gt; filters). Class 1 is the first entry; later classes paint over earlier ones; unmatched pixels are background 0.&lt;br&gt;&lt;b&gt;Reference raster&lt;/b&gt; (REFERENCE): the grid (CRS, extent, pixel size) to burn onto.&lt;br&gt;&lt;b&gt;All touched&lt;/b&gt; (ALL_TOUCHED): burn every pixel a geometry touches (thin lines need it).&lt;br&gt;&lt;b&gt;Class raster&lt;/b&gt; (OUTPUT): uint8 with a colour table (visible colours for near-black codes).&lt;br&gt;&lt;b&gt;RGB-encoded&lt;/b&gt; (OUTPUT_RGB): optional 3-band raster in the classes&apos; encoding colours, as the seed&apos;s skynet-data labels.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:rasterizelabels -- INPUT=osm_landuse.gpkg CLASSES=classes.json REFERENCE=pair_image.tif OUTPUT=landuse_label.tif&lt;/code&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="45"/>
+        <source>Class config</source>
+        <translation>Klassenkonfiguration</translation>
+    </message>
+    <message>
+        <location filename="../processing/rasterize_labels.py" line="44"/>
+        <source>All touched</source>
+        <translation>Alle berührten Pixel</translation>
+    </message>
+    <message>
+        <location filename="../processing/rasterize_labels.py" line="45"/>
+        <source>Class raster</source>
+        <translation>Klassenraster</translation>
+    </message>
+    <message>
+        <location filename="../processing/rasterize_labels.py" line="46"/>
+        <source>RGB-encoded</source>
+        <translation>RGB-kodiert</translation>
+    </message>
+    <message>
+        <location filename="../processing/rasterize_labels.py" line="62"/>
+        <source>The filter of class &apos;{}&apos; is not a valid expression: {}</source>
+        <translation>Der Filter der Klasse '{}' ist kein gültiger Ausdruck: {}</translation>
+    </message>
+    <message>
+        <location filename="../processing/rasterize_labels.py" line="72"/>
+        <source>{}: {} features</source>
+        <translation>{}: {} Objekte</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="84"/>
+        <source>{}: {} pixels</source>
+        <translation>{}: {} Pixel</translation>
+    </message>
+    <message>
+        <location filename="../processing/safe_to_geotiff.py" line="16"/>
+        <source>Sentinel-2 product to GeoTIFF</source>
+        <translation>Sentinel-2-Produkt nach GeoTIFF</translation>
+    </message>
+    <message>
+        <location filename="../processing/stack_bands.py" line="14"/>
+        <source>Rasters</source>
+        <translation>Raster</translation>
+    </message>
+    <message>
+        <location filename="../processing/safe_to_geotiff.py" line="18"/>
+        <source>Converts a Sentinel-2 L1C or L2A product into one multiband GeoTIFF with every band on one grid, read where it lies (a zip is read in place, never extracted).&lt;br&gt;&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (INPUT): the .SAFE folder, the product zip, or its MTD_MSIL1C.xml / MTD_MSIL2A.xml.&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): comma-separated band names in output order, e.g. &lt;code&gt;B02,B03,B04,B08&lt;/code&gt;; empty = all spectral bands (B01 B02 B03 B04 B05 B06 B07 B08 B8A B09 B10 B11 B12; L2A has no B10).&lt;br&gt;&lt;b&gt;Add the scene classification&lt;/b&gt; (INCLUDE_SCL): L2A only; appends SCL (always nearest neighbour).&lt;br&gt;&lt;b&gt;Resolution&lt;/b&gt; (RESOLUTION): 10, 20 or 60 m: the tile&apos;s grid at that resolution (0, 1, 2).&lt;br&gt;&lt;b&gt;Resampling&lt;/b&gt; (RESAMPLING): for bands of another native resolution; bilinear by default. Nodata (DN 0) never blends into valid pixels.&lt;br&gt;&lt;b&gt;Reflectance&lt;/b&gt; (REFLECTANCE): float32 reflectance = (DN + offset) / quantification, with the offset (-1000 from processing baseline 04.00 on) and quantification read from the product&apos;s own metadata; nodata NaN. Off: uint16 DN unchanged with the same offset and scale stored as band metadata, nodata 0.&lt;br&gt;&lt;b&gt;Cloud-optimised&lt;/b&gt; (COG): write a COG with overviews instead of a tiled GeoTIFF.&lt;br&gt;&lt;b&gt;GeoTIFF&lt;/b&gt; (OUTPUT): band descriptions are the band names.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:safetogeotiff -- INPUT=S2B_MSIL2A_20200815T102559_N0214_R108_T32UPU_20200815T130012.zip BANDS=B02,B03,B04,B08 RESOLUTION=0 REFLECTANCE=true OUTPUT=T32UPU_20200815.tif&lt;/code&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/safe_to_geotiff.py" line="45"/>
+        <source>Add the scene classification</source>
+        <translation>Szenenklassifikation hinzufügen</translation>
+    </message>
+    <message>
+        <location filename="../processing/safe_to_geotiff.py" line="46"/>
+        <source>Resolution</source>
+        <translation>Auflösung</translation>
+    </message>
+    <message>
+        <location filename="../processing/safe_to_geotiff.py" line="48"/>
+        <source>Resampling</source>
+        <translation>Resampling</translation>
+    </message>
+    <message>
+        <location filename="../processing/safe_to_geotiff.py" line="50"/>
+        <source>Reflectance</source>
+        <translation>Reflektanz</translation>
+    </message>
+    <message>
+        <location filename="../processing/safe_to_geotiff.py" line="51"/>
+        <source>Cloud-optimised</source>
+        <translation>Cloud-optimiert</translation>
+    </message>
+    <message>
+        <location filename="../processing/safe_to_geotiff.py" line="52"/>
+        <source>GeoTIFF</source>
+        <translation>GeoTIFF</translation>
+    </message>
+    <message>
+        <location filename="../processing/safe_to_geotiff.py" line="67"/>
+        <source>{} product, processing baseline {}, EPSG:{}, {} x {} pixels, bands {}</source>
+        <translation>{}-Produkt, Processing Baseline {}, EPSG:{}, {} x {} Pixel, Bänder {}</translation>
+    </message>
+    <message>
+        <location filename="../processing/search_scenes.py" line="27"/>
+        <source>Search Sentinel-2 scenes</source>
+        <translation>Sentinel-2-Szenen suchen</translation>
+    </message>
+    <message>
+        <location filename="../processing/search_scenes.py" line="29"/>
+        <source>Finds, for each label footprint, the Sentinel-2 scenes taken within a date window with little cloud, and records which scene belongs to which label.&lt;br&gt;&lt;br&gt;&lt;b&gt;Footprints&lt;/b&gt; (FOOTPRINTS): polygons, e.g. from &lt;i&gt;Label footprints&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Label field&lt;/b&gt; (LABEL_FIELD): the field naming each label (default &lt;i&gt;label&lt;/i&gt;, else the feature id).&lt;br&gt;&lt;b&gt;Date field&lt;/b&gt; (DATE_FIELD): each label&apos;s date; or &lt;b&gt;Date&lt;/b&gt; (DATE) for all labels.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the window around the label date (default 10 each).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in % (default 3).&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API (Earth Search by default; Planetary Computer or CDSE STAC by URL), 2 a DHuS hub, 3 a local archive (a folder of SAFE products, zipped or not, or a static STAC catalog; URL is the folder).&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL): the service address (default per backend) or the archive folder.&lt;br&gt;&lt;b&gt;Collection&lt;/b&gt; (COLLECTION): the STAC collection (e.g. sentinel-2-l2a).&lt;br&gt;&lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): a QGIS authentication configuration (user name and password) for services that need one; credentials are never stored in settings, logs or projects.&lt;br&gt;&lt;b&gt;Scenes&lt;/b&gt; (OUTPUT): scene footprints with id, title, backend, datetime, cloud_cover, tile, product_type, offset_days (scene time minus label date), coverage_pct (share of the label footprint the scene covers), label and rank (1 = best: coverage, then cloud, then |offset|).&lt;br&gt;&lt;b&gt;Match table&lt;/b&gt; (OUTPUT_TABLE): CSV, one row per label-scene match.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:searchscenes -- FOOTPRINTS=footprints.gpkg DATE_FIELD=date BACKEND=3 URL=/data/sentinel2 MAX_CLOUD=20 OUTPUT=scenes.gpkg OUTPUT_TABLE=matches.csv&lt;/code&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/search_scenes.py" line="63"/>
+        <source>Label field</source>
+        <translation>Label-Feld</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="172"/>
+        <source>Date field</source>
+        <translation>Datumsfeld</translation>
+    </message>
+    <message>
+        <location filename="../processing/search_scenes.py" line="84"/>
+        <source>Match table</source>
+        <translation>Zuordnungstabelle</translation>
+    </message>
+    <message>
+        <location filename="../processing/search_scenes.py" line="95"/>
+        <source>{} matches for {} labels</source>
+        <translation>{} Zuordnungen für {} Labels</translation>
+    </message>
+    <message>
+        <location filename="../processing/search_scenes.py" line="121"/>
+        <source>Label-scene matches</source>
+        <translation>Label-Szenen-Zuordnungen</translation>
+    </message>
+    <message>
+        <location filename="../processing/search_scenes.py" line="146"/>
+        <source>No date for the labels {}: give DATE, or a DATE_FIELD holding each label&apos;s date.</source>
+        <translation>Kein Datum für die Labels {}: Geben Sie DATE an oder ein DATE_FIELD mit dem Datum jedes Labels.</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="17"/>
+        <source>Segment with a model</source>
+        <translation>Mit einem Modell segmentieren</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="19"/>
+        <source>Runs any ONNX segmentation model (Deepness-compatible metadata) over a raster of any size, tiled with centre-weighted blending.&lt;br&gt;&lt;br&gt;&lt;b&gt;Image&lt;/b&gt; (INPUT): the raster; nodata stays nodata.&lt;br&gt;&lt;b&gt;Model&lt;/b&gt; (MODEL): the ONNX file.&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): comma-separated band names or numbers, overriding the model&apos;s band list.&lt;br&gt;&lt;b&gt;Classes&lt;/b&gt; (CLASSES): optional class config, a JSON file or text: a list of &lt;code&gt;{&quot;name&quot;: ..., &quot;color&quot;: &quot;#rrggbb&quot;, &quot;filter&quot;: ...}&lt;/code&gt; (class 1 first); its names and colours are used. Otherwise the model&apos;s class names and a palette.&lt;br&gt;&lt;b&gt;Threshold&lt;/b&gt; (THRESHOLD): pixels whose best probability is below it become class 0 (default: the model&apos;s seg_thresh).&lt;br&gt;&lt;b&gt;Classes&lt;/b&gt; (OUTPUT): uint8 class raster with a colour table, 255 nodata.&lt;br&gt;&lt;b&gt;Heatmaps&lt;/b&gt; (OUTPUT_HEATMAPS): optional, one float32 probability band per class.&lt;br&gt;&lt;b&gt;Counts&lt;/b&gt; (OUTPUT_COUNTS): optional CSV of pixels and area per class (they sum to the valid pixels).&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:segment -- INPUT=image.tif MODEL=landuse.onnx CLASSES=classes.json OUTPUT=classes.tif OUTPUT_COUNTS=counts.csv&lt;/code&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="50"/>
+        <source>Classes</source>
+        <translation>Klassen</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="51"/>
+        <source>Heatmaps</source>
+        <translation>Heatmaps</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="53"/>
+        <source>Counts</source>
+        <translation>Zählungen</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="88"/>
+        <source>Class counts</source>
+        <translation>Pixel je Klasse</translation>
+    </message>
+    <message>
+        <location filename="../processing/stack_bands.py" line="13"/>
+        <source>Stack bands</source>
+        <translation>Bänder stapeln</translation>
+    </message>
+    <message>
+        <location filename="../processing/stack_bands.py" line="15"/>
+        <source>Stacks single-band rasters, such as 38-Cloud&apos;s red_, green_, blue_ and nir_ patches or per-band Sentinel-2 files, into one multiband GeoTIFF in the order given.&lt;br&gt;&lt;br&gt;&lt;b&gt;Input bands&lt;/b&gt; (INPUTS): single-band rasters of one grid (same size, geotransform and CRS); mismatches stop with an error naming the file.&lt;br&gt;&lt;b&gt;Band names&lt;/b&gt; (BAND_NAMES): optional comma-separated names, one per input; by default each input&apos;s band description, the 38-Cloud prefix (red, green, ...) or the file name.&lt;br&gt;&lt;b&gt;Stacked raster&lt;/b&gt; (OUTPUT): GeoTIFF with band descriptions set.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:stackbands -- INPUTS=red_patch_1.tif INPUTS=green_patch_1.tif INPUTS=blue_patch_1.tif INPUTS=nir_patch_1.tif OUTPUT=patch_1.tif&lt;/code&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/stack_bands.py" line="30"/>
+        <source>Input bands</source>
+        <translation>Eingabebänder</translation>
+    </message>
+    <message>
+        <location filename="../processing/stack_bands.py" line="33"/>
+        <source>Stacked raster</source>
+        <translation>Gestapeltes Raster</translation>
+    </message>
+    <message>
+        <location filename="../processing/stack_bands.py" line="45"/>
+        <source>Bands: {}</source>
+        <translation>Bänder: {}</translation>
+    </message>
+    <message>
+        <location filename="../processing/styles.py" line="62"/>
+        <source>clear</source>
+        <translation>wolkenfrei</translation>
+    </message>
+    <message>
+        <location filename="../processing/styles.py" line="63"/>
+        <source>cloud</source>
+        <translation>Wolke</translation>
+    </message>
+    <message>
+        <location filename="../ui/about_dialog.py" line="84"/>
+        <source>About Label Migration</source>
+        <translation>Über Label Migration</translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="45"/>
+        <source>Label Migration — Python dependencies</source>
+        <translation>Label Migration — Python-Abhängigkeiten</translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="68"/>
+        <source>Packages the plugin imports, looked up in the Python that QGIS runs and in the plugin&apos;s package folder. Tick the ones to install; packages QGIS ships (GDAL, numpy, PyQt) are never installed or changed.</source>
+        <translation>Pakete, die das Plugin importiert, gesucht im Python von QGIS und im Paketordner des Plugins. Haken Sie die zu installierenden an; Pakete, die QGIS mitbringt (GDAL, numpy, PyQt), werden nie installiert oder verändert.</translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="86"/>
+        <source>Install with --user instead of into the plugin&apos;s folder</source>
+        <translation>Mit --user statt in den Ordner des Plugins installieren</translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="98"/>
+        <source>Install selected</source>
+        <translation>Ausgewählte installieren</translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="101"/>
+        <source>Cancel install</source>
+        <translation>Installation abbrechen</translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="105"/>
+        <source>Test imports</source>
+        <translation>Importe testen</translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="107"/>
+        <source>Import each installed package in a separate Python process</source>
+        <translation>Jedes installierte Paket in einem eigenen Python-Prozess importieren</translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="130"/>
+        <source>Execution provider (onnxruntime)</source>
+        <translation>Execution Provider (onnxruntime)</translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="132"/>
+        <source>Not checked yet: checking imports onnxruntime.</source>
+        <translation>Noch nicht geprüft: Die Prüfung importiert onnxruntime.</translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="136"/>
+        <source>Check</source>
+        <translation>Prüfen</translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="159"/>
+        <source>not found</source>
+        <translation>nicht gefunden</translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="160"/>
+        <source>Python: {python}
+Package folder: {folder}</source>
+        <translation>Python: {python}
+Paketordner: {folder}</translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="166"/>
+        <source> (optional)</source>
+        <translation> (optional)</translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="193"/>
+        <source>Nothing to install</source>
+        <translation>Nichts zu installieren</translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="219"/>
+        <source>Installing {names}…</source>
+        <translation>Installiere {names}…</translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="252"/>
+        <source>Could not start {python}
+</source>
+        <translation>{python} konnte nicht gestartet werden
+</translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="253"/>
+        <source>pip could not be started: &apos;{python}&apos; is not a program that runs here.</source>
+        <translation>pip konnte nicht gestartet werden: '{python}' ist hier kein ausführbares Programm.</translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="261"/>
+        <source>Cancelled. Packages pip had finished may remain in {folder}; install again to complete them.</source>
+        <translation>Abgebrochen. Von pip fertig installierte Pakete können in {folder} verbleiben; installieren Sie erneut, um sie zu vervollständigen.</translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="265"/>
+        <source>pip failed (exit code {code}); nothing was changed in QGIS&apos;s own packages. </source>
+        <translation>pip ist fehlgeschlagen (Exit-Code {code}); an den Paketen von QGIS selbst wurde nichts geändert. </translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="275"/>
+        <source>Installed {names}.</source>
+        <translation>{names} installiert.</translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="277"/>
+        <source>Still not usable: {names} (see the table).</source>
+        <translation>Noch nicht verwendbar: {names} (siehe Tabelle).</translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="279"/>
+        <source>Restart QGIS: this session had already imported {names}; the new version loads after a restart.</source>
+        <translation>Starten Sie QGIS neu: Diese Sitzung hatte {names} bereits importiert; die neue Version wird nach einem Neustart geladen.</translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="282"/>
+        <source>They can be used now, without restarting QGIS.</source>
+        <translation>Sie können jetzt ohne Neustart von QGIS verwendet werden.</translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="343"/>
+        <source>onnxruntime failed: {error}</source>
+        <translation>onnxruntime ist fehlgeschlagen: {error}</translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="345"/>
+        <source>onnxruntime {version}; available: {available}. Runs on: {running}.</source>
+        <translation>onnxruntime {version}; verfügbar: {available}. Läuft auf: {running}.</translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="349"/>
+        <source>For NVIDIA GPUs install the GPU build (onnxruntime-gpu, with CUDA and cuDNN) in place of onnxruntime.</source>
+        <translation>Für NVIDIA-GPUs installieren Sie statt onnxruntime die GPU-Version (onnxruntime-gpu, mit CUDA und cuDNN).</translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="384"/>
+        <source>Python packages need installing: {names}.</source>
+        <translation>Python-Pakete müssen installiert werden: {names}.</translation>
+    </message>
+    <message>
+        <location filename="../ui/dependencies_dialog.py" line="386"/>
+        <source>Install…</source>
+        <translation>Installieren…</translation>
+    </message>
+    <message>
+        <location filename="../ui/menu.py" line="45"/>
+        <source>Label &amp;Migration</source>
+        <translation>Label-&amp;Migration</translation>
+    </message>
+    <message>
+        <location filename="../ui/menu.py" line="49"/>
+        <source>Scene search panel…</source>
+        <translation>Szenensuche…</translation>
+    </message>
+    <message>
+        <location filename="../ui/menu.py" line="51"/>
+        <source>Search Sentinel-2 scenes for label footprints, see quicklooks, download</source>
+        <translation>Sentinel-2-Szenen für Label-Umrisse suchen, Vorschaubilder ansehen, herunterladen</translation>
+    </message>
+    <message>
+        <location filename="../ui/menu.py" line="67"/>
+        <source>Python dependencies…</source>
+        <translation>Python-Abhängigkeiten…</translation>
+    </message>
+    <message>
+        <location filename="../ui/menu.py" line="67"/>
+        <source>Check and install the Python packages the plugin needs (onnxruntime, pystac-client, …)</source>
+        <translation>Die Python-Pakete prüfen und installieren, die das Plugin braucht (onnxruntime, pystac-client, …)</translation>
+    </message>
+    <message>
+        <location filename="../ui/menu.py" line="67"/>
+        <source>About Label Migration…</source>
+        <translation>Über Label Migration…</translation>
+    </message>
+    <message>
+        <location filename="../ui/menu.py" line="67"/>
+        <source>Version, licence, links and the bundled model&apos;s data attribution</source>
+        <translation>Version, Lizenz, Links und Datennachweis des mitgelieferten Modells</translation>
+    </message>
+    <message>
+        <location filename="../ui/migrate_panel.py" line="75"/>
+        <source>A folder of georeferenced label rasters, or PNG/JPEG labels each beside the GeoTIFF it was drawn on</source>
+        <translation>Ein Ordner mit georeferenzierten Label-Rastern oder PNG/JPEG-Labels, jeweils neben dem GeoTIFF, auf dem sie gezeichnet wurden</translation>
+    </message>
+    <message>
+        <location filename="../ui/migrate_panel.py" line="79"/>
+        <source>Date in the file name</source>
+        <translation>Datum im Dateinamen</translation>
+    </message>
+    <message>
+        <location filename="../ui/migrate_panel.py" line="80"/>
+        <source>Dates CSV (label,date)</source>
+        <translation>Datums-CSV (label,date)</translation>
+    </message>
+    <message>
+        <location filename="../ui/migrate_panel.py" line="81"/>
+        <source>One date for every label</source>
+        <translation>Ein Datum für alle Labels</translation>
+    </message>
+    <message>
+        <location filename="../ui/migrate_panel.py" line="82"/>
+        <source>Label dates</source>
+        <translation>Label-Daten</translation>
+    </message>
+    <message>
+        <location filename="../ui/migrate_panel.py" line="85"/>
+        <source>YYYYMMDD or YYYY-MM-DD (default), or a regular expression</source>
+        <translation>JJJJMMTT oder JJJJ-MM-TT (Standard) oder ein regulärer Ausdruck</translation>
+    </message>
+    <message>
+        <location filename="../ui/migrate_panel.py" line="99"/>
+        <source>From the cloud model, or from SCL (classes 8, 9, 10) for L2A products when no model is installed</source>
+        <translation>Aus dem Wolkenmodell oder, ohne installiertes Modell, aus SCL (Klassen 8, 9, 10) bei L2A-Produkten</translation>
+    </message>
+    <message>
+        <location filename="../ui/migrate_panel.py" line="103"/>
+        <source>ONNX models (*.onnx)</source>
+        <translation>ONNX-Modelle (*.onnx)</translation>
+    </message>
+    <message>
+        <location filename="../ui/migrate_panel.py" line="104"/>
+        <source>Optional; default: the bundled cloud model when installed</source>
+        <translation>Optional; Standard: das mitgelieferte Wolkenmodell, falls installiert</translation>
+    </message>
+    <message>
+        <location filename="../ui/migrate_panel.py" line="111"/>
+        <source>Migrate</source>
+        <translation>Migrieren</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="261"/>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+    <message>
+        <location filename="../ui/migrate_panel.py" line="114"/>
+        <source>Open report</source>
+        <translation>Bericht öffnen</translation>
+    </message>
+    <message>
+        <location filename="../ui/migrate_panel.py" line="116"/>
+        <source>Open the QA report (report.html) in the browser</source>
+        <translation>Den QA-Bericht (report.html) im Browser öffnen</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="35"/>
+        <source>Rank</source>
+        <translation>Rang</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="35"/>
+        <source>Title</source>
+        <translation>Titel</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="35"/>
+        <source>Date and time</source>
+        <translation>Datum und Uhrzeit</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="35"/>
+        <source>Cloud %</source>
+        <translation>Wolken %</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="35"/>
+        <source>Coverage %</source>
+        <translation>Abdeckung %</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="35"/>
+        <source>Offset (days)</source>
+        <translation>Abstand (Tage)</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="109"/>
+        <source>folder</source>
+        <translation>Ordner</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="418"/>
+        <source>Scene search</source>
+        <translation>Szenensuche</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="176"/>
+        <source>The date of every label, used when no date field is chosen</source>
+        <translation>Das Datum aller Labels, wenn kein Datumsfeld gewählt ist</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="187"/>
+        <source>before</source>
+        <translation>davor</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="189"/>
+        <source>after</source>
+        <translation>danach</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="191"/>
+        <source>Days</source>
+        <translation>Tage</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="197"/>
+        <source>Maximum cloud cover</source>
+        <translation>Maximale Wolkenbedeckung</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="210"/>
+        <source>Choose the archive folder</source>
+        <translation>Archivordner wählen</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="222"/>
+        <source>Search scenes</source>
+        <translation>Szenen suchen</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="231"/>
+        <source>Search</source>
+        <translation>Suchen</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="487"/>
+        <source>No quicklook</source>
+        <translation>Kein Vorschaubild</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="256"/>
+        <source>Download folder</source>
+        <translation>Download-Ordner</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="259"/>
+        <source>Download selected</source>
+        <translation>Ausgewählte herunterladen</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="282"/>
+        <source>Local archive folder</source>
+        <translation>Ordner des lokalen Archivs</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="326"/>
+        <source>A search, download or migration is already running.</source>
+        <translation>Eine Suche, ein Download oder eine Migration läuft bereits.</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="330"/>
+        <source>The algorithm {} is not available.</source>
+        <translation>Der Algorithmus {} ist nicht verfügbar.</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="342"/>
+        <source>Searching…</source>
+        <translation>Suche läuft…</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="342"/>
+        <source>Downloading…</source>
+        <translation>Download läuft…</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="342"/>
+        <source>Migrating labels…</source>
+        <translation>Labels werden migriert…</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="349"/>
+        <source>Choose a footprint layer.</source>
+        <translation>Wählen Sie einen Umriss-Layer.</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="380"/>
+        <source>Choose the folder of the local archive.</source>
+        <translation>Wählen Sie den Ordner des lokalen Archivs.</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="358"/>
+        <source>Select the scenes to download in the table.</source>
+        <translation>Wählen Sie die herunterzuladenden Szenen in der Tabelle aus.</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="361"/>
+        <source>Choose the download folder.</source>
+        <translation>Wählen Sie den Download-Ordner.</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="374"/>
+        <source>Choose the label folder.</source>
+        <translation>Wählen Sie den Label-Ordner.</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="377"/>
+        <source>Choose the output folder.</source>
+        <translation>Wählen Sie den Ausgabeordner.</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="383"/>
+        <source>Choose the dates CSV.</source>
+        <translation>Wählen Sie die Datums-CSV.</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="400"/>
+        <source>Cancelled.</source>
+        <translation>Abgebrochen.</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="403"/>
+        <source>The {} failed.</source>
+        <translation>{} fehlgeschlagen.</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="403"/>
+        <source>search</source>
+        <translation>Suche</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="403"/>
+        <source>download</source>
+        <translation>Download</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="403"/>
+        <source>migration</source>
+        <translation>Migration</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="414"/>
+        <source>{} files downloaded.</source>
+        <translation>{} Dateien heruntergeladen.</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="416"/>
+        <source>Offline (to be restored first): {}</source>
+        <translation>Offline (muss erst wiederhergestellt werden): {}</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="428"/>
+        <source>{} complete pairs, {} labels failed; outputs in {}.</source>
+        <translation>{} vollständige Paare, {} Labels fehlgeschlagen; Ausgaben in {}.</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="432"/>
+        <source>The results could not be loaded: {}</source>
+        <translation>Die Ergebnisse konnten nicht geladen werden: {}</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="439"/>
+        <source>The reasons are in matches.csv and the report.</source>
+        <translation>Die Gründe stehen in matches.csv und im Bericht.</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="449"/>
+        <source>The search returned no scene layer.</source>
+        <translation>Die Suche hat keinen Szenen-Layer geliefert.</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="473"/>
+        <source>{} scenes for {} labels.</source>
+        <translation>{} Szenen für {} Labels.</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="491"/>
+        <source>Loading quicklook…</source>
+        <translation>Vorschaubild wird geladen…</translation>
+    </message>
+    <message>
+        <location filename="../ui/search_dock.py" line="512"/>
+        <source>Quicklook not available</source>
+        <translation>Vorschaubild nicht verfügbar</translation>
+    </message>
+</context>
+</TS>
