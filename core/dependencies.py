@@ -24,6 +24,6 @@ def require(module_name: str, purpose: str) -> ModuleType:
         requirement = OPTIONAL_PACKAGES.get(module_name, module_name)
         raise MissingDependency(
             f"{purpose} needs the Python package '{requirement.split('==')[0]}', which is not "
-            f"installed in the Python that QGIS runs ({error}). Install it with: "
-            f"python -m pip install \"{requirement}\""
+            f"installed in the Python that QGIS runs ({error}). Install it from the menu Label Migration > "
+            f"Python dependencies…, or with: python -m pip install \"{requirement}\""
         ) from error

@@ -121,6 +121,8 @@ class Model:
     channels: Optional[int]  # None when the channel dimension is dynamic
     fixed_size: Optional[Tuple[int, int]]  # (rows, cols) when the model only takes one tile size
     input_type: np.dtype = np.dtype(np.float32)
+    provider: str = "CPUExecutionProvider"  # the execution provider the session runs on
+    warnings: List[str] = field(default_factory=list)
 
 
 @dataclass
@@ -134,12 +136,52 @@ class PredictionResult:
     overlap: int
     tiles: int
     valid_pixels: int
+    warnings: List[str] = field(default_factory=list)  # e.g. CUDA failed and the CPU ran the model
+
+
+CPU_PROVIDER = "CPUExecutionProvider"
+GPU_PROVIDERS = ("CUDAExecutionProvider",)
 
 
 def providers(ort) -> List[str]:
-    """CUDA when onnxruntime offers it, always with the CPU as fallback."""
+    """CUDA when onnxruntime offers it (the GPU build, onnxruntime-gpu), always with the CPU as fallback."""
     available = ort.get_available_providers()
-    return [p for p in ("CUDAExecutionProvider",) if p in available] + ["CPUExecutionProvider"]
+    return [p for p in GPU_PROVIDERS if p in available] + [CPU_PROVIDER]
+
+
+def create_session(ort, path: str) -> Tuple[object, str, List[str]]:
+    """An InferenceSession on CUDA when it works, else on the CPU: (session, provider, warnings).
+
+    The GPU build lists CUDAExecutionProvider even where CUDA or cuDNN libraries are missing or of
+    the wrong version; depending on its version onnxruntime then either raises while creating the
+    session or quietly runs on the CPU. Both end on the CPU here, with a warning saying why.
+    """
+    wanted = providers(ort)
+    warnings: List[str] = []
+    try:
+        session = ort.InferenceSession(path, providers=wanted)
+    except Exception as error:  # onnxruntime raises its own exception types
+        if wanted == [CPU_PROVIDER]:
+            raise
+        warnings.append(f"onnxruntime could not run the model on the GPU ({wanted[0]}: "
+                        f"{str(error).strip()[:300]}); running it on the CPU instead.")
+        session = ort.InferenceSession(path, providers=[CPU_PROVIDER])
+    used = list(session.get_providers())
+    if wanted[0] != CPU_PROVIDER and wanted[0] not in used and not warnings:
+        warnings.append(f"onnxruntime offers {wanted[0]} but did not use it (CUDA or cuDNN libraries missing "
+                        f"or of another version than this onnxruntime-gpu needs); running on the CPU instead.")
+    return session, (used[0] if used else CPU_PROVIDER), warnings
+
+
+def provider_report(ort, model_path: Optional[str] = None) -> Dict[str, object]:
+    """What onnxruntime offers and, given a model to open, which provider actually runs it."""
+    report: Dict[str, object] = {"version": getattr(ort, "__version__", ""),
+                                 "device": ort.get_device() if hasattr(ort, "get_device") else "",
+                                 "available": list(ort.get_available_providers()), "preferred": providers(ort)[0],
+                                 "running": None, "warnings": []}
+    if model_path and os.path.isfile(model_path):
+        _session, report["running"], report["warnings"] = create_session(ort, model_path)
+    return report
 
 
 def load_model(path: str, info: Optional[ModelInfo] = None) -> Model:
@@ -149,7 +191,7 @@ def load_model(path: str, info: Optional[ModelInfo] = None) -> Model:
     if not path or not os.path.isfile(path):
         raise LabelMigrationError(f"The model file '{path}' does not exist.")
     try:
-        session = ort.InferenceSession(path, providers=providers(ort))
+        session, provider, warnings = create_session(ort, path)
     except Exception as error:  # onnxruntime raises its own exception types for bad files
         raise LabelMigrationError(
             f"The model file '{path}' is not an ONNX model onnxruntime can load: {str(error).strip()[:300]}"
@@ -169,7 +211,7 @@ def load_model(path: str, info: Optional[ModelInfo] = None) -> Model:
     channels = shape[1] if isinstance(shape[1], int) and shape[1] > 0 else None
     fixed = tuple(shape[2:]) if all(isinstance(s, int) and s > 0 for s in shape[2:]) else None
     input_type = np.float64 if model_input.type == "tensor(double)" else np.float32
-    return Model(path, session, info, model_input.name, channels, fixed, np.dtype(input_type))
+    return Model(path, session, info, model_input.name, channels, fixed, np.dtype(input_type), provider, warnings)
 
 
 def _canonical(name: str) -> str:
@@ -521,7 +563,8 @@ def predict_raster(input_path: str, model_path: str, outputs: Dict[str, str],
                 plan.source = None
     return PredictionResult(outputs=dict(outputs), stats={r: writers.stats()[r] for r in roles},
                             width=plan.width, height=plan.height, bands=chosen, tile_size=tile,
-                            overlap=overlap_px, tiles=plan.tile_count, valid_pixels=writers.valid)
+                            overlap=overlap_px, tiles=plan.tile_count, valid_pixels=writers.valid,
+                            warnings=list(model.warnings))
 
 
 def _check_outputs(outputs: Dict[str, str], input_path: str) -> None:

@@ -1,0 +1,46 @@
+"""A real install from the package registry: the pip command the installer builds puts a small
+pure-Python package into a temporary target folder, and a fresh Python imports it from there.
+Skipped, with the reason, where the registry cannot be reached."""
+import subprocess
+import sys
+
+import pytest
+
+from labelmigration.core import installer
+
+PACKAGE = "six==1.16.0"  # tiny, pure Python, no dependencies
+
+
+def registry_reachable(python: str) -> str:
+    """'' when pip's configured index offers the package, else why not."""
+    try:
+        result = subprocess.run([python, "-m", "pip", "index", "versions", "six", "--disable-pip-version-check"],
+                                capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"pip could not ask the package registry: {error}"
+    if result.returncode != 0 or "1.16.0" not in result.stdout:
+        return f"the package registry cannot be reached or lacks six 1.16.0: {(result.stderr or result.stdout)[-300:]}"
+    return ""
+
+
+def test_installs_into_a_target_and_imports_from_there(tmp_path):
+    python = installer.python_executable()
+    reason = registry_reachable(python)
+    if reason:
+        pytest.skip(reason)
+    requirement = installer.parse_requirements(f"{PACKAGE}  # optional; import=six")[0]
+    target = tmp_path / "labelmigration-packages" / ("python%d.%d" % sys.version_info[:2])
+    statuses = installer.check([requirement], [str(target)])  # only the empty target: six is missing there
+    plan = installer.plan_install(statuses, ["six"])
+    requirements_path, constraints_path = installer.write_install_files(
+        str(tmp_path / "work"), plan, installer.shipped_constraints())
+    command = installer.install_command(python, requirements_path, target=str(target),
+                                        constraints_path=constraints_path)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(p.name for p in target.iterdir() if not p.name.startswith("__")) == ["six-1.16.0.dist-info", "six.py"]
+    assert [(s.state, s.installed) for s in installer.check([requirement], [str(target)])] == [("ok", "1.16.0")]
+    probe = subprocess.run([sys.executable, "-S", "-c", "import six; print(six.__version__, six.__file__)"],
+                           capture_output=True, text=True, env=installer.probe_environment(str(target), {}), timeout=60)
+    version, location = probe.stdout.split()
+    assert version == "1.16.0" and location.startswith(str(target))
