@@ -44,3 +44,27 @@ def test_installs_into_a_target_and_imports_from_there(tmp_path):
                            capture_output=True, text=True, env=installer.probe_environment(str(target), {}), timeout=60)
     version, location = probe.stdout.split()
     assert version == "1.16.0" and location.startswith(str(target))
+
+
+def test_the_dialog_installs_a_missing_package(qgis_app, tmp_path):
+    """The dependencies dialog, with the real pip of QGIS's Python: Install puts the missing package
+    into the plugin-owned folder and the re-check finds it there."""
+    from labelmigration.ui.dependencies_dialog import DependenciesDialog
+
+    python = installer.python_executable()
+    reason = registry_reachable(python)
+    if reason:
+        pytest.skip(reason)
+    requirements = tmp_path / "requirements-plugin.txt"
+    requirements.write_text(f"{PACKAGE}  # required; import=six; for=the test\n")
+    target = tmp_path / "labelmigration-packages"
+    dialog = DependenciesDialog(requirements_path=str(requirements), python=python, site_dir=str(target),
+                                search_paths=[str(target)])
+    assert dialog.status_rows() == [("six", "missing", "")]
+    dialog.install_button.click()
+    assert dialog.wait(300), dialog.log.toPlainText()[-2000:]
+    assert dialog.status_rows() == [("six", "ok", "1.16.0")], dialog.log.toPlainText()[-2000:]
+    assert (target / "six.py").is_file()
+    probe = subprocess.run([sys.executable, "-S", "-c", "import six; print(six.__file__)"], capture_output=True,
+                           text=True, env=installer.probe_environment(str(target), {}), timeout=60)
+    assert probe.stdout.strip().startswith(str(target))
