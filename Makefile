@@ -10,7 +10,7 @@ PLUGIN_LINK := $(QGIS_PROFILE_DIR)/python/plugins/$(PLUGIN)
 VERSION := $(shell sed -n 's/^version=//p' metadata.txt)
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: help setup test test-unit test-e2e demo demo-gui bench-migrate install uninstall package lint bench bench-cloudmask clean
+.PHONY: help setup test test-unit test-e2e demo demo-gui bench-migrate install uninstall package translations lint bench bench-cloudmask clean
 
 help:
 	@echo "make setup    install Debian packages, the .venv and the e2e test servers (idempotent)"
@@ -19,6 +19,7 @@ help:
 	@echo "make demo-gui open QGIS with the plugin installed and the demo's outputs (demo-output/demo.qgs)"
 	@echo "make install  link this checkout into the QGIS profile as '$(PLUGIN)' and enable it"
 	@echo "make package  build $(PLUGIN).zip for QGIS's plugin manager"
+	@echo "make translations  update i18n/$(PLUGIN)_de.ts from the sources (keeps the translations) and compile the .qm"
 
 setup: $(VENV)/.setup-done
 	tools/install_e2e_servers.sh
@@ -61,6 +62,24 @@ uninstall:
 
 package:
 	/usr/bin/python3 tools/package.py $(PLUGIN).zip
+
+# pylupdate5 files the strings of the plugin's tr() helpers under the context "@default", while tr() looks
+# them up under "LabelMigration": the .ts is renamed to @default for the update (so pylupdate5 keeps its
+# translations) and back afterwards. The .ts is in i18n/ when pylupdate5 writes it, so the source locations
+# stay relative to i18n/.
+I18N_SOURCES := $(wildcard *.py processing/*.py ui/*.py)
+TS_FILES := i18n/$(PLUGIN)_de.ts
+
+translations:
+	@command -v pylupdate5 >/dev/null && command -v lrelease >/dev/null || \
+	  { echo "pylupdate5 and lrelease are missing: run tools/install_debian_packages.sh"; exit 1; }
+	@for ts in $(TS_FILES); do \
+	  tmp=$${ts%.ts}.update.ts; \
+	  if [ -f $$ts ]; then sed 's|<name>LabelMigration</name>|<name>@default</name>|' $$ts > $$tmp; else rm -f $$tmp; fi; \
+	  pylupdate5 $(I18N_SOURCES) -ts $$tmp 2>/dev/null || { rm -f $$tmp; exit 1; }; \
+	  sed 's|<name>@default</name>|<name>LabelMigration</name>|' $$tmp > $$ts && rm -f $$tmp; \
+	  lrelease $$ts -qm $${ts%.ts}.qm || exit 1; \
+	done
 
 bench: setup
 	$(PYTHON) bench/bench_safe.py

@@ -1,10 +1,28 @@
-"""Plugin entry point: the Processing provider, the Label Migration menu and the scene search panel."""
+"""Plugin entry point: the Processing provider, the Label Migration menu and the scene search panel.
+
+On load the plugin also installs its translation (ui.i18n: i18n/labelmigration_<locale>.qm, when there is one),
+puts its own site folder for installed Python dependencies on sys.path (core.installer.activate_plugin_site)
+and checks those dependencies (ui.dependencies_dialog.check_on_load: a message bar entry when one is missing).
+"""
 from qgis.core import QgsApplication
 from qgis.PyQt.QtCore import Qt
 
+from .core.installer import activate_plugin_site
 from .processing.provider import LabelMigrationProvider
+from .ui.dependencies_dialog import check_on_load
+from .ui.i18n import install_translator, remove_translator
 from .ui.menu import LabelMigrationMenu
 from .ui.search_dock import SceneSearchDock
+
+
+def activate_dependencies() -> None:
+    """Put the plugin-owned folder of installed Python dependencies on sys.path (also for qgis_process)."""
+    activate_plugin_site()
+
+
+def check_dependencies(iface) -> None:
+    """Tell the user which Python dependencies are missing or too old (a message bar entry, no heavy imports)."""
+    check_on_load(iface)
 
 
 class LabelMigrationPlugin:
@@ -13,6 +31,8 @@ class LabelMigrationPlugin:
         self.provider = None
         self.menu = None
         self.search_dock = None
+        self.translator = install_translator()  # before the provider: algorithm names are translated
+        activate_dependencies()
 
     def initProcessing(self):  # noqa: N802 (QGIS's name)
         if self.provider is None:
@@ -20,9 +40,10 @@ class LabelMigrationPlugin:
             QgsApplication.processingRegistry().addProvider(self.provider)
 
     def initGui(self):  # noqa: N802 (QGIS's name)
+        check_dependencies(self.iface)
         self.initProcessing()
         self.search_dock = SceneSearchDock(self.iface, self.iface.mainWindow())
-        self.iface.addDockWidget(Qt.RightDockWidgetArea, self.search_dock)
+        self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.search_dock)
         self.search_dock.hide()
         self.menu = LabelMigrationMenu(self.iface, self.provider, self.show_search_dock)
 
@@ -44,3 +65,5 @@ class LabelMigrationPlugin:
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
+        remove_translator()
+        self.translator = None

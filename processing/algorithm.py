@@ -48,6 +48,7 @@ class LabelMigrationAlgorithm(QgsProcessingAlgorithm):
         return tr(self.GROUP)
 
     def groupId(self) -> str:
+        # from the untranslated group name: saved models and toolbox history keep working in every language
         return self.GROUP.lower().replace(" ", "")
 
     def shortHelpString(self) -> str:

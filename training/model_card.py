@@ -67,7 +67,11 @@ Cloud fraction predicted on eo-learn's five real L1C frames (0 and 1 cloudy, 2 t
   the likely errors; with four bands snow and cloud are hard to tell apart.
 - Cloud shadows are not a class (they are "clear").
 - Edges are computed at 1/2 resolution and upsampled: cloud outlines are smooth, not pixel-exact.
-- Not validated on Landsat beyond the one 38-Cloud patch.
+- Not validated on Landsat: the one 38-Cloud patch here is an 8-bit display JPEG (stretched
+  brightness, not reflectance), on which the model calls nearly everything cloud; it is a smoke test
+  of the reader, not a score.
+- Human cloud labels (On Cloud N) outline clouds generously; the synthetic labels imitate that with a
+  margin (training/synthetic.py `cloud_label`), so masks include a cloud's thin edge.
 
 ## Reproduce
 `python -m training.cloud --epochs {config['epochs']} --steps {config['steps']} --batch {config['batch']} \\

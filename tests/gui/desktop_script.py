@@ -289,6 +289,10 @@ def _lm_check_menu(label, expect_present=True):
     first = entries[0].objectName() if entries else None
     # the first entry shows the scene search panel; the others open one algorithm each
     entries = [action for action in entries if action.objectName() != _LM_SEARCH_PANEL_ACTION]
+    # the last two open the dependencies dialog and About
+    tools = [action.objectName() for action in entries[-2:]]
+    tools_ok = tools == ["labelMigration_dependencies", "labelMigration_about"]
+    entries = entries[:-2] if tools_ok else entries
     names = sorted(action.objectName() for action in entries)
     expected = sorted(f"labelMigration_{aid}" for aid in _LM_ALGORITHMS)
     texts = [action.text() for action in entries]
@@ -301,9 +305,10 @@ def _lm_check_menu(label, expect_present=True):
     # The plugin inserts its menu right before Help; plugins loaded later (Processing) may insert theirs
     # in between, so the menu only has to stay to the left of Help.
     before_help = bool(help_positions) and position < help_positions[0]
-    ok = names == expected and sorted(texts) == displays and menus[0].isVisible() and first == _LM_SEARCH_PANEL_ACTION
+    ok = names == expected and sorted(texts) == displays and menus[0].isVisible() and first == _LM_SEARCH_PANEL_ACTION \
+        and tools_ok
     _lm_check(f"menu_{label}", ok,
-              f"title {menus[0].text()!r}, first {first!r}, actions {names}, texts {texts}, "
+              f"title {menus[0].text()!r}, first {first!r}, actions {names}, texts {texts}, last {tools}, "
               f"visible {menus[0].isVisible()}")
     _lm_check(f"menu_before_help_{label}", before_help,
               f"menu at position {position}, Help at {help_positions}, "

@@ -30,8 +30,11 @@ def test_load_and_unload_twice(qgis_iface, qgis_processing):
         assert len(menus) == 1
         actions = [a for a in menus[0].menu().actions() if not a.isSeparator()]
         entries = [a.text() for a in actions]
-        assert len(entries) == 13 and all(text.endswith("…") for text in entries)
+        # the search panel, 12 algorithms, "Python dependencies…" and "About Label Migration…"
+        assert len(entries) == 15 and all(text.endswith("…") for text in entries)
         assert actions[0].objectName() == "labelMigration_searchPanel"
+        assert [a.objectName() for a in actions[-2:]] == ["labelMigration_dependencies", "labelMigration_about"]
+        assert entries[-2:] == ["Python dependencies…", "About Label Migration…"]
         dock = plugin.search_dock
         assert dock is not None and dock.objectName() == "labelMigrationSearchDock" and dock.isHidden()
         actions[0].trigger()
@@ -62,3 +65,94 @@ def test_menu_entry_opens_the_algorithm_dialog(qgis_iface, qgis_processing, monk
         assert opened == ["labelmigration:cropscene"]
     finally:
         plugin.unload()
+
+
+def _metadata_version(repo_root):
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(repo_root / "metadata.txt", encoding="utf-8")
+    return parser["general"]["version"]
+
+
+def _loaded_plugin(qgis_iface):
+    from qgis.core import QgsApplication
+
+    import labelmigration
+
+    registry = QgsApplication.processingRegistry()
+    if registry.providerById("labelmigration") is not None:
+        registry.removeProvider("labelmigration")
+    plugin = labelmigration.classFactory(qgis_iface)
+    plugin.initGui()
+    return plugin
+
+
+def test_about_entry_shows_version_licence_and_attribution(qgis_iface, qgis_processing, monkeypatch, repo_root):
+    from labelmigration.ui import about_dialog
+
+    shown = []
+
+    def fake_exec(dialog):  # record the dialog instead of blocking on it
+        shown.append(dialog.text())
+        return 0
+
+    monkeypatch.setattr(about_dialog.AboutDialog, "exec", fake_exec)
+    plugin = _loaded_plugin(qgis_iface)
+    try:
+        menu = labelmigration_menus(qgis_iface)[0].menu()
+        about = next(a for a in menu.actions() if a.objectName() == "labelMigration_about")
+        assert about.text() == "About Label Migration…"
+        about.trigger()
+    finally:
+        plugin.unload()
+    assert len(shown) == 1
+    text = shown[0]
+    version = _metadata_version(repo_root)
+    assert f"Label Migration {version}" in text and f"Version: {version}" in text
+    assert "GPL-2.0-or-later" in text
+    assert "https://github.com/labelmigration/labelmigration/issues" in text
+    for attribution in ("Radiant Earth Foundation (2022)", "doi:10.34911/RDNT.HFQ6M7", "CC-BY-4.0",
+                        "eo-learn", "MIT", "38-Cloud", "Apache-2.0", "ukis-csmask", "Copernicus Sentinel"):
+        assert attribution in text, attribution
+
+
+def test_about_dialog_reads_the_version_from_metadata(qgis_app, tmp_path, repo_root):
+    from labelmigration.ui.about_dialog import AboutDialog, read_metadata
+
+    assert read_metadata()["version"] == _metadata_version(repo_root)
+    dialog = AboutDialog()
+    try:
+        assert dialog.windowTitle() == "About Label Migration"
+        assert _metadata_version(repo_root) in dialog.title.text()
+        assert dialog.browser.openExternalLinks()
+    finally:
+        dialog.deleteLater()
+
+
+def test_dependencies_entry_opens_the_dependencies_dialog(qgis_iface, qgis_processing, monkeypatch):
+    from labelmigration.ui import menu as menu_module
+
+    opened = []
+    monkeypatch.setattr(menu_module, "open_dependencies_dialog", lambda parent=None: opened.append(parent))
+    plugin = _loaded_plugin(qgis_iface)
+    try:
+        menu = labelmigration_menus(qgis_iface)[0].menu()
+        action = next(a for a in menu.actions() if a.objectName() == "labelMigration_dependencies")
+        assert action.text() == "Python dependencies…"
+        action.trigger()
+    finally:
+        plugin.unload()
+    assert opened == [qgis_iface.mainWindow()]
+
+
+def test_dependencies_dialog_class_is_what_the_entry_opens(qgis_app, monkeypatch):
+    """open_dependencies_dialog builds ui.dependencies_dialog.DependenciesDialog and runs it."""
+    dependencies_dialog = pytest.importorskip("labelmigration.ui.dependencies_dialog")
+    from labelmigration.ui import menu as menu_module
+
+    ran = []
+    monkeypatch.setattr(dependencies_dialog.DependenciesDialog, "exec", lambda dialog: ran.append(dialog) or 0)
+    menu_module.open_dependencies_dialog(None)
+    assert len(ran) == 1 and isinstance(ran[0], dependencies_dialog.DependenciesDialog)
+    ran[0].deleteLater()
