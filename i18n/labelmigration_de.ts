@@ -24,12 +24,12 @@
         <translation>Lokales Archiv</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="87"/>
+        <location filename="../processing/algorithm.py" line="88"/>
         <source>No raster was given for {}.</source>
         <translation>Für {} wurde kein Raster angegeben.</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="133"/>
+        <location filename="../processing/algorithm.py" line="134"/>
         <source>The layer &apos;{}&apos; is served by the &apos;{}&apos; provider; only file-based rasters (GDAL) can be used here.</source>
         <translation>Der Layer '{}' kommt vom Anbieter '{}'; hier sind nur dateibasierte Raster (GDAL) möglich.</translation>
     </message>
