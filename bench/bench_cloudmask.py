@@ -256,6 +256,18 @@ def unavailable(name, model):
     return None
 
 
+def own_peak_rss_mb():
+    """This process's peak resident memory since exec (VmHWM), in MB; None without /proc."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
 def run_step(name, input_path, model, python=sys.executable):
     """One contender in a fresh subprocess: (timed seconds, process seconds, peak RSS MB) or None."""
     with tempfile.TemporaryDirectory(prefix=f"lm-bench-{name}-") as out:
@@ -269,7 +281,10 @@ def run_step(name, input_path, model, python=sys.executable):
             print(f"{name}: FAILED (exit status {status >> 8}, signal {status & 0x7f})", flush=True)
             return None
         with open(f"{out}/result.json") as handle:
-            return json.load(handle)["seconds"], wall, usage.ru_maxrss / 1024
+            result = json.load(handle)
+        # wait4's ru_maxrss keeps the parent's peak across fork and exec (Linux carries it over), so the
+        # child's own high-water mark from /proc is the honest figure; ru_maxrss only where /proc is missing
+        return result["seconds"], wall, result.get("peak_rss_mb") or usage.ru_maxrss / 1024
 
 
 def measure(names, sources, model, repeat):
@@ -355,7 +370,7 @@ def main():
     if arguments.step:
         seconds = STEPS[arguments.step](arguments.input, arguments.out, arguments.model)
         with open(f"{arguments.out}/result.json", "w") as handle:
-            json.dump({"seconds": seconds}, handle)
+            json.dump({"seconds": seconds, "peak_rss_mb": own_peak_rss_mb()}, handle)
         return
     chosen = arguments.only.split(",") if arguments.only else list(CONTENDERS) + ["memory"] * arguments.memory
     unknown = set(chosen) - set(CONTENDERS) - {"memory"}

@@ -103,14 +103,19 @@ def options(archive: Path, **changes):
     values = dict(backend="local", url=str(archive), days_before=10, days_after=10, max_cloud=100.0,
                   product="L2A", write_report=False, cloud_masks=False)
     values.update(changes)
-    try:
-        return MigrationOptions(**values)
-    except TypeError:  # a MigrationOptions without cloud_masks
-        values.pop("cloud_masks")
-        return MigrationOptions(**values)
+    return MigrationOptions(**values)
 
 
 def peak_rss_mb() -> float:
+    """This process's own peak since exec (VmHWM): ru_maxrss would carry over the parent's peak
+    across fork and exec on Linux."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

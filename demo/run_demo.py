@@ -247,17 +247,10 @@ def migrate_label_set(output: Path) -> Path:
     print(f"\nLabel set {LABEL_SET}: " + ", ".join(sorted(p.name for p in LABEL_SET.iterdir())))
     archive = make_archive(output)
     folder = output / "migrated"
-    from qgis.core import QgsApplication
-    algorithm = QgsApplication.processingRegistry().algorithmById("labelmigration:migratelabels")
-    if algorithm is None:
-        raise DemoError("The algorithm 'labelmigration:migratelabels' is not registered.")
     parameters = {"LABELS": str(LABEL_SET), "BACKEND": 3, "URL": str(archive), "DAYS_BEFORE": 10,
-                  "DAYS_AFTER": 10, "MAX_CLOUD": 30, "PRODUCT": 1, "OUTPUT_FOLDER": str(folder)}
-    if algorithm.parameterDefinition("CLOUD_MASKS") is not None:
-        parameters["CLOUD_MASKS"] = True
+                  "DAYS_AFTER": 10, "MAX_CLOUD": 30, "PRODUCT": 1, "CLOUD_MASKS": True,
+                  "OUTPUT_FOLDER": str(folder)}
     result = run_algorithm("labelmigration:migratelabels", parameters)
-    if "CLOUD_MASKS" not in parameters:
-        cloud_masks_per_pair(folder)
     with open(folder / "matches.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
 
@@ -305,18 +298,6 @@ def explain_cloudy_choice(archive: Path, rows) -> None:
     print(f"\n  Why fields_north_20200814 is on {row['datetime'][:10]} ({row['offset_days']} d, scene cloud "
           f"{row['scene_cloud_pct']}%): the closer scene of 2020-08-13 (-1 d, less cloud as a whole) is {cloudy:.0f}% "
           f"cloud or cloud shadow over the label itself (its SCL band under the label's footprint).")
-
-
-def cloud_masks_per_pair(folder: Path) -> None:
-    """Cloud masks with the cloudmask algorithm, for a migratelabels without CLOUD_MASKS."""
-    model = REPO_ROOT / "models" / "cloud_s2_4band.onnx"
-    if not model.is_file():
-        print("    no cloud masks: the bundled cloud model models/cloud_s2_4band.onnx is not there yet")
-        return
-    (folder / "masks").mkdir(exist_ok=True)
-    for image in sorted((folder / "images").glob("*.tif")):
-        run_algorithm("labelmigration:cloudmask", {"INPUT": str(image), "MODEL": str(model),
-                                                   "OUTPUT": str(folder / "masks" / image.name)})
 
 
 def write_project(output: Path, single, migrated: Path) -> None:

@@ -1,8 +1,11 @@
-"""GUI tier fixtures: an Xvfb X server for the session, and the environment QGIS runs in.
+"""GUI tier fixtures: an Xvfb X server for the session, the QGIS desktop, the output folder, and
+``start_desktop``: tests/gui/desktop_session.start_desktop with those filled in (each test module's run fixture
+calls it with its script, report and log names, timeouts and inputs).
 
 Xvfb is started with ``-displayfd`` so that it picks a free display number itself (no races with
 other X servers or parallel test sessions) and reports it back through a pipe.
 """
+import functools
 import os
 import select
 import shutil
@@ -72,3 +75,12 @@ def gui_output_dir(repo_root) -> Path:
     path = repo_root / "test-output" / "gui"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def start_desktop(xvfb_display, qgis_desktop, gui_output_dir, repo_root):
+    """desktop_session.start_desktop with this session's X display, QGIS, output folder and checkout filled in."""
+    from labelmigration.tests.gui import desktop_session
+
+    return functools.partial(desktop_session.start_desktop, qgis_desktop=qgis_desktop, display=xvfb_display,
+                             output_dir=gui_output_dir, repo_root=repo_root)

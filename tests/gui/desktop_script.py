@@ -9,22 +9,21 @@ tests/gui/test_desktop.py sets:
   LM_GUI_WORK_DIR    scratch folder for the rasters this script makes and the algorithm outputs
   LM_GUI_WATCHDOG_S  seconds after which the script gives up, records why, and quits QGIS
 
-The steps run one after another from the Qt event loop (a generator-based runner on
-QTimer.singleShot), so the desktop keeps painting and deferred deletions happen between steps.
-Every check is recorded as {"ok": bool, "detail": str}; Python exceptions (sys.excepthook) and
-QgsMessageLog messages from the Python tags are recorded too. At the end QGIS quits with
-QgsApplication.exit(), which reliably ends 3.22 without a "save project?" prompt.
+The recording, the step runner and the watchdog are tests/gui/desktop_harness.py's (QGIS finds it on
+PYTHONPATH, which the test sets): the steps run one after another from the Qt event loop, every check is
+recorded as {"ok": bool, "detail": str}, Python exceptions and QgsMessageLog messages from the Python tags
+are recorded too, and at the end QGIS quits with QgsApplication.exit().
 """
-import json
 import os
 import sys
-import time
-import traceback
 
 from osgeo import gdal, osr
 from qgis.core import Qgis, QgsApplication, QgsContrastEnhancement, QgsProject
 from qgis.PyQt.QtCore import Qt, QTimer
-from qgis.PyQt.QtWidgets import QApplication, QDialogButtonBox, QMenu
+from qgis.PyQt.QtWidgets import QApplication, QMenu
+
+import desktop_harness
+from desktop_harness import iface, layers_with_source, wait_until
 
 import qgis.utils
 
@@ -40,110 +39,10 @@ _LM_CROPSCENE_PARAMETERS = ("SCENE", "LABEL", "BANDS", "BAND_NAMES", "OTHER_TILE
                             "OUTPUT_LABEL")
 _LM_RELOAD_CYCLES = 2
 
-_lm_env = os.environ
-_LM = {
-    "result_path": _lm_env.get("LM_GUI_RESULT", os.path.join(os.getcwd(), "labelmigration-gui-result.json")),
-    "output_dir": _lm_env.get("LM_GUI_OUTPUT_DIR", os.getcwd()),
-    "work_dir": _lm_env.get("LM_GUI_WORK_DIR", os.getcwd()),
-    "watchdog_s": float(_lm_env.get("LM_GUI_WATCHDOG_S", "90")),
-    "started": time.monotonic(),
-    "finished": False,
-}
-os.makedirs(_LM["output_dir"], exist_ok=True)
-os.makedirs(_LM["work_dir"], exist_ok=True)
-
-_lm_results = {
-    "finished": False,
-    "qgis_version": Qgis.QGIS_VERSION,
-    "python": sys.version,
-    "current_step": None,
-    "steps": {},          # step name -> seconds taken
-    "checks": {},         # check name -> {"ok": bool, "detail": str}
-    "exceptions": [],     # uncaught Python exceptions (sys.excepthook) and failed steps
-    "python_log": [],     # QgsMessageLog messages from the Python tags (and any Critical message)
-    "stack_dialogs": [],  # error dialogs QGIS would have opened (qgis.utils.open_stack_dialog)
-    "startup_errors": [],  # what the test's startup.py hook recorded while plugins loaded
-    "screenshots": {},    # name -> PNG path
-}
-
-
-# --- recording -------------------------------------------------------------------------------
-
-def _lm_save():
-    _lm_results["elapsed_s"] = round(time.monotonic() - _LM["started"], 2)
-    temporary = _LM["result_path"] + ".part"
-    with open(temporary, "w", encoding="utf-8") as stream:
-        json.dump(_lm_results, stream, indent=2, default=str)
-    os.replace(temporary, _LM["result_path"])
-
-
-def _lm_check(name, ok, detail=""):
-    _lm_results["checks"][name] = {"ok": bool(ok), "detail": str(detail)}
-    print(f"[labelmigration-gui] {'PASS' if ok else 'FAIL'} {name}: {detail}", file=sys.stderr, flush=True)
-    return bool(ok)
-
-
-def _lm_excepthook(exc_type, value, tb):
-    text = "".join(traceback.format_exception(exc_type, value, tb))
-    _lm_results["exceptions"].append({"step": _lm_results["current_step"], "traceback": text})
-    print(f"[labelmigration-gui] uncaught exception:\n{text}", file=sys.stderr, flush=True)
-
-
-def _lm_stack_dialog(exc_type, value, tb, msg, pop_error=True):
-    """Replaces qgis.utils.open_stack_dialog: record the error instead of opening a blocking dialog."""
-    text = "".join(traceback.format_exception(exc_type, value, tb)) if exc_type else ""
-    _lm_results["stack_dialogs"].append({"step": _lm_results["current_step"], "message": str(msg),
-                                         "traceback": text})
-
-
-def _lm_on_message(message, tag, level):
-    try:
-        level_value = int(level)
-    except TypeError:
-        level_value = -1
-    if tag.startswith("Python") or level_value >= int(Qgis.Critical):
-        _lm_results["python_log"].append({"step": _lm_results["current_step"], "tag": tag,
-                                          "level": level_value, "message": message})
-
-
-def _lm_read_startup_errors():
-    """Errors recorded before this script ran by the startup.py hook the test installs; then take over."""
-    path = _lm_env.get("LM_GUI_EARLY_ERRORS")
-    os.environ["LM_GUI_EARLY_DONE"] = "1"
-    if path and os.path.exists(path):
-        with open(path, encoding="utf-8") as stream:
-            _lm_results["startup_errors"] = [json.loads(line) for line in stream if line.strip()]
-    _lm_results["startup_hook_installed"] = bool(path)
-
-
-_lm_read_startup_errors()
-sys.excepthook = _lm_excepthook
-qgis.utils.open_stack_dialog = _lm_stack_dialog
-try:
-    QgsApplication.messageLog().messageReceived[str, str, Qgis.MessageLevel].connect(_lm_on_message)
-except (KeyError, TypeError):
-    QgsApplication.messageLog().messageReceived.connect(_lm_on_message)
+lm = desktop_harness.Harness(env_defaults=True)
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-def _lm_iface():
-    return qgis.utils.iface
-
-
-def _lm_wait_until(predicate, timeout_s, step_ms=100):
-    """Generator: yield (event-loop waits) until predicate() is true or timeout; returns the outcome."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            if predicate():
-                return True
-        except Exception:  # the object polled may not exist yet
-            pass
-        if time.monotonic() > deadline:
-            return False
-        yield step_ms
-
 
 def _lm_registry():
     return QgsApplication.processingRegistry()
@@ -157,7 +56,7 @@ def _lm_provider_state():
 
 
 def _lm_menus_in_menubar():
-    menu_bar = _lm_iface().mainWindow().menuBar()
+    menu_bar = iface().mainWindow().menuBar()
     return [action for action in menu_bar.actions()
             if action.menu() is not None and action.menu().objectName() == _LM_MENU_NAME]
 
@@ -200,22 +99,6 @@ def _lm_toolbox_algorithms(expand=False):
     return sorted(found)
 
 
-def _lm_grab(widget, name):
-    path = os.path.join(_LM["output_dir"], name)
-    ok = widget.grab().save(path, "PNG")
-    if ok:
-        _lm_results["screenshots"][name] = path
-    return _lm_check(f"screenshot_{name}", ok, path)
-
-
-def _lm_grab_screen(name):
-    path = os.path.join(_LM["output_dir"], name)
-    ok = QApplication.primaryScreen().grabWindow(0).save(path, "PNG")
-    if ok:
-        _lm_results["screenshots"][name] = path
-    return _lm_check(f"screenshot_{name}", ok, path)
-
-
 def _lm_write_band(path, array):
     rows, cols = array.shape
     dataset = gdal.GetDriverByName("GTiff").Create(path, cols, rows, 1, gdal.GDT_Byte)
@@ -229,44 +112,30 @@ def _lm_write_band(path, array):
     return path
 
 
-def _lm_layers_with_source(path):
-    wanted = os.path.realpath(path)
-    return [layer for layer in QgsProject.instance().mapLayers().values()
-            if os.path.realpath(layer.source().split("|")[0]) == wanted]
-
-
 # --- steps -----------------------------------------------------------------------------------
 
 def _lm_step_wait_for_desktop():
-    iface = _lm_iface()
-    ready = yield from _lm_wait_until(
-        lambda: iface is not None and iface.mainWindow().isVisible() and "processing" in qgis.utils.plugins,
-        60)
-    _lm_check("desktop_started", ready, "main window shown and the Processing plugin loaded")
-    window = iface.mainWindow()
-    screen = QApplication.primaryScreen().geometry()
-    window.move(0, 0)
-    window.resize(screen.width(), screen.height())
-    yield 500
+    return lm.step_wait_for_desktop(require_provider=False,
+                                    detail="main window shown and the Processing plugin loaded", settle_ms=500)
 
 
 def _lm_step_plugin_loaded():
     plugin = qgis.utils.plugins.get(_LM_PLUGIN)
-    startup = [f"{e['message'][:300]} {e['traceback'][-600:]}" for e in _lm_results["startup_errors"]]
-    _lm_check("plugin_loaded", plugin is not None and qgis.utils.isPluginLoaded(_LM_PLUGIN),
-              f"qgis.utils.plugins[{_LM_PLUGIN!r}] = {plugin!r}; active = {qgis.utils.active_plugins}; "
-              f"start-up errors: {startup}")
+    startup = [f"{e['message'][:300]} {e['traceback'][-600:]}" for e in lm.results["startup_errors"]]
+    lm.check("plugin_loaded", plugin is not None and qgis.utils.isPluginLoaded(_LM_PLUGIN),
+             f"qgis.utils.plugins[{_LM_PLUGIN!r}] = {plugin!r}; active = {qgis.utils.active_plugins}; "
+             f"start-up errors: {startup}")
     module = sys.modules.get(_LM_PLUGIN)
-    _lm_check("plugin_module", module is not None and os.path.basename(os.path.dirname(module.__file__)) == _LM_PLUGIN,
-              getattr(module, "__file__", None))
+    lm.check("plugin_module", module is not None and os.path.basename(os.path.dirname(module.__file__)) == _LM_PLUGIN,
+             getattr(module, "__file__", None))
 
 
 def _lm_check_provider(label, expect_present=True):
     provider, algorithms = _lm_provider_state()
     if not expect_present:
-        return _lm_check(f"provider_gone_{label}", provider is None, f"provider = {provider!r}")
+        return lm.check(f"provider_gone_{label}", provider is None, f"provider = {provider!r}")
     missing = [aid for aid in _LM_ALGORITHMS if _lm_registry().algorithmById(f"{_LM_PROVIDER}:{aid}") is None]
-    return _lm_check(
+    return lm.check(
         f"provider_{label}",
         provider is not None and tuple(algorithms) == _LM_ALGORITHMS and not missing
         and provider.name() == "Label Migration",
@@ -276,14 +145,14 @@ def _lm_check_provider(label, expect_present=True):
 
 def _lm_check_menu(label, expect_present=True):
     menus = _lm_menus_in_menubar()
-    window = _lm_iface().mainWindow()
+    window = iface().mainWindow()
     if not expect_present:
-        return _lm_check(f"menu_gone_{label}", not menus,
-                         f"{len(menus)} menu bar entries with objectName {_LM_MENU_NAME}")
+        return lm.check(f"menu_gone_{label}", not menus,
+                        f"{len(menus)} menu bar entries with objectName {_LM_MENU_NAME}")
     if len(menus) != 1:
-        return _lm_check(f"menu_{label}", False,
-                         f"{len(menus)} menu bar entries with objectName {_LM_MENU_NAME} (expected 1); "
-                         f"menu bar: {[a.text() for a in window.menuBar().actions()]}")
+        return lm.check(f"menu_{label}", False,
+                        f"{len(menus)} menu bar entries with objectName {_LM_MENU_NAME} (expected 1); "
+                        f"menu bar: {[a.text() for a in window.menuBar().actions()]}")
     menu = menus[0].menu()
     entries = [action for action in menu.actions() if not action.isSeparator()]
     first = entries[0].objectName() if entries else None
@@ -307,23 +176,23 @@ def _lm_check_menu(label, expect_present=True):
     before_help = bool(help_positions) and position < help_positions[0]
     ok = names == expected and sorted(texts) == displays and menus[0].isVisible() and first == _LM_SEARCH_PANEL_ACTION \
         and tools_ok
-    _lm_check(f"menu_{label}", ok,
-              f"title {menus[0].text()!r}, first {first!r}, actions {names}, texts {texts}, last {tools}, "
-              f"visible {menus[0].isVisible()}")
-    _lm_check(f"menu_before_help_{label}", before_help,
-              f"menu at position {position}, Help at {help_positions}, "
-              f"menu bar: {[a.text() for a in bar_actions]}")
+    lm.check(f"menu_{label}", ok,
+             f"title {menus[0].text()!r}, first {first!r}, actions {names}, texts {texts}, last {tools}, "
+             f"visible {menus[0].isVisible()}")
+    lm.check(f"menu_before_help_{label}", before_help,
+             f"menu at position {position}, Help at {help_positions}, "
+             f"menu bar: {[a.text() for a in bar_actions]}")
     return ok
 
 
 def _lm_check_toolbox(label, expect_present=True):
     found = _lm_toolbox_algorithms(expand=expect_present)
     if found is None:
-        return _lm_check(f"toolbox_{label}", False, "no Processing toolbox tree found")
+        return lm.check(f"toolbox_{label}", False, "no Processing toolbox tree found")
     expected = sorted(f"{_LM_PROVIDER}:{aid}" for aid in _LM_ALGORITHMS)
     if not expect_present:
-        return _lm_check(f"toolbox_gone_{label}", not found, f"toolbox lists {found}")
-    return _lm_check(f"toolbox_{label}", found == expected, f"toolbox lists {found}")
+        return lm.check(f"toolbox_gone_{label}", not found, f"toolbox lists {found}")
+    return lm.check(f"toolbox_{label}", found == expected, f"toolbox lists {found}")
 
 
 def _lm_step_provider_and_toolbox():
@@ -341,11 +210,11 @@ def _lm_step_menu():
     menus = _lm_menus_in_menubar()
     if not menus:
         return
-    menu_bar = _lm_iface().mainWindow().menuBar()
+    menu_bar = iface().mainWindow().menuBar()
     menu = menus[0].menu()
     menu.popup(menu_bar.mapToGlobal(menu_bar.actionGeometry(menus[0]).bottomLeft()))
     yield 500
-    _lm_grab_screen("menu_open.png")
+    lm.grab_screen("menu_open.png")
     menu.hide()
     yield 200
 
@@ -357,7 +226,7 @@ def _lm_step_menu_action_opens_dialog():
     if menus:
         action = next((a for a in menus[0].menu().actions() if a.objectName() == "labelMigration_cropscene"), None)
     if action is None:
-        _lm_check("menu_action_opens_dialog", False, "no labelMigration_cropscene action in the menu")
+        lm.check("menu_action_opens_dialog", False, "no labelMigration_cropscene action in the menu")
         return
     seen = {}
 
@@ -380,26 +249,26 @@ def _lm_step_menu_action_opens_dialog():
     QTimer.singleShot(800, close_dialog)
     action.trigger()  # runs processing.execAlgorithmDialog: blocks in exec() until close_dialog rejects it
     yield 200
-    _lm_check("menu_action_opens_dialog", seen.get("algorithm") == f"{_LM_PROVIDER}:cropscene" and seen.get("modal"),
-              f"algorithm {seen.get('algorithm')}, title {seen.get('title')!r}, modal {seen.get('modal')}, "
-              f"visible dialogs {seen.get('visible')}")
+    lm.check("menu_action_opens_dialog", seen.get("algorithm") == f"{_LM_PROVIDER}:cropscene" and seen.get("modal"),
+             f"algorithm {seen.get('algorithm')}, title {seen.get('title')!r}, modal {seen.get('modal')}, "
+             f"visible dialogs {seen.get('visible')}")
 
 
 def _lm_step_cropscene_dialog():
     import processing
 
     dialog = processing.createAlgorithmDialog(f"{_LM_PROVIDER}:cropscene")
-    if not _lm_check("cropscene_dialog_created", dialog is not None, repr(dialog)):
+    if not lm.check("cropscene_dialog_created", dialog is not None, repr(dialog)):
         return
     dialog.resize(900, 700)
     dialog.show()
     yield 800
     panel = dialog.mainWidget()
     wrappers = sorted(getattr(panel, "wrappers", {}).keys())
-    _lm_check("cropscene_dialog_parameters", all(name in wrappers for name in _LM_CROPSCENE_PARAMETERS),
-              f"parameter widgets {wrappers}")
-    _lm_check("cropscene_dialog_title", "Crop scene to label" in dialog.windowTitle(), dialog.windowTitle())
-    _lm_grab(dialog, "cropscene_dialog.png")
+    lm.check("cropscene_dialog_parameters", all(name in wrappers for name in _LM_CROPSCENE_PARAMETERS),
+             f"parameter widgets {wrappers}")
+    lm.check("cropscene_dialog_title", "Crop scene to label" in dialog.windowTitle(), dialog.windowTitle())
+    lm.grab(dialog, "cropscene_dialog.png")
     dialog.close()
     dialog.deleteLater()
     yield 200
@@ -415,19 +284,19 @@ def _lm_step_make_rasters():
     red = np.where(((x // 8) + (y // 8)) % 2 == 0, 230, 30).astype(np.uint8)
     # 38-Cloud style names: band names come from the prefix; the order is blue, green, red, so the
     # image styler (style on load) must pick red = band 3, blue = band 1 (QGIS's default is 1, 2, 3).
-    _LM["bands"] = [
-        _lm_write_band(os.path.join(_LM["work_dir"], "blue_patch_1.tif"), blue),
-        _lm_write_band(os.path.join(_LM["work_dir"], "green_patch_1.tif"), green),
-        _lm_write_band(os.path.join(_LM["work_dir"], "red_patch_1.tif"), red),
+    lm.state["bands"] = [
+        _lm_write_band(os.path.join(lm.state["work_dir"], "blue_patch_1.tif"), blue),
+        _lm_write_band(os.path.join(lm.state["work_dir"], "green_patch_1.tif"), green),
+        _lm_write_band(os.path.join(lm.state["work_dir"], "red_patch_1.tif"), red),
     ]
-    _lm_check("rasters_made", all(os.path.exists(p) for p in _LM["bands"]), _LM["bands"])
+    lm.check("rasters_made", all(os.path.exists(p) for p in lm.state["bands"]), lm.state["bands"])
 
 
 def _lm_check_stacked_layer(label, output):
-    layers = _lm_layers_with_source(output)
-    if not _lm_check(f"{label}_layer_in_project", len(layers) == 1,
-                     f"{len(layers)} layers with source {output}; project layers: "
-                     f"{[l.source() for l in QgsProject.instance().mapLayers().values()]}"):
+    layers = layers_with_source(output)
+    if not lm.check(f"{label}_layer_in_project", len(layers) == 1,
+                    f"{len(layers)} layers with source {output}; project layers: "
+                    f"{[l.source() for l in QgsProject.instance().mapLayers().values()]}"):
         return
     layer = layers[0]
     renderer = layer.renderer()
@@ -436,48 +305,40 @@ def _lm_check_stacked_layer(label, output):
     stretch = None
     if renderer.type() == "multibandcolor" and renderer.redContrastEnhancement() is not None:
         stretch = renderer.redContrastEnhancement().contrastEnhancementAlgorithm()
-    _lm_check(f"{label}_layer_valid", layer.isValid() and layer.bandCount() == 3,
-              f"valid {layer.isValid()}, bands {layer.bandCount()}, name {layer.name()!r}")
-    _lm_check(f"{label}_layer_styled", bands == (3, 2, 1)
-              and stretch == QgsContrastEnhancement.StretchToMinimumMaximum,
-              f"renderer {renderer.type()}, RGB bands {bands}, contrast enhancement {stretch}")
+    lm.check(f"{label}_layer_valid", layer.isValid() and layer.bandCount() == 3,
+             f"valid {layer.isValid()}, bands {layer.bandCount()}, name {layer.name()!r}")
+    lm.check(f"{label}_layer_styled", bands == (3, 2, 1)
+             and stretch == QgsContrastEnhancement.StretchToMinimumMaximum,
+             f"renderer {renderer.type()}, RGB bands {bands}, contrast enhancement {stretch}")
 
 
 def _lm_step_run_stackbands():
     import processing
 
-    output = os.path.join(_LM["work_dir"], "stacked_run.tif")
+    output = os.path.join(lm.state["work_dir"], "stacked_run.tif")
     results = processing.runAndLoadResults(f"{_LM_PROVIDER}:stackbands",
-                                           {"INPUTS": list(_LM["bands"]), "OUTPUT": output})
-    _lm_check("stackbands_run", bool(results) and os.path.exists(output)
-              and os.path.realpath(results.get("OUTPUT", "")) == os.path.realpath(output),
-              f"results {results}")
+                                           {"INPUTS": list(lm.state["bands"]), "OUTPUT": output})
+    lm.check("stackbands_run", bool(results) and os.path.exists(output)
+             and os.path.realpath(results.get("OUTPUT", "")) == os.path.realpath(output),
+             f"results {results}")
     yield 300
     _lm_check_stacked_layer("stackbands_run", output)
 
 
 def _lm_step_run_stackbands_dialog():
     """The user's path: the algorithm dialog, its Run button, a background task, layers loaded."""
-    import processing
-
-    output = os.path.join(_LM["work_dir"], "stacked_dialog.tif")
-    dialog = processing.createAlgorithmDialog(f"{_LM_PROVIDER}:stackbands",
-                                              {"INPUTS": list(_LM["bands"]), "OUTPUT": output})
-    if not _lm_check("stackbands_dialog_created", dialog is not None, repr(dialog)):
+    output = os.path.join(lm.state["work_dir"], "stacked_dialog.tif")
+    dialog, finished = yield from lm.open_dialog(f"{_LM_PROVIDER}:stackbands",
+                                                 {"INPUTS": list(lm.state["bands"]), "OUTPUT": output},
+                                                 "stackbands", settle_ms=500)
+    if dialog is None:
         return
-    finished = {}
-    dialog.algorithmFinished.connect(lambda ok, results: finished.update(ok=ok, results=results))
-    dialog.resize(900, 700)
-    dialog.show()
+    desktop_harness.run_button(dialog).click()
+    done = yield from wait_until(lambda: "ok" in finished, 30)
     yield 500
-    run_button = dialog.runButton() if hasattr(dialog, "runButton") else \
-        dialog.buttonBox().button(QDialogButtonBox.Ok)
-    run_button.click()
-    done = yield from _lm_wait_until(lambda: "ok" in finished, 30)
-    yield 500
-    _lm_check("stackbands_dialog_run", done and finished.get("ok") and os.path.exists(output),
-              f"finished {finished}")
-    _lm_grab(dialog, "stackbands_dialog.png")
+    lm.check("stackbands_dialog_run", done and finished.get("ok") and os.path.exists(output),
+             f"finished {finished}")
+    lm.grab(dialog, "stackbands_dialog.png")
     dialog.close()
     dialog.deleteLater()
     yield 200
@@ -490,7 +351,7 @@ def _lm_step_demo_chain():
     from qgis.core import QgsPalettedRasterRenderer, QgsVectorLayer
 
     data = os.path.join(os.path.dirname(sys.modules[_LM_PLUGIN].__file__), "demo", "data")
-    work = _LM["work_dir"]
+    work = lm.state["work_dir"]
     geocoded = os.path.join(work, "demo_label.tif")
     processing.runAndLoadResults(f"{_LM_PROVIDER}:geocodemask", {
         "INPUT": os.path.join(data, "20200812_101512_1014_label.png"),
@@ -507,23 +368,20 @@ def _lm_step_demo_chain():
     pair_image = loaded.get(os.path.realpath(image))
     footprint = next((l for l in loaded.values() if isinstance(l, QgsVectorLayer)
                       and "demo_footprint" in l.source()), None)
-    _lm_check("demo_label_paletted", pair_label is not None
-              and isinstance(pair_label.renderer(), QgsPalettedRasterRenderer), repr(pair_label))
-    _lm_check("demo_image_true_colour", pair_image is not None and pair_image.renderer().type() == "multibandcolor"
-              and (pair_image.renderer().redBand(), pair_image.renderer().blueBand()) == (3, 1), repr(pair_image))
-    _lm_check("demo_footprint_outlined", footprint is not None and footprint.labelsEnabled(), repr(footprint))
+    lm.check("demo_label_paletted", pair_label is not None
+             and isinstance(pair_label.renderer(), QgsPalettedRasterRenderer), repr(pair_label))
+    lm.check("demo_image_true_colour", pair_image is not None and pair_image.renderer().type() == "multibandcolor"
+             and (pair_image.renderer().redBand(), pair_image.renderer().blueBand()) == (3, 1), repr(pair_image))
+    lm.check("demo_footprint_outlined", footprint is not None and footprint.labelsEnabled(), repr(footprint))
     for layer in QgsProject.instance().mapLayers().values():  # show only the demo layers
         node = QgsProject.instance().layerTreeRoot().findLayer(layer.id())
         if node is not None:
             node.setItemVisibilityChecked(layer in (pair_label, pair_image, footprint))
-    canvas = _lm_iface().mapCanvas()
+    canvas = iface().mapCanvas()
     if pair_image is not None:
         canvas.setExtent(canvas.mapSettings().layerExtentToOutputExtent(pair_image, pair_image.extent()))
     canvas.refreshAllLayers()
-    yield 300
-    yield from _lm_wait_until(lambda: not canvas.isDrawing(), 15)
-    yield 300
-    _lm_grab(_lm_iface().mainWindow(), "demo_pair_canvas.png")
+    yield from lm.canvas_screenshot("demo_pair_canvas.png")
     for layer in (pair_label, pair_image, footprint):
         if layer is not None:
             QgsProject.instance().layerTreeRoot().findLayer(layer.id()).setItemVisibilityChecked(False)
@@ -534,22 +392,19 @@ def _lm_step_demo_chain():
 
 
 def _lm_step_screenshot_main_window():
-    canvas = _lm_iface().mapCanvas()
-    layers = _lm_layers_with_source(os.path.join(_LM["work_dir"], "stacked_run.tif"))
+    canvas = iface().mapCanvas()
+    layers = layers_with_source(os.path.join(lm.state["work_dir"], "stacked_run.tif"))
     if layers:
-        _lm_iface().setActiveLayer(layers[0])
+        iface().setActiveLayer(layers[0])
         canvas.setExtent(canvas.mapSettings().layerExtentToOutputExtent(layers[0], layers[0].extent()))
     canvas.refreshAllLayers()
-    yield 300
-    yield from _lm_wait_until(lambda: not canvas.isDrawing(), 15)
-    yield 300
-    _lm_grab(_lm_iface().mainWindow(), "main_window.png")
+    yield from lm.canvas_screenshot("main_window.png")
 
 
 def _lm_find_search_dock():
     from qgis.PyQt.QtWidgets import QDockWidget
 
-    return _lm_iface().mainWindow().findChildren(QDockWidget, _LM_SEARCH_DOCK_NAME)
+    return iface().mainWindow().findChildren(QDockWidget, _LM_SEARCH_DOCK_NAME)
 
 
 def _lm_step_search_dock():
@@ -562,21 +417,21 @@ def _lm_step_search_dock():
     from labelmigration.tests.support.safe_products import make_safe_product
 
     docks = _lm_find_search_dock()
-    _lm_check("search_dock_created_hidden", len(docks) == 1 and docks[0].isHidden(),
-              f"{len(docks)} docks named {_LM_SEARCH_DOCK_NAME}, hidden {[d.isHidden() for d in docks]}")
+    lm.check("search_dock_created_hidden", len(docks) == 1 and docks[0].isHidden(),
+             f"{len(docks)} docks named {_LM_SEARCH_DOCK_NAME}, hidden {[d.isHidden() for d in docks]}")
     menus = _lm_menus_in_menubar()
     action = next((a for a in menus[0].menu().actions() if a.objectName() == _LM_SEARCH_PANEL_ACTION), None) \
         if menus else None
-    if not _lm_check("search_dock_menu_action", action is not None, f"{_LM_SEARCH_PANEL_ACTION} in the menu"):
+    if not lm.check("search_dock_menu_action", action is not None, f"{_LM_SEARCH_PANEL_ACTION} in the menu"):
         return
     action.trigger()
     yield 500
     dock = docks[0] if docks else None
-    if not _lm_check("search_dock_shown", dock is not None and dock.isVisible(),
-                     f"visible {dock.isVisible() if dock else None}"):
+    if not lm.check("search_dock_shown", dock is not None and dock.isVisible(),
+                    f"visible {dock.isVisible() if dock else None}"):
         return
 
-    archive = os.path.join(_LM["work_dir"], "archive")
+    archive = os.path.join(lm.state["work_dir"], "archive")
     os.makedirs(archive, exist_ok=True)
     titles = [make_safe_product(archive, "L2A", size_10m=546, sensing=dt.datetime(2020, 8, day, 10, 25, 59),
                                 cloud_cover=cloud).name for day, cloud in ((14, 0.5), (18, 0.5), (16, 40.0))]
@@ -591,7 +446,7 @@ def _lm_step_search_dock():
         feature.setAttributes([f"label_{index}", QDate(2020, 8, day)])
         features.append(feature)
     layer.dataProvider().addFeatures(features)
-    previous_active = _lm_iface().activeLayer()
+    previous_active = iface().activeLayer()
     QgsProject.instance().addMapLayer(layer)
     for other in QgsProject.instance().mapLayers().values():  # show only the footprints and the scenes
         node = QgsProject.instance().layerTreeRoot().findLayer(other.id())
@@ -606,44 +461,41 @@ def _lm_step_search_dock():
     dock.url_edit.setText(archive)
     dock.search_button.click()
     busy = dock.is_busy()
-    done = yield from _lm_wait_until(lambda: not dock.is_busy() and dock.table.rowCount() > 0, 30)
+    done = yield from wait_until(lambda: not dock.is_busy() and dock.table.rowCount() > 0, 30)
     rows = dock.table_rows() if done else []
     found = sorted((r[0], r[1], r[2]) for r in rows)
     # equal coverage and cloud: ranked by |offset| from the label date (15th: the 14th first; 17th: the 18th)
     expected = sorted([("label_0", "1", titles[0]), ("label_0", "2", titles[1]),
                        ("label_1", "1", titles[1]), ("label_1", "2", titles[0])])
-    _lm_check("search_dock_results", busy and done and found == expected,
-              f"ran as a task {busy}, finished {done}, rows {rows}, expected {expected}, "
-              f"status {dock.status_label.text()!r}")
+    lm.check("search_dock_results", busy and done and found == expected,
+             f"ran as a task {busy}, finished {done}, rows {rows}, expected {expected}, "
+             f"status {dock.status_label.text()!r}")
     result = dock.result_layer
-    _lm_check("search_dock_layer_in_project", result is not None and result.id() in QgsProject.instance().mapLayers()
-              and result.featureCount() == 4, repr(result))
+    lm.check("search_dock_layer_in_project", result is not None and result.id() in QgsProject.instance().mapLayers()
+             and result.featureCount() == 4, repr(result))
     dock.table.selectRow(0)
     toolbox_action = getattr(qgis.utils.plugins.get("processing"), "toolboxAction", None)
     if toolbox_action is not None:
         toolbox_action.setChecked(False)  # give the dock the whole right-hand side for the screenshot
-    canvas = _lm_iface().mapCanvas()
+    canvas = iface().mapCanvas()
     if result is not None:
         canvas.setExtent(canvas.mapSettings().layerExtentToOutputExtent(result, result.extent()))
     canvas.refreshAllLayers()
-    yield 500
-    yield from _lm_wait_until(lambda: not canvas.isDrawing(), 15)
-    yield 300
-    _lm_grab(_lm_iface().mainWindow(), "search_dock.png")
+    yield from lm.canvas_screenshot("search_dock.png", first_wait_ms=500)
     dock.hide()
     if toolbox_action is not None:
         toolbox_action.setChecked(True)
     # leave the project as it was: the later steps (and QGIS's exit) see the same layers as before
     QgsProject.instance().removeMapLayers([layer.id()] + ([result.id()] if result is not None else []))
     yield 200
-    _lm_check("search_dock_forgets_removed_layer", dock.result_layer is None and dock.table.rowCount() == 0,
-              f"result layer {dock.result_layer!r}, {dock.table.rowCount()} rows")
+    lm.check("search_dock_forgets_removed_layer", dock.result_layer is None and dock.table.rowCount() == 0,
+             f"result layer {dock.result_layer!r}, {dock.table.rowCount()} rows")
     for other in QgsProject.instance().mapLayers().values():
         node = QgsProject.instance().layerTreeRoot().findLayer(other.id())
         if node is not None:
             node.setItemVisibilityChecked(True)
     if previous_active is not None:
-        _lm_iface().setActiveLayer(previous_active)
+        iface().setActiveLayer(previous_active)
     yield 200
 
 
@@ -651,29 +503,29 @@ def _lm_step_reload(cycle):
     def step():
         label = f"cycle{cycle}"
         unloaded = qgis.utils.unloadPlugin(_LM_PLUGIN)
-        _lm_check(f"unload_{label}", unloaded and _LM_PLUGIN not in qgis.utils.plugins
-                  and _LM_PLUGIN not in sys.modules,
-                  f"unloadPlugin -> {unloaded}; in plugins: {_LM_PLUGIN in qgis.utils.plugins}; "
-                  f"module still imported: {_LM_PLUGIN in sys.modules}")
+        lm.check(f"unload_{label}", unloaded and _LM_PLUGIN not in qgis.utils.plugins
+                 and _LM_PLUGIN not in sys.modules,
+                 f"unloadPlugin -> {unloaded}; in plugins: {_LM_PLUGIN in qgis.utils.plugins}; "
+                 f"module still imported: {_LM_PLUGIN in sys.modules}")
         _lm_check_provider(label, expect_present=False)
         _lm_check_menu(label, expect_present=False)
         yield 300  # let deleteLater() run
-        leftovers = _lm_iface().mainWindow().findChildren(QMenu, _LM_MENU_NAME)
-        _lm_check(f"menu_deleted_{label}", not leftovers, f"{len(leftovers)} QMenu objects still alive")
+        leftovers = iface().mainWindow().findChildren(QMenu, _LM_MENU_NAME)
+        lm.check(f"menu_deleted_{label}", not leftovers, f"{len(leftovers)} QMenu objects still alive")
         docks = _lm_find_search_dock()
-        _lm_check(f"search_dock_deleted_{label}", not docks, f"{len(docks)} search docks still alive")
+        lm.check(f"search_dock_deleted_{label}", not docks, f"{len(docks)} search docks still alive")
         _lm_check_toolbox(label, expect_present=False)
 
         loaded = qgis.utils.loadPlugin(_LM_PLUGIN)
         started = qgis.utils.startPlugin(_LM_PLUGIN)
-        _lm_check(f"reload_{label}", loaded and started and qgis.utils.isPluginLoaded(_LM_PLUGIN),
-                  f"loadPlugin -> {loaded}, startPlugin -> {started}")
+        lm.check(f"reload_{label}", loaded and started and qgis.utils.isPluginLoaded(_LM_PLUGIN),
+                 f"loadPlugin -> {loaded}, startPlugin -> {started}")
         yield 300
         _lm_check_provider(f"reloaded_{label}")
         _lm_check_menu(f"reloaded_{label}")
         docks = _lm_find_search_dock()
-        _lm_check(f"search_dock_reloaded_{label}", len(docks) == 1 and docks[0].isHidden(),
-                  f"{len(docks)} search docks, hidden {[d.isHidden() for d in docks]}")
+        lm.check(f"search_dock_reloaded_{label}", len(docks) == 1 and docks[0].isHidden(),
+                 f"{len(docks)} search docks, hidden {[d.isHidden() for d in docks]}")
         _lm_check_toolbox(f"reloaded_{label}")
     return step
 
@@ -681,9 +533,9 @@ def _lm_step_reload(cycle):
 def _lm_step_run_after_reload():
     import processing
 
-    output = os.path.join(_LM["work_dir"], "stacked_after_reload.tif")
-    results = processing.run(f"{_LM_PROVIDER}:stackbands", {"INPUTS": list(_LM["bands"]), "OUTPUT": output})
-    _lm_check("stackbands_after_reload", bool(results) and os.path.exists(output), f"results {results}")
+    output = os.path.join(lm.state["work_dir"], "stacked_after_reload.tif")
+    results = processing.run(f"{_LM_PROVIDER}:stackbands", {"INPUTS": list(lm.state["bands"]), "OUTPUT": output})
+    lm.check("stackbands_after_reload", bool(results) and os.path.exists(output), f"results {results}")
 
 
 def _lm_is_error(entry):
@@ -697,15 +549,15 @@ def _lm_is_error(entry):
 
 
 def _lm_step_final():
-    _lm_grab(_lm_iface().mainWindow(), "main_window_after_reload.png")
-    plugin_errors = [entry for entry in _lm_results["python_log"] if _lm_is_error(entry)]
-    startup_errors = [entry for entry in _lm_results["startup_errors"] if _lm_is_error(entry)]
-    _lm_check("no_python_errors", not plugin_errors and not _lm_results["exceptions"]
-              and not _lm_results["stack_dialogs"] and not startup_errors,
-              f"{len(startup_errors)} errors while QGIS started, "
-              f"{len(plugin_errors)} Python error/critical log messages, "
-              f"{len(_lm_results['exceptions'])} uncaught exceptions, "
-              f"{len(_lm_results['stack_dialogs'])} error dialogs")
+    lm.grab(iface().mainWindow(), "main_window_after_reload.png")
+    plugin_errors = [entry for entry in lm.results["python_log"] if _lm_is_error(entry)]
+    startup_errors = [entry for entry in lm.results["startup_errors"] if _lm_is_error(entry)]
+    lm.check("no_python_errors", not plugin_errors and not lm.results["exceptions"]
+             and not lm.results["stack_dialogs"] and not startup_errors,
+             f"{len(startup_errors)} errors while QGIS started, "
+             f"{len(plugin_errors)} Python error/critical log messages, "
+             f"{len(lm.results['exceptions'])} uncaught exceptions, "
+             f"{len(lm.results['stack_dialogs'])} error dialogs")
 
 
 _LM_STEPS = [
@@ -727,81 +579,4 @@ _LM_STEPS = [
 ]
 
 
-# --- runner ----------------------------------------------------------------------------------
-
-class _LmRunner:
-    """Runs the steps in order from the event loop; a step that yields N waits N ms."""
-
-    def __init__(self, steps):
-        self.steps = list(steps)
-        self.generator = None
-        self.step_started = None
-
-    def start(self):
-        QTimer.singleShot(0, self.advance)
-
-    def end_step(self):
-        name = _lm_results["current_step"]
-        if name is not None and self.step_started is not None:
-            _lm_results["steps"][name] = round(time.monotonic() - self.step_started, 2)
-        self.generator = None
-        _lm_save()
-
-    def advance(self):
-        if _LM["finished"]:
-            return
-        wait = 0
-        try:
-            if self.generator is None:
-                if not self.steps:
-                    _lm_finish(0)
-                    return
-                name, function = self.steps.pop(0)
-                _lm_results["current_step"] = name
-                self.step_started = time.monotonic()
-                outcome = function()
-                if hasattr(outcome, "__next__"):
-                    self.generator = outcome
-                else:
-                    self.end_step()
-            if self.generator is not None:
-                wait = next(self.generator) or 0
-        except StopIteration:
-            self.end_step()
-        except Exception:
-            text = traceback.format_exc()
-            _lm_check(f"step_{_lm_results['current_step']}", False, text)
-            _lm_results["exceptions"].append({"step": _lm_results["current_step"], "traceback": text})
-            self.end_step()
-        QTimer.singleShot(int(wait), self.advance)
-
-
-def _lm_finish(code):
-    if _LM["finished"]:
-        return
-    _LM["finished"] = True
-    _lm_results["finished"] = code == 0
-    _lm_results["current_step"] = None
-    try:
-        _lm_save()
-    finally:
-        QgsProject.instance().setDirty(False)  # no "save changes?" on the way out
-        QgsApplication.exit(code)
-
-
-def _lm_watchdog():
-    if _LM["finished"]:
-        return
-    _lm_check("watchdog", False, f"gave up after {_LM['watchdog_s']} s in step {_lm_results['current_step']!r}; "
-              f"modal widget: {QApplication.activeModalWidget()!r}")
-    _lm_finish(3)
-
-
-try:
-    QTimer.singleShot(int(_LM["watchdog_s"] * 1000), _lm_watchdog)
-    _lm_runner = _LmRunner(_LM_STEPS)
-    _lm_runner.start()
-    _lm_save()
-except Exception:
-    _lm_results["exceptions"].append({"step": "setup", "traceback": traceback.format_exc()})
-    _lm_finish(2)
+lm.start(_LM_STEPS)

@@ -1,9 +1,9 @@
 """GUI tier: migratelabels from its algorithm dialog in the real QGIS desktop under Xvfb.
 
-QGIS is started once with tests/gui/migrate_desktop_script.py as its ``--code`` script (profile and
-environment as in test_desktop.py). The inputs are made here: a local archive of two small L2A products of
-the project's generator and a label folder (one label clear, one half under an SCL cloud block, one broken
-file). The script fills the dialog, clicks Run, and records the layer tree; the tests assert that the group
+QGIS is started once with tests/gui/migrate_desktop_script.py as its ``--code`` script (profile,
+environment and run: tests/gui/desktop_session.py). The inputs are made here: a local archive of two small
+L2A products of the project's generator and a label folder (one label clear, one half under an SCL cloud
+block, one broken file). The script fills the dialog, clicks Run, and records the layer tree; the tests assert that the group
 'Label migration: <folder>' holds the footprints, the chosen scenes and the pairs with their cloud masks,
 styled. Report, log and screenshots: test-output/gui/migrate_result.json, migrate_qgis.log,
 migrate_dialog.png, migrate_canvas.png.
@@ -11,16 +11,12 @@ migrate_dialog.png, migrate_canvas.png.
 import csv
 import datetime as dt
 import json
-import os
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from labelmigration.tests.gui.test_desktop import _environment, _make_profile
+from labelmigration.tests.gui import desktop_session as session
 from labelmigration.tests.support.rasters import from_origin, write_raster
 from labelmigration.tests.support.safe_products import make_safe_product
 
@@ -61,65 +57,24 @@ def migrate_inputs(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def migrate_run(xvfb_display, qgis_desktop, gui_output_dir, repo_root, tmp_path_factory, migrate_inputs):
+def migrate_run(start_desktop, tmp_path_factory, migrate_inputs):
     tmp = tmp_path_factory.mktemp("qgis-migrate-desktop")
-    profiles_root = tmp / "profiles-root"
-    _make_profile(profiles_root, repo_root)
-    work_dir = tmp / "work"
-    work_dir.mkdir()
-    for name in SCREENSHOTS + (RESULT, LOG):
-        (gui_output_dir / name).unlink(missing_ok=True)
-    env = _environment(tmp, xvfb_display, gui_output_dir, work_dir, repo_root)
-    env.update(LM_GUI_RESULT=str(gui_output_dir / RESULT), LM_GUI_WATCHDOG_S=str(WATCHDOG_S),
-               LM_GUI_MIGRATE_INPUTS=str(migrate_inputs["folder"] / "inputs.json"))
-    command = [qgis_desktop, "--nologo", "--noversioncheck", "--profiles-path", str(profiles_root),
-               "--profile", "test", "--code", str(SCRIPT)]
-    log_path = gui_output_dir / LOG
-    started = time.monotonic()
-    timed_out = False
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, env=env, cwd=str(tmp), stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
-        try:
-            returncode = process.wait(timeout=QGIS_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            os.killpg(process.pid, signal.SIGKILL)
-            returncode = process.wait(timeout=30)
-    elapsed = time.monotonic() - started
-    result_path = gui_output_dir / RESULT
-    report = json.loads(result_path.read_text()) if result_path.exists() else None
-    print(f"QGIS desktop (migrate) run: {elapsed:.1f} s, exit {returncode}, report in {result_path}")
-    return {"report": report, "returncode": returncode, "timed_out": timed_out, "elapsed_s": elapsed,
-            "log_tail": log_path.read_text(errors="replace")[-6000:]}
-
-
-def _report(run) -> dict:
-    if run["report"] is None:
-        pytest.fail(f"QGIS wrote no report (exit {run['returncode']}, timed out {run['timed_out']}); "
-                    f"log tail:\n{run['log_tail']}")
-    return run["report"]
-
-
-def _assert_checks(run, names):
-    checks = _report(run)["checks"]
-    problems = [f"{name}: {checks[name]['detail'] if name in checks else 'not recorded'}"
-                for name in names if name not in checks or not checks[name]["ok"]]
-    assert not problems, "\n".join(problems) + f"\nall checks: {checks}"
+    # CLOUD_MASKS runs the bundled ONNX cloud model: QGIS's Python needs onnxruntime (as in test_model_desktop.py)
+    return start_desktop(tmp, SCRIPT, result=RESULT, log=LOG, screenshots=SCREENSHOTS, timeout_s=QGIS_TIMEOUT_S,
+                         watchdog_s=WATCHDOG_S, label="migrate", python_path=[session.onnxruntime_folder(tmp)],
+                         LM_GUI_MIGRATE_INPUTS=str(migrate_inputs["folder"] / "inputs.json"))
 
 
 def test_desktop_ran_to_the_end_in_time(migrate_run):
-    report = _report(migrate_run)
-    assert not migrate_run["timed_out"], migrate_run["log_tail"]
-    assert report["finished"], f"stopped in {report.get('current_step')!r}: {report['checks']}"
-    assert migrate_run["returncode"] == 0
+    session.assert_ran_to_the_end(migrate_run, QGIS_TIMEOUT_S)
     assert migrate_run["elapsed_s"] < 60, f"the desktop run took {migrate_run['elapsed_s']:.1f} s"
-    _assert_checks(migrate_run, ["desktop_started", "no_python_errors"])
+    session.assert_checks(migrate_run, ["desktop_started", "no_python_errors"])
 
 
 def test_migratelabels_runs_from_its_dialog(migrate_run, migrate_inputs):
-    _assert_checks(migrate_run, ["migratelabels_dialog_created", "screenshot_migrate_dialog.png", "migratelabels_run"])
-    results = _report(migrate_run)["facts"]["migratelabels_results"]
+    session.assert_checks(migrate_run, ["migratelabels_dialog_created", "screenshot_migrate_dialog.png",
+                                        "migratelabels_run"])
+    results = session.report_of(migrate_run)["facts"]["migratelabels_results"]
     assert (int(results["PAIRS"]), int(results["FAILED"])) == (3, 1), results
     output = Path(migrate_inputs["paths"]["output"])
     with open(output / "matches.csv", newline="") as handle:
@@ -131,8 +86,8 @@ def test_migratelabels_runs_from_its_dialog(migrate_run, migrate_inputs):
 
 
 def test_the_results_load_as_a_styled_layer_group(migrate_run, migrate_inputs):
-    _assert_checks(migrate_run, ["group_loaded", "screenshot_migrate_canvas.png"])
-    tree = _report(migrate_run)["facts"]["layer_tree"]
+    session.assert_checks(migrate_run, ["group_loaded", "screenshot_migrate_canvas.png"])
+    tree = session.report_of(migrate_run)["facts"]["layer_tree"]
     groups = [node for node in tree if node.get("group", "").startswith("Label migration: ")]
     assert [g["group"] for g in groups] == ["Label migration: migrated"], tree
     assert tree[0] is not None and tree[0].get("group") == "Label migration: migrated"  # on top

@@ -1,7 +1,7 @@
 """GUI tier: the model algorithms in the real QGIS desktop under Xvfb, as a user runs them.
 
 QGIS is started ONCE for the module with tests/gui/model_desktop_script.py as its ``--code`` script (the
-profile and environment are made as in test_desktop.py). Inside the desktop the script runs cloudmask,
+profile, environment and run: tests/gui/desktop_session.py). Inside the desktop the script runs cloudmask,
 segment, rasterizelabels and evaluatesegmentation from their algorithm dialogs (Run clicked, outputs opened
 after running), then cloudmask from its batch dialog with two rows, and records what reached the project:
 layers, renderers, palettes, opacities. This module builds the inputs beforehand (a 4-band GeoTIFF with band
@@ -14,18 +14,14 @@ QGIS's own Python (/usr/bin/python3) has no onnxruntime here; the test exposes t
 through a folder holding only an ``onnxruntime`` link on PYTHONPATH (as a user installs onnxruntime into the
 Python QGIS runs). The checkout itself never goes on sys.path.
 """
-import importlib.util
 import json
 import os
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from labelmigration.tests.gui.test_desktop import _environment, _make_profile
+from labelmigration.tests.gui import desktop_session as session
 
 pytestmark = pytest.mark.gui
 
@@ -104,17 +100,6 @@ def _write_labels_gpkg(path: Path) -> None:
     source = None
 
 
-def _onnxruntime_folder(tmp: Path) -> Path:
-    """A folder with only an onnxruntime link, for QGIS's PYTHONPATH; skip when there is none to link."""
-    spec = importlib.util.find_spec("onnxruntime")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip("onnxruntime is not installed (make setup); the model algorithms need it")
-    folder = tmp / "onnxruntime-only"
-    folder.mkdir()
-    (folder / "onnxruntime").symlink_to(list(spec.submodule_search_locations)[0], target_is_directory=True)
-    return folder
-
-
 @pytest.fixture(scope="module")
 def model_inputs(tmp_path_factory):
     pytest.importorskip("onnx", reason="the onnx package builds the test models")
@@ -158,62 +143,12 @@ def model_inputs(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def model_run(xvfb_display, qgis_desktop, gui_output_dir, repo_root, tmp_path_factory, model_inputs):
+def model_run(start_desktop, tmp_path_factory, model_inputs):
     """Start QGIS once with the plugin and the model script; return its report and the work folder."""
     tmp = tmp_path_factory.mktemp("qgis-model-desktop")
-    profiles_root = tmp / "profiles-root"
-    _make_profile(profiles_root, repo_root)
-    work_dir = tmp / "work"
-    work_dir.mkdir()
-    for name in SCREENSHOTS + (RESULT, LOG):
-        (gui_output_dir / name).unlink(missing_ok=True)
-    env = _environment(tmp, xvfb_display, gui_output_dir, work_dir, repo_root)
-    ort = _onnxruntime_folder(tmp)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ort), env.get("PYTHONPATH", "")) if p)
-    env.update(LM_GUI_RESULT=str(gui_output_dir / RESULT), LM_GUI_WATCHDOG_S=str(WATCHDOG_S),
-               LM_GUI_MODEL_INPUTS=str(model_inputs["folder"] / "inputs.json"))
-    command = [qgis_desktop, "--nologo", "--noversioncheck", "--profiles-path", str(profiles_root),
-               "--profile", "test", "--code", str(SCRIPT)]
-    log_path = gui_output_dir / LOG
-    started = time.monotonic()
-    timed_out = False
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, env=env, cwd=str(tmp), stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
-        try:
-            returncode = process.wait(timeout=QGIS_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            os.killpg(process.pid, signal.SIGKILL)
-            returncode = process.wait(timeout=30)
-    elapsed = time.monotonic() - started
-    result_path = gui_output_dir / RESULT
-    report = json.loads(result_path.read_text()) if result_path.exists() else None
-    print(f"QGIS desktop (models) run: {elapsed:.1f} s, exit {returncode}, report in {result_path}")
-    return {"report": report, "returncode": returncode, "timed_out": timed_out, "elapsed_s": elapsed,
-            "log_tail": log_path.read_text(errors="replace")[-6000:], "work": work_dir}
-
-
-def _report(run) -> dict:
-    if run["report"] is None:
-        pytest.fail(f"QGIS wrote no report (exit {run['returncode']}, timed out {run['timed_out']}); "
-                    f"log tail:\n{run['log_tail']}")
-    return run["report"]
-
-
-def _assert_checks(run, names):
-    checks = _report(run)["checks"]
-    problems = [f"{name}: not recorded (failed steps: "
-                f"{ {k: v['detail'] for k, v in checks.items() if k.startswith('step_')} })"
-                if name not in checks else f"{name}: {checks[name]['detail']}"
-                for name in names if name not in checks or not checks[name]["ok"]]
-    assert not problems, "\n".join(problems)
-
-
-def _fact(run, name):
-    facts = _report(run)["facts"]
-    assert name in facts, f"{name} was not recorded; checks: {_report(run)['checks']}"
-    return facts[name]
+    return start_desktop(tmp, SCRIPT, result=RESULT, log=LOG, screenshots=SCREENSHOTS, timeout_s=QGIS_TIMEOUT_S,
+                         watchdog_s=WATCHDOG_S, label="models", python_path=[session.onnxruntime_folder(tmp)],
+                         LM_GUI_MODEL_INPUTS=str(model_inputs["folder"] / "inputs.json"))
 
 
 def _read(path):
@@ -234,18 +169,14 @@ def _assert_label_palette(layer, name):
 
 
 def test_desktop_ran_to_the_end(model_run):
-    report = _report(model_run)
-    assert not model_run["timed_out"], f"QGIS was killed after {QGIS_TIMEOUT_S} s:\n{model_run['log_tail']}"
-    assert report["finished"], (f"the script stopped in step {report.get('current_step')!r}: "
-                                f"{report['checks'].get('watchdog')}\n{model_run['log_tail']}")
-    assert model_run["returncode"] == 0
-    _assert_checks(model_run, ["desktop_started", "image_loaded", "no_python_errors"])
+    session.assert_ran_to_the_end(model_run, QGIS_TIMEOUT_S)
+    session.assert_checks(model_run, ["desktop_started", "image_loaded", "no_python_errors"])
 
 
 def test_cloudmask_dialog_output_loads_as_a_translucent_cloud_colour(model_run, model_inputs):
-    _assert_checks(model_run, ["cloudmask_dialog_created", "cloudmask_run", "screenshot_cloudmask_canvas.png"])
-    assert _fact(model_run, "cloudmask_open_after_running")["OUTPUT"] is True
-    layer = _fact(model_run, "cloudmask_layer")
+    session.assert_checks(model_run, ["cloudmask_dialog_created", "cloudmask_run", "screenshot_cloudmask_canvas.png"])
+    assert session.fact(model_run, "cloudmask_open_after_running")["OUTPUT"] is True
+    layer = session.fact(model_run, "cloudmask_layer")
     assert layer["count"] == 1 and layer["valid"] and layer["in_layer_tree"], layer
     assert layer["renderer"] == "paletted" and layer["band"] == 1, layer
     assert layer["opacity"] == pytest.approx(CLOUD_OPACITY), layer
@@ -254,77 +185,78 @@ def test_cloudmask_dialog_output_loads_as_a_translucent_cloud_colour(model_run, 
     mask, nodata = _read(model_run["work"] / "cloudmask_a.tif")
     np.testing.assert_array_equal(mask, model_inputs["mask_a"])
     assert nodata == 255
-    cloud_percent = _fact(model_run, "cloudmask_results")["CLOUD_PERCENT"]
+    cloud_percent = session.fact(model_run, "cloudmask_results")["CLOUD_PERCENT"]
     valid = model_inputs["mask_a"] != 255
     assert cloud_percent == pytest.approx(100.0 * (model_inputs["mask_a"][valid] == 1).sum() / valid.sum())
 
 
 def test_cloud_probability_loads(model_run):
     """The plugin sets no style on the probability: it must load, one band, in QGIS's default style."""
-    layer = _fact(model_run, "cloudprob_layer")
+    layer = session.fact(model_run, "cloudprob_layer")
     assert layer["count"] == 1 and layer["valid"] and layer["bands"] == 1 and layer["in_layer_tree"], layer
     assert layer["renderer"] == "singlebandgray", layer
 
 
 def test_segment_dialog_output_loads_in_the_class_colours(model_run, model_inputs):
-    _assert_checks(model_run, ["segment_dialog_created", "segment_run", "screenshot_segment_canvas.png"])
-    _assert_label_palette(_fact(model_run, "segment_layer"), "segment classes")
+    session.assert_checks(model_run, ["segment_dialog_created", "segment_run", "screenshot_segment_canvas.png"])
+    _assert_label_palette(session.fact(model_run, "segment_layer"), "segment classes")
     classes, _ = _read(model_run["work"] / "segment_classes.tif")
     np.testing.assert_array_equal(classes, model_inputs["classes_a"])
-    heatmaps = _fact(model_run, "heatmaps_layer")
+    heatmaps = session.fact(model_run, "heatmaps_layer")
     assert heatmaps["count"] == 1 and heatmaps["valid"] and heatmaps["bands"] == 3, heatmaps
 
 
 def test_rasterized_labels_load_in_the_class_colours(model_run, model_inputs):
-    _assert_checks(model_run, ["rasterizelabels_dialog_created", "rasterizelabels_run"])
-    _assert_label_palette(_fact(model_run, "rasterized_layer"), "rasterized labels")
+    session.assert_checks(model_run, ["rasterizelabels_dialog_created", "rasterizelabels_run"])
+    _assert_label_palette(session.fact(model_run, "rasterized_layer"), "rasterized labels")
     labels, _ = _read(model_run["work"] / "rasterized_labels.tif")
     np.testing.assert_array_equal(labels, model_inputs["rasterized"])
 
 
 def test_evaluation_metrics_from_the_dialog(model_run, model_inputs):
-    _assert_checks(model_run, ["evaluatesegmentation_dialog_created", "evaluatesegmentation_run",
-                               "screenshot_evaluatesegmentation_dialog.png"])
+    session.assert_checks(model_run, ["evaluatesegmentation_dialog_created", "evaluatesegmentation_run",
+                                      "screenshot_evaluatesegmentation_dialog.png"])
     truth, prediction = model_inputs["truth"], model_inputs["mask_a"]
     valid = (truth != 255) & (prediction != 255)
     tp = ((truth == 1) & (prediction == 1) & valid).sum()
     fp = ((truth == 0) & (prediction == 1) & valid).sum()
     fn = ((truth == 1) & (prediction == 0) & valid).sum()
     assert (fp, fn) == (16, 16)  # the test's own inputs, as meant
-    results = _fact(model_run, "evaluatesegmentation_results")
+    results = session.fact(model_run, "evaluatesegmentation_results")
     assert results["IOU"] == pytest.approx(tp / (tp + fp + fn))
     assert results["ACCURACY"] == pytest.approx(1 - (fp + fn) / valid.sum())
     assert os.path.realpath(results["OUTPUT_TABLE"]) == os.path.realpath(model_run["work"] / "confusion.csv")
-    table = _fact(model_run, "confusion_loadable")  # QGIS can open the CSV as a table (classes 0, 1, total)
+    table = session.fact(model_run, "confusion_loadable")  # QGIS can open the CSV as a table (classes 0, 1, total)
     assert table["valid"] and table["features"] == 3 and table["fields"][0] == "truth", table
 
 
 def test_evaluation_table_opens_after_running(model_run):
-    table = _fact(model_run, "confusion_layer")
+    table = session.fact(model_run, "confusion_layer")
     assert table["count"] == 1 and table["valid"] and table["kind"] == "vector" and table["in_layer_tree"], \
         f"the confusion matrix CSV was not opened after running: {table}; " \
-        f"open-after-running box: {_fact(model_run, 'evaluatesegmentation_open_after_running_default')}"
+        f"open-after-running box: {session.fact(model_run, 'evaluatesegmentation_open_after_running_default')}"
     assert table["features"] == 3 and table["fields"][0] == "truth", table
 
 
 @pytest.mark.parametrize("fact", ["segment_layer", "rasterized_layer"])
 def test_class_legend_lists_only_the_classes(model_run, fact):
-    classes = _fact(model_run, fact)["classes"]
+    classes = session.fact(model_run, fact)["classes"]
     assert set(classes) - {"0", "255"} == set(CLASS_COLOURS), f"{len(classes)} legend entries: {sorted(classes)}"
 
 
 def test_batch_dialog_runs_two_rows(model_run, model_inputs):
-    _assert_checks(model_run, ["batch_filled", "screenshot_cloudmask_batch.png", "batch_run"])
+    session.assert_checks(model_run, ["batch_filled", "screenshot_cloudmask_batch.png", "batch_run"])
     for name, expected in (("batch_mask_a.tif", model_inputs["mask_a"]), ("batch_mask_b.tif", model_inputs["mask_b"])):
         mask, nodata = _read(model_run["work"] / name)
         np.testing.assert_array_equal(mask, expected, err_msg=name)
         assert nodata == 255
     assert not np.array_equal(model_inputs["mask_a"], model_inputs["mask_b"])  # two different answers
-    for layer in _fact(model_run, "batch_layers"):  # "Load layers on completion" ticked: styled as from the dialog
+    # "Load layers on completion" ticked: styled as from the dialog
+    for layer in session.fact(model_run, "batch_layers"):
         assert layer["count"] == 1 and layer["valid"] and layer["renderer"] == "paletted", layer
         assert layer["classes"]["1"]["color"] == CLOUD_COLOUR and layer["opacity"] == pytest.approx(CLOUD_OPACITY)
 
 
 def test_batch_rows_load_without_errors(model_run):
-    _assert_checks(model_run, ["batch_run"])
-    assert _fact(model_run, "batch_load_errors") == 0, _fact(model_run, "batch_log_tail")
+    session.assert_checks(model_run, ["batch_run"])
+    assert session.fact(model_run, "batch_load_errors") == 0, session.fact(model_run, "batch_log_tail")

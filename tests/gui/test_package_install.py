@@ -13,18 +13,15 @@ Report, log and screenshots: test-output/gui/package_*.
 """
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from labelmigration.tests.gui.test_desktop import PLUGIN, PROFILE, QUIET_SETTINGS, SYSTEM_PYTHON, _environment
-from labelmigration.tests.gui.test_model_desktop import _onnxruntime_folder
+from labelmigration.tests.gui import desktop_session as session
 
 pytestmark = pytest.mark.gui
 
@@ -40,33 +37,13 @@ LABEL_WINDOW = (96, 160, 200, 256)  # rows 96..255, cols 200..455 of the 512 x 5
 
 def _install_zip(zip_path: Path, profiles_root: Path, repo_root: Path) -> Path:
     """Unzip into a fresh profile and enable the plugin; returns the plugin folder."""
-    profile_dir = profiles_root / "profiles" / PROFILE
+    profile_dir = profiles_root / "profiles" / session.PROFILE
     plugins = profile_dir / "python" / "plugins"
     plugins.mkdir(parents=True)
     with zipfile.ZipFile(zip_path) as archive:
         archive.extractall(plugins)
-    python = SYSTEM_PYTHON if os.access(SYSTEM_PYTHON, os.X_OK) else sys.executable
-    subprocess.run([python, str(repo_root / "tools" / "enable_plugin.py"), str(profile_dir), PLUGIN],
-                   check=True, capture_output=True, timeout=60)
-    from qgis.PyQt.QtCore import QSettings
-
-    settings = QSettings(str(profile_dir / "QGIS" / "QGIS3.ini"), QSettings.IniFormat)
-    for key, value in QUIET_SETTINGS.items():
-        settings.setValue(key, value)
-    settings.sync()
-    return plugins / PLUGIN
-
-
-def _link_distribution_metadata(folder: Path, name: str) -> None:
-    """Beside the package link, its *.dist-info: the plugin's dependency check reads versions from there."""
-    import importlib.metadata
-
-    try:
-        path = getattr(importlib.metadata.distribution(name), "_path", None)
-    except importlib.metadata.PackageNotFoundError:
-        return
-    if path is not None and Path(path).is_dir():
-        (folder / Path(path).name).symlink_to(path, target_is_directory=True)
+    session.enable_plugin(profile_dir, repo_root)
+    return plugins / session.PLUGIN
 
 
 @pytest.fixture(scope="module")
@@ -92,75 +69,39 @@ def chip(shared_dir, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def package_run(xvfb_display, qgis_desktop, gui_output_dir, repo_root, tmp_path_factory, chip):
+def package_run(start_desktop, repo_root, tmp_path_factory, chip):
     tmp = tmp_path_factory.mktemp("qgis-package")
     zip_path = tmp / "labelmigration.zip"
     built = subprocess.run([sys.executable, str(repo_root / "tools" / "package.py"), str(zip_path)],
                            check=True, capture_output=True, text=True)
+    print(built.stdout.strip())
     profiles_root = tmp / "profiles-root"
     plugin_dir = _install_zip(zip_path, profiles_root, repo_root)
     work = tmp / "work"
     work.mkdir()
-    for name in SCREENSHOTS + (RESULT, LOG):
-        (gui_output_dir / name).unlink(missing_ok=True)
     inputs = {
         "cloudmask": {"INPUT": chip["scene"], "OUTPUT": str(work / "cloudmask.tif")},
         "cropscene": {"SCENE": chip["scene"], "LABEL": chip["label"], "OUTPUT_IMAGE": str(work / "pair_image.tif"),
                       "OUTPUT_LABEL": str(work / "pair_label.tif")},
     }
     (tmp / "inputs.json").write_text(json.dumps(inputs))
-    env = _environment(tmp, xvfb_display, gui_output_dir, work, repo_root)
-    ort = _onnxruntime_folder(tmp)
-    _link_distribution_metadata(ort, "onnxruntime")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ort), env.get("PYTHONPATH", "")) if p)
-    env.update(LM_GUI_RESULT=str(gui_output_dir / RESULT), LM_GUI_WATCHDOG_S=str(WATCHDOG_S),
-               LM_PKG_PLUGIN_DIR=str(plugin_dir), LM_PKG_CHECKOUT=str(repo_root),
-               LM_PKG_INPUTS=str(tmp / "inputs.json"))
-    command = [qgis_desktop, "--nologo", "--noversioncheck", "--profiles-path", str(profiles_root),
-               "--profile", PROFILE, "--code", str(SCRIPT)]
-    started = time.monotonic()
-    timed_out = False
-    with open(gui_output_dir / LOG, "wb") as log:
-        process = subprocess.Popen(command, env=env, cwd=str(tmp), stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
-        try:
-            returncode = process.wait(timeout=QGIS_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            os.killpg(process.pid, signal.SIGKILL)
-            returncode = process.wait(timeout=30)
-    result_path = gui_output_dir / RESULT
-    report = json.loads(result_path.read_text()) if result_path.exists() else None
-    print(f"QGIS desktop (package) run: {time.monotonic() - started:.1f} s, exit {returncode}; {built.stdout.strip()}")
-    return {"report": report, "returncode": returncode, "timed_out": timed_out, "work": work, "zip": zip_path,
-            "plugin_dir": plugin_dir, "inputs": inputs,
-            "log_tail": (gui_output_dir / LOG).read_text(errors="replace")[-6000:]}
-
-
-def _report(run):
-    if run["report"] is None:
-        pytest.fail(f"QGIS wrote no report (exit {run['returncode']}, timed out {run['timed_out']}); "
-                    f"log tail:\n{run['log_tail']}")
-    return run["report"]
-
-
-def _assert_checks(run, names):
-    checks = _report(run)["checks"]
-    problems = [f"{name}: {checks[name]['detail'] if name in checks else 'not recorded'}"
-                for name in names if name not in checks or not checks[name]["ok"]]
-    assert not problems, "\n".join(problems) + f"\nfailed steps: { {k: v for k, v in checks.items() if k.startswith('step_')} }"
+    run = start_desktop(tmp, SCRIPT, result=RESULT, log=LOG, screenshots=SCREENSHOTS, timeout_s=QGIS_TIMEOUT_S,
+                        watchdog_s=WATCHDOG_S, label="package", profiles_root=profiles_root,
+                        python_path=[session.onnxruntime_folder(tmp, with_metadata=True)],
+                        LM_PKG_PLUGIN_DIR=str(plugin_dir), LM_PKG_CHECKOUT=str(repo_root),
+                        LM_PKG_INPUTS=str(tmp / "inputs.json"))
+    run.update(zip=zip_path, plugin_dir=plugin_dir, inputs=inputs)
+    return run
 
 
 def test_qgis_ran_the_script_to_the_end(package_run):
-    report = _report(package_run)
-    assert not package_run["timed_out"], package_run["log_tail"]
-    assert report["finished"], f"stopped in {report.get('current_step')}: {report['checks'].get('watchdog')}"
-    assert package_run["returncode"] == 0
+    session.assert_ran_to_the_end(package_run, QGIS_TIMEOUT_S)
 
 
 def test_plugin_comes_from_the_zip(package_run, repo_root):
-    _assert_checks(package_run, ["desktop_started", "plugin_loaded_from_zip_copy", "bundled_model_from_zip_copy"])
-    facts = _report(package_run)["facts"]
+    session.assert_checks(package_run, ["desktop_started", "plugin_loaded_from_zip_copy",
+                                        "bundled_model_from_zip_copy"])
+    facts = session.report_of(package_run)["facts"]
     plugin_dir = os.path.realpath(package_run["plugin_dir"])
     for name, path in facts["module_files"].items():
         assert path.startswith(plugin_dir + os.sep) and not path.startswith(str(repo_root.resolve()) + os.sep), name
@@ -173,13 +114,13 @@ def test_plugin_comes_from_the_zip(package_run, repo_root):
 
 
 def test_cloudmask_from_the_toolbox_uses_the_bundled_model(package_run, chip):
-    _assert_checks(package_run, ["cloudmask_in_toolbox", "cloudmask_dialog_from_toolbox", "cloudmask_run",
-                                 "cloudmask_dialog_closed", "screenshot_package_cloudmask_dialog.png"])
+    session.assert_checks(package_run, ["cloudmask_in_toolbox", "cloudmask_dialog_from_toolbox", "cloudmask_run",
+                                        "cloudmask_dialog_closed", "screenshot_package_cloudmask_dialog.png"])
     import rasterio
 
     from labelmigration.core.inference import predict_raster
 
-    facts = _report(package_run)["facts"]
+    facts = session.report_of(package_run)["facts"]
     parameters = facts["cloudmask_dialog_parameters"]
     assert parameters.get("BUILTIN_MODEL") == "0" and parameters.get("MODEL") in (None, "", "NULL", "None"), parameters
     output = package_run["inputs"]["cloudmask"]["OUTPUT"]
@@ -195,8 +136,8 @@ def test_cloudmask_from_the_toolbox_uses_the_bundled_model(package_run, chip):
 
 
 def test_cropscene_from_the_toolbox_makes_an_aligned_pair(package_run, chip):
-    _assert_checks(package_run, ["cropscene_in_toolbox", "cropscene_dialog_from_toolbox", "cropscene_run",
-                                 "cropscene_dialog_closed"])
+    session.assert_checks(package_run, ["cropscene_in_toolbox", "cropscene_dialog_from_toolbox", "cropscene_run",
+                                        "cropscene_dialog_closed"])
     import rasterio
 
     inputs = package_run["inputs"]["cropscene"]
@@ -207,22 +148,22 @@ def test_cropscene_from_the_toolbox_makes_an_aligned_pair(package_run, chip):
         assert image.transform == source_label.transform and (image.height, image.width) == (rows, cols)
         np.testing.assert_array_equal(image.read(), chip["image"][:, r0:r0 + rows, c0:c0 + cols])
         np.testing.assert_array_equal(label.read(1), chip["label_array"])
-    assert _report(package_run)["facts"]["cropscene_results"]["COVERED_PERCENT"] == pytest.approx(100.0)
+    assert session.report_of(package_run)["facts"]["cropscene_results"]["COVERED_PERCENT"] == pytest.approx(100.0)
 
 
 def test_no_python_errors(package_run):
-    report = _report(package_run)
+    report = session.report_of(package_run)
     errors = [e for e in report.get("startup_errors", [])
               if e.get("kind") == "error dialog" or e["tag"] == "Python error"]
     assert not errors and not report["exceptions"] and not report["stack_dialogs"], (errors, report["exceptions"],
                                                                                      report["stack_dialogs"])
-    _assert_checks(package_run, ["no_python_errors"])
+    session.assert_checks(package_run, ["no_python_errors"])
 
 
 @pytest.mark.parametrize("name", SCREENSHOTS)
 def test_screenshots_written(package_run, gui_output_dir, name):
     path = gui_output_dir / name
-    assert path.is_file(), f"{path} missing; screenshots: {_report(package_run)['screenshots']}"
+    assert path.is_file(), f"{path} missing; screenshots: {session.report_of(package_run)['screenshots']}"
     from qgis.PyQt.QtGui import QImage
 
     image = QImage(str(path))

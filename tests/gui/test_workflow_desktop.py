@@ -1,7 +1,7 @@
 """GUI tier: the plugin's algorithms chained as a user chains them in the real QGIS desktop (Xvfb).
 
 QGIS is started ONCE for the module with tests/gui/workflow_desktop_script.py as its ``--code`` script
-(profile and environment as in test_desktop.py, onnxruntime exposed as in test_model_desktop.py). Inside the
+(profile, environment, run and onnxruntime exposed: tests/gui/desktop_session.py). Inside the
 desktop the script
 
 1. builds a graphical-modeler model geocodemask -> maskfootprint -> searchscenes (local archive) -> cropscene
@@ -18,17 +18,13 @@ cropscene_batch*.png).
 """
 import json
 import os
-import signal
-import subprocess
-import time
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from labelmigration.tests.gui.test_desktop import _environment, _make_profile
-from labelmigration.tests.gui.test_model_desktop import _onnxruntime_folder
+from labelmigration.tests.gui import desktop_session as session
 
 pytestmark = pytest.mark.gui
 
@@ -145,62 +141,12 @@ def workflow_inputs(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def workflow_run(xvfb_display, qgis_desktop, gui_output_dir, repo_root, tmp_path_factory, workflow_inputs):
+def workflow_run(start_desktop, tmp_path_factory, workflow_inputs):
     """Start QGIS once with the plugin and the workflow script; return its report and the work folder."""
     tmp = tmp_path_factory.mktemp("qgis-workflow-desktop")
-    profiles_root = tmp / "profiles-root"
-    _make_profile(profiles_root, repo_root)
-    work_dir = tmp / "work"
-    work_dir.mkdir()
-    for name in SCREENSHOTS + (RESULT, LOG):
-        (gui_output_dir / name).unlink(missing_ok=True)
-    env = _environment(tmp, xvfb_display, gui_output_dir, work_dir, repo_root)
-    ort = _onnxruntime_folder(tmp)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ort), env.get("PYTHONPATH", "")) if p)
-    env.update(LM_GUI_RESULT=str(gui_output_dir / RESULT), LM_GUI_WATCHDOG_S=str(WATCHDOG_S),
-               LM_GUI_WORKFLOW_INPUTS=str(workflow_inputs["folder"] / "inputs.json"))
-    command = [qgis_desktop, "--nologo", "--noversioncheck", "--profiles-path", str(profiles_root),
-               "--profile", "test", "--code", str(SCRIPT)]
-    log_path = gui_output_dir / LOG
-    started = time.monotonic()
-    timed_out = False
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, env=env, cwd=str(tmp), stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
-        try:
-            returncode = process.wait(timeout=QGIS_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            os.killpg(process.pid, signal.SIGKILL)
-            returncode = process.wait(timeout=30)
-    elapsed = time.monotonic() - started
-    result_path = gui_output_dir / RESULT
-    report = json.loads(result_path.read_text()) if result_path.exists() else None
-    print(f"QGIS desktop (workflow) run: {elapsed:.1f} s, exit {returncode}, report in {result_path}")
-    return {"report": report, "returncode": returncode, "timed_out": timed_out, "elapsed_s": elapsed,
-            "log_tail": log_path.read_text(errors="replace")[-6000:], "work": work_dir}
-
-
-def _report(run) -> dict:
-    if run["report"] is None:
-        pytest.fail(f"QGIS wrote no report (exit {run['returncode']}, timed out {run['timed_out']}); "
-                    f"log tail:\n{run['log_tail']}")
-    return run["report"]
-
-
-def _assert_checks(run, names):
-    checks = _report(run)["checks"]
-    problems = [f"{name}: not recorded (failed steps: "
-                f"{ {k: v['detail'] for k, v in checks.items() if k.startswith('step_')} })"
-                if name not in checks else f"{name}: {checks[name]['detail']}"
-                for name in names if name not in checks or not checks[name]["ok"]]
-    assert not problems, "\n".join(problems)
-
-
-def _fact(run, name):
-    facts = _report(run)["facts"]
-    assert name in facts, f"{name} was not recorded; checks: {_report(run)['checks']}"
-    return facts[name]
+    return start_desktop(tmp, SCRIPT, result=RESULT, log=LOG, screenshots=SCREENSHOTS, timeout_s=QGIS_TIMEOUT_S,
+                         watchdog_s=WATCHDOG_S, label="workflow", python_path=[session.onnxruntime_folder(tmp)],
+                         LM_GUI_WORKFLOW_INPUTS=str(workflow_inputs["folder"] / "inputs.json"))
 
 
 def _assert_same_grid(a, b, what):
@@ -232,31 +178,27 @@ def _window(gt, ulx, uly, shape, pixel=10.0):
 # --- the run ---------------------------------------------------------------------------------
 
 def test_desktop_ran_to_the_end(workflow_run):
-    report = _report(workflow_run)
-    assert not workflow_run["timed_out"], f"QGIS was killed after {QGIS_TIMEOUT_S} s:\n{workflow_run['log_tail']}"
-    assert report["finished"], (f"the script stopped in step {report.get('current_step')!r}: "
-                                f"{report['checks'].get('watchdog')}\n{workflow_run['log_tail']}")
-    assert workflow_run["returncode"] == 0
-    _assert_checks(workflow_run, ["desktop_started", "no_python_errors"])
+    session.assert_ran_to_the_end(workflow_run, QGIS_TIMEOUT_S)
+    session.assert_checks(workflow_run, ["desktop_started", "no_python_errors"])
 
 
 # --- 1. the modeler chain --------------------------------------------------------------------
 
 def test_model_opens_in_the_designer(workflow_run):
-    _assert_checks(workflow_run, ["model_valid", "model_saved", "model_reloaded", "designer_open", "model_dialog_created",
-                                  "screenshot_modeler_chain.png"])
-    assert _fact(workflow_run, "model_children") == [f"labelmigration:{a}" for a in (
+    session.assert_checks(workflow_run, ["model_valid", "model_saved", "model_reloaded", "designer_open",
+                                         "model_dialog_created", "screenshot_modeler_chain.png"])
+    assert session.fact(workflow_run, "model_children") == [f"labelmigration:{a}" for a in (
         "cloudmask", "cropscene", "geocodemask", "maskfootprint", "searchscenes")]
-    dependencies = _fact(workflow_run, "model_dependencies")
+    dependencies = session.fact(workflow_run, "model_dependencies")
     assert dependencies["cloud"] == ["crop", "footprint", "geocode", "search"], dependencies
     assert dependencies["search"] == ["footprint", "geocode"], dependencies
-    assert _fact(workflow_run, "designer_items") >= 5 + 5 + 4, "the designer's scene lacks the model's items"
+    assert session.fact(workflow_run, "designer_items") >= 5 + 5 + 4, "the designer's scene lacks the model's items"
 
 
 def test_model_run_picks_the_best_scene_of_the_search(workflow_run, workflow_inputs):
-    _assert_checks(workflow_run, ["model_run"])
+    session.assert_checks(workflow_run, ["model_run"])
     products = workflow_inputs["products"]
-    calls = _fact(workflow_run, "scene_expression_calls")
+    calls = session.fact(workflow_run, "scene_expression_calls")
     assert calls, "cropscene's SCENE expression was never evaluated"
     call = calls[-1]
     assert call["url"] == os.path.abspath(str(products["best"].path)), call
@@ -269,7 +211,7 @@ def test_model_run_picks_the_best_scene_of_the_search(workflow_run, workflow_inp
 
 def test_model_outputs_load_styled(workflow_run):
     """The model's outputs open in the project after the run, with the plugin's styles (processing/styles.py)."""
-    layers = _fact(workflow_run, "model_layers")
+    layers = session.fact(workflow_run, "model_layers")
     for name, layer in layers.items():
         assert layer["count"] == 1 and layer["valid"] and layer["in_layer_tree"], f"{name}: {layer}"
     assert layers["crop:pair_image"]["renderer"] == "multibandcolor"
@@ -280,7 +222,7 @@ def test_model_outputs_load_styled(workflow_run):
 
 
 def test_model_geocodes_the_label_on_the_reference(workflow_run):
-    _assert_checks(workflow_run, ["model_run"])
+    session.assert_checks(workflow_run, ["model_run"])
     label = _read(workflow_run["work"] / "model_label.tif")
     reference = _read(REFERENCE)
     _assert_same_grid(label, reference, "geocoded label vs reference")
@@ -289,7 +231,7 @@ def test_model_geocodes_the_label_on_the_reference(workflow_run):
 
 
 def test_model_pair_grids_are_aligned(workflow_run, workflow_inputs):
-    _assert_checks(workflow_run, ["model_run"])
+    session.assert_checks(workflow_run, ["model_run"])
     work = workflow_run["work"]
     image = _read(work / "model_pair_image.tif")
     label = _read(work / "model_pair_label.tif")
@@ -328,7 +270,7 @@ def test_model_pair_grids_are_aligned(workflow_run, workflow_inputs):
 def test_model_cloud_mask_is_on_the_pair_grid(workflow_run, workflow_inputs):
     from labelmigration.tests.support.onnx_models import sigmoid
 
-    _assert_checks(workflow_run, ["model_run"])
+    session.assert_checks(workflow_run, ["model_run"])
     image = _read(workflow_run["work"] / "model_pair_image.tif")
     mask = _read(workflow_run["work"] / "model_cloud_mask.tif")
     _assert_same_grid(image, mask, "cloud mask vs pair image")
@@ -350,14 +292,14 @@ def test_model_cloud_mask_is_on_the_pair_grid(workflow_run, workflow_inputs):
 # --- 2. the batch panel ----------------------------------------------------------------------
 
 def test_batch_dialog_is_filled_with_one_row_per_label(workflow_run):
-    _assert_checks(workflow_run, ["batch_filled", "screenshot_cropscene_batch.png", "batch_run"])
-    assert len(_fact(workflow_run, "batch_rows")) == len(BATCH_LABELS)
-    assert _fact(workflow_run, "batch_load_errors") == 0, _fact(workflow_run, "batch_log_tail")
+    session.assert_checks(workflow_run, ["batch_filled", "screenshot_cropscene_batch.png", "batch_run"])
+    assert len(session.fact(workflow_run, "batch_rows")) == len(BATCH_LABELS)
+    assert session.fact(workflow_run, "batch_load_errors") == 0, session.fact(workflow_run, "batch_log_tail")
 
 
 @pytest.mark.parametrize("row", range(len(BATCH_LABELS)), ids=[b[0] for b in BATCH_LABELS])
 def test_batch_pair(workflow_run, workflow_inputs, row):
-    _assert_checks(workflow_run, ["batch_run"])
+    session.assert_checks(workflow_run, ["batch_run"])
     image = _read(workflow_run["work"] / f"batch_image_{row}.tif")
     label = _read(workflow_run["work"] / f"batch_label_{row}.tif")
     scene = _read(DEMO_SCENE)

@@ -1,0 +1,241 @@
+"""The pytest side of the GUI tier, shared by every tests/gui/test_*.py: a fresh QGIS profile with the plugin,
+the environment QGIS runs in, starting the desktop with a ``--code`` script, and reading its JSON report.
+
+The profile is temporary (``--profiles-path <tmp> --profile test``, and HOME/XDG_* point into the temporary
+folder too), so the user's own QGIS profile is never read or written. The scripts run inside QGIS and import
+tests/gui/desktop_harness.py: this folder goes on QGIS's PYTHONPATH (never the repository root, whose
+processing/ package would shadow QGIS's).
+"""
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+PLUGIN = "labelmigration"
+PROFILE = "test"
+SYSTEM_PYTHON = "/usr/bin/python3"  # the Python QGIS is built against (the venv must not be used)
+GUI_DIR = Path(__file__).resolve().parent  # on QGIS's PYTHONPATH: the scripts import desktop_harness from here
+
+# QGIS runs $XDG_DATA_HOME/QGIS/QGIS3/startup.py when its Python starts, before plugins load (verified on
+# 3.22; <profile>/python/startup.py is NOT run). This hook records Python errors raised while plugins load
+# and stops QGIS from opening its blocking error dialog then: without it a plugin failing in initGui()
+# leaves the desktop waiting on a modal dialog before the --code script ever runs.
+EARLY_HOOK = '''"""Written by tests/gui/desktop_session.py into a temporary XDG_DATA_HOME; run before plugins load."""
+import json
+import os
+import traceback
+
+import qgis.utils
+from qgis.core import Qgis, QgsApplication
+
+
+def _lm_early_record(entry):
+    if os.environ.get("LM_GUI_EARLY_DONE"):  # the desktop script has taken over
+        return
+    with open(os.environ["LM_GUI_EARLY_ERRORS"], "a", encoding="utf-8") as stream:
+        stream.write(json.dumps(entry, default=str) + "\\n")
+
+
+def _lm_early_stack_dialog(exc_type, value, tb, msg, pop_error=True):
+    text = "".join(traceback.format_exception(exc_type, value, tb)) if exc_type else ""
+    _lm_early_record({"kind": "error dialog", "tag": "", "level": -1, "message": str(msg), "traceback": text})
+
+
+def _lm_early_message(message, tag, level):
+    if tag.startswith("Python") or int(level) >= int(Qgis.Critical):
+        _lm_early_record({"kind": "log", "tag": tag, "level": int(level), "message": message, "traceback": ""})
+
+
+qgis.utils.open_stack_dialog = _lm_early_stack_dialog
+QgsApplication.messageLog().messageReceived[str, str, Qgis.MessageLevel].connect(_lm_early_message)
+'''
+
+# Settings written into the fresh profile so that nothing interactive or networked starts.
+QUIET_SETTINGS = {
+    "qgis/checkVersion": False,
+    "core/NewsFeed/httpsfeedqgisorg/disabled": True,
+    "PythonPlugins/processing": True,
+}
+
+
+# --- the profile -------------------------------------------------------------------------------
+
+def enable_plugin(profile_dir: Path, repo_root: Path) -> None:
+    """Enable the plugin in the profile's QGIS3.ini (tools/enable_plugin.py) and write QUIET_SETTINGS."""
+    python = SYSTEM_PYTHON if os.access(SYSTEM_PYTHON, os.X_OK) else sys.executable
+    subprocess.run([python, str(repo_root / "tools" / "enable_plugin.py"), str(profile_dir), PLUGIN],
+                   check=True, capture_output=True, timeout=60)
+    from qgis.PyQt.QtCore import QSettings
+
+    settings = QSettings(str(profile_dir / "QGIS" / "QGIS3.ini"), QSettings.IniFormat)
+    for key, value in QUIET_SETTINGS.items():
+        settings.setValue(key, value)
+    settings.sync()
+
+
+def make_profile(root: Path, repo_root: Path) -> Path:
+    """<root>/profiles/test with the checkout linked as the plugin and enabled (as `make install`)."""
+    profile_dir = root / "profiles" / PROFILE
+    plugins = profile_dir / "python" / "plugins"
+    plugins.mkdir(parents=True)
+    (plugins / PLUGIN).symlink_to(repo_root, target_is_directory=True)
+    enable_plugin(profile_dir, repo_root)
+    return profile_dir
+
+
+# --- the environment ---------------------------------------------------------------------------
+
+def environment(tmp: Path, display: str, output_dir: Path, work_dir: Path, repo_root: Path, *,
+                result: str = "result.json", watchdog_s: float, python_path=(), **extra: str) -> dict:
+    """QGIS's environment: a private HOME/XDG_*, the early-error hook, the LM_GUI_* variables the scripts read,
+    and PYTHONPATH = python_path + tests/gui + the caller's PYTHONPATH (less the checkout and the .venv)."""
+    env = dict(os.environ)
+    for name in ("PYTHONHOME", "VIRTUAL_ENV", "QGIS_PLUGINPATH", "QGIS_CUSTOM_CONFIG_PATH", "QT_QPA_PLATFORM",
+                 "WAYLAND_DISPLAY", "XAUTHORITY", "SESSION_MANAGER"):
+        env.pop(name, None)
+    kept = []
+    if "PYTHONPATH" in env:  # never let the checkout itself onto QGIS's sys.path (its processing/ shadows QGIS's)
+        kept = [p for p in env["PYTHONPATH"].split(os.pathsep)
+                if p and Path(p).resolve() != repo_root.resolve() and ".venv" not in Path(p).parts]
+    env["PYTHONPATH"] = os.pathsep.join([str(p) for p in python_path] + [str(GUI_DIR)] + kept)
+    home = tmp / "home"
+    runtime = tmp / "runtime"
+    for folder in (home, runtime):
+        folder.mkdir(exist_ok=True)
+    runtime.chmod(0o700)
+    startup = home / ".local" / "share" / "QGIS" / "QGIS3" / "startup.py"
+    startup.parent.mkdir(parents=True, exist_ok=True)
+    startup.write_text(EARLY_HOOK)
+    env.update(
+        DISPLAY=display,
+        QT_QPA_PLATFORM="xcb",
+        HOME=str(home),
+        XDG_RUNTIME_DIR=str(runtime),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
+        LM_GUI_RESULT=str(output_dir / result),
+        LM_GUI_OUTPUT_DIR=str(output_dir),
+        LM_GUI_WORK_DIR=str(work_dir),
+        LM_GUI_WATCHDOG_S=str(watchdog_s),
+        LM_GUI_EARLY_ERRORS=str(tmp / "startup-errors.jsonl"),
+        **extra,
+    )
+    return env
+
+
+def onnxruntime_folder(tmp: Path, with_metadata: bool = False) -> Path:
+    """A folder with only an onnxruntime link, for QGIS's PYTHONPATH (as a user installs onnxruntime into the
+    Python QGIS runs); skip when there is none to link. ``with_metadata``: its *.dist-info linked beside it."""
+    spec = importlib.util.find_spec("onnxruntime")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("onnxruntime is not installed (make setup); the model algorithms need it")
+    folder = tmp / "onnxruntime-only"
+    folder.mkdir()
+    (folder / "onnxruntime").symlink_to(list(spec.submodule_search_locations)[0], target_is_directory=True)
+    if with_metadata:
+        link_distribution_metadata(folder, "onnxruntime")
+    return folder
+
+
+def link_distribution_metadata(folder: Path, name: str) -> None:
+    """Beside the package link, its *.dist-info: the plugin's dependency check reads versions from there."""
+    import importlib.metadata
+
+    try:
+        path = getattr(importlib.metadata.distribution(name), "_path", None)
+    except importlib.metadata.PackageNotFoundError:
+        return
+    if path is not None and Path(path).is_dir():
+        (folder / Path(path).name).symlink_to(path, target_is_directory=True)
+
+
+# --- a run ---------------------------------------------------------------------------------------
+
+def run_desktop(qgis_desktop: str, profiles_root: Path, script: Path, env: dict, cwd: Path, output_dir: Path, *,
+                result: str, log: str, timeout_s: float, label: str = "") -> dict:
+    """Start QGIS with the script, wait (kill it after timeout_s), and return its report and how it ended."""
+    command = [qgis_desktop, "--nologo", "--noversioncheck", "--profiles-path", str(profiles_root),
+               "--profile", PROFILE, "--code", str(script)]
+    log_path = output_dir / log
+    started = time.monotonic()
+    timed_out = False
+    with open(log_path, "wb") as stream:
+        process = subprocess.Popen(command, env=env, cwd=str(cwd), stdout=stream, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            returncode = process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(process.pid, signal.SIGKILL)
+            returncode = process.wait(timeout=30)
+    elapsed = time.monotonic() - started
+    result_path = output_dir / result
+    report = json.loads(result_path.read_text()) if result_path.exists() else None
+    print(f"QGIS desktop{f' ({label})' if label else ''} run: {elapsed:.1f} s, exit {returncode}, "
+          f"report in {result_path}")
+    return {"report": report, "returncode": returncode, "timed_out": timed_out, "elapsed_s": elapsed,
+            "log_tail": log_path.read_text(errors="replace")[-6000:], "output_dir": output_dir,
+            "command": command}
+
+
+def start_desktop(tmp: Path, script: Path, *, qgis_desktop: str, display: str, output_dir: Path, repo_root: Path,
+                  result: str, log: str, screenshots, timeout_s: float, watchdog_s: float, label: str = "",
+                  profiles_root: Path = None, python_path=(), **extra_env: str) -> dict:
+    """One desktop run in the temporary folder tmp: a fresh profile with the checkout linked as the plugin (unless
+    profiles_root holds one already), tmp/work as the scratch folder, the previous run's files removed from
+    output_dir, QGIS started with the script; returns run_desktop's answer with "work" added."""
+    if profiles_root is None:
+        profiles_root = tmp / "profiles-root"
+        make_profile(profiles_root, repo_root)
+    work_dir = tmp / "work"
+    work_dir.mkdir(exist_ok=True)
+    for name in tuple(screenshots) + (result, log):
+        (output_dir / name).unlink(missing_ok=True)
+    env = environment(tmp, display, output_dir, work_dir, repo_root, result=result, watchdog_s=watchdog_s,
+                      python_path=python_path, **extra_env)
+    run = run_desktop(qgis_desktop, profiles_root, script, env, tmp, output_dir, result=result, log=log,
+                      timeout_s=timeout_s, label=label)
+    run["work"] = work_dir
+    return run
+
+
+# --- reading the report ---------------------------------------------------------------------------
+
+def report_of(run) -> dict:
+    if run["report"] is None:
+        pytest.fail(f"QGIS wrote no report (exit {run['returncode']}, timed out: {run['timed_out']}); "
+                    f"log tail:\n{run['log_tail']}")
+    return run["report"]
+
+
+def assert_checks(run, names):
+    """Every named check was recorded and passed."""
+    checks = report_of(run)["checks"]
+    failed_steps = {k: v["detail"] for k, v in checks.items() if k.startswith("step_") and not v["ok"]}
+    problems = [f"{name}: not recorded; the script stopped earlier or a step raised: {failed_steps}"
+                if name not in checks else f"{name}: {checks[name]['detail']}"
+                for name in names if name not in checks or not checks[name]["ok"]]
+    assert not problems, "\n".join(problems)
+
+
+def fact(run, name):
+    facts = report_of(run)["facts"]
+    assert name in facts, f"{name} was not recorded; checks: {report_of(run)['checks']}"
+    return facts[name]
+
+
+def assert_ran_to_the_end(run, timeout_s) -> dict:
+    """QGIS was not killed, the script finished every step, and QGIS exited with 0; returns the report."""
+    report = report_of(run)
+    assert not run["timed_out"], f"QGIS was killed after {timeout_s} s:\n{run['log_tail']}"
+    assert report["finished"], (f"the script stopped in step {report.get('current_step')!r}: "
+                                f"{report['checks'].get('watchdog')}\n{run['log_tail']}")
+    assert run["returncode"] == 0, f"QGIS exited with {run['returncode']}"
+    return report
