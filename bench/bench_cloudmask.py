@@ -41,6 +41,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from measure import own_peak_rss_mb
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CACHE = REPO_ROOT / "bench" / ".cache"
 BUNDLED_MODEL = REPO_ROOT / "models" / "cloud_s2_4band.onnx"
@@ -253,18 +255,6 @@ def unavailable(name, model):
         return "ukis-csmask is not installed (pip install ukis-csmask==1.0.0)"
     if name == "s2cloudless" and s2cloudless_python() is None:
         return f"could not make the s2cloudless venv ({S2CLOUDLESS_VENV})"
-    return None
-
-
-def own_peak_rss_mb():
-    """This process's peak resident memory since exec (VmHWM), in MB; None without /proc."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
     return None
 
 

@@ -22,13 +22,14 @@ import argparse
 import datetime as dt
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from measure import own_peak_rss_mb
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ULX, ULY = 699960.0, 5400000.0
@@ -106,19 +107,6 @@ def options(archive: Path, **changes):
     return MigrationOptions(**values)
 
 
-def peak_rss_mb() -> float:
-    """This process's own peak since exec (VmHWM): ru_maxrss would carry over the parent's peak
-    across fork and exec on Linux."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def step_sequential(labels, archive, out):
     from labelmigration.core.migrate import migrate_label, prepare_tasks, write_matches
     from labelmigration.core.rasters import gdal_errors
@@ -126,13 +114,13 @@ def step_sequential(labels, archive, out):
     with gdal_errors():
         rows = [migrate_label(task)["row"] for task in tasks]
     write_matches(os.path.join(out, "matches.csv"), rows)
-    return {"workers_mb": [peak_rss_mb()]}
+    return {"workers_mb": [own_peak_rss_mb()]}
 
 
 def step_pool(labels, archive, out):
     from labelmigration.core.migrate import migrate_labels
     result = migrate_labels(str(labels), options(archive), out)
-    return {"workers_mb": [peak_rss_mb()], "threads": len(os.sched_getaffinity(0)), "pairs": result.pairs}
+    return {"workers_mb": [own_peak_rss_mb()], "threads": len(os.sched_getaffinity(0)), "pairs": result.pairs}
 
 
 def step_dask(labels, archive, out):
@@ -145,7 +133,7 @@ def step_dask(labels, archive, out):
         result = migrate_labels(str(labels), options(archive, executor=cluster.scheduler_address), out)
         seconds = time.perf_counter() - started
         workers = client.run(peak_rss_mb)
-    return {"workers_mb": sorted(workers.values()), "client_mb": peak_rss_mb(), "pairs": result.pairs,
+    return {"workers_mb": sorted(workers.values()), "client_mb": own_peak_rss_mb(), "pairs": result.pairs,
             "seconds_without_startup": seconds}
 
 
