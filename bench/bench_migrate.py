@@ -132,7 +132,7 @@ def step_dask(labels, archive, out):
         started = time.perf_counter()
         result = migrate_labels(str(labels), options(archive, executor=cluster.scheduler_address), out)
         seconds = time.perf_counter() - started
-        workers = client.run(peak_rss_mb)
+        workers = client.run(own_peak_rss_mb)
     return {"workers_mb": sorted(workers.values()), "client_mb": own_peak_rss_mb(), "pairs": result.pairs,
             "seconds_without_startup": seconds}
 

@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-from osgeo import gdal, osr
+from osgeo import gdal
 
 from .errors import LabelMigrationError
 from .footprint import transform_geometry
 from .outputs import atomic_output
 from .progress import CancelCheck, ProgressCallback, Steps
-from .rasters import (gdal_errors, numpy_dtype, open_raster, pixel_to_world, raster_outline, read_check,
-                      require_georeferenced, row_strips, strip_height_for, valid_mask)
+from .rasters import (gdal_errors, grid_difference, numpy_dtype, open_raster, pixel_to_world, raster_outline,
+                      read_check, require_georeferenced, row_strips, strip_height_for, valid_mask)
 
 # Value range up to which a strip's (truth, prediction) pairs are counted with one bincount.
 _BINCOUNT_LIMIT = 1 << 22
@@ -124,14 +124,6 @@ def metrics_from_confusion(confusion: np.ndarray, classes: Sequence[int], positi
     )
 
 
-def _same_grid(a: gdal.Dataset, a_srs: osr.SpatialReference, a_transform, b: gdal.Dataset,
-               b_srs: osr.SpatialReference, b_transform) -> bool:
-    if (a.RasterXSize, a.RasterYSize) != (b.RasterXSize, b.RasterYSize) or not a_srs.IsSame(b_srs):
-        return False
-    tolerance = 1e-6 * max(abs(b_transform[1]), abs(b_transform[5]))
-    return all(abs(x - y) <= tolerance for x, y in zip(a_transform, b_transform))
-
-
 def _warped_prediction(prediction: gdal.Dataset, prediction_path: str, truth: gdal.Dataset, truth_srs,
                        truth_transform) -> Tuple[gdal.Dataset, gdal.Dataset]:
     """A warped VRT of the prediction's first band on the truth's grid (nearest), with an alpha band
@@ -211,7 +203,7 @@ def evaluate(prediction_path: str, truth_path: str, classes: Optional[Sequence[i
                 f"The prediction '{prediction_path}' and the ground truth '{truth_path}' do not overlap: "
                 f"there is nothing to compare."
             )
-        warped = not _same_grid(prediction, prediction_srs, prediction_transform, truth, truth_srs, truth_transform)
+        warped = grid_difference(prediction, truth) is not None
         source, keep = (_warped_prediction(prediction, prediction_path, truth, truth_srs, truth_transform)
                         if warped else (prediction, None))
         steps.report(0.02)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
-from osgeo import gdal, ogr, osr
+from osgeo import gdal, ogr
 
 from .crop import crop_scene
 from .dates import date_in_text
@@ -37,7 +37,7 @@ from .geocode import geocode_mask
 from .http import basic_auth
 from .outputs import atomic_output
 from .progress import CancelCheck, ProgressCallback, Steps
-from .rasters import gdal_errors, has_geotransform, open_raster, srs_from_user
+from .rasters import gdal_errors, grid_difference, has_geotransform, open_raster, srs_from_user
 from .safe import is_safe_product
 from .search import FootprintQuery, Scene, make_backend, search_scenes
 from .search.base import check_product
@@ -320,30 +320,19 @@ def verify_pair(image: str, label: str) -> Optional[str]:
     """
     if not (os.path.isfile(image) and os.path.isfile(label)):
         return "the image or the label of the pair is missing"
-    previous = gdal.GetUseExceptions()
-    gdal.UseExceptions()
     try:
-        first, second = gdal.Open(image), gdal.Open(label)
-        if (first.RasterXSize, first.RasterYSize) != (second.RasterXSize, second.RasterYSize):
-            return (f"image ({first.RasterXSize} x {first.RasterYSize}) and label ({second.RasterXSize} x "
-                    f"{second.RasterYSize}) differ in size")
-        transforms = first.GetGeoTransform(), second.GetGeoTransform()
-        scale = max(abs(v) for v in transforms[0][1:3] + transforms[0][4:6]) or 1.0
-        if any(abs(a - b) > 1e-6 * scale for a, b in zip(*transforms)):
-            return f"image and label have different geotransforms ({transforms[0]} and {transforms[1]})"
-        srs = [osr.SpatialReference(wkt=d.GetProjection()) if d.GetProjection() else None for d in (first, second)]
-        if srs[0] is None or srs[1] is None or not srs[0].IsSame(srs[1]):
-            return "image and label are not in the same CRS"
-        if first.RasterCount < 1 or second.RasterCount != 1:
-            return f"the image has {first.RasterCount} bands and the label {second.RasterCount} (expected 1)"
-        for dataset in (first, second):
-            for index in range(1, dataset.RasterCount + 1):
-                dataset.GetRasterBand(index).Checksum()
+        with gdal_errors():
+            first, second = gdal.Open(image), gdal.Open(label)
+            difference = grid_difference(first, second, require_crs=True)
+            if difference:
+                return f"image and label are not on one grid: {difference}"
+            if first.RasterCount < 1 or second.RasterCount != 1:
+                return f"the image has {first.RasterCount} bands and the label {second.RasterCount} (expected 1)"
+            for dataset in (first, second):
+                for index in range(1, dataset.RasterCount + 1):
+                    dataset.GetRasterBand(index).Checksum()
     except RuntimeError as error:
         return f"the pair cannot be read completely ({str(error).strip()})"
-    finally:
-        if not previous:
-            gdal.DontUseExceptions()
     return None
 
 
@@ -539,9 +528,7 @@ def _write_cloud_mask(best: "_Candidate", image: str, target: str, options: dict
             from .inference import predict_raster
             clouds = os.path.join(work, "pair-clouds.tif")
             predict_raster(image, model, {"classes": clouds}, is_cancelled=steps.cancelled)
-        values, nodata = _read_band(clouds)
-        mask = np.where(values == 1, MASK_CLOUD, MASK_CLEAR).astype(np.uint8)
-        mask[(values == MASK_NODATA) if nodata is None else (values == nodata)] = MASK_NODATA
+        mask = _mask_from_classes(clouds)
     elif best.scl_crop:
         scl = _onto_grid(best.scl_crop, image, os.path.join(work, "pair-scl.tif"))
         values, _ = _read_band(scl)
@@ -565,10 +552,7 @@ def _mask_for_complete_pair(task: dict, image: str, target: str, steps: Steps) -
         from .inference import predict_raster
         clouds = os.path.join(work, "clouds.tif")
         predict_raster(image, model, {"classes": clouds}, is_cancelled=steps.cancelled)
-        values, _ = _read_band(clouds)
-        mask = np.where(values == 1, MASK_CLOUD, MASK_CLEAR).astype(np.uint8)
-        mask[values == MASK_NODATA] = MASK_NODATA
-        _write_mask(mask, image, target)
+        _write_mask(_mask_from_classes(clouds), image, target)
     except Cancelled:
         raise
     except (LabelMigrationError, RuntimeError, OSError) as error:
@@ -576,6 +560,14 @@ def _mask_for_complete_pair(task: dict, image: str, target: str, steps: Steps) -
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return []
+
+
+def _mask_from_classes(classes_path: str) -> np.ndarray:
+    """The cloud model's class raster (predict_raster's 'classes') as a cloud mask: class 1 is cloud."""
+    values, nodata = _read_band(classes_path)
+    mask = np.where(values == 1, MASK_CLOUD, MASK_CLEAR).astype(np.uint8)
+    mask[values == (MASK_NODATA if nodata is None else nodata)] = MASK_NODATA
+    return mask
 
 
 def _read_band(path: str) -> Tuple[np.ndarray, Optional[float]]:
@@ -590,12 +582,7 @@ def _grid(path: str):
 
 
 def _same_grid(first: str, second: str) -> bool:
-    a, b = _grid(first), _grid(second)
-    if a[:2] != b[:2]:
-        return False
-    scale = max(abs(v) for v in a[2][1:3] + a[2][4:6]) or 1.0
-    same_srs = osr.SpatialReference(wkt=a[3]).IsSame(osr.SpatialReference(wkt=b[3])) if a[3] and b[3] else a[3] == b[3]
-    return same_srs and all(abs(x - y) <= 1e-6 * scale for x, y in zip(a[2], b[2]))
+    return grid_difference(gdal.Open(first), gdal.Open(second)) is None
 
 
 def _onto_grid(source: str, reference: str, output: str) -> str:

@@ -117,6 +117,24 @@ def has_geotransform(dataset: gdal.Dataset) -> bool:
     return dataset.GetGeoTransform(can_return_null=True) is not None
 
 
+def grid_difference(first: gdal.Dataset, second: gdal.Dataset, require_crs: bool = False) -> Optional[str]:
+    """None when both rasters lie on one grid (size, geotransform within 1e-6 of a pixel, CRS), else
+    how they differ. Two rasters without a CRS share one unless ``require_crs``."""
+    if (first.RasterXSize, first.RasterYSize) != (second.RasterXSize, second.RasterYSize):
+        return (f"{first.RasterXSize} x {first.RasterYSize} and {second.RasterXSize} x {second.RasterYSize} "
+                f"pixels differ in size")
+    transforms = first.GetGeoTransform(), second.GetGeoTransform()
+    scale = max(abs(v) for v in transforms[0][1:3] + transforms[0][4:6]) or 1.0
+    if any(abs(a - b) > 1e-6 * scale for a, b in zip(*transforms)):
+        return f"the geotransforms differ ({transforms[0]} and {transforms[1]})"
+    srs = srs_of(first), srs_of(second)
+    if srs == (None, None) and not require_crs:
+        return None
+    if srs[0] is None or srs[1] is None or not srs[0].IsSame(srs[1]):
+        return "the coordinate reference systems differ"
+    return None
+
+
 def require_georeferenced(dataset: gdal.Dataset, path: str, role: str) -> Tuple[osr.SpatialReference, GeoTransform]:
     """The dataset's SRS and geotransform, or a clear error when either is missing."""
     srs = srs_of(dataset)

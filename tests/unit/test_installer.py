@@ -1,6 +1,5 @@
 """The dependency checker and the pip command the installer builds (no network, nothing installed)."""
 import importlib
-import os
 import sys
 import types
 

@@ -362,3 +362,18 @@ def test_cloud_model_rates_the_footprint_and_writes_the_mask(tmp_path):
         np.testing.assert_array_equal(values, same.read(1))
     assert 0.2 < (values == 1).mean() < 0.8  # both classes: the mask is the model's, not a constant
     assert float(row["footprint_cloud_pct"]) == pytest.approx(100.0 * (values == 1).mean(), abs=0.01)
+
+
+def test_verify_pair_names_what_is_wrong(tmp_path):
+    image = write_raster(tmp_path / "image.tif", np.ones((2, 4, 6), np.uint16), crs=EPSG,
+                         transform=from_origin(ULX, ULY, 10, 10))
+    label = write_raster(tmp_path / "label.tif", np.ones((4, 6), np.uint8), crs=EPSG,
+                         transform=from_origin(ULX, ULY, 10, 10))
+    shifted = write_raster(tmp_path / "shifted.tif", np.ones((4, 6), np.uint8), crs=EPSG,
+                           transform=from_origin(ULX + 10, ULY, 10, 10))
+    no_crs = write_raster(tmp_path / "no_crs.tif", np.ones((4, 6), np.uint8), transform=from_origin(ULX, ULY, 10, 10))
+    assert verify_pair(str(image), str(label)) is None
+    assert "not on one grid: the geotransforms differ" in verify_pair(str(image), str(shifted))
+    assert "reference systems differ" in verify_pair(str(image), str(no_crs))
+    assert "expected 1" in verify_pair(str(image), str(image))
+    assert "missing" in verify_pair(str(image), str(tmp_path / "absent.tif"))
