@@ -21,13 +21,13 @@ import shutil
 import threading
 import uuid
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from osgeo import gdal, ogr
 
-from .crop import crop_scene
+from .crop import CropResult, crop_scene
 from .dates import date_in_text
 from .dependencies import require
 from .download import MAX_CONNECTIONS, CdseToken, download
@@ -35,7 +35,7 @@ from .errors import Cancelled, LabelMigrationError
 from .footprint import WGS84, label_footprint, label_name
 from .geocode import geocode_mask
 from .http import basic_auth
-from .outputs import atomic_output
+from .outputs import atomic_output, atomic_outputs
 from .progress import CancelCheck, ProgressCallback, Steps
 from .rasters import gdal_errors, grid_difference, has_geotransform, open_raster, srs_from_user
 from .safe import is_safe_product
@@ -427,6 +427,7 @@ class _Candidate:
     problem: Optional[str] = None
     clouds: Optional[str] = None  # the cloud model's classes on the candidate's crop (rating ran the model)
     scl_crop: Optional[str] = None  # SCL on the candidate's crop (rating read it)
+    crop: Optional[CropResult] = None  # the candidate's image/label crop, when rating made one for the model
 
     @property
     def scene(self) -> Scene:
@@ -474,8 +475,11 @@ def _migrate(task: dict, label_path: str, footprint_wkt: str, image: str, label_
         return _row(name, scene=best.scene.title, status="failed",
                     reason="No candidate scene could be read: " + "; ".join(
                         f"{c.scene.title}: {c.problem}" for c in rated))
-    result = crop_scene(best.path, label_path, image, label_out, band_names=best.band_names,
-                        other_tiles=best.other_tiles, is_cancelled=steps.cancelled)
+    if best.crop is not None:
+        result = _publish_crop(best.crop, image, label_out)
+    else:
+        result = crop_scene(best.path, label_path, image, label_out, band_names=best.band_names,
+                            other_tiles=best.other_tiles, is_cancelled=steps.cancelled)
     outcome["warnings"].extend(result.warnings)
     outcome["tile"] = "+".join(scene.tile for scene in best.scenes)
     problem = verify_pair(image, label_out)
@@ -499,6 +503,17 @@ def _migrate(task: dict, label_path: str, footprint_wkt: str, image: str, label_
         if warning:
             outcome["warnings"].append(warning)
     return _row(name, status="done", reason=" ".join(dict.fromkeys(notes)), **common)
+
+
+def _publish_crop(crop: CropResult, image: str, label: str) -> CropResult:
+    """The crop rating made for the cloud model (same scene, label, bands and tiles as the pair's)
+    published as the pair, together, instead of cropping the scene a second time."""
+    for path in (image, label):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    with atomic_outputs(image, label) as temporaries:
+        for source, temporary in zip((crop.image, crop.label), temporaries):
+            os.replace(source, temporary)
+    return replace(crop, image=image, label=label)
 
 
 def _scene_record(best: "_Candidate") -> dict:
@@ -732,7 +747,7 @@ def _rate(candidate: _Candidate, label_path: str, options: dict, work: str, step
         raise
     except LabelMigrationError as error:
         return f"The cloud model could not run ({_one_line(error)}): the scene cloud cover was used."
-    candidate.clouds = os.path.join(work, "clouds.tif")
+    candidate.clouds, candidate.crop = os.path.join(work, "clouds.tif"), crop
     clouds, inside = _window_arrays(candidate.clouds, crop.label)
     seen = inside & (clouds != 255)
     candidate.footprint_cloud = 100.0 * float((clouds[seen] == 1).sum()) / seen.sum() if seen.any() else None

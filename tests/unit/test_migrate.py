@@ -361,6 +361,17 @@ def test_cloud_model_rates_the_footprint_and_writes_the_mask(tmp_path):
         values = mask.read(1)
         np.testing.assert_array_equal(values, same.read(1))
     assert 0.2 < (values == 1).mean() < 0.8  # both classes: the mask is the model's, not a constant
+    # the pair is the crop rating made for the model, published as it is: equal to cropping the product anew
+    from labelmigration.core.crop import crop_scene
+    product = next(p for p in archive.iterdir() if p.name.endswith(".SAFE"))
+    again = crop_scene(str(product), str(label), str(tmp_path / "again_image.tif"), str(tmp_path / "again_label.tif"),
+                       band_names=["B02", "B03", "B04", "B08"])
+    for published, fresh in ((image, again.image), (tmp_path / "out" / "labels" / "modelled_20200815.tif",
+                                                    again.label)):
+        with rasterio.open(published) as a, rasterio.open(fresh) as b:
+            assert (a.transform, a.shape, a.crs) == (b.transform, b.shape, b.crs)
+            np.testing.assert_array_equal(a.read(), b.read())
+    assert not list((tmp_path / "out").glob(".work/*"))  # nothing left of the rating's crop
     assert float(row["footprint_cloud_pct"]) == pytest.approx(100.0 * (values == 1).mean(), abs=0.01)
 
 
