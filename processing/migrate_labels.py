@@ -1,5 +1,4 @@
 """migratelabels: a whole label set moved onto Sentinel-2 (best scene per label, aligned pairs, QA report)."""
-import csv
 import os
 from typing import Dict, List, Optional
 
@@ -16,7 +15,8 @@ from qgis.PyQt.QtCore import QT_TR_NOOP
 from qgis.PyQt.QtGui import QColor
 
 from ..core.http import use_proxy
-from ..core.migrate import DEFAULT_BANDS, DEFAULT_CLOUD_MODEL, MigrationOptions, mask_path, migrate_labels
+from ..core.migrate import (DEFAULT_BANDS, DEFAULT_CLOUD_MODEL, MigrationOptions, mask_path, migrate_labels,
+                            pair_paths, read_matches)
 from ..core.search import BACKENDS
 from ..core.search.base import PRODUCT_LEVELS
 from .algorithm import LabelMigrationAlgorithm, tr
@@ -194,20 +194,16 @@ def group_name(output_folder: str) -> str:
 
 def _pairs(output_folder: str) -> List[Dict[str, str]]:
     """The complete pairs of matches.csv (done or skipped) whose files exist, in the CSV's order."""
-    try:
-        with open(os.path.join(output_folder, "matches.csv"), newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-    except OSError:
-        return []
     pairs = []
-    for row in rows:
+    for name, row in read_matches(os.path.join(output_folder, "matches.csv")).items():
         if row.get("status") not in ("done", "skipped"):
             continue
-        image = os.path.join(output_folder, row.get("image") or os.path.join("images", row["label"] + ".tif"))
-        label = os.path.join(output_folder, row.get("label_raster") or os.path.join("labels", row["label"] + ".tif"))
+        image, label = pair_paths(output_folder, name)
+        image = os.path.join(output_folder, row["image"]) if row.get("image") else image
+        label = os.path.join(output_folder, row["label_raster"]) if row.get("label_raster") else label
         if os.path.isfile(image) and os.path.isfile(label):
-            mask = mask_path(output_folder, row["label"])
-            pairs.append({"label": row["label"], "image": image, "label_raster": label,
+            mask = mask_path(output_folder, name)
+            pairs.append({"label": name, "image": image, "label_raster": label,
                           "mask": mask if os.path.isfile(mask) else ""})
     return pairs
 

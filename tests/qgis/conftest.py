@@ -1,4 +1,6 @@
 """Headless QGIS with Processing initialised and the Label Migration provider registered."""
+import time
+
 import pytest
 
 # The registry owns the C++ provider, but its Python half lives only while Python refers to it.
@@ -30,3 +32,33 @@ def run(provider):
                               context=context)
 
     return run_algorithm
+
+
+@pytest.fixture
+def dock(qgis_iface, provider):
+    """The scene search dock (with its Migrate labels tab); the project is emptied afterwards."""
+    from qgis.core import QgsProject
+
+    from labelmigration.ui.search_dock import SceneSearchDock
+
+    widget = SceneSearchDock(qgis_iface)
+    yield widget
+    widget.shutdown()
+    widget.deleteLater()
+    QgsProject.instance().removeAllMapLayers()
+    QgsProject.instance().layerTreeRoot().removeAllChildren()
+
+
+@pytest.fixture
+def wait_idle():
+    """wait_idle(dock, timeout_s): process Qt events until the dock's background task has ended."""
+    from qgis.core import QgsApplication
+
+    def wait(dock, timeout_s):
+        deadline = time.monotonic() + timeout_s
+        while dock.is_busy():
+            assert time.monotonic() < deadline, "timed out waiting for the dock's task"
+            QgsApplication.processEvents()
+            time.sleep(0.02)
+
+    return wait

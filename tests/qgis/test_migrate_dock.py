@@ -7,7 +7,6 @@ label straddling blocks (10, 7) and (10, 8) of the seed-4 product is half clear 
 """
 import csv
 import datetime as dt
-import time
 
 import numpy as np
 import pytest
@@ -40,30 +39,6 @@ def inputs(tmp_path_factory):
     write_label(labels / "edge_20200811.tif", ULX + 8 * 140 - 60, ULY - 10 * 100 - 10)
     (labels / "broken_20200815.tif").write_bytes(b"not a raster")
     return archive, made, labels
-
-
-@pytest.fixture
-def dock(qgis_iface, provider):
-    from qgis.core import QgsProject
-
-    from labelmigration.ui.search_dock import SceneSearchDock
-
-    widget = SceneSearchDock(qgis_iface)
-    yield widget
-    widget.shutdown()
-    widget.deleteLater()
-    QgsProject.instance().removeAllMapLayers()
-    QgsProject.instance().layerTreeRoot().removeAllChildren()
-
-
-def wait_for(predicate, timeout_s=90):
-    from qgis.core import QgsApplication
-
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting for the dock's task"
-        QgsApplication.processEvents()
-        time.sleep(0.02)
 
 
 def fill(dock, archive, labels, output):
@@ -118,7 +93,7 @@ def test_form_builds_what_processing_run_gets(dock, inputs, tmp_path):
     assert not dock.start_migration() and "output folder" in dock.status_label.text()
 
 
-def test_run_from_the_dock_loads_the_layer_group(dock, run, inputs, tmp_path, monkeypatch):
+def test_run_from_the_dock_loads_the_layer_group(dock, wait_idle, run, inputs, tmp_path, monkeypatch):
     from qgis.core import (QgsLayerTreeGroup, QgsLayerTreeLayer, QgsMultiBandColorRenderer,
                            QgsPalettedRasterRenderer, QgsProject)
 
@@ -134,7 +109,7 @@ def test_run_from_the_dock_loads_the_layer_group(dock, run, inputs, tmp_path, mo
     assert dock.start_migration()
     assert dock.is_busy() and dock.migrate_panel.cancel_button.isEnabled()
     assert not dock.migrate_panel.run_button.isEnabled() and not dock.search_button.isEnabled()
-    wait_for(lambda: not dock.is_busy())
+    wait_idle(dock, 90)
     assert dock.migrate_panel.run_button.isEnabled() and not dock.migrate_panel.cancel_button.isEnabled()
     assert "2 complete pairs, 1 labels failed" in dock.status_label.text()
 
@@ -183,7 +158,7 @@ def test_run_from_the_dock_loads_the_layer_group(dock, run, inputs, tmp_path, mo
 
     # a second run replaces the group rather than stacking another one
     assert dock.start_migration()
-    wait_for(lambda: not dock.is_busy())
+    wait_idle(dock, 90)
     assert [g.name() for g in root.children()].count(f"Label migration: {output.name}") == 1
 
     # the report opens in the browser (the call is intercepted)
@@ -195,13 +170,13 @@ def test_run_from_the_dock_loads_the_layer_group(dock, run, inputs, tmp_path, mo
         assert opened == [str(output / "report.html")]
 
 
-def test_errors_show_in_the_dock(dock, inputs, tmp_path):
+def test_errors_show_in_the_dock(dock, wait_idle, inputs, tmp_path):
     archive, _, labels = inputs
     fill(dock, archive, labels, tmp_path / "out")
     dock.migrate_panel.set_date_source("pattern")
     dock.migrate_panel.date_pattern_edit.setText("([unclosed")
     assert dock.start_migration()
-    wait_for(lambda: not dock.is_busy())
+    wait_idle(dock, 90)
     assert "not a valid regular expression" in dock.status_label.text()
     assert dock.migrate_panel.run_button.isEnabled()
 

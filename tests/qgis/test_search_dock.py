@@ -1,6 +1,5 @@
 """The scene search dock: its parameters, its background search, its table, quicklooks and download selection."""
 import datetime as dt
-import time
 
 import pytest
 
@@ -35,29 +34,6 @@ def footprint_layer():
         features.append(feature)
     layer.dataProvider().addFeatures(features)
     return layer
-
-
-@pytest.fixture
-def dock(qgis_iface, provider):
-    from qgis.core import QgsProject
-
-    from labelmigration.ui.search_dock import SceneSearchDock
-
-    widget = SceneSearchDock(qgis_iface)
-    yield widget
-    widget.shutdown()
-    widget.deleteLater()
-    QgsProject.instance().removeAllMapLayers()
-
-
-def wait_for(predicate, timeout_s=60):
-    from qgis.core import QgsApplication
-
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting for the dock's task"
-        QgsApplication.processEvents()
-        time.sleep(0.02)
 
 
 def fill(dock, layer, folder):
@@ -99,7 +75,7 @@ def test_dock_defaults(dock):
     assert dock.url_edit.placeholderText().startswith("https://") and not dock.browse_button.isEnabled()
 
 
-def test_search_in_the_background_matches_processing_run(dock, run, archive, tmp_path):
+def test_search_in_the_background_matches_processing_run(dock, wait_idle, run, archive, tmp_path):
     import processing
     from qgis.core import QgsProcessingContext, QgsProject
     from qgis.PyQt.QtGui import QColor, QImage
@@ -111,7 +87,7 @@ def test_search_in_the_background_matches_processing_run(dock, run, archive, tmp
     assert parameters["FOOTPRINTS"] is layer and parameters["DATE_FIELD"] == "date" and parameters["BACKEND"] == 3
     assert dock.start_search()
     assert dock.is_busy() and not dock.search_button.isEnabled()
-    wait_for(lambda: not dock.is_busy())
+    wait_idle(dock, 60)
     assert dock.result_layer is not None and dock.result_layer.id() in QgsProject.instance().mapLayers()
 
     expected = processing.run("labelmigration:searchscenes", parameters, context=QgsProcessingContext())["OUTPUT"]
@@ -146,7 +122,7 @@ def test_search_in_the_background_matches_processing_run(dock, run, archive, tmp
     assert dock.quicklook_label.text() == "No quicklook"
 
 
-def test_errors_show_in_the_dock(dock, archive):
+def test_errors_show_in_the_dock(dock, wait_idle, archive):
     from qgis.core import QgsProject
 
     dock.backend_combo.setCurrentIndex(3)
@@ -160,14 +136,14 @@ def test_errors_show_in_the_dock(dock, archive):
     dock.backend_combo.setCurrentIndex(0)
     dock.url_edit.setText("http://127.0.0.1:9/odata/v1")
     assert dock.start_search()
-    wait_for(lambda: not dock.is_busy())
+    wait_idle(dock, 60)
     assert "Cannot reach http://127.0.0.1:9/" in dock.status_label.text()
     assert dock.search_button.isEnabled() and not dock.cancel_button.isEnabled()
     assert not dock.start_download()
     assert "Select the scenes" in dock.status_label.text()
 
 
-def test_download_selected_runs_as_a_task_and_reports_in_the_dock(dock, archive, tmp_path):
+def test_download_selected_runs_as_a_task_and_reports_in_the_dock(dock, wait_idle, archive, tmp_path):
     """Scenes of a local archive are already on disk: downloadscenes has nothing to fetch and says so."""
     from qgis.core import QgsProject
 
@@ -175,12 +151,12 @@ def test_download_selected_runs_as_a_task_and_reports_in_the_dock(dock, archive,
     QgsProject.instance().addMapLayer(layer)
     fill(dock, layer, archive)
     assert dock.start_search()
-    wait_for(lambda: not dock.is_busy())
+    wait_idle(dock, 60)
     dock.table.selectRow(0)
     dock.folder_widget.setFilePath(str(tmp_path / "downloads"))
     assert dock.start_download()
     assert dock.is_busy() and dock.cancel_button.isEnabled() and not dock.download_button.isEnabled()
-    wait_for(lambda: not dock.is_busy())
+    wait_idle(dock, 60)
     assert dock.result_layer.selectedFeatureCount() == 1
     assert "no scenes to download" in dock.status_label.text()
     assert dock.download_button.isEnabled() and not dock.cancel_button.isEnabled()
