@@ -94,7 +94,7 @@
         <translation>Eingebautes Modell (wenn keine Modelldatei angegeben ist)</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="96"/>
+        <location filename="../ui/migrate_panel.py" line="93"/>
         <source>Bands</source>
         <translation>Bänder</translation>
     </message>
@@ -169,7 +169,7 @@
         <translation>Szene</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="35"/>
+        <location filename="../ui/search_dock.py" line="36"/>
         <source>Label</source>
         <translation>Label</translation>
     </message>
@@ -229,7 +229,7 @@
         <translation>Szenen herunterladen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="451"/>
+        <location filename="../ui/search_dock.py" line="448"/>
         <source>Scenes</source>
         <translation>Szenen</translation>
     </message>
@@ -249,7 +249,7 @@
         <translation>Assets</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="218"/>
+        <location filename="../ui/search_dock.py" line="215"/>
         <source>Authentication</source>
         <translation>Authentifizierung</translation>
     </message>
@@ -349,7 +349,7 @@
         <translation>Konfusionsmatrix</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="87"/>
+        <location filename="../ui/migrate_panel.py" line="84"/>
         <source>CSV files (*.csv)</source>
         <translation>CSV-Dateien (*.csv)</translation>
     </message>
@@ -409,7 +409,7 @@
         <translation>Klasse {}: Farbe {}</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="251"/>
+        <location filename="../processing/migrate_labels.py" line="247"/>
         <source>Label footprints</source>
         <translation>Label-Umrisse</translation>
     </message>
@@ -424,7 +424,7 @@
         <translation>Ziel-KBS</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="165"/>
+        <location filename="../ui/search_dock.py" line="162"/>
         <source>Footprints</source>
         <translation>Umrisse</translation>
     </message>
@@ -434,7 +434,7 @@
         <translation>Es wurden keine Label-Raster angegeben.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="442"/>
+        <location filename="../ui/search_dock.py" line="439"/>
         <source>Migrate labels</source>
         <translation>Labels migrieren</translation>
     </message>
@@ -444,7 +444,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="77"/>
+        <location filename="../ui/migrate_panel.py" line="74"/>
         <source>Label folder</source>
         <translation>Label-Ordner</translation>
     </message>
@@ -464,17 +464,17 @@
         <translation>Datums-CSV</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="177"/>
+        <location filename="../ui/search_dock.py" line="174"/>
         <source>Date</source>
         <translation>Datum</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="205"/>
+        <location filename="../ui/search_dock.py" line="202"/>
         <source>Backend</source>
         <translation>Backend</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="214"/>
+        <location filename="../ui/search_dock.py" line="211"/>
         <source>URL</source>
         <translation>URL</translation>
     </message>
@@ -499,17 +499,17 @@
         <translation>Maximale Wolkenbedeckung (%)</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="201"/>
+        <location filename="../ui/search_dock.py" line="198"/>
         <source>Product</source>
         <translation>Produkt</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="105"/>
+        <location filename="../ui/migrate_panel.py" line="102"/>
         <source>Cloud model</source>
         <translation>Wolkenmodell</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="97"/>
+        <location filename="../ui/migrate_panel.py" line="94"/>
         <source>Write a cloud mask per pair</source>
         <translation>Eine Wolkenmaske je Paar schreiben</translation>
     </message>
@@ -524,7 +524,7 @@
         <translation>Worker (0 = einer je Kern)</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="108"/>
+        <location filename="../ui/migrate_panel.py" line="105"/>
         <source>Output folder</source>
         <translation>Ausgabeordner</translation>
     </message>
@@ -569,32 +569,32 @@
         <translation>Wolkenmasken (masks/&lt;label&gt;.tif) erstellt aus {}.</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="264"/>
+        <location filename="../processing/migrate_labels.py" line="260"/>
         <source>Chosen scenes</source>
         <translation>Gewählte Szenen</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="271"/>
+        <location filename="../processing/migrate_labels.py" line="267"/>
         <source>Pairs ({})</source>
         <translation>Paare ({})</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="274"/>
+        <location filename="../processing/migrate_labels.py" line="270"/>
         <source>label</source>
         <translation>Label</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="274"/>
+        <location filename="../processing/migrate_labels.py" line="270"/>
         <source>cloud mask</source>
         <translation>Wolkenmaske</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="274"/>
+        <location filename="../processing/migrate_labels.py" line="270"/>
         <source>image</source>
         <translation>Bild</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="289"/>
+        <location filename="../processing/migrate_labels.py" line="285"/>
         <source>{} pairs: the first {} are loaded; all are in {} (matches.csv).</source>
         <translation>{} Paare: die ersten {} sind geladen; alle liegen in {} (matches.csv).</translation>
     </message>
@@ -604,7 +604,7 @@
         <translation>'{}' konnte nicht gestaltet werden: {}</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="312"/>
+        <location filename="../processing/migrate_labels.py" line="308"/>
         <source>Could not load the results into a layer group: {}</source>
         <translation>Die Ergebnisse konnten nicht in eine Layergruppe geladen werden: {}</translation>
     </message>
@@ -624,7 +624,7 @@
         <translation>Die Authentifizierungskonfiguration '{}' hat keinen Benutzernamen; verwenden Sie eine Basic-Konfiguration (Benutzername und Passwort).</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="384"/>
+        <location filename="../ui/dependencies_dialog.py" line="381"/>
         <source>Label Migration</source>
         <translation>Label Migration</translation>
     </message>
@@ -744,7 +744,7 @@
         <translation>Label-Feld</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="172"/>
+        <location filename="../ui/search_dock.py" line="169"/>
         <source>Date field</source>
         <translation>Datumsfeld</translation>
     </message>
@@ -834,483 +834,558 @@
         <translation>Wolke</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="84"/>
+        <location filename="../ui/about_dialog.py" line="92"/>
         <source>About Label Migration</source>
         <translation>Über Label Migration</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="45"/>
+        <location filename="../ui/dependencies_dialog.py" line="42"/>
         <source>Label Migration — Python dependencies</source>
         <translation>Label Migration — Python-Abhängigkeiten</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="68"/>
+        <location filename="../ui/dependencies_dialog.py" line="65"/>
         <source>Packages the plugin imports, looked up in the Python that QGIS runs and in the plugin&apos;s package folder. Tick the ones to install; packages QGIS ships (GDAL, numpy, PyQt) are never installed or changed.</source>
         <translation>Pakete, die das Plugin importiert, gesucht im Python von QGIS und im Paketordner des Plugins. Haken Sie die zu installierenden an; Pakete, die QGIS mitbringt (GDAL, numpy, PyQt), werden nie installiert oder verändert.</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="86"/>
+        <location filename="../ui/dependencies_dialog.py" line="83"/>
         <source>Install with --user instead of into the plugin&apos;s folder</source>
         <translation>Mit --user statt in den Ordner des Plugins installieren</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="98"/>
+        <location filename="../ui/dependencies_dialog.py" line="95"/>
         <source>Install selected</source>
         <translation>Ausgewählte installieren</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="101"/>
+        <location filename="../ui/dependencies_dialog.py" line="98"/>
         <source>Cancel install</source>
         <translation>Installation abbrechen</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="105"/>
+        <location filename="../ui/dependencies_dialog.py" line="102"/>
         <source>Test imports</source>
         <translation>Importe testen</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="107"/>
+        <location filename="../ui/dependencies_dialog.py" line="104"/>
         <source>Import each installed package in a separate Python process</source>
         <translation>Jedes installierte Paket in einem eigenen Python-Prozess importieren</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="130"/>
+        <location filename="../ui/dependencies_dialog.py" line="127"/>
         <source>Execution provider (onnxruntime)</source>
         <translation>Execution Provider (onnxruntime)</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="132"/>
+        <location filename="../ui/dependencies_dialog.py" line="129"/>
         <source>Not checked yet: checking imports onnxruntime.</source>
         <translation>Noch nicht geprüft: Die Prüfung importiert onnxruntime.</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="136"/>
+        <location filename="../ui/dependencies_dialog.py" line="133"/>
         <source>Check</source>
         <translation>Prüfen</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="159"/>
+        <location filename="../ui/dependencies_dialog.py" line="156"/>
         <source>not found</source>
         <translation>nicht gefunden</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="160"/>
+        <location filename="../ui/dependencies_dialog.py" line="157"/>
         <source>Python: {python}
 Package folder: {folder}</source>
         <translation>Python: {python}
 Paketordner: {folder}</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="166"/>
+        <location filename="../ui/dependencies_dialog.py" line="163"/>
         <source> (optional)</source>
         <translation> (optional)</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="193"/>
+        <location filename="../ui/dependencies_dialog.py" line="190"/>
         <source>Nothing to install</source>
         <translation>Nichts zu installieren</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="219"/>
+        <location filename="../ui/dependencies_dialog.py" line="216"/>
         <source>Installing {names}…</source>
         <translation>Installiere {names}…</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="252"/>
+        <location filename="../ui/dependencies_dialog.py" line="249"/>
         <source>Could not start {python}
 </source>
         <translation>{python} konnte nicht gestartet werden
 </translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="253"/>
+        <location filename="../ui/dependencies_dialog.py" line="250"/>
         <source>pip could not be started: &apos;{python}&apos; is not a program that runs here.</source>
         <translation>pip konnte nicht gestartet werden: '{python}' ist hier kein ausführbares Programm.</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="261"/>
+        <location filename="../ui/dependencies_dialog.py" line="258"/>
         <source>Cancelled. Packages pip had finished may remain in {folder}; install again to complete them.</source>
         <translation>Abgebrochen. Von pip fertig installierte Pakete können in {folder} verbleiben; installieren Sie erneut, um sie zu vervollständigen.</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="265"/>
+        <location filename="../ui/dependencies_dialog.py" line="262"/>
         <source>pip failed (exit code {code}); nothing was changed in QGIS&apos;s own packages. </source>
         <translation>pip ist fehlgeschlagen (Exit-Code {code}); an den Paketen von QGIS selbst wurde nichts geändert. </translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="275"/>
+        <location filename="../ui/dependencies_dialog.py" line="272"/>
         <source>Installed {names}.</source>
         <translation>{names} installiert.</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="277"/>
+        <location filename="../ui/dependencies_dialog.py" line="274"/>
         <source>Still not usable: {names} (see the table).</source>
         <translation>Noch nicht verwendbar: {names} (siehe Tabelle).</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="279"/>
+        <location filename="../ui/dependencies_dialog.py" line="276"/>
         <source>Restart QGIS: this session had already imported {names}; the new version loads after a restart.</source>
         <translation>Starten Sie QGIS neu: Diese Sitzung hatte {names} bereits importiert; die neue Version wird nach einem Neustart geladen.</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="282"/>
+        <location filename="../ui/dependencies_dialog.py" line="279"/>
         <source>They can be used now, without restarting QGIS.</source>
         <translation>Sie können jetzt ohne Neustart von QGIS verwendet werden.</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="343"/>
+        <location filename="../ui/dependencies_dialog.py" line="340"/>
         <source>onnxruntime failed: {error}</source>
         <translation>onnxruntime ist fehlgeschlagen: {error}</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="345"/>
+        <location filename="../ui/dependencies_dialog.py" line="342"/>
         <source>onnxruntime {version}; available: {available}. Runs on: {running}.</source>
         <translation>onnxruntime {version}; verfügbar: {available}. Läuft auf: {running}.</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="349"/>
+        <location filename="../ui/dependencies_dialog.py" line="346"/>
         <source>For NVIDIA GPUs install the GPU build (onnxruntime-gpu, with CUDA and cuDNN) in place of onnxruntime.</source>
         <translation>Für NVIDIA-GPUs installieren Sie statt onnxruntime die GPU-Version (onnxruntime-gpu, mit CUDA und cuDNN).</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="384"/>
+        <location filename="../ui/dependencies_dialog.py" line="381"/>
         <source>Python packages need installing: {names}.</source>
         <translation>Python-Pakete müssen installiert werden: {names}.</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="386"/>
+        <location filename="../ui/dependencies_dialog.py" line="383"/>
         <source>Install…</source>
         <translation>Installieren…</translation>
     </message>
     <message>
-        <location filename="../ui/menu.py" line="45"/>
+        <location filename="../ui/menu.py" line="42"/>
         <source>Label &amp;Migration</source>
         <translation>Label-&amp;Migration</translation>
     </message>
     <message>
-        <location filename="../ui/menu.py" line="49"/>
+        <location filename="../ui/menu.py" line="46"/>
         <source>Scene search panel…</source>
         <translation>Szenensuche…</translation>
     </message>
     <message>
-        <location filename="../ui/menu.py" line="51"/>
+        <location filename="../ui/menu.py" line="48"/>
         <source>Search Sentinel-2 scenes for label footprints, see quicklooks, download</source>
         <translation>Sentinel-2-Szenen für Label-Umrisse suchen, Vorschaubilder ansehen, herunterladen</translation>
     </message>
     <message>
-        <location filename="../ui/menu.py" line="67"/>
+        <location filename="../ui/menu.py" line="64"/>
         <source>Python dependencies…</source>
         <translation>Python-Abhängigkeiten…</translation>
     </message>
     <message>
-        <location filename="../ui/menu.py" line="67"/>
+        <location filename="../ui/menu.py" line="64"/>
         <source>Check and install the Python packages the plugin needs (onnxruntime, pystac-client, …)</source>
         <translation>Die Python-Pakete prüfen und installieren, die das Plugin braucht (onnxruntime, pystac-client, …)</translation>
     </message>
     <message>
-        <location filename="../ui/menu.py" line="67"/>
+        <location filename="../ui/menu.py" line="64"/>
         <source>About Label Migration…</source>
         <translation>Über Label Migration…</translation>
     </message>
     <message>
-        <location filename="../ui/menu.py" line="67"/>
+        <location filename="../ui/menu.py" line="64"/>
         <source>Version, licence, links and the bundled model&apos;s data attribution</source>
         <translation>Version, Lizenz, Links und Datennachweis des mitgelieferten Modells</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="75"/>
+        <location filename="../ui/migrate_panel.py" line="72"/>
         <source>A folder of georeferenced label rasters, or PNG/JPEG labels each beside the GeoTIFF it was drawn on</source>
         <translation>Ein Ordner mit georeferenzierten Label-Rastern oder PNG/JPEG-Labels, jeweils neben dem GeoTIFF, auf dem sie gezeichnet wurden</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="79"/>
+        <location filename="../ui/migrate_panel.py" line="76"/>
         <source>Date in the file name</source>
         <translation>Datum im Dateinamen</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="80"/>
+        <location filename="../ui/migrate_panel.py" line="77"/>
         <source>Dates CSV (label,date)</source>
         <translation>Datums-CSV (label,date)</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="81"/>
+        <location filename="../ui/migrate_panel.py" line="78"/>
         <source>One date for every label</source>
         <translation>Ein Datum für alle Labels</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="82"/>
+        <location filename="../ui/migrate_panel.py" line="79"/>
         <source>Label dates</source>
         <translation>Label-Daten</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="85"/>
+        <location filename="../ui/migrate_panel.py" line="82"/>
         <source>YYYYMMDD or YYYY-MM-DD (default), or a regular expression</source>
         <translation>JJJJMMTT oder JJJJ-MM-TT (Standard) oder ein regulärer Ausdruck</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="99"/>
+        <location filename="../ui/migrate_panel.py" line="96"/>
         <source>From the cloud model, or from SCL (classes 8, 9, 10) for L2A products when no model is installed</source>
         <translation>Aus dem Wolkenmodell oder, ohne installiertes Modell, aus SCL (Klassen 8, 9, 10) bei L2A-Produkten</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="103"/>
+        <location filename="../ui/migrate_panel.py" line="100"/>
         <source>ONNX models (*.onnx)</source>
         <translation>ONNX-Modelle (*.onnx)</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="104"/>
+        <location filename="../ui/migrate_panel.py" line="101"/>
         <source>Optional; default: the bundled cloud model when installed</source>
         <translation>Optional; Standard: das mitgelieferte Wolkenmodell, falls installiert</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="111"/>
+        <location filename="../ui/migrate_panel.py" line="108"/>
         <source>Migrate</source>
         <translation>Migrieren</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="261"/>
+        <location filename="../ui/search_dock.py" line="258"/>
         <source>Cancel</source>
         <translation>Abbrechen</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="114"/>
+        <location filename="../ui/migrate_panel.py" line="111"/>
         <source>Open report</source>
         <translation>Bericht öffnen</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="116"/>
+        <location filename="../ui/migrate_panel.py" line="113"/>
         <source>Open the QA report (report.html) in the browser</source>
         <translation>Den QA-Bericht (report.html) im Browser öffnen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="35"/>
+        <location filename="../ui/search_dock.py" line="36"/>
         <source>Rank</source>
         <translation>Rang</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="35"/>
+        <location filename="../ui/search_dock.py" line="36"/>
         <source>Title</source>
         <translation>Titel</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="35"/>
+        <location filename="../ui/search_dock.py" line="36"/>
         <source>Date and time</source>
         <translation>Datum und Uhrzeit</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="35"/>
+        <location filename="../ui/search_dock.py" line="36"/>
         <source>Cloud %</source>
         <translation>Wolken %</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="35"/>
+        <location filename="../ui/search_dock.py" line="36"/>
         <source>Coverage %</source>
         <translation>Abdeckung %</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="35"/>
+        <location filename="../ui/search_dock.py" line="36"/>
         <source>Offset (days)</source>
         <translation>Abstand (Tage)</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="109"/>
+        <location filename="../ui/search_dock.py" line="106"/>
         <source>folder</source>
         <translation>Ordner</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="418"/>
+        <location filename="../ui/search_dock.py" line="415"/>
         <source>Scene search</source>
         <translation>Szenensuche</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="176"/>
+        <location filename="../ui/search_dock.py" line="173"/>
         <source>The date of every label, used when no date field is chosen</source>
         <translation>Das Datum aller Labels, wenn kein Datumsfeld gewählt ist</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="187"/>
+        <location filename="../ui/search_dock.py" line="184"/>
         <source>before</source>
         <translation>davor</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="189"/>
+        <location filename="../ui/search_dock.py" line="186"/>
         <source>after</source>
         <translation>danach</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="191"/>
+        <location filename="../ui/search_dock.py" line="188"/>
         <source>Days</source>
         <translation>Tage</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="197"/>
+        <location filename="../ui/search_dock.py" line="194"/>
         <source>Maximum cloud cover</source>
         <translation>Maximale Wolkenbedeckung</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="210"/>
+        <location filename="../ui/search_dock.py" line="207"/>
         <source>Choose the archive folder</source>
         <translation>Archivordner wählen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="222"/>
+        <location filename="../ui/search_dock.py" line="219"/>
         <source>Search scenes</source>
         <translation>Szenen suchen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="231"/>
+        <location filename="../ui/search_dock.py" line="228"/>
         <source>Search</source>
         <translation>Suchen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="487"/>
+        <location filename="../ui/search_dock.py" line="484"/>
         <source>No quicklook</source>
         <translation>Kein Vorschaubild</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="256"/>
+        <location filename="../ui/search_dock.py" line="253"/>
         <source>Download folder</source>
         <translation>Download-Ordner</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="259"/>
+        <location filename="../ui/search_dock.py" line="256"/>
         <source>Download selected</source>
         <translation>Ausgewählte herunterladen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="282"/>
+        <location filename="../ui/search_dock.py" line="279"/>
         <source>Local archive folder</source>
         <translation>Ordner des lokalen Archivs</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="326"/>
+        <location filename="../ui/search_dock.py" line="323"/>
         <source>A search, download or migration is already running.</source>
         <translation>Eine Suche, ein Download oder eine Migration läuft bereits.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="330"/>
+        <location filename="../ui/search_dock.py" line="327"/>
         <source>The algorithm {} is not available.</source>
         <translation>Der Algorithmus {} ist nicht verfügbar.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="342"/>
+        <location filename="../ui/search_dock.py" line="339"/>
         <source>Searching…</source>
         <translation>Suche läuft…</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="342"/>
+        <location filename="../ui/search_dock.py" line="339"/>
         <source>Downloading…</source>
         <translation>Download läuft…</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="342"/>
+        <location filename="../ui/search_dock.py" line="339"/>
         <source>Migrating labels…</source>
         <translation>Labels werden migriert…</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="349"/>
+        <location filename="../ui/search_dock.py" line="346"/>
         <source>Choose a footprint layer.</source>
         <translation>Wählen Sie einen Umriss-Layer.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="380"/>
+        <location filename="../ui/search_dock.py" line="377"/>
         <source>Choose the folder of the local archive.</source>
         <translation>Wählen Sie den Ordner des lokalen Archivs.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="358"/>
+        <location filename="../ui/search_dock.py" line="355"/>
         <source>Select the scenes to download in the table.</source>
         <translation>Wählen Sie die herunterzuladenden Szenen in der Tabelle aus.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="361"/>
+        <location filename="../ui/search_dock.py" line="358"/>
         <source>Choose the download folder.</source>
         <translation>Wählen Sie den Download-Ordner.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="374"/>
+        <location filename="../ui/search_dock.py" line="371"/>
         <source>Choose the label folder.</source>
         <translation>Wählen Sie den Label-Ordner.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="377"/>
+        <location filename="../ui/search_dock.py" line="374"/>
         <source>Choose the output folder.</source>
         <translation>Wählen Sie den Ausgabeordner.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="383"/>
+        <location filename="../ui/search_dock.py" line="380"/>
         <source>Choose the dates CSV.</source>
         <translation>Wählen Sie die Datums-CSV.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="400"/>
+        <location filename="../ui/search_dock.py" line="397"/>
         <source>Cancelled.</source>
         <translation>Abgebrochen.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="403"/>
+        <location filename="../ui/search_dock.py" line="400"/>
         <source>The {} failed.</source>
         <translation>{} fehlgeschlagen.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="403"/>
+        <location filename="../ui/search_dock.py" line="400"/>
         <source>search</source>
         <translation>Suche</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="403"/>
+        <location filename="../ui/search_dock.py" line="400"/>
         <source>download</source>
         <translation>Download</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="403"/>
+        <location filename="../ui/search_dock.py" line="400"/>
         <source>migration</source>
         <translation>Migration</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="414"/>
+        <location filename="../ui/search_dock.py" line="411"/>
         <source>{} files downloaded.</source>
         <translation>{} Dateien heruntergeladen.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="416"/>
+        <location filename="../ui/search_dock.py" line="413"/>
         <source>Offline (to be restored first): {}</source>
         <translation>Offline (muss erst wiederhergestellt werden): {}</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="428"/>
+        <location filename="../ui/search_dock.py" line="425"/>
         <source>{} complete pairs, {} labels failed; outputs in {}.</source>
         <translation>{} vollständige Paare, {} Labels fehlgeschlagen; Ausgaben in {}.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="432"/>
+        <location filename="../ui/search_dock.py" line="429"/>
         <source>The results could not be loaded: {}</source>
         <translation>Die Ergebnisse konnten nicht geladen werden: {}</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="439"/>
+        <location filename="../ui/search_dock.py" line="436"/>
         <source>The reasons are in matches.csv and the report.</source>
         <translation>Die Gründe stehen in matches.csv und im Bericht.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="449"/>
+        <location filename="../ui/search_dock.py" line="446"/>
         <source>The search returned no scene layer.</source>
         <translation>Die Suche hat keinen Szenen-Layer geliefert.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="473"/>
+        <location filename="../ui/search_dock.py" line="470"/>
         <source>{} scenes for {} labels.</source>
         <translation>{} Szenen für {} Labels.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="491"/>
+        <location filename="../ui/search_dock.py" line="488"/>
         <source>Loading quicklook…</source>
         <translation>Vorschaubild wird geladen…</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="512"/>
+        <location filename="../ui/search_dock.py" line="509"/>
         <source>Quicklook not available</source>
         <translation>Vorschaubild nicht verfügbar</translation>
+    </message>
+    <message>
+        <location filename="../ui/about_dialog.py" line="34"/>
+        <source>On Cloud N chips (checkpoint selection and evaluation of the bundled cloud model)</source>
+        <translation>On-Cloud-N-Chips (Auswahl des Checkpoints und Bewertung des mitgelieferten Wolkenmodells)</translation>
+    </message>
+    <message>
+        <location filename="../ui/about_dialog.py" line="34"/>
+        <source>eo-learn example data (real clear-sky spectra in the synthetic training scenes)</source>
+        <translation>eo-learn-Beispieldaten (echte wolkenfreie Spektren in den synthetischen Trainingsszenen)</translation>
+    </message>
+    <message>
+        <location filename="../ui/about_dialog.py" line="34"/>
+        <source>38-Cloud sample patch (smoke test of the bundled cloud model)</source>
+        <translation>38-Cloud-Beispielkachel (Funktionstest des mitgelieferten Wolkenmodells)</translation>
+    </message>
+    <message>
+        <location filename="../ui/about_dialog.py" line="34"/>
+        <source>ukis-csmask cloud and cloud-shadow models (cloudmask&apos;s built-in models 1 to 4, when installed and chosen)</source>
+        <translation>Wolken- und Wolkenschattenmodelle von ukis-csmask (die eingebauten Modelle 1 bis 4 von cloudmask, wenn installiert und gewählt)</translation>
+    </message>
+    <message>
+        <location filename="../ui/about_dialog.py" line="57"/>
+        <source>Licence</source>
+        <translation>Lizenz</translation>
+    </message>
+    <message>
+        <location filename="../ui/about_dialog.py" line="57"/>
+        <source>Version</source>
+        <translation>Version</translation>
+    </message>
+    <message>
+        <location filename="../ui/about_dialog.py" line="57"/>
+        <source>experimental</source>
+        <translation>experimentell</translation>
+    </message>
+    <message>
+        <location filename="../ui/about_dialog.py" line="58"/>
+        <source>GNU General Public License, version 2 or later; see the LICENSE file</source>
+        <translation>GNU General Public License, Version 2 oder neuer; siehe die Datei LICENSE</translation>
+    </message>
+    <message>
+        <location filename="../ui/about_dialog.py" line="59"/>
+        <source>Authors</source>
+        <translation>Autoren</translation>
+    </message>
+    <message>
+        <location filename="../ui/about_dialog.py" line="59"/>
+        <source>Home page</source>
+        <translation>Homepage</translation>
+    </message>
+    <message>
+        <location filename="../ui/about_dialog.py" line="59"/>
+        <source>Source code</source>
+        <translation>Quellcode</translation>
+    </message>
+    <message>
+        <location filename="../ui/about_dialog.py" line="60"/>
+        <source>Report a problem</source>
+        <translation>Problem melden</translation>
+    </message>
+    <message>
+        <location filename="../ui/about_dialog.py" line="60"/>
+        <source>Bundled cloud model and its data</source>
+        <translation>Mitgeliefertes Wolkenmodell und seine Daten</translation>
+    </message>
+    <message>
+        <location filename="../ui/about_dialog.py" line="61"/>
+        <source>The default cloud model (models/cloud_s2_4band.onnx) is part of Label Migration and under its licence. It was trained on synthetic scenes only; the data below were used in building, selecting or testing it (see models/cloud_s2_4band.md).</source>
+        <translation>Das voreingestellte Wolkenmodell (models/cloud_s2_4band.onnx) gehört zu Label Migration und steht unter dessen Lizenz. Es wurde nur mit synthetischen Szenen trainiert; die folgenden Daten dienten seiner Entwicklung, Auswahl oder Prüfung (siehe models/cloud_s2_4band.md).</translation>
+    </message>
+    <message>
+        <location filename="../ui/about_dialog.py" line="64"/>
+        <source>Contains modified Copernicus Sentinel data.</source>
+        <translation>Enthält veränderte Copernicus-Sentinel-Daten.</translation>
     </message>
 </context>
 </TS>

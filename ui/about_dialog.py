@@ -4,19 +4,17 @@ import html
 import os
 from typing import Dict
 
-from qgis.PyQt.QtCore import QCoreApplication, Qt
+from qgis.PyQt.QtCore import QT_TR_NOOP, Qt
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTextBrowser, QVBoxLayout
+
+from ..processing.algorithm import tr
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 METADATA_PATH = os.path.join(PLUGIN_DIR, "metadata.txt")
 LICENSE_PATH = os.path.join(PLUGIN_DIR, "LICENSE")
 ABOUT_DIALOG_NAME = "labelMigrationAboutDialog"
 LICENCE = "GPL-2.0-or-later"
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("LabelMigration", text)
 
 
 def read_metadata(path: str = METADATA_PATH) -> Dict[str, str]:
@@ -34,17 +32,17 @@ def plugin_version() -> str:
 # (what, who / source, licence, link): the data the bundled model (models/cloud_s2_4band.onnx) was
 # trained, selected or evaluated on, as its card models/cloud_s2_4band.md lists it, and the optional models.
 ATTRIBUTION = (
-    ("On Cloud N chips (checkpoint selection and evaluation of the bundled cloud model)",
+    (QT_TR_NOOP("On Cloud N chips (checkpoint selection and evaluation of the bundled cloud model)"),
      "Radiant Earth Foundation (2022), \"Sentinel-2 Cloud Cover Segmentation Dataset\" (DrivenData On Cloud N "
      "challenge), doi:10.34911/RDNT.HFQ6M7; contains modified Copernicus Sentinel data 2018-2020",
      "CC-BY-4.0", "https://doi.org/10.34911/RDNT.HFQ6M7"),
-    ("eo-learn example data (real clear-sky spectra in the synthetic training scenes)",
+    (QT_TR_NOOP("eo-learn example data (real clear-sky spectra in the synthetic training scenes)"),
      "sentinel-hub/eo-learn; contains modified Copernicus Sentinel data",
      "MIT", "https://github.com/sentinel-hub/eo-learn"),
-    ("38-Cloud sample patch (smoke test of the bundled cloud model)",
+    (QT_TR_NOOP("38-Cloud sample patch (smoke test of the bundled cloud model)"),
      "SorourMo/38-Cloud-A-Cloud-Segmentation-Dataset",
      "Apache-2.0", "https://github.com/SorourMo/38-Cloud-A-Cloud-Segmentation-Dataset"),
-    ("ukis-csmask cloud and cloud-shadow models (cloudmask's built-in models 1 to 4, when installed and chosen)",
+    (QT_TR_NOOP("ukis-csmask cloud and cloud-shadow models (cloudmask's built-in models 1 to 4, when installed and chosen)"),
      "DLR, dlr-eoc/ukis-csmask",
      "Apache-2.0", "https://github.com/dlr-eoc/ukis-csmask"),
 )
@@ -55,24 +53,34 @@ def about_html(metadata: Dict[str, str]) -> str:
         url = html.escape(url or "")
         return f'<a href="{url}">{url}</a>'
 
+    # tr() calls stand outside the f-strings below: pylupdate5 cannot find them inside one
+    words = {"licence": tr("Licence"), "version": tr("Version"), "experimental": tr("experimental"),
+             "gpl": tr("GNU General Public License, version 2 or later; see the LICENSE file"),
+             "authors": tr("Authors"), "home": tr("Home page"), "source": tr("Source code"),
+             "tracker": tr("Report a problem"), "model": tr("Bundled cloud model and its data"),
+             "model_text": tr("The default cloud model (models/cloud_s2_4band.onnx) is part of Label Migration and "
+                              "under its licence. It was trained on synthetic scenes only; the data below were used "
+                              "in building, selecting or testing it (see models/cloud_s2_4band.md)."),
+             "copernicus": tr("Contains modified Copernicus Sentinel data.")}
+    words = {key: html.escape(value) for key, value in words.items()}
     rows = "".join(
-        f"<li><b>{html.escape(tr(what))}</b>: {html.escape(who)}. {tr('Licence')}: {html.escape(licence)}, "
+        f"<li><b>{html.escape(tr(what))}</b>: {html.escape(who)}. {words['licence']}: {html.escape(licence)}, "
         f"{link(url)}</li>" for what, who, licence, url in ATTRIBUTION)
+    experimental = f" ({words['experimental']})" if metadata.get("experimental", "").lower() == "true" else ""
     return (
         f"<h2>{html.escape(metadata.get('name', 'Label Migration'))} {html.escape(metadata.get('version', '?'))}</h2>"
         f"<p>{html.escape(metadata.get('description', ''))}</p>"
-        f"<p><b>{tr('Version')}</b>: {html.escape(metadata.get('version', '?'))}"
-        f"{' (' + tr('experimental') + ')' if metadata.get('experimental', '').lower() == 'true' else ''}<br>"
-        f"<b>{tr('Licence')}</b>: {LICENCE} ({tr('GNU General Public License, version 2 or later; see the LICENSE file')})<br>"
-        f"<b>{tr('Authors')}</b>: {html.escape(metadata.get('author', ''))} "
+        f"<p><b>{words['version']}</b>: {html.escape(metadata.get('version', '?'))}{experimental}<br>"
+        f"<b>{words['licence']}</b>: {LICENCE} ({words['gpl']})<br>"
+        f"<b>{words['authors']}</b>: {html.escape(metadata.get('author', ''))} "
         f"&lt;{html.escape(metadata.get('email', ''))}&gt;</p>"
-        f"<p><b>{tr('Home page')}</b>: {link(metadata.get('homepage', ''))}<br>"
-        f"<b>{tr('Source code')}</b>: {link(metadata.get('repository', ''))}<br>"
-        f"<b>{tr('Report a problem')}</b>: {link(metadata.get('tracker', ''))}</p>"
-        f"<h3>{tr('Bundled cloud model and its data')}</h3>"
-        f"<p>{tr('The default cloud model (models/cloud_s2_4band.onnx) is part of Label Migration and under its licence. It was trained on synthetic scenes only; the data below were used in building, selecting or testing it (see models/cloud_s2_4band.md).')}</p>"
+        f"<p><b>{words['home']}</b>: {link(metadata.get('homepage', ''))}<br>"
+        f"<b>{words['source']}</b>: {link(metadata.get('repository', ''))}<br>"
+        f"<b>{words['tracker']}</b>: {link(metadata.get('tracker', ''))}</p>"
+        f"<h3>{words['model']}</h3>"
+        f"<p>{words['model_text']}</p>"
         f"<ul>{rows}</ul>"
-        f"<p>{tr('Contains modified Copernicus Sentinel data.')}</p>"
+        f"<p>{words['copernicus']}</p>"
     )
 
 

@@ -15,14 +15,11 @@ from qgis.PyQt.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QGroupBox
                                  QTableWidgetItem, QVBoxLayout)
 
 from ..core import installer
+from ..processing.algorithm import tr
 
 LOG_TAG = "Label Migration"
 DIALOG_OBJECT_NAME = "labelMigrationDependenciesDialog"
 _OPEN = []  # dialogs opened from the message bar: the Python side must outlive the call
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("LabelMigration", text)
 
 
 STATE_TEXT = {installer.OK: "OK", installer.MISSING: "missing", installer.TOO_OLD: "too old",

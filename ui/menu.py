@@ -1,17 +1,14 @@
 """The 'Label Migration' menu: the scene search panel, one entry per algorithm opening its dialog, then
 "Python dependencies…" and "About Label Migration…"."""
 from qgis.core import QgsProcessingProvider
-from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtWidgets import QAction, QMenu
+
+from ..processing.algorithm import tr
 
 MENU_OBJECT_NAME = "labelMigrationMenu"
 SEARCH_PANEL_ACTION = "labelMigration_searchPanel"
 DEPENDENCIES_ACTION = "labelMigration_dependencies"
 ABOUT_ACTION = "labelMigration_about"
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("LabelMigration", text)
 
 
 def open_algorithm_dialog(algorithm_id: str) -> None:

@@ -9,19 +9,16 @@ background task and loads the results as a layer group (processing/migrate_label
 from typing import Any, Dict, Optional
 
 from qgis.gui import QgsFileWidget
-from qgis.PyQt.QtCore import QCoreApplication, QDate, Qt, QUrl
+from qgis.PyQt.QtCore import QDate, Qt, QUrl
 from qgis.PyQt.QtGui import QDesktopServices
 from qgis.PyQt.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QFormLayout, QHBoxLayout, QLineEdit, QPushButton,
                                  QStackedWidget, QVBoxLayout, QWidget)
 
 from ..core.migrate import DEFAULT_BANDS
+from ..processing.algorithm import tr
 
 MIGRATE_ALGORITHM = "labelmigration:migratelabels"
 DATE_SOURCES = ("pattern", "csv", "date")  # the order of the date source combo box
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("LabelMigration", text)
 
 
 def migrate_parameters(labels: str, output_folder: str, date_source: str = "pattern", date_pattern: str = "",

@@ -15,7 +15,7 @@ from qgis.core import (QgsApplication, QgsFieldProxyModel, QgsMapLayerProxyModel
                        QgsProcessingFeedback, QgsProject, QgsVectorLayer)
 from qgis.gui import (QgsAuthConfigSelect, QgsDockWidget, QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox,
                       QgsMessageBar)
-from qgis.PyQt.QtCore import QT_TR_NOOP, QCoreApplication, QDate, Qt, QUrl
+from qgis.PyQt.QtCore import QT_TR_NOOP, QDate, Qt, QUrl
 from qgis.PyQt.QtGui import QPixmap
 from qgis.PyQt.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QDoubleSpinBox, QFileDialog, QFormLayout,
                                  QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSizePolicy,
@@ -24,6 +24,7 @@ from qgis.PyQt.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QDoubl
 
 from ..core.search import BACKENDS
 from ..core.search.base import PRODUCT_LEVELS
+from ..processing.algorithm import tr
 from ..processing.styles import style_footprints
 from .migrate_panel import MIGRATE_ALGORITHM, MigratePanel, migrate_parameters
 
@@ -40,10 +41,6 @@ FEATURE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 # A task still running when its dock goes (plugin unload) keeps its algorithm, context and feedback alive here
 # until it ends: the C++ task refers to them.
 _ORPHANED_TASKS: List[tuple] = []
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("LabelMigration", text)
 
 
 # --- pure helpers (no widget needed) ---------------------------------------------------------

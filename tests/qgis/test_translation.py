@@ -75,6 +75,15 @@ def test_the_dock_comes_out_in_german(german):
         dock.deleteLater()
 
 
+def test_the_about_text_comes_out_in_german(german):
+    from labelmigration.ui.about_dialog import about_html, read_metadata
+
+    text = about_html(read_metadata())
+    for german_text in ("<b>Lizenz</b>: GPL-2.0-or-later", "Mitgeliefertes Wolkenmodell und seine Daten",
+                        "On-Cloud-N-Chips (Auswahl des Checkpoints", "Enthält veränderte Copernicus-Sentinel-Daten."):
+        assert german_text in text
+
+
 def test_no_translation_for_english_and_the_locale_follows_qgis_settings(qgis_app):
     from qgis.core import QgsSettings
 
