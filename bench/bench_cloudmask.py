@@ -41,9 +41,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from measure import own_peak_rss_mb
+from common import REPO_ROOT, import_plugin, own_peak_rss_mb
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+
 CACHE = REPO_ROOT / "bench" / ".cache"
 BUNDLED_MODEL = REPO_ROOT / "models" / "cloud_s2_4band.onnx"
 UKIS_VARIANT = "4b-l1c"
@@ -58,13 +58,6 @@ CREATION = ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER", "NUM_THREADS=AL
 CONTENDERS = ("cloudmask", "ukis-engine", "ukis-ort", "ukis-csmask", "s2cloudless")
 NAMES = {"blue": "B02", "green": "B03", "red": "B04", "nir": "B08"}  # model band names -> S2 names
 STRIP = 1024  # rows read at a time when loading a raster into memory
-
-
-def import_plugin():
-    root = tempfile.mkdtemp(prefix="lm-bench-import-")
-    os.symlink(REPO_ROOT, os.path.join(root, "labelmigration"))
-    sys.path[:] = [p for p in sys.path if os.path.realpath(p or os.curdir) != str(REPO_ROOT)]
-    sys.path.insert(0, root)
 
 
 def default_frames() -> Path:

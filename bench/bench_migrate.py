@@ -29,23 +29,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from measure import own_peak_rss_mb
+from common import import_plugin, own_peak_rss_mb
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+
 ULX, ULY = 699960.0, 5400000.0
 LABEL_PIXEL, LABEL_SIDE = 5.0, 100  # 500 m x 500 m
 FIRST_DATE = dt.datetime(2020, 8, 10, 10, 25, 59)
 DATE_STEP_DAYS = 5
 CONTENDERS = ("sequential", "pool", "dask")
-
-
-def import_plugin():
-    root = tempfile.mkdtemp(prefix="lm-bench-import-")
-    os.symlink(REPO_ROOT, os.path.join(root, "labelmigration"))
-    sys.path[:] = [p for p in sys.path if os.path.realpath(p or os.curdir) != str(REPO_ROOT)]
-    sys.path.insert(0, root)
-    # Dask worker processes inherit the environment: the same import root there
-    os.environ["PYTHONPATH"] = root + os.pathsep + os.environ.get("PYTHONPATH", "")
 
 
 def make_archive(folder: Path, size: int, dates: int, noise_dn: int) -> list:

@@ -31,18 +31,12 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from common import import_plugin, own_peak_rss_mb
+
 SPECTRAL = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11", "B12")
 # the creation options safetogeotiff uses, so every contender writes the same kind of file
 CREATION = ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER", "NUM_THREADS=ALL_CPUS", "PREDICTOR=2",
             "INTERLEAVE=BAND"]
-
-
-def import_plugin():
-    root = tempfile.mkdtemp(prefix="lm-bench-import-")
-    os.symlink(REPO_ROOT, os.path.join(root, "labelmigration"))
-    sys.path[:] = [p for p in sys.path if os.path.realpath(p or os.curdir) != str(REPO_ROOT)]
-    sys.path.insert(0, root)
 
 
 def product_path(workdir: Path, size: int, noise_dn: int) -> Path:
@@ -212,10 +206,14 @@ def run_step(name, zip_path, label, workdir):
     process = subprocess.Popen(command, env={**os.environ, "GDAL_NUM_THREADS": "ALL_CPUS"})
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
+    peak = out / "peak_rss_mb.txt"
+    # the child's own high-water mark: wait4's ru_maxrss carries the parent's peak (the product it may
+    # have just generated) over fork and exec on Linux
+    peak_mb = float(peak.read_text()) if peak.exists() else usage.ru_maxrss / 1024
     shutil.rmtree(out, ignore_errors=True)
     if status != 0:
         raise SystemExit(f"step {name} failed with status {status}")
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, peak_mb
 
 
 def median(values):
@@ -242,6 +240,7 @@ def main():
     import_plugin()
     if arguments.step:
         STEPS[arguments.step](arguments.zip, arguments.label, arguments.out)
+        Path(arguments.out, "peak_rss_mb.txt").write_text(str(own_peak_rss_mb()))
         return
     workdir = Path(arguments.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
