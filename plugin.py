@@ -15,16 +15,6 @@ from .ui.menu import LabelMigrationMenu
 from .ui.search_dock import SceneSearchDock
 
 
-def activate_dependencies() -> None:
-    """Put the plugin-owned folder of installed Python dependencies on sys.path (also for qgis_process)."""
-    activate_plugin_site()
-
-
-def check_dependencies(iface) -> None:
-    """Tell the user which Python dependencies are missing or too old (a message bar entry, no heavy imports)."""
-    check_on_load(iface)
-
-
 class LabelMigrationPlugin:
     def __init__(self, iface):
         self.iface = iface
@@ -32,7 +22,7 @@ class LabelMigrationPlugin:
         self.menu = None
         self.search_dock = None
         self.translator = install_translator()  # before the provider: algorithm names are translated
-        activate_dependencies()
+        activate_plugin_site()  # here, not in initGui: qgis_process loads plugins without a GUI too
 
     def initProcessing(self):  # noqa: N802 (QGIS's name)
         if self.provider is None:
@@ -40,7 +30,7 @@ class LabelMigrationPlugin:
             QgsApplication.processingRegistry().addProvider(self.provider)
 
     def initGui(self):  # noqa: N802 (QGIS's name)
-        check_dependencies(self.iface)
+        check_on_load(self.iface)
         self.initProcessing()
         self.search_dock = SceneSearchDock(self.iface, self.iface.mainWindow())
         self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.search_dock)
