@@ -49,7 +49,8 @@ demo-gui: install
 	@if [ -z "$$DISPLAY" ]; then \
 	  echo "make demo-gui needs a display (DISPLAY is not set): run it in a desktop session, or 'xvfb-run -a make demo-gui'"; \
 	  exit 1; fi
-	QT_QPA_PLATFORM=xcb qgis --nologo demo-output/demo.qgs
+	$(PYTHON) tools/link_packages.py demo-output/python-packages onnxruntime
+	PYTHONPATH=$(CURDIR)/demo-output/python-packages QT_QPA_PLATFORM=xcb qgis --nologo demo-output/demo.qgs
 
 install:
 	mkdir -p $(dir $(PLUGIN_LINK))

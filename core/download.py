@@ -17,8 +17,9 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Union
 
 from .errors import Cancelled, LabelMigrationError
 from .http import DEFAULT_TIMEOUT, HttpError, display_url, open_once, post_form, retry_delay, sleep_cancellable
@@ -384,6 +385,27 @@ def _fetch_with_retries(transfer: _Transfer, retries: int, backoff: float) -> Op
 
 
 # -- public API ---------------------------------------------------------------------------------
+_TARGET_LOCKS: Dict[str, threading.RLock] = {}
+_TARGET_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def download_lock(target: str, is_cancelled: Optional[Callable[[], bool]] = None) -> Iterator[None]:
+    """Hold the process-wide lock of one download target (re-entrant); waiting for it can be cancelled.
+
+    Two downloads to one target at once would append to the same part file; the lock makes them take turns.
+    """
+    with _TARGET_LOCKS_GUARD:
+        lock = _TARGET_LOCKS.setdefault(os.path.realpath(target), threading.RLock())
+    while not lock.acquire(timeout=0.2):
+        if is_cancelled and is_cancelled():
+            raise Cancelled()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def download(url: str, target: str, *, expected_size: Optional[int] = None,
              checksums: Optional[Dict[str, str]] = None, headers_provider: Optional[HeadersProvider] = None,
              progress: Optional[Callable[[DownloadProgress], None]] = None,
@@ -400,35 +422,37 @@ def download(url: str, target: str, *, expected_size: Optional[int] = None,
     Raises LabelMigrationError for a wrong checksum or size (the part file is removed), a full disk
     (the part file is removed) and HTTP errors that retrying does not cure; raises Cancelled on
     cancel, leaving nothing under the target's name but keeping ``<target>.part`` so that the next
-    call resumes where this one stopped.
+    call resumes where this one stopped. Calls for one target in one process take turns (they would
+    share its part file): the later call then finds the target complete and skips it.
     """
-    name = os.path.basename(target)
-    verifier = _Verifier(name, checksums, expected_size)
-    for warning in verifier.warnings:
-        LOG.warning(warning)
-    if verifier.file_matches(target):
-        return DownloadResult(url, target, os.path.getsize(target), verifier.method, skipped=True,
-                              warnings=verifier.warnings)
-    _prepare_folder(target, expected_size)
-    part = _PartFile(target + PART_SUFFIX, verifier)
-    transfer = _Transfer(url, part, headers_provider, progress, is_cancelled, timeout, chunk_size)
-    try:
-        outcome = _download_verified(transfer, retries, backoff)
-    except OSError as error:
-        written = part.size
-        part.remove()
-        raise _write_error(target, error, written) from None
-    except BaseException:
-        if part.size == 0:
-            part.remove()  # keep only a part file worth resuming
-        raise
-    if isinstance(outcome, ProductOffline):
-        if part.size == 0:
+    with download_lock(target, is_cancelled):
+        name = os.path.basename(target)
+        verifier = _Verifier(name, checksums, expected_size)
+        for warning in verifier.warnings:
+            LOG.warning(warning)
+        if verifier.file_matches(target):
+            return DownloadResult(url, target, os.path.getsize(target), verifier.method, skipped=True,
+                                  warnings=verifier.warnings)
+        _prepare_folder(target, expected_size)
+        part = _PartFile(target + PART_SUFFIX, verifier)
+        transfer = _Transfer(url, part, headers_provider, progress, is_cancelled, timeout, chunk_size)
+        try:
+            outcome = _download_verified(transfer, retries, backoff)
+        except OSError as error:
+            written = part.size
             part.remove()
-        return outcome
-    os.replace(part.path, target)
-    return DownloadResult(url, target, os.path.getsize(target), verifier.method, resumed=part.resumed,
-                          requests=transfer.requests, warnings=verifier.warnings)
+            raise _write_error(target, error, written) from None
+        except BaseException:
+            if part.size == 0:
+                part.remove()  # keep only a part file worth resuming
+            raise
+        if isinstance(outcome, ProductOffline):
+            if part.size == 0:
+                part.remove()
+            return outcome
+        os.replace(part.path, target)
+        return DownloadResult(url, target, os.path.getsize(target), verifier.method, resumed=part.resumed,
+                              requests=transfer.requests, warnings=verifier.warnings)
 
 
 def _download_verified(transfer: _Transfer, retries: int, backoff: float) -> Optional[ProductOffline]:

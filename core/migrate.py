@@ -25,12 +25,12 @@ from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
-from osgeo import gdal, ogr
+from osgeo import gdal, ogr, osr
 
 from .crop import CropResult, crop_scene
 from .dates import date_in_text
 from .dependencies import require
-from .download import MAX_CONNECTIONS, CdseToken, download
+from .download import CDSE_TOKEN_URL, MAX_CONNECTIONS, CdseToken, download, download_lock
 from .errors import Cancelled, LabelMigrationError
 from .footprint import WGS84, label_footprint, label_name
 from .geocode import geocode_mask
@@ -61,6 +61,7 @@ DASK_CONNECT_TIMEOUT = "20s"
 # temporaries of core.outputs.atomic_outputs: '.<stem>.<random>.part<ext>' (plus GDAL sidecars)
 _TEMPORARY = re.compile(r"^\..+\.part\.[A-Za-z0-9]+(\.aux\.xml|\.msk|\.ovr)?$")
 _ORBIT = re.compile(r"_R(\d{3})_")
+_DATATAKE = re.compile(r"^(S2[A-D])_MSIL(?:1C|2A)_(\d{8}T\d{6})_N\d{4}_R(\d{3})_")
 # band name -> Earth Search asset key (Planetary Computer and CDSE STAC use the band names)
 STAC_BAND_ASSETS = {"B01": "coastal", "B02": "blue", "B03": "green", "B04": "red", "B05": "rededge1",
                     "B06": "rededge2", "B07": "rededge3", "B08": "nir", "B8A": "nir08", "B09": "nir09",
@@ -92,6 +93,10 @@ class MigrationOptions:
     # OUTPUT_FOLDER/masks/<label>.tif per pair (1 cloud, 0 clear, 255 nodata): from the cloud model when
     # there is one, else from SCL (classes 8, 9, 10) for L2A. None: on when a cloud model is available.
     cloud_masks: Optional[bool] = None
+    # CDSE OData downloads; None: the public Copernicus Data Space addresses (a private or test
+    # deployment gives its own: the base before /Products(<Id>)/$value, and the OpenID token endpoint)
+    download_url: Optional[str] = None
+    token_url: Optional[str] = None
 
 
 @dataclass
@@ -269,10 +274,12 @@ _DOWNLOADS = threading.BoundedSemaphore(MAX_CONNECTIONS)
 def _backend(options: dict):
     """One search backend per process and set-up: a local archive is indexed once, not per label."""
     credentials = tuple(options["credentials"]) if options.get("credentials") else None
-    key = (options["backend"], options.get("url"), credentials)
+    key = (options["backend"], options.get("url"), credentials, options.get("download_url"))
     with _BACKENDS_LOCK:
         if key not in _BACKENDS:
             backend = make_backend(options["backend"], options.get("url"), credentials)
+            if options.get("download_url") and hasattr(backend, "download_url"):
+                backend.download_url = options["download_url"].rstrip("/")  # scenes' urls are made from it
             if hasattr(backend, "index"):
                 backend.index()
             _BACKENDS[key] = backend
@@ -632,6 +639,11 @@ def _write_mask(mask: np.ndarray, reference: str, target: str) -> None:
 
 
 def _datatake_key(scene: Scene):
+    """Tiles of one acquisition share the product name's spacecraft, datatake start and relative orbit
+    (a STAC item's own datetime differs from tile to tile by seconds)."""
+    named = _DATATAKE.match(scene.title or "")
+    if named:
+        return named.groups()
     orbit = _ORBIT.search(scene.title or "")
     return scene.datetime.replace(microsecond=0), (scene.title or "")[:3], orbit.group(1) if orbit else scene.id
 
@@ -654,7 +666,7 @@ def _fetch(candidate: _Candidate, options: dict, output_folder: str, work: str, 
     SAFE (OData, DHuS) or a VRT over the STAC assets (COG range reads through /vsicurl/)."""
     bands = [band.strip().upper() for band in (options.get("bands") or DEFAULT_BANDS)]
     if options["backend"] == "stac" or not candidate.scene.url or not _is_product(candidate.scene, options):
-        candidate.path, candidate.scl = _stac_rasters(candidate.scene, bands, work)
+        candidate.path, candidate.scl = _stac_rasters(candidate.scenes, bands, work)
         candidate.band_names = bands
         return
     paths = [_product_path(scene, options, output_folder, steps) for scene in candidate.scenes
@@ -679,12 +691,16 @@ def _product_path(scene: Scene, options: dict, output_folder: str, steps: Steps)
     target = os.path.join(output_folder, "downloads", f"{title}.zip")
     credentials = tuple(options["credentials"]) if options.get("credentials") else None
     if options["backend"] == "cdse-odata":
-        headers = CdseToken(*credentials) if credentials else None
+        headers = CdseToken(*credentials, token_url=options.get("token_url") or CDSE_TOKEN_URL) if credentials else None
     else:
         headers = (lambda: basic_auth(credentials)) if credentials else None
     if not scene.online:
         raise LabelMigrationError(f"'{scene.title}' is offline (in the long-term archive); order it or try later.")
-    with _DOWNLOADS:  # at most MAX_CONNECTIONS downloads per process
+    # labels sharing a scene take turns on its file (the later ones find it complete), and at most
+    # MAX_CONNECTIONS downloads run per process
+    with download_lock(target, steps.cancelled), _DOWNLOADS:
+        if os.path.isfile(target) and not scene.checksums and scene.size is None:
+            return target  # nothing to check it by (DHuS): download() renames only a complete transfer into place
         outcome = download(scene.url, target, expected_size=scene.size, checksums=scene.checksums or None,
                            headers_provider=headers, is_cancelled=steps.cancelled)
     if not outcome.ok:
@@ -692,8 +708,13 @@ def _product_path(scene: Scene, options: dict, output_folder: str, steps: Steps)
     return target
 
 
-def _stac_rasters(scene: Scene, bands: Sequence[str], work: str) -> Tuple[str, Optional[str]]:
-    """A VRT stacking the scene's band assets (read window by window, never downloaded whole)."""
+def _stac_rasters(scenes: Sequence[Scene], bands: Sequence[str], work: str) -> Tuple[str, Optional[str]]:
+    """A VRT stacking the band assets of one acquisition's tiles (read window by window through
+    /vsicurl/, never downloaded whole) and the path of its SCL, when it has one.
+
+    The first scene covers most of the label; the other tiles in its CRS fill in where the label
+    straddles tiles (the first one on top, nodata 0 never covering valid pixels)."""
+    scene = scenes[0]
     hrefs = [_asset(scene, band) for band in bands]
     missing = [band for band, href in zip(bands, hrefs) if href is None]
     if missing:
@@ -702,13 +723,77 @@ def _stac_rasters(scene: Scene, bands: Sequence[str], work: str) -> Tuple[str, O
     os.makedirs(work, exist_ok=True)
     vrt_path = os.path.join(work, f"{uuid.uuid4().hex[:8]}.vrt")
     vrt = gdal.BuildVRT(vrt_path, hrefs, separate=True, resolution="highest")
-    if vrt is None:
-        raise LabelMigrationError(f"The band assets of '{scene.title}' cannot be opened.")
+    if vrt is None or vrt.RasterCount != len(bands):  # BuildVRT skips a source it cannot open, with a warning
+        vrt = None
+        raise LabelMigrationError(f"The scene '{scene.title}' has band assets that cannot be read: "
+                                  f"{'; '.join(_unreadable(bands, hrefs)) or ', '.join(bands)}.")
+    others = _tiles_to_mosaic(scene, scenes[1:], bands, vrt.GetProjection())
+    scl = _asset(scene, "SCL") if scene.level == "L2A" else None
+    if others:
+        vrt = None
+        layers = [_mosaic_vrt(os.path.join(work, f"{uuid.uuid4().hex[:8]}_{band}.vrt"),
+                              [_asset(other, band) for other in reversed(others)] + [href])
+                  for band, href in zip(bands, hrefs)]
+        vrt = gdal.BuildVRT(vrt_path, layers, separate=True, resolution="highest")
+        if scl and all(_asset(other, "SCL") for other in others):
+            scl = _mosaic_vrt(os.path.join(work, f"{uuid.uuid4().hex[:8]}_SCL.vrt"),
+                              [_asset(other, "SCL") for other in reversed(others)] + [scl])
     for index, band in enumerate(bands, start=1):
         vrt.GetRasterBand(index).SetDescription(band)
         vrt.GetRasterBand(index).SetNoDataValue(0)
     vrt = None
-    return vrt_path, _asset(scene, "SCL") if scene.level == "L2A" else None
+    return vrt_path, scl
+
+
+def _unreadable(bands: Sequence[str], hrefs: Sequence[str]) -> List[str]:
+    """'<band> at <url>: <why>' for each asset GDAL cannot read."""
+    from .http import display_url
+    unreadable = []
+    for band, href in zip(bands, hrefs):
+        if href.startswith("/vsicurl/"):
+            gdal.VSICurlPartialClearCache(href)  # ask again: a cached failure carries no HTTP status
+        with gdal_errors():
+            handle = gdal.VSIFOpenExL(href, "rb", True)
+            why = None if handle else (gdal.VSIGetLastErrorMsg() or "it cannot be opened")
+            if handle:
+                gdal.VSIFCloseL(handle)
+                try:
+                    gdal.Open(href)
+                except RuntimeError:
+                    why = "it is not a raster GDAL can read"
+        if why:  # the URL without its query string (it may hold a token), and GDAL's words without the URL
+            shown = display_url(href[len("/vsicurl/"):]) if href.startswith("/vsicurl/") else href
+            unreadable.append(f"{band} at {shown}: {why}")
+    return unreadable
+
+
+def _tiles_to_mosaic(scene: Scene, others: Sequence[Scene], bands: Sequence[str], projection: str) -> List[Scene]:
+    """The other tiles that have every band, in the first tile's CRS (tiles in another UTM zone are left out)."""
+    first = osr.SpatialReference(wkt=projection)
+    kept = []
+    for other in others:
+        hrefs = [_asset(other, band) for band in bands]
+        if not all(hrefs):
+            continue
+        try:
+            with gdal_errors():
+                dataset = gdal.Open(hrefs[0])
+                same = dataset is not None and first.IsSame(osr.SpatialReference(wkt=dataset.GetProjection()))
+                dataset = None
+        except RuntimeError:
+            same = False
+        if same:
+            kept.append(other)
+    return kept
+
+
+def _mosaic_vrt(path: str, sources: Sequence[str]) -> str:
+    """One band from several tiles on one grid; later sources are drawn over earlier ones where valid."""
+    vrt = gdal.BuildVRT(path, list(sources), resolution="highest", srcNodata=0, VRTNodata=0)
+    if vrt is None:
+        raise LabelMigrationError(f"The tiles {', '.join(sources)} cannot be mosaicked.")
+    vrt = None
+    return path
 
 
 def _asset(scene: Scene, band: str) -> Optional[str]:

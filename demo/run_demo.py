@@ -323,6 +323,7 @@ def write_project(output: Path, single, migrated: Path) -> None:
     from qgis.core import QgsCoordinateReferenceSystem, QgsReferencedRectangle
     utm = QgsCoordinateReferenceSystem("EPSG:32632")  # the pairs' CRS
     project.setCrs(utm)
+    prefer_default_transforms(project, utm)
     extent = QgsRasterLayer(single[1][0], "extent").extent()  # the first pair, amid the label set
     extent.grow(2000)
     project.viewSettings().setDefaultViewExtent(QgsReferencedRectangle(extent, utm))
@@ -330,6 +331,20 @@ def write_project(output: Path, single, migrated: Path) -> None:
     if not project.write(str(path)):
         raise DemoError(f"The project '{path}' cannot be written: {project.error()}")
     print(f"  QGIS project {path}  (make demo-gui opens it)")
+
+
+def prefer_default_transforms(project, target) -> None:
+    """Store QGIS's first (most accurate available) operation from each layer CRS to the project's, so
+    opening the project never stops at a "select datum transformation" question."""
+    from qgis.core import QgsDatumTransform
+
+    context = project.transformContext()
+    sources = {layer.crs().authid(): layer.crs() for layer in project.mapLayers().values()}
+    for authid, source in sources.items():
+        operations = QgsDatumTransform.operations(source, target) if authid != target.authid() else []
+        if len(operations) > 1:
+            context.addCoordinateOperation(source, target, operations[0].proj)
+    project.setTransformContext(context)
 
 
 def main(argv=None) -> int:

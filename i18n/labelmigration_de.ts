@@ -149,7 +149,7 @@
         <translation>{} Wolkenpolygone</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="18"/>
+        <location filename="../processing/crop_scene.py" line="23"/>
         <source>Crop scene to label</source>
         <translation>Szene auf Label zuschneiden</translation>
     </message>
@@ -159,12 +159,7 @@
         <translation>Labels</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="20"/>
-        <source>Cuts the scene pixels under a label and puts the label on exactly the same grid, so the two form an aligned training pair. Only the needed window of the scene is read, so a remote Cloud-Optimised GeoTIFF (&lt;code&gt;/vsicurl/https://...&lt;/code&gt;) costs a few requests.&lt;br&gt;&lt;br&gt;&lt;b&gt;Scene&lt;/b&gt; (SCENE): any GDAL raster: GeoTIFF, VRT or a /vsicurl/ COG; or a Sentinel-2 product (.SAFE folder, zip or MTD_MSIL1C.xml / MTD_MSIL2A.xml), cropped straight from its JP2 bands on the 10 m grid (bands of 20 and 60 m resampled bilinearly) without converting it first.&lt;br&gt;&lt;b&gt;Other tiles&lt;/b&gt; (OTHER_TILES): further Sentinel-2 products of the same datatake, mosaicked with the scene when the label straddles MGRS tiles.&lt;br&gt;&lt;b&gt;Label&lt;/b&gt; (LABEL): a georeferenced label raster, in any CRS (e.g. EPSG:3035 label, UTM scene).&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): scene bands to keep by number, in order (default: all).&lt;br&gt;&lt;b&gt;Band names&lt;/b&gt; (BAND_NAMES): or by name, comma-separated: band descriptions, or Sentinel-2 band names for products, e.g. &lt;code&gt;B02,B03,B04,B08&lt;/code&gt;.&lt;br&gt;&lt;b&gt;Label resampling&lt;/b&gt; (LABEL_RESAMPLING): nearest (default) or mode (majority class, better when the label is much finer than the scene).&lt;br&gt;&lt;b&gt;Image&lt;/b&gt; (OUTPUT_IMAGE): the scene&apos;s own pixels, CRS and grid (never resampled) over the label&apos;s bounding box; pixels outside the label&apos;s footprint are nodata.&lt;br&gt;&lt;b&gt;Label on image grid&lt;/b&gt; (OUTPUT_LABEL): the label on exactly the image&apos;s grid; nodata outside the label.&lt;br&gt;A label partly outside the scene is cropped to what overlaps; COVERED_PERCENT reports the share of the label footprint inside the scene and NODATA_PERCENT the share of label pixels without image data.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:cropscene -- SCENE=S2_T32UPU.tif LABEL=mask.tif OUTPUT_IMAGE=pair_image.tif OUTPUT_LABEL=pair_label.tif&lt;/code&gt;</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../processing/crop_scene.py" line="51"/>
+        <location filename="../processing/crop_scene.py" line="62"/>
         <source>Scene</source>
         <translation>Szene</translation>
     </message>
@@ -179,47 +174,47 @@
         <translation>Bandnamen</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="56"/>
+        <location filename="../processing/crop_scene.py" line="73"/>
         <source>Other tiles</source>
         <translation>Weitere Kacheln</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="58"/>
+        <location filename="../processing/crop_scene.py" line="75"/>
         <source>Label resampling</source>
         <translation>Resampling des Labels</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="58"/>
+        <location filename="../processing/crop_scene.py" line="75"/>
         <source>Nearest neighbour</source>
         <translation>Nächster Nachbar</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="58"/>
+        <location filename="../processing/crop_scene.py" line="75"/>
         <source>Mode (majority)</source>
         <translation>Modus (Mehrheit)</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="62"/>
+        <location filename="../processing/crop_scene.py" line="79"/>
         <source>Label on image grid</source>
         <translation>Label im Bildraster</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="63"/>
+        <location filename="../processing/crop_scene.py" line="80"/>
         <source>Label footprint covered by the scene (%)</source>
         <translation>Von der Szene abgedeckter Label-Umriss (%)</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="64"/>
+        <location filename="../processing/crop_scene.py" line="81"/>
         <source>Label pixels without image data (%)</source>
         <translation>Label-Pixel ohne Bilddaten (%)</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="73"/>
+        <location filename="../processing/crop_scene.py" line="95"/>
         <source>Incorrect parameter value for {}</source>
         <translation>Ungültiger Parameterwert für {}</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="94"/>
+        <location filename="../processing/crop_scene.py" line="135"/>
         <source>Pair of {} x {} pixels; label covered {:.1f}%, label pixels without image data {:.2f}%</source>
         <translation>Paar aus {} x {} Pixeln; Label zu {:.1f}% abgedeckt, Label-Pixel ohne Bilddaten {:.2f}%</translation>
     </message>
@@ -254,7 +249,7 @@
         <translation>Authentifizierung</translation>
     </message>
     <message>
-        <location filename="../processing/download_scenes.py" line="51"/>
+        <location filename="../processing/migrate_labels.py" line="109"/>
         <source>Token URL</source>
         <translation>Token-URL</translation>
     </message>
@@ -409,7 +404,7 @@
         <translation>Klasse {}: Farbe {}</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="247"/>
+        <location filename="../processing/migrate_labels.py" line="259"/>
         <source>Label footprints</source>
         <translation>Label-Umrisse</translation>
     </message>
@@ -439,27 +434,22 @@
         <translation>Labels migrieren</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="37"/>
-        <source>Moves a whole label set onto Sentinel-2 in one run: for each label it searches the scenes around the label&apos;s date, chooses the one with the least cloud over the label itself (the SCL band of L2A products, read for the label&apos;s window only; otherwise the cloud model), then the smallest time offset, then the best coverage, and writes an aligned image/label pair. Tiles of one datatake are mosaicked when a label straddles them. A re-run skips the pairs that are complete and verified.&lt;br&gt;&lt;br&gt;&lt;b&gt;Label folder&lt;/b&gt; (LABELS): a folder of georeferenced label rasters (GeoTIFF), or PNG/JPEG labels each beside the georeferenced image it was drawn on, matched by name (&lt;i&gt;area1_label.png&lt;/i&gt; with &lt;i&gt;area1_visual.tif&lt;/i&gt;).&lt;br&gt;&lt;b&gt;Label files&lt;/b&gt; (LABEL_FILES): or (also) a list of label files.&lt;br&gt;&lt;b&gt;Date pattern&lt;/b&gt; (DATE_PATTERN): a regular expression finding the date in a file name; groups named year, month, day, or three groups in that order. Default: YYYYMMDD, YYYY-MM-DD or YYYY_MM_DD.&lt;br&gt;&lt;b&gt;Dates CSV&lt;/b&gt; (DATES_CSV): or a CSV with the columns label,date.&lt;br&gt;&lt;b&gt;Date&lt;/b&gt; (DATE): or one date for every label.&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API, 2 a DHuS hub, 3 a local archive (a folder of SAFE products; URL is the folder). OData and DHuS products are downloaded to OUTPUT_FOLDER/downloads (at most 4 at a time); STAC assets are read window by window.&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL), &lt;b&gt;Collection&lt;/b&gt; (COLLECTION), &lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): as in &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the search window (default 10).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in % (default 30; the cloud over the label decides among the scenes that pass).&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): the bands of the images, comma-separated (default B02,B03,B04,B08).&lt;br&gt;&lt;b&gt;Cloud model&lt;/b&gt; (CLOUD_MODEL): an ONNX cloud model for scenes without SCL (default: the bundled model when installed; without one the scene cloud cover ranks them and the reason says so).&lt;br&gt;&lt;b&gt;Cloud masks&lt;/b&gt; (CLOUD_MASKS): writes OUTPUT_FOLDER/masks/&amp;lt;label&amp;gt;.tif per pair (1 cloud, 0 clear, 255 nodata, on the pair&apos;s grid) with the cloud model (the one rating already ran on the same crop is reused), or, without a model, from the SCL band of L2A products (classes 8, 9, 10). Default: on when a cloud model is installed; the log says which source was used.&lt;br&gt;&lt;b&gt;Executor&lt;/b&gt; (EXECUTOR): empty for the local pool, or a Dask scheduler address such as tcp://10.0.0.5:8786 (its workers need this plugin importable as &lt;i&gt;labelmigration&lt;/i&gt; and the same paths).&lt;br&gt;&lt;b&gt;Workers&lt;/b&gt; (WORKERS): threads of the local pool (0 = one per core).&lt;br&gt;&lt;b&gt;Output folder&lt;/b&gt; (OUTPUT_FOLDER): receives images/&amp;lt;label&amp;gt;.tif, labels/&amp;lt;label&amp;gt;.tif, matches.csv (MATCHES), footprints.gpkg (FOOTPRINTS, with a second layer &apos;scenes&apos;: the chosen scenes&apos; footprints) and report.html (REPORT). From the dialog the results load as a layer group &apos;Label migration: &amp;lt;folder&amp;gt;&apos;: label footprints, chosen scenes, and the pairs (image, label, cloud mask; at most 50, in collapsed sub-groups). PAIRS counts the complete pairs, FAILED the labels that failed (the reasons are in matches.csv and the report).&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:migratelabels -- LABELS=/data/labels BACKEND=3 URL=/data/sentinel2 DAYS_BEFORE=15 DAYS_AFTER=15 OUTPUT_FOLDER=/data/migrated&lt;/code&gt;</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <location filename="../ui/migrate_panel.py" line="74"/>
         <source>Label folder</source>
         <translation>Label-Ordner</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="91"/>
+        <location filename="../processing/migrate_labels.py" line="97"/>
         <source>Label files</source>
         <translation>Label-Dateien</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="93"/>
+        <location filename="../processing/migrate_labels.py" line="99"/>
         <source>Date pattern</source>
         <translation>Datumsmuster</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="94"/>
+        <location filename="../processing/migrate_labels.py" line="100"/>
         <source>Dates CSV</source>
         <translation>Datums-CSV</translation>
     </message>
@@ -514,12 +504,12 @@
         <translation>Eine Wolkenmaske je Paar schreiben</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="116"/>
+        <location filename="../processing/migrate_labels.py" line="126"/>
         <source>Executor (Dask scheduler address)</source>
         <translation>Executor (Adresse des Dask-Schedulers)</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="118"/>
+        <location filename="../processing/migrate_labels.py" line="128"/>
         <source>Workers (0 = one per core)</source>
         <translation>Worker (0 = einer je Kern)</translation>
     </message>
@@ -529,82 +519,82 @@
         <translation>Ausgabeordner</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="121"/>
+        <location filename="../processing/migrate_labels.py" line="131"/>
         <source>Label-scene matches (CSV)</source>
         <translation>Label-Szenen-Zuordnungen (CSV)</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="124"/>
+        <location filename="../processing/migrate_labels.py" line="134"/>
         <source>QA report</source>
         <translation>QA-Bericht</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="125"/>
+        <location filename="../processing/migrate_labels.py" line="135"/>
         <source>Complete pairs</source>
         <translation>Vollständige Paare</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="126"/>
+        <location filename="../processing/migrate_labels.py" line="136"/>
         <source>Failed labels</source>
         <translation>Fehlgeschlagene Labels</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="132"/>
+        <location filename="../processing/migrate_labels.py" line="142"/>
         <source>Give either a label folder (LABELS) or label files (LABEL_FILES), not both.</source>
         <translation>Geben Sie entweder einen Label-Ordner (LABELS) oder Label-Dateien (LABEL_FILES) an, nicht beides.</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="135"/>
+        <location filename="../processing/migrate_labels.py" line="145"/>
         <source>No labels: give a label folder (LABELS) or label files (LABEL_FILES).</source>
         <translation>Keine Labels: Geben Sie einen Label-Ordner (LABELS) oder Label-Dateien (LABEL_FILES) an.</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="161"/>
+        <location filename="../processing/migrate_labels.py" line="173"/>
         <source>{} labels: {} migrated, {} already done, {} failed, {} without a scene</source>
         <translation>{} Labels: {} migriert, {} bereits erledigt, {} fehlgeschlagen, {} ohne Szene</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="167"/>
+        <location filename="../processing/migrate_labels.py" line="179"/>
         <source>Cloud masks (masks/&lt;label&gt;.tif) made from {}.</source>
         <translation>Wolkenmasken (masks/&lt;label&gt;.tif) erstellt aus {}.</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="260"/>
+        <location filename="../processing/migrate_labels.py" line="272"/>
         <source>Chosen scenes</source>
         <translation>Gewählte Szenen</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="267"/>
+        <location filename="../processing/migrate_labels.py" line="279"/>
         <source>Pairs ({})</source>
         <translation>Paare ({})</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="270"/>
+        <location filename="../processing/migrate_labels.py" line="282"/>
         <source>label</source>
         <translation>Label</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="270"/>
+        <location filename="../processing/migrate_labels.py" line="282"/>
         <source>cloud mask</source>
         <translation>Wolkenmaske</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="270"/>
+        <location filename="../processing/migrate_labels.py" line="282"/>
         <source>image</source>
         <translation>Bild</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="285"/>
+        <location filename="../processing/migrate_labels.py" line="297"/>
         <source>{} pairs: the first {} are loaded; all are in {} (matches.csv).</source>
         <translation>{} Paare: die ersten {} sind geladen; alle liegen in {} (matches.csv).</translation>
     </message>
     <message>
-        <location filename="../processing/styles.py" line="111"/>
+        <location filename="../processing/styles.py" line="116"/>
         <source>Could not style &apos;{}&apos;: {}</source>
         <translation>'{}' konnte nicht gestaltet werden: {}</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="308"/>
+        <location filename="../processing/migrate_labels.py" line="320"/>
         <source>Could not load the results into a layer group: {}</source>
         <translation>Die Ergebnisse konnten nicht in eine Layergruppe geladen werden: {}</translation>
     </message>
@@ -1386,6 +1376,46 @@ Paketordner: {folder}</translation>
         <location filename="../ui/about_dialog.py" line="64"/>
         <source>Contains modified Copernicus Sentinel data.</source>
         <translation>Enthält veränderte Copernicus-Sentinel-Daten.</translation>
+    </message>
+    <message>
+        <location filename="../processing/crop_scene.py" line="63"/>
+        <source>Search result (instead of a scene)</source>
+        <translation>Suchergebnis (statt einer Szene)</translation>
+    </message>
+    <message>
+        <location filename="../processing/crop_scene.py" line="66"/>
+        <source>Rank of the scene in the search result</source>
+        <translation>Rang der Szene im Suchergebnis</translation>
+    </message>
+    <message>
+        <location filename="../processing/crop_scene.py" line="87"/>
+        <source>Give either a scene (SCENE) or a search result (SCENES), not both.</source>
+        <translation>Geben Sie entweder eine Szene (SCENE) oder ein Suchergebnis (SCENES) an, nicht beides.</translation>
+    </message>
+    <message>
+        <location filename="../processing/crop_scene.py" line="88"/>
+        <source>Give a scene (SCENE) or a search result to take it from (SCENES).</source>
+        <translation>Geben Sie eine Szene (SCENE) oder ein Suchergebnis an, aus dem sie genommen wird (SCENES).</translation>
+    </message>
+    <message>
+        <location filename="../processing/crop_scene.py" line="115"/>
+        <source>Scene of rank {} in the search result: {}</source>
+        <translation>Szene mit Rang {} im Suchergebnis: {}</translation>
+    </message>
+    <message>
+        <location filename="../processing/crop_scene.py" line="25"/>
+        <source>Cuts the scene pixels under a label and puts the label on exactly the same grid, so the two form an aligned training pair. Only the needed window of the scene is read, so a remote Cloud-Optimised GeoTIFF (&lt;code&gt;/vsicurl/https://...&lt;/code&gt;) costs a few requests.&lt;br&gt;&lt;br&gt;&lt;b&gt;Scene&lt;/b&gt; (SCENE): any GDAL raster: GeoTIFF, VRT or a /vsicurl/ COG; or a Sentinel-2 product (.SAFE folder, zip or MTD_MSIL1C.xml / MTD_MSIL2A.xml), cropped straight from its JP2 bands on the 10 m grid (bands of 20 and 60 m resampled bilinearly) without converting it first.&lt;br&gt;&lt;b&gt;Search result&lt;/b&gt; (SCENES): instead of SCENE, a &lt;i&gt;searchscenes&lt;/i&gt; output (layer or file): its scene of rank RANK is cropped (a local product, or a remote GeoTIFF read through /vsicurl/). When the result holds several labels, the one named like the label file is used. This chains searchscenes to cropscene in the graphical modeler.&lt;br&gt;&lt;b&gt;Rank&lt;/b&gt; (RANK): which scene of the search result, 1 = the best (default).&lt;br&gt;&lt;b&gt;Other tiles&lt;/b&gt; (OTHER_TILES): further Sentinel-2 products of the same datatake, mosaicked with the scene when the label straddles MGRS tiles.&lt;br&gt;&lt;b&gt;Label&lt;/b&gt; (LABEL): a georeferenced label raster, in any CRS (e.g. EPSG:3035 label, UTM scene).&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): scene bands to keep by number, in order (default: all).&lt;br&gt;&lt;b&gt;Band names&lt;/b&gt; (BAND_NAMES): or by name, comma-separated: band descriptions, or Sentinel-2 band names for products, e.g. &lt;code&gt;B02,B03,B04,B08&lt;/code&gt;.&lt;br&gt;&lt;b&gt;Label resampling&lt;/b&gt; (LABEL_RESAMPLING): nearest (default) or mode (majority class, better when the label is much finer than the scene).&lt;br&gt;&lt;b&gt;Image&lt;/b&gt; (OUTPUT_IMAGE): the scene&apos;s own pixels, CRS and grid (never resampled) over the label&apos;s bounding box; pixels outside the label&apos;s footprint are nodata.&lt;br&gt;&lt;b&gt;Label on image grid&lt;/b&gt; (OUTPUT_LABEL): the label on exactly the image&apos;s grid; nodata outside the label.&lt;br&gt;A label partly outside the scene is cropped to what overlaps; COVERED_PERCENT reports the share of the label footprint inside the scene and NODATA_PERCENT the share of label pixels without image data.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:cropscene -- SCENE=S2_T32UPU.tif LABEL=mask.tif OUTPUT_IMAGE=pair_image.tif OUTPUT_LABEL=pair_label.tif&lt;/code&gt;; or the best scene of a search: &lt;code&gt;SCENES=scenes.gpkg RANK=1&lt;/code&gt; instead of SCENE</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="38"/>
+        <source>Moves a whole label set onto Sentinel-2 in one run: for each label it searches the scenes around the label&apos;s date, chooses the one with the least cloud over the label itself (the SCL band of L2A products, read for the label&apos;s window only; otherwise the cloud model), then the smallest time offset, then the best coverage, and writes an aligned image/label pair. Tiles of one datatake are mosaicked when a label straddles them. A re-run skips the pairs that are complete and verified.&lt;br&gt;&lt;br&gt;&lt;b&gt;Label folder&lt;/b&gt; (LABELS): a folder of georeferenced label rasters (GeoTIFF), or PNG/JPEG labels each beside the georeferenced image it was drawn on, matched by name (&lt;i&gt;area1_label.png&lt;/i&gt; with &lt;i&gt;area1_visual.tif&lt;/i&gt;).&lt;br&gt;&lt;b&gt;Label files&lt;/b&gt; (LABEL_FILES): or (also) a list of label files.&lt;br&gt;&lt;b&gt;Date pattern&lt;/b&gt; (DATE_PATTERN): a regular expression finding the date in a file name; groups named year, month, day, or three groups in that order. Default: YYYYMMDD, YYYY-MM-DD or YYYY_MM_DD.&lt;br&gt;&lt;b&gt;Dates CSV&lt;/b&gt; (DATES_CSV): or a CSV with the columns label,date.&lt;br&gt;&lt;b&gt;Date&lt;/b&gt; (DATE): or one date for every label.&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API, 2 a DHuS hub, 3 a local archive (a folder of SAFE products; URL is the folder). OData and DHuS products are downloaded to OUTPUT_FOLDER/downloads (at most 4 at a time); STAC assets are read window by window.&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL), &lt;b&gt;Collection&lt;/b&gt; (COLLECTION), &lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): as in &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Download URL&lt;/b&gt; (DOWNLOAD_URL) and &lt;b&gt;Token URL&lt;/b&gt; (TOKEN_URL), advanced: for BACKEND 0 (Copernicus Data Space OData) only, the download service&apos;s base address (the part before /Products(&amp;lt;Id&amp;gt;)/$value) and the OpenID token endpoint of a private or test deployment. Default: the public Copernicus Data Space addresses.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the search window (default 10).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in % (default 30; the cloud over the label decides among the scenes that pass).&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): the bands of the images, comma-separated (default B02,B03,B04,B08).&lt;br&gt;&lt;b&gt;Cloud model&lt;/b&gt; (CLOUD_MODEL): an ONNX cloud model for scenes without SCL (default: the bundled model when installed; without one the scene cloud cover ranks them and the reason says so).&lt;br&gt;&lt;b&gt;Cloud masks&lt;/b&gt; (CLOUD_MASKS): writes OUTPUT_FOLDER/masks/&amp;lt;label&amp;gt;.tif per pair (1 cloud, 0 clear, 255 nodata, on the pair&apos;s grid) with the cloud model (the one rating already ran on the same crop is reused), or, without a model, from the SCL band of L2A products (classes 8, 9, 10). Default: on when a cloud model is installed; the log says which source was used.&lt;br&gt;&lt;b&gt;Executor&lt;/b&gt; (EXECUTOR): empty for the local pool, or a Dask scheduler address such as tcp://10.0.0.5:8786 (its workers need this plugin importable as &lt;i&gt;labelmigration&lt;/i&gt; and the same paths).&lt;br&gt;&lt;b&gt;Workers&lt;/b&gt; (WORKERS): threads of the local pool (0 = one per core).&lt;br&gt;&lt;b&gt;Output folder&lt;/b&gt; (OUTPUT_FOLDER): receives images/&amp;lt;label&amp;gt;.tif, labels/&amp;lt;label&amp;gt;.tif, matches.csv (MATCHES), footprints.gpkg (FOOTPRINTS, with a second layer &apos;scenes&apos;: the chosen scenes&apos; footprints) and report.html (REPORT). From the dialog the results load as a layer group &apos;Label migration: &amp;lt;folder&amp;gt;&apos;: label footprints, chosen scenes, and the pairs (image, label, cloud mask; at most 50, in collapsed sub-groups). PAIRS counts the complete pairs, FAILED the labels that failed (the reasons are in matches.csv and the report).&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:migratelabels -- LABELS=/data/labels BACKEND=3 URL=/data/sentinel2 DAYS_BEFORE=15 DAYS_AFTER=15 OUTPUT_FOLDER=/data/migrated&lt;/code&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="109"/>
+        <source>Download URL</source>
+        <translation>Download-URL</translation>
     </message>
 </context>
 </TS>

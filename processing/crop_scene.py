@@ -1,12 +1,17 @@
 """cropscene: scene pixels under a label plus the label on the same grid, an aligned pair."""
-from qgis.core import (QgsProcessing, QgsProcessingOutputNumber, QgsProcessingParameterBand,
-                       QgsProcessingParameterEnum, QgsProcessingParameterMultipleLayers,
+import os
+
+from qgis.core import (QgsProcessing, QgsProcessingException, QgsProcessingOutputNumber, QgsProcessingParameterBand,
+                       QgsProcessingParameterEnum, QgsProcessingParameterFeatureSource,
+                       QgsProcessingParameterMultipleLayers, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
                        QgsProcessingParameterString)
 from qgis.PyQt.QtCore import QT_TR_NOOP
 
 from ..core.crop import crop_scene
+from ..core.errors import LabelMigrationError
 from ..core.safe import is_safe_product
+from ..core.search.base import scene_at_rank
 from .algorithm import LabelMigrationAlgorithm, tr
 from .styles import image_styler, label_styler
 
@@ -24,6 +29,11 @@ class CropSceneAlgorithm(LabelMigrationAlgorithm):
         "<b>Scene</b> (SCENE): any GDAL raster: GeoTIFF, VRT or a /vsicurl/ COG; or a Sentinel-2 "
         "product (.SAFE folder, zip or MTD_MSIL1C.xml / MTD_MSIL2A.xml), cropped straight from its JP2 "
         "bands on the 10 m grid (bands of 20 and 60 m resampled bilinearly) without converting it first.<br>"
+        "<b>Search result</b> (SCENES): instead of SCENE, a <i>searchscenes</i> output (layer or file): its "
+        "scene of rank RANK is cropped (a local product, or a remote GeoTIFF read through /vsicurl/). When the "
+        "result holds several labels, the one named like the label file is used. This chains searchscenes "
+        "to cropscene in the graphical modeler.<br>"
+        "<b>Rank</b> (RANK): which scene of the search result, 1 = the best (default).<br>"
         "<b>Other tiles</b> (OTHER_TILES): further Sentinel-2 products of the same datatake, mosaicked with "
         "the scene when the label straddles MGRS tiles.<br>"
         "<b>Label</b> (LABEL): a georeferenced label raster, in any CRS (e.g. EPSG:3035 label, UTM scene).<br>"
@@ -40,15 +50,22 @@ class CropSceneAlgorithm(LabelMigrationAlgorithm):
         "share of the label footprint inside the scene and NODATA_PERCENT the share of label pixels "
         "without image data.<br><br>"
         "Example: <code>qgis_process run labelmigration:cropscene -- SCENE=S2_T32UPU.tif "
-        "LABEL=mask.tif OUTPUT_IMAGE=pair_image.tif OUTPUT_LABEL=pair_label.tif</code>"
+        "LABEL=mask.tif OUTPUT_IMAGE=pair_image.tif OUTPUT_LABEL=pair_label.tif</code>; or the best scene "
+        "of a search: <code>SCENES=scenes.gpkg RANK=1</code> instead of SCENE"
     )
 
     SCENE, LABEL, BANDS, LABEL_RESAMPLING = "SCENE", "LABEL", "BANDS", "LABEL_RESAMPLING"
-    BAND_NAMES, OTHER_TILES = "BAND_NAMES", "OTHER_TILES"
+    BAND_NAMES, OTHER_TILES, SCENES, RANK = "BAND_NAMES", "OTHER_TILES", "SCENES", "RANK"
     OUTPUT_IMAGE, OUTPUT_LABEL = "OUTPUT_IMAGE", "OUTPUT_LABEL"
 
     def initAlgorithm(self, config=None):
-        self.addParameter(QgsProcessingParameterRasterLayer(self.SCENE, tr("Scene")))
+        self.addParameter(QgsProcessingParameterRasterLayer(self.SCENE, tr("Scene"), optional=True))
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.SCENES, tr("Search result (instead of a scene)"), [QgsProcessing.SourceType.TypeVectorAnyGeometry],
+            optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.RANK, tr("Rank of the scene in the search result"), QgsProcessingParameterNumber.Type.Integer,
+            defaultValue=1, minValue=1))
         self.addParameter(QgsProcessingParameterRasterLayer(self.LABEL, tr("Label")))
         self.addParameter(QgsProcessingParameterBand(
             self.BANDS, tr("Bands"), None, self.SCENE, optional=True, allowMultiple=True))
@@ -64,6 +81,11 @@ class CropSceneAlgorithm(LabelMigrationAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("NODATA_PERCENT", tr("Label pixels without image data (%)")))
 
     def checkParameterValues(self, parameters, context):
+        has_scene = parameters.get(self.SCENE) not in (None, "")
+        has_scenes = parameters.get(self.SCENES) not in (None, "")
+        if has_scene == has_scenes:
+            return False, tr("Give either a scene (SCENE) or a search result (SCENES), not both.") if has_scene \
+                else tr("Give a scene (SCENE) or a search result to take it from (SCENES).")
         if not self._scene_product(parameters):
             return super().checkParameterValues(parameters, context)
         # a SAFE product is no raster layer QGIS can load: check the other parameters only
@@ -77,13 +99,32 @@ class CropSceneAlgorithm(LabelMigrationAlgorithm):
         value = parameters.get(self.SCENE)
         return value if isinstance(value, str) and is_safe_product(value) else ""
 
+    def _scene_from_result(self, parameters, context, feedback, label_path: str) -> str:
+        source = self.parameterAsSource(parameters, self.SCENES, context)
+        if source is None:
+            return ""
+        names = source.fields().names()
+        rows = [{name: feature[name] for name in ("label", "rank", "title", "id", "url") if name in names}
+                for feature in source.getFeatures()]
+        rank = self.parameterAsInt(parameters, self.RANK, context)
+        label = os.path.splitext(os.path.basename(label_path))[0]
+        try:
+            scene = scene_at_rank(rows, rank, label)
+        except LabelMigrationError as error:
+            raise QgsProcessingException(str(error)) from error
+        feedback.pushInfo(tr("Scene of rank {} in the search result: {}").format(rank, scene))
+        return scene
+
     def processAlgorithm(self, parameters, context, feedback):
         output_image = self.parameterAsOutputLayer(parameters, self.OUTPUT_IMAGE, context)
         output_label = self.parameterAsOutputLayer(parameters, self.OUTPUT_LABEL, context)
+        label_path = self.raster_path(parameters, self.LABEL, context)
+        scene_path = self._scene_product(parameters) or self._scene_from_result(parameters, context, feedback, label_path) \
+            or self.raster_path(parameters, self.SCENE, context)
         result = self.run_core(
             crop_scene, feedback,
-            scene_path=self._scene_product(parameters) or self.raster_path(parameters, self.SCENE, context),
-            label_path=self.raster_path(parameters, self.LABEL, context),
+            scene_path=scene_path,
+            label_path=label_path,
             output_image=output_image,
             output_label=output_label,
             bands=self.parameterAsInts(parameters, self.BANDS, context) or None,

@@ -6,8 +6,9 @@ from qgis.core import (QgsLayerTreeGroup, QgsProcessingLayerPostProcessorInterfa
                        QgsRasterLayer, QgsVectorLayer)
 from qgis.core import (QgsProcessing, QgsProcessingContext, QgsProcessingException, QgsProcessingOutputFile,
                        QgsProcessingOutputHtml, QgsProcessingOutputNumber, QgsProcessingOutputVectorLayer,
-                       QgsProcessingParameterAuthConfig, QgsProcessingParameterDateTime, QgsProcessingParameterEnum,
-                       QgsProcessingParameterFile, QgsProcessingParameterFolderDestination,
+                       QgsProcessingParameterAuthConfig, QgsProcessingParameterDateTime,
+                       QgsProcessingParameterDefinition, QgsProcessingParameterEnum, QgsProcessingParameterFile,
+                       QgsProcessingParameterFolderDestination,
                        QgsProcessingParameterBoolean, QgsProcessingParameterMultipleLayers,
                        QgsProcessingParameterNumber,
                        QgsProcessingParameterString)
@@ -53,6 +54,10 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
         "OUTPUT_FOLDER/downloads (at most 4 at a time); STAC assets are read window by window.<br>"
         "<b>URL</b> (URL), <b>Collection</b> (COLLECTION), <b>Authentication</b> (AUTHCFG): as in "
         "<i>Search Sentinel-2 scenes</i>.<br>"
+        "<b>Download URL</b> (DOWNLOAD_URL) and <b>Token URL</b> (TOKEN_URL), advanced: for BACKEND 0 "
+        "(Copernicus Data Space OData) only, the download service's base address (the part before "
+        "/Products(&lt;Id&gt;)/$value) and the OpenID token endpoint of a private or test deployment. Default: "
+        "the public Copernicus Data Space addresses.<br>"
         "<b>Days before</b> (DAYS_BEFORE) and <b>Days after</b> (DAYS_AFTER): the search window (default 10).<br>"
         "<b>Maximum cloud cover</b> (MAX_CLOUD): scene cloud cover in % (default 30; the cloud over the label "
         "decides among the scenes that pass).<br>"
@@ -80,6 +85,7 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
 
     LABELS, LABEL_FILES, DATE_PATTERN, DATES_CSV, DATE = "LABELS", "LABEL_FILES", "DATE_PATTERN", "DATES_CSV", "DATE"
     BACKEND, URL, COLLECTION, AUTHCFG = "BACKEND", "URL", "COLLECTION", "AUTHCFG"
+    DOWNLOAD_URL, TOKEN_URL = "DOWNLOAD_URL", "TOKEN_URL"
     DAYS_BEFORE, DAYS_AFTER, MAX_CLOUD, PRODUCT, BANDS = "DAYS_BEFORE", "DAYS_AFTER", "MAX_CLOUD", "PRODUCT", "BANDS"
     CLOUD_MODEL, EXECUTOR, WORKERS, OUTPUT_FOLDER = "CLOUD_MODEL", "EXECUTOR", "WORKERS", "OUTPUT_FOLDER"
     CLOUD_MASKS = "CLOUD_MASKS"
@@ -100,6 +106,10 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
         self.addParameter(QgsProcessingParameterString(self.URL, tr("URL"), optional=True))
         self.addParameter(QgsProcessingParameterString(self.COLLECTION, tr("Collection"), optional=True))
         self.addParameter(QgsProcessingParameterAuthConfig(self.AUTHCFG, tr("Authentication"), optional=True))
+        for name, description in ((self.DOWNLOAD_URL, tr("Download URL")), (self.TOKEN_URL, tr("Token URL"))):
+            parameter = QgsProcessingParameterString(name, description, optional=True)
+            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
+            self.addParameter(parameter)
         self.addParameter(QgsProcessingParameterNumber(
             self.DAYS_BEFORE, tr("Days before"), QgsProcessingParameterNumber.Type.Integer, 10, minValue=0))
         self.addParameter(QgsProcessingParameterNumber(
@@ -151,6 +161,8 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
             executor=self.parameterAsString(parameters, self.EXECUTOR, context).strip() or None,
             workers=self.parameterAsInt(parameters, self.WORKERS, context) or None,
             cloud_masks=self._cloud_masks(parameters, context),
+            download_url=self.parameterAsString(parameters, self.DOWNLOAD_URL, context).strip() or None,
+            token_url=self.parameterAsString(parameters, self.TOKEN_URL, context).strip() or None,
         )
         output_folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
         with use_proxy(proxy_url()):

@@ -5,7 +5,7 @@ from qgis.core import (QgsFillSymbol, QgsMultiBandColorRenderer, QgsPalettedRast
                        QgsPalLayerSettings, QgsProcessingLayerPostProcessorInterface,
                        QgsRasterLayer, QgsTextBufferSettings, QgsTextFormat, QgsVectorLayer,
                        QgsVectorLayerSimpleLabeling, QgsContrastEnhancement, QgsRasterMinMaxOrigin)
-from qgis.PyQt.QtGui import QColor
+from qgis.PyQt.QtGui import QColor, QFontInfo
 
 from ..core.quicklook import rgb_band_indices
 from ..core.rasters import gdal_errors, open_raster
@@ -89,6 +89,11 @@ def style_footprints(layer: QgsVectorLayer, label_field: str = "label") -> None:
     settings = QgsPalLayerSettings()
     settings.fieldName = label_field
     text = QgsTextFormat()
+    # the family the default font resolves to: Qt's own fallback name (e.g. "DejaVu LGC Sans" without a
+    # display) is no installed font, and QGIS warns about it when a saved project is opened
+    font = text.font()
+    font.setFamily(QFontInfo(font).family())
+    text.setFont(font)
     text.setColor(QColor(FOOTPRINT_COLOUR))
     buffer = QgsTextBufferSettings()
     buffer.setEnabled(True)

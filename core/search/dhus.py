@@ -102,8 +102,9 @@ def _footprint(wkt: Optional[str]) -> Optional[str]:
 
 
 def _size_bytes(text: str) -> Optional[int]:
-    units = {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3, "TB": 1024 ** 4}
+    """The size in bytes only when the hub gives it exactly ('5120 B'). Hubs write '790.26 MB', rounded:
+    a download checked against that size would always be discarded as having the wrong size."""
     parts = text.split()
-    if len(parts) != 2 or parts[1].upper() not in units:
+    if len(parts) != 2 or parts[1].upper() != "B" or not parts[0].isdigit():
         return None
-    return int(float(parts[0]) * units[parts[1].upper()])
+    return int(parts[0])

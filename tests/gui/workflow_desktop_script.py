@@ -7,13 +7,8 @@ Two workflows a user builds from the plugin's algorithms (tests/gui/test_workflo
    Designer (screenshot modeler_chain.png), then run through the model's own algorithm dialog (the dialog
    the designer's Run button opens), Run clicked.
 
-   cropscene's SCENE comes from the search result. QGIS 3.22's modeler has no algorithm that turns a
-   feature attribute into a value ("Calculate expression" does not exist in 3.22), and its expression
-   functions that read layers (get_feature, aggregate, layer_property) only find layers of the project,
-   not a child algorithm's temporary output (checked: they return NULL on @Search_scenes_OUTPUT). The
-   modeler does hand the child's output to an expression as the layer itself, so SCENE is a "pre-calculated
-   value" expression calling a user expression function (as defined in QGIS's Function Editor):
-   ``lm_best_scene(@Search_scenes_OUTPUT)``: the url of the rank-1 scene.
+   cropscene takes the search result itself (SCENES = the searchscenes child's output) and crops its
+   rank-1 scene (RANK, default 1).
 
 2. cropscene from its batch dialog (Execute as Batch Process) over three labels against one scene, rows
    filled through the panel's widgets, Run clicked (screenshot cropscene_batch.png).
@@ -25,10 +20,9 @@ import os
 import time
 
 from qgis.core import (QgsApplication, QgsProcessingModelAlgorithm, QgsProcessingModelChildAlgorithm,
-                       QgsProcessingModelChildDependency, QgsProcessingModelChildParameterSource,
-                       QgsProcessingModelOutput, QgsProcessingModelParameter, QgsProcessingParameterDateTime,
-                       QgsProcessingParameterFile, QgsProcessingParameterRasterLayer, QgsProject, QgsVectorLayer,
-                       qgsfunction)
+                       QgsProcessingModelChildParameterSource, QgsProcessingModelOutput, QgsProcessingModelParameter,
+                       QgsProcessingParameterDateTime, QgsProcessingParameterFile, QgsProcessingParameterRasterLayer,
+                       QgsProject)
 from qgis.PyQt.QtCore import QDate, QPointF, QTimer
 from qgis.PyQt.QtWidgets import QApplication
 
@@ -38,28 +32,6 @@ from desktop_harness import describe, layers_with_source, show_only
 
 lm = desktop_harness.Harness(inputs_env="LM_GUI_WORKFLOW_INPUTS", extra_log_tags=("Processing",))
 _LM_IN = lm.inputs
-
-
-# --- the user's expression function (QGIS Function Editor) -----------------------------------
-
-_LM_SCENE_CALLS = []
-
-
-@qgsfunction(args="auto", group="Label Migration", register=True)
-def lm_best_scene(scenes, feature, parent):
-    """The product path (url) of the rank-1 scene of a searchscenes output: a layer, a layer id or a file."""
-    layer = scenes
-    if isinstance(scenes, str):
-        layer = QgsProject.instance().mapLayer(scenes) or QgsVectorLayer(scenes, "scenes", "ogr")
-    if not isinstance(layer, QgsVectorLayer) or not layer.isValid():
-        parent.setEvalErrorString(f"lm_best_scene: not a scenes layer: {scenes!r}")
-        _LM_SCENE_CALLS.append({"input": repr(scenes), "url": None})
-        return None
-    best = [f for f in layer.getFeatures() if f["rank"] == 1]
-    url = best[0]["url"] if best else None
-    _LM_SCENE_CALLS.append({"input": repr(scenes), "features": layer.featureCount(), "url": url,
-                            "ranks": sorted((f["rank"], f["id"]) for f in layer.getFeatures())})
-    return url
 
 
 # --- steps -----------------------------------------------------------------------------------
@@ -114,10 +86,9 @@ def _lm_build_model():
         "BACKEND": source.fromStaticValue(3), "URL": source.fromModelParameter("archive"),
         "MAX_CLOUD": source.fromStaticValue(20.0), "PRODUCT": source.fromStaticValue(1)}))
     crop = child("crop", "cropscene", "Crop scene", (420, 510), {
-        "SCENE": source.fromExpression("lm_best_scene(@Search_scenes_OUTPUT)"),
+        "SCENES": source.fromChildOutput("search", "OUTPUT"),
         "LABEL": source.fromChildOutput("geocode", "OUTPUT"), "BAND_NAMES": source.fromStaticValue("B02,B03,B04,B08")},
         [("pair_image", "OUTPUT_IMAGE"), ("pair_label", "OUTPUT_LABEL")])
-    crop.setDependencies([QgsProcessingModelChildDependency("search")])  # the expression reads its output
     model.addChildAlgorithm(crop)
     model.addChildAlgorithm(child("cloud", "cloudmask", "Cloud mask", (420, 650), {
         "INPUT": source.fromChildOutput("crop", "OUTPUT_IMAGE"), "MODEL": source.fromModelParameter("cloud_model")},
@@ -199,7 +170,7 @@ def _lm_step_run_model():
     results = desktop_harness.plain_results(finished.get("results"))
     lm.fact("model_results", results)
     lm.fact("model_log_tail", log[-3000:])
-    lm.fact("scene_expression_calls", _LM_SCENE_CALLS)
+    lm.fact("model_scene_lines", [line for line in log.splitlines() if "Scene of rank" in line])
     lm.check("model_run", done and finished.get("ok") and all(os.path.exists(lm.out(f))
                                                               for f in _LM_MODEL_OUTPUTS.values()),
              f"finished {done}, ok {finished.get('ok')}, results {results}; log tail: {log[-1500:]}")

@@ -323,6 +323,27 @@ def test_report_project_and_summary(demo_output):
     assert "pair_image.tif" in project and "EPSG:32632" in project
 
 
+def test_project_opens_without_questions_or_font_warnings(qgis_app, demo_output):
+    """Opening demo.qgs (make demo-gui) must not stop at QGIS's "select datum transformation" question for
+    the EPSG:3035 labels, nor warn about a label font that is not installed (seen under Xvfb)."""
+    from qgis.core import QgsCoordinateReferenceSystem, QgsProject
+    from qgis.PyQt.QtGui import QFontDatabase
+
+    output, _ = demo_output
+    project = QgsProject()
+    assert project.read(str(output / "demo.qgs")), project.error()
+    laea, utm = QgsCoordinateReferenceSystem("EPSG:3035"), QgsCoordinateReferenceSystem("EPSG:32632")
+    assert any(layer.crs() == laea for layer in project.mapLayers().values())
+    assert project.transformContext().calculateCoordinateOperation(laea, utm), "no stored 3035 -> 32632 operation"
+    installed = set(QFontDatabase().families())
+    labelled = [layer for layer in project.mapLayers().values()
+                if hasattr(layer, "labelsEnabled") and layer.labelsEnabled()]
+    assert labelled
+    for layer in labelled:
+        family = layer.labeling().settings().format().font().family()
+        assert family in installed, f"{layer.name()}: label font '{family}' is not installed"
+
+
 def test_label_set_is_reproducible(tmp_path):
     """make_migration_data.py labels regenerates the bundled label set pixel for pixel."""
     result = subprocess.run([venv_python(), str(REPO_ROOT / "demo" / "make_migration_data.py"), "labels",

@@ -6,6 +6,7 @@ import os
 import pytest
 
 from labelmigration.tests.support.fault_server import Fault, fault_server
+from labelmigration.tests.support.qgis_auth import auth_config
 
 pytestmark = pytest.mark.qgis
 
@@ -27,20 +28,6 @@ def scene_layer(rows):
         features.append(feature)
     layer.dataProvider().addFeatures(features)
     return layer
-
-
-def auth_config(user, password):
-    from qgis.core import QgsApplication, QgsAuthMethodConfig
-
-    manager = QgsApplication.authManager()
-    if not manager.masterPasswordIsSet():
-        assert manager.setMasterPassword("test-master-password", True)
-    config = QgsAuthMethodConfig("Basic")
-    config.setName("test")
-    config.setConfig("username", user)
-    config.setConfig("password", password)
-    assert manager.storeAuthenticationConfig(config)
-    return config.id()
 
 
 def test_products_survive_faults_and_offline_is_reported(run, tmp_path):

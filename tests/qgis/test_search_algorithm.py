@@ -18,7 +18,7 @@ def archive(tmp_path_factory):
         "clear": make_safe_product(folder, "L2A", size_10m=SIZE, sensing=dt.datetime(2020, 8, 18, 10, 25, 59),
                                    cloud_cover=0.5, zipped=True),
         "closer": make_safe_product(folder, "L2A", size_10m=SIZE, sensing=dt.datetime(2020, 8, 14, 10, 25, 59),
-                                    cloud_cover=0.5),
+                                    cloud_cover=0.5, seed=1),
         "cloudy": make_safe_product(folder, "L2A", size_10m=SIZE, sensing=dt.datetime(2020, 8, 16, 10, 25, 59),
                                     cloud_cover=40.0),
     }
@@ -82,3 +82,42 @@ def test_missing_dates_and_empty_layers_are_clear(run, archive):
     with pytest.raises(QgsProcessingException, match="Cannot reach http://127.0.0.1:9/"):
         run("searchscenes", {"FOOTPRINTS": footprint_layer([dt.date(2020, 8, 15)]), "DATE_FIELD": "date",
                              "BACKEND": 0, "URL": "http://127.0.0.1:9/odata/v1", "OUTPUT": "memory:"})
+
+
+def test_cropscene_takes_the_ranked_scene_of_a_search_result(run, archive, tmp_path):
+    """searchscenes -> cropscene as the modeler chains them: SCENES = the search output, RANK picks the scene."""
+    import numpy as np
+    from osgeo import gdal
+    from qgis.core import QgsProcessingException
+
+    from labelmigration.tests.support.rasters import from_origin, write_raster
+
+    folder, made = archive
+    layer = footprint_layer([dt.date(2020, 8, 15), dt.date(2020, 8, 17)])
+    scenes = run("searchscenes", {"FOOTPRINTS": layer, "DATE_FIELD": "date", "BACKEND": 3, "URL": str(folder),
+                                  "MAX_CLOUD": 5, "OUTPUT": str(tmp_path / "scenes.gpkg")})["OUTPUT"]
+    label = write_raster(tmp_path / "label_1.tif", np.ones((10, 10), np.uint8), crs="EPSG:32632",
+                         transform=from_origin(ULX + 2600, ULY - 2100, 10, 10))
+
+    def crop(name, **parameters):
+        result = run("cropscene", {"LABEL": str(label), "BAND_NAMES": "B04,B08", "OUTPUT_IMAGE": str(tmp_path / name),
+                                   "OUTPUT_LABEL": str(tmp_path / f"label_{name}"), **parameters})
+        dataset = gdal.Open(result["OUTPUT_IMAGE"])
+        return dataset.ReadAsArray()
+
+    # label_1's ranks (test_search_local_archive): 1 = the "clear" product, 2 = "closer"
+    best, second = crop("best.tif", SCENES=scenes), crop("second.tif", SCENES=scenes, RANK=2)
+    assert np.array_equal(best, crop("clear.tif", SCENE=str(made["clear"].path)))
+    assert np.array_equal(second, crop("closer.tif", SCENE=str(made["closer"].path)))
+    assert not np.array_equal(best, second)  # the products' seeds differ
+
+    for parameters, pattern in (({"SCENES": scenes, "RANK": 3}, "no scene of rank 3"),
+                                ({}, "Give a scene .SCENE. or a search result")):
+        with pytest.raises(QgsProcessingException, match=pattern):
+            crop("failed.tif", **parameters)
+    other = write_raster(tmp_path / "elsewhere.tif", np.ones((10, 10), np.uint8), crs="EPSG:32632",
+                         transform=from_origin(ULX + 2600, ULY - 2100, 10, 10))
+    with pytest.raises(QgsProcessingException, match="scenes for 2 labels .label_0, label_1. and none is named"):
+        run("cropscene", {"LABEL": str(other), "SCENES": scenes, "OUTPUT_IMAGE": str(tmp_path / "x.tif"),
+                          "OUTPUT_LABEL": str(tmp_path / "y.tif")})
+    assert not (tmp_path / "x.tif").exists() and not (tmp_path / "failed.tif").exists()

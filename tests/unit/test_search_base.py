@@ -132,3 +132,23 @@ def test_progress_and_cancel():
     assert reported[-1] == 1.0 and reported == sorted(reported)
     with pytest.raises(Cancelled):
         search_scenes(queries, backend, is_cancelled=lambda: True)
+
+
+def test_scene_at_rank_picks_the_ranked_scene_of_the_named_label():
+    from labelmigration.core.search.base import scene_at_rank
+
+    rows = [{"label": "a", "rank": 1, "title": "A1", "url": "/archive/A1.SAFE.zip"},
+            {"label": "a", "rank": 2, "title": "A2", "url": "https://cog.example/A2/B04.tif"},
+            {"label": "b", "rank": 1, "title": "B1", "url": "/archive/B1.SAFE"},
+            {"label": "b", "rank": 2, "title": "B2", "url": "https://odata.example/Products(7)/$value"}]
+    assert scene_at_rank(rows[:2]) == "/archive/A1.SAFE.zip"  # one label: its name does not matter
+    assert scene_at_rank(rows[:2], 2, "anything") == "/vsicurl/https://cog.example/A2/B04.tif"
+    assert scene_at_rank(rows, 1, "b") == "/archive/B1.SAFE"
+    with pytest.raises(LabelMigrationError, match=r"2 labels \(a, b\) and none is named 'c'"):
+        scene_at_rank(rows, 1, "c")
+    with pytest.raises(LabelMigrationError, match=r"'B2' of rank 2 is a download link .*downloadscenes"):
+        scene_at_rank(rows, 2, "b")
+    with pytest.raises(LabelMigrationError, match=r"no scene of rank 3 \(its ranks are 1 to 2\)"):
+        scene_at_rank(rows, 3, "a")
+    with pytest.raises(LabelMigrationError, match="has no product path"):
+        scene_at_rank([{"label": "a", "rank": 1, "title": "A1", "url": None}])
