@@ -13,7 +13,8 @@ over the tile, dated between the products. Then times, each contender in a fresh
 - dask: migrate_labels with EXECUTOR = a dask.distributed LocalCluster of 2 worker processes
   (1 thread each), started inside the contender's process.
 
-Prints labels per minute, the peak RSS of each worker process (the contender's own process for
+Prints labels per minute, the CPU used per second of wall time (GDAL's JPEG 2000 decoding runs on
+several threads, so even the sequential loop keeps more than one core busy), the peak RSS of each worker process (the contender's own process for
 sequential and pool; each Dask worker's, asked through client.run, and the client's), the ratios, and
 whether the three matches.csv are equal. No QA report is written (the same for all three).
 Small-scale check: --labels 10 --size 1098 --dates 2 --workdir /tmp/lm-bench-migrate-small.
@@ -22,6 +23,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -136,13 +138,17 @@ def run_contender(name, labels, archive, workdir):
     report = out / "result.json"
     command = [sys.executable, __file__, "--step", name, "--labels-dir", str(labels), "--archive", str(archive),
                "--out", str(out / "migrated"), "--report", str(report)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.run(command)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if process.returncode != 0:
         raise SystemExit(f"contender {name} failed with status {process.returncode}")
     result = json.loads(report.read_text())
     result["seconds"] = seconds
+    # CPU time of the contender and everything it waited for (Dask's worker processes too) per second
+    result["cpu_percent"] = 100.0 * (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) / seconds
     result["matches"] = (out / "migrated" / "matches.csv").read_text()
     shutil.rmtree(out, ignore_errors=True)
     return result
@@ -181,7 +187,8 @@ def main():
         memory = ", ".join(f"{mb:.0f}" for mb in result["workers_mb"])
         extra = f"; client {result['client_mb']:.0f} MB, {result['seconds_without_startup']:.1f} s without the " \
                 f"cluster start-up" if name == "dask" else ""
-        print(f"{name:11s} {result['seconds']:8.1f} s  {rate:8.1f} labels/min  peak RSS per worker {memory} MB"
+        print(f"{name:11s} {result['seconds']:8.1f} s  {rate:8.1f} labels/min  CPU {result['cpu_percent']:4.0f} %  "
+              f"peak RSS per worker {memory} MB"
               f"{extra}", flush=True)
     print()
     if "sequential" in results:
