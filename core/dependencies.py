@@ -4,16 +4,25 @@ from types import ModuleType
 
 from .errors import MissingDependency
 
-# import name -> pip requirement a user should install
-OPTIONAL_PACKAGES = {
-    "onnxruntime": "onnxruntime==1.31.1",
-    "sentinelsat": "sentinelsat==1.2.1",
-    "pystac_client": "pystac-client==0.9.1",
-    "planetary_computer": "planetary-computer==1.0.0",
-    "blake3": "blake3==1.0.11",
+# Packages the plugin does not install for users (the Dask scale-out is for developers and clusters);
+# their pins are those of requirements-dev.txt. Every other pin comes from requirements-plugin.txt.
+DEVELOPER_PACKAGES = {
     "dask": "dask==2026.8.0",
     "distributed": "distributed==2026.8.0",
 }
+
+
+def pinned_requirement(module_name: str) -> str:
+    """The pip requirement ('name==version') that provides an importable module."""
+    top = module_name.split(".")[0]
+    from .installer import read_requirements
+    try:
+        for requirement in read_requirements():
+            if requirement.top_level and requirement.import_name == top:
+                return f"{requirement.name}=={requirement.version}"
+    except (OSError, ValueError):  # a damaged installation: still name the package
+        pass
+    return DEVELOPER_PACKAGES.get(top, top)
 
 
 def require(module_name: str, purpose: str) -> ModuleType:
@@ -21,7 +30,7 @@ def require(module_name: str, purpose: str) -> ModuleType:
     try:
         return importlib.import_module(module_name)
     except ImportError as error:
-        requirement = OPTIONAL_PACKAGES.get(module_name, module_name)
+        requirement = pinned_requirement(module_name)
         raise MissingDependency(
             f"{purpose} needs the Python package '{requirement.split('==')[0]}', which is not "
             f"installed in the Python that QGIS runs ({error}). Install it from the menu Label Migration > "

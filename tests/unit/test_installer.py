@@ -2,11 +2,14 @@
 import importlib
 import sys
 import types
+from pathlib import Path
 
 import pytest
 
 from labelmigration.core import installer
 from labelmigration.core.inference import CPU_PROVIDER, create_session, providers
+
+REPO = Path(installer.__file__).resolve().parents[1]
 
 REQUIREMENTS = """\
 # a comment line
@@ -80,14 +83,19 @@ def test_the_plugins_requirements_file_parses_and_never_names_a_shipped_package(
         assert set(requirement.via) <= names, requirement
 
 
-def test_requirements_file_and_require_messages_agree():
-    from labelmigration.core.dependencies import OPTIONAL_PACKAGES
+def test_require_messages_name_the_pins_of_the_requirements_files():
+    from labelmigration.core.dependencies import DEVELOPER_PACKAGES, pinned_requirement
 
-    pins = {r.key: r.version for r in installer.read_requirements()}
-    for requirement in OPTIONAL_PACKAGES.values():
-        name, version = requirement.split("==")
-        if installer.normalize(name) in pins:
-            assert pins[installer.normalize(name)] == version, name
+    for requirement in installer.read_requirements():
+        if requirement.top_level:
+            assert pinned_requirement(requirement.import_name) == f"{requirement.name}=={requirement.version}"
+    assert pinned_requirement("pystac_client.stac_api_io") == pinned_requirement("pystac_client")
+    # the developer-only packages: pinned as in requirements-dev.txt, never installed for users
+    dev_pins = {line.split("==")[0]: line.strip() for line in (REPO / "requirements-dev.txt").read_text().splitlines()
+                if "==" in line and not line.startswith("#")}
+    for module, requirement in DEVELOPER_PACKAGES.items():
+        assert pinned_requirement(module) == requirement == dev_pins[requirement.split("==")[0]]
+        assert all(r.key != installer.normalize(module) for r in installer.read_requirements())
 
 
 @pytest.mark.parametrize("version, spec, expected", [
