@@ -8,16 +8,19 @@ real ones) a few days apart, and --labels GeoTIFF labels (500 m x 500 m at 5 m, 
 over the tile, dated between the products. Then times, each contender in a fresh subprocess:
 
 - sequential: the seed's approach, one label after another: a plain loop calling the same per-label
-  core function (core.migrate.migrate_label: search, rate by footprint cloud, crop, verify);
+  core function (core.migrate.migrate_label: search, rate by footprint cloud, crop, verify), with band
+  files kept open between labels as migrate_labels keeps them (core.safe_stack.reusing_band_files);
 - pool: core.migrate.migrate_labels with its local thread pool (the default; one thread per core);
 - dask: migrate_labels with EXECUTOR = a dask.distributed LocalCluster of 2 worker processes
   (1 thread each), started inside the contender's process.
 
 Prints labels per minute, the CPU used per second of wall time (GDAL's JPEG 2000 decoding runs on
-several threads, so even the sequential loop keeps more than one core busy), the peak RSS of each worker process (the contender's own process for
-sequential and pool; each Dask worker's, asked through client.run, and the client's), the ratios, and
+several threads, so even the sequential loop keeps more than one core busy), the peak RSS of each
+worker process (the contender's own process for sequential and pool; each Dask worker's, asked through client.run, and the client's), the ratios, and
 whether the three matches.csv are equal. No QA report is written (the same for all three).
-Small-scale check: --labels 10 --size 1098 --dates 2 --workdir /tmp/lm-bench-migrate-small.
+Labels run row by row over the grid, so neighbouring labels share decoded JP2 tiles; --shuffle runs
+them in a random order of places. Small-scale check: --labels 10 --size 1098 --dates 2
+--workdir /tmp/lm-bench-migrate-small.
 """
 import argparse
 import datetime as dt
@@ -61,8 +64,9 @@ def make_archive(folder: Path, size: int, dates: int, noise_dn: int) -> list:
     return paths
 
 
-def make_labels(folder: Path, count: int, size: int, dates: int) -> Path:
-    """count labels on a regular grid over the tile (inside its valid part), dates between the products."""
+def make_labels(folder: Path, count: int, size: int, dates: int, shuffled: bool = False) -> Path:
+    """count labels on a regular grid over the tile (inside its valid part), dates between the products.
+    Labels run in name order: row by row over the grid, or, shuffled, in a random order of places."""
     import numpy as np
     from osgeo import gdal, osr
     if folder.is_dir() and len(list(folder.glob("*.tif"))) == count:
@@ -77,8 +81,9 @@ def make_labels(folder: Path, count: int, size: int, dates: int) -> Path:
     srs = osr.SpatialReference()
     srs.ImportFromEPSG(32632)
     rng = np.random.default_rng(7)
+    places = np.random.default_rng(11).permutation(count) if shuffled else np.arange(count)
     for index in range(count):
-        row, col = divmod(index, per_row)
+        row, col = divmod(int(places[index]), per_row)
         x0 = ULX + side * 0.38 + col * step
         y0 = ULY - side * 0.38 - row * step
         date = (FIRST_DATE + dt.timedelta(days=1 + (index % max(1, dates)) * DATE_STEP_DAYS)).strftime("%Y%m%d")
@@ -103,8 +108,9 @@ def options(archive: Path, **changes):
 def step_sequential(labels, archive, out):
     from labelmigration.core.migrate import migrate_label, prepare_tasks, write_matches
     from labelmigration.core.rasters import gdal_errors
+    from labelmigration.core.safe_stack import reusing_band_files
     tasks = prepare_tasks(str(labels), options(archive), out)
-    with gdal_errors():
+    with gdal_errors(), reusing_band_files():  # as migrate_labels does: decoded JP2 tiles serve the next label
         rows = [migrate_label(task)["row"] for task in tasks]
     write_matches(os.path.join(out, "matches.csv"), rows)
     return {"workers_mb": [own_peak_rss_mb()]}
@@ -162,6 +168,8 @@ def main():
     parser.add_argument("--dates", type=int, default=3, help="products (acquisition dates) in the archive")
     parser.add_argument("--noise-dn", type=int, default=100, help="per-pixel noise (real-size JP2s)")
     parser.add_argument("--contenders", default=",".join(CONTENDERS))
+    parser.add_argument("--shuffle", action="store_true",
+                        help="labels in a random order of places, not row by row (less reuse of decoded tiles)")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--labels-dir", help=argparse.SUPPRESS)
     parser.add_argument("--archive", help=argparse.SUPPRESS)
@@ -176,8 +184,8 @@ def main():
     workdir = Path(arguments.workdir)
     archive = workdir / f"archive-{arguments.size}"
     products = make_archive(archive, arguments.size, arguments.dates, arguments.noise_dn)
-    labels = make_labels(workdir / f"labels-{arguments.labels}-{arguments.size}", arguments.labels, arguments.size,
-                         arguments.dates)
+    labels = make_labels(workdir / f"labels-{arguments.labels}-{arguments.size}{'-shuffled' * arguments.shuffle}",
+                         arguments.labels, arguments.size, arguments.dates, arguments.shuffle)
     print(f"{arguments.labels} labels, {len(products)} products of {arguments.size} px "
           f"({sum(p.stat().st_size for p in products) / 1e6:.0f} MB), {os.cpu_count()} cores", flush=True)
     results = {}

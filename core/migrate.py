@@ -39,6 +39,7 @@ from .outputs import atomic_output, atomic_outputs
 from .progress import CancelCheck, ProgressCallback, Steps
 from .rasters import gdal_errors, grid_difference, has_geotransform, open_raster, srs_from_user
 from .safe import is_safe_product
+from .safe_stack import begin_reusing_band_files, end_reusing_band_files, reusing_band_files
 from .search import FootprintQuery, Scene, make_backend, search_scenes
 from .search.base import check_product
 
@@ -985,7 +986,8 @@ def run_tasks(tasks: List[dict], options: MigrationOptions, steps: Steps) -> Lis
     outcomes: List[Optional[dict]] = [None] * len(tasks)
     # GDAL's exception switch is process-wide: keep it on for the whole pool so that no thread's
     # gdal_errors() block switches it off while another thread is inside its own
-    with gdal_errors(), ThreadPoolExecutor(local_workers(options, len(tasks)), thread_name_prefix="migrate") as pool:
+    with gdal_errors(), reusing_band_files(), \
+            ThreadPoolExecutor(local_workers(options, len(tasks)), thread_name_prefix="migrate") as pool:
         pending = {pool.submit(migrate_label, task, None, steps.cancelled): index for index, task in enumerate(tasks)}
         try:
             while pending:
@@ -1017,6 +1019,7 @@ def _run_dask(tasks: List[dict], address: str, steps: Steps) -> List[dict]:
         raise LabelMigrationError(f"Cannot reach the Dask scheduler at '{address}': {_one_line(error)}.") from None
     outcomes: List[Optional[dict]] = [None] * len(tasks)
     try:
+        client.run(begin_reusing_band_files)  # on every worker, for this run
         futures = client.map(migrate_label, tasks, pure=False)
         index = {future.key: position for position, future in enumerate(futures)}
         finished = distributed.as_completed(futures, loop=client.loop)
@@ -1035,6 +1038,10 @@ def _run_dask(tasks: List[dict], address: str, steps: Steps) -> List[dict]:
                     "footprint_wkt": "", "tile": "", "warnings": []}
             steps.report(sum(o is not None for o in outcomes) / len(tasks))
     finally:
+        try:
+            client.run(end_reusing_band_files)
+        except Exception:  # noqa: BLE001 (a lost worker closes its files anyway)
+            pass
         client.close()
     return outcomes
 

@@ -7,8 +7,11 @@ blend nodata into the swath edge. A pixel is valid exactly where the native pixe
 is. Tiles of one datatake are mosaicked: a later tile fills where earlier ones have no data.
 """
 import math
+import threading
+from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, Iterator, List, Sequence, Tuple
 
 import numpy as np
 from osgeo import gdal, gdal_array, osr
@@ -20,6 +23,76 @@ from .safe import CLASS_BANDS, RESOLUTIONS, SafeProduct
 RESAMPLING_KERNELS = {"near": gdal.GRIORA_NearestNeighbour, "bilinear": gdal.GRIORA_Bilinear,
                       "cubic": gdal.GRIORA_Cubic, "cubicspline": gdal.GRIORA_CubicSpline,
                       "lanczos": gdal.GRIORA_Lanczos, "average": gdal.GRIORA_Average}
+
+
+# While band files are reused (a migration run), at most this many stay open, most recently used kept
+MAX_KEPT_BAND_FILES = 64
+# and GDAL's block cache (by default 5 % of the RAM) is held at most at this: enough for the tiles
+# around a few rows of labels, not for whole Sentinel-2 bands
+REUSE_BLOCK_CACHE_BYTES = 256 * 1024 ** 2
+_KEPT_LOCK = threading.Lock()
+_KEPT = {"users": 0, "files": OrderedDict(), "cache_max": None}
+
+
+@dataclass
+class _OpenBandFile:
+    """An open band file; a GDAL dataset is read by one thread at a time, so reads take its lock."""
+    dataset: gdal.Dataset
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def begin_reusing_band_files() -> None:
+    """From now on band files stay open between band stacks and are shared by the threads of the
+    process, so that GDAL's block cache, which lives with the open file, serves the JPEG 2000 tiles
+    decoded for one label to the next label on the same tile instead of decoding them again.
+    Balanced by end_reusing_band_files()."""
+    with _KEPT_LOCK:
+        _KEPT["users"] += 1
+        if _KEPT["users"] == 1 and gdal.GetCacheMax() > REUSE_BLOCK_CACHE_BYTES:
+            _KEPT["cache_max"] = gdal.GetCacheMax()
+            gdal.SetCacheMax(REUSE_BLOCK_CACHE_BYTES)
+
+
+def end_reusing_band_files() -> None:
+    """The last user closes every kept file and gives GDAL's block cache its size back."""
+    with _KEPT_LOCK:
+        _KEPT["users"] = max(0, _KEPT["users"] - 1)
+        if _KEPT["users"] == 0:
+            _KEPT["files"].clear()
+            if _KEPT["cache_max"] is not None:
+                gdal.SetCacheMax(_KEPT["cache_max"])
+                _KEPT["cache_max"] = None
+
+
+@contextmanager
+def reusing_band_files() -> Iterator[None]:
+    begin_reusing_band_files()
+    try:
+        yield
+    finally:
+        end_reusing_band_files()
+
+
+def _open_band_file(path: str) -> _OpenBandFile:
+    """A newly opened file, or the kept one of the same, unchanged file while files are reused."""
+    with _KEPT_LOCK:
+        reusing = _KEPT["users"] > 0
+    if not reusing:
+        return _OpenBandFile(gdal.Open(path))
+    stat = gdal.VSIStatL(path)
+    key = (path, stat.mtime, stat.size) if stat is not None else (path, None, None)
+    with _KEPT_LOCK:
+        kept = _KEPT["files"].get(key)
+        if kept is not None:
+            _KEPT["files"].move_to_end(key)
+            return kept
+    opened = _OpenBandFile(gdal.Open(path))  # outside the lock: other threads go on meanwhile
+    with _KEPT_LOCK:
+        kept = _KEPT["files"].setdefault(key, opened)  # or the one another thread opened meanwhile
+        _KEPT["files"].move_to_end(key)
+        while len(_KEPT["files"]) > MAX_KEPT_BAND_FILES:
+            _KEPT["files"].popitem(last=False)  # a reader still holding it finishes with it first
+    return kept
 
 
 @dataclass
@@ -48,7 +121,7 @@ class BandStack:
     transform: Tuple[float, float, float, float, float, float]
     srs_wkt: str
     _sources: Dict[str, List[_BandSource]] = field(default_factory=dict)
-    _datasets: Dict[str, gdal.Dataset] = field(default_factory=dict)
+    _files: Dict[str, _OpenBandFile] = field(default_factory=dict)
 
     def dtype(self, band: str) -> np.dtype:
         if self.reflectance and band not in CLASS_BANDS:
@@ -97,15 +170,19 @@ class BandStack:
         reflectance[~valid] = np.nan
         return reflectance
 
-    def _dataset(self, path: str) -> gdal.Dataset:
-        if path not in self._datasets:
-            self._datasets[path] = gdal.Open(path)
-        return self._datasets[path]
+    def _file(self, path: str) -> _OpenBandFile:
+        if path not in self._files:
+            self._files[path] = _open_band_file(path)
+        return self._files[path]
+
+    def _read_file(self, path: str, x: int, y: int, width: int, height: int) -> np.ndarray:
+        opened = self._file(path)
+        with opened.lock:
+            return opened.dataset.GetRasterBand(1).ReadAsArray(x, y, width, height)
 
     def _read_source(self, band: str, source: _BandSource, x: int, y: int, width: int, height: int):
-        band_of_file = self._dataset(source.path).GetRasterBand(1)
         if not source.resampled:
-            values = band_of_file.ReadAsArray(x, y, width, height)
+            values = self._read_file(source.path, x, y, width, height)
             return values, values != 0
         # whole native pixels: widen the window to a multiple of the resampling step
         step_x = max(1, round(source.size[0] / source.native_size[0]))
@@ -121,7 +198,7 @@ class BandStack:
         column0, row0 = max(0, native_x0 - margin), max(0, native_y0 - margin)
         column1 = min(source.native_size[0], native_x1 + margin)
         row1 = min(source.native_size[1], native_y1 + margin)
-        native = band_of_file.ReadAsArray(column0, row0, column1 - column0, row1 - row0)
+        native = self._read_file(source.path, column0, row0, column1 - column0, row1 - row0)
         native_valid = native != 0
         # the native pixel under each output pixel's centre
         columns = np.minimum(((np.arange(x, x + width) + 0.5) * scale_x).astype(np.int64), source.native_size[0] - 1)
@@ -142,7 +219,7 @@ class BandStack:
         return values, nearest_valid
 
     def close(self) -> None:
-        self._datasets.clear()
+        self._files.clear()
 
 
 def band_stack(products: Sequence[SafeProduct], bands: Sequence[str], resolution: int = 10,
@@ -178,7 +255,7 @@ def band_stack(products: Sequence[SafeProduct], bands: Sequence[str], resolution
     try:
         for band in bands:
             stack._sources[band] = [
-                _band_source(product, band, resolution, resampling, min_x, max_y, stack._datasets)
+                _band_source(product, band, resolution, resampling, min_x, max_y, stack._files)
                 for product in products
             ]
     except BaseException:
@@ -188,18 +265,19 @@ def band_stack(products: Sequence[SafeProduct], bands: Sequence[str], resolution
 
 
 def _band_source(product: SafeProduct, band: str, resolution: int, resampling: str, min_x: float, max_y: float,
-                 datasets: Dict[str, gdal.Dataset]) -> _BandSource:
+                 files: Dict[str, _OpenBandFile]) -> _BandSource:
     path, _native = product.band_file(band, resolution)
     if gdal.VSIStatL(path) is None:
         raise LabelMigrationError(f"The band file '{path}' of product '{product.source}' is missing.")
     try:
-        dataset = gdal.Open(path)
+        opened = _open_band_file(path)
     except RuntimeError as error:
         raise LabelMigrationError(
             f"The band file '{path}' of product '{product.source}' is corrupt or truncated: {str(error).strip()}."
         ) from error
-    native_size = (dataset.RasterXSize, dataset.RasterYSize)
-    datasets[path] = dataset  # kept open for reading
+    with opened.lock:
+        native_size = (opened.dataset.RasterXSize, opened.dataset.RasterYSize)
+    files[path] = opened  # kept open for reading
     size = product.grid.size(resolution)
     origin = (round((product.grid.ulx - min_x) / resolution), round((max_y - product.grid.uly) / resolution))
     return _BandSource(path=path, native_size=native_size, size=size, origin=origin,
