@@ -20,6 +20,7 @@ import pytest
 PLUGIN = "labelmigration"
 PROFILE = "test"
 SYSTEM_PYTHON = "/usr/bin/python3"  # the Python QGIS is built against (the venv must not be used)
+REPO = Path(__file__).resolve().parents[2]
 GUI_DIR = Path(__file__).resolve().parent  # on QGIS's PYTHONPATH: the scripts import desktop_harness from here
 
 # QGIS runs $XDG_DATA_HOME/QGIS/QGIS3/startup.py when its Python starts, before plugins load (verified on
@@ -130,30 +131,19 @@ def environment(tmp: Path, display: str, output_dir: Path, work_dir: Path, repo_
     return env
 
 
-def onnxruntime_folder(tmp: Path, with_metadata: bool = False) -> Path:
-    """A folder with only an onnxruntime link, for QGIS's PYTHONPATH (as a user installs onnxruntime into the
-    Python QGIS runs); skip when there is none to link. ``with_metadata``: its *.dist-info linked beside it."""
-    spec = importlib.util.find_spec("onnxruntime")
-    if spec is None or not spec.submodule_search_locations:
+def onnxruntime_folder(tmp: Path) -> Path:
+    """A folder with only onnxruntime and its *.dist-info linked (tools/link_packages.py, as make demo-gui
+    does), for QGIS's PYTHONPATH, as a user installs onnxruntime into the Python QGIS runs; skip when there
+    is none to link."""
+    if importlib.util.find_spec("onnxruntime") is None:
         pytest.skip("onnxruntime is not installed (make setup); the model algorithms need it")
+    spec = importlib.util.spec_from_file_location("labelmigration_link_packages", REPO / "tools" / "link_packages.py")
+    link_packages = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(link_packages)
     folder = tmp / "onnxruntime-only"
     folder.mkdir()
-    (folder / "onnxruntime").symlink_to(list(spec.submodule_search_locations)[0], target_is_directory=True)
-    if with_metadata:
-        link_distribution_metadata(folder, "onnxruntime")
+    link_packages.link(folder, "onnxruntime")
     return folder
-
-
-def link_distribution_metadata(folder: Path, name: str) -> None:
-    """Beside the package link, its *.dist-info: the plugin's dependency check reads versions from there."""
-    import importlib.metadata
-
-    try:
-        path = getattr(importlib.metadata.distribution(name), "_path", None)
-    except importlib.metadata.PackageNotFoundError:
-        return
-    if path is not None and Path(path).is_dir():
-        (folder / Path(path).name).symlink_to(path, target_is_directory=True)
 
 
 # --- a run ---------------------------------------------------------------------------------------

@@ -87,7 +87,7 @@ def package_run(start_desktop, repo_root, tmp_path_factory, chip):
     (tmp / "inputs.json").write_text(json.dumps(inputs))
     run = start_desktop(tmp, SCRIPT, result=RESULT, log=LOG, screenshots=SCREENSHOTS, timeout_s=QGIS_TIMEOUT_S,
                         watchdog_s=WATCHDOG_S, label="package", profiles_root=profiles_root,
-                        python_path=[session.onnxruntime_folder(tmp, with_metadata=True)],
+                        python_path=[session.onnxruntime_folder(tmp)],
                         LM_PKG_PLUGIN_DIR=str(plugin_dir), LM_PKG_CHECKOUT=str(repo_root),
                         LM_PKG_INPUTS=str(tmp / "inputs.json"))
     run.update(zip=zip_path, plugin_dir=plugin_dir, inputs=inputs)
