@@ -391,10 +391,25 @@ class Harness:
         yield settle_ms
 
     def step_final(self):
-        """The last step: an empty project, and no Python errors recorded."""
+        """The last step: no task under way, an empty project, and no Python errors recorded."""
+        tasks = QgsApplication.taskManager()
+        deadline = time.monotonic() + 20
+        while tasks.countActiveTasks() and time.monotonic() < deadline:
+            yield 100
+        yield 200  # the tasks' finished() slots, which load layers, run from the event loop
         # QGIS 3.22 can abort while exiting when the project still holds layers (QgisApp::setMapStyleDockLayer on
-        # a deleted style dock, from QgsProject::clear in exitQgis); leave an empty project, as a user closing it
+        # a deleted style dock, from QgsProject::clear in exitQgis), so the project is emptied as a user closing
+        # it would. First the layer tree, the canvas and the active layer let go of the layers, and the canvas
+        # bridge's deferred update runs; only then are the layers freed: freeing them first crashed QGIS when
+        # that update set the project CRS from a freed layer (seen when this step runs inside a model dialog's
+        # run, which processes events while it finishes)
+        window_iface = iface()
+        window_iface.setActiveLayer(None)
+        QgsProject.instance().layerTreeRoot().removeAllChildren()
+        window_iface.mapCanvas().setLayers([])
+        yield 500
         QgsProject.instance().removeAllMapLayers()
+        yield 300
         errors = [e for e in self.results["python_log"]
                   if e["tag"] == "Python error" or e["level"] >= int(Qgis.Critical)]
         self.check("no_python_errors",

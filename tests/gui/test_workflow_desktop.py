@@ -4,10 +4,10 @@ QGIS is started ONCE for the module with tests/gui/workflow_desktop_script.py as
 (profile, environment, run and onnxruntime exposed: tests/gui/desktop_session.py). Inside the
 desktop the script
 
-1. builds a graphical-modeler model geocodemask -> maskfootprint -> searchscenes (local archive) -> cropscene
+1. runs cropscene from its batch dialog over three labels against one scene (cropscene_batch.png);
+2. builds a graphical-modeler model geocodemask -> maskfootprint -> searchscenes (local archive) -> cropscene
    -> cloudmask, saves it as .model3, reads it back, opens it in the Model Designer (modeler_chain.png) and
-   runs it from the model's algorithm dialog (Run clicked);
-2. runs cropscene from its batch dialog over three labels against one scene (cropscene_batch.png).
+   runs it from the model's algorithm dialog (Run clicked).
 
 This module builds the inputs: a local archive of three small SAFE products (tests/support/safe_products.py)
 over the bundled demo label, of which only one is the best match (two pass the cloud limit, the less cloudy

@@ -1,6 +1,7 @@
 """Runs INSIDE the QGIS desktop, started as ``qgis --code tests/gui/workflow_desktop_script.py``.
 
-Two workflows a user builds from the plugin's algorithms (tests/gui/test_workflow_desktop.py asserts):
+Two workflows a user builds from the plugin's algorithms (tests/gui/test_workflow_desktop.py asserts), the
+batch first (see the note at lm.start below):
 
 1. A graphical-modeler model chaining labelmigration:geocodemask -> maskfootprint -> searchscenes (local
    archive) -> cropscene -> cloudmask, built as a QgsProcessingModelAlgorithm, opened in the real Model
@@ -175,8 +176,12 @@ def _lm_step_run_model():
                                                               for f in _LM_MODEL_OUTPUTS.values()),
              f"finished {done}, ok {finished.get('ok')}, results {results}; log tail: {log[-1500:]}")
     lm.fact("model_layers", {name: describe(lm.out(file)) for name, file in _LM_MODEL_OUTPUTS.items()})
-    dialog.close()
-    dialog.deleteLater()
+    # hidden, not deleted: the model runs in this thread and its dialog is still inside its run, finishing
+    # (processing events, so this step runs within it); deleting it there made its own code fail ("wrapped C/C++
+    # object has been deleted") and freed what its context held while QGIS still used it, crashing QGIS now
+    # and then. It finishes when QGIS quits.
+    dialog.hide()
+    lm.state["model_dialog"] = dialog
     if designer is not None:
         designer.hide()  # close() would ask about unsaved changes when the designer thinks there are any
         designer.deleteLater()
@@ -234,10 +239,13 @@ def _lm_step_batch():
     yield from lm.run_batch(dialog, outputs, "cropscene_batch.png", "cropscene_batch_log.png")
 
 
+# The batch runs first: the model runs in this thread, and its dialog processes events until QGIS quits (the
+# steps after it run inside its run), so a batch run after it loaded its layers inside that run too, which
+# crashed QGIS 3.22 now and then on the way out (the canvas bridge setting the project CRS from a freed layer)
 lm.start([
     ("wait_for_desktop", lm.step_wait_for_desktop),
+    ("batch", _lm_step_batch),
     ("designer", _lm_step_designer),
     ("run_model", _lm_step_run_model),
-    ("batch", _lm_step_batch),
     ("final", lm.step_final),
 ])
