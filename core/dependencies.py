@@ -3,6 +3,7 @@ import importlib
 from types import ModuleType
 
 from .errors import MissingDependency
+from .installer import read_requirements
 
 # Packages the plugin does not install for users (the Dask scale-out is for developers and clusters);
 # their pins are those of requirements-dev.txt. Every other pin comes from requirements-plugin.txt.
@@ -15,7 +16,6 @@ DEVELOPER_PACKAGES = {
 def pinned_requirement(module_name: str) -> str:
     """The pip requirement ('name==version') that provides an importable module."""
     top = module_name.split(".")[0]
-    from .installer import read_requirements
     try:
         for requirement in read_requirements():
             if requirement.top_level and requirement.import_name == top:

@@ -9,7 +9,7 @@ is. Tiles of one datatake are mosaicked: a later tile fills where earlier ones h
 import math
 import threading
 from collections import OrderedDict
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Sequence, Tuple
 
@@ -17,6 +17,7 @@ import numpy as np
 from osgeo import gdal, gdal_array, osr
 
 from .errors import LabelMigrationError
+from .rasters import gdal_cache_limit
 from .safe import CLASS_BANDS, RESOLUTIONS, SafeProduct
 
 # GDAL's RasterIO kernels by the names gdalwarp uses
@@ -31,7 +32,7 @@ MAX_KEPT_BAND_FILES = 64
 # around a few rows of labels, not for whole Sentinel-2 bands
 REUSE_BLOCK_CACHE_BYTES = 256 * 1024 ** 2
 _KEPT_LOCK = threading.Lock()
-_KEPT = {"users": 0, "files": OrderedDict(), "cache_max": None}
+_KEPT = {"users": 0, "files": OrderedDict(), "cache_limit": ExitStack()}
 
 
 @dataclass
@@ -48,9 +49,8 @@ def begin_reusing_band_files() -> None:
     Balanced by end_reusing_band_files()."""
     with _KEPT_LOCK:
         _KEPT["users"] += 1
-        if _KEPT["users"] == 1 and gdal.GetCacheMax() > REUSE_BLOCK_CACHE_BYTES:
-            _KEPT["cache_max"] = gdal.GetCacheMax()
-            gdal.SetCacheMax(REUSE_BLOCK_CACHE_BYTES)
+        if _KEPT["users"] == 1:
+            _KEPT["cache_limit"].enter_context(gdal_cache_limit(REUSE_BLOCK_CACHE_BYTES))
 
 
 def end_reusing_band_files() -> None:
@@ -59,9 +59,7 @@ def end_reusing_band_files() -> None:
         _KEPT["users"] = max(0, _KEPT["users"] - 1)
         if _KEPT["users"] == 0:
             _KEPT["files"].clear()
-            if _KEPT["cache_max"] is not None:
-                gdal.SetCacheMax(_KEPT["cache_max"])
-                _KEPT["cache_max"] = None
+            _KEPT["cache_limit"].close()  # gdal_cache_limit restores the size it lowered
 
 
 @contextmanager
