@@ -6,31 +6,22 @@ the final name, and an existing file at the target is only replaced once the new
 import os
 import tempfile
 from contextlib import contextmanager
-from typing import Iterable, Iterator, List
+from typing import Iterable, Iterator, List, Tuple
 
 from .errors import LabelMigrationError
+from .paths import check_paths, nearest_existing_folder
 
 # Sidecars GDAL may write next to a raster; they travel with it on rename.
 _SIDECAR_SUFFIXES = (".aux.xml", ".msk", ".ovr")
 
 
 def check_output_path(output: str, inputs: Iterable[str], role: str = "output") -> str:
-    """Refuse an output that is one of the inputs or lies in a folder we cannot write to."""
+    """Refuse an output that would overwrite one of the inputs or cannot be written. Creates nothing:
+    missing folders are made when the output is written."""
     if not output:
         raise LabelMigrationError(f"No {role} file was given.")
-    target = os.path.realpath(output)
-    for path in inputs:
-        if path and not path.startswith("/vsi") and os.path.realpath(path) == target:
-            raise LabelMigrationError(
-                f"The {role} '{output}' is the same file as the input '{path}'; inputs are never "
-                f"overwritten. Choose another output file."
-            )
-    folder = os.path.dirname(target) or "."
-    if not os.path.isdir(folder):
-        try:
-            os.makedirs(folder, exist_ok=True)
-        except OSError as error:
-            raise LabelMigrationError(f"Cannot create the folder '{folder}' for the {role}: {error.strerror}.") from error
+    check_paths(inputs=[("", path) for path in inputs if path], outputs=[(role, output)])
+    folder = nearest_existing_folder(output)
     try:
         probe = tempfile.NamedTemporaryFile(dir=folder, prefix=".labelmigration-", delete=True)
         probe.close()
@@ -41,10 +32,35 @@ def check_output_path(output: str, inputs: Iterable[str], role: str = "output") 
     return output
 
 
-def _temporary_name(target: str) -> str:
+def _make_folders(path: str) -> List[str]:
+    """Create the missing folders above path; returns those created, deepest first."""
+    created = []
+    folder = os.path.dirname(os.path.abspath(path))
+    while not os.path.isdir(folder):
+        created.append(folder)
+        folder = os.path.dirname(folder)
+    for missing in reversed(created):
+        try:
+            os.mkdir(missing)
+        except FileExistsError:
+            pass
+        except OSError as error:
+            raise LabelMigrationError(f"Cannot create the folder '{missing}': {error.strerror}.") from None
+    return created
+
+
+def _remove_empty(folders: List[str]) -> None:
+    for folder in folders:  # deepest first
+        try:
+            os.rmdir(folder)
+        except OSError:
+            return
+
+
+def _temporary_name(target: str, kind: str = ".part") -> str:
     folder, name = os.path.split(os.path.abspath(target))
     stem, ext = os.path.splitext(name)
-    handle, path = tempfile.mkstemp(dir=folder, prefix=f".{stem}.", suffix=f".part{ext}")
+    handle, path = tempfile.mkstemp(dir=folder, prefix=f".{stem}.", suffix=f"{kind}{ext}")
     os.close(handle)
     os.unlink(path)  # GDAL creates the file itself
     return path
@@ -52,20 +68,55 @@ def _temporary_name(target: str) -> str:
 
 def _remove(path: str) -> None:
     for candidate in (path,) + tuple(path + suffix for suffix in _SIDECAR_SUFFIXES):
-        try:
-            os.unlink(candidate)
-        except FileNotFoundError:
-            pass
+        _unlink(candidate)
 
 
-def _publish(temporary: str, target: str) -> None:
-    """Replace target (and its GDAL sidecars) with the finished temporary file."""
-    for suffix in _SIDECAR_SUFFIXES:
-        if os.path.exists(temporary + suffix):
-            os.replace(temporary + suffix, target + suffix)
-        elif os.path.exists(target + suffix):
-            os.unlink(target + suffix)  # a stale sidecar would describe the old file
-    os.replace(temporary, target)
+def _publish_all(pairs: List[Tuple[str, str]]) -> None:
+    """Move each finished temporary (and its GDAL sidecars) onto its target: all of them, or none.
+
+    The files already at the targets are first moved aside; when any of them cannot be moved or any
+    new file cannot be put in place, everything is put back as it was and a clear error is raised.
+    """
+    for _, target in pairs:
+        if os.path.isdir(target):
+            raise LabelMigrationError(f"Cannot write '{target}': a folder of that name is in the way.")
+    set_aside: List[Tuple[str, str]] = []  # (backup, original)
+    placed: List[str] = []
+    current = ""
+    try:
+        for _, target in pairs:
+            current = target
+            for path in (target,) + tuple(target + suffix for suffix in _SIDECAR_SUFFIXES):
+                if os.path.lexists(path):
+                    backup = _temporary_name(path, ".old")
+                    os.rename(path, backup)
+                    set_aside.append((backup, path))
+        for temporary, target in pairs:
+            current = target
+            for suffix in _SIDECAR_SUFFIXES:
+                if os.path.exists(temporary + suffix):
+                    os.rename(temporary + suffix, target + suffix)
+                    placed.append(target + suffix)
+            os.rename(temporary, target)
+            placed.append(target)
+    except OSError as error:
+        for path in placed:
+            _unlink(path)
+        for backup, original in reversed(set_aside):
+            os.rename(backup, original)
+        kept = "the earlier outputs were kept as they were" if set_aside else "nothing was written"
+        raise LabelMigrationError(
+            f"Cannot write '{current}': {error.strerror or error}. No output was replaced: {kept}."
+        ) from None
+    for backup, _ in set_aside:
+        _unlink(backup)
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 @contextmanager
@@ -75,17 +126,18 @@ def atomic_outputs(*targets: str) -> Iterator[List[str]]:
     The block must close every GDAL dataset it opened on the temporary paths before it ends.
     Several outputs that belong together (an image and its label) appear together or not at all.
     """
+    created = [folder for target in targets for folder in _make_folders(target)]
     temporaries = [_temporary_name(target) for target in targets]
     try:
         yield temporaries
         for temporary, target in zip(temporaries, targets):
             if not os.path.exists(temporary):
                 raise LabelMigrationError(f"No output was produced for '{target}'.")
-        for temporary, target in zip(temporaries, targets):
-            _publish(temporary, target)
+        _publish_all(list(zip(temporaries, targets)))
     except BaseException:
         for temporary in temporaries:
             _remove(temporary)
+        _remove_empty(created)
         raise
 
 

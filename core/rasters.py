@@ -7,6 +7,7 @@ import numpy as np
 from osgeo import gdal, gdal_array, ogr, osr
 
 from .errors import LabelMigrationError
+from .paths import unreadable_reason
 
 GeoTransform = Tuple[float, float, float, float, float, float]
 
@@ -51,10 +52,9 @@ def open_raster(path: str, role: str = "raster", update: bool = False) -> gdal.D
     """Open a raster or raise a LabelMigrationError naming the file and the problem."""
     if not path:
         raise LabelMigrationError(f"No {role} was given.")
-    if not path.startswith("/vsi") and not os.path.exists(path):
-        raise LabelMigrationError(f"The {role} '{path}' does not exist.")
-    if os.path.isfile(path) and os.path.getsize(path) == 0:
-        raise LabelMigrationError(f"The {role} '{path}' is an empty file, not an image.")
+    problem = unreadable_reason(path)
+    if problem:
+        raise LabelMigrationError(f"The {role} {problem}.")
     try:
         dataset = gdal.OpenEx(
             path, (gdal.OF_UPDATE if update else gdal.OF_READONLY) | gdal.OF_RASTER

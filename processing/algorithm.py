@@ -1,16 +1,29 @@
-"""The base class shared by every Label Migration algorithm."""
-import os
-from contextlib import contextmanager
-from typing import Any, Callable, Dict, Iterator, List, Optional
+"""The base class shared by every Label Migration algorithm.
 
-from qgis.core import (QgsProcessingAlgorithm, QgsProcessingContext, QgsProcessingException,
+It owns what every algorithm needs at its boundary: the parameter checks and the path guard before
+anything is written, the limits in force during the run, and the translation of any error into one
+clear message (the traceback of an unexpected error goes to the log only).
+"""
+import datetime
+import os
+import traceback
+from contextlib import contextmanager
+from typing import Any, Callable, Collection, Dict, Iterator, List, Optional, Tuple
+
+from qgis.core import (Qgis, QgsApplication, QgsMessageLog, QgsProcessingAlgorithm, QgsProcessingContext, QgsProcessingException,
                        QgsProcessingFeedback, QgsProcessingLayerPostProcessorInterface, QgsProcessingOutputLayerDefinition,
                        QgsRasterLayer)
 from qgis.PyQt.QtCore import QT_TR_NOOP, QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
-from ..core.errors import LabelMigrationError
+from ..core import limits
+from ..core.errors import Cancelled, LabelMigrationError
+from ..core.paths import check_paths
+from .parameter_checks import explain_unacceptable, invalid_crs, parameter_paths
+from .settings import limits_in_force
 
+LOG_TAG = "Label Migration"
+ERROR_LOG_BYTES = 1_000_000  # errors.log is rotated once beyond this size
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ICON_PATH = os.path.join(PLUGIN_DIR, "icon.svg")
 
@@ -59,6 +72,79 @@ class LabelMigrationAlgorithm(QgsProcessingAlgorithm):
 
     def createInstance(self):
         return type(self)()
+
+    # -- before the run: parameter values and paths --------------------------------------------------
+    # Output folders where no input may lie (the algorithm writes names there an input could carry).
+    EXCLUSIVE_OUTPUT_FOLDERS: Collection[str] = ()
+
+    def parameters_checked_at_run(self, parameters: Dict) -> Collection[str]:
+        """Parameters whose values QGIS cannot judge and the algorithm checks itself (e.g. a SAFE
+        product given as a raster); none by default."""
+        return ()
+
+    def extra_input_folders(self, parameters: Dict, context: QgsProcessingContext) -> List[Tuple[str, str]]:
+        """Input folders that no parameter type names as such (e.g. a local archive given as a URL)."""
+        return []
+
+    def checkParameterValues(self, parameters, context):  # noqa: N802 (QGIS's name)
+        skipped = set(self.parameters_checked_at_run(parameters))
+        ok, message = (True, "") if skipped else super().checkParameterValues(parameters, context)
+        for definition in self.parameterDefinitions():
+            name = definition.name()
+            if name not in skipped and not definition.checkValueIsAcceptable(parameters.get(name), context):
+                return False, (explain_unacceptable(definition, parameters.get(name), context)
+                               or tr("Incorrect parameter value for {}").format(name))
+        if not ok:
+            return False, message
+        problem = self.path_problem(parameters, context)
+        return (False, problem) if problem else (True, "")
+
+    def path_problem(self, parameters: Dict, context: QgsProcessingContext) -> Optional[str]:
+        """Why the parameters' paths or CRSs cannot be used (an output onto an input, ...); None when fine."""
+        problem = invalid_crs(self.parameterDefinitions(), parameters, context, self)
+        if problem:
+            return problem
+        paths = parameter_paths(self.parameterDefinitions(), parameters, context)
+        try:
+            check_paths(inputs=paths.inputs, input_folders=paths.input_folders + self.extra_input_folders(
+                parameters, context), outputs=paths.outputs, output_folders=paths.output_folders,
+                exclusive_folders=self.EXCLUSIVE_OUTPUT_FOLDERS)
+        except LabelMigrationError as error:
+            return str(error)
+        return None
+
+    def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS's name)
+        # again here: a model's child algorithms are prepared and run without checkParameterValues
+        problem = self.path_problem(parameters, context)
+        if problem:
+            raise QgsProcessingException(problem)
+        return True
+
+    # -- the run ------------------------------------------------------------------------------------------
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS's name)
+        """Runs process() with the limits of the plugin's settings in force; every error leaves as one
+        QgsProcessingException with a message for the user."""
+        with limits.using(limits_in_force()):
+            try:
+                return self.process(parameters, context, feedback)
+            except QgsProcessingException:
+                raise
+            except (LabelMigrationError, Cancelled) as error:
+                raise QgsProcessingException(str(error)) from None
+            except MemoryError:
+                raise QgsProcessingException(tr(
+                    "{} ran out of memory. Crop the input first or use smaller tiles.").format(self.displayName())
+                ) from None
+            except OSError as error:
+                _log_traceback(self.ALGORITHM_ID)
+                raise QgsProcessingException(_os_error_message(error)) from None
+            except Exception as error:  # noqa: BLE001 (the boundary: nothing but a message leaves)
+                where = _log_traceback(self.ALGORITHM_ID)
+                raise QgsProcessingException(tr("{} failed unexpectedly: {}: {}. The details are in {}.").format(
+                    self.displayName(), type(error).__name__, error, where)) from None
+
+    def process(self, parameters: Dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict:
+        raise NotImplementedError
 
     @staticmethod
     @contextmanager
@@ -127,6 +213,36 @@ class LabelMigrationAlgorithm(QgsProcessingAlgorithm):
         if context.willLoadLayerOnCompletion(layer_id):
             _POST_PROCESSORS.append(processor)
             context.layerToLoadOnCompletionDetails(layer_id).setPostProcessor(processor)
+
+
+def _log_traceback(algorithm_id: str) -> str:
+    """Keep the traceback of an unexpected error where a developer finds it and the user is not shown
+    it: the file errors.log in the plugin's settings folder, and in the desktop the Log Messages panel
+    (qgis_process prints that panel's messages on the console, so there only the file). Returns
+    where the details are, in words."""
+    text = f"{algorithm_id}: {traceback.format_exc()}"
+    path = os.path.join(QgsApplication.qgisSettingsDirPath(), "labelmigration", "errors.log")
+    where = tr("the file {}").format(path)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if os.path.exists(path) and os.path.getsize(path) > ERROR_LOG_BYTES:
+            os.replace(path, path + ".1")
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(f"{datetime.datetime.now().isoformat(timespec='seconds')} {text}\n")
+    except OSError:
+        where = ""
+    if QgsApplication.instance() is not None and QgsApplication.instance().platform() == "desktop":
+        QgsMessageLog.logMessage(text, LOG_TAG, Qgis.MessageLevel.Critical, notifyUser=False)
+        where = tr("the log (View > Panels > Log Messages, tab '{}')").format(LOG_TAG)
+    return where or tr("no log (the settings folder cannot be written)")
+
+
+def _os_error_message(error: OSError) -> str:
+    target = f"'{error.filename}'" if error.filename else tr("a file")
+    if error.filename2:
+        target += f" / '{error.filename2}'"
+    reason = error.strerror or str(error)
+    return tr("Cannot read or write {}: {}.").format(target, reason)
 
 
 def gdal_source(layer: QgsRasterLayer) -> str:

@@ -88,7 +88,7 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
             self.MIN_AREA, tr("Minimum area"), QgsProcessingParameterNumber.Type.Double, 1000.0, minValue=0.0))
         self.addOutput(QgsProcessingOutputNumber("CLOUD_PERCENT", tr("Cloud cover of the valid pixels (%)")))
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def process(self, parameters, context, feedback):
         outputs = {"classes": self.parameterAsOutputLayer(parameters, self.OUTPUT, context)}
         probability = self.parameterAsOptionalOutputLayer(parameters, self.OUTPUT_PROBABILITY, context)
         if probability:

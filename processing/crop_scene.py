@@ -80,20 +80,17 @@ class CropSceneAlgorithm(LabelMigrationAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("COVERED_PERCENT", tr("Label footprint covered by the scene (%)")))
         self.addOutput(QgsProcessingOutputNumber("NODATA_PERCENT", tr("Label pixels without image data (%)")))
 
-    def checkParameterValues(self, parameters, context):
+    def checkParameterValues(self, parameters, context):  # noqa: N802 (QGIS's name)
         has_scene = parameters.get(self.SCENE) not in (None, "")
         has_scenes = parameters.get(self.SCENES) not in (None, "")
         if has_scene == has_scenes:
             return False, tr("Give either a scene (SCENE) or a search result (SCENES), not both.") if has_scene \
                 else tr("Give a scene (SCENE) or a search result to take it from (SCENES).")
-        if not self._scene_product(parameters):
-            return super().checkParameterValues(parameters, context)
-        # a SAFE product is no raster layer QGIS can load: check the other parameters only
-        for definition in self.parameterDefinitions():
-            if definition.name() != self.SCENE and not definition.checkValueIsAcceptable(
-                    parameters.get(definition.name()), context):
-                return False, tr("Incorrect parameter value for {}").format(definition.name())
-        return True, ""
+        return super().checkParameterValues(parameters, context)
+
+    def parameters_checked_at_run(self, parameters):
+        # a SAFE product is no raster layer QGIS can load: the core opens it
+        return (self.SCENE,) if self._scene_product(parameters) else ()
 
     def _scene_product(self, parameters) -> str:
         value = parameters.get(self.SCENE)
@@ -115,7 +112,7 @@ class CropSceneAlgorithm(LabelMigrationAlgorithm):
         feedback.pushInfo(tr("Scene of rank {} in the search result: {}").format(rank, scene))
         return scene
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def process(self, parameters, context, feedback):
         output_image = self.parameterAsOutputLayer(parameters, self.OUTPUT_IMAGE, context)
         output_label = self.parameterAsOutputLayer(parameters, self.OUTPUT_LABEL, context)
         label_path = self.raster_path(parameters, self.LABEL, context)

@@ -53,7 +53,7 @@ class DownloadScenesAlgorithm(LabelMigrationAlgorithm):
         self.addOutput(QgsProcessingOutputString("OFFLINE", tr("Offline products")))
         self.addOutput(QgsProcessingOutputNumber("COUNT", tr("Number of files")))
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def process(self, parameters, context, feedback):
         source = self.parameterAsSource(parameters, self.SCENES, context)
         if source is None:
             raise QgsProcessingException(self.invalidSourceError(parameters, self.SCENES))

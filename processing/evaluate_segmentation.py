@@ -41,7 +41,7 @@ class EvaluateSegmentationAlgorithm(LabelMigrationAlgorithm):
             self.addOutput(QgsProcessingOutputNumber(name, tr(description)))
         self.addOutput(QgsProcessingOutputString("PER_CLASS", tr("Metrics per class")))
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def process(self, parameters, context, feedback):
         result = self.run_core(
             evaluate, feedback,
             prediction_path=self.raster_path(parameters, self.PREDICTION, context),

@@ -44,7 +44,7 @@ class GeocodeMaskAlgorithm(LabelMigrationAlgorithm):
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, tr("Georeferenced label")))
         self.addOutput(QgsProcessingOutputNumber("CLASS_COUNT", tr("Number of colour classes")))
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def process(self, parameters, context, feedback):
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         result = self.run_core(
             geocode_mask, feedback,

@@ -135,7 +135,7 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.PAIRS, tr("Complete pairs")))
         self.addOutput(QgsProcessingOutputNumber(self.FAILED, tr("Failed labels")))
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def process(self, parameters, context, feedback):
         folder = self.parameterAsString(parameters, self.LABELS, context).strip()
         files = [path for path in self.parameterAsFileList(parameters, self.LABEL_FILES, context) if path]
         if folder and files:

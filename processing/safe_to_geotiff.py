@@ -51,7 +51,7 @@ class SafeToGeoTiffAlgorithm(LabelMigrationAlgorithm):
         self.addParameter(QgsProcessingParameterBoolean(self.COG, tr("Cloud-optimised"), False))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, tr("GeoTIFF")))
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def process(self, parameters, context, feedback):
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         result = self.run_core(
             safe_to_geotiff, feedback,

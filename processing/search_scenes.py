@@ -84,7 +84,7 @@ class SearchScenesAlgorithm(LabelMigrationAlgorithm):
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT_TABLE, tr("Match table"), tr("CSV files (*.csv)"), optional=True, createByDefault=True))
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def process(self, parameters, context, feedback):
         footprints = self._footprints(parameters, context)
         with self.core_errors():
             backend = make_backend(BACKEND_NAMES[self.parameterAsEnum(parameters, self.BACKEND, context)],

@@ -53,7 +53,7 @@ class SegmentAlgorithm(LabelMigrationAlgorithm):
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT_COUNTS, tr("Counts"), tr("CSV files (*.csv)"), optional=True, createByDefault=False))
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def process(self, parameters, context, feedback):
         model_path = self.parameterAsFile(parameters, self.MODEL, context)
         config_text = self.parameterAsString(parameters, self.CLASSES, context).strip()
         with self.core_errors():

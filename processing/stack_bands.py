@@ -32,7 +32,7 @@ class StackBandsAlgorithm(LabelMigrationAlgorithm):
         self.addParameter(QgsProcessingParameterString(self.BAND_NAMES, tr("Band names"), optional=True))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, tr("Stacked raster")))
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def process(self, parameters, context, feedback):
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         names_text = self.parameterAsString(parameters, self.BAND_NAMES, context)
         names = [name.strip() for name in names_text.split(",")] if names_text.strip() else None

@@ -1,4 +1,5 @@
 """Headless QGIS with Processing initialised and the Label Migration provider registered."""
+import os
 import time
 
 import pytest
@@ -62,3 +63,53 @@ def wait_idle():
             time.sleep(0.02)
 
     return wait
+
+
+# -- the bad-input suite (tests/qgis/test_bad_inputs_*.py; engine: tests/support/bad_inputs.py) ---------------
+@pytest.fixture(scope="session")
+def bad_input_library(tmp_path_factory):
+    """Valid inputs for every algorithm, built once; each case breaks one thing."""
+    from labelmigration.tests.support.bad_inputs import build_library
+
+    return build_library(tmp_path_factory.mktemp("bad-input-library"))
+
+
+@pytest.fixture(scope="session")
+def foreign_host():
+    """A loopback host no credentials may ever reach; the engine checks it after every case."""
+    from labelmigration.tests.support.bad_inputs import foreign_host as serve
+
+    with serve() as server:
+        yield server
+
+
+@pytest.fixture
+def check_bad_input(provider, bad_input_library, foreign_host, tmp_path):
+    """check_bad_input(case): run one case of the table through processing.run and check it."""
+    from labelmigration.tests.support.bad_inputs import check_case
+
+    def check(case, **servers):
+        check_case(case, bad_input_library, tmp_path, {"foreign": foreign_host, **servers})
+
+    return check
+
+
+@pytest.fixture(scope="session")
+def cli_home(tmp_path_factory, repo_root):
+    """A HOME with the plugin installed (`make install`) for qgis_process runs."""
+    from labelmigration.tests.support.bad_inputs import QGIS_PROCESS, install_for_cli
+
+    if not os.path.exists(QGIS_PROCESS):
+        pytest.fail("qgis_process.bin is not installed (make setup installs QGIS)")
+    return install_for_cli(repo_root, tmp_path_factory.mktemp("cli-home"))
+
+
+@pytest.fixture
+def check_bad_input_cli(cli_home, bad_input_library, foreign_host, tmp_path):
+    """check_bad_input_cli(case): the same case through qgis_process, as a user runs it."""
+    from labelmigration.tests.support.bad_inputs import check_case_cli
+
+    def check(case, **servers):
+        check_case_cli(case, bad_input_library, tmp_path, cli_home, {"foreign": foreign_host, **servers})
+
+    return check

@@ -128,7 +128,7 @@ def expect_failure(run, algorithm, parameters, pattern):
 def test_bad_input_messages(run, inputs, tmp_path):
     expect_failure(run, "cropscene", {"SCENE": inputs["scene"], "LABEL": inputs["scene"],
                                       "OUTPUT_IMAGE": inputs["scene"], "OUTPUT_LABEL": str(tmp_path / "l.tif")},
-                   r"same file as the input")
+                   r"would overwrite the input SCENE")
     far = write_raster(tmp_path / "far.tif", np.ones((10, 10), np.uint8), "EPSG:32632", from_origin(0, 100, 10, 10))
     expect_failure(run, "cropscene", {"SCENE": inputs["scene"], "LABEL": str(far),
                                       "OUTPUT_IMAGE": str(tmp_path / "i.tif"), "OUTPUT_LABEL": str(tmp_path / "l.tif")},

@@ -135,7 +135,7 @@ def test_no_overlap_is_an_error_and_writes_nothing(tmp_path, scene):
 def test_output_equal_to_input_is_refused(tmp_path, scene):
     label_path, _, _ = disk_label(tmp_path)
     before = os.path.getmtime(scene)
-    with pytest.raises(LabelMigrationError, match="same file as the input"):
+    with pytest.raises(LabelMigrationError, match="would overwrite the input"):
         crop_scene(str(scene), str(label_path), str(scene), str(tmp_path / "l.tif"))
     with pytest.raises(LabelMigrationError, match="must be different files"):
         crop_scene(str(scene), str(label_path), str(tmp_path / "x.tif"), str(tmp_path / "x.tif"))

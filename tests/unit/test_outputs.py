@@ -46,13 +46,16 @@ def test_stale_sidecar_of_the_old_file_is_removed(tmp_path):
     assert not (tmp_path / "out.tif.aux.xml").exists()
 
 
-def test_missing_folder_is_created_and_same_file_refused(tmp_path):
+def test_missing_folder_is_created_on_write_only_and_same_file_refused(tmp_path):
     nested = tmp_path / "a" / "b" / "out.tif"
     check_output_path(str(nested), [])
-    assert nested.parent.is_dir()
+    assert not (tmp_path / "a").exists()  # a check creates nothing: a run that fails later leaves no folder
+    with atomic_output(str(nested)) as temporary:
+        open(temporary, "w").close()
+    assert nested.is_file()
     source = tmp_path / "in.tif"
     source.write_text("x")
     link = tmp_path / "link.tif"
     link.symlink_to(source)
-    with pytest.raises(LabelMigrationError, match="same file as the input"):
+    with pytest.raises(LabelMigrationError, match="would overwrite the input"):
         check_output_path(str(link), [str(source)])

@@ -1,0 +1,68 @@
+"""The plugin's limits as Processing settings: Settings > Options > Processing > Providers > Label Migration.
+
+Each limit of core.limits is one setting (key LABELMIGRATION_<NAME>, stored by QGIS under
+Processing/Configuration/). An environment variable of the same name wins over the stored value, so
+that qgis_process runs and scripts can set a limit without touching the profile.
+"""
+import logging
+import os
+from dataclasses import fields, replace
+
+from qgis.core import QgsSettings
+
+from ..core.limits import LIMIT_NAMES, SETTING_TITLES, Limits
+
+LOG = logging.getLogger(__name__)
+PREFIX = "LABELMIGRATION_"
+WHERE = ("in Settings > Options > Processing > Providers > Label Migration (or the environment variable "
+         + PREFIX + "{NAME})")
+_DEFAULTS = {field.name: field.default for field in fields(Limits)}
+
+
+def setting_key(name: str) -> str:
+    return PREFIX + name.upper()
+
+
+def register(group: str) -> None:
+    """Show the limits in the Processing options under the provider's group (from provider.load())."""
+    from processing.core.ProcessingConfig import ProcessingConfig, Setting
+
+    from .algorithm import tr
+
+    for name in LIMIT_NAMES:
+        ProcessingConfig.addSetting(Setting(group, setting_key(name), tr(SETTING_TITLES[name]),
+                                            float(_DEFAULTS[name]), valuetype=Setting.FLOAT))
+    ProcessingConfig.readSettings()
+
+
+def unregister() -> None:
+    from processing.core.ProcessingConfig import ProcessingConfig
+
+    for name in LIMIT_NAMES:
+        ProcessingConfig.removeSetting(setting_key(name))
+
+
+def limits_in_force() -> Limits:
+    """The limits from the environment, else the stored settings, else the defaults. A value that is
+    not a number, or not above zero, is ignored with a warning in the log (0 stays for the memory
+    limit, where it means 'half of the machine's memory')."""
+    settings = QgsSettings()
+    values = {}
+    for name in LIMIT_NAMES:
+        key = setting_key(name)
+        raw = os.environ.get(key)
+        if raw in (None, ""):
+            raw = settings.value("Processing/Configuration/" + key, None)
+        if raw in (None, ""):
+            continue
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            LOG.warning("The setting %s = %r is not a number; using %s", key, raw, _DEFAULTS[name])
+            continue
+        if value < 0 or (value == 0 and name != "max_memory_mb") or value != value:
+            LOG.warning("The setting %s = %r is out of range; using %s", key, raw, _DEFAULTS[name])
+            continue
+        values[name] = value
+    limits = replace(Limits(), **values)
+    return replace(limits, where_to_change=WHERE)
