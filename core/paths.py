@@ -167,7 +167,8 @@ def safe_file_name(name: str, fallback: str = "unnamed", max_length: int = MAX_N
     a label's name): no separators, no '..', no control or reserved characters, no leading dots or
     spaces, at most max_length characters. Readable names pass unchanged."""
     text = unicodedata.normalize("NFC", str(name or ""))
-    text = _UNSAFE_CHARACTERS.sub("_", text)
+    parts = [part for part in re.split(r"[/\\]+", text) if part.strip() not in ("", ".", "..")]
+    text = _UNSAFE_CHARACTERS.sub("_", "_".join(parts))
     text = text.strip(" .")
     while ".." in text:
         text = text.replace("..", ".")
@@ -185,6 +186,8 @@ def path_inside(folder: str, *names: str) -> str:
 
     The names should already be sanitised; this is the last check before a file is written.
     """
+    if any("\x00" in name for name in names):
+        raise LabelMigrationError(f"Refused to write a file whose name holds a NUL character into '{folder}'.")
     target = os.path.join(folder, *names)
     if not is_within(target, folder) or _key(target) == _key(folder):
         shown = os.path.join(*names) if names else ""

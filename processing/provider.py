@@ -2,6 +2,7 @@
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
+from . import settings
 from .algorithm import ICON_PATH, tr
 from .cloud_mask import CloudMaskAlgorithm
 from .crop_scene import CropSceneAlgorithm
@@ -34,6 +35,14 @@ class LabelMigrationProvider(QgsProcessingProvider):
 
     def icon(self) -> QIcon:
         return QIcon(ICON_PATH)
+
+    def load(self) -> bool:
+        settings.register(self.name())
+        self.refreshAlgorithms()
+        return True
+
+    def unload(self) -> None:
+        settings.unregister()
 
     def loadAlgorithms(self) -> None:
         for algorithm in ALGORITHMS:

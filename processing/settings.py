@@ -9,6 +9,7 @@ import os
 from dataclasses import fields, replace
 
 from qgis.core import QgsSettings
+from qgis.PyQt.QtCore import QT_TR_NOOP
 
 from ..core.limits import LIMIT_NAMES, SETTING_TITLES, Limits
 
@@ -17,6 +18,11 @@ PREFIX = "LABELMIGRATION_"
 WHERE = ("in Settings > Options > Processing > Providers > Label Migration (or the environment variable "
          + PREFIX + "{NAME})")
 _DEFAULTS = {field.name: field.default for field in fields(Limits)}
+# core.limits.SETTING_TITLES, marked here for the translation files (the core has no Qt)
+TITLES_FOR_TRANSLATION = (
+    QT_TR_NOOP("Largest raster (megapixels)"), QT_TR_NOOP("Largest array in memory (MB, 0 = half the memory)"),
+    QT_TR_NOOP("Largest metadata file (MB)"), QT_TR_NOOP("Connection timeout (s)"), QT_TR_NOOP("Read timeout (s)"),
+    QT_TR_NOOP("Stalled download timeout (s)"), QT_TR_NOOP("Give up retrying after (s)"))
 
 
 def setting_key(name: str) -> str:
@@ -39,7 +45,8 @@ def unregister() -> None:
     from processing.core.ProcessingConfig import ProcessingConfig
 
     for name in LIMIT_NAMES:
-        ProcessingConfig.removeSetting(setting_key(name))
+        if setting_key(name) in ProcessingConfig.settings:
+            ProcessingConfig.removeSetting(setting_key(name))
 
 
 def limits_in_force() -> Limits:

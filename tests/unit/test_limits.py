@@ -1,0 +1,39 @@
+"""core/limits.py: the limits in force, and the checks that refuse before allocating or reading."""
+import threading
+
+import pytest
+
+from labelmigration.core import limits
+from labelmigration.core.errors import LabelMigrationError
+
+
+def test_a_huge_raster_is_refused_with_the_way_on():
+    # the issue's VRT: 1,000,000 x 1,000,000 pixels
+    with pytest.raises(LabelMigrationError) as error:
+        limits.check_pixels(1_000_000, 1_000_000, "The scene 'huge.vrt'")
+    message = str(error.value)
+    assert "1,000,000 x 1,000,000 pixels" in message and "limit of 10,000 megapixels" in message
+    assert "crop it first" in message and "Largest raster (megapixels)" in message
+    limits.check_pixels(10_980, 10_980, "A full Sentinel-2 tile at 10 m")  # 120.6 megapixels pass
+
+
+def test_limits_in_force_apply_to_every_thread_and_are_restored():
+    seen = []
+    with limits.using(limits.with_values(max_megapixels=1.0, where_to_change="in the test ({NAME})")):
+        worker = threading.Thread(target=lambda: seen.append(limits.current().max_megapixels))
+        worker.start()
+        worker.join()
+        with pytest.raises(LabelMigrationError, match=r"in the test \(MAX_MEGAPIXELS\)"):
+            limits.check_pixels(2000, 1000, "The raster")
+    assert seen == [1.0] and limits.current().max_megapixels == limits.Limits().max_megapixels
+
+
+def test_memory_and_metadata_limits():
+    with limits.using(limits.with_values(max_memory_mb=100)):
+        limits.check_memory(99e6, "A window")
+        with pytest.raises(LabelMigrationError, match="would need 200 MB of memory, more than the limit of 100 MB"):
+            limits.check_memory(200e6, "A window")
+    assert limits.Limits().memory_bytes() == pytest.approx(limits.physical_memory_bytes() / 2)
+    with pytest.raises(LabelMigrationError, match="damaged or hostile"):
+        limits.check_metadata_size(1 << 30, "The metadata 'MTD_MSIL2A.xml'")  # the issue's 1 GiB XML
+    limits.check_metadata_size(2e6, "A real MTD_MSIL2A.xml")
