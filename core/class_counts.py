@@ -5,7 +5,6 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from .outputs import atomic_output
 from .rasters import gdal_errors, open_raster, pixel_area, read_check, row_strips, srs_of, strip_height_for
 
 
@@ -31,13 +30,13 @@ def class_counts(path: str, names: Optional[Dict[int, str]] = None) -> List[dict
             for value, count in enumerate(counts) if count or value in names]
 
 
-def write_counts_csv(path: str, rows: List[dict]) -> str:
+def write_counts_file(path: str, rows: List[dict]) -> str:
+    """The counts as CSV written straight to path (a temporary the caller publishes)."""
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=["class", "name", "pixels", "area_m2"], lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({**row, "area_m2": "" if row["area_m2"] is None else f"{row['area_m2']:.2f}"})
-    with atomic_output(path) as temporary:
-        with open(temporary, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text.getvalue())
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text.getvalue())
     return path

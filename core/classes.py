@@ -21,6 +21,8 @@ from typing import Dict, List, Sequence, Tuple, Union
 import numpy as np
 
 from .errors import LabelMigrationError
+from .limits import check_metadata_size
+from .paths import unreadable_reason
 
 RGB = Tuple[int, int, int]
 BACKGROUND: RGB = (0, 0, 0)
@@ -106,22 +108,37 @@ def _load_json(text_or_path) -> Union[list, dict]:
         raise LabelMigrationError("No class configuration was given.")
     text, source = text_or_path, "The class configuration"
     if not text.lstrip().startswith(("[", "{")):
-        if not os.path.isfile(text):
-            raise LabelMigrationError(
-                f"The class configuration '{text}' is neither JSON nor an existing file."
-            )
-        source = f"The class configuration file '{text}'"
-        try:
-            with open(text, encoding="utf-8-sig") as handle:
-                text = handle.read()
-        except (OSError, UnicodeDecodeError) as error:
-            raise LabelMigrationError(f"{source} cannot be read: {error}.") from error
+        text, source = _read_config_file(text)
+    else:
+        check_metadata_size(len(text.encode("utf-8", "surrogatepass")), source)
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise LabelMigrationError(
             f"{source} is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}."
         ) from error
+    except RecursionError:
+        raise LabelMigrationError(
+            f"{source} is not valid JSON for a class configuration: it is nested too deeply. A class "
+            f"configuration is a list of {{name, color, filter}} objects.") from None
+
+
+def _read_config_file(path: str) -> Tuple[str, str]:
+    """(text, how to name it) of a class configuration file, refusing missing, unreadable or huge files."""
+    if len(path) > 4096 or "\n" in path:
+        raise LabelMigrationError(
+            "The class configuration is neither JSON (a list or object starting with '[' or '{') nor the path "
+            "of an existing file.")
+    problem = unreadable_reason(path) or (None if os.path.isfile(path) else f"'{path}' is a folder")
+    if problem:
+        raise LabelMigrationError(f"The class configuration is neither JSON nor a file that can be read: {problem}.")
+    source = f"The class configuration file '{path}'"
+    check_metadata_size(os.path.getsize(path), source)
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            return handle.read(), source
+    except (OSError, UnicodeDecodeError) as error:
+        raise LabelMigrationError(f"{source} cannot be read as UTF-8 text: {error}.") from error
 
 
 def load_class_config(text_or_path) -> List[ClassConfig]:

@@ -6,6 +6,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 from osgeo import gdal
 
+from . import limits
 from .errors import Cancelled, LabelMigrationError
 from .outputs import atomic_output, check_output_path
 from .progress import CancelCheck, ProgressCallback, Steps
@@ -51,6 +52,7 @@ def safe_to_geotiff(product_path: str, output: str, bands: Optional[Sequence[str
         chosen = parse_band_list(product, bands, with_scl=include_scl)
         stack = band_stack([product], chosen, resolution, resampling, reflectance)
         try:
+            _check_size(stack, product_path)
             with atomic_output(output) as temporary:
                 if cog:
                     tiled = temporary + ".tiled.tif"
@@ -68,6 +70,15 @@ def safe_to_geotiff(product_path: str, output: str, bands: Optional[Sequence[str
     return ConversionResult(output=output, bands=chosen, width=stack.width, height=stack.height,
                             epsg=product.grid.epsg, level=product.level, baseline=product.baseline,
                             offsets={b: product.offset(b) for b in chosen})
+
+
+def _check_size(stack: BandStack, product_path: str) -> None:
+    """Refuse an output beyond the pixel limit, and strips beyond the memory limit, before writing."""
+    what = f"The product '{product_path}' at {stack.resolution} m"
+    limits.check_pixels(stack.width, stack.height, what, "choose a coarser resolution")
+    rows = min(STRIP_ROWS, stack.height)
+    # one band's strip: DN, validity, resampled and converted copies
+    limits.check_memory(12.0 * stack.width * rows, f"A strip of {rows} rows of {what}", "choose a coarser resolution")
 
 
 def _write(stack: BandStack, path: str, steps: Steps) -> None:
@@ -95,13 +106,7 @@ def _write(stack: BandStack, path: str, steps: Steps) -> None:
     for row, rows in row_strips(stack.height, STRIP_ROWS):
         for position, band in enumerate(stack.bands, start=1):
             steps.check()
-            try:
-                values = stack.read(band, 0, row, stack.width, rows)
-            except RuntimeError as error:
-                raise LabelMigrationError(
-                    f"Reading band {band} of '{product.source}' failed: {str(error).strip()} "
-                    f"(a truncated or corrupt band file?)"
-                ) from error
+            values = stack.read(band, 0, row, stack.width, rows)  # a damaged band file fails named
             out.GetRasterBand(position).WriteArray(values.astype(dtype, copy=False), 0, row)
             done += rows
             steps.report(done / total)

@@ -14,16 +14,18 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 from osgeo import gdal, ogr, osr
 
+from . import limits
 from .errors import LabelMigrationError
-from .footprint import label_name, transform_geometry, valid_outline
+from .footprint import GEOCODE_FIRST, label_name, transform_geometry, valid_outline
 from .outputs import atomic_outputs, check_output_path
 from .progress import CancelCheck, ProgressCallback, Steps
 from .safe import is_safe_product, open_safe, parse_band_list
 from .safe_stack import band_stack
 from .rasters import band_names as band_descriptions
 from .rasters import (LABEL_BAND_NAME, GeoTransform, copy_color_table, create_gtiff, default_nodata, gdal_errors,
-                      gdal_type, numpy_dtype, open_raster, raster_outline, read_check, require_georeferenced,
-                      row_strips, strip_height_for, valid_mask, validity_band_index, window_transform)
+                      gdal_type, nan_as_nodata, numpy_dtype, open_raster, raster_outline, read_check,
+                      require_georeferenced, row_strips, strip_height_for, valid_mask, validity_band_index,
+                      window_transform)
 
 # Sub-pixel slack when snapping a footprint to the scene grid, so float noise adds no empty column.
 _SNAP_TOLERANCE = 1e-6
@@ -98,7 +100,7 @@ def _warp_label(label: gdal.Dataset, label_path: str, window: Window, transform,
             source = gdal.Translate("", label, format="VRT", bandList=[1, validity])
             gdal.Warp(target, source, **options)
         else:
-            source = gdal.Translate("", label, format="VRT", bandList=[1])
+            source = gdal.Translate("", nan_as_nodata(label), format="VRT", bandList=[1])
             gdal.Warp(target, source, dstAlpha=True, **options)
     values = target.GetRasterBand(1).ReadAsArray()
     valid = target.GetRasterBand(2).ReadAsArray() != 0
@@ -138,11 +140,14 @@ def _scene_raster(scene_path: str, other_tiles: Sequence[str], band_names: Optio
         srs = osr.SpatialReference()
         srs.ImportFromWkt(stack.srs_wkt)
         srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-        label_srs, _ = require_georeferenced(label, label_path, "label")
+        label_srs, label_transform = require_georeferenced(label, label_path, "label", GEOCODE_FIRST)
+        _check_extents_overlap(label, label_path, label_srs, label_transform, srs,
+                               raster_outline(stack.transform, stack.width, stack.height), scene_path)
         outline = valid_outline(label, label_path)
         window = footprint_window(_densified(outline, label_srs, srs), stack.transform, stack.width, stack.height)
         if window is None:
             raise _no_overlap(label_path, scene_path)
+        _check_window(window, scene_path, label_path, bytes_per_pixel=2 * len(stack.bands) + 6)
         out = create_gtiff(window_path, window.width, window.height, len(stack.bands), gdal.GDT_UInt16,
                            stack.srs_wkt, window_transform(stack.transform, window.col, window.row),
                            options=["PHOTOMETRIC=MINISBLACK"])
@@ -174,6 +179,28 @@ def _no_overlap(label_path: str, scene_path: str) -> LabelMigrationError:
     )
 
 
+def _check_extents_overlap(label: gdal.Dataset, label_path: str, label_srs, label_transform, scene_srs,
+                           scene_outline: ogr.Geometry, scene_path: str) -> None:
+    """Refuse a label whose extent misses the scene before any label pixel is read."""
+    extent = raster_outline(label_transform, label.RasterXSize, label.RasterYSize)
+    try:
+        extent = _densified(extent, label_srs, scene_srs)
+    except LabelMigrationError:
+        return  # the extent does not fit the scene's CRS: the outline of the valid pixels decides
+    if not extent.Intersects(scene_outline):
+        raise _no_overlap(label_path, scene_path)
+
+
+def _check_window(window: Window, scene_path: str, label_path: str, bytes_per_pixel: float) -> None:
+    """Refuse a crop window beyond the pixel or memory limit before it is allocated: the label and
+    its footprint mask are held on the window's grid at once."""
+    what = f"The part of the scene '{scene_path}' under the label '{label_path}'"
+    advice = "use a smaller label or a scene with coarser pixels"
+    limits.check_pixels(window.width, window.height, what, advice)
+    limits.check_memory(float(window.width) * window.height * bytes_per_pixel,
+                        f"Cropping the scene '{scene_path}' to the label '{label_path}'", advice)
+
+
 def bands_by_name(dataset: gdal.Dataset, scene_path: str, names: Sequence[str]) -> List[int]:
     """1-based band numbers of the bands whose descriptions are names (case-insensitive)."""
     described = {name.lower(): index for index, name in enumerate(band_descriptions(dataset), start=1) if name}
@@ -189,13 +216,14 @@ def bands_by_name(dataset: gdal.Dataset, scene_path: str, names: Sequence[str]) 
 def crop_scene(scene_path: str, label_path: str, output_image: str, output_label: str,
                bands: Optional[Sequence[int]] = None, label_resampling: str = "near",
                band_names: Optional[Sequence[str]] = None, other_tiles: Sequence[str] = (),
-               progress: Optional[ProgressCallback] = None,
+               require_data: bool = False, progress: Optional[ProgressCallback] = None,
                is_cancelled: Optional[CancelCheck] = None) -> CropResult:
     """Write the scene pixels under the label and the label on the same grid.
 
     The scene is any GDAL raster or a Sentinel-2 SAFE product (folder, zip or MTD xml; other
     tiles of the same datatake are mosaicked in). Bands are picked by number (bands) or by name
-    (band_names: band descriptions, or Sentinel-2 band names for SAFE products).
+    (band_names: band descriptions, or Sentinel-2 band names for SAFE products). require_data
+    refuses a pair whose image has no data under any label pixel (nothing is written).
     """
     steps = Steps(progress, is_cancelled)
     if os.path.realpath(output_image) == os.path.realpath(output_label):
@@ -206,7 +234,7 @@ def crop_scene(scene_path: str, label_path: str, output_image: str, output_label
         label = open_raster(label_path, "label")
         with _scene_raster(scene_path, other_tiles, band_names, label, label_path) as (scene_raster, stacked, corner):
             result = _crop(scene_raster, scene_path, label, label_path, output_image, output_label,
-                           stacked or bands, None if stacked else band_names, label_resampling, steps)
+                           stacked or bands, None if stacked else band_names, label_resampling, require_data, steps)
     result.window.col += corner[0]
     result.window.row += corner[1]
     return result
@@ -215,10 +243,10 @@ def crop_scene(scene_path: str, label_path: str, output_image: str, output_label
 def _crop(scene_raster: str, scene_path: str, label: gdal.Dataset, label_path: str, output_image: str,
           output_label: str,
           bands: Optional[Sequence[int]], band_names: Optional[Sequence[str]], label_resampling: str,
-          steps: Steps) -> CropResult:
+          require_data: bool, steps: Steps) -> CropResult:
     scene = open_raster(scene_raster, "scene")
     scene_srs, scene_transform = require_georeferenced(scene, scene_path, "scene")
-    label_srs, _ = require_georeferenced(label, label_path, "label")
+    label_srs, label_transform = require_georeferenced(label, label_path, "label", GEOCODE_FIRST)
     if band_names:
         band_list = bands_by_name(scene, scene_path, band_names)
     else:
@@ -227,13 +255,16 @@ def _crop(scene_raster: str, scene_path: str, label: gdal.Dataset, label_path: s
         if not 1 <= index <= scene.RasterCount:
             raise LabelMigrationError(f"The scene '{scene_path}' has no band {index} (it has {scene.RasterCount}).")
 
+    scene_outline = raster_outline(scene_transform, scene.RasterXSize, scene.RasterYSize)
+    _check_extents_overlap(label, label_path, label_srs, label_transform, scene_srs, scene_outline, scene_path)
     footprint = _densified(valid_outline(label, label_path), label_srs, scene_srs)
     steps.report(0.05)
-    scene_outline = raster_outline(scene_transform, scene.RasterXSize, scene.RasterYSize)
     covered = footprint.Intersection(scene_outline)
     window = footprint_window(footprint, scene_transform, scene.RasterXSize, scene.RasterYSize)
     if window is None or covered is None or covered.IsEmpty() or covered.GetArea() <= 0:
         raise _no_overlap(label_path, scene_path)
+    _check_window(window, scene_path, label_path,
+                  bytes_per_pixel=4 + 5 * numpy_dtype(label.GetRasterBand(1).DataType).itemsize)
     covered_percent = 100.0 * covered.GetArea() / footprint.GetArea()
     warnings = []
     if covered_percent < 99.999:
@@ -246,15 +277,19 @@ def _crop(scene_raster: str, scene_path: str, label: gdal.Dataset, label_path: s
     inside = _rasterize(footprint, window.width, window.height, transform, scene_srs)
     label_values, label_valid = _warp_label(label, label_path, window, transform, srs_wkt, label_resampling)
     label_valid &= inside
+    label_pixels = int(label_valid.sum())
     steps.report(0.15)
 
     with atomic_outputs(output_image, output_label) as (image_temporary, label_temporary):
         image_missing = _write_image(scene, scene_path, image_temporary, band_list, window, transform, srs_wkt,
                                      inside, label_valid, steps.sub(0.15, 0.95))
+        if require_data and label_pixels and image_missing >= label_pixels:
+            raise LabelMigrationError(
+                f"The scene '{scene_path}' has no data under the label '{label_path}' (every pixel there is "
+                f"nodata), so the pair would hold no image. Choose a scene that covers the label with data.")
         _write_label(label, label_path, label_temporary, label_values, label_valid, transform, srs_wkt,
                      scene_path)
         steps.report(1.0)
-    label_pixels = int(label_valid.sum())
     if label_pixels == 0:
         warnings.append("No label pixel falls on the scene grid (the label is smaller than one scene pixel).")
     return CropResult(

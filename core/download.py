@@ -1,41 +1,65 @@
 """Downloads of whole products (CDSE OData ``$value``, DHuS) and single assets (STAC COGs).
 
 A download writes to ``<target>.part`` beside the target, resumes with ``Range`` after a cut
-connection or a retried error, checks the size and the catalogue's checksum, and only then renames
-the part file to the target. The target therefore never holds a partial file. After a cancel the
-``.part`` file is kept on purpose, so that the next call with the same target resumes from it.
+connection or a retried error, checks what arrived (the content type and the first bytes must fit
+the target: a .zip starts with PK, a .tif with a TIFF header, a .jp2 with the JPEG 2000 signature),
+the size and the catalogue's checksum, and only then renames the part file to the target. The
+target therefore never holds a partial file. After a cancel the ``.part`` file is kept on purpose,
+so that the next call with the same target resumes from it.
+
+Timeouts (core.limits): each request has the connect and read timeouts; a transfer that brings
+fewer than ``STALL_MIN_BYTES`` in ``stall_timeout_s`` is stalled and counts as a failed try even
+when some bytes came; retries stop ``retry_deadline_s`` after the first try, or after the last try
+that brought data (a long download over a flaky line goes on while it progresses).
+
+Credentials go only to the hosts of their scope (:class:`core.http.ScopedCredentials`); a plain
+headers provider is sent only to the download URL's own host, never after a redirect elsewhere.
 
 Only the standard library (plus the optional ``blake3`` package for BLAKE3 checksums).
 """
 import errno
 import hashlib
 import http.client
+import json
 import logging
 import os
 import shutil
 import socket
 import threading
 import time
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Union
 
+from . import limits
 from .errors import Cancelled, LabelMigrationError
-from .http import DEFAULT_TIMEOUT, HttpError, display_url, open_once, post_form, retry_delay, sleep_cancellable
+from .http import (DEFAULT_TIMEOUT, CredentialScope, HeadersProvider, HttpError, ScopedCredentials, StallWatch,
+                   Timeouts, basic_auth, display_url, open_once, post_form, retry_delay, scoped,
+                   sleep_cancellable, timeouts, tries_text)
+from .paths import MAX_NAME_LENGTH, check_paths, path_inside, safe_file_name
 
 LOG = logging.getLogger(__name__)
 
 MAX_CONNECTIONS = 4  # the Copernicus Data Space allows four parallel downloads per user
 CHUNK_SIZE = 1 << 20
 PART_SUFFIX = ".part"
+RESUME_MIN_BYTES = 1 << 20  # a failed download keeps its part file (to resume from) only from this size on
 CDSE_TOKEN_URL = "https://identity.dataspace.copernicus.eu/auth/realms/CDSE/protocol/openid-connect/token"
 CDSE_CLIENT_ID = "cdse-public"
 CDSE_DOWNLOAD_URL = "https://download.dataspace.copernicus.eu/odata/v1/Products({id})/$value"
+CDSE_DOMAIN = "dataspace.copernicus.eu"  # the public CDSE hosts: catalogue, download, zipper, identity
 _DISK_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
-_NETWORK_ERRORS = (socket.timeout, TimeoutError, ConnectionError, http.client.HTTPException)
-
-HeadersProvider = Callable[[], Dict[str, str]]
+_NETWORK_ERRORS = (socket.timeout, TimeoutError, OSError, http.client.HTTPException)
+HEAD_BYTES = 16  # the first bytes kept to check a file's signature
+_TIFF = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+SIGNATURES = {  # target suffix -> (what it is, the signatures it may start with)
+    ".zip": ("a zip archive", (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")),
+    ".tif": ("a TIFF image", _TIFF),
+    ".tiff": ("a TIFF image", _TIFF),
+    ".jp2": ("a JPEG 2000 image", (b"\x00\x00\x00\x0cjP  \r\n\x87\n", b"\xff\x4f\xff\x51")),
+}
 
 
 # -- results ------------------------------------------------------------------------------------
@@ -95,17 +119,69 @@ class DownloadJob:
     target: str
     expected_size: Optional[int] = None
     checksums: Optional[Dict[str, str]] = None
+    headers_provider: Optional[HeadersProvider] = None  # this job's credentials (else download_many's)
 
 
 Outcome = Union[DownloadResult, ProductOffline]
 
 
 class _Retry(Exception):
-    """A failed attempt worth another one (network trouble, 429/5xx, a cut connection)."""
+    """A failed attempt worth another one (network trouble, 429/5xx, a cut connection, a stall)."""
 
-    def __init__(self, reason: str, retry_after: Optional[str] = None):
+    def __init__(self, reason: str, retry_after: Optional[str] = None, stalled: bool = False):
         super().__init__(reason)
-        self.reason, self.retry_after = reason, retry_after
+        self.reason, self.retry_after, self.stalled = reason, retry_after, stalled
+
+
+class WrongContent(LabelMigrationError):
+    """The server sent something other than the file asked for (an HTML page instead of a zip)."""
+
+
+# -- what arrived -------------------------------------------------------------------------------
+def _suffix(target: str) -> str:
+    return os.path.splitext(target)[1].lower()
+
+
+def _described(head: bytes) -> str:
+    text = head.lstrip().lower()
+    if not head:
+        return "an empty file"
+    if text.startswith((b"<!doctype html", b"<html", b"<head", b"<body")):
+        return "an HTML page"
+    if text.startswith(b"<"):
+        return "an XML or HTML document"
+    if text.startswith((b"{", b"[")):
+        return "JSON text"
+    return "bytes " + head[:8].hex(" ")
+
+
+def check_content_type(shown: str, target: str, content_type: Optional[str]) -> None:
+    """Refuse a text answer (HTML, JSON, XML, plain text) for a binary target (.zip, .tif, .jp2)."""
+    if _suffix(target) not in SIGNATURES or not content_type:
+        return
+    kind = content_type.split(";")[0].strip().lower()
+    textual = (kind.startswith("text/") or kind in ("application/json", "application/xml")
+               or kind.endswith(("+json", "+xml")))
+    if textual:
+        raise _wrong(shown, target, "an HTML page" if "html" in kind else f"'{kind}' text")
+
+
+def check_signature(shown: str, target: str, head: bytes, complete: bool = True) -> None:
+    """Refuse a file whose first bytes are not those of its kind (by the target's suffix); while
+    the file is incomplete (complete false), a head that may still become a signature passes."""
+    expected = SIGNATURES.get(_suffix(target))
+    if expected is None or head.startswith(expected[1]):
+        return
+    if not complete and any(signature.startswith(head) for signature in expected[1]):
+        return
+    raise _wrong(shown, target, _described(head))
+
+
+def _wrong(shown: str, target: str, came: str) -> WrongContent:
+    return WrongContent(
+        f"{shown} sent {came} instead of {SIGNATURES[_suffix(target)][0]} for '{os.path.basename(target)}'; "
+        f"nothing was kept. The address may lead to a login or error page: check the scene's URL and the "
+        f"credentials.")
 
 
 # -- checksums ----------------------------------------------------------------------------------
@@ -141,7 +217,7 @@ class _Verifier:
                 self.warnings.append(f"'{name}': this Python cannot compute {key} checksums{need}; "
                                      f"it is checked by other means only.")
             else:
-                self.expected[key] = value.strip().lower()
+                self.expected[key] = str(value).strip().lower()
         if not self.expected:
             if expected_size is not None and checksums:
                 self.warnings.append(f"'{name}' is verified by its size only.")
@@ -202,11 +278,12 @@ class _PartFile:
         self.resumed = False
         self.handle = None
         self.size = 0
+        self.head = b""  # the file's first HEAD_BYTES
 
     def open(self) -> None:
         """Open for appending; bytes an earlier call left behind are read into the checksums."""
         self.verifier.reset()
-        self.size, self.resumed = 0, False
+        self.size, self.resumed, self.head = 0, False, b""
         if os.path.exists(self.path):
             too_big = self.verifier.expected_size is not None and os.path.getsize(self.path) > self.verifier.expected_size
             if too_big:
@@ -215,6 +292,7 @@ class _PartFile:
                 with open(self.path, "rb") as handle:
                     for block in iter(lambda: handle.read(CHUNK_SIZE), b""):
                         self.verifier.update(block)
+                        self._keep_head(block)
                         self.size += len(block)
                 self.resumed = self.size > 0
         self.handle = open(self.path, "ab")
@@ -222,12 +300,18 @@ class _PartFile:
     def write(self, data: bytes) -> None:
         self.handle.write(data)
         self.verifier.update(data)
+        self._keep_head(data)
         self.size += len(data)
+
+    def _keep_head(self, data: bytes) -> None:
+        if self.size < HEAD_BYTES:
+            self.head += data[:HEAD_BYTES - self.size]
 
     def restart(self) -> None:
         self.handle.seek(0)
         self.handle.truncate()
         self.size = 0
+        self.head = b""
         self.resumed = False
         self.verifier.reset()
 
@@ -255,12 +339,12 @@ class _PartFile:
 class _Transfer:
     """The requests of one download: Range from the part file's size, progress, cancel."""
 
-    def __init__(self, url: str, part: _PartFile, headers_provider: Optional[HeadersProvider],
+    def __init__(self, url: str, target: str, part: _PartFile, credentials: Optional[ScopedCredentials],
                  progress: Optional[Callable[[DownloadProgress], None]],
-                 is_cancelled: Optional[Callable[[], bool]], timeout: float, chunk_size: int):
-        self.url, self.shown, self.part = url, display_url(url), part
-        self.headers_provider, self.progress, self.is_cancelled = headers_provider, progress, is_cancelled
-        self.timeout, self.chunk_size = timeout, chunk_size
+                 is_cancelled: Optional[Callable[[], bool]], times: Timeouts, chunk_size: int):
+        self.url, self.shown, self.target, self.part = url, display_url(url), target, part
+        self.credentials, self.progress, self.is_cancelled = credentials, progress, is_cancelled
+        self.times, self.chunk_size = times, chunk_size
         self.total = part.verifier.expected_size
         self.server_total: Optional[int] = None  # the file's size as the server tells it
         self.etag: Optional[str] = None
@@ -272,7 +356,7 @@ class _Transfer:
             raise Cancelled()
 
     def request_headers(self) -> Dict[str, str]:
-        headers = dict(self.headers_provider()) if self.headers_provider else {}
+        headers = {}
         if self.part.size:
             headers["Range"] = f"bytes={self.part.size}-"
             if self.etag:
@@ -283,7 +367,7 @@ class _Transfer:
         """One request; returns when the whole file is in the part file (or the product is offline)."""
         self.requests += 1
         try:
-            response = open_once(self.url, self.request_headers(), self.timeout)
+            response = open_once(self.url, self.request_headers(), self.times, credentials=self.credentials)
         except _NETWORK_ERRORS as error:  # a malformed or missing answer that urllib lets through
             raise _Retry(f"no valid answer ({error or type(error).__name__})") from None
         except HttpError as error:
@@ -295,7 +379,8 @@ class _Transfer:
             raise
         with response:
             if response.status == 202:
-                return offline_result(self.url, self.part.path[:-len(PART_SUFFIX)], status=202)
+                return offline_result(self.url, self.target, status=202)
+            check_content_type(self.shown, self.target, response.headers.get("Content-Type"))
             length = self.accept(response)
             self.copy(response, length)
         return None
@@ -323,6 +408,7 @@ class _Transfer:
 
     def copy(self, response, length: Optional[int]) -> None:
         received = 0
+        watch = StallWatch(self.times.stall)
         while length is None or received < length:
             self.check_cancelled()
             wanted = self.chunk_size if length is None else min(self.chunk_size, length - received)
@@ -330,15 +416,19 @@ class _Transfer:
             if not chunk:
                 break
             self.part.write(chunk)
+            check_signature(self.shown, self.target, self.part.head, complete=False)
             received += len(chunk)
             self.received += len(chunk)
             self.report()
+            if watch.stalled(len(chunk)):
+                raise _Retry(f"{watch.message()} after {self.part.size} bytes", stalled=True)
         if (length is not None and received < length) or (self.server_total is not None and self.part.size < self.server_total):
             raise _Retry(f"the connection was cut after {self.part.size} bytes")
 
     def read(self, response, size: int) -> bytes:
+        """At most size bytes, as soon as some came (read1): a drip is seen byte by byte."""
         try:
-            return response.read(size)
+            return getattr(response, "read1", response.read)(size)
         except _NETWORK_ERRORS as error:
             raise _Retry(f"the connection broke after {self.part.size} bytes ({error or type(error).__name__})") from None
 
@@ -362,23 +452,38 @@ def _content_range(value: str):
 
 
 def _fetch_with_retries(transfer: _Transfer, retries: int, backoff: float) -> Optional[ProductOffline]:
-    """fetch_once until the file is complete; a try that brought new bytes does not count as a failure."""
-    failures, token_renewed = 0, False
+    """fetch_once until the file is complete. A try that brought new bytes without stalling does not
+    count as a failure and restarts the retry deadline; a stalled one counts even when bytes came."""
+    failures, token_renewed, tries = 0, False, 0
+    first = since = time.monotonic()
+    deadline = transfer.times.deadline
     while True:
         transfer.check_cancelled()
         before = transfer.part.size
+        tries += 1
         try:
             return transfer.fetch_once()
         except _Retry as problem:
-            failures = 0 if transfer.part.size > before else failures + 1
-            if failures > retries:
-                raise HttpError(f"Downloading {transfer.shown} failed after {retries} retries: {problem.reason}") from None
+            now = time.monotonic()
+            if transfer.part.size > before and not problem.stalled:
+                failures, since = 0, now
+            else:
+                failures += 1
             delay = retry_delay(max(1, failures), problem.retry_after, backoff)
-            LOG.info("Download of %s: %s; trying again in %.1f s", transfer.shown, problem.reason, delay)
+            if failures > retries:
+                raise HttpError(f"Downloading {transfer.shown} failed after {retries} retries "
+                                f"({tries_text(tries, now - first)}): {problem.reason}") from None
+            if now - since + delay >= deadline:
+                raise HttpError(f"Downloading {transfer.shown} failed: {problem.reason}; "
+                                f"{tries_text(tries, now - first)}"
+                                f", and the retry deadline of {deadline:g} s has passed"
+                                f", or {limits.raise_hint('retry_deadline_s')}.") from None
+            LOG.warning("Download of %s: try %d failed (%s); trying again in %.1f s", transfer.shown, tries,
+                        problem.reason, delay)
             sleep_cancellable(delay, transfer.is_cancelled)
         except HttpError as error:
-            if error.status == 401 and not token_renewed and hasattr(transfer.headers_provider, "invalidate"):
-                transfer.headers_provider.invalidate()  # a token that expired early: get a new one, once
+            if error.status == 401 and not token_renewed and transfer.credentials is not None:
+                transfer.credentials.invalidate()  # a token that expired early: get a new one, once
                 token_renewed = True
                 continue
             raise
@@ -410,17 +515,23 @@ def download(url: str, target: str, *, expected_size: Optional[int] = None,
              checksums: Optional[Dict[str, str]] = None, headers_provider: Optional[HeadersProvider] = None,
              progress: Optional[Callable[[DownloadProgress], None]] = None,
              is_cancelled: Optional[Callable[[], bool]] = None, retries: int = 5, chunk_size: int = CHUNK_SIZE,
-             timeout: float = DEFAULT_TIMEOUT, backoff: float = 1.0) -> Outcome:
+             timeout: Optional[float] = DEFAULT_TIMEOUT, backoff: float = 1.0) -> Outcome:
     """Download url to target, resuming, retrying and verifying; returns a DownloadResult.
 
     checksums: {algorithm: hex} as the catalogue gives them (MD5, SHA256, BLAKE3 when the ``blake3``
     package is installed; otherwise the size is checked and a warning is added to the result).
-    headers_provider: called before every request for fresh headers (a :class:`CdseToken`).
+    headers_provider: credentials, asked before every request for fresh headers: a
+    :class:`core.http.ScopedCredentials` (sent only to the hosts of its scope), a :class:`CdseToken`
+    (only to the CDSE hosts and its token URL's host) or any callable (only to url's own host).
+    timeout: the connect and read timeout; None: those of the limits in force.
     A target that already exists and passes the checks is not downloaded again.
 
     Returns a :class:`ProductOffline` (not an exception) when the hub answers 202 Accepted.
-    Raises LabelMigrationError for a wrong checksum or size (the part file is removed), a full disk
-    (the part file is removed) and HTTP errors that retrying does not cure; raises Cancelled on
+    Raises LabelMigrationError for a wrong checksum or size, content that is not what the target's
+    suffix asks for (WrongContent: an HTML page for a .zip) and a full disk (the part file is
+    removed), and for HTTP errors that retrying does not cure, timeouts and stalls beyond the retry
+    deadline (the part file is kept to resume from only when it holds at least RESUME_MIN_BYTES, and
+    the message says so); raises Cancelled on
     cancel, leaving nothing under the target's name but keeping ``<target>.part`` so that the next
     call resumes where this one stopped. Calls for one target in one process take turns (they would
     share its part file): the later call then finds the target complete and skips it.
@@ -435,16 +546,33 @@ def download(url: str, target: str, *, expected_size: Optional[int] = None,
                                   warnings=verifier.warnings)
         _prepare_folder(target, expected_size)
         part = _PartFile(target + PART_SUFFIX, verifier)
-        transfer = _Transfer(url, part, headers_provider, progress, is_cancelled, timeout, chunk_size)
+        transfer = _Transfer(url, target, part, scoped(headers_provider, url), progress, is_cancelled,
+                             timeouts(timeout), chunk_size)
         try:
             outcome = _download_verified(transfer, retries, backoff)
         except OSError as error:
             written = part.size
             part.remove()
             raise _write_error(target, error, written) from None
+        except WrongContent:
+            part.remove()
+            raise
+        except Cancelled:
+            if part.size == 0:
+                part.remove()
+            raise
+        except LabelMigrationError as error:
+            if part.size < RESUME_MIN_BYTES:
+                part.remove()  # keep only a part file worth resuming
+                raise
+            kept = (f"{error} The {_megabytes(part.size)} received are kept in '{part.path}' for the next try "
+                    f"to resume.")
+            if isinstance(error, HttpError):
+                raise HttpError(kept, error.status, error.retry_after) from None
+            raise LabelMigrationError(kept) from None
         except BaseException:
             if part.size == 0:
-                part.remove()  # keep only a part file worth resuming
+                part.remove()
             raise
         if isinstance(outcome, ProductOffline):
             if part.size == 0:
@@ -466,6 +594,7 @@ def _download_verified(transfer: _Transfer, retries: int, backoff: float) -> Opt
             part.close()
         if outcome is not None:
             return outcome
+        check_signature(transfer.shown, transfer.target, part.head)
         problem = part.verifier.mismatch(part.size)
         if problem is None:
             return None
@@ -544,7 +673,7 @@ def download_many(jobs: Sequence[DownloadJob], max_connections: int = MAX_CONNEC
                   headers_provider: Optional[HeadersProvider] = None,
                   progress: Optional[Callable[[DownloadProgress], None]] = None,
                   is_cancelled: Optional[Callable[[], bool]] = None, retries: int = 5,
-                  chunk_size: int = CHUNK_SIZE, timeout: float = DEFAULT_TIMEOUT, backoff: float = 1.0,
+                  chunk_size: int = CHUNK_SIZE, timeout: Optional[float] = DEFAULT_TIMEOUT, backoff: float = 1.0,
                   raise_on_error: bool = True) -> List[Union[DownloadResult, ProductOffline, DownloadFailed]]:
     """Run the jobs with at most max_connections (never more than 4) downloads at once.
 
@@ -553,6 +682,7 @@ def download_many(jobs: Sequence[DownloadJob], max_connections: int = MAX_CONNEC
     failed file is raised once all jobs have ended. A cancel stops every download (Cancelled).
     """
     connections = max(1, min(int(max_connections), MAX_CONNECTIONS))
+    new_folders = _missing_folders(job.target for job in jobs)
     stop = threading.Event()
     combined = _CombinedProgress(jobs, progress)
 
@@ -562,7 +692,8 @@ def download_many(jobs: Sequence[DownloadJob], max_connections: int = MAX_CONNEC
     def run(index: int, job: DownloadJob):
         try:
             outcome = download(job.url, job.target, expected_size=job.expected_size, checksums=job.checksums,
-                               headers_provider=headers_provider, progress=combined.for_job(index),
+                               headers_provider=job.headers_provider or headers_provider,
+                               progress=combined.for_job(index),
                                is_cancelled=cancelled, retries=retries, chunk_size=chunk_size,
                                timeout=timeout, backoff=backoff)
         except Cancelled:
@@ -580,6 +711,7 @@ def download_many(jobs: Sequence[DownloadJob], max_connections: int = MAX_CONNEC
     with ThreadPoolExecutor(max_workers=connections, thread_name_prefix="download") as pool:
         futures = [pool.submit(run, index, job) for index, job in enumerate(jobs)]
         outcomes = [_wait(future) for future in futures]
+    _remove_empty(new_folders)  # made for downloads that failed or were offline
     errors = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
     if errors:
         raise next((e for e in errors if not isinstance(e, Cancelled)), errors[0])
@@ -590,6 +722,25 @@ def download_many(jobs: Sequence[DownloadJob], max_connections: int = MAX_CONNEC
         error.results = outcomes
         raise error
     return outcomes
+
+
+def _missing_folders(targets) -> List[str]:
+    """The folders that downloads to targets would create, deepest first."""
+    missing = set()
+    for target in targets:
+        folder = os.path.dirname(os.path.abspath(target))
+        while folder and not os.path.exists(folder) and folder not in missing:
+            missing.add(folder)
+            folder = os.path.dirname(folder)
+    return sorted(missing, key=len, reverse=True)
+
+
+def _remove_empty(folders: Sequence[str]) -> None:
+    for folder in folders:
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass  # not empty (it holds a download or a part file to resume) or already gone
 
 
 def _wait(future):
@@ -616,35 +767,51 @@ def offline_result(url: str, target: str, *, status: Optional[int] = None,
 
 def odata_checksums(product: dict) -> Dict[str, str]:
     """{algorithm: hex} from an OData product's ``Checksum`` list."""
-    return {item["Algorithm"]: item["Value"] for item in product.get("Checksum") or []
-            if item.get("Algorithm") and item.get("Value")}
+    return {str(item["Algorithm"]): str(item["Value"]) for item in product.get("Checksum") or []
+            if isinstance(item, dict) and item.get("Algorithm") and item.get("Value")}
 
 
 def odata_job(product: dict, folder: str, url_template: str = CDSE_DOWNLOAD_URL) -> Union[DownloadJob, ProductOffline]:
-    """The download job for a CDSE OData product (``<Name>.zip`` in folder), or ProductOffline."""
-    url = url_template.format(id=product["Id"])
-    target = os.path.join(folder, f"{product['Name']}.zip")
+    """The download job for a CDSE OData product (``<Name>.zip`` in folder), or ProductOffline.
+
+    The catalogue's Name becomes a safe file name inside folder (never a path elsewhere)."""
+    if not isinstance(product, dict) or not product.get("Id") or not product.get("Name"):
+        raise LabelMigrationError(f"The OData product {str(product)[:80]!r} has no Id or no Name; it cannot be "
+                                  f"downloaded.")
+    url = url_template.format(id=urllib.parse.quote(str(product["Id"]), safe="-"))
+    target = path_inside(folder, safe_file_name(str(product["Name"]), max_length=MAX_NAME_LENGTH - 4) + ".zip")
     offline = offline_result(url, target, product=product)
     if offline is not None:
         return offline
     size = product.get("ContentLength")
-    return DownloadJob(url, target, int(size) if size else None, odata_checksums(product) or None)
+    try:
+        size = int(size) if size else None
+    except (TypeError, ValueError):
+        raise LabelMigrationError(f"The OData product '{product['Name']}' has a ContentLength that is not a "
+                                  f"number ({size!r}).") from None
+    return DownloadJob(url, target, size, odata_checksums(product) or None)
 
 
 # -- Copernicus Data Space tokens ---------------------------------------------------------------
 class CdseToken:
-    """Bearer tokens for the Copernicus Data Space, usable as ``headers_provider``.
+    """Bearer tokens for the Copernicus Data Space, usable as ``headers_provider`` (sent only within
+    its ``scope``: the CDSE hosts, the token URL's host, allowed_urls).
 
     Logs in with the password grant, refreshes with the refresh token when the access token expires
     within refresh_margin seconds, logs in again when the refresh is refused. Thread-safe. The
     password and the tokens never appear in messages, logs or repr().
     """
 
+    what = "the Copernicus Data Space token"  # as messages name it
+
     def __init__(self, user: str, password: str, token_url: str = CDSE_TOKEN_URL,
-                 client_id: str = CDSE_CLIENT_ID, refresh_margin: float = 60.0, timeout: float = DEFAULT_TIMEOUT,
-                 retries: int = 3, backoff: float = 1.0, clock: Callable[[], float] = time.monotonic):
+                 client_id: str = CDSE_CLIENT_ID, refresh_margin: float = 60.0,
+                 timeout: Optional[float] = DEFAULT_TIMEOUT, retries: int = 3, backoff: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic, allowed_urls: Sequence[str] = ()):
         self.user, self._password = user, password
         self.token_url, self.client_id, self.refresh_margin = token_url, client_id, refresh_margin
+        # where the token may go: the CDSE hosts, the token URL's host and hosts the caller names
+        self.scope = CredentialScope([token_url, *allowed_urls], [CDSE_DOMAIN])
         self.timeout, self.retries, self.backoff, self._clock = timeout, retries, backoff, clock
         self._lock = threading.Lock()
         self._access: Optional[str] = None
@@ -695,3 +862,157 @@ class CdseToken:
         self._expires = now + float(answer.get("expires_in") or 600)
         self._refresh = answer.get("refresh_token")
         self._refresh_expires = now + float(answer.get("refresh_expires_in") or 3600)
+
+
+# -- the scenes of a search result (downloadscenes) ---------------------------------------------
+Row = Dict[str, object]  # one feature of searchscenes' scene layer: id, title, backend, url, size, checksums, assets
+_DOWNLOADABLE = ("http://", "https://")
+
+
+def is_cdse(backend: str) -> bool:
+    return "odata" in backend.lower() or "cdse" in backend.lower()
+
+
+class SceneCredentials:
+    """One account's credentials for the rows of a scene layer, each row only to hosts that belong
+    to it: CDSE OData rows get a bearer token sent to the CDSE hosts, the token URL's host and
+    allowed_urls; other rows get HTTP Basic, sent to allowed_urls only (the account's own server).
+    Any other host gets nothing, and warn says why (once per host)."""
+
+    def __init__(self, account, token_url: str = CDSE_TOKEN_URL, allowed_urls: Sequence[Optional[str]] = (),
+                 warn: Optional[Callable[[str], None]] = None, advice: str = ""):
+        allowed = [url for url in allowed_urls if url]
+        self.token = ScopedCredentials(CdseToken(*account, token_url=token_url),
+                                       CredentialScope([token_url, *allowed], [CDSE_DOMAIN]), warn,
+                                       CdseToken.what, advice)
+        self.basic = ScopedCredentials(lambda: basic_auth(account), CredentialScope(allowed), warn,
+                                       "the user name and password", advice)
+
+    def __call__(self, row: Row) -> ScopedCredentials:
+        return self.token if is_cdse(_text(row.get("backend"))) else self.basic
+
+
+def scene_jobs(rows: Sequence[Row], folder: str, assets: Sequence[str] = (),
+               inputs: Sequence[tuple] = (),
+               credentials: Optional[Callable[[Row], Optional[HeadersProvider]]] = None,
+               warn: Optional[Callable[[str], None]] = None) -> List[DownloadJob]:
+    """The download jobs for the rows of a scene layer: each row's whole product
+    (``<title>.zip``), or its named assets (``<id>/<asset>.<ext>``), inside folder.
+
+    Names from the layer are sanitised (core.paths; warn tells when a name had to change). A row
+    whose fields are malformed, or whose target would be an input (inputs: (parameter, path) pairs)
+    or another row's different file, is refused with a message naming the scene. Rows already on
+    disk (a local archive) need no job. Nothing is created on disk here.
+    """
+    jobs: Dict[str, DownloadJob] = {}
+    warn = warn or LOG.warning
+    for row in rows:
+        for job in _row_jobs(row, folder, assets, warn):
+            job.headers_provider = credentials(row) if credentials else None
+            earlier = jobs.setdefault(os.path.normcase(os.path.abspath(job.target)), job)
+            if earlier.url != job.url:
+                raise LabelMigrationError(
+                    f"Two scenes would be saved as the same file '{job.target}' ({display_url(earlier.url)} and "
+                    f"{display_url(job.url)}); keep one of them in the scene layer.")
+    result = list(jobs.values())
+    check_paths(inputs=inputs, outputs=[(f"download '{os.path.basename(job.target)}'", job.target) for job in result])
+    return result
+
+
+def _row_jobs(row: Row, folder: str, assets: Sequence[str], warn: Callable[[str], None]) -> List[DownloadJob]:
+    raw_title = _text(row.get("title")) or _text(row.get("id"))
+    if not raw_title:
+        raise LabelMigrationError("A scene of the scene layer has neither a title nor an id; it cannot be named.")
+    title = _short(raw_title)  # as shown in messages
+    if assets:
+        available = _json_field(row, "assets", title) or {}
+        missing = [name for name in assets if name not in available]
+        if missing:
+            raise LabelMigrationError(f"The scene '{title}' has no asset {', '.join(missing)} (it has "
+                                      f"{', '.join(sorted(map(_short, available))) or 'none'}).")
+        subfolder = _safe(_text(row.get("id")) or raw_title, f"The scene id '{_short(row.get('id') or title)}'", warn)
+        return [DownloadJob(href, path_inside(folder, subfolder, _safe(name + _extension(href),
+                                                                       f"The asset name '{_short(name)}'", warn)))
+                for name, href in ((name, _href(available[name], f"asset '{name}'", title)) for name in assets)
+                if href]
+    url = _text(row.get("url"))
+    if not url:
+        raise LabelMigrationError(
+            f"The scene '{title}' has no whole-product download; name the assets to download (ASSETS).")
+    url = _href(url, "url", title)
+    if not url:
+        return []  # a local archive: nothing to download
+    stem = raw_title[:-5] if raw_title.upper().endswith(".SAFE") else raw_title
+    stem = stem[:-4] if stem.lower().endswith(".zip") else stem
+    name = _safe(stem, f"The scene title '{title}'", warn, 4) + ".zip"  # .zip: its content is checked
+    checksums = _json_field(row, "checksums", title)
+    return [DownloadJob(url, path_inside(folder, name), expected_size=_size(row, title), checksums=checksums or None)]
+
+
+def _text(value) -> str:
+    return "" if value is None or str(value) == "NULL" else str(value)
+
+
+def _short(value, length: int = 80) -> str:
+    text = "".join(c if c.isprintable() else "?" for c in _text(value))
+    return text if len(text) <= length else text[:length] + "…"
+
+
+def _safe(name: str, what: str, warn: Callable[[str], None], reserve: int = 0) -> str:
+    """safe_file_name(name) (reserve: characters kept free for a suffix), telling warn when the name had to change."""
+    safe = safe_file_name(name, max_length=MAX_NAME_LENGTH - reserve)
+    if safe != name:
+        warn(f"{what} is not a safe file name (a path, '..', control characters or too long); the file is "
+             f"named '{safe}' instead.")
+    return safe
+
+
+def _href(value, field_name: str, title: str) -> Optional[str]:
+    """An http(s) URL to download, None for a file already on disk, an error for anything else."""
+    href = _text(value).strip()
+    if href.lower().startswith(_DOWNLOADABLE):
+        return href
+    if href and "://" not in href and os.path.exists(href):
+        return None
+    scheme = href.split("://", 1)[0] + "://" if "://" in href else None
+    why = (f"a {scheme} address, which cannot be downloaded over HTTP(S)" if scheme
+           else "neither a web address nor a file on disk")
+    raise LabelMigrationError(f"The scene '{title}' has a {field_name} that is {why} ({href[:120]!r}).")
+
+
+def _json_field(row: Row, name: str, title: str) -> Optional[Dict[str, str]]:
+    """The row's JSON object field name ({text: text}), None when empty; an error naming the scene when malformed."""
+    text = _text(row.get(name)).strip()
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise LabelMigrationError(f"The {name} field of the scene '{title}' is not valid JSON "
+                                  f"({getattr(error, 'msg', error)}): {_short(text)!r}.") from None
+    except RecursionError:
+        raise LabelMigrationError(f"The {name} field of the scene '{title}' is nested too deeply to read.") from None
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise LabelMigrationError(f"The {name} field of the scene '{title}' is not a JSON object of texts "
+                                  f"(like {{\"MD5\": \"...\"}}): {_short(text)!r}.")
+    return value
+
+
+def _size(row: Row, title: str) -> Optional[int]:
+    value = row.get("size")
+    if not _text(value):
+        return None
+    try:
+        size = int(value)
+    except (TypeError, ValueError):
+        size = -1
+    if size < 0:
+        raise LabelMigrationError(f"The scene '{title}' has a size that is not a number of bytes ({value!r}).")
+    return size
+
+
+def _extension(href: str) -> str:
+    """'.tif' from an asset's href (letters and digits only, at most 8), else ''."""
+    tail = urllib.parse.urlsplit(href).path.rsplit("/", 1)[-1]
+    extension = tail.rsplit(".", 1)[1] if "." in tail else ""
+    return "." + extension if extension.isalnum() and extension.isascii() and len(extension) <= 8 else ""

@@ -6,6 +6,10 @@ is written to disk and only row strips are ever held in memory. Pixels that are 
 outside the data) in either raster are left out. The confusion matrix has the truth in rows and
 the prediction in columns and accumulates strip by strip with ``np.bincount``.
 
+The positive class: with two classes (or one) the headline numbers are the positive class's, so a
+positive class that is not among them fails the evaluation; with more classes they are the macro
+means and the positive class is not used.
+
 Zero divisions: for a class that occurs in the truth or in the prediction, a ratio whose
 denominator is zero counts as 0 (a class never predicted has precision 0, a class predicted but
 absent from the truth has recall 0, as scikit-learn's ``zero_division=0``). A class absent from
@@ -21,6 +25,7 @@ from osgeo import gdal
 
 from .errors import LabelMigrationError
 from .footprint import transform_geometry
+from .limits import check_pixels
 from .outputs import atomic_output
 from .progress import CancelCheck, ProgressCallback, Steps
 from .rasters import (gdal_errors, grid_difference, numpy_dtype, open_raster, pixel_to_world, raster_outline,
@@ -28,6 +33,7 @@ from .rasters import (gdal_errors, grid_difference, numpy_dtype, open_raster, pi
 
 # Value range up to which a strip's (truth, prediction) pairs are counted with one bincount.
 _BINCOUNT_LIMIT = 1 << 22
+MAX_CLASSES = 1024  # distinct values a class raster may hold; more means it is no class raster
 
 
 @dataclass
@@ -146,16 +152,28 @@ def _integer_values(values: np.ndarray, path: str, role: str) -> np.ndarray:
     if np.issubdtype(values.dtype, np.floating):
         if values.size and not np.all(values == np.round(values)):
             raise LabelMigrationError(
-                f"The {role} '{path}' holds fractional values; class rasters must hold whole class numbers."
+                f"The {role} '{path}' holds fractional values (such as {_first_fraction(values)}); class rasters "
+                f"must hold whole class numbers. Is it a probability or a measurement rather than classes?"
             )
+        if values.size and np.abs(values).max() >= 2 ** 31:
+            raise LabelMigrationError(
+                f"The {role} '{path}' holds values such as {values[np.abs(values) >= 2 ** 31][0]:g}, far beyond "
+                f"any class number; class rasters must hold whole class numbers.")
     return values.astype(np.int64, copy=False)
 
 
-class _PairCounter:
-    """Counts (truth, prediction) value pairs strip by strip."""
+def _first_fraction(values: np.ndarray) -> str:
+    return f"{values[values != np.round(values)][0]:g}"
 
-    def __init__(self):
+
+class _PairCounter:
+    """Counts (truth, prediction) value pairs strip by strip; refuses more distinct values than
+    MAX_CLASSES (a continuous raster given as classes would make the matrix explode)."""
+
+    def __init__(self, prediction_path: str, truth_path: str):
         self.counts: Dict[Tuple[int, int], int] = {}
+        self.paths = {"ground truth": truth_path, "prediction": prediction_path}
+        self.values = {"ground truth": set(), "prediction": set()}
 
     def add(self, truth: np.ndarray, prediction: np.ndarray) -> None:
         if truth.size == 0:
@@ -170,7 +188,18 @@ class _PairCounter:
             unique, counts = np.unique(np.stack([truth, prediction]), axis=1, return_counts=True)
             pairs = zip(unique[0].tolist(), unique[1].tolist(), counts.tolist())
         for t, p, n in pairs:
+            if (t, p) not in self.counts:
+                self._see(t, p)
             self.counts[(t, p)] = self.counts.get((t, p), 0) + n
+
+    def _see(self, truth: int, prediction: int) -> None:
+        for role, value in (("ground truth", truth), ("prediction", prediction)):
+            seen = self.values[role]
+            seen.add(value)
+            if len(seen) > MAX_CLASSES:
+                raise LabelMigrationError(
+                    f"The {role} '{self.paths[role]}' holds more than {MAX_CLASSES} distinct values; a class raster "
+                    f"holds class numbers. Is it an image or a probability rather than classes?")
 
 
 def evaluate(prediction_path: str, truth_path: str, classes: Optional[Sequence[int]] = None, positive: Optional[int] = 1,
@@ -186,6 +215,10 @@ def evaluate(prediction_path: str, truth_path: str, classes: Optional[Sequence[i
     with gdal_errors():
         truth = open_raster(truth_path, "ground truth")
         prediction = open_raster(prediction_path, "prediction")
+        check_pixels(truth.RasterXSize, truth.RasterYSize, f"The ground truth '{truth_path}'",
+                     "crop both rasters to the area to score first")
+        check_pixels(prediction.RasterXSize, prediction.RasterYSize, f"The prediction '{prediction_path}'",
+                     "crop both rasters to the area to score first")
         truth_srs, truth_transform = require_georeferenced(truth, truth_path, "ground truth")
         prediction_srs, prediction_transform = require_georeferenced(prediction, prediction_path, "prediction")
         truth_outline = raster_outline(truth_transform, truth.RasterXSize, truth.RasterYSize)
@@ -213,7 +246,7 @@ def evaluate(prediction_path: str, truth_path: str, classes: Optional[Sequence[i
         bytes_per_row = width * (numpy_dtype(truth_band.DataType).itemsize
                                  + numpy_dtype(prediction_band.DataType).itemsize + 8 * 3)
         strip = strip_height_for(truth, bytes_per_row, 32 << 20)
-        counter = _PairCounter()
+        counter = _PairCounter(prediction_path, truth_path)
         for row, rows in row_strips(height, strip):
             with read_check(truth_path, "ground truth"):
                 truth_values = truth_band.ReadAsArray(0, row, width, rows)
@@ -239,6 +272,7 @@ def evaluate(prediction_path: str, truth_path: str, classes: Optional[Sequence[i
     classes = [int(c) for c in classes] if classes is not None else seen
     if len(set(classes)) != len(classes):
         raise LabelMigrationError("The class values to evaluate contain duplicates.")
+    _check_positive(positive, classes, explicit=classes is not seen)
     position = {value: i for i, value in enumerate(classes)}
     confusion = np.zeros((len(classes), len(classes)), dtype=np.int64)
     excluded = 0
@@ -255,6 +289,19 @@ def evaluate(prediction_path: str, truth_path: str, classes: Optional[Sequence[i
         raise LabelMigrationError("No pixel holds one of the evaluated classes in both rasters.")
     steps.report(1.0)
     return result
+
+
+def _check_positive(positive: Optional[int], classes: List[int], explicit: bool) -> None:
+    """A binary evaluation (two classes or fewer) reports the positive class's numbers: refuse a positive
+    class that is not there rather than quietly report something else."""
+    if positive is None or len(classes) > 2 or positive in classes:
+        return
+    where = "the classes to evaluate" if explicit else "the classes present in the two rasters"
+    raise LabelMigrationError(
+        f"The positive class {positive} (POSITIVE) is not among {where}: {', '.join(map(str, classes))}. Set "
+        f"POSITIVE to the class whose precision, recall, IoU and F1 you want"
+        + (" (with a single class present they would be undefined for any other class)." if len(classes) == 1
+           else "."))
 
 
 def _format(value: float) -> str:

@@ -9,9 +9,12 @@ from osgeo import gdal, ogr, osr
 from .dates import date_from_metadata, date_from_name, first_date
 from .errors import LabelMigrationError
 from .progress import CancelCheck, ProgressCallback, Steps
-from .rasters import gdal_errors, open_raster, read_check, require_georeferenced, srs_from_user, validity_band_index
+from .rasters import (check_raster_size, gdal_errors, nan_as_nodata, open_raster, read_check, require_georeferenced,
+                      srs_from_user, validity_band_index)
 
 WGS84 = "EPSG:4326"
+# what a label without georeferencing needs first
+GEOCODE_FIRST = "Geocode it onto the image it was drawn on first (algorithm 'Geocode label mask')."
 
 
 @dataclass
@@ -44,17 +47,20 @@ def _mask_dataset(dataset: gdal.Dataset) -> gdal.Dataset:
     pixel coordinates but a VRT band in map coordinates.
     """
     validity = validity_band_index(dataset)
-    source_band = validity if validity else "mask,1"
-    return gdal.Translate("", dataset, format="VRT", bandList=[source_band])
+    if validity:
+        return gdal.Translate("", dataset, format="VRT", bandList=[validity])
+    return gdal.Translate("", nan_as_nodata(dataset), format="VRT", bandList=["mask,1"])
 
 
 def valid_outline(dataset: gdal.Dataset, path: str) -> ogr.Geometry:
     """The union of the label's valid pixels as a (multi)polygon in the label's own CRS.
 
     GDAL polygonizes the mask line by line, so the label is never held in memory; the
-    geotransform (rotation terms included) places the outline exactly on pixel edges.
+    geotransform (rotation terms included) places the outline exactly on pixel edges. Every pixel
+    is read, so a label beyond the pixel limit is refused first.
     """
-    require_georeferenced(dataset, path, "label")
+    require_georeferenced(dataset, path, "label", GEOCODE_FIRST)
+    check_raster_size(dataset, path, "label")
     mask_dataset = _mask_dataset(dataset)
     mask = mask_dataset.GetRasterBand(1)
     memory = ogr.GetDriverByName("Memory").CreateDataSource("outline")
@@ -78,8 +84,20 @@ def transform_geometry(geometry: ogr.Geometry, source: osr.SpatialReference,
     if max_segment:
         result.Segmentize(max_segment)
     if not source.IsSame(target):
-        result.Transform(osr.CoordinateTransformation(source, target))
+        try:
+            failed = result.Transform(osr.CoordinateTransformation(source, target)) != 0
+        except (RuntimeError, TypeError):
+            failed = True
+        if failed:
+            raise LabelMigrationError(
+                f"A shape cannot be transformed from {_crs_name(source)} to {_crs_name(target)} "
+                f"(it lies outside the area where the target CRS is defined).")
     return result
+
+
+def _crs_name(srs: osr.SpatialReference) -> str:
+    authority, code = srs.GetAuthorityName(None), srs.GetAuthorityCode(None)
+    return f"{authority}:{code}" if authority and code else f"'{srs.GetName() or 'an unnamed CRS'}'"
 
 
 def area_m2(geometry: ogr.Geometry, srs: osr.SpatialReference) -> float:
@@ -101,10 +119,10 @@ def _densify_step(geometry: ogr.Geometry) -> float:
 def label_footprint(path: str, target_crs: str = WGS84) -> Footprint:
     """The valid-data outline of one georeferenced label, reprojected to target_crs."""
     with gdal_errors():
-        dataset = open_raster(path, "label")
-        srs, _transform = require_georeferenced(dataset, path, "label")
-        outline = valid_outline(dataset, path)
         target = srs_from_user(target_crs)
+        dataset = open_raster(path, "label")
+        srs, _transform = require_georeferenced(dataset, path, "label", GEOCODE_FIRST)
+        outline = valid_outline(dataset, path)
         date = first_date((date_from_name(path), date_from_metadata(dataset.GetMetadata() or {})))
         return Footprint(
             label=label_name(path),
@@ -122,6 +140,12 @@ def label_footprints(paths: Sequence[str], target_crs: str = WGS84,
     if not paths:
         raise LabelMigrationError("No label rasters were given.")
     steps = Steps(progress, is_cancelled)
+    with gdal_errors():  # every label is checked before the first is read, so a bad one fails fast
+        srs_from_user(target_crs)
+        for path in paths:
+            dataset = open_raster(path, "label")
+            require_georeferenced(dataset, path, "label", GEOCODE_FIRST)
+            check_raster_size(dataset, path, "label")
     footprints = []
     for index, path in enumerate(paths):
         steps.check()

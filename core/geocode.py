@@ -11,8 +11,8 @@ from .dates import date_from_metadata, date_from_name, first_date
 from .errors import LabelMigrationError
 from .outputs import atomic_output, check_output_path
 from .progress import CancelCheck, ProgressCallback, Steps
-from .rasters import (LABEL_BAND_NAME, VALIDITY_BAND_NAME, color_table_from, create_gtiff, gdal_errors,
-                      has_geotransform, open_raster, read_check, require_georeferenced, row_strips,
+from .rasters import (LABEL_BAND_NAME, VALIDITY_BAND_NAME, check_raster_size, color_table_from, create_gtiff,
+                      gdal_errors, has_geotransform, open_raster, read_check, require_georeferenced, row_strips,
                       strip_height_for, valid_mask)
 
 MAX_CLASS_COLOURS = 255  # index 0..254 for colours; keeps uint8 labels
@@ -148,7 +148,10 @@ def geocode_mask(label_path: str, reference_path: str, output: str, validity_ban
     with gdal_errors():
         reference = open_raster(reference_path, "reference raster")
         srs, transform = require_georeferenced(reference, reference_path, "reference raster")
+        # the output has the reference's size and every label pixel is read: both within the limit
+        check_raster_size(reference, reference_path, "reference raster", "crop it (and the label) first")
         label_dataset = open_raster(label_path, "label")
+        check_raster_size(label_dataset, label_path, "label", "crop it (and the reference) first")
         result = GeocodeResult(output=output, width=reference.RasterXSize, height=reference.RasterYSize)
         if has_geotransform(label_dataset) or label_dataset.GetProjection():
             result.warnings.append(
@@ -204,6 +207,7 @@ def _write(path, source: _LabelSource, reference, reference_path, srs_wkt, trans
     if validity_band:
         out.GetRasterBand(2).SetDescription(VALIDITY_BAND_NAME)
     strip = strip_height_for(reference, width * 8)
+    any_valid = False
     for row, rows in row_strips(height, strip):
         classes, alpha = source.classes(row, rows)
         label_band.WriteArray(classes, 0, row)
@@ -212,7 +216,13 @@ def _write(path, source: _LabelSource, reference, reference_path, srs_wkt, trans
                 valid = valid_mask(reference, 0, row, width, rows)
             if alpha is not None:
                 valid &= alpha
+            any_valid = any_valid or bool(valid.any())
             out.GetRasterBand(2).WriteArray(valid.astype(np.uint8), 0, row)
         steps.report((row + rows) / height)
+    if validity_band and not any_valid:
+        raise LabelMigrationError(
+            f"No pixel of the label '{source.path}' would be valid: the reference raster '{reference_path}' holds "
+            f"only nodata{' where the label is not transparent' if source.alpha_band else ''}. Use the image the "
+            f"label was drawn on, or turn the validity band off.")
     out.FlushCache()
     out = None

@@ -11,28 +11,43 @@ each tile's output before blending, for models that return logits).
 Streaming: tiles are read window by window with GDAL; predictions are blended with a separable
 Hann weight (flat towards raster edges) into a rolling buffer one tile row high, and every row
 that no later tile can touch is normalised and written at once. Memory is therefore bounded by
-one tile row of the output plus a batch of tiles, whatever the raster's size.
+one tile row of the output plus a batch of tiles, whatever the raster's size; that amount is
+worked out and checked against the memory limit (core.limits) before anything is allocated, and
+the raster's size against the pixel limit.
+
+Plausibility: input pixels that are NaN count as nodata whatever the raster's nodata metadata
+says. A run fails, leaving no output, when the input has no valid pixel in the bands used, or
+when the model returns NaN or infinity for any valid pixel (a broken model, e.g. NaN weights, or
+input scaling that does not fit the raster): no statistic is ever computed from NaN.
 """
 import json
 import os
 from dataclasses import dataclass, field, replace
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from osgeo import gdal
 
+from . import limits
 from .dependencies import require
 from .errors import LabelMigrationError
 from .outputs import atomic_outputs, check_output_path
+from .paths import unreadable_reason
 from .progress import CancelCheck, ProgressCallback, Steps
 from .rasters import (band_names, color_table_from, create_gtiff, gdal_cache_limit, gdal_errors, has_geotransform,
                       open_raster, read_check)
 
 OUTPUT_ROLES = ("probability", "classes")
 CLASSES_NODATA = 255
+MAX_CLASSES = CLASSES_NODATA  # classes 0..254 fit the uint8 class raster beside its nodata value
 DEFAULT_TILE_SIZE = 512
+MAX_TILE_SIZE = 8192  # the largest tile the algorithms offer; memory is checked for any size
+MIN_TILE_SIZE = 4
 DEFAULT_OVERLAP_PERCENT = 10.0
+# input tensor types the engine can feed: onnxruntime's name -> numpy type
+_INPUT_TYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(float16)": np.float16}
 EMIT_ROWS = 64  # rows normalised and written at a time
+_UNIT_SLACK = 1e-3  # probabilities this far outside 0..1 still count as probabilities
 MIN_OVERLAP = 2  # the blending weight is zero on a tile's outermost pixel: neighbours must cover it
 _SEGMENTATION_TYPES = ("segmentor", "segmentation")
 # canonical names: a band described 'B04' matches a model band 'red' and vice versa
@@ -76,13 +91,43 @@ class ModelInfo:
                 standardization_mean=_optional_list(values.get("standardization_mean")),
                 standardization_std=_optional_list(values.get("standardization_std")),
                 seg_thresh=_optional(float, values.get("seg_thresh")),
-                bands=[str(b) for b in values["bands"]] if values.get("bands") else None,
+                bands=_band_list(values.get("bands")),
                 reflectance_scale=_optional(float, values.get("reflectance_scale")),
                 reflectance_offset=_optional(float, values.get("reflectance_offset")),
                 output_activation=_optional(lambda v: str(v).lower(), values.get("output_activation")),
             )
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, OverflowError) as error:
             raise LabelMigrationError(f"The model '{path}' has malformed metadata: {error}.") from error
+
+    def check_numbers(self, path: str) -> None:
+        """Refuse scaling metadata that would silently turn every pixel into NaN or one constant."""
+        named = {"reflectance_scale": [self.reflectance_scale], "reflectance_offset": [self.reflectance_offset],
+                 "standardization_mean": self.standardization_mean, "standardization_std": self.standardization_std,
+                 "seg_thresh": [self.seg_thresh], "tiles_overlap": [self.tiles_overlap]}
+        for key, values in named.items():
+            if any(v is not None and not np.isfinite(v) for v in values or []):
+                raise LabelMigrationError(
+                    f"The model '{path}' has the metadata {key} = {values}, which holds a value that is not a "
+                    f"finite number; fix the model's metadata.")
+        if self.reflectance_scale == 0:
+            raise LabelMigrationError(
+                f"The model '{path}' has reflectance_scale 0 in its metadata: every pixel would become the same "
+                f"value. Fix the model's metadata.")
+        if self.seg_thresh is not None and not 0.0 <= self.seg_thresh <= 1.0:
+            raise LabelMigrationError(
+                f"The model '{path}' has seg_thresh {self.seg_thresh} in its metadata; a threshold lies between 0 "
+                f"and 1. Give THRESHOLD to override it.")
+
+
+def _band_list(value) -> Optional[List[str]]:
+    """The model's band names: a JSON list, or a comma-separated text."""
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, str):
+        return [name.strip() for name in value.split(",") if name.strip()] or None
+    if not isinstance(value, list) or any(isinstance(name, (dict, list)) for name in value):
+        raise ValueError(f"bands must be a list of band names, not {value!r}")
+    return [str(name) for name in value]
 
 
 def _json_value(text: str):
@@ -123,6 +168,7 @@ class Model:
     input_type: np.dtype = np.dtype(np.float32)
     provider: str = "CPUExecutionProvider"  # the execution provider the session runs on
     warnings: List[str] = field(default_factory=list)
+    classes: Optional[int] = None  # output channels the model declares; None when dynamic
 
 
 @dataclass
@@ -137,6 +183,7 @@ class PredictionResult:
     tiles: int
     valid_pixels: int
     warnings: List[str] = field(default_factory=list)  # e.g. CUDA failed and the CPU ran the model
+    finished: object = None  # what predict_raster's ``finish`` returned
 
 
 CPU_PROVIDER = "CPUExecutionProvider"
@@ -188,8 +235,7 @@ def load_model(path: str, info: Optional[ModelInfo] = None) -> Model:
     """Open an ONNX model with onnxruntime and read its metadata (or take ``info`` instead of the
     file's metadata), or explain what is wrong."""
     ort = require("onnxruntime", "Running an ONNX model")
-    if not path or not os.path.isfile(path):
-        raise LabelMigrationError(f"The model file '{path}' does not exist.")
+    _check_model_file(path)
     try:
         session, provider, warnings = create_session(ort, path)
     except Exception as error:  # onnxruntime raises its own exception types for bad files
@@ -202,16 +248,62 @@ def load_model(path: str, info: Optional[ModelInfo] = None) -> Model:
         raise LabelMigrationError(
             f"The model '{path}' is a '{info.model_type}' model; only segmentation models (Segmentor) can be run."
         )
-    model_input = session.get_inputs()[0]
-    shape = list(model_input.shape)
+    inputs = session.get_inputs()
+    if len(inputs) != 1:
+        raise LabelMigrationError(
+            f"The model '{path}' takes {len(inputs)} inputs ({', '.join(i.name for i in inputs)}); a segmentation "
+            f"model takes one image tensor (batch, bands, rows, cols).")
+    model_input = inputs[0]
+    shape = list(model_input.shape or [])
     if len(shape) != 4:
         raise LabelMigrationError(
-            f"The model '{path}' takes input of shape {shape}; a segmentation model takes (batch, bands, rows, cols)."
+            f"The model '{path}' takes input of shape {shape} (rank {len(shape)}); a segmentation model takes "
+            f"rank 4: (batch, bands, rows, cols)."
         )
+    if model_input.type not in _INPUT_TYPES:
+        raise LabelMigrationError(
+            f"The model '{path}' takes input of type {model_input.type}; only models that take floating-point "
+            f"tensors ({', '.join(_INPUT_TYPES)}) can be run.")
     channels = shape[1] if isinstance(shape[1], int) and shape[1] > 0 else None
+    if isinstance(shape[1], int) and shape[1] == 0:
+        raise LabelMigrationError(f"The model '{path}' takes input with 0 bands; it cannot be run on an image.")
     fixed = tuple(shape[2:]) if all(isinstance(s, int) and s > 0 for s in shape[2:]) else None
-    input_type = np.float64 if model_input.type == "tensor(double)" else np.float32
-    return Model(path, session, info, model_input.name, channels, fixed, np.dtype(input_type), provider, warnings)
+    classes = _static_classes(session.get_outputs(), path)
+    return Model(path, session, info, model_input.name, channels, fixed, np.dtype(_INPUT_TYPES[model_input.type]),
+                 provider, warnings, classes)
+
+
+def _check_model_file(path: str) -> None:
+    if not path:
+        raise LabelMigrationError("No model file was given.")
+    problem = unreadable_reason(path)
+    if problem:
+        raise LabelMigrationError(f"The model file {problem}.")
+    if os.path.isdir(path):
+        raise LabelMigrationError(f"The model file '{path}' is a folder; give the .onnx file of the model.")
+
+
+def _static_classes(outputs, path: str) -> Optional[int]:
+    """The number of classes the model's first output declares (None when dynamic); refuses 0 and
+    more than fit a class raster."""
+    if not outputs:
+        raise LabelMigrationError(f"The model '{path}' has no output.")
+    shape = list(outputs[0].shape or [])
+    count = shape[1] if len(shape) == 4 and isinstance(shape[1], int) and shape[1] >= 0 else None
+    if count is not None:
+        _check_class_count(count, path)
+    return count
+
+
+def _check_class_count(count: int, path: str) -> None:
+    if count == 0:
+        raise LabelMigrationError(
+            f"The model '{path}' returns 0 output channels; a segmentation model returns at least one (a "
+            f"probability per class).")
+    if count > MAX_CLASSES:
+        raise LabelMigrationError(
+            f"The model '{path}' returns {count} classes; a class raster holds at most {MAX_CLASSES} (0 to "
+            f"{MAX_CLASSES - 1}, {CLASSES_NODATA} being nodata).")
 
 
 def _canonical(name: str) -> str:
@@ -230,13 +322,18 @@ def select_bands(dataset: gdal.Dataset, model: Model, bands: Optional[Sequence[U
     else:
         needed = model.channels or dataset.RasterCount
         if dataset.RasterCount < needed:
+            missing = (f"band {needed}" if needed == dataset.RasterCount + 1
+                       else f"bands {dataset.RasterCount + 1} to {needed}")
             raise LabelMigrationError(
-                f"The model '{model.path}' takes {needed} bands but '{path}' has only {dataset.RasterCount}."
+                f"The model '{model.path}' takes {needed} bands but '{path}' has only {dataset.RasterCount} "
+                f"({missing} missing). Give a raster with all the bands the model needs, or a model made for "
+                f"{dataset.RasterCount} bands."
             )
         chosen = list(range(1, needed + 1))
     if model.channels is not None and len(chosen) != model.channels:
         raise LabelMigrationError(
-            f"The model '{model.path}' takes {model.channels} bands but {len(chosen)} were chosen ({chosen})."
+            f"The model '{model.path}' takes {model.channels} bands but {len(chosen)} were chosen ({chosen}); "
+            f"name {model.channels} bands in BANDS."
         )
     return chosen
 
@@ -286,25 +383,78 @@ def axis_weight(start: int, tile: int, length: int) -> np.ndarray:
 
 
 def resolve_tiling(model: Model, tile_size: Optional[int], overlap: Optional[float]) -> Tuple[Tuple[int, int], int]:
+    """(rows, cols) of a tile and the overlap in pixels: the arguments, else the model's metadata,
+    else the defaults. Refuses tiles below MIN_TILE_SIZE and overlaps above half a tile (with
+    stride 1 every pixel would be predicted tile x tile times: a run that never ends)."""
     if model.fixed_size:
         tile = model.fixed_size
         if tile_size and (tile_size, tile_size) != tile:
             raise LabelMigrationError(
-                f"The model '{model.path}' only takes tiles of {tile[1]} x {tile[0]} pixels, not {tile_size}."
+                f"The model '{model.path}' only takes tiles of {tile[1]} x {tile[0]} pixels, not {tile_size}; "
+                f"leave the tile size (TILE_SIZE) at 0."
             )
+        source = f"the model '{model.path}' takes"
     else:
+        source = "the tile size (TILE_SIZE)" if tile_size else f"the model '{model.path}' asks for"
         size = int(tile_size or model.info.tile_size or DEFAULT_TILE_SIZE)
         tile = (size, size)
-    if min(tile) < 4:
-        raise LabelMigrationError(f"Tiles of {min(tile)} pixels are too small; use at least 4.")
+    if min(tile) < MIN_TILE_SIZE:
+        raise LabelMigrationError(
+            f"Tiles of {min(tile)} pixels ({source}) are too small; use at least {MIN_TILE_SIZE}.")
     if overlap is None:
         percent = DEFAULT_OVERLAP_PERCENT if model.info.tiles_overlap is None else model.info.tiles_overlap
         overlap = percent / 100.0
     pixels = int(round(overlap * min(tile))) if 0 <= overlap < 1 else int(overlap)
     pixels = max(MIN_OVERLAP, pixels)
-    if pixels >= min(tile):
-        raise LabelMigrationError(f"An overlap of {pixels} pixels does not fit tiles of {min(tile)} pixels.")
+    if pixels > min(tile) // 2:
+        raise LabelMigrationError(
+            f"An overlap of {pixels} pixels (OVERLAP, or the model's tiles_overlap) is more than half of the "
+            f"{min(tile)}-pixel tiles: every pixel would be predicted many times over. Use an overlap of at most "
+            f"{min(tile) // 2} pixels.")
     return tile, pixels
+
+
+def _tile_memory(tile: Tuple[int, int], batch: int, bands: int, classes: int, width: int, height: int) -> float:
+    """Bytes the streaming loop holds at once (float32): a batch of tiles in and out (with the copies
+    reading, scaling and activation make), the blending buffer one tile row high and the strips
+    written at a time. onnxruntime's own working memory comes on top."""
+    tile_pixels = float(tile[0]) * float(tile[1])
+    batches = 3.0 * batch * (bands + classes) * tile_pixels
+    buffer = (classes + 2.0) * min(tile[0], height) * width
+    strips = 4.0 * (classes + 1) * min(EMIT_ROWS, height) * width
+    return 4.0 * (batches + buffer + strips)
+
+
+def fit_batch(tile: Tuple[int, int], batch: int, bands: int, classes: int, width: int, height: int,
+              fixed: bool, model_path: str) -> int:
+    """The batch size to run with: ``batch`` or fewer tiles when that fits the memory limit; refuses
+    (with the largest tile that would fit) when not even one tile does."""
+    budget = limits.current().memory_bytes()
+    for size in range(max(1, batch), 0, -1):
+        if _tile_memory(tile, size, bands, classes, width, height) <= budget:
+            return size
+    needed = _tile_memory(tile, 1, bands, classes, width, height)
+    what = f"Running the model on tiles of {tile[1]:,} x {tile[0]:,} pixels over a {width:,}-pixel-wide raster"
+    if fixed:
+        advice = (f"use a model made for smaller tiles (the model '{model_path}' takes only "
+                  f"{tile[1]:,} x {tile[0]:,})")
+    else:
+        largest = _largest_tile(budget, bands, classes, width, height)
+        advice = (f"use a tile size (TILE_SIZE) of at most {largest:,} pixels" if largest
+                  else "crop the raster first (even the smallest tiles do not fit)")
+    limits.check_memory(needed, what, advice)
+    return 1
+
+
+def _largest_tile(budget: float, bands: int, classes: int, width: int, height: int) -> int:
+    low, high = 0, MAX_TILE_SIZE * 16
+    while low < high:  # the largest square tile whose batch of one fits the budget
+        middle = (low + high + 1) // 2
+        if _tile_memory((middle, middle), 1, bands, classes, width, height) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return low if low >= MIN_TILE_SIZE else 0
 
 
 # ----- input preparation -------------------------------------------------------------------------
@@ -329,6 +479,10 @@ def scaling_for(dataset: gdal.Dataset, bands: List[int], info: ModelInfo) -> _Sc
     for number in bands:
         band = dataset.GetRasterBand(number)
         scale, offset = band.GetScale(), band.GetOffset()
+        if scale == 0 or any(v is not None and not np.isfinite(v) for v in (scale, offset)):
+            raise LabelMigrationError(
+                f"Band {number} of the input raster declares scale {scale} and offset {offset}: every pixel would "
+                f"become the same value. Remove or fix the band's scale/offset metadata.")
         if scale not in (None, 1.0) or offset not in (None, 0.0):
             scales.append(1.0 if scale is None else scale)
             offsets.append(0.0 if offset is None else offset)
@@ -364,27 +518,40 @@ def read_tile(dataset: gdal.Dataset, bands: List[int], x: int, y: int, tile: Tup
     return pixels
 
 
+_FLOAT_TYPES = (gdal.GDT_Float32, gdal.GDT_Float64, gdal.GDT_CFloat32, gdal.GDT_CFloat64)
+
+
 def read_valid(dataset: gdal.Dataset, bands: List[int], x: int, y: int, cols: int, rows: int) -> np.ndarray:
-    """True where every chosen band has data (GDAL mask flags: nodata, mask band or alpha)."""
+    """True where every chosen band has data (GDAL mask flags: nodata, mask band or alpha) and, in
+    floating-point bands, a finite value: NaN is nodata whatever the raster's metadata says."""
     valid = np.ones((rows, cols), dtype=bool)
     for number in bands:
         band = dataset.GetRasterBand(number)
         if not band.GetMaskFlags() & gdal.GMF_ALL_VALID:
             valid &= band.GetMaskBand().ReadAsArray(x, y, cols, rows) != 0
+        if band.DataType in _FLOAT_TYPES:
+            valid &= np.isfinite(band.ReadAsArray(x, y, cols, rows))
     return valid
 
 
 def run_batch(model: Model, batch: np.ndarray) -> np.ndarray:
-    """Model output as (batch, classes, rows, cols) float32."""
-    output = model.session.run(None, {model.input_name: batch.astype(model.input_type, copy=False)})[0]
+    """Model output as (batch, classes, rows, cols) float32 (non-finite values are kept: the caller
+    counts them)."""
+    try:
+        output = model.session.run(None, {model.input_name: batch.astype(model.input_type, copy=False)})[0]
+    except Exception as error:  # onnxruntime raises its own exception types
+        raise LabelMigrationError(
+            f"The model '{model.path}' failed on a batch of input {tuple(batch.shape)}: "
+            f"{str(error).strip()[:400]}") from error
     output = np.asarray(output, dtype=np.float32)
     if output.ndim == 3:
         output = output[:, np.newaxis]
-    if output.ndim != 4 or output.shape[2:] != batch.shape[2:]:
+    if output.ndim != 4 or output.shape[0] != batch.shape[0] or output.shape[2:] != batch.shape[2:]:
         raise LabelMigrationError(
             f"The model '{model.path}' returned shape {output.shape} for input {batch.shape}; a segmentation "
             f"model must return (batch, classes, rows, cols) of the input's size."
         )
+    _check_class_count(output.shape[1], model.path)
     if model.info.output_activation == "softmax":
         output = np.exp(output - output.max(axis=1, keepdims=True))
         output /= output.sum(axis=1, keepdims=True)
@@ -422,6 +589,8 @@ class _Writers:
         self.sums = np.zeros(classes, np.float64)
         self.counts = np.zeros(max(2, classes), np.int64)
         self.valid = 0
+        self.not_finite = 0  # valid input pixels where the model returned NaN or infinity
+        self.outside_unit = 0  # valid pixels whose output lies outside 0..1 (logits, not probabilities)
 
     def _band_name(self, role: str, index: int) -> str:
         if role == "classes":
@@ -431,13 +600,18 @@ class _Writers:
         return self.info.class_names.get(index + (1 if self.classes == 1 and len(self.info.class_names) > 1 else 0),
                                          f"class {index}")
 
-    def write(self, row: int, probability: np.ndarray, valid: np.ndarray) -> None:
+    def write(self, row: int, probability: np.ndarray, valid: np.ndarray, not_finite: Optional[np.ndarray]) -> None:
+        if not_finite is not None:
+            self.not_finite += int((valid & not_finite).sum())
+            valid = valid & ~not_finite
         if self.only_class is not None:
             classes = only_class_mask(probability, self.only_class, self.info.seg_thresh)
             probability = probability[self.only_class:self.only_class + 1]
         else:
             classes = classify(probability, self.info.seg_thresh)
         self.valid += int(valid.sum())
+        outside = (probability < -_UNIT_SLACK) | (probability > 1 + _UNIT_SLACK)  # blending rounds a little
+        self.outside_unit += int((valid & outside.any(axis=0)).sum())
         self.sums += np.where(valid, probability, 0).sum(axis=(1, 2), dtype=np.float64)
         if "probability" in self.datasets:
             out = np.where(valid, probability, np.float32(np.nan)).astype(np.float32)
@@ -492,6 +666,7 @@ class _RowBlender:
     def __init__(self, classes: int, rows: int, width: int):
         self.values = np.zeros((classes, rows, width), np.float32)
         self.weights = np.zeros((rows, width), np.float32)
+        self.bad: Optional[np.ndarray] = None  # weight of non-finite predictions; made on the first one
         self.top = 0  # raster row of buffer row 0
 
     def add(self, prediction: np.ndarray, x: int, y: int, weight: np.ndarray) -> None:
@@ -499,8 +674,21 @@ class _RowBlender:
         cols = min(prediction.shape[2], self.weights.shape[1] - x)
         r0 = y - self.top
         w = weight[:rows, :cols]
-        self.values[:, r0:r0 + rows, x:x + cols] += prediction[:, :rows, :cols] * w
+        values = prediction[:, :rows, :cols]
+        finite = np.isfinite(values).all(axis=0)
+        if not finite.all():  # NaN * 0 is NaN: keep non-finite values out of the sums, count them apart
+            if self.bad is None:
+                self.bad = np.zeros_like(self.weights)
+            self.bad[r0:r0 + rows, x:x + cols] += np.where(finite, np.float32(0), w)
+            values = np.where(finite, values, np.float32(0))
+        self.values[:, r0:r0 + rows, x:x + cols] += values * w
         self.weights[r0:r0 + rows, x:x + cols] += w
+
+    def not_finite(self, start: int, stop: int) -> Optional[np.ndarray]:
+        """True where a tile that counts (weight above 0) predicted NaN or infinity; None when none did."""
+        if self.bad is None:
+            return None
+        return self.bad[start - self.top:stop - self.top] > 0
 
     def blended(self, start: int, stop: int) -> np.ndarray:
         """Normalised rows ``start`` to ``stop`` (raster rows, exclusive end) of the buffer."""
@@ -511,7 +699,8 @@ class _RowBlender:
     def roll(self, until: int) -> None:
         """Drop the finished rows above ``until``; the buffer moves up by as many rows."""
         count = until - self.top
-        for array in (self.values, self.weights[np.newaxis]):
+        arrays = [self.values, self.weights[np.newaxis]] + ([] if self.bad is None else [self.bad[np.newaxis]])
+        for array in arrays:
             height = array.shape[1]
             for row in range(0, height - count, count):  # non-overlapping chunks: no temporary copy
                 stop = min(row + count, height - count)
@@ -520,11 +709,15 @@ class _RowBlender:
         self.top = until
 
 
+Finish = Callable[[Dict[str, str]], object]
+
+
 def predict_raster(input_path: str, model_path: str, outputs: Dict[str, str],
                    bands: Optional[Sequence[Union[str, int]]] = None, tile_size: Optional[int] = None,
                    overlap: Optional[float] = None, batch_size: int = 4, threshold: Optional[float] = None,
                    class_colours: Optional[Dict[int, Tuple[int, int, int]]] = None,
                    model_info: Optional[ModelInfo] = None, only_class: Optional[int] = None,
+                   extra_outputs: Optional[Dict[str, str]] = None, finish: Optional[Finish] = None,
                    progress: Optional[ProgressCallback] = None,
                    is_cancelled: Optional[CancelCheck] = None) -> PredictionResult:
     """Predict every pixel of ``input_path`` with the model and write the requested outputs.
@@ -537,42 +730,86 @@ def predict_raster(input_path: str, model_path: str, outputs: Dict[str, str],
     ``only_class`` reduces a multi-class model to one class: 'probability' is that class's band alone
     and 'classes' is 1 where it wins the argmax (where its probability reaches the threshold when
     one is given), else 0.
+    ``extra_outputs`` ({role: path}) are files ``finish`` writes from the finished rasters (a table
+    of counts, ...). ``finish`` gets {role: temporary path} of every output, the rasters complete and
+    closed, before anything is published; what it returns is the result's ``finished``. The rasters
+    and the extra outputs appear together, or, when anything fails, none of them.
     """
     steps = Steps(progress, is_cancelled)
-    _check_outputs(outputs, input_path)
+    extra_outputs = dict(extra_outputs or {})
+    _check_outputs(outputs, extra_outputs, input_path)
     if threshold is not None and not 0.0 <= threshold <= 1.0:
-        raise LabelMigrationError(f"The threshold must be between 0 and 1, not {threshold}.")
+        raise LabelMigrationError(f"The threshold (THRESHOLD) must be between 0 and 1, not {threshold}.")
     model = load_model(model_path, model_info)
     if threshold is not None:
         model.info = replace(model.info, seg_thresh=float(threshold))
+    model.info.check_numbers(model_path)
     with gdal_errors(), gdal_cache_limit(64 << 20):
         source = open_raster(input_path, "input raster")
+        limits.check_pixels(source.RasterXSize, source.RasterYSize, f"The input raster '{input_path}'")
         chosen = select_bands(source, model, bands, input_path)
         tile, overlap_px = resolve_tiling(model, tile_size, overlap)
+        classes = model.classes or max(1, len(model.info.class_names))
+        batch = fit_batch(tile, max(1, int(batch_size)), len(chosen), classes, source.RasterXSize,
+                          source.RasterYSize, model.fixed_size is not None, model_path)
         scaling = scaling_for(source, chosen, model.info)
-        roles = list(outputs)
-        with atomic_outputs(*[outputs[role] for role in roles]) as temporaries:
-            plan = _Plan(source, chosen, tile, overlap_px, max(1, int(batch_size)))
+        roles = list(outputs) + list(extra_outputs)
+        targets = {**outputs, **extra_outputs}
+        with atomic_outputs(*[targets[role] for role in roles]) as temporaries:
+            paths = dict(zip(roles, temporaries))
+            plan = _Plan(source, chosen, tile, overlap_px, batch)
             writers = None
             try:
-                writers = _stream(model, plan, scaling, dict(zip(roles, temporaries)), steps, input_path,
+                writers = _stream(model, plan, scaling, {role: paths[role] for role in outputs}, steps, input_path,
                                   class_colours, only_class)
             finally:
                 if writers is not None:
                     writers.close()
                 plan.source = None
-    return PredictionResult(outputs=dict(outputs), stats={r: writers.stats()[r] for r in roles},
+            _check_plausible(writers, model_path, input_path, chosen)
+            finished = finish(paths) if finish is not None else None
+    return PredictionResult(outputs=dict(outputs), stats={r: writers.stats()[r] for r in outputs},
                             width=plan.width, height=plan.height, bands=chosen, tile_size=tile,
                             overlap=overlap_px, tiles=plan.tile_count, valid_pixels=writers.valid,
-                            warnings=list(model.warnings))
+                            warnings=list(model.warnings) + _output_warnings(writers, model_path),
+                            finished=finished)
 
 
-def _check_outputs(outputs: Dict[str, str], input_path: str) -> None:
+def _check_plausible(writers: _Writers, model_path: str, input_path: str, bands: List[int]) -> None:
+    """Refuse a run whose numbers would be meaningless: no valid input pixel, or NaN predictions."""
+    seen = writers.valid + writers.not_finite
+    if seen == 0:
+        raise LabelMigrationError(
+            f"The input raster '{input_path}' has no valid pixel in the bands used ({', '.join(map(str, bands))}): "
+            f"every pixel is nodata or NaN, so there is nothing to predict. No output was written.")
+    if writers.not_finite:
+        share = 100.0 * writers.not_finite / seen
+        raise LabelMigrationError(
+            f"The model '{model_path}' produced NaN (not a number) or infinity for {share:.3g} % of the valid "
+            f"pixels ({writers.not_finite:,} of {seen:,}) of '{input_path}', so no result computed from it can be "
+            f"trusted; no output was written. The model is broken (for example NaN weights) or its input scaling "
+            f"(reflectance_scale, standardization) does not fit this raster.")
+
+
+def _output_warnings(writers: _Writers, model_path: str) -> List[str]:
+    if not writers.outside_unit:
+        return []
+    share = 100.0 * writers.outside_unit / max(1, writers.valid)
+    return [f"The model '{model_path}' returned values outside 0..1 for {share:.3g} % of the valid pixels: it "
+            f"returns logits or scores, not probabilities, so the threshold means little. Set output_activation "
+            f"('sigmoid' or 'softmax') in the model's metadata."]
+
+
+def _check_outputs(outputs: Dict[str, str], extra_outputs: Dict[str, str], input_path: str) -> None:
     if not outputs:
         raise LabelMigrationError(f"No output was requested; ask for one of: {', '.join(OUTPUT_ROLES)}.")
     for role, path in outputs.items():
         if role not in OUTPUT_ROLES:
             raise LabelMigrationError(f"Unknown output '{role}'; the outputs are: {', '.join(OUTPUT_ROLES)}.")
+        check_output_path(path, [input_path], f"{role} output")
+    for role, path in extra_outputs.items():
+        if role in OUTPUT_ROLES:
+            raise LabelMigrationError(f"The extra output '{role}' has the name of a raster output.")
         check_output_path(path, [input_path], f"{role} output")
 
 
@@ -618,5 +855,5 @@ def _emit(blender: _RowBlender, writers: _Writers, plan: _Plan, until: int, inpu
         stop = min(until, row + EMIT_ROWS)
         with read_check(input_path, "input raster"):
             valid = read_valid(plan.source, plan.bands, 0, row, plan.width, stop - row)
-        writers.write(row, blender.blended(row, stop), valid)
+        writers.write(row, blender.blended(row, stop), valid, blender.not_finite(row, stop))
     blender.roll(until)

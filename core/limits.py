@@ -74,7 +74,8 @@ def physical_memory_bytes() -> float:
         return 8e9
 
 
-def _raise_hint(name: str) -> str:
+def raise_hint(name: str) -> str:
+    """'raise <the setting's title> <where>' for a limit's name (a field of Limits)."""
     return f"raise '{SETTING_TITLES[name]}' {_current.where_to_change.format(NAME=name.upper())}"
 
 
@@ -85,7 +86,12 @@ def check_pixels(width: int, height: int, what: str, advice: str = "crop it firs
     if megapixels > limit:
         raise LabelMigrationError(
             f"{what} is {width:,} x {height:,} pixels ({megapixels:,.0f} megapixels), more than the limit of "
-            f"{limit:,.0f} megapixels. To go on, {advice}, or {_raise_hint('max_megapixels')}.")
+            f"{limit:,.0f} megapixels. To go on, {advice}, or {raise_hint('max_megapixels')}.")
+
+
+def _megabytes(nbytes: float) -> str:
+    megabytes = nbytes / 1e6
+    return f"{megabytes:,.0f} MB" if megabytes >= 10 else f"{megabytes:.3g} MB"
 
 
 def check_memory(nbytes: float, what: str, advice: str = "use a smaller window or tile") -> None:
@@ -93,8 +99,8 @@ def check_memory(nbytes: float, what: str, advice: str = "use a smaller window o
     limit = _current.memory_bytes()
     if nbytes > limit:
         raise LabelMigrationError(
-            f"{what} would need {nbytes / 1e6:,.0f} MB of memory, more than the limit of {limit / 1e6:,.0f} MB. "
-            f"To go on, {advice}, or {_raise_hint('max_memory_mb')}.")
+            f"{what} would need {_megabytes(nbytes)} of memory, more than the limit of {_megabytes(limit)}. "
+            f"To go on, {advice}, or {raise_hint('max_memory_mb')}.")
 
 
 def check_metadata_size(nbytes: float, what: str) -> None:
@@ -102,6 +108,6 @@ def check_metadata_size(nbytes: float, what: str) -> None:
     limit = _current.max_metadata_mb * 1e6
     if nbytes > limit:
         raise LabelMigrationError(
-            f"{what} is {nbytes / 1e6:,.1f} MB, more than the limit of {limit / 1e6:,.0f} MB for a metadata file "
+            f"{what} is {_megabytes(nbytes)}, more than the limit of {_megabytes(limit)} for a metadata file "
             f"(real ones are well under 5 MB): the file is damaged or hostile. If it is genuine, "
-            f"{_raise_hint('max_metadata_mb')}.")
+            f"{raise_hint('max_metadata_mb')}.")

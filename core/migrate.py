@@ -14,6 +14,8 @@ so a re-run skips the pairs that exist and verify, and never trusts a half-writt
 import csv
 import dataclasses
 import datetime as dt
+import hashlib
+import io
 import math
 import os
 import re
@@ -27,8 +29,9 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from osgeo import gdal, ogr, osr
 
+from . import limits
 from .crop import CropResult, crop_scene
-from .dates import date_in_text
+from .dates import compile_date_pattern, date_in_text
 from .dependencies import require
 from .download import CDSE_TOKEN_URL, MAX_CONNECTIONS, CdseToken, download, download_lock
 from .errors import Cancelled, LabelMigrationError
@@ -36,12 +39,13 @@ from .footprint import WGS84, label_footprint, label_name
 from .geocode import geocode_mask
 from .http import basic_auth
 from .outputs import atomic_output, atomic_outputs
+from .paths import MAX_NAME_LENGTH, is_within, nearest_existing_folder, path_inside, safe_file_name, unreadable_reason
 from .progress import CancelCheck, ProgressCallback, Steps
-from .rasters import gdal_errors, grid_difference, has_geotransform, open_raster, srs_from_user
-from .safe import is_safe_product
+from .rasters import check_raster_size, gdal_errors, grid_difference, has_geotransform, open_raster, srs_from_user
+from .safe import NATIVE_RESOLUTION, is_safe_product
 from .safe_stack import begin_reusing_band_files, end_reusing_band_files, reusing_band_files
 from .search import FootprintQuery, Scene, make_backend, search_scenes
-from .search.base import check_product
+from .search.base import check_product, check_window_days
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_CLOUD_MODEL = os.path.join(PLUGIN_DIR, "models", "cloud_s2_4band.onnx")
@@ -58,7 +62,11 @@ LABEL_SUFFIXES = ("_labels", "_label", "_masks", "_mask", "-label", "-mask")
 DOWNLOAD_BACKENDS = ("cdse-odata", "dhus")  # whole SAFE products are downloaded to crop from them
 DOWNLOAD_CANDIDATES = 3  # candidates rated per label when each costs a product download
 ALREADY_DONE = "already done"
-DASK_CONNECT_TIMEOUT = "20s"
+MAX_WORKERS = 256
+OUTPUT_FILES = ("matches.csv", "footprints.gpkg", "report.html")  # what a run writes in OUTPUT_FOLDER itself
+PAIR_FOLDERS = ("images", "labels", "masks", "geocoded", "downloads", "report")
+_ASSET_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")  # a STAC asset key given as a band
+_URL = re.compile(r"^https?://[^\s/?#]+", re.IGNORECASE)
 # temporaries of core.outputs.atomic_outputs: '.<stem>.<random>.part<ext>' (plus GDAL sidecars)
 _TEMPORARY = re.compile(r"^\..+\.part\.[A-Za-z0-9]+(\.aux\.xml|\.msk|\.ovr)?$")
 _ORBIT = re.compile(r"_R(\d{3})_")
@@ -120,6 +128,7 @@ class LabelInput:
     path: str
     reference: Optional[str] = None  # the georeferenced raster a PNG/JPEG label was drawn on
     problem: Optional[str] = None  # why it cannot be migrated, found while listing
+    stem: str = ""  # the file name (without extension) of its pair: see pair_stem
 
 
 # -- listing labels and dates ---------------------------------------------------------------------
@@ -155,15 +164,40 @@ def find_labels(labels: LabelsArgument) -> List[LabelInput]:
             f"'{_base_name(path)}').")
         if reference:
             references.add(reference)
-        found.append(LabelInput(label_name(path), path, reference, problem))
-    found += [LabelInput(label_name(path), path) for path in rasters if path not in references]
+        found.append(LabelInput(_label_name(path), path, reference, problem))
+    found += [LabelInput(_label_name(path), path) for path in rasters if path not in references]
     found.sort(key=lambda item: paths.index(item.path))
-    seen: Dict[str, str] = {}
+    seen: Dict[str, LabelInput] = {}
     for item in found:
-        if item.name in seen and item.problem is None:
-            item.problem = f"Another label has the same name '{item.name}' ({os.path.basename(seen[item.name])})."
-        seen.setdefault(item.name, item.path)
+        item.stem = pair_stem(item.name)
+        other = seen.setdefault(item.stem.casefold(), item)
+        if other is not item and item.problem is None:
+            item.problem = (f"Another label has the same name '{item.name}' ({os.path.basename(other.path)})."
+                            if other.name == item.name else
+                            f"The labels '{other.name}' and '{item.name}' would be written to the same files "
+                            f"(images/{other.stem}.tif: file names that differ only in case are one file on "
+                            f"Windows and macOS); rename one of them.")
     return found
+
+
+def _label_name(path: str) -> str:
+    """The label's name as matches.csv and the report show it (bytes that are no UTF-8 replaced)."""
+    return label_name(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def pair_stem(name: str) -> str:
+    """The file name (without extension) of a label's pair, mask and thumbnails: the label's name when
+    it can be a file name as it is, else its sanitised form (core.paths.safe_file_name) with a short
+    hash of the name, so that two names that sanitise alike never share a file."""
+    return _distinct_file_name(name, "label")
+
+
+def _distinct_file_name(text: str, fallback: str) -> str:
+    """text as a safe file name; with a short hash of text appended when it had to change."""
+    name = safe_file_name(text, fallback, MAX_NAME_LENGTH - 14)
+    if name != text:
+        name = f"{name}-{hashlib.sha1(text.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}"
+    return name
 
 
 def _base_name(path: str) -> str:
@@ -185,15 +219,6 @@ def _reference_for(path: str, rasters: Sequence[str]) -> Optional[str]:
     return min(candidates, key=lambda r: (len(label_name(r)), r)) if candidates else None
 
 
-def compile_date_pattern(pattern: Optional[str]) -> Optional["re.Pattern"]:
-    if not pattern:
-        return None
-    try:
-        return re.compile(pattern)
-    except re.error as error:
-        raise LabelMigrationError(f"The date pattern '{pattern}' is not a valid regular expression: {error}.") from None
-
-
 def date_from_pattern(name: str, pattern: Optional["re.Pattern"]) -> Optional[dt.date]:
     """A date from a file name: the default finds YYYYMMDD / YYYY-MM-DD / YYYY_MM_DD.
 
@@ -211,7 +236,7 @@ def date_from_pattern(name: str, pattern: Optional["re.Pattern"]) -> Optional[dt
             return dt.date(int(groups["year"]), int(groups["month"]), int(groups["day"]))
         if len(match.groups()) == 3:
             return dt.date(*(int(part) for part in match.groups()))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return date_in_text(match.group(1) if len(match.groups()) == 1 else match.group(0))
 
@@ -219,21 +244,40 @@ def date_from_pattern(name: str, pattern: Optional["re.Pattern"]) -> Optional[dt
 def read_dates_csv(path: str) -> Dict[str, dt.date]:
     """{label: date} from a CSV with the columns label and date (file names or label names)."""
     try:
+        limits.check_metadata_size(os.path.getsize(path), f"The dates CSV '{path}'")
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.reader(handle))
+            text = handle.read()
+        if "\x00" in text:
+            raise UnicodeDecodeError("utf-8", b"\x00", 0, 1, "a NUL byte")
+        rows = list(csv.reader(io.StringIO(text)))
     except OSError as error:
-        raise LabelMigrationError(f"Cannot read the dates CSV '{path}': {error.strerror}.") from None
+        raise LabelMigrationError(f"Cannot read the dates CSV '{path}': {error.strerror or error}.") from None
+    except UnicodeDecodeError:
+        raise LabelMigrationError(f"The dates CSV '{path}' is not a text file (UTF-8); give a CSV with the "
+                                  f"columns label,date.") from None
+    except csv.Error as error:
+        raise LabelMigrationError(f"The dates CSV '{path}' cannot be read as CSV ({error}); give a CSV with the "
+                                  f"columns label,date.") from None
     if rows and [cell.strip().lower() for cell in rows[0][:2]] == ["label", "date"]:
         rows = rows[1:]
-    dates = {}
+    dates: Dict[str, dt.date] = {}
     for number, row in enumerate(rows, start=2):
         if not row or not "".join(row).strip():
             continue
         if len(row) < 2 or date_in_text(row[1]) is None:
-            raise LabelMigrationError(
-                f"Line {number} of the dates CSV '{path}' is not 'label,date' with a date such as 2020-08-12: {row}.")
-        dates[label_name(row[0].strip())] = date_in_text(row[1])
+            raise LabelMigrationError(f"Line {number} of the dates CSV '{path}' is not 'label,date' with a date "
+                                      f"such as 2020-08-12: {_shown(row)}.")
+        name, date = label_name(row[0].strip()), date_in_text(row[1])
+        if dates.get(name, date) != date:
+            raise LabelMigrationError(f"Line {number} of the dates CSV '{path}' dates the label '{name}' "
+                                      f"{date.isoformat()}, an earlier line {dates[name].isoformat()}; keep one.")
+        dates[name] = date
     return dates
+
+
+def _shown(row: Sequence[str], length: int = 120) -> str:
+    text = ",".join(row)
+    return repr(text if len(text) <= length else text[:length] + "...")
 
 
 def _as_date(value) -> Optional[dt.date]:
@@ -275,7 +319,8 @@ _DOWNLOADS = threading.BoundedSemaphore(MAX_CONNECTIONS)
 def _backend(options: dict):
     """One search backend per process and set-up: a local archive is indexed once, not per label."""
     credentials = tuple(options["credentials"]) if options.get("credentials") else None
-    key = (options["backend"], options.get("url"), credentials, options.get("download_url"))
+    # per run: a later run must see products added to a local archive since
+    key = (options.get("run"), options["backend"], options.get("url"), credentials, options.get("download_url"))
     with _BACKENDS_LOCK:
         if key not in _BACKENDS:
             backend = make_backend(options["backend"], options.get("url"), credentials)
@@ -287,9 +332,15 @@ def _backend(options: dict):
         return _BACKENDS[key]
 
 
+def _forget_backends(run: Optional[str]) -> None:
+    with _BACKENDS_LOCK:
+        for key in [key for key in _BACKENDS if key[0] == run]:
+            del _BACKENDS[key]
+
+
 def mask_path(output_folder: str, name: str) -> str:
-    """The cloud mask of a pair (written when cloud masks are on)."""
-    return os.path.join(output_folder, "masks", f"{name}.tif")
+    """The cloud mask of a label's pair (written when cloud masks are on)."""
+    return path_inside(output_folder, "masks", f"{pair_stem(name)}.tif")
 
 
 def cloud_model_path(options) -> Optional[str]:
@@ -317,8 +368,11 @@ def wants_cloud_masks(options: MigrationOptions) -> bool:
 
 
 def pair_paths(output_folder: str, name: str) -> Tuple[str, str]:
-    return (os.path.join(output_folder, "images", f"{name}.tif"),
-            os.path.join(output_folder, "labels", f"{name}.tif"))
+    """The image and label files of a label's pair (refused when a link would lead them outside
+    output_folder)."""
+    stem = pair_stem(name)
+    return (path_inside(output_folder, "images", f"{stem}.tif"),
+            path_inside(output_folder, "labels", f"{stem}.tif"))
 
 
 def verify_pair(image: str, label: str) -> Optional[str]:
@@ -360,9 +414,13 @@ def migrate_label(task: dict, progress: Optional[ProgressCallback] = None,
     EPSG:4326 WKT or '', 'tile': str, 'warnings': [...]}; only Cancelled is raised."""
     steps = Steps(progress, is_cancelled)
     name, folder = task["label"], task["output_folder"]
-    image, label_out = pair_paths(folder, name)
-    relative = {"image": os.path.relpath(image, folder), "label_raster": os.path.relpath(label_out, folder)}
     outcome = {"row": None, "footprint_wkt": "", "tile": "", "warnings": []}
+    try:
+        image, label_out = pair_paths(folder, name)
+    except LabelMigrationError as error:
+        outcome["row"] = _row(name, status="failed", reason=_one_line(error))
+        return outcome
+    relative = {"image": os.path.relpath(image, folder), "label_raster": os.path.relpath(label_out, folder)}
     with gdal_errors():
         if verify_pair(image, label_out) is None:
             previous = dict(task.get("previous") or {})
@@ -376,7 +434,7 @@ def migrate_label(task: dict, progress: Optional[ProgressCallback] = None,
             if task["options"].get("cloud_masks") and not os.path.isfile(mask):
                 outcome["warnings"].extend(_mask_for_complete_pair(task, image, mask, steps))
             return outcome
-        work = os.path.join(folder, ".work", f"{name}-{uuid.uuid4().hex[:8]}")
+        work = os.path.join(folder, ".work", f"{pair_stem(name)}-{uuid.uuid4().hex[:8]}")
         try:
             if task.get("problem"):
                 raise LabelMigrationError(task["problem"])
@@ -411,12 +469,8 @@ def _footprint_wkt(path: str) -> str:
 def _georeferenced_label(task: dict, steps: Steps) -> str:
     """The label itself, or its copy geocoded onto its reference (OUTPUT_FOLDER/geocoded/)."""
     if not task.get("reference"):
-        dataset = open_raster(task["path"], "label")
-        if not has_geotransform(dataset):
-            raise LabelMigrationError(
-                f"The label '{os.path.basename(task['path'])}' is not georeferenced and has no reference raster.")
-        return task["path"]
-    output = os.path.join(task["output_folder"], "geocoded", f"{task['label']}.tif")
+        return task["path"]  # checked while listing (label_problem)
+    output = path_inside(task["output_folder"], "geocoded", f"{pair_stem(task['label'])}.tif")
     geocode_mask(task["path"], task["reference"], output, validity_band=True, is_cancelled=steps.cancelled)
     return output
 
@@ -569,7 +623,7 @@ def _mask_for_complete_pair(task: dict, image: str, target: str, steps: Steps) -
     if not model:
         return ["No cloud mask for this already complete pair: SCL is only read while the pair is made "
                 "(delete the pair to make it again, or give a cloud model)."]
-    work = os.path.join(task["output_folder"], ".work", f"{task['label']}-mask-{uuid.uuid4().hex[:8]}")
+    work = os.path.join(task["output_folder"], ".work", f"{pair_stem(task['label'])}-mask-{uuid.uuid4().hex[:8]}")
     try:
         os.makedirs(work, exist_ok=True)
         from .inference import predict_raster
@@ -688,8 +742,7 @@ def _is_product(scene: Scene, options: dict) -> bool:
 def _product_path(scene: Scene, options: dict, output_folder: str, steps: Steps) -> str:
     if options["backend"] not in DOWNLOAD_BACKENDS:
         return scene.url
-    title = scene.title[:-5] if scene.title.upper().endswith(".SAFE") else scene.title
-    target = os.path.join(output_folder, "downloads", f"{title}.zip")
+    target = path_inside(output_folder, "downloads", download_name(scene.title))
     credentials = tuple(options["credentials"]) if options.get("credentials") else None
     if options["backend"] == "cdse-odata":
         headers = CdseToken(*credentials, token_url=options.get("token_url") or CDSE_TOKEN_URL) if credentials else None
@@ -707,6 +760,13 @@ def _product_path(scene: Scene, options: dict, output_folder: str, steps: Steps)
     if not outcome.ok:
         raise LabelMigrationError(outcome.message)
     return target
+
+
+def download_name(title: str) -> str:
+    """The file name of a downloaded product: its catalogue title as a safe file name (with a short
+    hash of the title when it had to change, so that two titles never share a file)."""
+    title = title[:-5] if title.upper().endswith(".SAFE") else title
+    return _distinct_file_name(title, "product") + ".zip"
 
 
 def _stac_rasters(scenes: Sequence[Scene], bands: Sequence[str], work: str) -> Tuple[str, Optional[str]]:
@@ -857,25 +917,40 @@ def _window_arrays(values_path: str, label_path: str) -> Tuple[np.ndarray, np.nd
 def migrate_labels(labels: LabelsArgument, options: MigrationOptions, output_folder: str,
                    progress: Optional[ProgressCallback] = None,
                    is_cancelled: Optional[CancelCheck] = None) -> MigrationResult:
-    """Migrate every label (a folder or a list of files) into output_folder; see the module doc."""
+    """Migrate every label (a folder or a list of files) into output_folder; see the module doc.
+
+    Nothing is written before the options, the labels and the output folder have been checked;
+    the pair folders appear with their first pair. A run in which no label got a pair still writes
+    matches.csv, footprints.gpkg and the report (they say why): see no_pairs_message."""
     steps = Steps(progress, is_cancelled)
-    tasks = prepare_tasks(labels, options, output_folder)
-    clean_temporaries(output_folder)
-    steps.report(0.02)
-    outcomes = run_tasks(tasks, options, steps.sub(0.02, 0.9))
+    warnings: List[str] = []
+    tasks = prepare_tasks(labels, options, output_folder, warnings)
+    run = tasks[0]["options"]["run"]
+    try:
+        clean_temporaries(tasks[0]["output_folder"])
+        steps.report(0.02)
+        outcomes = run_tasks(tasks, options, steps.sub(0.02, 0.9))
+    finally:
+        _forget_backends(run)
+        shutil.rmtree(os.path.join(tasks[0]["output_folder"], ".work"), ignore_errors=True)
     rows = [outcome["row"] for outcome in outcomes]
-    warnings = [f"{row['label']}: {w}" for outcome, row in zip(outcomes, rows) for w in outcome["warnings"]]
+    warnings += [f"{row['label']}: {w}" for outcome, row in zip(outcomes, rows) for w in outcome["warnings"]]
     matches = write_matches(os.path.join(output_folder, "matches.csv"), rows)
     footprints = write_footprints(os.path.join(output_folder, "footprints.gpkg"), outcomes)
     source = mask_source(options)
-    if source is not None and not (tasks and tasks[0]["options"]["cloud_masks"]):
+    if source is not None and not tasks[0]["options"]["cloud_masks"]:
         warnings.append("No cloud masks were written: no cloud model is installed and L1C products have no "
                         "SCL band (give CLOUD_MODEL).")
         source = None
     steps.report(0.92)
     report = None
     if options.write_report:
-        report, warning = _write_report(output_folder, rows, steps.sub(0.92, 1.0))
+        try:
+            report, warning = _write_report(output_folder, rows, steps.sub(0.92, 1.0))
+        except Cancelled:
+            raise
+        except LabelMigrationError as error:  # the pairs and matches.csv stand without it
+            report, warning = None, f"No QA report was written: {error}"
         if warning:
             warnings.append(warning)
     steps.report(1.0)
@@ -886,41 +961,43 @@ def migrate_labels(labels: LabelsArgument, options: MigrationOptions, output_fol
         scenes_layer=footprints + "|layername=scenes", mask_source=source)
 
 
-def prepare_tasks(labels: LabelsArgument, options: MigrationOptions, output_folder: str) -> List[dict]:
-    """Check the options and list one plain-data task per label."""
+def no_pairs_message(result: MigrationResult) -> Optional[str]:
+    """Why a run that made no pair failed, and where to read the details; None when it made a pair."""
+    if result.pairs:
+        return None
+    counts = {status: sum(row["status"] == status for row in result.rows) for status in ("failed", "no scene")}
+    first = next((row for row in result.rows if row["reason"]), None)
+    where = f"'{result.matches}'" + (f" and the report '{result.report}'" if result.report else "")
+    return (f"No label was migrated: {_labels(counts['failed'])} failed and {_labels(counts['no scene'])} found "
+            f"no scene" + (f" (first: '{first['label']}': {first['reason']})" if first else "")
+            + f". The reasons for every label are in {where}.")
+
+
+def _labels(count: int) -> str:
+    return f"{count} label" + ("" if count == 1 else "s")
+
+
+def prepare_tasks(labels: LabelsArgument, options: MigrationOptions, output_folder: str,
+                  warnings: Optional[List[str]] = None) -> List[dict]:
+    """Check the options, the labels and the output folder, and list one plain-data task per label.
+
+    Writes nothing. Raises when no label can be migrated at all; ``warnings`` receives what the user
+    should know besides (unreadable products of a local archive, an unreadable earlier matches.csv)."""
+    warn = warnings.append if warnings is not None else (lambda _text: None)
     if not output_folder:
         raise LabelMigrationError("No output folder was given.")
-    make_backend(options.backend, options.url, options.credentials)  # an unknown backend fails here, once
-    check_product(options.product)
-    if options.max_cloud is not None and not 0 <= options.max_cloud <= 100:
-        raise LabelMigrationError(f"The maximum cloud cover must be within 0..100 %, not {options.max_cloud}.")
-    if options.cloud_model and not os.path.isfile(options.cloud_model):
-        raise LabelMigrationError(f"The cloud model '{options.cloud_model}' does not exist.")
-    executor_kind(options.executor)
+    check_options(options)
     pattern = compile_date_pattern(options.date_pattern)
     csv_dates = read_dates_csv(options.dates_csv) if options.dates_csv else None
-    _as_date(options.date)
     items = find_labels(labels)
     output_folder = os.path.abspath(output_folder)
-    inputs = {os.path.realpath(item.path) for item in items}
-    masks = wants_cloud_masks(options) and (cloud_model_path(options) is not None
-                                            or check_product(options.product) == "L2A")
-    for sub in ("images", "labels") + (("masks",) if masks else ()):
-        folder = os.path.join(output_folder, sub)
-        if os.path.realpath(folder) in {os.path.dirname(path) for path in inputs}:
-            raise LabelMigrationError(f"The output folder '{folder}' holds input labels; choose another OUTPUT_FOLDER.")
-        try:
-            os.makedirs(folder, exist_ok=True)
-        except OSError as error:
-            raise LabelMigrationError(f"Cannot create the output folder '{folder}': {error.strerror}.") from None
-    previous = read_matches(os.path.join(output_folder, "matches.csv"))
-    plain = dataclasses.asdict(options)
-    plain["date"] = None if options.date is None else _as_date(options.date).isoformat()
-    plain["bands"] = list(options.bands or DEFAULT_BANDS)
-    if plain["max_cloud"] is not None:
-        plain["max_cloud"] = float(plain["max_cloud"])
-    plain["product"] = check_product(options.product)
-    plain["cloud_masks"] = masks
+    check_output_folder(output_folder, [path for item in items for path in (item.path, item.reference) if path])
+    for item in items:
+        item.problem = item.problem or label_problem(item)
+        if item.stem != item.name and not item.problem:
+            warn(f"The label '{item.name}' cannot be a file name as it is: its pair is images/{item.stem}.tif.")
+    plain = _plain_options(options)
+    previous = read_matches(os.path.join(output_folder, "matches.csv"), warn)
     tasks = []
     for item in items:
         date, date_problem = label_date(item, options, csv_dates, pattern)
@@ -929,15 +1006,159 @@ def prepare_tasks(labels: LabelsArgument, options: MigrationOptions, output_fold
                       "problem": item.problem, "date": date.isoformat() if date else None,
                       "date_problem": date_problem, "options": plain, "output_folder": output_folder,
                       "previous": previous.get(item.name)})
+    _refuse_when_no_label_can_start(tasks)
+    if options.backend == "local":  # indexed once, here, so that unreadable products are named once
+        for message in _backend(plain).left_out():
+            warn(message)
     return tasks
 
 
-def read_matches(path: str) -> Dict[str, Dict[str, str]]:
-    """The rows of an earlier run's matches.csv by label (empty when there is none)."""
+def check_options(options: MigrationOptions) -> None:
+    """Refuse options that cannot work, before anything is searched or written."""
+    make_backend(options.backend, options.url, options.credentials)  # an unknown backend fails here, once
+    _check_addresses(options)
+    check_product(options.product)
+    if options.max_cloud is not None and not 0 <= options.max_cloud <= 100:
+        raise LabelMigrationError(f"The maximum cloud cover must be within 0..100 %, not {options.max_cloud}.")
+    check_window_days(options.days_before, options.days_after)
+    if options.workers is not None and not 0 <= options.workers <= MAX_WORKERS:
+        raise LabelMigrationError(f"The workers must be within 0..{MAX_WORKERS} (0 = one per core), "
+                                  f"not {options.workers}.")
+    check_bands(options.bands, options.backend)
+    executor_kind(options.executor)
+    _as_date(options.date)
+    if options.cloud_model:
+        if not os.path.isfile(options.cloud_model):
+            raise LabelMigrationError(f"The cloud model '{options.cloud_model}' does not exist.")
+        from .inference import load_model
+        load_model(options.cloud_model)  # says what is wrong with a file that is no ONNX model
+
+
+def _check_addresses(options: MigrationOptions) -> None:
+    if options.backend == "local":
+        problem = unreadable_reason(_archive_folder(options.url), folder=True)
+        if problem:
+            raise LabelMigrationError(f"The local archive (URL) {problem}.")
+        return
+    for what, url in (("URL", options.url), ("download URL", options.download_url),
+                      ("token URL", options.token_url)):
+        if url and not _URL.match(url.strip()):
+            raise LabelMigrationError(f"The {what} '{url}' is not an http:// or https:// address.")
+
+
+def _archive_folder(url: str) -> str:
+    return url[len("file://"):] if url.startswith("file://") else url
+
+
+def check_bands(bands: Optional[Sequence[str]], backend: str) -> List[str]:
+    """The bands of the images, upper-cased; refuses unknown ones (a STAC API may name any asset)."""
+    names = [str(band).strip().upper() for band in (bands or DEFAULT_BANDS)]
+    names = [f"B0{name[1]}" if re.fullmatch(r"B\d", name) else name for name in names]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise LabelMigrationError(f"The band list names {', '.join(repeated)} more than once.")
+    stac = backend == "stac"
+    unknown = [name for name in names if name not in NATIVE_RESOLUTION and not (stac and _ASSET_KEY.match(name))]
+    if unknown:
+        raise LabelMigrationError(
+            f"Unknown band{'s' if len(unknown) > 1 else ''} {', '.join(repr(name[:40]) for name in unknown[:5])}: "
+            f"give Sentinel-2 band names such as {', '.join(DEFAULT_BANDS)} (any of "
+            f"{', '.join(NATIVE_RESOLUTION)})" + (" or the STAC API's asset keys" if stac else "") + ".")
+    return names
+
+
+def label_problem(item: LabelInput) -> Optional[str]:
+    """Why a label cannot be migrated, from its header and its reference's (no pixel is read); None
+    when it can."""
     try:
+        with gdal_errors():
+            dataset = open_raster(item.path, "label")
+            check_raster_size(dataset, item.path, "label")
+            if item.reference:
+                check_raster_size(open_raster(item.reference, "reference raster"), item.reference, "reference raster")
+            elif not has_geotransform(dataset):
+                return (f"The label '{os.path.basename(item.path)}' is not georeferenced and has no reference "
+                        f"raster.")
+    except (LabelMigrationError, RuntimeError) as error:
+        return _one_line(error)
+    return None
+
+
+def check_output_folder(output_folder: str, inputs: Sequence[str]) -> None:
+    """Refuse an output folder the run could not write, or where it would overwrite a label, before
+    anything is written: the folder, its pair folders and its files must be what they should be
+    (no file where a folder goes, no folder where a file goes, no link leading outside)."""
+    if os.path.exists(output_folder) and not os.path.isdir(output_folder):
+        raise LabelMigrationError(f"The output folder '{output_folder}' is a file. Choose a folder.")
+    for sub in PAIR_FOLDERS:
+        folder = path_inside(output_folder, sub)
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            raise LabelMigrationError(f"'{folder}' is a file, where the run writes a folder; move it away or "
+                                      f"choose another output folder.")
+        for path in inputs:
+            if is_within(path, folder):
+                raise LabelMigrationError(f"The label '{path}' lies in '{folder}', where the run writes; choose "
+                                          f"another output folder.")
+    for name in OUTPUT_FILES:
+        if os.path.isdir(path_inside(output_folder, name)):
+            raise LabelMigrationError(f"'{os.path.join(output_folder, name)}' is a folder, where the run writes a "
+                                      f"file; move it away or choose another output folder.")
+    existing = nearest_existing_folder(os.path.join(output_folder, "matches.csv"))
+    if not os.path.isdir(existing):
+        raise LabelMigrationError(f"The output folder '{output_folder}' cannot be made: '{existing}' is a file.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise LabelMigrationError(f"The output folder '{output_folder}' cannot be written: '{existing}' is "
+                                  f"read-only for you.")
+
+
+def _plain_options(options: MigrationOptions) -> dict:
+    """The options as plain data for the tasks (they travel to Dask workers)."""
+    plain = dataclasses.asdict(options)
+    plain["date"] = None if options.date is None else _as_date(options.date).isoformat()
+    plain["bands"] = check_bands(options.bands, options.backend)
+    if plain["max_cloud"] is not None:
+        plain["max_cloud"] = float(plain["max_cloud"])
+    plain["product"] = check_product(options.product)
+    plain["cloud_masks"] = wants_cloud_masks(options) and (cloud_model_path(options) is not None
+                                                           or plain["product"] == "L2A")
+    plain["run"] = uuid.uuid4().hex
+    return plain
+
+
+def _refuse_when_no_label_can_start(tasks: Sequence[dict]) -> None:
+    """A run in which every label would fail before its search ends here, writing nothing (labels
+    whose pair an earlier run made are skipped, not failed)."""
+    doomed = [task for task in tasks if (task["problem"] or not task["date"]) and not _has_pair(task)]
+    if len(doomed) < len(tasks):
+        return
+    reasons = "; ".join(f"{task['label']}: {task['problem'] or task['date_problem']}" for task in doomed[:3])
+    more = f" (and {len(doomed) - 3} more)" if len(doomed) > 3 else ""
+    raise LabelMigrationError(f"No label can be migrated, so nothing was written. {reasons}{more}")
+
+
+def _has_pair(task: dict) -> bool:
+    try:
+        return all(os.path.isfile(path) for path in pair_paths(task["output_folder"], task["label"]))
+    except LabelMigrationError:
+        return False
+
+
+def read_matches(path: str, warn=None) -> Dict[str, Dict[str, str]]:
+    """The rows of an earlier run's matches.csv by label (empty when there is none, or when it cannot
+    be read: then ``warn`` is told, and the run writes a new one)."""
+    if not os.path.lexists(path):
+        return {}
+    try:
+        limits.check_metadata_size(os.path.getsize(path), f"The earlier matches.csv '{path}'")
         with open(path, newline="", encoding="utf-8") as handle:
-            return {row["label"]: row for row in csv.DictReader(handle) if row.get("label")}
-    except (OSError, KeyError, csv.Error):
+            reader = csv.DictReader(handle)
+            if "label" not in (reader.fieldnames or ()):
+                raise ValueError("it has no column 'label'")
+            return {row["label"]: row for row in reader if isinstance(row.get("label"), str) and row["label"]}
+    except (OSError, ValueError, csv.Error, LabelMigrationError) as error:
+        if warn is not None:
+            warn(f"The earlier run's matches.csv '{path}' cannot be read ({_one_line(error)}); it is replaced, "
+                 f"and pairs already complete are still kept.")
         return {}
 
 
@@ -1014,9 +1235,12 @@ def _cancel_message(outcomes) -> Cancelled:
 def _run_dask(tasks: List[dict], address: str, steps: Steps) -> List[dict]:
     distributed = require("distributed", "Running the migration on a Dask cluster")
     try:
-        client = distributed.Client(address, timeout=DASK_CONNECT_TIMEOUT, set_as_default=False)
+        timeout = limits.current().connect_timeout_s
+        client = distributed.Client(address, timeout=f"{timeout:g}s", set_as_default=False)
     except (OSError, TimeoutError) as error:
-        raise LabelMigrationError(f"Cannot reach the Dask scheduler at '{address}': {_one_line(error)}.") from None
+        raise LabelMigrationError(
+            f"Cannot reach the Dask scheduler at '{address}' within {timeout:g} s: {_one_line(error)}. Check "
+            f"EXECUTOR, or leave it empty for the local pool.") from None
     outcomes: List[Optional[dict]] = [None] * len(tasks)
     try:
         client.run(begin_reusing_band_files)  # on every worker, for this run

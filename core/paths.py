@@ -4,6 +4,7 @@ Every algorithm runs :func:`check_paths` on its parameters before it writes anyt
 file name that comes from a catalogue, a layer or a label goes through :func:`safe_file_name` and
 :func:`path_inside` before it becomes a path.
 """
+import errno
 import os
 import re
 import unicodedata
@@ -205,6 +206,11 @@ def unreadable_reason(path: str, folder: bool = False) -> Optional[str]:
     if not os.path.lexists(local):
         return f"'{local}' does not exist"
     if not os.path.exists(local):
+        try:
+            os.stat(local)
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                return f"'{local}' is a link that loops back on itself"
         return f"'{local}' is a broken link"
     if folder:
         if not os.path.isdir(local):

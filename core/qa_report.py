@@ -9,7 +9,6 @@ cancelled run therefore leaves the previous report whole and removes what it had
 import html
 import math
 import os
-import re
 import shutil
 import tempfile
 from datetime import datetime
@@ -20,6 +19,7 @@ from osgeo import gdal
 
 from .errors import Cancelled, LabelMigrationError
 from .outputs import atomic_output
+from .paths import path_inside, safe_file_name
 from .progress import Steps
 from .quicklook import write_quicklook
 from .rasters import gdal_errors
@@ -80,7 +80,11 @@ def write_report(output_folder: str, rows: Sequence[dict], title: str = "Label m
         if created_root:
             _remove_if_empty(thumbnail_root)
         raise
-    _remove_old_runs(thumbnail_root, keep=os.path.basename(run_folder))
+    if os.listdir(run_folder):
+        _remove_old_runs(thumbnail_root, keep=os.path.basename(run_folder))
+    else:  # no pair, no thumbnail: no folder for them either (the page links none of the old ones)
+        _remove_old_runs(thumbnail_root, keep=None)
+        _remove_if_empty(thumbnail_root)
     return report_path
 
 
@@ -91,7 +95,7 @@ def _thumbnail(output_folder: str, run_folder: str, number: int, row: dict) -> d
     image, label = _text(row.get("image")), _text(row.get("label_raster"))
     if not image:
         return {"error": "no image path in the row"}
-    png = os.path.join(run_folder, f"{number:04d}-{_file_stem(_text(row.get('label')))}.png")
+    png = path_inside(run_folder, safe_file_name(f"{number:04d}-{_text(row.get('label'))}", max_length=60) + ".png")
     try:
         with gdal_errors():
             write_quicklook(_resolve(output_folder, image), png,
@@ -112,18 +116,12 @@ def _resolve(output_folder: str, path: str) -> str:
     return os.path.join(output_folder, path)
 
 
-def _file_stem(label: str) -> str:
-    """A safe, short file name part; labels come from arbitrary file names."""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("._")[:60]
-    return stem or "label"
-
-
 def _relative_link(output_folder: str, path: str) -> str:
     relative = os.path.relpath(path, output_folder)
     return quote(relative.replace(os.sep, "/"), safe="/")
 
 
-def _remove_old_runs(thumbnail_root: str, keep: str) -> None:
+def _remove_old_runs(thumbnail_root: str, keep: Optional[str]) -> None:
     for name in os.listdir(thumbnail_root):
         path = os.path.join(thumbnail_root, name)
         if name != keep and name.startswith(_RUN_PREFIX) and os.path.isdir(path):

@@ -5,6 +5,7 @@ import numpy as np
 from osgeo import gdal, ogr, osr
 
 from .classes import ClassConfig, encode_rgb
+from .limits import check_pixels
 from .outputs import atomic_outputs, check_output_path
 from .progress import CancelCheck, ProgressCallback, Steps
 from .rasters import (LABEL_BAND_NAME, color_table_from, create_gtiff, gdal_errors, open_raster,
@@ -25,6 +26,7 @@ def rasterize_classes(reference_path: str, output: str, classes: ClassGeometries
         check_output_path(target, [reference_path])
     with gdal_errors():
         reference = open_raster(reference_path, "reference raster")
+        check_pixels(reference.RasterXSize, reference.RasterYSize, f"The reference raster '{reference_path}'")
         srs, transform = require_georeferenced(reference, reference_path, "reference raster")
         geometry_srs = osr.SpatialReference()
         geometry_srs.ImportFromWkt(srs_wkt)

@@ -1,11 +1,13 @@
 """GDAL helpers shared by the core: opening with clear errors, georeferencing, masks, writing."""
 import os
+import re
 from contextlib import contextmanager
 from typing import Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 from osgeo import gdal, gdal_array, ogr, osr
 
+from . import limits
 from .errors import LabelMigrationError
 from .paths import unreadable_reason
 
@@ -48,6 +50,24 @@ def gdal_cache_limit(limit_bytes: int) -> Iterator[None]:
             gdal.SetCacheMax(previous)
 
 
+@contextmanager
+def gdal_network_limits() -> Iterator[None]:
+    """GDAL's own HTTP reads (/vsicurl/ COGs, STAC assets) under the limits in force: connection timeout,
+    a read that brings nothing for read_timeout_s is abandoned, 429/5xx retried three times. Options the
+    user set for GDAL are left as they are; the previous values come back after the block."""
+    now = limits.current()
+    wanted = {"GDAL_HTTP_CONNECTTIMEOUT": f"{now.connect_timeout_s:g}", "GDAL_HTTP_LOW_SPEED_TIME": f"{now.read_timeout_s:g}",
+              "GDAL_HTTP_LOW_SPEED_LIMIT": "1", "GDAL_HTTP_MAX_RETRY": "3", "GDAL_HTTP_RETRY_DELAY": "1"}
+    changed = {key: value for key, value in wanted.items() if gdal.GetConfigOption(key) is None}
+    for key, value in changed.items():
+        gdal.SetConfigOption(key, value)
+    try:
+        yield
+    finally:
+        for key in changed:
+            gdal.SetConfigOption(key, None)
+
+
 def open_raster(path: str, role: str = "raster", update: bool = False) -> gdal.Dataset:
     """Open a raster or raise a LabelMigrationError naming the file and the problem."""
     if not path:
@@ -60,20 +80,40 @@ def open_raster(path: str, role: str = "raster", update: bool = False) -> gdal.D
             path, (gdal.OF_UPDATE if update else gdal.OF_READONLY) | gdal.OF_RASTER
         )
     except RuntimeError as error:
+        if os.path.isdir(path):
+            raise LabelMigrationError(f"The {role} '{path}' is a folder, not an image file.") from error
         raise LabelMigrationError(
             f"The {role} '{path}' cannot be read as an image: {_gdal_message(error)}"
         ) from error
-    if dataset is None or dataset.RasterCount == 0:
-        raise LabelMigrationError(f"The {role} '{path}' cannot be read as an image.")
+    if dataset is None:
+        kind = "is a folder, not an image file" if os.path.isdir(path) else "cannot be read as an image"
+        raise LabelMigrationError(f"The {role} '{path}' {kind}.")
+    if dataset.RasterCount == 0:
+        subdatasets = dataset.GetSubDatasets()
+        hint = f": it holds subdatasets; give one of them, e.g. '{subdatasets[0][0]}'" if subdatasets else ""
+        raise LabelMigrationError(f"The {role} '{path}' has no raster bands{hint}.")
     return dataset
+
+
+def check_raster_size(dataset: gdal.Dataset, path: str, role: str, advice: str = "crop it first") -> None:
+    """Refuse a raster larger than the pixel limit before any of it is read (limits.check_pixels)."""
+    limits.check_pixels(dataset.RasterXSize, dataset.RasterYSize, f"The {role} '{path}'", advice)
 
 
 def _gdal_message(error: Exception) -> str:
     return str(error).strip().rstrip(".") + "."
 
 
+# GDAL's words when a buffer could not be allocated or a size does not fit its types: the file is
+# too large for this machine (or declares an absurd size), which is not the same as damaged.
+_ALLOCATION_FAILURE = re.compile(
+    r"out of memory|cannot allocate|could not allocate|unable to allocate|not enough memory|"
+    r"integer overflow|too large|too big|too many (pixels|blocks)", re.IGNORECASE)
+
+
 def read_check(path: str, role: str):
-    """Context manager-like helper: wrap GDAL read errors (corrupt blocks) with the file name."""
+    """Context manager-like helper: wrap GDAL read errors with the file name, telling a file too large
+    to read here apart from a corrupt one."""
     return _ReadGuard(path, role)
 
 
@@ -85,6 +125,12 @@ class _ReadGuard:
         return self
 
     def __exit__(self, exc_type, exc, _tb):
+        if exc_type is MemoryError or (exc_type is RuntimeError and _ALLOCATION_FAILURE.search(str(exc))):
+            detail = f" ({_gdal_message(exc).rstrip('.')})" if str(exc).strip() else ""
+            raise LabelMigrationError(
+                f"The {self.role} '{self.path}' is too large to read into this machine's memory{detail}. "
+                f"The file need not be damaged: crop it first or close other programs."
+            ) from exc
         if exc_type is RuntimeError:
             raise LabelMigrationError(
                 f"The {self.role} '{self.path}' is corrupt or unreadable: {_gdal_message(exc)}"
@@ -103,12 +149,20 @@ def srs_of(dataset: gdal.Dataset) -> Optional[osr.SpatialReference]:
 
 
 def srs_from_user(definition: str) -> osr.SpatialReference:
-    """An SRS from 'EPSG:4326', a WKT or a PROJ string, with x/y (lon/lat) axis order."""
+    """An SRS from 'EPSG:4326', a WKT or a PROJ string, with x/y (lon/lat) axis order.
+
+    An unknown code (EPSG:999999) or text that is no CRS is refused, never replaced by a default."""
     srs = osr.SpatialReference()
+    shown = str(definition or "").strip()
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
     try:
-        srs.SetFromUserInput(definition)
-    except RuntimeError as error:
-        raise LabelMigrationError(f"'{definition}' is not a coordinate reference system.") from error
+        with gdal_errors():
+            failed = srs.SetFromUserInput(str(definition or "")) != 0
+    except RuntimeError:
+        failed = True
+    if failed or not srs.ExportToWkt():
+        raise LabelMigrationError(
+            f"'{shown}' is not a coordinate reference system GDAL knows; give one such as EPSG:4326 or EPSG:32632.")
     srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
     return srs
 
@@ -135,14 +189,20 @@ def grid_difference(first: gdal.Dataset, second: gdal.Dataset, require_crs: bool
     return None
 
 
-def require_georeferenced(dataset: gdal.Dataset, path: str, role: str) -> Tuple[osr.SpatialReference, GeoTransform]:
-    """The dataset's SRS and geotransform, or a clear error when either is missing."""
+def require_georeferenced(dataset: gdal.Dataset, path: str, role: str,
+                          advice: str = "") -> Tuple[osr.SpatialReference, GeoTransform]:
+    """The dataset's SRS and geotransform, or a clear error when either is missing (advice, when
+    given, says how to go on)."""
     srs = srs_of(dataset)
     transform = dataset.GetGeoTransform(can_return_null=True)
     missing = [what for what, value in (("coordinate reference system", srs), ("geotransform", transform)) if not value]
     if missing:
         raise LabelMigrationError(
-            f"The {role} '{path}' is not georeferenced: it has no {' and no '.join(missing)}."
+            f"The {role} '{path}' is not georeferenced: it has no {' and no '.join(missing)}.{advice and ' ' + advice}"
+        )
+    if not all(np.isfinite(transform)) or transform[1] * transform[5] - transform[2] * transform[4] == 0:
+        raise LabelMigrationError(
+            f"The {role} '{path}' has an unusable geotransform {tuple(transform)} (zero or non-finite pixel size)."
         )
     return srs, tuple(transform)
 
@@ -186,6 +246,8 @@ def valid_mask(dataset: gdal.Dataset, xoff: int, yoff: int, xsize: int, ysize: i
     if flags & gdal.GMF_ALL_VALID and all(
         dataset.GetRasterBand(i + 1).GetMaskFlags() & gdal.GMF_ALL_VALID for i in range(dataset.RasterCount)
     ):
+        if any(_is_float(dataset.GetRasterBand(i + 1)) for i in range(dataset.RasterCount)):
+            return _not_nan(dataset, xoff, yoff, xsize, ysize)
         return np.ones((ysize, xsize), dtype=bool)
     if flags & (gdal.GMF_PER_DATASET | gdal.GMF_ALPHA):
         return first.GetMaskBand().ReadAsArray(xoff, yoff, xsize, ysize) != 0
@@ -196,6 +258,32 @@ def valid_mask(dataset: gdal.Dataset, xoff: int, yoff: int, xsize: int, ysize: i
             continue
         valid |= band.GetMaskBand().ReadAsArray(xoff, yoff, xsize, ysize) != 0
     return valid
+
+
+def _is_float(band: gdal.Band) -> bool:
+    return numpy_dtype(band.DataType).kind in "fc"
+
+
+def _not_nan(dataset: gdal.Dataset, xoff: int, yoff: int, xsize: int, ysize: int) -> np.ndarray:
+    """Valid where any band holds a number: NaN is nodata in a float raster that declares none."""
+    valid = np.zeros((ysize, xsize), dtype=bool)
+    for index in range(dataset.RasterCount):
+        band = dataset.GetRasterBand(index + 1)
+        if not _is_float(band):
+            return np.ones((ysize, xsize), dtype=bool)
+        valid |= ~np.isnan(band.ReadAsArray(xoff, yoff, xsize, ysize))
+    return valid
+
+
+def nan_as_nodata(dataset: gdal.Dataset) -> gdal.Dataset:
+    """The dataset itself, or for a float raster that declares no nodata a virtual copy whose bands
+    declare NaN as nodata, so that GDAL's masks (polygonize, warp) leave NaN pixels out too."""
+    bands = [dataset.GetRasterBand(i + 1) for i in range(dataset.RasterCount)]
+    if not bands or not all(_is_float(band) and band.GetNoDataValue() is None for band in bands):
+        return dataset
+    if bands[0].GetMaskFlags() & (gdal.GMF_PER_DATASET | gdal.GMF_ALPHA):
+        return dataset
+    return gdal.Translate("", dataset, format="VRT", noData="nan")
 
 
 def pixel_to_world(transform: Sequence[float], col: float, row: float) -> Tuple[float, float]:

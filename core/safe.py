@@ -3,15 +3,18 @@
 A product is read where it lies: a .SAFE folder, a zip (through /vsizip/, never extracted) or its
 MTD_MSIL1C.xml / MTD_MSIL2A.xml. safe_stack.py puts its bands on one grid.
 """
+import math
 import os
 import re
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 from osgeo import gdal
 
+from . import limits
 from .errors import LabelMigrationError
+from .paths import unreadable_reason
 
 SPECTRAL_BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12")
 NATIVE_RESOLUTION = {
@@ -107,12 +110,20 @@ def is_safe_product(path: str) -> bool:
 
 
 def _read_text(path: str) -> str:
+    """A metadata file's text, its size checked before it is read: a zip member's size is the one
+    the archive declares once inflated (a small zip can hold a huge XML), and no more than that
+    size is ever read, whatever the member really inflates to."""
+    stat = gdal.VSIStatL(path)
+    if stat is None:
+        problem = unreadable_reason(path)
+        raise LabelMigrationError(f"The metadata file {problem}." if problem else f"Cannot read '{path}'.")
+    limits.check_metadata_size(stat.size, f"The metadata file '{path}'")
     handle = gdal.VSIFOpenL(path, "rb")
     if handle is None:
-        raise LabelMigrationError(f"Cannot read '{path}'.")
+        problem = unreadable_reason(path)
+        raise LabelMigrationError(f"The metadata file {problem}." if problem else f"Cannot read '{path}'.")
     try:
-        stat = gdal.VSIStatL(path)
-        data = gdal.VSIFReadL(1, stat.size if stat else 1 << 24, handle)
+        data = gdal.VSIFReadL(1, stat.size, handle) if stat.size else b""
     finally:
         gdal.VSIFCloseL(handle)
     return data.decode("utf-8", errors="replace")
@@ -132,6 +143,24 @@ def parse_xml(path: str, source: str) -> ElementTree.Element:
 def xml_text(root: ElementTree.Element, tag: str, default: Optional[str] = None) -> Optional[str]:
     element = root.find(f".//{tag}")
     return element.text.strip() if element is not None and element.text else default
+
+
+Number = TypeVar("Number", int, float)
+
+
+def metadata_number(text: Optional[str], what: str, metadata_path: str, kind: Callable[[str], Number] = float,
+                    check: Optional[Callable[[Number], bool]] = None, expected: str = "") -> Number:
+    """A number read from product metadata, or a LabelMigrationError naming the file, the field and the
+    value (so that one damaged product can be skipped while the rest of an archive is read)."""
+    try:
+        value = kind(str(text).strip())
+    except (TypeError, ValueError):
+        value = None
+    if value is None or (isinstance(value, float) and not math.isfinite(value)) or (check and not check(value)):
+        raise LabelMigrationError(
+            f"The product metadata '{metadata_path}' gives {what} as {text!r}, which is not "
+            f"{expected or 'a number'}: the product is damaged or not a genuine Sentinel-2 product.")
+    return value
 
 
 def _exists(path: str) -> bool:
@@ -184,27 +213,65 @@ def _tile_grid(tile_metadata: str, source: str) -> TileGrid:
     if not match:
         raise LabelMigrationError(f"The tile metadata '{tile_metadata}' names no EPSG code.")
     sizes = {}
+    positive = dict(kind=int, check=lambda n: n > 0, expected="a positive whole number")
     for size in root.iter("Size"):
-        sizes[int(size.get("resolution"))] = (int(xml_text(size, "NCOLS")), int(xml_text(size, "NROWS")))
+        resolution = metadata_number(size.get("resolution"), "a Size resolution", tile_metadata, **positive)
+        sizes[resolution] = (metadata_number(xml_text(size, "NCOLS"), "NCOLS", tile_metadata, **positive),
+                             metadata_number(xml_text(size, "NROWS"), "NROWS", tile_metadata, **positive))
     origin = next((p for p in root.iter("Geoposition") if p.get("resolution") == "10"), None)
     origin = origin if origin is not None else next(root.iter("Geoposition"), None)
     if origin is None or 10 not in sizes:
         raise LabelMigrationError(f"The tile metadata '{tile_metadata}' has no 10 m geoposition and size.")
-    return TileGrid(int(match.group(1)), float(xml_text(origin, "ULX")), float(xml_text(origin, "ULY")), sizes)
+    return TileGrid(int(match.group(1)), metadata_number(xml_text(origin, "ULX"), "ULX", tile_metadata),
+                    metadata_number(xml_text(origin, "ULY"), "ULY", tile_metadata), sizes)
 
 
-def _offsets(root: ElementTree.Element, level: str) -> Dict[str, float]:
+def _offsets(root: ElementTree.Element, level: str, metadata_path: str) -> Dict[str, float]:
     tag = "RADIO_ADD_OFFSET" if level == "L1C" else "BOA_ADD_OFFSET"
     offsets = {}
     for element in root.iter(tag):
-        band_id = int(element.get("band_id"))
+        band_id = metadata_number(element.get("band_id"), f"the band_id of a {tag}", metadata_path, kind=int,
+                                  expected="a band number")
         if 0 <= band_id < len(SPECTRAL_BANDS):
-            offsets[SPECTRAL_BANDS[band_id]] = float(element.text)
+            offsets[SPECTRAL_BANDS[band_id]] = metadata_number(
+                element.text, f"the {tag} of band {SPECTRAL_BANDS[band_id]}", metadata_path)
     return offsets
+
+
+def _quantification(root: ElementTree.Element, metadata_path: str) -> float:
+    """The divisor of reflectance = (DN + offset) / quantification: 0 or less would turn every pixel
+    into infinity or flip its sign, so it is refused (genuine products say 10000)."""
+    for tag in ("QUANTIFICATION_VALUE", "BOA_QUANTIFICATION_VALUE"):
+        text = xml_text(root, tag)
+        if text:
+            return metadata_number(text, f"the {tag}", metadata_path, check=lambda value: value > 0,
+                                   expected="a positive number (genuine products say 10000)")
+    raise LabelMigrationError(f"The product metadata '{metadata_path}' has no quantification value.")
+
+
+def _image_file(text: Optional[str], metadata_path: str) -> str:
+    """An IMAGE_FILE entry: a path relative to the product that stays inside it."""
+    relative = (text or "").strip()
+    parts = relative.replace("\\", "/").split("/")
+    if not relative or relative.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", relative) or ".." in parts:
+        raise LabelMigrationError(
+            f"The product metadata '{metadata_path}' lists the image file '{relative}', which lies outside the "
+            f"product; the product is damaged or hostile and is not read.")
+    return relative
+
+
+def _check_readable(path: str) -> None:
+    """The real reason a product cannot be read (missing, empty, permission denied, a broken link)."""
+    if not path:
+        raise LabelMigrationError("No Sentinel-2 product was given.")
+    problem = unreadable_reason(path, folder=os.path.isdir(path))
+    if problem:
+        raise LabelMigrationError(f"The product {problem}.")
 
 
 def open_safe(path: str) -> SafeProduct:
     """Read a product's metadata: level, baseline, offsets, tile grid and band files."""
+    _check_readable(path)
     metadata_path = _locate_metadata(path)
     root_folder = os.path.dirname(metadata_path)
     root = parse_xml(metadata_path, path)
@@ -217,13 +284,11 @@ def open_safe(path: str) -> SafeProduct:
         )
     if level != expected_level:
         raise LabelMigrationError(f"'{metadata_path}' describes an {level} product but is named like an {expected_level} one.")
-    quantification = xml_text(root, "QUANTIFICATION_VALUE") or xml_text(root, "BOA_QUANTIFICATION_VALUE")
-    if not quantification:
-        raise LabelMigrationError(f"The product metadata '{metadata_path}' has no quantification value.")
+    quantification = _quantification(root, metadata_path)
     band_files: Dict[str, Dict[int, str]] = {}
     granules = set()
     for element in root.iter("IMAGE_FILE"):
-        relative = element.text.strip()
+        relative = _image_file(element.text, metadata_path)
         granules.add("/".join(relative.split("/")[:2]))
         match = _BAND_IN_NAME.search(relative)
         if not match:
@@ -240,7 +305,7 @@ def open_safe(path: str) -> SafeProduct:
     return SafeProduct(
         source=path, root=root_folder, metadata_path=metadata_path, level=level,
         product_type=xml_text(root, "PRODUCT_TYPE", ""), baseline=xml_text(root, "PROCESSING_BASELINE", ""),
-        quantification=float(quantification), offsets=_offsets(root, level),
+        quantification=quantification, offsets=_offsets(root, level, metadata_path),
         sensing_start=xml_text(root, "DATATAKE_SENSING_START", xml_text(root, "PRODUCT_START_TIME", "")),
         orbit=xml_text(root, "SENSING_ORBIT_NUMBER", ""), spacecraft=xml_text(root, "SPACECRAFT_NAME", ""),
         tile=first_file.split("_", 1)[0].lstrip("T"),

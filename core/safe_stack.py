@@ -17,7 +17,7 @@ import numpy as np
 from osgeo import gdal, gdal_array, osr
 
 from .errors import LabelMigrationError
-from .rasters import gdal_cache_limit
+from .rasters import gdal_cache_limit, read_check
 from .safe import CLASS_BANDS, RESOLUTIONS, SafeProduct
 
 # GDAL's RasterIO kernels by the names gdalwarp uses
@@ -76,7 +76,7 @@ def _open_band_file(path: str) -> _OpenBandFile:
     with _KEPT_LOCK:
         reusing = _KEPT["users"] > 0
     if not reusing:
-        return _OpenBandFile(gdal.Open(path))
+        return _OpenBandFile(_gdal_open(path))
     stat = gdal.VSIStatL(path)
     key = (path, stat.mtime, stat.size) if stat is not None else (path, None, None)
     with _KEPT_LOCK:
@@ -84,13 +84,20 @@ def _open_band_file(path: str) -> _OpenBandFile:
         if kept is not None:
             _KEPT["files"].move_to_end(key)
             return kept
-    opened = _OpenBandFile(gdal.Open(path))  # outside the lock: other threads go on meanwhile
+    opened = _OpenBandFile(_gdal_open(path))  # outside the lock: other threads go on meanwhile
     with _KEPT_LOCK:
         kept = _KEPT["files"].setdefault(key, opened)  # or the one another thread opened meanwhile
         _KEPT["files"].move_to_end(key)
         while len(_KEPT["files"]) > MAX_KEPT_BAND_FILES:
             _KEPT["files"].popitem(last=False)  # a reader still holding it finishes with it first
     return kept
+
+
+def _gdal_open(path: str) -> gdal.Dataset:
+    dataset = gdal.Open(path)
+    if dataset is None:  # GDAL without exceptions
+        raise RuntimeError(gdal.GetLastErrorMsg() or "GDAL cannot open it")
+    return dataset
 
 
 @dataclass
@@ -174,9 +181,13 @@ class BandStack:
         return self._files[path]
 
     def _read_file(self, path: str, x: int, y: int, width: int, height: int) -> np.ndarray:
+        """A window of a band file; a truncated or corrupt JP2 fails here, named."""
         opened = self._file(path)
-        with opened.lock:
-            return opened.dataset.GetRasterBand(1).ReadAsArray(x, y, width, height)
+        with read_check(path, "band file"), opened.lock:
+            values = opened.dataset.GetRasterBand(1).ReadAsArray(x, y, width, height)
+        if values is None:  # GDAL without exceptions
+            raise LabelMigrationError(f"The band file '{path}' is corrupt or unreadable: {gdal.GetLastErrorMsg()}")
+        return values
 
     def _read_source(self, band: str, source: _BandSource, x: int, y: int, width: int, height: int):
         if not source.resampled:
@@ -244,7 +255,14 @@ def band_stack(products: Sequence[SafeProduct], bands: Sequence[str], resolution
     max_x = max(p.grid.ulx + p.grid.size(resolution)[0] * resolution for p in products)
     min_y = min(p.grid.uly - p.grid.size(resolution)[1] * resolution for p in products)
     srs = osr.SpatialReference()
-    srs.ImportFromEPSG(first.grid.epsg)
+    try:
+        unknown = srs.ImportFromEPSG(first.grid.epsg) != 0
+    except RuntimeError:
+        unknown = True
+    if unknown:
+        raise LabelMigrationError(
+            f"The tile metadata of '{first.source}' names EPSG:{first.grid.epsg}, which is no coordinate "
+            f"reference system GDAL knows: the product is damaged.")
     stack = BandStack(
         products=list(products), bands=list(bands), resolution=resolution, reflectance=reflectance,
         width=round((max_x - min_x) / resolution), height=round((max_y - min_y) / resolution),
@@ -264,7 +282,7 @@ def band_stack(products: Sequence[SafeProduct], bands: Sequence[str], resolution
 
 def _band_source(product: SafeProduct, band: str, resolution: int, resampling: str, min_x: float, max_y: float,
                  files: Dict[str, _OpenBandFile]) -> _BandSource:
-    path, _native = product.band_file(band, resolution)
+    path, file_resolution = product.band_file(band, resolution)
     if gdal.VSIStatL(path) is None:
         raise LabelMigrationError(f"The band file '{path}' of product '{product.source}' is missing.")
     try:
@@ -275,6 +293,12 @@ def _band_source(product: SafeProduct, band: str, resolution: int, resampling: s
         ) from error
     with opened.lock:
         native_size = (opened.dataset.RasterXSize, opened.dataset.RasterYSize)
+    expected = product.grid.size(file_resolution)
+    if native_size != expected:  # reads are sized from the grid: a file of another size is not this tile's
+        raise LabelMigrationError(
+            f"The band file '{path}' of product '{product.source}' is {native_size[0]} x {native_size[1]} pixels, "
+            f"but the product's tile grid at {file_resolution} m is {expected[0]} x {expected[1]}: the file or the "
+            f"tile metadata is damaged.")
     files[path] = opened  # kept open for reading
     size = product.grid.size(resolution)
     origin = (round((product.grid.ulx - min_x) / resolution), round((max_y - product.grid.uly) / resolution))

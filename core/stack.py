@@ -1,17 +1,18 @@
 """Stack single-band rasters (e.g. 38-Cloud's red_/green_/blue_/nir_ patches) into one raster."""
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import List, Optional, Sequence
 
 import numpy as np
 from osgeo import gdal
 
+from . import limits
 from .errors import LabelMigrationError
 from .outputs import atomic_output, check_output_path
 from .progress import CancelCheck, ProgressCallback, Steps
-from .rasters import (create_gtiff, gdal_errors, gdal_type, has_geotransform, numpy_dtype, open_raster,
-                      read_check, row_strips, srs_of, strip_height_for)
+from .rasters import (check_raster_size, create_gtiff, gdal_errors, gdal_type, has_geotransform, numpy_dtype,
+                      open_raster, read_check, row_strips, srs_of, strip_height_for)
 
 # 38-Cloud patches: red_patch_192_10_by_12_LC08_..., train_nir/nir_patch_...
 _THIRTY_EIGHT_CLOUD = re.compile(r"^(red|green|blue|nir|gt)_patch_", re.IGNORECASE)
@@ -25,6 +26,7 @@ class StackResult:
     band_names: List[str]
     width: int
     height: int
+    warnings: List[str] = field(default_factory=list)
 
 
 def band_name_for(path: str, dataset: gdal.Dataset) -> str:
@@ -53,6 +55,8 @@ def stack_bands(inputs: Sequence[str], output: str, band_names: Optional[Sequenc
         raise LabelMigrationError(
             f"{len(band_names)} band names were given for {len(inputs)} input rasters; give one name per input."
         )
+    if band_names and not all(name.strip() for name in band_names):
+        raise LabelMigrationError(f"The band names {', '.join(band_names)!r} include an empty name; name every band.")
     check_output_path(output, inputs)
     with gdal_errors():
         datasets = [open_raster(path, "input raster") for path in inputs]
@@ -68,14 +72,19 @@ def stack_bands(inputs: Sequence[str], output: str, band_names: Optional[Sequenc
                     f"'{first_path}' is {first.RasterXSize} x {first.RasterYSize}; all bands must share one grid."
                 )
             _check_same_georeferencing(path, dataset, first_path, first)
+        check_raster_size(first, first_path, "input raster", "crop the inputs first")
         names = list(band_names) if band_names else [band_name_for(p, d) for p, d in zip(inputs, datasets)]
         dtype = np.result_type(*[numpy_dtype(d.GetRasterBand(1).DataType) for d in datasets])
         nodata_values = {d.GetRasterBand(1).GetNoDataValue() for d in datasets}
         width, height = first.RasterXSize, first.RasterYSize
+        strip = strip_height_for(first, width * dtype.itemsize * len(datasets))
+        # a strip of one input, as read and converted, plus the comparison of a grey RGB input's bands
+        limits.check_memory(4.0 * width * strip * dtype.itemsize, f"A strip of {strip} rows of '{first_path}'",
+                            "crop the inputs first")
+        empty = []
         with atomic_output(output) as temporary:
             out = create_gtiff(temporary, width, height, len(datasets), gdal_type(dtype), first.GetProjection(),
                                first.GetGeoTransform() if has_geotransform(first) else None)
-            strip = strip_height_for(first, width * dtype.itemsize * len(datasets))
             total = len(datasets) * height
             done = 0
             for position, (path, dataset, name) in enumerate(zip(inputs, datasets, names), start=1):
@@ -83,14 +92,28 @@ def stack_bands(inputs: Sequence[str], output: str, band_names: Optional[Sequenc
                 band.SetDescription(name)
                 if len(nodata_values) == 1 and None not in nodata_values:
                     band.SetNoDataValue(next(iter(nodata_values)))
+                source_nodata = dataset.GetRasterBand(1).GetNoDataValue()
+                has_data = False
                 for row, rows in row_strips(height, strip):
                     pixels = _read_single_band(path, dataset, row, rows)
+                    has_data = has_data or _has_data(pixels, source_nodata)
                     band.WriteArray(pixels.astype(dtype, copy=False), 0, row)
                     done += rows
                     steps.report(done / total)
+                if not has_data:
+                    empty.append(path)
             out.FlushCache()
             out = None
-    return StackResult(output=output, band_names=names, width=width, height=height)
+    warnings = [f"The input '{path}' holds no data (only nodata or NaN); its band in the stack is empty."
+                for path in empty]
+    return StackResult(output=output, band_names=names, width=width, height=height, warnings=warnings)
+
+
+def _has_data(pixels: np.ndarray, nodata: Optional[float]) -> bool:
+    valid = ~np.isnan(pixels) if pixels.dtype.kind == "f" else np.ones(pixels.shape, bool)
+    if nodata is not None and not np.isnan(nodata):
+        valid &= pixels != nodata
+    return bool(valid.any())
 
 
 def _read_single_band(path: str, dataset: gdal.Dataset, row: int, rows: int) -> np.ndarray:

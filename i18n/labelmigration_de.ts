@@ -4,67 +4,67 @@
 <context>
     <name>LabelMigration</name>
     <message>
-        <location filename="../processing/algorithm.py" line="25"/>
+        <location filename="../processing/algorithm.py" line="39"/>
         <source>CDSE OData</source>
         <translation>CDSE OData</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="25"/>
+        <location filename="../processing/algorithm.py" line="39"/>
         <source>STAC API</source>
         <translation>STAC-API</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="25"/>
+        <location filename="../processing/algorithm.py" line="39"/>
         <source>DHuS (sentinelsat-style hub)</source>
         <translation>DHuS (Hub im Stil von sentinelsat)</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="25"/>
+        <location filename="../processing/algorithm.py" line="39"/>
         <source>Local archive</source>
         <translation>Lokales Archiv</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="88"/>
+        <location filename="../processing/algorithm.py" line="175"/>
         <source>No raster was given for {}.</source>
         <translation>Für {} wurde kein Raster angegeben.</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="134"/>
+        <location filename="../processing/algorithm.py" line="251"/>
         <source>The layer &apos;{}&apos; is served by the &apos;{}&apos; provider; only file-based rasters (GDAL) can be used here.</source>
         <translation>Der Layer '{}' kommt vom Anbieter '{}'; hier sind nur dateibasierte Raster (GDAL) möglich.</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="18"/>
+        <location filename="../processing/cloud_mask.py" line="21"/>
         <source>ONNX models (*.onnx);;All files (*.*)</source>
         <translation>ONNX-Modelle (*.onnx);;Alle Dateien (*.*)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="21"/>
+        <location filename="../processing/cloud_mask.py" line="24"/>
         <source>Label Migration cloud model, 4 bands (bundled)</source>
         <translation>Label-Migration-Wolkenmodell, 4 Bänder (mitgeliefert)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="21"/>
+        <location filename="../processing/cloud_mask.py" line="24"/>
         <source>ukis-csmask 4 bands L1C</source>
         <translation>ukis-csmask 4 Bänder L1C</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="21"/>
+        <location filename="../processing/cloud_mask.py" line="24"/>
         <source>ukis-csmask 4 bands L2A</source>
         <translation>ukis-csmask 4 Bänder L2A</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="21"/>
+        <location filename="../processing/cloud_mask.py" line="24"/>
         <source>ukis-csmask 6 bands L1C</source>
         <translation>ukis-csmask 6 Bänder L1C</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="21"/>
+        <location filename="../processing/cloud_mask.py" line="24"/>
         <source>ukis-csmask 6 bands L2A</source>
         <translation>ukis-csmask 6 Bänder L2A</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="81"/>
+        <location filename="../processing/cloud_mask.py" line="97"/>
         <source>Cloud mask</source>
         <translation>Wolkenmaske</translation>
     </message>
@@ -74,22 +74,17 @@
         <translation>Modelle</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="34"/>
-        <source>Runs an ONNX cloud segmentation model (a U-Net exported with the Deepness metadata keys, or any single-channel sigmoid or two-class model) over a raster of any size: tiles with overlap, blended towards tile centres so no seams appear, streamed block by block.&lt;br&gt;&lt;br&gt;&lt;b&gt;Image&lt;/b&gt; (INPUT): the raster to mask; nodata stays nodata.&lt;br&gt;&lt;b&gt;Model&lt;/b&gt; (MODEL): an ONNX file (optional). Its metadata name the bands it needs (matched to band descriptions such as B02/blue ... B08/nir, B11/swir16, B12/swir22) and its scaling. When given, it wins over the built-in model.&lt;br&gt;&lt;b&gt;Built-in model&lt;/b&gt; (BUILTIN_MODEL), used when MODEL is empty: 0 = the Label Migration cloud model bundled with the plugin (4 bands B02 B03 B04 B08); 1 to 4 = the cloud/shadow U-Nets of the ukis-csmask package (pip install ukis-csmask==1.0.0): 1 = 4 bands L1C, 2 = 4 bands L2A, 3 = 6 bands L1C, 4 = 6 bands L2A (B02 B03 B04 B08 B11 B12). They take reflectance: a raster without scale/offset metadata is read as DN / 10000 (give products from baseline 04.00 on with their offset applied, e.g. safetogeotiff REFLECTANCE). Their mask is 1 where the cloud class wins over clear and cloud shadow (shadow counts as clear); the probability is the cloud class's.&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): comma-separated band names or numbers, overriding the model's band list.&lt;br&gt;&lt;b&gt;Threshold&lt;/b&gt; (THRESHOLD): cloud probability from which a pixel is cloud (default: the model's seg_thresh, else 0.5; for ukis-csmask the most probable class).&lt;br&gt;&lt;b&gt;Tile size&lt;/b&gt; (TILE_SIZE) and &lt;b&gt;Overlap&lt;/b&gt; (OVERLAP) in pixels: 0 = the model's own.&lt;br&gt;&lt;b&gt;Cloud mask&lt;/b&gt; (OUTPUT): uint8, 1 cloud, 0 clear, 255 nodata.&lt;br&gt;&lt;b&gt;Cloud probability&lt;/b&gt; (OUTPUT_PROBABILITY): optional float32.&lt;br&gt;&lt;b&gt;Cloud polygons&lt;/b&gt; (OUTPUT_VECTOR): optional polygons of the clouds, without specks smaller than &lt;b&gt;Minimum area&lt;/b&gt; (MIN_AREA) in the raster's units² (m² for UTM; default 1000).&lt;br&gt;CLOUD_PERCENT is the share of valid pixels that are cloud.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:cloudmask -- INPUT=pair_image.tif MODEL=cloud.onnx OUTPUT=cloud_mask.tif&lt;/code&gt;, or with &lt;code&gt;BUILTIN_MODEL=2&lt;/code&gt; instead of MODEL for ukis-csmask's 4-band L2A model.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../processing/segment.py" line="42"/>
+        <location filename="../processing/segment.py" line="44"/>
         <source>Image</source>
         <translation>Bild</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="43"/>
+        <location filename="../processing/segment.py" line="45"/>
         <source>Model</source>
         <translation>Modell</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="70"/>
+        <location filename="../processing/cloud_mask.py" line="84"/>
         <source>Built-in model (when no model file is given)</source>
         <translation>Eingebautes Modell (wenn keine Modelldatei angegeben ist)</translation>
     </message>
@@ -99,52 +94,52 @@
         <translation>Bänder</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="47"/>
+        <location filename="../processing/segment.py" line="49"/>
         <source>Threshold</source>
         <translation>Schwellenwert</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="77"/>
+        <location filename="../processing/cloud_mask.py" line="91"/>
         <source>Tile size</source>
         <translation>Kachelgröße</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="79"/>
+        <location filename="../processing/cloud_mask.py" line="94"/>
         <source>Overlap</source>
         <translation>Überlappung</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="82"/>
+        <location filename="../processing/cloud_mask.py" line="98"/>
         <source>Cloud probability</source>
         <translation>Wolkenwahrscheinlichkeit</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="84"/>
+        <location filename="../processing/cloud_mask.py" line="100"/>
         <source>Cloud polygons</source>
         <translation>Wolkenpolygone</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="87"/>
+        <location filename="../processing/cloud_mask.py" line="103"/>
         <source>Minimum area</source>
         <translation>Mindestfläche</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="89"/>
+        <location filename="../processing/cloud_mask.py" line="105"/>
         <source>Cloud cover of the valid pixels (%)</source>
         <translation>Wolkenbedeckung der gültigen Pixel (%)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="108"/>
+        <location filename="../processing/cloud_mask.py" line="134"/>
         <source>Cloud cover: {:.2f}% of {} valid pixels ({} tiles of {} px)</source>
         <translation>Wolkenbedeckung: {:.2f}% von {} gültigen Pixeln ({} Kacheln zu {} px)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="126"/>
+        <location filename="../processing/cloud_mask.py" line="164"/>
         <source>The bundled cloud model &apos;{}&apos; is not installed with this copy of the plugin. Give an ONNX file in MODEL or choose a ukis-csmask model in BUILTIN_MODEL.</source>
         <translation>Das mitgelieferte Wolkenmodell '{}' ist mit dieser Kopie des Plugins nicht installiert. Geben Sie eine ONNX-Datei in MODEL an oder wählen Sie ein ukis-csmask-Modell in BUILTIN_MODEL.</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="148"/>
+        <location filename="../processing/cloud_mask.py" line="191"/>
         <source>{} cloud polygons</source>
         <translation>{} Wolkenpolygone</translation>
     </message>
@@ -154,7 +149,7 @@
         <translation>Szene auf Label zuschneiden</translation>
     </message>
     <message>
-        <location filename="../processing/rasterize_labels.py" line="39"/>
+        <location filename="../processing/rasterize_labels.py" line="44"/>
         <source>Labels</source>
         <translation>Labels</translation>
     </message>
@@ -209,17 +204,17 @@
         <translation>Label-Pixel ohne Bilddaten (%)</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="95"/>
+        <location filename="../processing/algorithm.py" line="96"/>
         <source>Incorrect parameter value for {}</source>
         <translation>Ungültiger Parameterwert für {}</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="135"/>
+        <location filename="../processing/crop_scene.py" line="133"/>
         <source>Pair of {} x {} pixels; label covered {:.1f}%, label pixels without image data {:.2f}%</source>
         <translation>Paar aus {} x {} Pixeln; Label zu {:.1f}% abgedeckt, Label-Pixel ohne Bilddaten {:.2f}%</translation>
     </message>
     <message>
-        <location filename="../processing/download_scenes.py" line="20"/>
+        <location filename="../processing/download_scenes.py" line="16"/>
         <source>Download scenes</source>
         <translation>Szenen herunterladen</translation>
     </message>
@@ -229,17 +224,12 @@
         <translation>Szenen</translation>
     </message>
     <message>
-        <location filename="../processing/download_scenes.py" line="22"/>
-        <source>Downloads the scenes of a layer made by &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt; (all features, or only the selected ones): whole products, or only the named assets of STAC scenes (Cloud-Optimised GeoTIFFs). Downloads resume after a cut connection, retry on 429/503 honouring Retry-After, run at most 4 at a time, are verified by the catalogue&apos;s checksum (MD5, SHA-256, BLAKE3 when the blake3 package is installed) or size, and appear under their final name only when complete. Products kept in a long-term archive (offline) are reported, not treated as errors.&lt;br&gt;&lt;br&gt;&lt;b&gt;Scenes&lt;/b&gt; (SCENES): the scene layer.&lt;br&gt;&lt;b&gt;Folder&lt;/b&gt; (FOLDER): where the files go: &amp;lt;title&amp;gt;.zip for products, &amp;lt;id&amp;gt;/&amp;lt;asset&amp;gt;.&amp;lt;ext&amp;gt; for assets.&lt;br&gt;&lt;b&gt;Assets&lt;/b&gt; (ASSETS): comma-separated STAC asset names (e.g. &lt;code&gt;blue,green,red,nir,scl&lt;/code&gt;); empty = the whole product.&lt;br&gt;&lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): a QGIS authentication configuration with the account&apos;s user name and password (Copernicus Data Space: a bearer token is fetched and refreshed before it expires; DHuS: HTTP Basic). Never stored in settings, logs or projects.&lt;br&gt;&lt;b&gt;Token URL&lt;/b&gt; (TOKEN_URL): the Copernicus Data Space token endpoint (default the public one).&lt;br&gt;DOWNLOADED lists the files written; OFFLINE the products that must first be restored.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:downloadscenes -- SCENES=scenes.gpkg FOLDER=/data/sentinel2 AUTHCFG=ab12cde&lt;/code&gt;</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../processing/download_scenes.py" line="48"/>
+        <location filename="../processing/download_scenes.py" line="53"/>
         <source>Folder</source>
         <translation>Ordner</translation>
     </message>
     <message>
-        <location filename="../processing/download_scenes.py" line="49"/>
+        <location filename="../processing/download_scenes.py" line="54"/>
         <source>Assets</source>
         <translation>Assets</translation>
     </message>
@@ -249,97 +239,92 @@
         <translation>Authentifizierung</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="109"/>
+        <location filename="../processing/migrate_labels.py" line="125"/>
         <source>Token URL</source>
         <translation>Token-URL</translation>
     </message>
     <message>
-        <location filename="../processing/download_scenes.py" line="52"/>
+        <location filename="../processing/download_scenes.py" line="58"/>
         <source>Downloaded files</source>
         <translation>Heruntergeladene Dateien</translation>
     </message>
     <message>
-        <location filename="../processing/download_scenes.py" line="53"/>
+        <location filename="../processing/download_scenes.py" line="59"/>
         <source>Offline products</source>
         <translation>Offline-Produkte</translation>
     </message>
     <message>
-        <location filename="../processing/download_scenes.py" line="54"/>
+        <location filename="../processing/download_scenes.py" line="60"/>
         <source>Number of files</source>
         <translation>Anzahl der Dateien</translation>
     </message>
     <message>
-        <location filename="../processing/download_scenes.py" line="69"/>
+        <location filename="../processing/download_scenes.py" line="73"/>
         <source>The scene layer has no scenes to download.</source>
         <translation>Der Szenen-Layer enthält keine Szenen zum Herunterladen.</translation>
     </message>
     <message>
-        <location filename="../processing/download_scenes.py" line="78"/>
+        <location filename="../processing/download_scenes.py" line="74"/>
         <source>{} files to download into {}</source>
         <translation>{} Dateien werden nach {} heruntergeladen</translation>
     </message>
     <message>
-        <location filename="../processing/download_scenes.py" line="83"/>
+        <location filename="../processing/download_scenes.py" line="79"/>
         <source>{:.1f} of {:.1f} MB, {:.1f} MB/s</source>
         <translation>{:.1f} von {:.1f} MB, {:.1f} MB/s</translation>
     </message>
     <message>
-        <location filename="../processing/download_scenes.py" line="92"/>
+        <location filename="../processing/download_scenes.py" line="87"/>
         <source>Offline (in the long-term archive; order it, then download again): {}</source>
         <translation>Offline (im Langzeitarchiv; bestellen, dann erneut herunterladen): {}</translation>
     </message>
     <message>
-        <location filename="../processing/evaluate_segmentation.py" line="9"/>
+        <location filename="../processing/evaluate_segmentation.py" line="10"/>
         <source>Accuracy</source>
         <translation>Genauigkeit</translation>
     </message>
     <message>
-        <location filename="../processing/evaluate_segmentation.py" line="9"/>
+        <location filename="../processing/evaluate_segmentation.py" line="10"/>
         <source>Precision</source>
         <translation>Präzision</translation>
     </message>
     <message>
-        <location filename="../processing/evaluate_segmentation.py" line="9"/>
+        <location filename="../processing/evaluate_segmentation.py" line="10"/>
         <source>Recall</source>
         <translation>Sensitivität</translation>
     </message>
     <message>
-        <location filename="../processing/evaluate_segmentation.py" line="10"/>
+        <location filename="../processing/evaluate_segmentation.py" line="11"/>
         <source>IoU</source>
         <translation>IoU</translation>
     </message>
     <message>
-        <location filename="../processing/evaluate_segmentation.py" line="10"/>
+        <location filename="../processing/evaluate_segmentation.py" line="11"/>
         <source>F1</source>
         <translation>F1</translation>
     </message>
     <message>
-        <location filename="../processing/evaluate_segmentation.py" line="15"/>
+        <location filename="../processing/evaluate_segmentation.py" line="16"/>
         <source>Evaluate segmentation</source>
         <translation>Segmentierung bewerten</translation>
     </message>
     <message>
-        <location filename="../processing/evaluate_segmentation.py" line="17"/>
-        <source>Scores a predicted class raster (e.g. a cloud mask) against ground truth, pixel by pixel, with nodata of either raster left out. When the grids differ the prediction is warped onto the truth&apos;s grid with nearest neighbour.&lt;br&gt;&lt;br&gt;&lt;b&gt;Prediction&lt;/b&gt; (PREDICTION): the class raster to score.&lt;br&gt;&lt;b&gt;Ground truth&lt;/b&gt; (GROUND_TRUTH): the reference class raster.&lt;br&gt;&lt;b&gt;Positive class&lt;/b&gt; (POSITIVE): with two classes, the class whose precision, recall, IoU and F1 are reported (default 1, e.g. cloud); with more classes the means over classes are reported.&lt;br&gt;&lt;b&gt;Confusion matrix&lt;/b&gt; (OUTPUT_TABLE): CSV, truth classes in rows, predicted classes in columns.&lt;br&gt;Outputs ACCURACY, PRECISION, RECALL, IOU, F1, and PER_CLASS (one line per class).&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:evaluatesegmentation -- PREDICTION=cloudmask.tif GROUND_TRUTH=truth.tif OUTPUT_TABLE=confusion.csv&lt;/code&gt;</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../processing/evaluate_segmentation.py" line="34"/>
+        <location filename="../processing/evaluate_segmentation.py" line="36"/>
         <source>Prediction</source>
         <translation>Vorhersage</translation>
     </message>
     <message>
-        <location filename="../processing/evaluate_segmentation.py" line="35"/>
+        <location filename="../processing/evaluate_segmentation.py" line="37"/>
         <source>Ground truth</source>
         <translation>Referenzdaten</translation>
     </message>
     <message>
-        <location filename="../processing/evaluate_segmentation.py" line="36"/>
+        <location filename="../processing/evaluate_segmentation.py" line="38"/>
         <source>Positive class</source>
         <translation>Positive Klasse</translation>
     </message>
     <message>
-        <location filename="../processing/evaluate_segmentation.py" line="65"/>
+        <location filename="../processing/evaluate_segmentation.py" line="72"/>
         <source>Confusion matrix</source>
         <translation>Konfusionsmatrix</translation>
     </message>
@@ -349,7 +334,7 @@
         <translation>CSV-Dateien (*.csv)</translation>
     </message>
     <message>
-        <location filename="../processing/evaluate_segmentation.py" line="42"/>
+        <location filename="../processing/evaluate_segmentation.py" line="44"/>
         <source>Metrics per class</source>
         <translation>Kennzahlen je Klasse</translation>
     </message>
@@ -374,7 +359,7 @@
         <translation>Label-Bild</translation>
     </message>
     <message>
-        <location filename="../processing/rasterize_labels.py" line="43"/>
+        <location filename="../processing/rasterize_labels.py" line="48"/>
         <source>Reference raster</source>
         <translation>Referenzraster</translation>
     </message>
@@ -404,7 +389,7 @@
         <translation>Klasse {}: Farbe {}</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="259"/>
+        <location filename="../processing/migrate_labels.py" line="284"/>
         <source>Label footprints</source>
         <translation>Label-Umrisse</translation>
     </message>
@@ -439,17 +424,17 @@
         <translation>Label-Ordner</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="97"/>
+        <location filename="../processing/migrate_labels.py" line="113"/>
         <source>Label files</source>
         <translation>Label-Dateien</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="99"/>
+        <location filename="../processing/migrate_labels.py" line="115"/>
         <source>Date pattern</source>
         <translation>Datumsmuster</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="100"/>
+        <location filename="../processing/migrate_labels.py" line="116"/>
         <source>Dates CSV</source>
         <translation>Datums-CSV</translation>
     </message>
@@ -469,22 +454,22 @@
         <translation>URL</translation>
     </message>
     <message>
-        <location filename="../processing/search_scenes.py" line="80"/>
+        <location filename="../processing/search_scenes.py" line="86"/>
         <source>Collection</source>
         <translation>Kollektion</translation>
     </message>
     <message>
-        <location filename="../processing/search_scenes.py" line="69"/>
+        <location filename="../processing/search_scenes.py" line="73"/>
         <source>Days before</source>
         <translation>Tage davor</translation>
     </message>
     <message>
-        <location filename="../processing/search_scenes.py" line="71"/>
+        <location filename="../processing/search_scenes.py" line="76"/>
         <source>Days after</source>
         <translation>Tage danach</translation>
     </message>
     <message>
-        <location filename="../processing/search_scenes.py" line="73"/>
+        <location filename="../processing/search_scenes.py" line="79"/>
         <source>Maximum cloud cover (%)</source>
         <translation>Maximale Wolkenbedeckung (%)</translation>
     </message>
@@ -504,12 +489,12 @@
         <translation>Eine Wolkenmaske je Paar schreiben</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="126"/>
+        <location filename="../processing/migrate_labels.py" line="144"/>
         <source>Executor (Dask scheduler address)</source>
         <translation>Executor (Adresse des Dask-Schedulers)</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="128"/>
+        <location filename="../processing/migrate_labels.py" line="146"/>
         <source>Workers (0 = one per core)</source>
         <translation>Worker (0 = einer je Kern)</translation>
     </message>
@@ -519,72 +504,72 @@
         <translation>Ausgabeordner</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="131"/>
+        <location filename="../processing/migrate_labels.py" line="150"/>
         <source>Label-scene matches (CSV)</source>
         <translation>Label-Szenen-Zuordnungen (CSV)</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="134"/>
+        <location filename="../processing/migrate_labels.py" line="153"/>
         <source>QA report</source>
         <translation>QA-Bericht</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="135"/>
+        <location filename="../processing/migrate_labels.py" line="154"/>
         <source>Complete pairs</source>
         <translation>Vollständige Paare</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="136"/>
+        <location filename="../processing/migrate_labels.py" line="155"/>
         <source>Failed labels</source>
         <translation>Fehlgeschlagene Labels</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="142"/>
+        <location filename="../processing/migrate_labels.py" line="161"/>
         <source>Give either a label folder (LABELS) or label files (LABEL_FILES), not both.</source>
         <translation>Geben Sie entweder einen Label-Ordner (LABELS) oder Label-Dateien (LABEL_FILES) an, nicht beides.</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="145"/>
+        <location filename="../processing/migrate_labels.py" line="164"/>
         <source>No labels: give a label folder (LABELS) or label files (LABEL_FILES).</source>
         <translation>Keine Labels: Geben Sie einen Label-Ordner (LABELS) oder Label-Dateien (LABEL_FILES) an.</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="173"/>
+        <location filename="../processing/migrate_labels.py" line="192"/>
         <source>{} labels: {} migrated, {} already done, {} failed, {} without a scene</source>
         <translation>{} Labels: {} migriert, {} bereits erledigt, {} fehlgeschlagen, {} ohne Szene</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="179"/>
+        <location filename="../processing/migrate_labels.py" line="201"/>
         <source>Cloud masks (masks/&lt;label&gt;.tif) made from {}.</source>
         <translation>Wolkenmasken (masks/&lt;label&gt;.tif) erstellt aus {}.</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="272"/>
+        <location filename="../processing/migrate_labels.py" line="297"/>
         <source>Chosen scenes</source>
         <translation>Gewählte Szenen</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="279"/>
+        <location filename="../processing/migrate_labels.py" line="304"/>
         <source>Pairs ({})</source>
         <translation>Paare ({})</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="282"/>
+        <location filename="../processing/migrate_labels.py" line="307"/>
         <source>label</source>
         <translation>Label</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="282"/>
+        <location filename="../processing/migrate_labels.py" line="307"/>
         <source>cloud mask</source>
         <translation>Wolkenmaske</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="282"/>
+        <location filename="../processing/migrate_labels.py" line="307"/>
         <source>image</source>
         <translation>Bild</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="297"/>
+        <location filename="../processing/migrate_labels.py" line="322"/>
         <source>{} pairs: the first {} are loaded; all are in {} (matches.csv).</source>
         <translation>{} Paare: die ersten {} sind geladen; alle liegen in {} (matches.csv).</translation>
     </message>
@@ -594,22 +579,22 @@
         <translation>'{}' konnte nicht gestaltet werden: {}</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="320"/>
+        <location filename="../processing/migrate_labels.py" line="345"/>
         <source>Could not load the results into a layer group: {}</source>
         <translation>Die Ergebnisse konnten nicht in eine Layergruppe geladen werden: {}</translation>
     </message>
     <message>
-        <location filename="../processing/network.py" line="20"/>
+        <location filename="../processing/network.py" line="43"/>
         <source>QGIS&apos;s authentication system is disabled: {}</source>
         <translation>Das Authentifizierungssystem von QGIS ist deaktiviert: {}</translation>
     </message>
     <message>
-        <location filename="../processing/network.py" line="24"/>
+        <location filename="../processing/network.py" line="47"/>
         <source>No usable authentication configuration &apos;{}&apos; (is the master password entered?).</source>
         <translation>Keine verwendbare Authentifizierungskonfiguration '{}' (ist das Master-Passwort eingegeben?).</translation>
     </message>
     <message>
-        <location filename="../processing/network.py" line="28"/>
+        <location filename="../processing/network.py" line="25"/>
         <source>The authentication configuration &apos;{}&apos; has no user name; use a Basic (user name and password) configuration.</source>
         <translation>Die Authentifizierungskonfiguration '{}' hat keinen Benutzernamen; verwenden Sie eine Basic-Konfiguration (Benutzername und Passwort).</translation>
     </message>
@@ -619,52 +604,47 @@
         <translation>Label Migration</translation>
     </message>
     <message>
-        <location filename="../processing/provider.py" line="33"/>
+        <location filename="../processing/provider.py" line="34"/>
         <source>Label Migration: move labels onto Sentinel-2 imagery</source>
         <translation>Label Migration: Labels auf Sentinel-2-Bilder übertragen</translation>
     </message>
     <message>
-        <location filename="../processing/rasterize_labels.py" line="16"/>
+        <location filename="../processing/rasterize_labels.py" line="19"/>
         <source>Rasterize labels by class</source>
         <translation>Labels nach Klassen rastern</translation>
     </message>
     <message>
-        <location filename="../processing/rasterize_labels.py" line="18"/>
-        <source>Burns polygon or line labels onto the grid of a reference raster, one class per filter expression, as a training label.&lt;br&gt;&lt;br&gt;&lt;b&gt;Labels&lt;/b&gt; (INPUT): a polygon or line layer, e.g. OpenStreetMap land use.&lt;br&gt;&lt;b&gt;Class config&lt;/b&gt; (CLASSES): a JSON file or text: a list of &lt;code&gt;{&quot;name&quot;: &quot;Residential&quot;, &quot;color&quot;: &quot;#010101&quot;, &quot;filter&quot;: &quot;\&quot;landuse\&quot; = &apos;residential&apos;&quot;}&lt;/code&gt; (or skynet-data&apos;s &lt;code&gt;{&quot;classes&quot;: [...]}&lt;/code&gt; with &lt;code&gt;[field]&lt;/code&gt; filters). Class 1 is the first entry; later classes paint over earlier ones; unmatched pixels are background 0.&lt;br&gt;&lt;b&gt;Reference raster&lt;/b&gt; (REFERENCE): the grid (CRS, extent, pixel size) to burn onto.&lt;br&gt;&lt;b&gt;All touched&lt;/b&gt; (ALL_TOUCHED): burn every pixel a geometry touches (thin lines need it).&lt;br&gt;&lt;b&gt;Class raster&lt;/b&gt; (OUTPUT): uint8 with a colour table (visible colours for near-black codes).&lt;br&gt;&lt;b&gt;RGB-encoded&lt;/b&gt; (OUTPUT_RGB): optional 3-band raster in the classes&apos; encoding colours, as the seed&apos;s skynet-data labels.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:rasterizelabels -- INPUT=osm_landuse.gpkg CLASSES=classes.json REFERENCE=pair_image.tif OUTPUT=landuse_label.tif&lt;/code&gt;</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../processing/segment.py" line="45"/>
+        <location filename="../processing/segment.py" line="47"/>
         <source>Class config</source>
         <translation>Klassenkonfiguration</translation>
     </message>
     <message>
-        <location filename="../processing/rasterize_labels.py" line="44"/>
+        <location filename="../processing/rasterize_labels.py" line="49"/>
         <source>All touched</source>
         <translation>Alle berührten Pixel</translation>
     </message>
     <message>
-        <location filename="../processing/rasterize_labels.py" line="45"/>
+        <location filename="../processing/rasterize_labels.py" line="50"/>
         <source>Class raster</source>
         <translation>Klassenraster</translation>
     </message>
     <message>
-        <location filename="../processing/rasterize_labels.py" line="46"/>
+        <location filename="../processing/rasterize_labels.py" line="51"/>
         <source>RGB-encoded</source>
         <translation>RGB-kodiert</translation>
     </message>
     <message>
-        <location filename="../processing/rasterize_labels.py" line="62"/>
+        <location filename="../processing/rasterize_labels.py" line="131"/>
         <source>The filter of class &apos;{}&apos; is not a valid expression: {}</source>
         <translation>Der Filter der Klasse '{}' ist kein gültiger Ausdruck: {}</translation>
     </message>
     <message>
-        <location filename="../processing/rasterize_labels.py" line="72"/>
+        <location filename="../processing/rasterize_labels.py" line="156"/>
         <source>{}: {} features</source>
         <translation>{}: {} Objekte</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="84"/>
+        <location filename="../processing/segment.py" line="83"/>
         <source>{}: {} pixels</source>
         <translation>{}: {} Pixel</translation>
     </message>
@@ -724,12 +704,7 @@
         <translation>Sentinel-2-Szenen suchen</translation>
     </message>
     <message>
-        <location filename="../processing/search_scenes.py" line="29"/>
-        <source>Finds, for each label footprint, the Sentinel-2 scenes taken within a date window with little cloud, and records which scene belongs to which label.&lt;br&gt;&lt;br&gt;&lt;b&gt;Footprints&lt;/b&gt; (FOOTPRINTS): polygons, e.g. from &lt;i&gt;Label footprints&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Label field&lt;/b&gt; (LABEL_FIELD): the field naming each label (default &lt;i&gt;label&lt;/i&gt;, else the feature id).&lt;br&gt;&lt;b&gt;Date field&lt;/b&gt; (DATE_FIELD): each label&apos;s date; or &lt;b&gt;Date&lt;/b&gt; (DATE) for all labels.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the window around the label date (default 10 each).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in % (default 3).&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API (Earth Search by default; Planetary Computer or CDSE STAC by URL), 2 a DHuS hub, 3 a local archive (a folder of SAFE products, zipped or not, or a static STAC catalog; URL is the folder).&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL): the service address (default per backend) or the archive folder.&lt;br&gt;&lt;b&gt;Collection&lt;/b&gt; (COLLECTION): the STAC collection (e.g. sentinel-2-l2a).&lt;br&gt;&lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): a QGIS authentication configuration (user name and password) for services that need one; credentials are never stored in settings, logs or projects.&lt;br&gt;&lt;b&gt;Scenes&lt;/b&gt; (OUTPUT): scene footprints with id, title, backend, datetime, cloud_cover, tile, product_type, offset_days (scene time minus label date), coverage_pct (share of the label footprint the scene covers), label and rank (1 = best: coverage, then cloud, then |offset|).&lt;br&gt;&lt;b&gt;Match table&lt;/b&gt; (OUTPUT_TABLE): CSV, one row per label-scene match.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:searchscenes -- FOOTPRINTS=footprints.gpkg DATE_FIELD=date BACKEND=3 URL=/data/sentinel2 MAX_CLOUD=20 OUTPUT=scenes.gpkg OUTPUT_TABLE=matches.csv&lt;/code&gt;</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../processing/search_scenes.py" line="63"/>
+        <location filename="../processing/search_scenes.py" line="67"/>
         <source>Label field</source>
         <translation>Label-Feld</translation>
     </message>
@@ -739,22 +714,22 @@
         <translation>Datumsfeld</translation>
     </message>
     <message>
-        <location filename="../processing/search_scenes.py" line="84"/>
+        <location filename="../processing/search_scenes.py" line="90"/>
         <source>Match table</source>
         <translation>Zuordnungstabelle</translation>
     </message>
     <message>
-        <location filename="../processing/search_scenes.py" line="95"/>
+        <location filename="../processing/search_scenes.py" line="101"/>
         <source>{} matches for {} labels</source>
         <translation>{} Zuordnungen für {} Labels</translation>
     </message>
     <message>
-        <location filename="../processing/search_scenes.py" line="121"/>
+        <location filename="../processing/search_scenes.py" line="127"/>
         <source>Label-scene matches</source>
         <translation>Label-Szenen-Zuordnungen</translation>
     </message>
     <message>
-        <location filename="../processing/search_scenes.py" line="146"/>
+        <location filename="../processing/search_scenes.py" line="152"/>
         <source>No date for the labels {}: give DATE, or a DATE_FIELD holding each label&apos;s date.</source>
         <translation>Kein Datum für die Labels {}: Geben Sie DATE an oder ein DATE_FIELD mit dem Datum jedes Labels.</translation>
     </message>
@@ -764,27 +739,22 @@
         <translation>Mit einem Modell segmentieren</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="19"/>
-        <source>Runs any ONNX segmentation model (Deepness-compatible metadata) over a raster of any size, tiled with centre-weighted blending.&lt;br&gt;&lt;br&gt;&lt;b&gt;Image&lt;/b&gt; (INPUT): the raster; nodata stays nodata.&lt;br&gt;&lt;b&gt;Model&lt;/b&gt; (MODEL): the ONNX file.&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): comma-separated band names or numbers, overriding the model&apos;s band list.&lt;br&gt;&lt;b&gt;Classes&lt;/b&gt; (CLASSES): optional class config, a JSON file or text: a list of &lt;code&gt;{&quot;name&quot;: ..., &quot;color&quot;: &quot;#rrggbb&quot;, &quot;filter&quot;: ...}&lt;/code&gt; (class 1 first); its names and colours are used. Otherwise the model&apos;s class names and a palette.&lt;br&gt;&lt;b&gt;Threshold&lt;/b&gt; (THRESHOLD): pixels whose best probability is below it become class 0 (default: the model&apos;s seg_thresh).&lt;br&gt;&lt;b&gt;Classes&lt;/b&gt; (OUTPUT): uint8 class raster with a colour table, 255 nodata.&lt;br&gt;&lt;b&gt;Heatmaps&lt;/b&gt; (OUTPUT_HEATMAPS): optional, one float32 probability band per class.&lt;br&gt;&lt;b&gt;Counts&lt;/b&gt; (OUTPUT_COUNTS): optional CSV of pixels and area per class (they sum to the valid pixels).&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:segment -- INPUT=image.tif MODEL=landuse.onnx CLASSES=classes.json OUTPUT=classes.tif OUTPUT_COUNTS=counts.csv&lt;/code&gt;</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../processing/segment.py" line="50"/>
+        <location filename="../processing/segment.py" line="52"/>
         <source>Classes</source>
         <translation>Klassen</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="51"/>
+        <location filename="../processing/segment.py" line="53"/>
         <source>Heatmaps</source>
         <translation>Heatmaps</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="53"/>
+        <location filename="../processing/segment.py" line="55"/>
         <source>Counts</source>
         <translation>Zählungen</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="88"/>
+        <location filename="../processing/segment.py" line="93"/>
         <source>Class counts</source>
         <translation>Pixel je Klasse</translation>
     </message>
@@ -1398,7 +1368,7 @@ Paketordner: {folder}</translation>
         <translation>Geben Sie eine Szene (SCENE) oder ein Suchergebnis an, aus dem sie genommen wird (SCENES).</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="115"/>
+        <location filename="../processing/crop_scene.py" line="112"/>
         <source>Scene of rank {} in the search result: {}</source>
         <translation>Szene mit Rang {} im Suchergebnis: {}</translation>
     </message>
@@ -1408,14 +1378,189 @@ Paketordner: {folder}</translation>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="38"/>
-        <source>Moves a whole label set onto Sentinel-2 in one run: for each label it searches the scenes around the label&apos;s date, chooses the one with the least cloud over the label itself (the SCL band of L2A products, read for the label&apos;s window only; otherwise the cloud model), then the smallest time offset, then the best coverage, and writes an aligned image/label pair. Tiles of one datatake are mosaicked when a label straddles them. A re-run skips the pairs that are complete and verified.&lt;br&gt;&lt;br&gt;&lt;b&gt;Label folder&lt;/b&gt; (LABELS): a folder of georeferenced label rasters (GeoTIFF), or PNG/JPEG labels each beside the georeferenced image it was drawn on, matched by name (&lt;i&gt;area1_label.png&lt;/i&gt; with &lt;i&gt;area1_visual.tif&lt;/i&gt;).&lt;br&gt;&lt;b&gt;Label files&lt;/b&gt; (LABEL_FILES): or (also) a list of label files.&lt;br&gt;&lt;b&gt;Date pattern&lt;/b&gt; (DATE_PATTERN): a regular expression finding the date in a file name; groups named year, month, day, or three groups in that order. Default: YYYYMMDD, YYYY-MM-DD or YYYY_MM_DD.&lt;br&gt;&lt;b&gt;Dates CSV&lt;/b&gt; (DATES_CSV): or a CSV with the columns label,date.&lt;br&gt;&lt;b&gt;Date&lt;/b&gt; (DATE): or one date for every label.&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API, 2 a DHuS hub, 3 a local archive (a folder of SAFE products; URL is the folder). OData and DHuS products are downloaded to OUTPUT_FOLDER/downloads (at most 4 at a time); STAC assets are read window by window.&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL), &lt;b&gt;Collection&lt;/b&gt; (COLLECTION), &lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): as in &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Download URL&lt;/b&gt; (DOWNLOAD_URL) and &lt;b&gt;Token URL&lt;/b&gt; (TOKEN_URL), advanced: for BACKEND 0 (Copernicus Data Space OData) only, the download service&apos;s base address (the part before /Products(&amp;lt;Id&amp;gt;)/$value) and the OpenID token endpoint of a private or test deployment. Default: the public Copernicus Data Space addresses.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the search window (default 10).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in % (default 30; the cloud over the label decides among the scenes that pass).&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): the bands of the images, comma-separated (default B02,B03,B04,B08).&lt;br&gt;&lt;b&gt;Cloud model&lt;/b&gt; (CLOUD_MODEL): an ONNX cloud model for scenes without SCL (default: the bundled model when installed; without one the scene cloud cover ranks them and the reason says so).&lt;br&gt;&lt;b&gt;Cloud masks&lt;/b&gt; (CLOUD_MASKS): writes OUTPUT_FOLDER/masks/&amp;lt;label&amp;gt;.tif per pair (1 cloud, 0 clear, 255 nodata, on the pair&apos;s grid) with the cloud model (the one rating already ran on the same crop is reused), or, without a model, from the SCL band of L2A products (classes 8, 9, 10). Default: on when a cloud model is installed; the log says which source was used.&lt;br&gt;&lt;b&gt;Executor&lt;/b&gt; (EXECUTOR): empty for the local pool, or a Dask scheduler address such as tcp://10.0.0.5:8786 (its workers need this plugin importable as &lt;i&gt;labelmigration&lt;/i&gt; and the same paths).&lt;br&gt;&lt;b&gt;Workers&lt;/b&gt; (WORKERS): threads of the local pool (0 = one per core).&lt;br&gt;&lt;b&gt;Output folder&lt;/b&gt; (OUTPUT_FOLDER): receives images/&amp;lt;label&amp;gt;.tif, labels/&amp;lt;label&amp;gt;.tif, matches.csv (MATCHES), footprints.gpkg (FOOTPRINTS, with a second layer &apos;scenes&apos;: the chosen scenes&apos; footprints) and report.html (REPORT). From the dialog the results load as a layer group &apos;Label migration: &amp;lt;folder&amp;gt;&apos;: label footprints, chosen scenes, and the pairs (image, label, cloud mask; at most 50, in collapsed sub-groups). PAIRS counts the complete pairs, FAILED the labels that failed (the reasons are in matches.csv and the report).&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:migratelabels -- LABELS=/data/labels BACKEND=3 URL=/data/sentinel2 DAYS_BEFORE=15 DAYS_AFTER=15 OUTPUT_FOLDER=/data/migrated&lt;/code&gt;</source>
+        <location filename="../processing/migrate_labels.py" line="125"/>
+        <source>Download URL</source>
+        <translation>Download-URL</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithm.py" line="136"/>
+        <source>{} ran out of memory. Crop the input first or use smaller tiles.</source>
+        <translation>{}: Der Arbeitsspeicher reicht nicht aus. Schneiden Sie die Eingabe zuerst zu oder verwenden Sie kleinere Kacheln.</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithm.py" line="144"/>
+        <source>{} failed unexpectedly: {}: {}. The details are in {}.</source>
+        <translation>{} ist unerwartet fehlgeschlagen: {}: {}. Die Einzelheiten stehen in {}.</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithm.py" line="226"/>
+        <source>the file {}</source>
+        <translation>der Datei {}</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithm.py" line="237"/>
+        <source>the log (View &gt; Panels &gt; Log Messages, tab &apos;{}&apos;)</source>
+        <translation>dem Protokoll (Ansicht &gt; Bedienfelder &gt; Protokollmeldungen, Reiter '{}')</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithm.py" line="238"/>
+        <source>no log (the settings folder cannot be written)</source>
+        <translation>keinem Protokoll (der Einstellungsordner ist nicht beschreibbar)</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithm.py" line="242"/>
+        <source>a file</source>
+        <translation>eine Datei</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithm.py" line="246"/>
+        <source>Cannot read or write {}: {}.</source>
+        <translation>{} kann nicht gelesen oder geschrieben werden: {}.</translation>
+    </message>
+    <message>
+        <location filename="../processing/cloud_mask.py" line="44"/>
+        <source>Runs an ONNX cloud segmentation model (a U-Net exported with the Deepness metadata keys, or any single-channel sigmoid or two-class model) over a raster of any size: tiles with overlap, blended towards tile centres so no seams appear, streamed block by block.&lt;br&gt;&lt;br&gt;&lt;b&gt;Image&lt;/b&gt; (INPUT): the raster to mask; nodata stays nodata.&lt;br&gt;&lt;b&gt;Model&lt;/b&gt; (MODEL): an ONNX file (optional). Its metadata name the bands it needs (matched to band descriptions such as B02/blue ... B08/nir, B11/swir16, B12/swir22) and its scaling. When given, it wins over the built-in model.&lt;br&gt;&lt;b&gt;Built-in model&lt;/b&gt; (BUILTIN_MODEL), used when MODEL is empty: 0 = the Label Migration cloud model bundled with the plugin (4 bands B02 B03 B04 B08); 1 to 4 = the cloud/shadow U-Nets of the ukis-csmask package (pip install ukis-csmask==1.0.0): 1 = 4 bands L1C, 2 = 4 bands L2A, 3 = 6 bands L1C, 4 = 6 bands L2A (B02 B03 B04 B08 B11 B12). They take reflectance: a raster without scale/offset metadata is read as DN / 10000 (give products from baseline 04.00 on with their offset applied, e.g. safetogeotiff REFLECTANCE). Their mask is 1 where the cloud class wins over clear and cloud shadow (shadow counts as clear); the probability is the cloud class's.&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): comma-separated band names or numbers, overriding the model's band list.&lt;br&gt;&lt;b&gt;Threshold&lt;/b&gt; (THRESHOLD): cloud probability from which a pixel is cloud (default: the model's seg_thresh, else 0.5; for ukis-csmask the most probable class).&lt;br&gt;&lt;b&gt;Tile size&lt;/b&gt; (TILE_SIZE) and &lt;b&gt;Overlap&lt;/b&gt; (OVERLAP) in pixels: 0 = the model's own. Tiles are at most 8192 pixels, overlaps at most half a tile; tiles that would not fit the memory limit are refused before the run.&lt;br&gt;&lt;b&gt;Cloud mask&lt;/b&gt; (OUTPUT): uint8, 1 cloud, 0 clear, 255 nodata.&lt;br&gt;&lt;b&gt;Cloud probability&lt;/b&gt; (OUTPUT_PROBABILITY): optional float32.&lt;br&gt;&lt;b&gt;Cloud polygons&lt;/b&gt; (OUTPUT_VECTOR): optional polygons of the clouds, without specks smaller than &lt;b&gt;Minimum area&lt;/b&gt; (MIN_AREA) in the raster's units² (m² for UTM; default 1000).&lt;br&gt;CLOUD_PERCENT is the share of valid pixels that are cloud. NaN pixels of the image are nodata; an image without a valid pixel, or a model that returns NaN for any valid pixel, fails the run and writes nothing.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:cloudmask -- INPUT=pair_image.tif MODEL=cloud.onnx OUTPUT=cloud_mask.tif&lt;/code&gt;, or with &lt;code&gt;BUILTIN_MODEL=2&lt;/code&gt; instead of MODEL for ukis-csmask's 4-band L2A model.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="109"/>
-        <source>Download URL</source>
-        <translation>Download-URL</translation>
+        <location filename="../processing/cloud_mask.py" line="148"/>
+        <source>Cloud polygons (OUTPUT_VECTOR) need a georeferenced image, but the input raster INPUT (&apos;{}&apos;) has no coordinate reference system. Assign one first, or leave OUTPUT_VECTOR empty.</source>
+        <translation>Wolkenpolygone (OUTPUT_VECTOR) brauchen ein georeferenziertes Bild, aber das Eingaberaster INPUT ('{}') hat kein Koordinatenbezugssystem. Weisen Sie zuerst eines zu oder lassen Sie OUTPUT_VECTOR leer.</translation>
+    </message>
+    <message>
+        <location filename="../processing/cloud_mask.py" line="181"/>
+        <source>The cloud mask was written, but the cloud polygons (OUTPUT_VECTOR) could not be: {}</source>
+        <translation>Die Wolkenmaske wurde geschrieben, die Wolkenpolygone (OUTPUT_VECTOR) aber nicht: {}</translation>
+    </message>
+    <message>
+        <location filename="../processing/download_scenes.py" line="18"/>
+        <source>Downloads the scenes of a layer made by &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt; (all features, or only the selected ones): whole products, or only the named assets of STAC scenes (Cloud-Optimised GeoTIFFs). Downloads resume after a cut connection, retry on 429/503 honouring Retry-After, run at most 4 at a time, are verified by the catalogue&apos;s checksum (MD5, SHA-256, BLAKE3 when the blake3 package is installed) or size, and appear under their final name only when complete. Products kept in a long-term archive (offline) are reported, not treated as errors.&lt;br&gt;&lt;br&gt;&lt;b&gt;Scenes&lt;/b&gt; (SCENES): the scene layer.&lt;br&gt;&lt;b&gt;Folder&lt;/b&gt; (FOLDER): where the files go: &amp;lt;title&amp;gt;.zip for products, &amp;lt;id&amp;gt;/&amp;lt;asset&amp;gt;.&amp;lt;ext&amp;gt; for assets (names from the layer are made safe file names; nothing is written outside the folder). A download must be what was asked for: an HTML page or JSON instead of a zip or GeoTIFF is refused.&lt;br&gt;&lt;b&gt;Assets&lt;/b&gt; (ASSETS): comma-separated STAC asset names (e.g. &lt;code&gt;blue,green,red,nir,scl&lt;/code&gt;); empty = the whole product.&lt;br&gt;&lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): a QGIS authentication configuration with the account&apos;s user name and password (Copernicus Data Space: a bearer token is fetched and refreshed before it expires; DHuS: HTTP Basic). Never stored in settings, logs or projects. The credentials go only to the servers they belong to: for Copernicus Data Space scenes the *.dataspace.copernicus.eu hosts and the token URL&apos;s host; the server in the configuration&apos;s URL field; the server of URL. Any other host named by the layer gets none (the log says so).&lt;br&gt;&lt;b&gt;Token URL&lt;/b&gt; (TOKEN_URL): the Copernicus Data Space token endpoint (default the public one).&lt;br&gt;&lt;b&gt;Server of the account&lt;/b&gt; (URL): the address of the service the credentials are for, when the authentication configuration has no URL.&lt;br&gt;Timeouts and the retry deadline are the plugin&apos;s settings (Settings &gt; Options &gt; Processing &gt; Providers &gt; Label Migration).&lt;br&gt;DOWNLOADED lists the files written; OFFLINE the products that must first be restored.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:downloadscenes -- SCENES=scenes.gpkg FOLDER=/data/sentinel2 AUTHCFG=ab12cde&lt;/code&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/download_scenes.py" line="57"/>
+        <source>Server of the account</source>
+        <translation>Server des Kontos</translation>
+    </message>
+    <message>
+        <location filename="../processing/download_scenes.py" line="100"/>
+        <source>If that host is the account&apos;s server, give its address in the authentication configuration&apos;s URL field or in URL (Server of the account).</source>
+        <translation>Wenn dieser Host der Server des Kontos ist, geben Sie seine Adresse im URL-Feld der Authentifizierungskonfiguration oder in URL (Server des Kontos) an.</translation>
+    </message>
+    <message>
+        <location filename="../processing/evaluate_segmentation.py" line="18"/>
+        <source>Scores a predicted class raster (e.g. a cloud mask) against ground truth, pixel by pixel, with nodata of either raster left out. When the grids differ the prediction is warped onto the truth&apos;s grid with nearest neighbour.&lt;br&gt;&lt;br&gt;&lt;b&gt;Prediction&lt;/b&gt; (PREDICTION): the class raster to score.&lt;br&gt;&lt;b&gt;Ground truth&lt;/b&gt; (GROUND_TRUTH): the reference class raster.&lt;br&gt;&lt;b&gt;Positive class&lt;/b&gt; (POSITIVE): with two classes, the class whose precision, recall, IoU and F1 are reported (default 1, e.g. cloud); the run fails when it is not one of them. With more classes the means over classes are reported.&lt;br&gt;&lt;b&gt;Confusion matrix&lt;/b&gt; (OUTPUT_TABLE): CSV, truth classes in rows, predicted classes in columns.&lt;br&gt;Outputs ACCURACY, PRECISION, RECALL, IOU, F1, and PER_CLASS (one line per class).&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:evaluatesegmentation -- PREDICTION=cloudmask.tif GROUND_TRUTH=truth.tif OUTPUT_TABLE=confusion.csv&lt;/code&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/evaluate_segmentation.py" line="56"/>
+        <source>POSITIVE ({}) is used only when the rasters hold two classes; these hold {}, so the means over the classes are reported.</source>
+        <translation>POSITIVE ({}) gilt nur, wenn die Raster zwei Klassen enthalten; diese enthalten {}, daher werden die Mittelwerte über die Klassen ausgegeben.</translation>
+    </message>
+    <message>
+        <location filename="../processing/mask_footprint.py" line="76"/>
+        <source>Target CRS (TARGET_CRS): {!r} is not a coordinate reference system QGIS knows.</source>
+        <translation>Ziel-KBS (TARGET_CRS): {!r} ist kein Koordinatenbezugssystem, das QGIS kennt.</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="40"/>
+        <source>Moves a whole label set onto Sentinel-2 in one run: for each label it searches the scenes around the label&apos;s date, chooses the one with the least cloud over the label itself (the SCL band of L2A products, read for the label&apos;s window only; otherwise the cloud model), then the smallest time offset, then the best coverage, and writes an aligned image/label pair. Tiles of one datatake are mosaicked when a label straddles them. A re-run skips the pairs that are complete and verified.&lt;br&gt;&lt;br&gt;&lt;b&gt;Label folder&lt;/b&gt; (LABELS): a folder of georeferenced label rasters (GeoTIFF), or PNG/JPEG labels each beside the georeferenced image it was drawn on, matched by name (&lt;i&gt;area1_label.png&lt;/i&gt; with &lt;i&gt;area1_visual.tif&lt;/i&gt;).&lt;br&gt;&lt;b&gt;Label files&lt;/b&gt; (LABEL_FILES): or (also) a list of label files.&lt;br&gt;&lt;b&gt;Date pattern&lt;/b&gt; (DATE_PATTERN): a regular expression finding the date in a file name; groups named year, month, day, or three groups in that order. Default: YYYYMMDD, YYYY-MM-DD or YYYY_MM_DD.&lt;br&gt;&lt;b&gt;Dates CSV&lt;/b&gt; (DATES_CSV): or a CSV with the columns label,date.&lt;br&gt;&lt;b&gt;Date&lt;/b&gt; (DATE): or one date for every label.&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API, 2 a DHuS hub, 3 a local archive (a folder of SAFE products; URL is the folder). OData and DHuS products are downloaded to OUTPUT_FOLDER/downloads (at most 4 at a time); STAC assets are read window by window.&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL), &lt;b&gt;Collection&lt;/b&gt; (COLLECTION), &lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): as in &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Download URL&lt;/b&gt; (DOWNLOAD_URL) and &lt;b&gt;Token URL&lt;/b&gt; (TOKEN_URL), advanced: for BACKEND 0 (Copernicus Data Space OData) only, the download service&apos;s base address (the part before /Products(&amp;lt;Id&amp;gt;)/$value) and the OpenID token endpoint of a private or test deployment. Default: the public Copernicus Data Space addresses.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the search window (default 10, at most 3650).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in % (default 30; the cloud over the label decides among the scenes that pass).&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): the bands of the images, comma-separated (default B02,B03,B04,B08).&lt;br&gt;&lt;b&gt;Cloud model&lt;/b&gt; (CLOUD_MODEL): an ONNX cloud model for scenes without SCL (default: the bundled model when installed; without one the scene cloud cover ranks them and the reason says so).&lt;br&gt;&lt;b&gt;Cloud masks&lt;/b&gt; (CLOUD_MASKS): writes OUTPUT_FOLDER/masks/&amp;lt;label&amp;gt;.tif per pair (1 cloud, 0 clear, 255 nodata, on the pair&apos;s grid) with the cloud model (the one rating already ran on the same crop is reused), or, without a model, from the SCL band of L2A products (classes 8, 9, 10). Default: on when a cloud model is installed; the log says which source was used.&lt;br&gt;&lt;b&gt;Executor&lt;/b&gt; (EXECUTOR): empty for the local pool, or a Dask scheduler address such as tcp://10.0.0.5:8786 (its workers need this plugin importable as &lt;i&gt;labelmigration&lt;/i&gt; and the same paths).&lt;br&gt;&lt;b&gt;Workers&lt;/b&gt; (WORKERS): threads of the local pool (0 = one per core, at most 256).&lt;br&gt;&lt;b&gt;Output folder&lt;/b&gt; (OUTPUT_FOLDER): receives images/&amp;lt;label&amp;gt;.tif, labels/&amp;lt;label&amp;gt;.tif, matches.csv (MATCHES), footprints.gpkg (FOOTPRINTS, with a second layer &apos;scenes&apos;: the chosen scenes&apos; footprints) and report.html (REPORT). From the dialog the results load as a layer group &apos;Label migration: &amp;lt;folder&amp;gt;&apos;: label footprints, chosen scenes, and the pairs (image, label, cloud mask; at most 50, in collapsed sub-groups). PAIRS counts the complete pairs, FAILED the labels that failed (the reasons are in matches.csv and the report). A run in which no label got a pair fails; its matches.csv and report still say why. Labels whose names cannot be file names as they are get a safe file name (the log and matches.csv name it).&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:migratelabels -- LABELS=/data/labels BACKEND=3 URL=/data/sentinel2 DAYS_BEFORE=15 DAYS_AFTER=15 OUTPUT_FOLDER=/data/migrated&lt;/code&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/rasterize_labels.py" line="21"/>
+        <source>Burns polygon or line labels onto the grid of a reference raster, one class per filter expression, as a training label.&lt;br&gt;&lt;br&gt;&lt;b&gt;Labels&lt;/b&gt; (INPUT): a polygon or line layer, e.g. OpenStreetMap land use.&lt;br&gt;&lt;b&gt;Class config&lt;/b&gt; (CLASSES): a JSON file or text: a list of &lt;code&gt;{&quot;name&quot;: &quot;Residential&quot;, &quot;color&quot;: &quot;#010101&quot;, &quot;filter&quot;: &quot;\&quot;landuse\&quot; = &apos;residential&apos;&quot;}&lt;/code&gt; (or skynet-data&apos;s &lt;code&gt;{&quot;classes&quot;: [...]}&lt;/code&gt; with &lt;code&gt;[field]&lt;/code&gt; filters). Class 1 is the first entry; later classes paint over earlier ones; unmatched pixels are background 0.&lt;br&gt;&lt;b&gt;Reference raster&lt;/b&gt; (REFERENCE): the grid (CRS, extent, pixel size) to burn onto.&lt;br&gt;&lt;b&gt;All touched&lt;/b&gt; (ALL_TOUCHED): burn every pixel a geometry touches (thin lines need it).&lt;br&gt;&lt;b&gt;Class raster&lt;/b&gt; (OUTPUT): uint8 with a colour table (visible colours for near-black codes).&lt;br&gt;&lt;b&gt;RGB-encoded&lt;/b&gt; (OUTPUT_RGB): optional 3-band raster in the classes&apos; encoding colours, as the seed&apos;s skynet-data labels.&lt;br&gt;Labels that do not overlap the reference raster, or a filter naming a field the layer lacks, fail the run; a class raster that comes out all background is written with a warning.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:rasterizelabels -- INPUT=osm_landuse.gpkg CLASSES=classes.json REFERENCE=pair_image.tif OUTPUT=landuse_label.tif&lt;/code&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/rasterize_labels.py" line="81"/>
+        <source>No class covers any pixel of the reference grid: the class raster is all background. Check the class filters and the labels&apos; extent.</source>
+        <translation>Keine Klasse bedeckt ein Pixel des Referenzrasters: Das Klassenraster ist ganz Hintergrund. Prüfen Sie die Klassenfilter und die Ausdehnung der Labels.</translation>
+    </message>
+    <message>
+        <location filename="../processing/rasterize_labels.py" line="93"/>
+        <source>The reference raster REFERENCE (&apos;{}&apos;) has no coordinate reference system, so the labels cannot be placed on its grid. Assign one to it first.</source>
+        <translation>Das Referenzraster REFERENCE ('{}') hat kein Koordinatenbezugssystem, daher können die Labels nicht auf sein Raster gelegt werden. Weisen Sie ihm zuerst eines zu.</translation>
+    </message>
+    <message>
+        <location filename="../processing/rasterize_labels.py" line="97"/>
+        <source>The labels layer INPUT (&apos;{}&apos;) has no coordinate reference system. Assign one to it first (Layer Properties &gt; Source).</source>
+        <translation>Der Label-Layer INPUT ('{}') hat kein Koordinatenbezugssystem. Weisen Sie ihm zuerst eines zu (Layereigenschaften &gt; Quelle).</translation>
+    </message>
+    <message>
+        <location filename="../processing/rasterize_labels.py" line="101"/>
+        <source>The labels layer INPUT (&apos;{}&apos;) has no features: the class raster would be all background.</source>
+        <translation>Der Label-Layer INPUT ('{}') hat keine Objekte: Das Klassenraster wäre ganz Hintergrund.</translation>
+    </message>
+    <message>
+        <location filename="../processing/rasterize_labels.py" line="108"/>
+        <source>The extent of the labels layer INPUT (&apos;{}&apos;, {}) cannot be transformed to the reference raster&apos;s CRS ({}): {}</source>
+        <translation>Die Ausdehnung des Label-Layers INPUT ('{}', {}) lässt sich nicht in das KBS des Referenzrasters ({}) transformieren: {}</translation>
+    </message>
+    <message>
+        <location filename="../processing/rasterize_labels.py" line="112"/>
+        <source>The labels layer INPUT (&apos;{}&apos;) does not overlap the reference raster REFERENCE (&apos;{}&apos;): the labels cover {} and the reference {} (in {}), so the class raster would be all background. Choose a reference raster over the labels.</source>
+        <translation>Der Label-Layer INPUT ('{}') überlappt das Referenzraster REFERENCE ('{}') nicht: Die Labels bedecken {} und die Referenz {} (in {}), das Klassenraster wäre also ganz Hintergrund. Wählen Sie ein Referenzraster über den Labels.</translation>
+    </message>
+    <message>
+        <location filename="../processing/rasterize_labels.py" line="137"/>
+        <source>The filter of class &apos;{}&apos; ({}) names the field(s) {}, which the labels layer INPUT does not have; its fields are: {}.</source>
+        <translation>Der Filter der Klasse '{}' ({}) nennt die Felder {}, die der Label-Layer INPUT nicht hat; seine Felder sind: {}.</translation>
+    </message>
+    <message>
+        <location filename="../processing/rasterize_labels.py" line="152"/>
+        <source>Feature {} of class &apos;{}&apos; cannot be transformed to the reference raster&apos;s CRS: {}</source>
+        <translation>Objekt {} der Klasse '{}' lässt sich nicht in das KBS des Referenzrasters transformieren: {}</translation>
+    </message>
+    <message>
+        <location filename="../processing/search_scenes.py" line="29"/>
+        <source>Finds, for each label footprint, the Sentinel-2 scenes taken within a date window with little cloud, and records which scene belongs to which label.&lt;br&gt;&lt;br&gt;&lt;b&gt;Footprints&lt;/b&gt; (FOOTPRINTS): polygons, e.g. from &lt;i&gt;Label footprints&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Label field&lt;/b&gt; (LABEL_FIELD): the field naming each label (default &lt;i&gt;label&lt;/i&gt;, else the feature id).&lt;br&gt;&lt;b&gt;Date field&lt;/b&gt; (DATE_FIELD): each label&apos;s date; or &lt;b&gt;Date&lt;/b&gt; (DATE) for all labels.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the window around the label date (default 10 each, at most 3650).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in % (default 3).&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API (Earth Search by default; Planetary Computer or CDSE STAC by URL), 2 a DHuS hub, 3 a local archive (a folder of SAFE products, zipped or not, or a static STAC catalog; URL is the folder).&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL): the service address (default per backend) or the archive folder.&lt;br&gt;&lt;b&gt;Collection&lt;/b&gt; (COLLECTION): the STAC collection (e.g. sentinel-2-l2a).&lt;br&gt;&lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): a QGIS authentication configuration (user name and password) for services that need one; credentials are never stored in settings, logs or projects, and are sent only to the host of the service&apos;s URL.&lt;br&gt;Timeouts and the retry deadline are the plugin&apos;s settings (Settings &gt; Options &gt; Processing &gt; Providers &gt; Label Migration); a server that does not answer, or answers something that is not a catalogue&apos;s answer, ends the search with a message naming it.&lt;br&gt;&lt;b&gt;Scenes&lt;/b&gt; (OUTPUT): scene footprints with id, title, backend, datetime, cloud_cover, tile, product_type, offset_days (scene time minus label date), coverage_pct (share of the label footprint the scene covers), label and rank (1 = best: coverage, then cloud, then |offset|).&lt;br&gt;&lt;b&gt;Match table&lt;/b&gt; (OUTPUT_TABLE): CSV, one row per label-scene match.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:searchscenes -- FOOTPRINTS=footprints.gpkg DATE_FIELD=date BACKEND=3 URL=/data/sentinel2 MAX_CLOUD=20 OUTPUT=scenes.gpkg OUTPUT_TABLE=matches.csv&lt;/code&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="19"/>
+        <source>Runs any ONNX segmentation model (Deepness-compatible metadata) over a raster of any size, tiled with centre-weighted blending.&lt;br&gt;&lt;br&gt;&lt;b&gt;Image&lt;/b&gt; (INPUT): the raster; nodata stays nodata.&lt;br&gt;&lt;b&gt;Model&lt;/b&gt; (MODEL): the ONNX file.&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): comma-separated band names or numbers, overriding the model&apos;s band list.&lt;br&gt;&lt;b&gt;Classes&lt;/b&gt; (CLASSES): optional class config, a JSON file or text: a list of &lt;code&gt;{&quot;name&quot;: ..., &quot;color&quot;: &quot;#rrggbb&quot;, &quot;filter&quot;: ...}&lt;/code&gt; (class 1 first); its names and colours are used. Otherwise the model&apos;s class names and a palette.&lt;br&gt;&lt;b&gt;Threshold&lt;/b&gt; (THRESHOLD): pixels whose best probability is below it become class 0 (default: the model&apos;s seg_thresh).&lt;br&gt;&lt;b&gt;Classes&lt;/b&gt; (OUTPUT): uint8 class raster with a colour table, 255 nodata.&lt;br&gt;&lt;b&gt;Heatmaps&lt;/b&gt; (OUTPUT_HEATMAPS): optional, one float32 probability band per class.&lt;br&gt;&lt;b&gt;Counts&lt;/b&gt; (OUTPUT_COUNTS): optional CSV of pixels and area per class (they sum to the valid pixels).&lt;br&gt;The outputs appear together or not at all. NaN pixels of the image are nodata; an image without a valid pixel, or a model that returns NaN for any valid pixel, fails the run and writes nothing.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:segment -- INPUT=image.tif MODEL=landuse.onnx CLASSES=classes.json OUTPUT=classes.tif OUTPUT_COUNTS=counts.csv&lt;/code&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="85"/>
+        <source>Class {} ({} pixels) has no name in the class config or the model&apos;s class_names; it has no colour of its own.</source>
+        <translation>Klasse {} ({} Pixel) hat keinen Namen in der Klassenkonfiguration oder in class_names des Modells; sie hat keine eigene Farbe.</translation>
+    </message>
+    <message>
+        <location filename="../processing/settings.py" line="22"/>
+        <source>Largest raster (megapixels)</source>
+        <translation>Größtes Raster (Megapixel)</translation>
+    </message>
+    <message>
+        <location filename="../processing/settings.py" line="22"/>
+        <source>Largest array in memory (MB, 0 = half the memory)</source>
+        <translation>Größtes Array im Speicher (MB, 0 = halber Arbeitsspeicher)</translation>
+    </message>
+    <message>
+        <location filename="../processing/settings.py" line="22"/>
+        <source>Largest metadata file (MB)</source>
+        <translation>Größte Metadatendatei (MB)</translation>
+    </message>
+    <message>
+        <location filename="../processing/settings.py" line="22"/>
+        <source>Connection timeout (s)</source>
+        <translation>Zeitlimit für den Verbindungsaufbau (s)</translation>
+    </message>
+    <message>
+        <location filename="../processing/settings.py" line="22"/>
+        <source>Read timeout (s)</source>
+        <translation>Zeitlimit beim Lesen (s)</translation>
+    </message>
+    <message>
+        <location filename="../processing/settings.py" line="22"/>
+        <source>Stalled download timeout (s)</source>
+        <translation>Zeitlimit für stockende Downloads (s)</translation>
+    </message>
+    <message>
+        <location filename="../processing/settings.py" line="22"/>
+        <source>Give up retrying after (s)</source>
+        <translation>Wiederholungen aufgeben nach (s)</translation>
     </message>
 </context>
 </TS>

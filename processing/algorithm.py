@@ -19,6 +19,7 @@ from qgis.PyQt.QtGui import QIcon
 from ..core import limits
 from ..core.errors import Cancelled, LabelMigrationError
 from ..core.paths import check_paths
+from ..core.rasters import gdal_network_limits
 from .parameter_checks import explain_unacceptable, invalid_crs, parameter_paths
 from .settings import limits_in_force
 
@@ -124,7 +125,7 @@ class LabelMigrationAlgorithm(QgsProcessingAlgorithm):
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS's name)
         """Runs process() with the limits of the plugin's settings in force; every error leaves as one
         QgsProcessingException with a message for the user."""
-        with limits.using(limits_in_force()):
+        with limits.using(limits_in_force()), gdal_network_limits():
             try:
                 return self.process(parameters, context, feedback)
             except QgsProcessingException:

@@ -2,17 +2,20 @@
 import os
 
 from qgis.core import (QgsCoordinateReferenceSystem, QgsFeature, QgsFeatureSink, QgsField, QgsFields, QgsGeometry,
-                       QgsProcessing, QgsProcessingException, QgsProcessingOutputNumber, QgsProcessingParameterEnum,
+                       QgsProcessing, QgsProcessingException, QgsProcessingOutputLayerDefinition,
+                       QgsProcessingOutputNumber, QgsProcessingParameterEnum,
                        QgsProcessingParameterFeatureSink, QgsProcessingParameterFile, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
                        QgsProcessingParameterString, QgsWkbTypes)
 from qgis.PyQt.QtCore import QT_TR_NOOP
 
 from ..core.csmask import CLOUD_CLASS, ukis_model
-from ..core.inference import predict_raster
+from ..core.inference import MAX_TILE_SIZE, predict_raster
 from ..core.mask_polygons import mask_polygons
+from ..core.outputs import check_output_path
 from . import field_types
 from .algorithm import PLUGIN_DIR, LabelMigrationAlgorithm, tr
+from .parameter_checks import parameter_paths
 from .styles import cloud_mask_styler
 
 ONNX_FILTER = QT_TR_NOOP("ONNX models (*.onnx);;All files (*.*)")
@@ -25,6 +28,13 @@ BUILTIN_MODELS = (
     (QT_TR_NOOP("ukis-csmask 6 bands L1C"), "6b-l1c"),
     (QT_TR_NOOP("ukis-csmask 6 bands L2A"), "6b-l2a"),
 )
+
+
+def _given(value) -> bool:
+    """Whether an optional sink parameter asks for an output (the batch panel passes empty definitions)."""
+    if isinstance(value, QgsProcessingOutputLayerDefinition):
+        value = value.sink.staticValue()
+    return value not in (None, "")
 
 
 class CloudMaskAlgorithm(LabelMigrationAlgorithm):
@@ -49,12 +59,16 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
         "<b>Bands</b> (BANDS): comma-separated band names or numbers, overriding the model's band list.<br>"
         "<b>Threshold</b> (THRESHOLD): cloud probability from which a pixel is cloud (default: the model's "
         "seg_thresh, else 0.5; for ukis-csmask the most probable class).<br>"
-        "<b>Tile size</b> (TILE_SIZE) and <b>Overlap</b> (OVERLAP) in pixels: 0 = the model's own.<br>"
+        "<b>Tile size</b> (TILE_SIZE) and <b>Overlap</b> (OVERLAP) in pixels: 0 = the model's own. Tiles are at "
+        "most 8192 pixels, overlaps at most half a tile; tiles that would not fit the memory limit are refused "
+        "before the run.<br>"
         "<b>Cloud mask</b> (OUTPUT): uint8, 1 cloud, 0 clear, 255 nodata.<br>"
         "<b>Cloud probability</b> (OUTPUT_PROBABILITY): optional float32.<br>"
         "<b>Cloud polygons</b> (OUTPUT_VECTOR): optional polygons of the clouds, without specks smaller than "
         "<b>Minimum area</b> (MIN_AREA) in the raster's units² (m² for UTM; default 1000).<br>"
-        "CLOUD_PERCENT is the share of valid pixels that are cloud.<br><br>"
+        "CLOUD_PERCENT is the share of valid pixels that are cloud. NaN pixels of the image are nodata; an image "
+        "without a valid pixel, or a model that returns NaN for any valid pixel, fails the run and writes "
+        "nothing.<br><br>"
         "Example: <code>qgis_process run labelmigration:cloudmask -- INPUT=pair_image.tif MODEL=cloud.onnx "
         "OUTPUT=cloud_mask.tif</code>, or with <code>BUILTIN_MODEL=2</code> instead of MODEL for "
         "ukis-csmask's 4-band L2A model."
@@ -75,9 +89,11 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
             self.THRESHOLD, tr("Threshold"), QgsProcessingParameterNumber.Type.Double, optional=True,
             minValue=0.0, maxValue=1.0))
         self.addParameter(QgsProcessingParameterNumber(
-            self.TILE_SIZE, tr("Tile size"), QgsProcessingParameterNumber.Type.Integer, 0, minValue=0))
+            self.TILE_SIZE, tr("Tile size"), QgsProcessingParameterNumber.Type.Integer, 0, minValue=0,
+            maxValue=MAX_TILE_SIZE))
         self.addParameter(QgsProcessingParameterNumber(
-            self.OVERLAP, tr("Overlap"), QgsProcessingParameterNumber.Type.Integer, 0, minValue=0))
+            self.OVERLAP, tr("Overlap"), QgsProcessingParameterNumber.Type.Integer, 0, minValue=0,
+            maxValue=MAX_TILE_SIZE // 2))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, tr("Cloud mask")))
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUTPUT_PROBABILITY, tr("Cloud probability"), optional=True, createByDefault=False))
@@ -89,31 +105,53 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("CLOUD_PERCENT", tr("Cloud cover of the valid pixels (%)")))
 
     def process(self, parameters, context, feedback):
+        input_path = self.raster_path(parameters, self.INPUT, context)
         outputs = {"classes": self.parameterAsOutputLayer(parameters, self.OUTPUT, context)}
         probability = self.parameterAsOptionalOutputLayer(parameters, self.OUTPUT_PROBABILITY, context)
         if probability:
             outputs["probability"] = probability
+        polygons_wanted = _given(parameters.get(self.OUTPUT_VECTOR))
+        min_area = self.parameterAsDouble(parameters, self.MIN_AREA, context)
+        if polygons_wanted:
+            self._check_polygon_output(parameters, context, input_path)
+
+        def polygons(paths):  # from the finished mask, before it is published: a failure leaves no mask behind
+            return mask_polygons(paths["classes"], 1, min_area)
+
         result = self.run_core(
             predict_raster, feedback,
-            input_path=self.raster_path(parameters, self.INPUT, context),
+            input_path=input_path,
             outputs=outputs,
             **self._model(parameters, context),
             bands=self.parameterAsNames(parameters, self.BANDS, context),
             tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context) or None,
             overlap=self.parameterAsInt(parameters, self.OVERLAP, context) or None,
             threshold=self.parameterAsOptionalDouble(parameters, self.THRESHOLD, context),
+            finish=polygons if polygons_wanted else None,
         )
         counts = list(result.stats["classes"]["counts"].values())
-        cloud_percent = 100.0 * counts[1] / result.valid_pixels if result.valid_pixels else 0.0
+        cloud_percent = 100.0 * counts[1] / result.valid_pixels  # predict_raster refuses runs without valid pixels
         feedback.pushInfo(tr("Cloud cover: {:.2f}% of {} valid pixels ({} tiles of {} px)").format(
             cloud_percent, result.valid_pixels, result.tiles, result.tile_size))
         self.style_on_load(context, outputs["classes"], cloud_mask_styler())
         results = {self.OUTPUT: outputs["classes"], "CLOUD_PERCENT": cloud_percent}
         if probability:
             results[self.OUTPUT_PROBABILITY] = probability
-        if self.OUTPUT_VECTOR in parameters and parameters[self.OUTPUT_VECTOR] is not None:
-            results.update(self._polygons(parameters, context, feedback, outputs["classes"]))
+        if polygons_wanted:
+            results.update(self._polygons(parameters, context, feedback, *result.finished))
         return results
+
+    def _check_polygon_output(self, parameters, context, input_path: str) -> None:
+        """Before the model runs: the polygons need a CRS, and their file must be writable."""
+        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
+        if layer is not None and not layer.crs().isValid():
+            raise QgsProcessingException(tr(
+                "Cloud polygons (OUTPUT_VECTOR) need a georeferenced image, but the input raster INPUT ('{}') has "
+                "no coordinate reference system. Assign one first, or leave OUTPUT_VECTOR empty.").format(input_path))
+        for name, path in parameter_paths(self.parameterDefinitions(), parameters, context).outputs:
+            if name == self.OUTPUT_VECTOR:
+                with self.core_errors():
+                    check_output_path(path, [input_path], "cloud polygons (OUTPUT_VECTOR)")
 
     def _model(self, parameters, context) -> dict:
         """predict_raster's model arguments: MODEL when given, else the BUILTIN_MODEL choice."""
@@ -131,13 +169,18 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
             path, info = ukis_model(variant)
         return {"model_path": path, "model_info": info, "only_class": CLOUD_CLASS}
 
-    def _polygons(self, parameters, context, feedback, mask_path):
-        with self.core_errors():
-            crs_wkt, polygons = mask_polygons(mask_path, 1, self.parameterAsDouble(parameters, self.MIN_AREA, context))
+    def _polygons(self, parameters, context, feedback, crs_wkt, polygons):
+        """Write the polygons made before the rasters were published; a failure here names what was kept."""
         fields = QgsFields()
         fields.append(QgsField("area", field_types.DOUBLE))
-        sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT_VECTOR, context, fields, QgsWkbTypes.Type.Polygon,
-                                             QgsCoordinateReferenceSystem.fromWkt(crs_wkt))
+        try:
+            sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT_VECTOR, context, fields,
+                                                 QgsWkbTypes.Type.Polygon,
+                                                 QgsCoordinateReferenceSystem.fromWkt(crs_wkt))
+        except QgsProcessingException as error:
+            raise QgsProcessingException(tr(
+                "The cloud mask was written, but the cloud polygons (OUTPUT_VECTOR) could not be: {}").format(error)
+            ) from None
         if sink is None:
             return {}
         for wkt, area in polygons:

@@ -128,6 +128,7 @@ class CropSceneAlgorithm(LabelMigrationAlgorithm):
             label_resampling=LABEL_RESAMPLING[self.parameterAsEnum(parameters, self.LABEL_RESAMPLING, context)],
             band_names=self.parameterAsNames(parameters, self.BAND_NAMES, context, spaces_separate=True),
             other_tiles=[path for path in self.parameterAsFileList(parameters, self.OTHER_TILES, context) if path],
+            require_data=True,
         )
         feedback.pushInfo(tr("Pair of {} x {} pixels; label covered {:.1f}%, label pixels without image data {:.2f}%")
                           .format(result.window.width, result.window.height, result.covered_percent,

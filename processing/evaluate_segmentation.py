@@ -4,6 +4,7 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingOutputString, Qgs
 from qgis.PyQt.QtCore import QT_TR_NOOP
 
 from ..core.evaluate import evaluate, write_confusion_csv
+from ..core.outputs import check_output_path
 from .algorithm import LabelMigrationAlgorithm, tr
 
 METRICS = {"ACCURACY": QT_TR_NOOP("Accuracy"), "PRECISION": QT_TR_NOOP("Precision"), "RECALL": QT_TR_NOOP("Recall"),
@@ -21,7 +22,8 @@ class EvaluateSegmentationAlgorithm(LabelMigrationAlgorithm):
         "<b>Prediction</b> (PREDICTION): the class raster to score.<br>"
         "<b>Ground truth</b> (GROUND_TRUTH): the reference class raster.<br>"
         "<b>Positive class</b> (POSITIVE): with two classes, the class whose precision, recall, IoU and F1 are "
-        "reported (default 1, e.g. cloud); with more classes the means over classes are reported.<br>"
+        "reported (default 1, e.g. cloud); the run fails when it is not one of them. With more classes the means "
+        "over classes are reported.<br>"
         "<b>Confusion matrix</b> (OUTPUT_TABLE): CSV, truth classes in rows, predicted classes in columns.<br>"
         "Outputs ACCURACY, PRECISION, RECALL, IOU, F1, and PER_CLASS (one line per class).<br><br>"
         "Example: <code>qgis_process run labelmigration:evaluatesegmentation -- PREDICTION=cloudmask.tif "
@@ -42,12 +44,18 @@ class EvaluateSegmentationAlgorithm(LabelMigrationAlgorithm):
         self.addOutput(QgsProcessingOutputString("PER_CLASS", tr("Metrics per class")))
 
     def process(self, parameters, context, feedback):
-        result = self.run_core(
-            evaluate, feedback,
-            prediction_path=self.raster_path(parameters, self.PREDICTION, context),
-            truth_path=self.raster_path(parameters, self.GROUND_TRUTH, context),
-            positive=self.parameterAsInt(parameters, self.POSITIVE, context),
-        )
+        prediction = self.raster_path(parameters, self.PREDICTION, context)
+        truth = self.raster_path(parameters, self.GROUND_TRUTH, context)
+        table = self.parameterAsFileOutput(parameters, self.OUTPUT_TABLE, context)
+        if table:
+            with self.core_errors():  # before the evaluation: a table that cannot be written fails at once
+                check_output_path(table, [prediction, truth], "confusion matrix (OUTPUT_TABLE)")
+        positive = self.parameterAsInt(parameters, self.POSITIVE, context)
+        result = self.run_core(evaluate, feedback, prediction_path=prediction, truth_path=truth, positive=positive)
+        if not result.binary and parameters.get(self.POSITIVE) not in (None, "") and len(result.classes) > 2:
+            feedback.pushWarning(tr("POSITIVE ({}) is used only when the rasters hold two classes; these hold {}, "
+                                    "so the means over the classes are reported.").format(
+                                        positive, len(result.classes)))
         values = {"ACCURACY": result.accuracy, "PRECISION": result.precision, "RECALL": result.recall,
                   "IOU": result.iou, "F1": result.f1}
         lines = []
@@ -58,7 +66,6 @@ class EvaluateSegmentationAlgorithm(LabelMigrationAlgorithm):
             feedback.pushInfo(line)
         feedback.pushInfo(", ".join(f"{name} {value:.4f}" for name, value in values.items()))
         outputs = {**values, "PER_CLASS": "\n".join(lines)}
-        table = self.parameterAsFileOutput(parameters, self.OUTPUT_TABLE, context)
         if table:
             with self.core_errors():
                 outputs[self.OUTPUT_TABLE] = write_confusion_csv(table, result)

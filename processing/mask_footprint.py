@@ -42,9 +42,7 @@ class MaskFootprintAlgorithm(LabelMigrationAlgorithm):
         layers = self.parameterAsLayerList(parameters, self.INPUT, context)
         if not layers:
             raise QgsProcessingException(tr("No label rasters were given."))
-        crs: QgsCoordinateReferenceSystem = self.parameterAsCrs(parameters, self.TARGET_CRS, context)
-        if not crs.isValid():
-            crs = QgsCoordinateReferenceSystem("EPSG:4326")
+        crs = self._target_crs(parameters, context)
         footprints = self.run_core(
             label_footprints, feedback,
             paths=[gdal_source(layer) for layer in layers],
@@ -68,3 +66,13 @@ class MaskFootprintAlgorithm(LabelMigrationAlgorithm):
             sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
         self.style_on_load(context, dest_id, footprint_styler())
         return {self.OUTPUT: dest_id}
+
+    def _target_crs(self, parameters, context) -> QgsCoordinateReferenceSystem:
+        """The chosen CRS; EPSG:4326 only when none was given, never in place of an unknown one."""
+        if parameters.get(self.TARGET_CRS) in (None, ""):
+            return QgsCoordinateReferenceSystem("EPSG:4326")
+        crs = self.parameterAsCrs(parameters, self.TARGET_CRS, context)
+        if not crs.isValid():
+            raise QgsProcessingException(tr("Target CRS (TARGET_CRS): {!r} is not a coordinate reference system "
+                                            "QGIS knows.").format(parameters.get(self.TARGET_CRS)))
+        return crs

@@ -15,11 +15,13 @@ from qgis.core import (QgsProcessing, QgsProcessingContext, QgsProcessingExcepti
 from qgis.PyQt.QtCore import QT_TR_NOOP
 from qgis.PyQt.QtGui import QColor
 
+from ..core.errors import LabelMigrationError
 from ..core.http import use_proxy
-from ..core.migrate import (DEFAULT_BANDS, DEFAULT_CLOUD_MODEL, MigrationOptions, mask_path, migrate_labels,
-                            pair_paths, read_matches)
+from ..core.migrate import (DEFAULT_BANDS, DEFAULT_CLOUD_MODEL, MAX_WORKERS, MigrationOptions, mask_path,
+                            migrate_labels, no_pairs_message, pair_paths, read_matches)
+from ..core.paths import path_inside
 from ..core.search import BACKENDS
-from ..core.search.base import PRODUCT_LEVELS
+from ..core.search.base import MAX_WINDOW_DAYS, PRODUCT_LEVELS
 from .algorithm import LabelMigrationAlgorithm, tr
 from .network import credentials, proxy_url
 from .styles import style_cloud_mask, style_footprints, style_image, style_label
@@ -58,7 +60,8 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
         "(Copernicus Data Space OData) only, the download service's base address (the part before "
         "/Products(&lt;Id&gt;)/$value) and the OpenID token endpoint of a private or test deployment. Default: "
         "the public Copernicus Data Space addresses.<br>"
-        "<b>Days before</b> (DAYS_BEFORE) and <b>Days after</b> (DAYS_AFTER): the search window (default 10).<br>"
+        "<b>Days before</b> (DAYS_BEFORE) and <b>Days after</b> (DAYS_AFTER): the search window (default 10, at "
+        "most 3650).<br>"
         "<b>Maximum cloud cover</b> (MAX_CLOUD): scene cloud cover in % (default 30; the cloud over the label "
         "decides among the scenes that pass).<br>"
         "<b>Product</b> (PRODUCT): L1C (0) or L2A (1, default).<br>"
@@ -72,13 +75,15 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
         "<b>Executor</b> (EXECUTOR): empty for the local pool, or a Dask scheduler address such as "
         "tcp://10.0.0.5:8786 (its workers need this plugin importable as <i>labelmigration</i> and the same "
         "paths).<br>"
-        "<b>Workers</b> (WORKERS): threads of the local pool (0 = one per core).<br>"
+        "<b>Workers</b> (WORKERS): threads of the local pool (0 = one per core, at most 256).<br>"
         "<b>Output folder</b> (OUTPUT_FOLDER): receives images/&lt;label&gt;.tif, labels/&lt;label&gt;.tif, "
         "matches.csv (MATCHES), footprints.gpkg (FOOTPRINTS, with a second layer 'scenes': the chosen scenes' "
         "footprints) and report.html (REPORT). From the dialog the results load as a layer group "
         "'Label migration: &lt;folder&gt;': label footprints, chosen scenes, and the pairs (image, label, cloud "
         "mask; at most 50, in collapsed sub-groups). PAIRS counts the "
-        "complete pairs, FAILED the labels that failed (the reasons are in matches.csv and the report).<br><br>"
+        "complete pairs, FAILED the labels that failed (the reasons are in matches.csv and the report). A run in "
+        "which no label got a pair fails; its matches.csv and report still say why. Labels whose names cannot be "
+        "file names as they are get a safe file name (the log and matches.csv name it).<br><br>"
         "Example: <code>qgis_process run labelmigration:migratelabels -- LABELS=/data/labels BACKEND=3 "
         "URL=/data/sentinel2 DAYS_BEFORE=15 DAYS_AFTER=15 OUTPUT_FOLDER=/data/migrated</code>"
     )
@@ -90,6 +95,17 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
     CLOUD_MODEL, EXECUTOR, WORKERS, OUTPUT_FOLDER = "CLOUD_MODEL", "EXECUTOR", "WORKERS", "OUTPUT_FOLDER"
     CLOUD_MASKS = "CLOUD_MASKS"
     MATCHES, FOOTPRINTS, REPORT, PAIRS, FAILED = "MATCHES", "FOOTPRINTS", "REPORT", "PAIRS", "FAILED"
+    # the run writes images/<label>.tif, labels/<label>.tif, matches.csv ... there: no input may lie inside
+    EXCLUSIVE_OUTPUT_FOLDERS = (OUTPUT_FOLDER,)
+
+    def extra_input_folders(self, parameters, context):
+        """The local archive (URL when BACKEND is the local archive): never nested with OUTPUT_FOLDER."""
+        if parameters.get(self.BACKEND) in (None, "") or \
+                BACKEND_NAMES[self.parameterAsEnum(parameters, self.BACKEND, context)] != "local":
+            return []
+        url = self.parameterAsString(parameters, self.URL, context).strip()
+        folder = url[len("file://"):] if url.startswith("file://") else url
+        return [(self.URL, folder)] if folder else []
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFile(
@@ -111,9 +127,11 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
             parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
             self.addParameter(parameter)
         self.addParameter(QgsProcessingParameterNumber(
-            self.DAYS_BEFORE, tr("Days before"), QgsProcessingParameterNumber.Type.Integer, 10, minValue=0))
+            self.DAYS_BEFORE, tr("Days before"), QgsProcessingParameterNumber.Type.Integer, 10, minValue=0,
+            maxValue=MAX_WINDOW_DAYS))
         self.addParameter(QgsProcessingParameterNumber(
-            self.DAYS_AFTER, tr("Days after"), QgsProcessingParameterNumber.Type.Integer, 10, minValue=0))
+            self.DAYS_AFTER, tr("Days after"), QgsProcessingParameterNumber.Type.Integer, 10, minValue=0,
+            maxValue=MAX_WINDOW_DAYS))
         self.addParameter(QgsProcessingParameterNumber(
             self.MAX_CLOUD, tr("Maximum cloud cover (%)"), QgsProcessingParameterNumber.Type.Double, 30.0,
             minValue=0, maxValue=100))
@@ -126,7 +144,8 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
         self.addParameter(QgsProcessingParameterString(self.EXECUTOR, tr("Executor (Dask scheduler address)"),
                                                        optional=True))
         self.addParameter(QgsProcessingParameterNumber(
-            self.WORKERS, tr("Workers (0 = one per core)"), QgsProcessingParameterNumber.Type.Integer, 0, minValue=0))
+            self.WORKERS, tr("Workers (0 = one per core)"), QgsProcessingParameterNumber.Type.Integer, 0, minValue=0,
+            maxValue=MAX_WORKERS))
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, tr("Output folder")))
         self.addOutput(QgsProcessingOutputFile(self.MATCHES, tr("Label-scene matches (CSV)")))
         self.addOutput(QgsProcessingOutputVectorLayer(self.FOOTPRINTS, tr("Label footprints"),
@@ -175,6 +194,9 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
         for row in result.rows:
             if row["status"] in ("failed", "no scene"):
                 feedback.pushWarning(f"{row['label']}: {row['reason']}")
+        failure = no_pairs_message(result)
+        if failure:  # matches.csv, footprints.gpkg and the report stay: they say why
+            raise QgsProcessingException(failure)
         if result.mask_source:
             feedback.pushInfo(tr("Cloud masks (masks/<label>.tif) made from {}.").format(result.mask_source))
         footprints = result.footprints + "|layername=footprints"
@@ -210,11 +232,14 @@ def _pairs(output_folder: str) -> List[Dict[str, str]]:
     for name, row in read_matches(os.path.join(output_folder, "matches.csv")).items():
         if row.get("status") not in ("done", "skipped"):
             continue
-        image, label = pair_paths(output_folder, name)
-        image = os.path.join(output_folder, row["image"]) if row.get("image") else image
-        label = os.path.join(output_folder, row["label_raster"]) if row.get("label_raster") else label
-        if os.path.isfile(image) and os.path.isfile(label):
+        try:  # matches.csv may have been edited: its paths are used only inside the output folder
+            image, label = pair_paths(output_folder, name)
+            image = path_inside(output_folder, row["image"]) if row.get("image") else image
+            label = path_inside(output_folder, row["label_raster"]) if row.get("label_raster") else label
             mask = mask_path(output_folder, name)
+        except LabelMigrationError:
+            continue
+        if os.path.isfile(image) and os.path.isfile(label):
             pairs.append({"label": name, "image": image, "label_raster": label,
                           "mask": mask if os.path.isfile(mask) else ""})
     return pairs

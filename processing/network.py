@@ -1,9 +1,13 @@
-"""Credentials from QGIS's authentication database and QGIS's proxy settings, for the core's HTTP."""
-from typing import Optional, Tuple
+"""Credentials from QGIS's authentication database and QGIS's proxy settings, for the core's HTTP,
+and the core's network log (retries) in the algorithm's log."""
+import logging
+from contextlib import contextmanager
+from typing import Iterator, Optional, Tuple
 from urllib.parse import quote
 
 from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsProcessingException, QgsSettings
 
+from ..core import download, http
 from .algorithm import tr
 
 
@@ -15,6 +19,25 @@ def credentials(authcfg: str) -> Optional[Tuple[str, str]]:
     """
     if not authcfg:
         return None
+    config = _config(authcfg)
+    user, password = config.config("username"), config.config("password")
+    if not user:
+        raise QgsProcessingException(
+            tr("The authentication configuration '{}' has no user name; use a Basic (user name and password) "
+               "configuration.").format(authcfg))
+    return user, password
+
+
+def auth_url(authcfg: str) -> Optional[str]:
+    """The URL an authentication configuration is for (its 'URL' field), None when it has none.
+    Credentials are sent to that server's host (and those of the backend they are for), no other."""
+    if not authcfg:
+        return None
+    url = _config(authcfg).uri().strip()
+    return url if url.lower().startswith(("http://", "https://")) else None
+
+
+def _config(authcfg: str) -> QgsAuthMethodConfig:
     manager = QgsApplication.authManager()
     if manager.isDisabled():
         raise QgsProcessingException(tr("QGIS's authentication system is disabled: {}").format(
@@ -23,12 +46,33 @@ def credentials(authcfg: str) -> Optional[Tuple[str, str]]:
     if not manager.loadAuthenticationConfig(authcfg, config, True) or not config.isValid():
         raise QgsProcessingException(
             tr("No usable authentication configuration '{}' (is the master password entered?).").format(authcfg))
-    user, password = config.config("username"), config.config("password")
-    if not user:
-        raise QgsProcessingException(
-            tr("The authentication configuration '{}' has no user name; use a Basic (user name and password) "
-               "configuration.").format(authcfg))
-    return user, password
+    return config
+
+
+class _FeedbackHandler(logging.Handler):
+    def __init__(self, feedback):
+        super().__init__(logging.INFO)
+        self.feedback = feedback
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.feedback.pushInfo(self.format(record))
+        except Exception:  # noqa: BLE001 (a log line must never end a run)
+            pass
+
+
+@contextmanager
+def network_log(feedback) -> Iterator[None]:
+    """Show the core's network messages (every retry, with its reason) in the algorithm's log."""
+    handler = _FeedbackHandler(feedback)
+    loggers = [logging.getLogger(module.__name__) for module in (http, download)]
+    for logger in loggers:
+        logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
 
 
 def proxy_url() -> Optional[str]:

@@ -17,7 +17,9 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsMapLayer, QgsProcessingF
                        QgsProcessing, QgsProcessingParameterFile, QgsProcessingParameterNumber, QgsProcessingUtils,
                        QgsProperty)
 
+from ..core.errors import LabelMigrationError
 from ..core.paths import unreadable_reason
+from ..core.rasters import gdal_errors, open_raster
 
 Named = Tuple[str, str]
 INPUT_LAYER_TYPES = ("raster", "vector", "source", "multilayer", "mesh", "pointcloud")
@@ -137,21 +139,24 @@ def _layer_type(definition) -> Optional[str]:
 
 
 def _gdal_problem(path: str, kind: str) -> Optional[str]:
-    if path.startswith(("/vsicurl", "http:", "https:")) or "|" in path or not os.path.exists(path):
+    """Why GDAL cannot use path as a raster or vector input, in words; remote sources are not opened."""
+    if path.startswith(("/vsicurl", "/vsis3", "/vsigs", "/vsiaz", "http:", "https:")):
         return None
-    flags = gdal.OF_RASTER if kind == "raster" else gdal.OF_VECTOR
-    previous = gdal.GetUseExceptions()
-    gdal.UseExceptions()
-    try:
-        dataset = gdal.OpenEx(path, flags | gdal.OF_READONLY)
-        if dataset is None:
-            return f"GDAL cannot open '{path}' as a {kind}"
-        return None
-    except RuntimeError as error:
-        return f"'{path}' is not a {kind} GDAL can read ({str(error).strip().rstrip('.')})"
-    finally:
-        if not previous:
-            gdal.DontUseExceptions()
+    with gdal_errors():
+        if kind == "raster":
+            try:
+                open_raster(path, "raster")
+            except LabelMigrationError as error:
+                return str(error).rstrip(".")
+            return None
+        if "|" in path or not os.path.exists(path):
+            return None
+        try:
+            if gdal.OpenEx(path, gdal.OF_VECTOR | gdal.OF_READONLY) is None:
+                return f"GDAL cannot open '{path}' as a vector layer"
+        except RuntimeError as error:
+            return f"'{path}' is not a vector layer GDAL can read ({str(error).strip().rstrip('.')})"
+    return None
 
 
 def _number_problem(definition, value, label: str) -> str:

@@ -12,10 +12,10 @@ from qgis.PyQt.QtCore import QT_TR_NOOP, QDate, QDateTime, Qt
 
 from ..core.http import use_proxy
 from ..core.search import BACKENDS, FootprintQuery, make_backend, search_scenes, write_matches_csv
-from ..core.search.base import PRODUCT_LEVELS
+from ..core.search.base import MAX_WINDOW_DAYS, PRODUCT_LEVELS
 from . import field_types
 from .algorithm import LabelMigrationAlgorithm, tr
-from .network import credentials, proxy_url
+from .network import credentials, network_log, proxy_url
 from .styles import footprint_styler
 
 BACKEND_NAMES = list(BACKENDS)  # cdse-odata, stac, dhus, local
@@ -33,7 +33,7 @@ class SearchScenesAlgorithm(LabelMigrationAlgorithm):
         "<b>Label field</b> (LABEL_FIELD): the field naming each label (default <i>label</i>, else the feature id).<br>"
         "<b>Date field</b> (DATE_FIELD): each label's date; or <b>Date</b> (DATE) for all labels.<br>"
         "<b>Days before</b> (DAYS_BEFORE) and <b>Days after</b> (DAYS_AFTER): the window around the label "
-        "date (default 10 each).<br>"
+        "date (default 10 each, at most 3650).<br>"
         "<b>Maximum cloud cover</b> (MAX_CLOUD): scene cloud cover in % (default 3).<br>"
         "<b>Product</b> (PRODUCT): L1C (0) or L2A (1, default).<br>"
         "<b>Backend</b> (BACKEND): 0 Copernicus Data Space OData, 1 STAC API (Earth Search by default; "
@@ -42,7 +42,11 @@ class SearchScenesAlgorithm(LabelMigrationAlgorithm):
         "<b>URL</b> (URL): the service address (default per backend) or the archive folder.<br>"
         "<b>Collection</b> (COLLECTION): the STAC collection (e.g. sentinel-2-l2a).<br>"
         "<b>Authentication</b> (AUTHCFG): a QGIS authentication configuration (user name and password) for "
-        "services that need one; credentials are never stored in settings, logs or projects.<br>"
+        "services that need one; credentials are never stored in settings, logs or projects, and are sent "
+        "only to the host of the service's URL.<br>"
+        "Timeouts and the retry deadline are the plugin's settings (Settings > Options > Processing > "
+        "Providers > Label Migration); a server that does not answer, or answers something that is not a "
+        "catalogue's answer, ends the search with a message naming it.<br>"
         "<b>Scenes</b> (OUTPUT): scene footprints with id, title, backend, datetime, cloud_cover, tile, "
         "product_type, offset_days (scene time minus label date), coverage_pct (share of the label footprint "
         "the scene covers), label and rank (1 = best: coverage, then cloud, then |offset|).<br>"
@@ -67,9 +71,11 @@ class SearchScenesAlgorithm(LabelMigrationAlgorithm):
         self.addParameter(QgsProcessingParameterDateTime(
             self.DATE, tr("Date"), QgsProcessingParameterDateTime.Type.Date, optional=True))
         self.addParameter(QgsProcessingParameterNumber(
-            self.DAYS_BEFORE, tr("Days before"), QgsProcessingParameterNumber.Type.Integer, 10, minValue=0))
+            self.DAYS_BEFORE, tr("Days before"), QgsProcessingParameterNumber.Type.Integer, 10, minValue=0,
+            maxValue=MAX_WINDOW_DAYS))
         self.addParameter(QgsProcessingParameterNumber(
-            self.DAYS_AFTER, tr("Days after"), QgsProcessingParameterNumber.Type.Integer, 10, minValue=0))
+            self.DAYS_AFTER, tr("Days after"), QgsProcessingParameterNumber.Type.Integer, 10, minValue=0,
+            maxValue=MAX_WINDOW_DAYS))
         self.addParameter(QgsProcessingParameterNumber(
             self.MAX_CLOUD, tr("Maximum cloud cover (%)"), QgsProcessingParameterNumber.Type.Double, 3.0,
             minValue=0, maxValue=100))
@@ -90,7 +96,7 @@ class SearchScenesAlgorithm(LabelMigrationAlgorithm):
             backend = make_backend(BACKEND_NAMES[self.parameterAsEnum(parameters, self.BACKEND, context)],
                                    self.parameterAsString(parameters, self.URL, context).strip() or None,
                                    credentials(self.parameterAsString(parameters, self.AUTHCFG, context)))
-        with use_proxy(proxy_url()):
+        with use_proxy(proxy_url()), network_log(feedback):
             matches = self._search(parameters, context, feedback, footprints, backend)
         feedback.pushInfo(tr("{} matches for {} labels").format(len(matches), len(footprints)))
         return self._write(parameters, context, matches)

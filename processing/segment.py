@@ -4,7 +4,7 @@ from qgis.core import (QgsProcessingParameterFile, QgsProcessingParameterFileDes
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString)
 from qgis.PyQt.QtCore import QT_TR_NOOP
 
-from ..core.class_counts import class_counts, write_counts_csv
+from ..core.class_counts import class_counts, write_counts_file
 from ..core.classes import color_table, load_class_config, palette_colours
 from ..core.inference import load_model, predict_raster
 from .algorithm import LabelMigrationAlgorithm, tr
@@ -30,7 +30,9 @@ class SegmentAlgorithm(LabelMigrationAlgorithm):
         "<b>Classes</b> (OUTPUT): uint8 class raster with a colour table, 255 nodata.<br>"
         "<b>Heatmaps</b> (OUTPUT_HEATMAPS): optional, one float32 probability band per class.<br>"
         "<b>Counts</b> (OUTPUT_COUNTS): optional CSV of pixels and area per class (they sum to the valid "
-        "pixels).<br><br>"
+        "pixels).<br>"
+        "The outputs appear together or not at all. NaN pixels of the image are nodata; an image without a valid "
+        "pixel, or a model that returns NaN for any valid pixel, fails the run and writes nothing.<br><br>"
         "Example: <code>qgis_process run labelmigration:segment -- INPUT=image.tif MODEL=landuse.onnx "
         "CLASSES=classes.json OUTPUT=classes.tif OUTPUT_COUNTS=counts.csv</code>"
     )
@@ -68,23 +70,35 @@ class SegmentAlgorithm(LabelMigrationAlgorithm):
         heatmaps = self.parameterAsOptionalOutputLayer(parameters, self.OUTPUT_HEATMAPS, context)
         if heatmaps:
             outputs["probability"] = heatmaps
-        self.run_core(
+        counts_path = self.parameterAsFileOutput(parameters, self.OUTPUT_COUNTS, context)
+        result = self.run_core(
             predict_raster, feedback, input_path=self.raster_path(parameters, self.INPUT, context),
             model_path=model_path, outputs=outputs,
             bands=self.parameterAsNames(parameters, self.BANDS, context),
             threshold=self.parameterAsOptionalDouble(parameters, self.THRESHOLD, context),
-            class_colours=colours,
+            class_colours=colours, extra_outputs={"counts": counts_path} if counts_path else None,
+            finish=lambda paths: counts_table(paths, names),
         )
+        for row in result.finished:
+            feedback.pushInfo(tr("{}: {} pixels").format(row["name"], row["pixels"]))
+            if names and row["pixels"] and row["class"] not in names:
+                feedback.pushWarning(tr("Class {} ({} pixels) has no name in the class config or the model's "
+                                        "class_names; it has no colour of its own.").format(
+                                            row["class"], row["pixels"]))
         results = {self.OUTPUT: outputs["classes"]}
         if heatmaps:
             results[self.OUTPUT_HEATMAPS] = heatmaps
-        with self.core_errors():
-            rows = class_counts(outputs["classes"], names)
-            for row in rows:
-                feedback.pushInfo(tr("{}: {} pixels").format(row["name"], row["pixels"]))
-            counts_path = self.parameterAsFileOutput(parameters, self.OUTPUT_COUNTS, context)
-            if counts_path:
-                results[self.OUTPUT_COUNTS] = write_counts_csv(counts_path, rows)
-                self.load_table_on_completion(context, counts_path, tr("Class counts"), self.OUTPUT_COUNTS)
+        if counts_path:
+            results[self.OUTPUT_COUNTS] = counts_path
+            self.load_table_on_completion(context, counts_path, tr("Class counts"), self.OUTPUT_COUNTS)
         self.style_on_load(context, outputs["classes"], label_styler(names))
         return results
+
+
+def counts_table(paths, names):
+    """The counts per class of the finished class raster, written to the counts CSV when one is asked for
+    (before any output is published, so all appear together)."""
+    rows = class_counts(paths["classes"], names)
+    if "counts" in paths:
+        write_counts_file(paths["counts"], rows)
+    return rows

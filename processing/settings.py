@@ -30,8 +30,13 @@ def setting_key(name: str) -> str:
 
 
 def register(group: str) -> None:
-    """Show the limits in the Processing options under the provider's group (from provider.load())."""
-    from processing.core.ProcessingConfig import ProcessingConfig, Setting
+    """Show the limits in the Processing options under the provider's group (from provider.load()).
+    Without QGIS's Processing plugin (a bare script) there is no options page: the limits still apply
+    from the stored settings and the environment."""
+    try:
+        from processing.core.ProcessingConfig import ProcessingConfig, Setting
+    except ImportError:
+        return
 
     from .algorithm import tr
 
@@ -42,7 +47,10 @@ def register(group: str) -> None:
 
 
 def unregister() -> None:
-    from processing.core.ProcessingConfig import ProcessingConfig
+    try:
+        from processing.core.ProcessingConfig import ProcessingConfig
+    except ImportError:
+        return
 
     for name in LIMIT_NAMES:
         if setting_key(name) in ProcessingConfig.settings:

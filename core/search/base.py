@@ -19,6 +19,7 @@ from ..progress import CancelCheck, ProgressCallback, Steps
 from ..rasters import srs_from_user
 
 PRODUCT_LEVELS = ("L1C", "L2A")
+MAX_WINDOW_DAYS = 3650  # days before or after a label's date (ten years: Sentinel-2 flies since 2015)
 LabelDate = Union[dt.date, dt.datetime]
 WarnCallback = Callable[[str], None]
 CSV_COLUMNS = ("label", "label_date", "id", "title", "backend", "datetime", "offset_days", "cloud_cover",
@@ -264,6 +265,7 @@ def search_scenes(footprints: Sequence[FootprintQuery], backend: SearchBackend, 
         raise LabelMigrationError("There are no label footprints to search scenes for (the layer has no features).")
     if max_cloud is not None and not 0 <= max_cloud <= 100:
         raise LabelMigrationError(f"The maximum cloud cover must be within 0..100 %, not {max_cloud}.")
+    check_window_days(days_before, days_after)
     level = check_product(product)
     warn = warn or (lambda _message: None)
     steps = Steps(progress, is_cancelled)
@@ -276,7 +278,18 @@ def search_scenes(footprints: Sequence[FootprintQuery], backend: SearchBackend, 
                                 part.report, steps.cancelled)
         matches.extend(rank_matches(_matches_for(query, geometry, window, scenes, max_cloud, level)))
         part.report(1.0)
+    for message in getattr(backend, "left_out", list)():  # products a local archive could not read
+        warn(message)
     return matches
+
+
+def check_window_days(days_before: float, days_after: float) -> None:
+    """Refuse a search window reaching more than MAX_WINDOW_DAYS (or less than 0) days either side."""
+    for side, days in (("before", days_before), ("after", days_after)):
+        if not 0 <= days <= MAX_WINDOW_DAYS:  # also NaN
+            raise LabelMigrationError(
+                f"The search window may reach 0 to {MAX_WINDOW_DAYS} days {side} the label date "
+                f"(DAYS_{side.upper()}), not {days:g}.")
 
 
 def _prepare(query: FootprintQuery, days_before: float, days_after: float, warn: WarnCallback):

@@ -9,7 +9,7 @@ from typing import List, Optional, Tuple
 
 from osgeo import ogr
 
-from .. import http
+from .. import http, limits
 from ..dependencies import require
 from ..errors import LabelMigrationError
 from ..progress import CancelCheck, ProgressCallback, Steps
@@ -39,7 +39,7 @@ class DhusBackend:
     name = "dhus"
 
     def __init__(self, url: Optional[str] = None, credentials: Optional[Tuple[str, str]] = None,
-                 timeout: float = http.DEFAULT_TIMEOUT):
+                 timeout: Optional[float] = http.DEFAULT_TIMEOUT):
         self.url = (url or DEFAULT_URL).rstrip("/")
         self.credentials = credentials
         self.headers = http.basic_auth(credentials)
@@ -51,7 +51,10 @@ class DhusBackend:
         steps = Steps(progress, is_cancelled)
         sentinelsat = require("sentinelsat", "Searching a DHuS hub")
         user, password = self.credentials or (None, None)
-        api = sentinelsat.SentinelAPI(user, password, self.url + "/", timeout=self.timeout, show_progressbars=False)
+        # requests takes (connect, read), and strips credentials on redirects to other hosts
+        times = http.timeouts(self.timeout)
+        api = sentinelsat.SentinelAPI(user, password, self.url + "/", timeout=(times.connect, times.read),
+                                      show_progressbars=False)
         proxy = http.current_proxy()
         if proxy:
             api.session.proxies.update({"http": proxy, "https": proxy})
@@ -78,6 +81,11 @@ class DhusBackend:
                                   f"DHuS hub?", status)
         if status:
             return http.HttpError(f"{shown} answered HTTP {status}.", status)
+        if "timed out" in str(error).lower() or "timeout" in type(error).__name__.lower():
+            times = http.timeouts(self.timeout)
+            return http.HttpError(f"Cannot reach {shown}: it did not answer within the connection timeout of "
+                                  f"{times.connect:g} s or the read timeout of {times.read:g} s"
+                                  f", or {limits.raise_hint('read_timeout_s')}.")
         return http.HttpError(f"Cannot reach {shown}: {type(error).__name__}. Check the URL and your network or proxy.")
 
     def scene(self, uuid: str, properties: dict) -> Scene:

@@ -6,11 +6,13 @@ built once per backend and reused for every label footprint.
 import datetime as dt
 import json
 import os
-from typing import Iterator, List, Optional
+import zipfile
+from typing import Iterator, List, Optional, Set
 
 from osgeo import ogr, osr
 
-from ..errors import LabelMigrationError
+from .. import limits
+from ..errors import Cancelled, LabelMigrationError
 from ..progress import CancelCheck, ProgressCallback, Steps
 from ..safe import SafeProduct, is_safe_product, open_safe, parse_xml, xml_text
 from .base import Scene, parse_datetime, scene_passes
@@ -18,6 +20,10 @@ from .stac import item_scene
 
 STAC_ROOTS = ("catalog.json", "collection.json")
 MAX_LINK_DEPTH = 8
+# what reading one product's metadata can raise when the product is damaged or hostile: it is left out
+# of the index with the reason, and the scan goes on
+_UNREADABLE_PRODUCT = (LabelMigrationError, ValueError, KeyError, IndexError, OSError, RuntimeError, EOFError,
+                       zipfile.BadZipFile)
 
 
 class LocalArchiveBackend:
@@ -27,8 +33,12 @@ class LocalArchiveBackend:
         if not url:
             raise LabelMigrationError("The local archive needs a folder: give its path as the URL.")
         self.url = url[7:] if url.startswith("file://") else url
-        self.skipped: List[str] = []  # what could not be indexed, and why
+        self.skipped: List[str] = []  # '<path>: <why>' for each product or STAC file left out of the index
         self._index: Optional[List[Scene]] = None
+
+    def left_out(self) -> List[str]:
+        """A warning for each product or STAC file the index left out (after a search)."""
+        return [f"The local archive has a product that cannot be read, left out: {entry}" for entry in self.skipped]
 
     def search(self, geometry_wkt: str, start: dt.datetime, end: dt.datetime, max_cloud: Optional[float] = None,
                product: Optional[str] = None, collection: Optional[str] = None,
@@ -77,9 +87,14 @@ class LocalArchiveBackend:
         try:
             if not is_safe_product(path):
                 return
-            yield safe_scene(open_safe(path), self.name)
-        except LabelMigrationError as error:
-            self.skipped.append(f"{path}: {error}")
+            scene = safe_scene(open_safe(path), self.name)
+        except Cancelled:
+            raise
+        except _UNREADABLE_PRODUCT as error:
+            reason = " ".join(str(error).split()) or type(error).__name__
+            self.skipped.append(f"{path}: {reason}")
+            return
+        yield scene
 
     def _stac_file(self, path: str, name: str) -> Iterator[Scene]:
         document = _read_json(path, self.skipped)
@@ -88,32 +103,37 @@ class LocalArchiveBackend:
         if document.get("type") == "Feature" and "stac_version" in document:
             yield from self._item(document, path)
         elif document.get("type") == "FeatureCollection":
-            for item in document.get("features") or []:
+            features = document.get("features")
+            for item in features if isinstance(features, list) else []:
                 yield from self._item(item, path)
         elif name in STAC_ROOTS:
-            yield from self._catalog(document, path, 0)
+            yield from self._catalog(document, path, 0, set())
 
-    def _catalog(self, document: dict, path: str, depth: int) -> Iterator[Scene]:
+    def _catalog(self, document: dict, path: str, depth: int, visited: Set[str]) -> Iterator[Scene]:
         """Items and children a static catalog links to outside the archive folder (the folder walk
-        reads what lies inside it)."""
-        for link in document.get("links") or []:
-            rel, href = link.get("rel"), link.get("href")
-            if rel not in ("item", "child") or not href or "://" in href:
+        reads what lies inside it); each file once, however often or circularly it is linked."""
+        links = document.get("links")
+        for link in links if isinstance(links, list) else []:
+            rel, href = (link.get("rel"), link.get("href")) if isinstance(link, dict) else (None, None)
+            if rel not in ("item", "child") or not isinstance(href, str) or not href or "://" in href:
                 continue
             target = os.path.normpath(os.path.join(os.path.dirname(path), href))
-            if _inside(target, self.url):
+            if _inside(target, self.url) or target in visited:
                 continue
+            visited.add(target)
             linked = _read_json(target, self.skipped)
             if rel == "item" and isinstance(linked, dict):
                 yield from self._item(linked, target)
             elif rel == "child" and isinstance(linked, dict) and depth < MAX_LINK_DEPTH:
-                yield from self._catalog(linked, target, depth + 1)
+                yield from self._catalog(linked, target, depth + 1, visited)
 
     def _item(self, item: dict, path: str) -> Iterator[Scene]:
         try:
-            yield item_scene(item, self.name, path)
-        except (LabelMigrationError, KeyError, TypeError, ValueError) as error:
+            scene = item_scene(item, self.name, path)
+        except (LabelMigrationError, KeyError, TypeError, ValueError, AttributeError) as error:
             self.skipped.append(f"{path}: not a usable STAC item ({error})")
+            return
+        yield scene
 
 
 def _inside(path: str, folder: str) -> bool:
@@ -122,9 +142,10 @@ def _inside(path: str, folder: str) -> bool:
 
 def _read_json(path: str, skipped: List[str]):
     try:
+        limits.check_metadata_size(os.path.getsize(path), "The file")
         with open(path, encoding="utf-8") as handle:
             return json.load(handle)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, RecursionError, LabelMigrationError) as error:
         skipped.append(f"{path}: cannot read it as JSON ({error})")
         return None
 

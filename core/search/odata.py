@@ -1,7 +1,14 @@
-"""Copernicus Data Space Ecosystem (CDSE) OData catalogue, with the standard library only."""
+"""Copernicus Data Space Ecosystem (CDSE) OData catalogue, with the standard library only.
+
+The catalogue's answers are checked: a page that is not an OData product list, or a product
+without an Id, a name or an acquisition time, ends the search with a message naming the server and
+the entry (rather than skipping it: a search that silently drops scenes would rank the rest as if
+they were all there was).
+"""
 import datetime as dt
 import json
 import re
+import urllib.parse
 from typing import Dict, List, Optional
 
 from osgeo import ogr
@@ -53,7 +60,7 @@ class ODataBackend:
     name = "cdse-odata"
 
     def __init__(self, url: Optional[str] = None, download_url: str = DEFAULT_DOWNLOAD_URL, page_size: int = 100,
-                 timeout: float = http.DEFAULT_TIMEOUT, retries: int = 3, backoff: float = 1.0):
+                 timeout: Optional[float] = http.DEFAULT_TIMEOUT, retries: int = 3, backoff: float = 1.0):
         self.url = (url or DEFAULT_URL).rstrip("/")
         self.download_url = download_url.rstrip("/")
         self.page_size = max(1, min(MAX_TOP, page_size))
@@ -68,8 +75,25 @@ class ODataBackend:
         }
         scenes = []
         for page in self.pages(params, progress, is_cancelled):
-            scenes.extend(self.scene(product) for product in page.get("value", []))
+            first = len(scenes) + 1
+            scenes.extend([self.checked_scene(entry, first + index) for index, entry in enumerate(page["value"])])
         return [scene for scene in scenes if scene_passes(scene, start, end, max_cloud, product)]
+
+    def checked_scene(self, product, number: int) -> Scene:
+        """scene(product), or a LabelMigrationError naming the server and the entry that is wrong."""
+        name = f" '{product.get('Name')}'" if isinstance(product, dict) and product.get("Name") else ""
+        try:
+            problem = _entry_problem(product)
+            if problem is None:
+                return self.scene(product)
+        except LabelMigrationError as error:
+            problem = str(error).rstrip(".")
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            problem = f"'{error.args[0]}' is missing" if isinstance(error, KeyError) else f"{error}"
+        raise LabelMigrationError(
+            f"{http.display_url(self.url)} answered a product that is not a valid CDSE OData product (entry "
+            f"{number}{name}: {problem}). The catalogue's answer is damaged; try again later, or tell the "
+            f"catalogue's operator.")
 
     def pages(self, params: Dict[str, str], progress: Optional[ProgressCallback] = None,
               is_cancelled: Optional[CancelCheck] = None):
@@ -80,32 +104,53 @@ class ODataBackend:
             steps.check()
             page = http.get_json(url, query, timeout=self.timeout, retries=self.retries, is_cancelled=is_cancelled,
                                  backoff=self.backoff)
-            if not isinstance(page, dict) or "value" not in page:
-                raise LabelMigrationError(f"{http.display_url(url)} did not answer like a CDSE OData catalogue.")
+            if not isinstance(page, dict) or not isinstance(page.get("value"), list):
+                raise LabelMigrationError(f"{http.display_url(url)} did not answer like a CDSE OData catalogue "
+                                          f"(no list of products under 'value').")
             yield page
             steps.report(1.0 - 0.5 ** (number + 1))
             url, query = page.get("@odata.nextLink"), None
-            if not url or url in seen:
+            if not isinstance(url, str) or not url.startswith(("http://", "https://")) or url in seen:
                 return
             seen.add(url)
         raise LabelMigrationError(f"The CDSE OData search gave more than {MAX_PAGES} pages; narrow the search.")
 
     def scene(self, product: dict) -> Scene:
-        attributes = {item.get("Name"): item.get("Value") for item in product.get("Attributes") or []}
-        name = product.get("Name", "")
+        attributes = {item.get("Name"): item.get("Value") for item in product.get("Attributes") or []
+                      if isinstance(item, dict)}
+        name = str(product.get("Name") or "")
         product_id = str(product["Id"])
         cloud = attributes.get("cloudCover")
+        size = product.get("ContentLength")
+        content_date = product.get("ContentDate") if isinstance(product.get("ContentDate"), dict) else {}
+        moment = content_date.get("Start") or attributes.get("beginningDateTime")
+        if not isinstance(moment, str):
+            raise LabelMigrationError("it has no acquisition time (ContentDate/Start)")
         return Scene(
             id=product_id, title=name[:-5] if name.endswith(".SAFE") else name, backend=self.name,
-            datetime=parse_datetime((product.get("ContentDate") or {}).get("Start") or attributes["beginningDateTime"]),
+            datetime=parse_datetime(moment),
             cloud_cover=float(cloud) if cloud is not None else None,
             tile=str(attributes.get("tileId") or tile_from_name(name)),
             product_type=str(attributes.get("productType") or ""),
-            footprint_wkt=footprint_wkt(product), url=f"{self.download_url}/Products({product_id})/$value",
-            checksums={c["Algorithm"]: c["Value"] for c in product.get("Checksum") or [] if c.get("Value")},
-            size=product.get("ContentLength"), quicklook=_quicklook(product), online=bool(product.get("Online", True)),
+            footprint_wkt=footprint_wkt(product),
+            url=f"{self.download_url}/Products({urllib.parse.quote(product_id, safe='-')})/$value",
+            checksums={str(c["Algorithm"]): str(c["Value"]) for c in product.get("Checksum") or []
+                       if isinstance(c, dict) and c.get("Algorithm") and c.get("Value")},
+            size=int(size) if size not in (None, "") else None, quicklook=_quicklook(product),
+            online=bool(product.get("Online", True)),
             collection=DEFAULT_COLLECTION if name.startswith("S2") else None,
         )
+
+
+def _entry_problem(product) -> Optional[str]:
+    """What makes an answer's entry unusable as a product, in words; None when it looks usable."""
+    if not isinstance(product, dict):
+        return "it is not a JSON object"
+    if product.get("Id") in (None, "") or isinstance(product.get("Id"), (dict, list)):
+        return "it has no Id"
+    if not isinstance(product.get("Name"), str) or not product["Name"]:
+        return "it has no Name"
+    return None
 
 
 def footprint_wkt(product: dict) -> Optional[str]:

@@ -2,6 +2,11 @@
 
 Items are mapped from plain dicts (``item_scene``), so the local archive reads static catalogs with
 the same code and without pystac.
+
+pystac-client's requests go through core.http (:class:`_CoreStacIO`): the plugin's timeouts, retry
+deadline, proxy and credential scope apply to STAC searches as to every other request. An answer
+that is not STAC (a landing page that is no catalog, a search page that is no FeatureCollection of
+items) ends the search with a message naming the server.
 """
 import datetime as dt
 import json
@@ -11,9 +16,10 @@ from typing import Dict, List, Optional
 
 from osgeo import ogr
 
+from .. import http
 from ..dependencies import require
 from ..errors import LabelMigrationError, MissingDependency
-from ..http import current_proxy, display_url
+from ..http import CredentialScope, ScopedCredentials, display_url
 from ..progress import CancelCheck, ProgressCallback, Steps
 from .base import (Scene, as_utc, check_product, interval_string, parse_datetime, product_level, scene_passes,
                    tile_from_name)
@@ -126,14 +132,22 @@ def cloud_arguments(conformance: List[str], max_cloud: float) -> dict:
 
 
 class StacBackend:
+    """headers: sent with every request; an Authorization among them is sent only to the STAC
+    API's own host (credentials: a ScopedCredentials instead, with a scope of the caller's)."""
+
     name = "stac"
 
     def __init__(self, url: Optional[str] = None, headers: Optional[Dict[str, str]] = None, sign: Optional[bool] = None,
-                 page_size: int = 100, timeout: float = 60.0):
+                 page_size: int = 100, timeout: Optional[float] = http.DEFAULT_TIMEOUT,
+                 credentials: Optional[ScopedCredentials] = None, retries: int = 3, backoff: float = 1.0):
         self.url = url or DEFAULT_URL
-        self.headers = dict(headers or {})
+        headers = dict(headers or {})
+        secret = {key: headers.pop(key) for key in list(headers) if key.lower() == "authorization"}
+        self.headers = headers
+        self.credentials = credentials or (
+            ScopedCredentials(lambda: secret, CredentialScope([self.url])) if secret else None)
         self.sign = "planetarycomputer" in self.url if sign is None else sign
-        self.page_size, self.timeout = page_size, timeout
+        self.page_size, self.timeout, self.retries, self.backoff = page_size, timeout, retries, backoff
 
     def search(self, geometry_wkt: str, start: dt.datetime, end: dt.datetime, max_cloud: Optional[float] = None,
                product: Optional[str] = None, collection: Optional[str] = None,
@@ -151,33 +165,51 @@ class StacBackend:
         if max_cloud is not None:
             arguments.update(cloud_arguments(list(client.get_conforms_to()), max_cloud))
         scenes = []
-        for item in self._items(client, arguments, steps):
-            scenes.append(item_scene(self._signed(item), self.name, None))
+        for number, item in enumerate(self._items(client, arguments, steps), start=1):
+            scenes.append(self._scene(item, number))
         return [scene for scene in scenes if scene_passes(scene, start, end, max_cloud, product)]
+
+    def _scene(self, item, number: int) -> Scene:
+        """The scene of the number-th item of the answer, or a message naming the server and the item."""
+        problem = _item_problem(item)
+        if problem is None:
+            try:
+                return item_scene(self._signed(item), self.name, None)
+            except MissingDependency:
+                raise
+            except LabelMigrationError as error:
+                problem = str(error).rstrip(".")
+            except (KeyError, TypeError, ValueError, AttributeError) as error:
+                problem = f"{type(error).__name__}: {error}"
+        raise LabelMigrationError(
+            f"The STAC API at {display_url(self.url)} answered something that is not a valid STAC search result: "
+            f"item {number} {problem}.")
 
     def _open(self, is_cancelled):
         pystac_client = require("pystac_client", "Searching a STAC API")
         try:
-            proxy = current_proxy()
-            if proxy:  # QGIS's proxy: requests would only see the environment's
-                stac_api_io = require("pystac_client.stac_api_io", "Searching a STAC API")
-                stac_io = stac_api_io.StacApiIO(headers=self.headers, timeout=self.timeout)
-                stac_io.session.proxies.update({"http": proxy, "https": proxy})
-                return pystac_client.Client.open(self.url, stac_io=stac_io)
-            return pystac_client.Client.open(self.url, headers=self.headers, timeout=self.timeout)
-        except Exception as error:  # pystac-client raises requests and its own errors: name the URL
-            raise LabelMigrationError(_stac_message(self.url, error)) from None
+            return pystac_client.Client.open(self.url, stac_io=_core_stac_io(self, is_cancelled))
+        except LabelMigrationError:
+            raise
+        except Exception as error:  # pystac's own errors: name the URL and what was wrong
+            raise LabelMigrationError(_stac_message(self.url, error, "a STAC API landing page (a catalog with "
+                                                                     "links)")) from None
 
     def _items(self, client, arguments: dict, steps: Steps):
         try:
             search = client.search(**arguments)
             for number, page in enumerate(search.pages_as_dicts()):
                 steps.report(1.0 - 0.5 ** (number + 1))
-                yield from page.get("features", [])
+                features = page.get("features", []) if isinstance(page, dict) else None
+                if not isinstance(features, list):
+                    raise LabelMigrationError(
+                        f"The STAC API at {display_url(self.url)} answered something that is not a valid STAC "
+                        f"search result: page {number + 1} holds no list of features.")
+                yield from features
         except LabelMigrationError:
             raise
         except Exception as error:
-            raise LabelMigrationError(_stac_message(self.url, error)) from None
+            raise LabelMigrationError(_stac_message(self.url, error, "a valid STAC search result")) from None
 
     def _signed(self, item: dict) -> dict:
         if not self.sign:
@@ -190,20 +222,50 @@ class StacBackend:
         return planetary_computer.sign(item)
 
 
-def _stac_message(url: str, error: Exception) -> str:
-    """A message for a person; never the server's body or the request headers (they may hold tokens)."""
+def _item_problem(item) -> Optional[str]:
+    if not isinstance(item, dict):
+        return "is not a JSON object"
+    if not item.get("id") or not isinstance(item["id"], (str, int)):
+        return "has no id"
+    if not isinstance(item.get("properties"), dict):
+        return f"'{item['id']}' has no properties"
+    if not isinstance(item.get("assets", {}), dict):
+        return f"'{item['id']}' has assets that are not an object"
+    return None
+
+
+def _stac_message(url: str, error: Exception, expected: str) -> str:
+    """A message for a person about an answer that is not what STAC promises; never the server's
+    body or the request headers (they may hold tokens)."""
     shown = display_url(url)
-    text = str(error)
-    status = getattr(error, "status_code", None) or getattr(getattr(error, "response", None), "status_code", None)
-    if status == 401:
-        return f"{shown} refused the credentials (HTTP 401 Unauthorized): check the user name and password."
-    if status == 403:
-        return f"{shown} denied access (HTTP 403 Forbidden): the account may lack the right to this data."
-    if status:
-        return f"The STAC API at {shown} answered HTTP {status}."
-    if isinstance(error, ValueError) or "JSON" in text or "Expecting value" in text:
+    if (isinstance(error, ValueError) and "JSON" in str(error)) or "Expecting value" in str(error):
         return (f"{shown} answered with something that is not STAC JSON (an HTML page?); "
                 f"is this the right address for the STAC API?")
-    if "Connection" in text or "connect" in text.lower() or "Max retries" in text:
-        return f"Cannot reach the STAC API at {shown}. Check the URL and your network or proxy."
-    return f"The STAC API at {shown} failed ({type(error).__name__}); check the URL."
+    detail = str(error).split("\n")[0][:200]
+    detail = detail.replace(url, shown) if url else detail
+    return (f"The STAC API at {shown} answered something that is not {expected} "
+            f"({type(error).__name__}{': ' + detail if detail else ''}); check the URL.")
+
+
+def _core_stac_io(backend: StacBackend, is_cancelled):
+    """A pystac-client StacApiIO whose requests go through core.http."""
+    stac_api_io = require("pystac_client.stac_api_io", "Searching a STAC API")
+
+    class CoreStacIO(stac_api_io.StacApiIO):
+        def request(self, href: str, method: Optional[str] = None, headers: Optional[Dict[str, str]] = None,
+                    parameters: Optional[dict] = None) -> str:
+            method = (method or "GET").upper()
+            body = None
+            if method in ("POST", "PUT", "PATCH"):
+                body = parameters or {}
+            elif parameters:
+                query = urllib.parse.urlencode({k: v for k, v in parameters.items() if v is not None}, doseq=True)
+                href = href + ("&" if urllib.parse.urlsplit(href).query else "?") + query
+            answer, content_type, href = http.get_bytes(
+                href, headers={**backend.headers, **(headers or {})}, timeout=backend.timeout,
+                retries=backend.retries, is_cancelled=is_cancelled, backoff=backend.backoff,
+                credentials=backend.credentials, method=method, body=body)
+            http.decode_json(answer, content_type, href)  # an HTML page is named as such, not a parse error
+            return answer.decode("utf-8", errors="replace")
+
+    return CoreStacIO(max_retries=None)

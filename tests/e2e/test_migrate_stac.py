@@ -264,7 +264,7 @@ def test_a_band_asset_missing_on_the_server_fails_the_label_naming_the_band(
         rededge1 = item["assets"]["rededge1"]["href"]
         assert f"{_title(item)}: The scene '{_title(item)}' has band assets that cannot be read: B05 at {rededge1}: " \
                f"HTTP response code: 404" in reason, reason
-    assert not list((tmp_path / "out" / "images").iterdir())
+    assert not (tmp_path / "out" / "images").exists()  # pair folders appear with the first pair
     requests = _requests_since(asset_server, log_before)
     assert any(r[1].endswith("/rededge1.tif") and r[2] == "404" for r in requests), requests
 

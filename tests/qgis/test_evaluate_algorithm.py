@@ -35,3 +35,18 @@ def test_no_overlap_is_a_clear_error(run, tmp_path):
                        from_origin(600_000, 5_000_000, 10, 10))
     with pytest.raises(QgsProcessingException, match="do not overlap"):
         run("evaluatesegmentation", {"PREDICTION": str(far), "GROUND_TRUTH": str(truth)})
+
+
+def test_table_in_a_read_only_folder_is_a_clear_error(run, tmp_path):
+    # the issue: a CSV output in a folder that cannot be written ended in a PermissionError traceback
+    from qgis.core import QgsProcessingException
+
+    from labelmigration.tests.support.folders import read_only_folder
+
+    truth = write_raster(tmp_path / "truth.tif", np.eye(4, dtype=np.uint8), "EPSG:32632",
+                         from_origin(500_000, 5_000_000, 10, 10))
+    with read_only_folder(tmp_path) as folder:
+        with pytest.raises(QgsProcessingException, match=r"Cannot write the confusion matrix \(OUTPUT_TABLE\) '.*"
+                                                         r"read-only/confusion\.csv': the folder .* is not writable"):
+            run("evaluatesegmentation", {"PREDICTION": str(truth), "GROUND_TRUTH": str(truth),
+                                         "OUTPUT_TABLE": str(folder / "confusion.csv")})

@@ -105,8 +105,10 @@ def test_odata_download_goes_to_download_url_with_a_token_from_token_url(run, se
         # the same run with a token endpoint that is not one (a wrong path on the same loopback
         # server, so that it is answered at once): the label fails and the reason names TOKEN_URL
         wrong_token_url = files.url + "/wrong/token"
-        failed = run("migratelabels", {**parameters, "TOKEN_URL": wrong_token_url,
-                                       "OUTPUT_FOLDER": str(tmp_path / "wrong-token")})
+        from qgis.core import QgsProcessingException
+        with pytest.raises(QgsProcessingException, match="No label was migrated: 1 label failed") as failed:
+            run("migratelabels", {**parameters, "TOKEN_URL": wrong_token_url,
+                                  "OUTPUT_FOLDER": str(tmp_path / "wrong-token")})
         wrong_log = files.log[len(log):]
         searches = list(catalogue.requests)
 
@@ -124,9 +126,10 @@ def test_odata_download_goes_to_download_url_with_a_token_from_token_url(run, se
     assert [(r.method, r.path, r.status) for r in log] == [("POST", "/token", 200), ("GET", served.odata_path, 200)]
     assert log[1].authorized and files.password_grants == 1
 
-    assert (failed["PAIRS"], failed["FAILED"]) == (0, 1)
-    reason = read_matches(failed["MATCHES"])[LABEL]["reason"]
-    assert read_matches(failed["MATCHES"])[LABEL]["status"] == "failed"
+    failed_matches = tmp_path / "wrong-token" / "matches.csv"  # no pair: the run fails, naming the table
+    assert str(failed_matches) in str(failed.value)
+    reason = read_matches(str(failed_matches))[LABEL]["reason"]
+    assert read_matches(str(failed_matches))[LABEL]["status"] == "failed"
     assert wrong_token_url in reason and "404" in reason, reason
     assert PASSWORD not in reason
     assert [(r.method, r.path) for r in wrong_log] == [("POST", "/wrong/token")]  # no product GET without a token

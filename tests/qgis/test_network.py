@@ -42,3 +42,47 @@ def test_proxy_from_qgis_settings(qgis_app):
     finally:
         for key in ("proxyEnabled", "proxyHost", "proxyPort", "proxyUser", "proxyPassword"):
             settings.remove(f"proxy/{key}")
+
+
+def test_auth_url_is_the_configurations_url(qgis_app):
+    from qgis.core import QgsApplication, QgsAuthMethodConfig
+
+    from labelmigration.processing.network import auth_url
+
+    manager = QgsApplication.authManager()
+    if not manager.masterPasswordIsSet():
+        assert manager.setMasterPassword("test-master-password", True)
+    ids = []
+    for uri in ("https://hub.example.org/dhus", "", "not a url"):
+        config = QgsAuthMethodConfig("Basic")
+        config.setName("with uri")
+        config.setUri(uri)
+        config.setConfig("username", "u")
+        config.setConfig("password", "p")
+        assert manager.storeAuthenticationConfig(config)
+        ids.append(config.id())
+    assert [auth_url(i) for i in ids] == ["https://hub.example.org/dhus", None, None]
+    assert auth_url("") is None
+
+
+def test_network_log_shows_the_cores_retries_in_the_feedback(qgis_app):
+    import logging
+
+    from qgis.core import QgsProcessingFeedback
+
+    from labelmigration.core import http
+    from labelmigration.processing.network import network_log
+
+    class Feedback(QgsProcessingFeedback):
+        def __init__(self):
+            super().__init__()
+            self.lines = []
+
+        def pushInfo(self, text):  # noqa: N802
+            self.lines.append(text)
+
+    feedback = Feedback()
+    with network_log(feedback):
+        logging.getLogger(http.__name__).warning("%s: try %d failed (%s)", "http://h/x", 1, "HTTP 503")
+    logging.getLogger(http.__name__).warning("after the run: not shown")
+    assert feedback.lines == ["http://h/x: try 1 failed (HTTP 503)"]

@@ -64,3 +64,37 @@ def test_model_class_names_without_a_config(run, scene_and_model, tmp_path):
     with open(result["OUTPUT_COUNTS"], newline="") as handle:
         names = [row["name"] for row in csv.DictReader(handle)]
     assert names == ["other", "forest", "water"]
+
+
+def test_counts_in_a_read_only_folder_fail_before_the_model_runs(run, scene_and_model, tmp_path):
+    # the issue: a CSV output in a folder that cannot be written ended in a PermissionError traceback
+    from qgis.core import QgsProcessingException
+
+    from labelmigration.tests.support.folders import read_only_folder
+
+    scene, model = scene_and_model
+    with read_only_folder(tmp_path) as folder:
+        with pytest.raises(QgsProcessingException, match=r"Cannot write the counts output '.*read-only/counts\.csv': "
+                                                         r"the folder '.*read-only' is not writable"):
+            run("segment", {"INPUT": str(scene), "MODEL": str(model), "OUTPUT": str(tmp_path / "classes.tif"),
+                            "OUTPUT_COUNTS": str(folder / "counts.csv")})
+    assert not (tmp_path / "classes.tif").exists()
+
+
+def test_classes_counts_and_heatmaps_appear_together(run, scene_and_model, tmp_path, monkeypatch):
+    """A failure while the counts are made (after the model ran) leaves none of the outputs."""
+    from qgis.core import QgsProcessingException
+
+    from labelmigration.core.errors import LabelMigrationError
+    from labelmigration.processing import segment
+
+    def broken(*_args, **_kwargs):
+        raise LabelMigrationError("counting failed")
+
+    monkeypatch.setattr(segment, "class_counts", broken)
+    scene, model = scene_and_model
+    out = tmp_path / "out"
+    with pytest.raises(QgsProcessingException, match="counting failed"):
+        run("segment", {"INPUT": str(scene), "MODEL": str(model), "OUTPUT": str(out / "classes.tif"),
+                        "OUTPUT_HEATMAPS": str(out / "heat.tif"), "OUTPUT_COUNTS": str(out / "counts.csv")})
+    assert not out.exists()

@@ -107,15 +107,19 @@ def snapshot(*roots: Path) -> Dict[str, tuple]:
 
 def changes(before: Dict[str, tuple], after: Dict[str, tuple]) -> List[str]:
     """What differs between two snapshots. One thing is not ours and is left out: QGIS computes the
-    statistics of every raster layer it loads for the default renderer, and GDAL caches them in a new
-    '<raster>.aux.xml' beside it (qgis_process does it for its own native:rasterlayerproperties too).
-    Such a file beside an unchanged input is not counted; beside anything else it is."""
-    new = set(after) - set(before)
-    pam = {path for path in new if path.endswith(".aux.xml") and path[:-len(".aux.xml")] in before
-           and before[path[:-len(".aux.xml")]] == after.get(path[:-len(".aux.xml")])}
-    lines = [f"new: {path}" for path in sorted(new - pam)]
+    statistics of every raster layer it loads for the default renderer, and GDAL caches them in
+    '<raster>.aux.xml' beside it, new or rewritten (qgis_process does it for its own
+    native:rasterlayerproperties too). Such a file beside an unchanged input is not counted; beside
+    anything else it is."""
+    def statistics_cache(path: str) -> bool:
+        raster = path[:-len(".aux.xml")]
+        return path.endswith(".aux.xml") and raster in before and before[raster] == after.get(raster)
+
+    new = {path for path in set(after) - set(before) if not statistics_cache(path)}
+    lines = [f"new: {path}" for path in sorted(new)]
     lines += [f"gone: {path}" for path in sorted(set(before) - set(after))]
-    lines += [f"changed: {path}" for path in sorted(set(before) & set(after)) if before[path] != after[path]]
+    lines += [f"changed: {path}" for path in sorted(set(before) & set(after))
+              if before[path] != after[path] and not statistics_cache(path)]
     return lines
 
 

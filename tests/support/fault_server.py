@@ -6,6 +6,11 @@ It stands in for the CDSE download service, a DHuS hub or a COG bucket in the do
   ``If-Range``, ``ETag``, ``Last-Modified``, ``Content-Length``;
 * faults: ``server.script('/a.zip', Fault(cut_after=1000), Fault(status=429, retry_after=1))``;
   each request to the path consumes the next fault, then the file is served normally;
+  ``server.always('/a.zip', Fault(hang=True))`` applies a fault to every later request of the path
+  (after the scripted ones), for every method (the ``/token`` POST too);
+* hostile servers: ``Fault(hang=True)`` accepts the connection and never sends a byte;
+  ``Fault(drip=5)`` sends the answer one byte every 5 s (``drip_headers=True``: the status line
+  and headers too, else the headers at once and then the body) until the client gives up;
 * an OAuth token endpoint at ``/token`` (password and refresh_token grants, client ``cdse-public``)
   whose access tokens expire after ``token_lifetime`` seconds; files added with ``protected=True``
   need ``Authorization: Bearer <valid token>``;
@@ -40,10 +45,20 @@ class Fault:
     status: Optional[int] = None  # answer this status (429, 503, 202, ...) with a short body
     retry_after: Optional[str] = None  # Retry-After header sent with status
     timeout: Optional[float] = None  # sleep this long before answering (then close without answering)
-    wrong_bytes: bool = False  # serve corrupted content of the right length
+    wrong_bytes: bool = False  # serve corrupted content of the right length (see corrupted())
     html_error: bool = False  # answer 200 with an HTML error page
     ignore_range: bool = False  # answer 200 with the whole file even when a Range was asked for
     throttle: Optional[float] = None  # seconds to wait between blocks of 64 KiB
+    hang: bool = False  # accept the connection, never send a byte (until the client or the server closes)
+    drip: Optional[float] = None  # send one byte every drip seconds
+    drip_headers: bool = False  # with drip: the status line and headers drip too
+    redirect: Optional[str] = None  # answer 302 Found with this Location
+
+
+def corrupted(data: bytes) -> bytes:
+    """What Fault(wrong_bytes=True) serves: the same length and first 64 bytes (the file still looks
+    like its kind), every later byte flipped."""
+    return data[:64] + bytes(b ^ 0xFF for b in data[64:])
 
 
 @dataclass
@@ -53,6 +68,7 @@ class Request:
     range: Optional[str]
     authorized: bool  # an Authorization header was present
     status: int = 0
+    authorization: Optional[str] = None  # the header itself
 
 
 @dataclass
@@ -73,6 +89,8 @@ class FaultServer(ThreadingHTTPServer):
         self.user, self.password, self.token_lifetime = user, password, token_lifetime
         self.files: Dict[str, _File] = {}
         self.faults: Dict[str, List[Fault]] = {}
+        self.standing: Dict[str, Fault] = {}  # path -> the fault of every request once the script is used up
+        self.closing = threading.Event()  # set when the server shuts down: hanging answers end
         self.log: List[Request] = []
         self.lock = threading.Lock()
         self.active = self.peak = 0
@@ -95,6 +113,15 @@ class FaultServer(ThreadingHTTPServer):
 
     def script(self, path: str, *faults: Fault) -> None:
         self.faults.setdefault(path, []).extend(faults)
+
+    def always(self, path: str, fault: Fault) -> str:
+        """Apply fault to every request of path from now on (after the scripted ones); the URL."""
+        self.standing[path] = fault
+        return self.url + path
+
+    def server_close(self):
+        self.closing.set()
+        super().server_close()
 
     def requests_to(self, path: str) -> List[Request]:
         return [r for r in self.log if r.path == path]
@@ -120,7 +147,7 @@ class FaultServer(ThreadingHTTPServer):
     def next_fault(self, path: str) -> Fault:
         with self.lock:
             queue = self.faults.get(path)
-            return queue.pop(0) if queue else Fault()
+            return queue.pop(0) if queue else self.standing.get(path, Fault())
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -142,10 +169,41 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         form = urllib.parse.parse_qs(self.rfile.read(length).decode())
         field = {key: values[0] for key, values in form.items()}
+        fault = self.server.next_fault(urllib.parse.urlsplit(self.path).path)
         if self.path != "/token":
             return self._answer(record, 404, b"not found")
         status, body = self._token_answer(field)
-        self._answer(record, status, json.dumps(body).encode(), "application/json")
+        try:
+            if not self._hostile(fault, record, status, json.dumps(body).encode(), "application/json"):
+                self._answer(record, status, json.dumps(body).encode(), "application/json")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    # -- hostile answers --------------------------------------------------------------------
+    def _hostile(self, fault: Fault, record: Request, status: int, body: bytes, content_type: str) -> bool:
+        """Serve a hang or drip fault; False when fault is neither."""
+        if fault.hang:
+            self._uncount()
+            self.server.closing.wait(600)  # the client gives up first; the server's shutdown ends it
+            self.close_connection = True
+            return True
+        if fault.drip is None:
+            return False
+        record.status = status
+        head = (f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}\r\nContent-Type: {content_type}\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+        if not fault.drip_headers:
+            self.wfile.write(head)
+            self.wfile.flush()
+            head = b""
+        self._uncount()
+        for byte in head + body:
+            if self.server.closing.wait(fault.drip):
+                break
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
+        self.close_connection = True
+        return True
 
     # -- token endpoint ---------------------------------------------------------------------
     def _token_answer(self, field: dict):
@@ -191,6 +249,12 @@ class _Handler(BaseHTTPRequestHandler):
         path = urllib.parse.urlsplit(self.path).path
         item = self.server.files.get(path)
         fault = self.server.next_fault(path)
+        if fault.redirect:
+            return self._answer(record, 302, b"", extra={"Location": fault.redirect})
+        if item is not None and self._hostile(fault, record, 200, item.data, item.content_type):
+            return
+        if item is None and self._hostile(fault, record, 404, b"not found", "text/plain"):
+            return
         if fault.timeout:
             time.sleep(fault.timeout)
             self.close_connection = True
@@ -205,7 +269,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._answer(record, 404, b"not found")
         if item.protected and not self.server.token_valid(self.headers.get("Authorization")):
             return self._answer(record, 401, b'{"detail":"Expired signature!"}', "application/json")
-        data = bytes(b ^ 0xFF for b in item.data) if fault.wrong_bytes else item.data
+        data = corrupted(item.data) if fault.wrong_bytes else item.data
         start, end, status = self._byte_range(item, len(data), fault)
         if status == 416:
             return self._answer(record, 416, b"", extra={"Content-Range": f"bytes */{len(data)}"})
@@ -253,7 +317,7 @@ class _Handler(BaseHTTPRequestHandler):
     # -- helpers ----------------------------------------------------------------------------
     def _record(self, method: str) -> Request:
         record = Request(method, urllib.parse.urlsplit(self.path).path, self.headers.get("Range"),
-                         "Authorization" in self.headers)
+                         "Authorization" in self.headers, authorization=self.headers.get("Authorization"))
         with self.server.lock:
             self.server.log.append(record)
         return record

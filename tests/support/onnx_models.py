@@ -11,13 +11,14 @@ OPSET = 17
 IR_VERSION = 8  # onnxruntime 1.31 reads IR up to 10; 8 matches opset 17
 
 
-def _save(path, nodes, initializers, channels, classes, size, metadata) -> Path:
+def _save(path, nodes, initializers, channels, classes, size, metadata, input_type=TensorProto.FLOAT,
+          dims_in=None, extra_inputs=()) -> Path:
     rows = cols = size if size else None
-    dims_in = [None, channels, rows if rows else "rows", cols if cols else "cols"]
+    dims_in = dims_in or [None, channels, rows if rows else "rows", cols if cols else "cols"]
     dims_out = [None, classes, rows if rows else "rows", cols if cols else "cols"]
     graph = helper.make_graph(
         nodes, "tiny",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, dims_in)],
+        [helper.make_tensor_value_info("input", input_type, dims_in), *extra_inputs],
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, dims_out)],
         initializer=initializers,
     )
@@ -56,6 +57,64 @@ def softmax_model(path, weights: np.ndarray, bias: Sequence[float], metadata: Op
     initializers = [numpy_helper.from_array(weights.reshape(classes, channels, 1, 1), "W"),
                     numpy_helper.from_array(np.asarray(bias, dtype=np.float32), "B")]
     return _save(path, nodes, initializers, channels, classes, None, metadata)
+
+
+# ----- hostile models (the bad-input suite): each breaks one thing a user's model could get wrong -----
+
+def scaled_model(path, channels: int, scale: float, bias: float = 0.0, size: Optional[int] = None,
+                 metadata: Optional[dict] = None, classes: int = 1) -> Path:
+    """Every class = sigmoid(scale * sum of the bands + bias); scale NaN gives a model with NaN weights."""
+    weights = np.full((classes, channels, 1, 1), scale, np.float32)
+    return conv_model(path, weights, [bias] * classes, sigmoid=True, size=size, metadata=metadata)
+
+
+def integer_input_model(path, channels: int, metadata: Optional[dict] = None) -> Path:
+    """Takes uint8 pixels (cast to float inside), as models exported for 8-bit RGB sometimes do."""
+    weights = np.full((1, channels, 1, 1), 0.01, np.float32)
+    nodes = [helper.make_node("Cast", ["input"], ["as_float"], to=TensorProto.FLOAT),
+             helper.make_node("Conv", ["as_float", "W", "B"], ["output"], kernel_shape=[1, 1])]
+    initializers = [numpy_helper.from_array(weights, "W"), numpy_helper.from_array(np.zeros(1, np.float32), "B")]
+    return _save(path, nodes, initializers, channels, 1, None, metadata, input_type=TensorProto.UINT8)
+
+
+def rank3_model(path, metadata: Optional[dict] = None) -> Path:
+    """Takes (bands, rows, cols) without the batch axis."""
+    nodes = [helper.make_node("Unsqueeze", ["input", "axes"], ["batched"]),
+             helper.make_node("Identity", ["batched"], ["output"])]
+    initializers = [numpy_helper.from_array(np.array([0], np.int64), "axes")]
+    return _save(path, nodes, initializers, 1, 1, None, metadata, dims_in=[1, "rows", "cols"])
+
+
+def two_input_model(path, channels: int, metadata: Optional[dict] = None) -> Path:
+    """Takes the image and a second tensor (a mask), which the engine cannot give it."""
+    nodes = [helper.make_node("Add", ["input", "mask"], ["output"])]
+    extra = [helper.make_tensor_value_info("mask", TensorProto.FLOAT, [None, channels, "rows", "cols"])]
+    return _save(path, nodes, [], channels, channels, None, metadata, extra_inputs=extra)
+
+
+def slice_model(path, channels: int, keep: int, metadata: Optional[dict] = None) -> Path:
+    """Returns the first ``keep`` input channels (0: an empty output, more than 255 with many bands)."""
+    nodes = [helper.make_node("Slice", ["input", "starts", "ends", "axes"], ["output"])]
+    initializers = [numpy_helper.from_array(np.array([0], np.int64), "starts"),
+                    numpy_helper.from_array(np.array([keep], np.int64), "ends"),
+                    numpy_helper.from_array(np.array([1], np.int64), "axes")]
+    return _save(path, nodes, initializers, channels, "classes", None, metadata)
+
+
+def repeat_model(path, channels: int, classes: int, metadata: Optional[dict] = None) -> Path:
+    """``classes`` output channels (a 1x1 conv of small weights), to exceed what a class raster holds."""
+    weights = np.full((classes, channels, 1, 1), 1e-3, np.float32)
+    return conv_model(path, weights, [0.0] * classes, sigmoid=True, metadata=metadata)
+
+
+def log_model(path, channels: int, metadata: Optional[dict] = None) -> Path:
+    """log(band 1): NaN where the scaled input is negative, -infinity where it is 0."""
+    weights = np.zeros((1, channels, 1, 1), np.float32)
+    weights[0, 0] = 1.0
+    nodes = [helper.make_node("Conv", ["input", "W", "B"], ["first"], kernel_shape=[1, 1]),
+             helper.make_node("Log", ["first"], ["output"])]
+    initializers = [numpy_helper.from_array(weights, "W"), numpy_helper.from_array(np.zeros(1, np.float32), "B")]
+    return _save(path, nodes, initializers, channels, 1, None, metadata)
 
 
 # ----- numpy references --------------------------------------------------------------------------

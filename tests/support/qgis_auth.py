@@ -1,8 +1,9 @@
 """A QGIS authentication configuration for tests (QGIS's auth database, master password set once)."""
 
 
-def auth_config(user: str, password: str) -> str:
-    """The id of a new Basic (user name and password) configuration."""
+def auth_config(user: str, password: str, url: str = "") -> str:
+    """The id of a new Basic (user name and password) configuration; url: the server it is for
+    (QGIS's 'URL' field of the configuration, which limits where the plugin sends the credentials)."""
     from qgis.core import QgsApplication, QgsAuthMethodConfig
 
     manager = QgsApplication.authManager()
@@ -12,5 +13,7 @@ def auth_config(user: str, password: str) -> str:
     config.setName("test")
     config.setConfig("username", user)
     config.setConfig("password", password)
+    if url:
+        config.setUri(url)
     assert manager.storeAuthenticationConfig(config)
     return config.id()

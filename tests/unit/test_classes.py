@@ -85,7 +85,8 @@ def test_bad_configs(text, message):
 
 
 def test_missing_file_and_empty_input(tmp_path):
-    with pytest.raises(LabelMigrationError, match="neither JSON nor an existing file"):
+    with pytest.raises(LabelMigrationError, match="neither JSON nor a file that can be read: .*missing.json. does not "
+                                                  "exist"):
         load_class_config(str(tmp_path / "missing.json"))
     with pytest.raises(LabelMigrationError, match="No class configuration"):
         load_class_config("")
@@ -159,3 +160,30 @@ def test_encode_unknown_class_and_decode_unknown_colour():
         encode_rgb(np.array([[7]], np.uint8), config)
     with pytest.raises(LabelMigrationError, match="belong to no class"):
         decode_rgb(np.full((3, 1, 1), 9, np.uint8), config)
+
+
+# ----- issue 13: hostile configurations ----------------------------------------------------------------------
+
+def test_json_nested_too_deeply_is_a_message_not_a_recursion_error():
+    # the issue: a class JSON nested 5,000 deep raised RecursionError
+    with pytest.raises(LabelMigrationError, match="not valid JSON for a class configuration: it is nested too deeply"):
+        load_class_config("[" * 5000 + "]" * 5000)
+
+
+def test_config_files_and_texts_over_the_metadata_limit_are_not_read(tmp_path):
+    from labelmigration.core import limits
+
+    big = tmp_path / "classes.json"
+    big.write_text(json.dumps(SKYNET) + " " * 3000)
+    with limits.using(limits.with_values(max_metadata_mb=0.002)):
+        with pytest.raises(LabelMigrationError, match=r"class configuration file '.*classes\.json' is [\d.]+ MB, more "
+                                                      r"than the limit"):
+            load_class_config(str(big))
+        with pytest.raises(LabelMigrationError, match=r"The class configuration is [\d.]+ MB, more than the limit"):
+            load_class_config(big.read_text())
+    assert len(load_class_config(str(big))) == 6  # within the default limit
+
+
+def test_a_folder_is_no_config_file(tmp_path):
+    with pytest.raises(LabelMigrationError, match=r"neither JSON nor a file that can be read: '.*' is a folder"):
+        load_class_config(str(tmp_path))

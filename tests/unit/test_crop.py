@@ -219,3 +219,22 @@ def test_read_only_output_folder_is_refused(tmp_path, scene):
         with pytest.raises(LabelMigrationError, match=r"output image .* folder .* is not writable"):
             crop_scene(str(scene), str(label_path), str(folder / "i.tif"), str(tmp_path / "l.tif"))
     assert not (tmp_path / "l.tif").exists()
+
+
+def test_a_pair_without_image_data_is_refused_when_data_is_required(tmp_path):
+    """cropscene asks for data (a pair with no image is useless); the migration's SCL rating does not."""
+    blank = write_raster(tmp_path / "blank.tif", np.zeros((2, SCENE_SIZE, SCENE_SIZE), np.uint16), "EPSG:32632",
+                         from_origin(*SCENE_ORIGIN, 10, 10), nodata=0)
+    label_path, _, _ = disk_label(tmp_path)
+    image, label = str(tmp_path / "image.tif"), str(tmp_path / "label.tif")
+    with pytest.raises(LabelMigrationError, match=r"blank\.tif' has no data under the label .*Choose a scene"):
+        crop_scene(str(blank), str(label_path), image, label, require_data=True)
+    assert not os.path.exists(image) and not os.path.exists(label)
+    assert not [name for name in os.listdir(tmp_path) if name.startswith(".")]
+    assert crop_scene(str(blank), str(label_path), image, label).nodata_percent == 100.0
+
+
+def test_label_without_georeferencing_says_how_to_go_on(tmp_path, scene):
+    plain = write_raster(tmp_path / "drawn.png", np.ones((10, 10), np.uint8), driver="PNG")
+    with pytest.raises(LabelMigrationError, match=r"drawn\.png' is not georeferenced.*Geocode label mask"):
+        crop_scene(str(scene), str(plain), str(tmp_path / "i.tif"), str(tmp_path / "l.tif"))

@@ -3,7 +3,9 @@ or with a clear message, never with a partial file under the final name."""
 import hashlib
 import json
 import logging
+import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -14,17 +16,19 @@ import pytest
 
 from labelmigration.core import download as dl
 from labelmigration.core.download import (CdseToken, DownloadJob, DownloadResult, ProductOffline, download,
-                                          download_many, odata_checksums, odata_job, offline_result)
+                                          download_many, odata_checksums, odata_job, offline_result, scene_jobs)
 from labelmigration.core.errors import Cancelled, LabelMigrationError
 from labelmigration.core.http import HttpError
-from labelmigration.tests.support.fault_server import Fault, fault_server
+from labelmigration.tests.support.fault_server import Fault, corrupted, fault_server
 
 SIZE = 600_000
 FAST = {"backoff": 0.01, "timeout": 5, "chunk_size": 65536}
+ZIP, TIFF = b"PK\x03\x04", b"II*\x00"  # downloads are checked to start like their kind (core.download.SIGNATURES)
 
 
-def payload(size: int = SIZE, seed: int = 1) -> bytes:
-    return random.Random(seed).randbytes(size)
+def payload(size: int = SIZE, seed: int = 1, header: bytes = ZIP) -> bytes:
+    """size bytes that start like a zip (or header), then random."""
+    return header + random.Random(seed).randbytes(size - len(header))
 
 
 def md5(data: bytes) -> str:
@@ -109,7 +113,7 @@ def test_wrong_checksum_is_reported_and_nothing_is_left(server, product, tmp_pat
     with pytest.raises(LabelMigrationError) as caught:
         download(url, str(tmp_path / "S2A.zip"), checksums={"MD5": md5(data)}, **FAST)
     message = str(caught.value)
-    wrong = md5(bytes(b ^ 0xFF for b in data))
+    wrong = md5(corrupted(data))
     assert "'S2A.zip'" in message and md5(data) in message and wrong in message and "MD5" in message
     assert folder_names(tmp_path) == []
 
@@ -143,7 +147,7 @@ def test_several_faults_in_a_row(server, product, tmp_path):
 def test_retries_run_out_with_a_clear_message(server, product, tmp_path):
     url, _data = product
     server.script(PATH, *[Fault(status=503)] * 4)
-    with pytest.raises(HttpError, match=r"failed after 2 retries: .*HTTP 503"):
+    with pytest.raises(HttpError, match=r"failed after 2 retries \(tried 3 times in \d+ s\): .*HTTP 503"):
         download(url, str(tmp_path / "a.zip"), retries=2, **FAST)
     assert folder_names(tmp_path) == []
 
@@ -312,13 +316,13 @@ def test_refused_refresh_logs_in_again(server):
 
 def test_token_the_server_expired_early_is_renewed_once(tmp_path):
     with fault_server(token_lifetime=0.2) as server:
-        url = server.add_file("/p.zip", b"data", protected=True)
+        url = server.add_file("/p.zip", ZIP + b"data", protected=True)
         token = token_for(server, refresh_margin=0, clock=lambda: 0.0)  # the client believes its token stays fresh
         download(url, str(tmp_path / "1.zip"), headers_provider=token, **FAST)
         time.sleep(0.3)
         download(url, str(tmp_path / "2.zip"), headers_provider=token, **FAST)
         assert [r.status for r in server.requests_to("/p.zip")] == [200, 401, 200]
-        assert (tmp_path / "2.zip").read_bytes() == b"data" and server.refresh_grants == 1
+        assert (tmp_path / "2.zip").read_bytes() == ZIP + b"data" and server.refresh_grants == 1
 
 
 def test_wrong_password_gives_401_without_the_password(server, product, tmp_path, caplog):
@@ -341,7 +345,7 @@ def test_protected_file_without_credentials_is_a_401_message(server, tmp_path):
 
 # -- several downloads --------------------------------------------------------------------------
 def test_at_most_four_parallel_connections(server, tmp_path):
-    files = {f"/asset{index}.tif": payload(200_000, seed=index) for index in range(8)}
+    files = {f"/asset{index}.tif": payload(200_000, seed=index, header=TIFF) for index in range(8)}
     jobs = [DownloadJob(server.add_file(path, data), str(tmp_path / path[1:]), len(data), {"MD5": md5(data)})
             for path, data in files.items()]
     server.throttle = 0.1
@@ -354,7 +358,7 @@ def test_at_most_four_parallel_connections(server, tmp_path):
 
 
 def test_download_many_survives_faults_and_reports_failures(server, tmp_path):
-    good, bad = payload(100_000, 1), payload(100_000, 2)
+    good, bad = payload(100_000, 1, TIFF), payload(100_000, 2, TIFF)
     jobs = [DownloadJob(server.add_file("/good.tif", good), str(tmp_path / "good.tif"), checksums={"MD5": md5(good)}),
             DownloadJob(server.add_file("/bad.tif", bad), str(tmp_path / "bad.tif"), checksums={"MD5": md5(good)})]
     server.script("/good.tif", Fault(cut_after=40_000), Fault(status=503, retry_after="0"))
@@ -367,7 +371,7 @@ def test_download_many_survives_faults_and_reports_failures(server, tmp_path):
 
 
 def test_cancel_stops_every_download(server, tmp_path):
-    files = {f"/asset{index}.tif": payload(400_000, seed=index) for index in range(6)}
+    files = {f"/asset{index}.tif": payload(400_000, seed=index, header=TIFF) for index in range(6)}
     jobs = [DownloadJob(server.add_file(path, data), str(tmp_path / path[1:])) for path, data in files.items()]
     server.throttle = 0.05
     started = time.monotonic()
@@ -386,3 +390,155 @@ def test_real_blake3_checksum(server, product, tmp_path):
     assert result.verified_with == "BLAKE3" and (tmp_path / "a.zip").read_bytes() == data
     with pytest.raises(LabelMigrationError, match="BLAKE3 checksum"):
         download(url, str(tmp_path / "b.zip"), checksums={"BLAKE3": "00" * 32}, **FAST)
+
+
+# -- what arrived must be what was asked for (issue 13: an HTML page served with 200 was saved as .zip) --
+def test_html_page_with_200_is_not_saved_as_a_zip(server, product, tmp_path):
+    url, _data = product
+    server.script(PATH, Fault(html_error=True))
+    with pytest.raises(dl.WrongContent) as caught:
+        download(url + "?token=abc", str(tmp_path / "S2A.zip"), retries=0, **FAST)
+    message = str(caught.value)
+    assert f"{server.url}{PATH} sent an HTML page instead of a zip archive for 'S2A.zip'" in message
+    assert "token=abc" not in message and folder_names(tmp_path) == []
+    assert len(server.requests_to(PATH)) == 1  # not retried: another try brings the same page
+
+
+@pytest.mark.parametrize("name, body, content_type, came", [
+    ("a.zip", b"<!DOCTYPE html><html>login</html>", "application/octet-stream", "an HTML page"),
+    ("a.zip", b'{"detail": "Expired signature!"}', "application/octet-stream", "JSON text"),
+    ("a.tif", TIFF + b"x" * 100, "application/json", "'application/json' text"),
+    ("a.tiff", ZIP + b"x" * 100, "image/tiff", "bytes 50 4b 03 04"),
+    ("a.jp2", TIFF + b"x" * 100, "image/jp2", "bytes 49 49 2a 00"),
+    ("a.zip", b"", "application/zip", "an empty file"),
+])
+def test_content_that_is_not_the_kind_asked_for_is_refused(server, tmp_path, name, body, content_type, came):
+    url = server.add_file("/" + name, body, content_type=content_type)
+    with pytest.raises(dl.WrongContent, match=f"sent {re.escape(came)}.* instead of"):
+        download(url, str(tmp_path / name), retries=0, **FAST)
+    assert folder_names(tmp_path) == []
+
+
+@pytest.mark.parametrize("name, body", [
+    ("a.jp2", b"\x00\x00\x00\x0cjP  \r\n\x87\n" + b"x" * 50), ("a.tif", b"MM\x00*" + b"x" * 50),
+    ("a.zip", b"PK\x05\x06" + bytes(18)), ("metadata.xml", b"<?xml version='1.0'?><a/>"),
+])
+def test_content_of_the_kind_asked_for_passes(server, tmp_path, name, body):
+    url = server.add_file("/" + name, body, content_type="text/xml" if name.endswith(".xml") else "binary/octet-stream")
+    download(url, str(tmp_path / name), **FAST)
+    assert (tmp_path / name).read_bytes() == body
+
+
+def test_resumed_part_of_the_wrong_kind_is_refused(server, tmp_path):
+    url = server.add_file("/a.zip", b"<html>" + bytes(5000))
+    (tmp_path / "a.zip.part").write_bytes(b"<html>")
+    with pytest.raises(dl.WrongContent, match="sent an HTML page"):
+        download(url, str(tmp_path / "a.zip"), **FAST)
+    assert folder_names(tmp_path) == []
+
+
+# -- credentials per host ----------------------------------------------------------------------------
+def test_cdse_token_is_not_sent_to_a_foreign_host(server, tmp_path, caplog):
+    """Before: downloadscenes sent the CDSE bearer token to whatever host the scene layer named."""
+    with fault_server() as foreign:
+        url = foreign.add_file("/stolen.zip", ZIP + b"data")
+        with caplog.at_level(logging.WARNING):
+            download(url, str(tmp_path / "x.zip"), headers_provider=token_for(server), **FAST)
+        assert [r.authorized for r in foreign.log] == [False]
+    assert server.password_grants == 0  # not even a login: no host of the token's scope was asked
+    assert f"{url.split('/')[2]} got no credentials (the Copernicus Data Space token)" in caplog.text
+    assert "dataspace.copernicus.eu" in caplog.text
+
+
+def test_plain_headers_provider_goes_only_to_the_url_it_was_given_for(server, tmp_path):
+    with fault_server() as foreign:
+        target = foreign.add_file("/p.zip", ZIP + b"data")
+        server.script("/p.zip", Fault(redirect=target))
+        download(f"{server.url}/p.zip", str(tmp_path / "p.zip"), headers_provider=lambda: {"Authorization": "Basic x"},
+                 **FAST)
+        assert [r.authorized for r in foreign.log] == [False]
+    assert server.log[0].authorized and (tmp_path / "p.zip").read_bytes() == ZIP + b"data"
+
+
+# -- names from catalogues and layers (issue 13: a title of ../../victim wrote two levels up) ----------
+@pytest.mark.parametrize("name", ["../../victim", "/etc/victim", "a/../../b", "bad\x00name\n", "x" * 10_000, ".."])
+def test_odata_product_names_stay_inside_the_folder(tmp_path, name):
+    job = odata_job({"Id": "a1b2", "Name": name}, str(tmp_path / "downloads"))
+    target = job.target
+    assert os.path.dirname(target) == str(tmp_path / "downloads") and target.endswith(".zip")
+    assert len(os.path.basename(target)) <= 150 and "/" not in os.path.basename(target)
+
+
+def test_odata_product_without_id_or_name_is_a_clear_error(tmp_path):
+    with pytest.raises(LabelMigrationError, match="has no Id or no Name"):
+        odata_job({"Name": "S2A.SAFE"}, str(tmp_path))
+    assert odata_job({"Id": "a/../b", "Name": "S2A"}, str(tmp_path)).url.endswith("Products(a%2F..%2Fb)/$value")
+
+
+def row(**fields):
+    base = {"id": "item1", "title": "S2A_MSIL2A_X.SAFE", "backend": "cdse-odata", "url": "https://h.example/p"}
+    return {**base, **fields}
+
+
+def test_scene_jobs_name_products_and_assets_inside_the_folder(tmp_path):
+    folder = str(tmp_path / "dl")
+    warnings = []
+    jobs = scene_jobs([row(), row(id="i2", title="../../../victim", url="https://h.example/q")], folder,
+                      warn=warnings.append)
+    assert [j.target for j in jobs] == [f"{folder}/S2A_MSIL2A_X.zip", f"{folder}/victim.zip"]
+    assert len(warnings) == 1 and "'../../../victim' is not a safe file name" in warnings[0]
+    assets = json.dumps({"blue": "https://h.example/B02.tif?sig=1", "../red": "https://h.example/x.exe%2F..%2F"})
+    jobs = scene_jobs([row(id="/abs/item", assets=assets)], folder, ["blue", "../red"], warn=warnings.append)
+    assert [os.path.basename(j.target) for j in jobs] == ["blue.tif", "red"]  # the odd extension is dropped
+    assert all(os.path.dirname(os.path.dirname(j.target)) == folder for j in jobs)
+    assert len(warnings) == 3  # the id and the asset name
+    assert not (tmp_path / "dl").exists()  # planning creates nothing
+
+
+def test_scene_jobs_deduplicate_and_refuse_collisions(tmp_path):
+    same = scene_jobs([row(), row(label="other label")], str(tmp_path))  # one scene matched for two labels
+    assert len(same) == 1
+    with pytest.raises(LabelMigrationError, match="Two scenes would be saved as the same file"):
+        scene_jobs([row(), row(url="https://other.example/p")], str(tmp_path))
+
+
+def test_scene_target_that_is_an_input_is_refused(tmp_path):
+    scenes = tmp_path / "item1" / "blue.gpkg"
+    scenes.parent.mkdir()
+    scenes.write_bytes(b"layer")
+    assets = json.dumps({"blue": "https://h.example/blue.gpkg"})
+    with pytest.raises(LabelMigrationError, match=r"download 'blue.gpkg' .* would overwrite the input SCENES"):
+        scene_jobs([row(assets=assets)], str(tmp_path), ["blue"], inputs=[("SCENES", str(scenes))])
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"checksums": '{"MD5": "abc"'}, r"The checksums field of the scene 'S2A_MSIL2A_X.SAFE' is not valid JSON"),
+    ({"checksums": '["MD5"]'}, r"checksums field of the scene .* is not a JSON object of texts"),
+    ({"checksums": "[" * 100_000}, r"checksums field of the scene .* is (not valid JSON|nested too deeply)"),
+    ({"size": "twelve"}, r"has a size that is not a number of bytes"),
+    ({"size": -5}, r"has a size that is not a number of bytes"),
+    ({"url": "s3://eodata/x.zip"}, r"has a url that is a s3:// address"),
+    ({"url": "file:///etc/passwd"}, r"has a url that is a file:// address"),
+    ({"url": "no/such/file.zip"}, r"neither a web address nor a file on disk"),
+    ({"title": None, "id": None}, r"neither a title nor an id"),
+])
+def test_malformed_scene_rows_are_named(tmp_path, fields, message):
+    with pytest.raises(LabelMigrationError, match=message):
+        scene_jobs([row(**fields)], str(tmp_path))
+
+
+def test_malformed_assets_field_is_named(tmp_path):
+    with pytest.raises(LabelMigrationError, match=r"The assets field of the scene 'S2A_MSIL2A_X.SAFE' is not valid JSON"):
+        scene_jobs([row(assets="{blue: x}")], str(tmp_path), ["blue"])
+
+
+def test_scene_credentials_choose_token_or_basic_and_their_hosts(server):
+    from labelmigration.core.download import SceneCredentials
+
+    credentials = SceneCredentials(("alice", "secret"), token_url=server.url + "/token",
+                                   allowed_urls=["https://hub.example.org/dhus", None], warn=lambda _text: None)
+    cdse, other = credentials(row()), credentials(row(backend="stac"))
+    assert cdse.scope.allows("https://download.dataspace.copernicus.eu/x") and cdse.scope.allows(server.url + "/p")
+    assert other.headers_for("https://hub.example.org/dhus/x")["Authorization"].startswith("Basic ")
+    assert other.headers_for("https://download.dataspace.copernicus.eu/x") == {}
+    assert cdse.headers_for("https://elsewhere.example/x") == {} and server.password_grants == 0

@@ -104,7 +104,11 @@ def test_classes_subset_excludes_other_values(tmp_path):
     assert result.excluded_pixels == 3 and result.warnings
     assert result.positive == 1  # two classes, one of them the positive class: binary
     assert result.precision == pytest.approx(2 / 2) and result.recall == pytest.approx(2 / 3)
-    assert not evaluate(*pair(tmp_path, MULTI_TRUTH, MULTI_PREDICTION), classes=[0, 2]).binary
+    # two classes without the positive one: refused rather than reporting another class's numbers
+    with pytest.raises(LabelMigrationError, match=r"positive class 1 \(POSITIVE\) is not among the classes to "
+                                                  r"evaluate: 0, 2"):
+        evaluate(*pair(tmp_path, MULTI_TRUTH, MULTI_PREDICTION), classes=[0, 2])
+    assert not evaluate(*pair(tmp_path, MULTI_TRUTH, MULTI_PREDICTION), classes=[0, 2], positive=None).binary
 
 
 def test_nodata_of_either_raster_is_excluded(tmp_path):
@@ -240,3 +244,54 @@ def test_warped_prediction_keeps_its_nodata_out(tmp_path):
     # as the half-resolution test, less the top-right 2x2 truth block (all 0, predicted 0: 4 TN)
     assert result.warped
     assert result.confusion.tolist() == [[4, 2], [0, 6]]
+
+
+# ----- issue 13: what used to pass silently or end in a traceback ----------------------------------------------
+
+def test_a_positive_class_not_present_is_refused_with_the_classes_present(tmp_path):
+    # the issue: POSITIVE not among the classes was ignored (the numbers were another class's)
+    with pytest.raises(LabelMigrationError, match=r"positive class 7 \(POSITIVE\) is not among the classes present "
+                                                  r"in the two rasters: 0, 1\."):
+        evaluate(*pair(tmp_path, TRUTH, PREDICTION), positive=7)
+
+
+def test_a_single_class_cannot_score_another_positive_class(tmp_path):
+    zeros = np.zeros((4, 4), np.uint8)
+    with pytest.raises(LabelMigrationError, match=r"classes present in the two rasters: 0\. .* undefined"):
+        evaluate(*pair(tmp_path, zeros, zeros))
+    assert evaluate(*pair(tmp_path, zeros, zeros), positive=0).accuracy == 1.0
+
+
+def test_more_classes_than_two_report_means_whatever_the_positive_class(tmp_path):
+    result = evaluate(*pair(tmp_path, MULTI_TRUTH, MULTI_PREDICTION), positive=7)
+    assert not result.binary and result.iou == result.mean_iou
+
+
+def test_a_raster_of_many_values_is_no_class_raster(tmp_path):
+    image = np.arange(40 * 40, dtype=np.uint16).reshape(40, 40)
+    truth = write_raster(tmp_path / "truth.tif", image, CRS, from_origin(*ORIGIN, 1, 1))
+    prediction = write_raster(tmp_path / "prediction.tif", np.zeros((40, 40), np.uint8), CRS,
+                              from_origin(*ORIGIN, 1, 1))
+    with pytest.raises(LabelMigrationError, match=r"ground truth '.*truth\.tif' holds more than 1024 distinct values"):
+        evaluate(str(prediction), str(truth))
+
+
+def test_float_values_beyond_any_class_number(tmp_path):
+    prediction = np.full((4, 4), 3e10, np.float32)
+    with pytest.raises(LabelMigrationError, match=r"prediction '.*prediction\.tif' holds values such as 3e\+10"):
+        evaluate(*pair(tmp_path, TRUTH, prediction))
+
+
+def test_a_truth_over_the_pixel_limit_is_refused(tmp_path):
+    from osgeo import gdal
+
+    from labelmigration.core import limits
+
+    prediction, truth = pair(tmp_path, TRUTH, PREDICTION)
+    vrt = str(tmp_path / "big.vrt")
+    gdal.Translate(vrt, truth, format="VRT", width=4000, height=4000)
+    with limits.using(limits.with_values(max_megapixels=10)):
+        with pytest.raises(LabelMigrationError, match=r"ground truth '.*big\.vrt' is 4,000 x 4,000 pixels \(16 "
+                                                      r"megapixels\), more than the limit of 10 megapixels. To go on, "
+                                                      r"crop both rasters"):
+            evaluate(prediction, vrt)

@@ -103,3 +103,17 @@ def test_date_from_metadata():
     assert date_from_metadata({"TIFFTAG_DATETIME": "2020:08:12 10:15:12"}) == dt.date(2020, 8, 12)
     assert date_from_metadata({"LABEL_DATE": "2021-01-02"}) == dt.date(2021, 1, 2)
     assert date_from_metadata({"OTHER": "2021-01-02"}) is None
+
+
+def test_nan_only_label_without_declared_nodata_is_empty(tmp_path):
+    """NaN is no class value: before, such a label's footprint was the whole raster (issue 13)."""
+    path = write_raster(tmp_path / "nan.tif", np.full((10, 10), np.nan, np.float32), "EPSG:32632",
+                        from_origin(0, 100, 10, 10))
+    with pytest.raises(LabelMigrationError, match=r"nan\.tif' is empty"):
+        label_footprint(str(path))
+
+
+def test_unknown_target_crs_is_refused_not_replaced(tmp_path):
+    path = write_raster(tmp_path / "l.tif", np.ones((5, 5), np.uint8), "EPSG:32632", from_origin(0, 100, 10, 10))
+    with pytest.raises(LabelMigrationError, match=r"'EPSG:999999' is not a coordinate reference system"):
+        label_footprint(str(path), "EPSG:999999")

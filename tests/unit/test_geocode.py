@@ -172,3 +172,13 @@ def test_corrupt_reference(tmp_path, reference):
         geocode_mask(str(write_png(tmp_path / "m.png", grey_label())), str(corrupt), str(tmp_path / "mask.tif"))
     assert not (tmp_path / "mask.tif").exists()
     assert not list(tmp_path.glob(".mask*")), "no temporary file left behind"
+
+
+def test_reference_without_any_data_is_refused(tmp_path):
+    """A NaN-only reference (no declared nodata) would give a label without a valid pixel (issue 13)."""
+    nan = write_raster(tmp_path / "nan.tif", np.full((60, 80), np.nan, np.float32), "EPSG:3035", TRANSFORM)
+    label_path = str(write_png(tmp_path / "m.png", grey_label()))
+    with pytest.raises(LabelMigrationError, match=r"reference raster '.*nan\.tif' holds only nodata"):
+        geocode_mask(label_path, str(nan), str(tmp_path / "mask.tif"))
+    assert not list(tmp_path.glob("*mask*"))
+    assert geocode_mask(label_path, str(nan), str(tmp_path / "mask.tif"), validity_band=False).width == 80

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from labelmigration.core.http import HttpError, get_json, open_once, open_url, post_form, retry_delay
+from labelmigration.core.http import HttpError, basic_auth, get_json, open_once, open_url, post_form, retry_delay
 from labelmigration.tests.support.fault_server import Fault, fault_server
 from labelmigration.tests.support.loopback import closed_port_url
 
@@ -136,3 +136,66 @@ def test_use_proxy_sends_requests_through_the_proxy():
         assert server.log[-1].path == "/catalogue.json"
         with pytest.raises(HttpError, match="catalogue.invalid"):
             get_json("http://catalogue.invalid/catalogue.json", retries=0, timeout=5)
+
+
+# -- credentials only where they belong (issue 13: downloadscenes sent them to any host a layer named) --
+def test_credential_scope_by_host_port_and_domain():
+    from labelmigration.core.http import CredentialScope
+
+    scope = CredentialScope(["http://127.0.0.1:8000/token", "https://hub.example.org/dhus"],
+                            ["dataspace.copernicus.eu"])
+    assert scope.allows("http://127.0.0.1:8000/other/path?x=1")
+    assert not scope.allows("http://127.0.0.1:8001/")  # another port is another server
+    assert scope.allows("https://hub.example.org:443/odata")
+    assert not scope.allows("http://hub.example.org/odata")  # never downgraded to plain http
+    assert scope.allows("https://zipper.dataspace.copernicus.eu/odata/v1/Products(x)/$value")
+    assert not scope.allows("http://download.dataspace.copernicus.eu/x")
+    assert not scope.allows("https://dataspace.copernicus.eu.evil.example/x")
+    assert not scope.allows("https://evil-dataspace.copernicus.eu.example/x")
+    assert not CredentialScope([]).allows("http://127.0.0.1:8000/")
+
+
+def test_scoped_credentials_go_to_their_host_only_and_warn_once(server):
+    from labelmigration.core.http import CredentialScope, ScopedCredentials
+
+    warnings = []
+    with fault_server() as foreign:
+        mine = server.add_file("/file.json", b"{}", content_type="application/json")
+        other = foreign.add_file("/file.json", b"{}", content_type="application/json")
+        credentials = ScopedCredentials(lambda: basic_auth(("alice", "secret")), CredentialScope([server.url]),
+                                        warnings.append)
+        for url in (mine, other, other):
+            get_json(url, credentials=credentials, retries=0)
+        assert [r.authorized for r in server.log] == [True]
+        assert [r.authorized for r in foreign.log] == [False, False]
+    host = other.split("/")[2]
+    assert len(warnings) == 1 and f"{host} got no credentials" in warnings[0]
+    assert server.url.split("/")[2] in warnings[0]  # where they do go
+
+
+def test_redirect_to_a_foreign_host_carries_no_credentials(server):
+    """urllib copies Authorization to the redirect's host; the scope decides again there."""
+    from labelmigration.core.http import CredentialScope, ScopedCredentials
+
+    with fault_server() as foreign:
+        target = foreign.add_file("/stolen.json", b"{}", content_type="application/json")
+        server.script("/start.json", Fault(redirect=target), Fault(redirect=target))
+        credentials = ScopedCredentials(lambda: basic_auth(("alice", "secret")), CredentialScope([server.url]),
+                                        lambda _text: None)
+        assert get_json(server.url + "/start.json", credentials=credentials, retries=0) == {}
+        # a plain header from a caller is not carried to another host either
+        assert get_json(server.url + "/start.json", headers=basic_auth(("bob", "pw")), retries=0) == {}
+        assert server.log[0].authorized and server.log[1].authorized
+        assert [r.authorization for r in foreign.log] == [None, None]
+
+
+def test_redirect_to_an_allowed_host_keeps_the_credentials(server):
+    from labelmigration.core.http import CredentialScope, ScopedCredentials
+
+    with fault_server() as zipper:
+        target = zipper.add_file("/product.json", b"{}", content_type="application/json")
+        server.script("/start.json", Fault(redirect=target))
+        credentials = ScopedCredentials(lambda: {"Authorization": "Bearer t0ken"},
+                                        CredentialScope([server.url, zipper.url]))
+        assert get_json(server.url + "/start.json", credentials=credentials, retries=0) == {}
+    assert [r.authorization for r in zipper.log] == ["Bearer t0ken"]

@@ -37,3 +37,31 @@ def test_memory_and_metadata_limits():
     with pytest.raises(LabelMigrationError, match="damaged or hostile"):
         limits.check_metadata_size(1 << 30, "The metadata 'MTD_MSIL2A.xml'")  # the issue's 1 GiB XML
     limits.check_metadata_size(2e6, "A real MTD_MSIL2A.xml")
+
+
+def test_gdal_reads_from_a_server_that_never_answers_end_within_the_read_timeout():
+    """A /vsicurl/ read (how STAC assets and remote COGs are cropped) against a loopback server that accepts
+    the connection and never sends a byte: without the limits GDAL waits for curl's defaults (minutes);
+    with them it gives up after about read_timeout_s per try."""
+    import time
+
+    from osgeo import gdal
+
+    from labelmigration.core.rasters import gdal_network_limits
+    from labelmigration.tests.support.fault_server import Fault, fault_server
+
+    with fault_server() as server:
+        url = server.always("/scene.tif", Fault(hang=True))
+        with limits.using(limits.with_values(read_timeout_s=1, connect_timeout_s=1)), gdal_network_limits():
+            assert gdal.GetConfigOption("GDAL_HTTP_LOW_SPEED_TIME") == "1"
+            started = time.monotonic()
+            gdal.PushErrorHandler("CPLQuietErrorHandler")
+            try:
+                dataset = gdal.Open(f"/vsicurl/{url}")
+            except RuntimeError:
+                dataset = None
+            finally:
+                gdal.PopErrorHandler()
+            elapsed = time.monotonic() - started
+        assert dataset is None and elapsed < 15, elapsed  # four tries of about 1 s, plus retry delays
+    assert gdal.GetConfigOption("GDAL_HTTP_LOW_SPEED_TIME") is None  # restored after the block

@@ -16,6 +16,7 @@ import pytest
 import rasterio
 from osgeo import ogr
 
+from labelmigration.core import limits
 from labelmigration.core import migrate as migrate_module
 from labelmigration.core.errors import Cancelled, LabelMigrationError
 from labelmigration.core.migrate import (MATCH_COLUMNS, MigrationOptions, date_from_pattern, find_labels,
@@ -202,9 +203,11 @@ def test_cancel_leaves_no_half_pair(archive, label_set, tmp_path):
     with pytest.raises(Cancelled, match="no half-written pair"):
         migrate_labels(str(label_set), options(archive[0], write_report=False), str(tmp_path),
                        is_cancelled=cancel_soon)
-    images = sorted(os.listdir(tmp_path / "images"))
-    labels = sorted(os.listdir(tmp_path / "labels"))
+    # the pair folders appear with the first pair published (none at all when cancelled before)
+    images = sorted(os.listdir(tmp_path / "images")) if (tmp_path / "images").exists() else []
+    labels = sorted(os.listdir(tmp_path / "labels")) if (tmp_path / "labels").exists() else []
     assert images == labels and not any(name.startswith(".") for name in images)
+    assert not (tmp_path / ".work").exists()
     for name in images:
         assert verify_pair(str(tmp_path / "images" / name), str(tmp_path / "labels" / name)) is None
     assert not (tmp_path / "matches.csv").exists()
@@ -242,11 +245,15 @@ def test_dask_cluster_gives_the_local_result(archive, label_set, first_run, tmp_
                     assert a.profile == b.profile and np.array_equal(a.read(), b.read())
 
 
-def test_unreachable_dask_scheduler_is_a_clear_error(archive, label_set, tmp_path, monkeypatch):
+def test_unreachable_dask_scheduler_is_a_clear_error(archive, label_set, tmp_path):
     pytest.importorskip("distributed")
-    monkeypatch.setattr(migrate_module, "DASK_CONNECT_TIMEOUT", "2s")
-    with pytest.raises(LabelMigrationError, match="Cannot reach the Dask scheduler"):
-        migrate_labels(str(label_set), options(archive[0], executor="tcp://127.0.0.1:9"), str(tmp_path))
+    out = tmp_path / "out"
+    started = time.monotonic()
+    with limits.using(limits.with_values(connect_timeout_s=2)):
+        with pytest.raises(LabelMigrationError, match="Cannot reach the Dask scheduler at 'tcp://127.0.0.1:9' within 2 s"):
+            migrate_labels(str(label_set), options(archive[0], executor="tcp://127.0.0.1:9"), str(out))
+    assert time.monotonic() - started < 15  # the connect timeout bounds it (Dask adds its own start-up)
+    assert not out.exists()  # the scheduler is reached before anything is written
 
 
 # -- labels and dates, no products needed ------------------------------------------------------------
@@ -285,8 +292,11 @@ def test_dates_from_names_patterns_and_csv(tmp_path):
 
 def test_one_date_for_all_and_csv_dates_override_names(archive, tmp_path):
     label = write_label(tmp_path / "nodate.tif", (10, 5))
-    no_date = migrate_labels([str(label)], options(archive[0], write_report=False), str(tmp_path / "a"))
-    assert no_date.rows[0]["status"] == "failed" and "No date in the file name" in no_date.rows[0]["reason"]
+    # the only label has no date: the run fails before it writes anything
+    with pytest.raises(LabelMigrationError, match="No label can be migrated, so nothing was written. nodate: No date "
+                                                  "in the file name 'nodate.tif'; give DATE or a dates CSV."):
+        migrate_labels([str(label)], options(archive[0], write_report=False), str(tmp_path / "a"))
+    assert not (tmp_path / "a").exists()
     fixed = migrate_labels([str(label)], options(archive[0], date="2020-08-17", write_report=False),
                            str(tmp_path / "b"))
     assert fixed.rows[0]["scene"] == archive[1]["far"].name

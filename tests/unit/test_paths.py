@@ -186,6 +186,8 @@ def test_unreadable_reasons(tmp_path):
     assert "is an empty file" in unreadable_reason(str(empty))
     loop = tmp_path / "loop.tif"
     loop.symlink_to(loop)
-    assert "broken link" in unreadable_reason(str(loop))
+    assert "loops back on itself" in unreadable_reason(str(loop))
+    (tmp_path / "dangling.tif").symlink_to(tmp_path / "nowhere.tif")
+    assert "broken link" in unreadable_reason(str(tmp_path / "dangling.tif"))
     assert "is a file, not a folder" in unreadable_reason(str(empty), folder=True)
     assert unreadable_reason("/vsicurl/https://example.org/a.tif") is None

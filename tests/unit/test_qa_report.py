@@ -251,9 +251,12 @@ def test_label_text_is_escaped(migration):
     assert "<script>" not in raw and "<i>" not in raw and "<retry later>" not in raw
     text = "".join(page.text)
     assert ODD_LABEL in text and "Report of <i>June</i> & more" in text
-    # the odd label's thumbnail name is made safe for any file system
+    # the odd label's thumbnail name is made safe for any file system (core.paths.safe_file_name: none of the
+    # characters Windows refuses), and its link is URL-quoted
     odd = [image["src"] for image in page.images if image["alt"] == ODD_LABEL]
-    assert len(odd) == 1 and "<" not in unquote(odd[0]) and "&" not in unquote(odd[0])
+    assert len(odd) == 1 and (folder / unquote(odd[0])).is_file()
+    name = unquote(odd[0]).rsplit("/", 1)[-1]
+    assert not set('<>:"/\\|?*') & set(name) and "&" not in odd[0] and name.endswith("_script_&.png")
 
 
 def test_unreadable_pair_is_reported_not_fatal(migration):
@@ -290,6 +293,19 @@ def test_outputs_are_atomic(migration):
         write_report(str(folder), rows, title="never published", is_cancelled=cancel_after_two)
     assert _snapshot(folder) == before
     assert _leftovers(folder) == []
+
+
+def test_a_report_without_pairs_leaves_no_thumbnail_folder(migration):
+    """Issue 13: a failed migration left empty folders; a report of labels that all failed has no
+    thumbnails, so it leaves no report/ folder either (and drops an earlier run's thumbnails, which the
+    new page no longer shows)."""
+    folder, rows = migration
+    write_report(str(folder), rows)
+    assert any((folder / "report").iterdir())
+    failed = [_row(row["label"], "failed", "no scene could be read") for row in rows]
+    path = write_report(str(folder), failed)
+    assert Path(path).is_file() and not (folder / "report").exists()
+    assert "no scene could be read" in Path(path).read_text(encoding="utf-8")
 
 
 def test_cancel_before_any_report_leaves_nothing(migration):

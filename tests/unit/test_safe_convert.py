@@ -1,4 +1,5 @@
 """safe_to_geotiff: every band on one grid, verified pixel by pixel against values computed here."""
+import shutil
 import zipfile
 
 import numpy as np
@@ -188,3 +189,114 @@ def test_every_resampling_method_has_a_gdal_kernel():
     from labelmigration.core.convert import RESAMPLING_METHODS
     from labelmigration.core.safe_stack import RESAMPLING_KERNELS
     assert set(RESAMPLING_METHODS) == set(RESAMPLING_KERNELS) and RESAMPLING_METHODS[0] == "bilinear"
+
+
+# -- damaged or hostile metadata (issue 13: quantification 0 wrote 94 % infinities, 'abc' a traceback) ------------
+def rezipped(product, target, change):
+    """A copy of a zipped product with change(entry name, text) applied to every XML entry."""
+    with zipfile.ZipFile(product.path) as source, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename.endswith(".xml"):
+                data = change(info.filename, data.decode("utf-8")).encode("utf-8")
+            out.writestr(info.filename, data)
+    return str(target)
+
+
+def product_xml(pattern, replacement):
+    import re
+    return lambda name, text: re.sub(pattern, replacement, text, count=1) if "MTD_MSI" in name else text
+
+
+@pytest.mark.parametrize("change, message", [
+    (product_xml(r"(QUANTIFICATION_VALUE unit=\"none\">)10000", r"\g<1>0"), r"BOA_QUANTIFICATION_VALUE as '0', which is not "
+                                                                          r"a positive number"),
+    (product_xml(r"(QUANTIFICATION_VALUE unit=\"none\">)10000", r"\g<1>-1"), r"BOA_QUANTIFICATION_VALUE as '-1'"),
+    (product_xml(r"(QUANTIFICATION_VALUE unit=\"none\">)10000", r"\g<1>abc"), r"BOA_QUANTIFICATION_VALUE as 'abc'"),
+    (product_xml(r"(QUANTIFICATION_VALUE unit=\"none\">)10000", r"\g<1>inf"), r"BOA_QUANTIFICATION_VALUE as 'inf'"),
+    (product_xml(r'(BOA_ADD_OFFSET band_id=")3(">)', r"\g<1>x\g<2>"), r"gives the band_id of a BOA_ADD_OFFSET as 'x'"),
+    (product_xml(r'(BOA_ADD_OFFSET band_id="3">)-1000', r"\g<1>-1e999"), r"BOA_ADD_OFFSET of band B04 as '-1e999'"),
+    (product_xml(r"<IMAGE_FILE>GRANULE", "<IMAGE_FILE>GRANULE/../.."), r"image file 'GRANULE/\.\./\.\./.*outside"),
+    (product_xml(r"<IMAGE_FILE>GRANULE", "<IMAGE_FILE>/tmp/GRANULE"), r"image file '/tmp/GRANULE.*outside the product"),
+    (lambda name, text: text.replace("<NROWS>546", "<NROWS>-546") if "MTD_TL" in name else text,
+     r"MTD_TL\.xml' gives NROWS as '-546', which is not a positive whole number"),
+    (lambda name, text: text.replace("<ULX>", "<ULX>x") if "MTD_TL" in name else text, r"gives ULX as 'x"),
+])
+def test_damaged_metadata_is_refused_naming_file_and_value(tmp_path, products, change, message):
+    damaged = rezipped(products["l2a_zip"], tmp_path / "damaged.SAFE.zip", change)
+    with pytest.raises(LabelMigrationError, match=r"damaged\.SAFE\.zip/.*" + message):
+        safe_to_geotiff(damaged, str(tmp_path / "out.tif"), reflectance=True)
+    assert not list(tmp_path.glob("*.tif")) and not list(tmp_path.glob(".out*"))
+
+
+@pytest.mark.parametrize("doctype, entity, message", [
+    ('<!DOCTYPE n1:Level-2A_User_Product [<!ENTITY a "aaaaaaaaaa">' + "".join(
+        f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(8)) + "]>", "i",
+     "limit on input amplification"),
+    ('<!DOCTYPE n1:Level-2A_User_Product [<!ENTITY e SYSTEM "file:///etc/hostname">]>', "e", "undefined entity"),
+])
+def test_entity_expansion_and_external_entities_are_refused(tmp_path, products, doctype, entity, message):
+    def change(name, text):
+        if "MTD_MSI" not in name:
+            return text
+        root = text.index("<n1:Level-2A_User_Product")
+        return (text[:root] + doctype + text[root:]).replace("<PRODUCT_TYPE>", f"<PRODUCT_TYPE>&{entity};", 1)
+    hostile = rezipped(products["l2a_zip"], tmp_path / "hostile.SAFE.zip", change)
+    with pytest.raises(LabelMigrationError, match=f"is not valid XML: {message}"):
+        open_safe(hostile)
+
+
+def test_local_archive_scan_skips_a_damaged_product_and_keeps_the_rest(tmp_path, products):
+    """The parsing raises LabelMigrationError naming the product, so one bad product is skipped."""
+    from labelmigration.core.search.local import LocalArchiveBackend
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    rezipped(products["l2a_zip"], archive / "bad.SAFE.zip", product_xml(r"(QUANTIFICATION_VALUE unit=\"none\">)10000",
+                                                                         r"\g<1>abc"))
+    shutil.copy(products["l2a_zip"].path, archive)
+    backend = LocalArchiveBackend(str(archive))
+    assert len(backend.index()) == 1
+    assert len(backend.skipped) == 1 and "bad.SAFE.zip" in backend.skipped[0] and "'abc'" in backend.skipped[0]
+
+
+def test_band_file_of_another_size_than_the_tile_grid_is_refused(tmp_path, products):
+    grown = rezipped(products["l2a_zip"], tmp_path / "grown.SAFE.zip",
+                     lambda name, text: text.replace("<NCOLS>546</NCOLS>", "<NCOLS>1000000</NCOLS>")
+                     if "MTD_TL" in name else text)
+    with pytest.raises(LabelMigrationError, match=r"B02_10m\.jp2' of product .* is 546 x 546 pixels, but the "
+                                                  r"product's tile grid at 10 m is 1000000 x 546"):
+        safe_to_geotiff(grown, str(tmp_path / "out.tif"), bands=["B02"])
+
+
+def test_unreadable_product_and_raster_say_permission_denied(tmp_path, products):
+    """The real reason, not 'does not exist' (issue 13). Root reads every file, so as root the check runs
+    as the unprivileged user 'nobody'."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+    folder = Path(tempfile.mkdtemp(prefix="labelmigration-permissions-"))
+    try:
+        folder.chmod(0o755)
+        (folder / "labelmigration").symlink_to(Path(__file__).resolve().parents[2])
+        product = folder / "locked.SAFE.zip"
+        shutil.copy(products["l2a_zip"].path, product)
+        raster = folder / "locked.tif"
+        raster.write_bytes(b"II*\x00")
+        product.chmod(0)
+        raster.chmod(0)
+        code = ("from labelmigration.core.safe import open_safe\n"
+                "from labelmigration.core.rasters import open_raster\n"
+                f"for call in (lambda: open_safe({str(product)!r}), lambda: open_raster({str(raster)!r}, 'label')):\n"
+                "    try:\n        call()\n    except Exception as error:\n        print(error)\n")
+        command = [sys.executable, "-c", code]
+        if os.geteuid() == 0:
+            command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] + command
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=folder,
+                                env={**os.environ, "PYTHONPATH": str(folder), "HOME": str(folder)})
+        assert result.stdout.splitlines() == [
+            f"The product '{product}' cannot be read (permission denied).",
+            f"The label '{raster}' cannot be read (permission denied)."], result.stdout + result.stderr
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -89,3 +89,20 @@ def test_tiles_of_different_datatakes_are_refused(tmp_path):
         crop_scene(str(first.path), str(label), str(tmp_path / "i.tif"), str(tmp_path / "l.tif"),
                    other_tiles=[str(later.path)])
     assert not (tmp_path / "i.tif").exists()
+
+
+def test_truncated_band_file_is_named(tmp_path, zipped):
+    """Before: a traceback from the JP2 reader (issue 13)."""
+    import zipfile
+    truncated = tmp_path / "truncated.SAFE.zip"
+    with zipfile.ZipFile(zipped.path) as source, zipfile.ZipFile(truncated, "w") as out:
+        for info in source.infolist():
+            data = source.read(info)
+            out.writestr(info.filename, data[:3000] if info.filename.endswith("_B04_10m.jp2") else data)
+    x, y = origin_in("EPSG:32632", "EPSG:3035", zipped.ulx + 1000, zipped.uly - 1000)
+    label = write_raster(tmp_path / "label.tif", np.ones((40, 40), np.uint8), "EPSG:3035", from_origin(x, y, 10, 10))
+    with pytest.raises(LabelMigrationError, match=r"band file '/vsizip/.*truncated\.SAFE\.zip/.*_B04_10m\.jp2' is "
+                                                  r"corrupt or unreadable"):
+        crop_scene(str(truncated), str(label), str(tmp_path / "i.tif"), str(tmp_path / "l.tif"),
+                   band_names=["B02", "B04"])
+    assert not (tmp_path / "i.tif").exists() and not (tmp_path / "l.tif").exists()

@@ -152,3 +152,14 @@ def test_scene_at_rank_picks_the_ranked_scene_of_the_named_label():
         scene_at_rank(rows, 3, "a")
     with pytest.raises(LabelMigrationError, match="has no product path"):
         scene_at_rank([{"label": "a", "rank": 1, "title": "A1", "url": None}])
+
+
+@pytest.mark.parametrize("before, after, side", [(1e9, 10, "before"), (10, 3651, "after"), (-1, 10, "before"),
+                                                 (float("nan"), 10, "before")])
+def test_window_beyond_ten_years_is_refused(before, after, side):
+    """Issue 13: DAYS_BEFORE=1e9 ended searchscenes in an OverflowError traceback."""
+    backend = FakeBackend([])
+    with pytest.raises(LabelMigrationError, match=f"0 to 3650 days {side} the label date .DAYS_{side.upper()}."):
+        search_scenes([FootprintQuery("x", LABEL, dt.date(2020, 1, 1))], backend, days_before=before, days_after=after)
+    assert backend.calls == []
+    search_scenes([FootprintQuery("x", LABEL, dt.date(2020, 1, 1))], backend, days_before=3650, days_after=3650)

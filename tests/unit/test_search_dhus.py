@@ -111,3 +111,25 @@ def test_missing_sentinelsat_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "sentinelsat", None)  # as if it were not installed
     with pytest.raises(MissingDependency, match=r'pip install "sentinelsat==1\.2\.1"'):
         DhusBackend("http://127.0.0.1:1/hub").search(AREA, START, END, 3, None)
+
+
+def test_hub_gets_the_connect_and_read_timeouts_of_the_limits(monkeypatch):
+    """requests takes (connect, read); the hub never waits on the default of no timeout."""
+    import sentinelsat
+
+    from labelmigration.core import limits
+
+    seen = {}
+
+    class Api:
+        def __init__(self, user, password, url, timeout=None, show_progressbars=True):
+            seen["timeout"] = timeout
+            self.session = type("Session", (), {"proxies": {}})()
+
+        def query(self, **_arguments):
+            return {}
+
+    monkeypatch.setattr(sentinelsat, "SentinelAPI", Api)
+    with limits.using(limits.with_values(connect_timeout_s=4, read_timeout_s=9)):
+        assert DhusBackend("http://127.0.0.1:1/hub").search(AREA, START, END, 3, None) == []
+    assert seen["timeout"] == (4.0, 9.0)

@@ -1,6 +1,7 @@
 """The local archive backend on real SAFE products and a static STAC catalog written in the test."""
 import datetime as dt
 import json
+import re
 
 import pytest
 from osgeo import ogr, osr
@@ -135,3 +136,65 @@ def test_static_stac_catalog_on_disk(shared_dir, tmp_path):
     assert scene.product_type == properties["s2:product_type"]
     assert scene.quicklook == item["assets"]["thumbnail"]["href"]
     assert scene.assets["red"] == str(outside / "B04.tif")
+
+
+# -- hostile archives (issue 13: "quantification abc ... aborts the local-archive search and fails every
+#    label"; the same for any product or STAC file the scan cannot read) --------------------------------------
+
+def _damaged(folder, sensing, change):
+    product = make_safe_product(folder, "L2A", size_10m=SIZE, sensing=sensing, cloud_cover=0.0)
+    metadata = product.path / "MTD_MSIL2A.xml"
+    text = metadata.read_text()
+    metadata.write_text(change(text))
+    assert metadata.read_text() != text
+    return product
+
+
+def test_products_the_scan_cannot_read_are_left_out_with_their_reason(tmp_path):
+    good = make_safe_product(tmp_path, "L2A", size_10m=SIZE, sensing=when(15), cloud_cover=0.0)
+    damaged = {
+        "quantification": _damaged(tmp_path, when(16), lambda text: re.sub(
+            r"(<BOA_QUANTIFICATION_VALUE[^>]*>)[^<]*", r"\1abc", text)),
+        "cloud cover": _damaged(tmp_path, when(17), lambda text: re.sub(
+            r"(<Cloud_Coverage_Assessment>)[^<]*", r"\1lots", text)),
+        "not xml": _damaged(tmp_path, when(18), lambda text: text[:len(text) // 2]),
+    }
+    (tmp_path / "truncated.zip").write_bytes(good.path.name.encode() + b"PK\x03\x04 truncated")
+    backend = LocalArchiveBackend(str(tmp_path))
+    warnings = []
+    matches = search_scenes([FootprintQuery("lab", LABEL_WKT, LABEL_DATE)], backend, 10, 10, None, "L2A",
+                            warn=warnings.append)
+    assert names(matches) == [good.name]
+    for product in damaged.values():
+        assert [reason for reason in backend.skipped if reason.startswith(f"{product.path}: ")], backend.skipped
+    assert len(backend.skipped) == len(damaged)  # the truncated zip is no product at all: not a warning
+    # searchscenes shows them too (its warn is the algorithm's log)
+    assert warnings == [f"The local archive has a product that cannot be read, left out: {entry}"
+                        for entry in backend.skipped]
+
+
+def test_a_hostile_static_catalog_is_read_once_and_bounded(tmp_path):
+    archive, outside = tmp_path / "archive", tmp_path / "outside"
+    archive.mkdir()
+    outside.mkdir()
+    # a child catalog outside the archive that links to itself 50 times, and links that are no links
+    (outside / "loop.json").write_text(json.dumps({"type": "Catalog", "links": [
+        {"rel": "child", "href": "./loop.json"}] * 50 + [1, "x", {"rel": "item", "href": 7}, {"rel": "item"}]}))
+    (outside / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (archive / "catalog.json").write_text(json.dumps({"type": "Catalog", "links": [
+        {"rel": "child", "href": "../outside/loop.json"}, {"rel": "item", "href": "../outside/deep.json"}]}))
+    (archive / "features.json").write_text(json.dumps({"type": "FeatureCollection", "features": {"a": 1}}))
+    backend = LocalArchiveBackend(str(archive))
+    assert backend.index() == []
+    assert any("deep.json: cannot read it as JSON" in reason for reason in backend.skipped), backend.skipped
+
+
+def test_a_huge_stac_file_is_not_read(tmp_path):
+    from labelmigration.core import limits
+
+    (tmp_path / "item.json").write_text(json.dumps({"type": "Feature", "stac_version": "1.0.0",
+                                                    "padding": "x" * 20_000}))
+    backend = LocalArchiveBackend(str(tmp_path))
+    with limits.using(limits.with_values(max_metadata_mb=0.01)):
+        assert backend.index() == []
+    assert "more than the limit" in backend.skipped[0]

@@ -1,9 +1,11 @@
 """CDSE OData search against recorded real answers replayed on 127.0.0.1."""
 import datetime as dt
 import json
+import re
 
 import pytest
 
+from labelmigration.core.errors import LabelMigrationError
 from labelmigration.core.http import HttpError
 from labelmigration.core.search.odata import ODataBackend, build_filter
 from labelmigration.tests.support.loopback import closed_port_url
@@ -13,6 +15,7 @@ UTC = dt.timezone.utc
 RECORDED_BASE = "https://catalogue.dataspace.copernicus.eu/odata/v1"
 AREA = "POLYGON((137.7729 13.1342,153.7491 13.1342,153.7491 23.886,137.7729 23.886,137.7729 13.1342))"
 START, END = dt.datetime(2020, 8, 8, tzinfo=UTC), dt.datetime(2020, 8, 16, tzinfo=UTC)
+DOWNLOAD = "https://download.dataspace.copernicus.eu/odata/v1"
 
 
 @pytest.fixture()
@@ -116,3 +119,42 @@ def test_busy_server_is_retried_after_retry_after(odata_dir):
         scenes = backend(server, retries=3).search(AREA, START, END, None, None)
         assert len(server.requests) == 3
     assert len(scenes) == 2
+
+
+# -- malformed answers (issue 13: an answer without Id ended searchscenes in a traceback) -------------
+def product_entry(**fields):
+    return {"Id": "a1b2c3", "Name": "S2A_MSIL2A_20200810T011301_N0214_R074_T54PYT_20200810T025812.SAFE",
+            "ContentDate": {"Start": "2020-08-10T01:13:01.024Z"}, "Attributes": [], **fields}
+
+
+@pytest.mark.parametrize("entry, problem", [
+    ({k: v for k, v in product_entry().items() if k != "Id"}, "entry 2 'S2A_MSIL2A_2020.*': it has no Id"),
+    (product_entry(Name=None), "entry 2: it has no Name"),
+    ("just text", "entry 2: it is not a JSON object"),
+    (product_entry(ContentDate=None), "it has no acquisition time"),
+    (product_entry(ContentDate={"Start": "yesterday"}), "'yesterday' is not a date and time"),
+    (product_entry(ContentLength="big"), "entry 2 .*invalid literal"),
+])
+def test_malformed_product_is_named_with_the_server(entry, problem):
+    with replay_server() as server:
+        server.add_json("/odata/v1/Products", {"value": [product_entry(), entry]})
+        with pytest.raises(LabelMigrationError) as caught:
+            backend(server).search(AREA, START, END, None, None)
+    message = str(caught.value)
+    assert message.startswith(f"{server.url}/odata/v1 answered a product that is not a valid CDSE OData product")
+    assert re.search(problem, message), message
+
+
+@pytest.mark.parametrize("page", [{"value": "none"}, {"products": []}, [1, 2]])
+def test_answer_that_is_no_product_list_is_named(page):
+    with replay_server() as server:
+        server.add_json("/odata/v1/Products", page)
+        with pytest.raises(LabelMigrationError, match=r"/odata/v1/Products did not answer like a CDSE OData catalogue"):
+            backend(server).search(AREA, START, END, None, None)
+
+
+def test_product_id_cannot_reshape_the_download_url():
+    with replay_server() as server:
+        server.add_json("/odata/v1/Products", {"value": [product_entry(Id="../../admin?x=1")]})
+        scene, = backend(server).search(AREA, START, END, None, None)
+    assert scene.url == f"{DOWNLOAD}/Products(..%2F..%2Fadmin%3Fx%3D1)/$value"

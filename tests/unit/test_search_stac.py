@@ -196,15 +196,15 @@ def test_planetary_computer_signing(planetary, monkeypatch):
 def test_unreachable_stac_api_names_the_url():
     pytest.importorskip("pystac_client")
     url = closed_port_url()
-    with pytest.raises(LabelMigrationError, match=f"Cannot reach the STAC API at {url}"):
-        StacBackend(url).search(WORLD, dt.datetime(2020, 1, 1), dt.datetime(2020, 2, 1), 3, "L2A", None)
+    with pytest.raises(LabelMigrationError, match=f"Cannot reach {url}: it refused the connection"):
+        StacBackend(url, retries=0).search(WORLD, dt.datetime(2020, 1, 1), dt.datetime(2020, 2, 1), 3, "L2A", None)
 
 
 def test_html_page_instead_of_a_landing_page():
     pytest.importorskip("pystac_client")
     with replay_server() as server:
         server.fault("/", "html")
-        with pytest.raises(LabelMigrationError, match="not STAC JSON"):
+        with pytest.raises(LabelMigrationError, match="answered with an HTML page instead of JSON"):
             StacBackend(server.url).search(WORLD, dt.datetime(2020, 1, 1), dt.datetime(2020, 2, 1), 3, "L2A", None)
 
 
@@ -219,3 +219,56 @@ def test_401_without_the_password():
             backend.search(WORLD, dt.datetime(2020, 1, 1), dt.datetime(2020, 2, 1), 3, "L2A", None)
         assert server.requests[0].headers["Authorization"].startswith("Basic ")
     assert "401" in str(caught.value) and "s3cret-Pa55" not in str(caught.value)
+
+
+# -- malformed answers (issue 13: they ended in "failed (ClientTypeError)") --------------------------
+JAN = (dt.datetime(2020, 1, 1), dt.datetime(2020, 2, 1))
+
+
+def test_landing_page_that_is_no_catalog_is_named():
+    pytest.importorskip("pystac_client")
+    with replay_server() as server:
+        server.add_json("/", {"type": "FeatureCollection", "features": []})
+        with pytest.raises(LabelMigrationError) as caught:
+            StacBackend(server.url).search(WORLD, *JAN, 3, "L2A", None)
+    message = str(caught.value)
+    assert message.startswith(f"The STAC API at {server.url} answered something that is not a STAC API landing page")
+    assert "ClientTypeError" in message and "FeatureCollection" in message
+
+
+@pytest.mark.parametrize("page, problem", [
+    ({"type": "FeatureCollection", "features": "none"}, "page 1 holds no list of features"),
+    ({"type": "FeatureCollection", "features": ["text"]}, "item 1 is not a JSON object"),
+    ({"type": "FeatureCollection", "features": [{"type": "Feature", "id": "x"}]}, "item 1 'x' has no properties"),
+    ({"type": "FeatureCollection", "features": [{"type": "Feature", "id": "x", "properties": {}}]},
+     "item 1 The STAC item 'x' has no datetime"),
+    ({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"datetime": "x"}}]},
+     "item 1 has no id"),
+])
+def test_search_result_that_is_not_stac_is_named(page, problem):
+    pytest.importorskip("pystac_client")
+    with replay_server() as server:
+        server.add_json("/", landing_page(server.url, QUERY_CONFORMANCE))
+        server.add_json("/search", page)
+        with pytest.raises(LabelMigrationError) as caught:
+            StacBackend(server.url).search(WORLD, *JAN, 3, "L2A", None)
+    message = str(caught.value)
+    assert message.startswith(f"The STAC API at {server.url} answered something that is not a valid STAC search "
+                              f"result"), message
+    assert problem in message
+
+
+def test_basic_credentials_go_to_the_stac_api_only(earth_search):
+    """A next link to another host (a hostile or misconfigured API) gets no credentials."""
+    pytest.importorskip("pystac_client")
+    from labelmigration.core.search import make_backend
+
+    with replay_server() as server, replay_server() as other:
+        server.add_json("/", landing_page(server.url, QUERY_CONFORMANCE))
+        page = {"type": "FeatureCollection", "features": earth_search[:1],
+                "links": [{"rel": "next", "href": other.url + "/search?token=1"}]}
+        server.add_json("/search", page)
+        other.add_json("/search", {"type": "FeatureCollection", "features": []})
+        make_backend("stac", server.url, ("alice", "s3cret")).search(WORLD, *JAN, 3, "L2A", None)
+        assert all(r.headers.get("Authorization", "").startswith("Basic ") for r in server.requests)
+        assert [r.headers.get("Authorization") for r in other.requests] == [None]

@@ -96,3 +96,17 @@ def test_real_38cloud_sample_patch(tmp_path, shared_dir):
     with rasterio.open(output) as out, rasterio.open(inputs[3]) as nir:
         assert (out.width, out.height, out.count) == (384, 384, 4)
         np.testing.assert_array_equal(out.read(4), nir.read(1))
+
+
+def test_nan_only_input_is_stacked_with_a_warning(tmp_path):
+    a, _ = patch(tmp_path, "a.tif", 0)
+    nan = write_raster(tmp_path / "nan.tif", np.full((20, 30), np.nan, np.float32), "EPSG:32618", TRANSFORM)
+    result = stack_bands([str(a), str(nan)], str(tmp_path / "out.tif"))
+    assert len(result.warnings) == 1 and "nan.tif' holds no data" in result.warnings[0]
+    assert stack_bands([str(a), str(a)], str(tmp_path / "out2.tif")).warnings == []
+
+
+def test_empty_band_name_is_refused(tmp_path):
+    a, _ = patch(tmp_path, "a.tif", 0)
+    with pytest.raises(LabelMigrationError, match="include an empty name"):
+        stack_bands([str(a), str(a)], str(tmp_path / "out.tif"), band_names=["red", " "])
