@@ -129,7 +129,8 @@ def _read_config_file(path: str) -> Tuple[str, str]:
         raise LabelMigrationError(
             "The class configuration is neither JSON (a list or object starting with '[' or '{') nor the path "
             "of an existing file.")
-    problem = unreadable_reason(path) or (None if os.path.isfile(path) else f"'{path}' is a folder")
+    problem = unreadable_reason(path) or (None if os.path.isfile(path) else
+                                          f"'{path}' is a folder" if os.path.isdir(path) else f"'{path}' is not a file")
     if problem:
         raise LabelMigrationError(f"The class configuration is neither JSON nor a file that can be read: {problem}.")
     source = f"The class configuration file '{path}'"

@@ -38,7 +38,7 @@ from .errors import Cancelled, LabelMigrationError
 from .http import (DEFAULT_TIMEOUT, CredentialScope, HeadersProvider, HttpError, ScopedCredentials, StallWatch,
                    Timeouts, basic_auth, display_url, open_once, post_form, retry_delay, scoped,
                    sleep_cancellable, timeouts, tries_text)
-from .paths import MAX_NAME_LENGTH, check_paths, path_inside, safe_file_name
+from .paths import MAX_NAME_LENGTH, check_paths, missing_folders, path_inside, remove_empty_folders, safe_file_name
 
 LOG = logging.getLogger(__name__)
 
@@ -565,7 +565,7 @@ def download(url: str, target: str, *, expected_size: Optional[int] = None,
             if part.size < RESUME_MIN_BYTES:
                 part.remove()  # keep only a part file worth resuming
                 raise
-            kept = (f"{error} The {_megabytes(part.size)} received are kept in '{part.path}' for the next try "
+            kept = (f"{error} The {limits.megabytes(part.size)} received are kept in '{part.path}' for the next try "
                     f"to resume.")
             if isinstance(error, HttpError):
                 raise HttpError(kept, error.status, error.retry_after) from None
@@ -621,7 +621,7 @@ def _prepare_folder(target: str, expected_size: Optional[int]) -> None:
     if expected_size - have > free:
         raise LabelMigrationError(
             f"Not enough free space in '{folder}' for '{os.path.basename(target)}': it needs "
-            f"{_megabytes(expected_size - have)} and {_megabytes(free)} are free. Free some space or choose another folder.")
+            f"{limits.megabytes(expected_size - have)} and {limits.megabytes(free)} are free. Free some space or choose another folder.")
 
 
 def _write_error(target: str, error: OSError, written: int) -> LabelMigrationError:
@@ -629,12 +629,8 @@ def _write_error(target: str, error: OSError, written: int) -> LabelMigrationErr
     if error.errno in _DISK_FULL:
         return LabelMigrationError(
             f"The disk holding '{folder}' is full: '{os.path.basename(target)}' stopped after "
-            f"{_megabytes(written)} and the partial file was removed. Free some space or choose another folder.")
+            f"{limits.megabytes(written)} and the partial file was removed. Free some space or choose another folder.")
     return LabelMigrationError(f"Cannot write '{target}{PART_SUFFIX}': {error.strerror or error}.")
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / 1e6:.1f} MB"
 
 
 # -- several downloads --------------------------------------------------------------------------
@@ -682,7 +678,7 @@ def download_many(jobs: Sequence[DownloadJob], max_connections: int = MAX_CONNEC
     failed file is raised once all jobs have ended. A cancel stops every download (Cancelled).
     """
     connections = max(1, min(int(max_connections), MAX_CONNECTIONS))
-    new_folders = _missing_folders(job.target for job in jobs)
+    new_folders = missing_folders(job.target for job in jobs)
     stop = threading.Event()
     combined = _CombinedProgress(jobs, progress)
 
@@ -711,7 +707,7 @@ def download_many(jobs: Sequence[DownloadJob], max_connections: int = MAX_CONNEC
     with ThreadPoolExecutor(max_workers=connections, thread_name_prefix="download") as pool:
         futures = [pool.submit(run, index, job) for index, job in enumerate(jobs)]
         outcomes = [_wait(future) for future in futures]
-    _remove_empty(new_folders)  # made for downloads that failed or were offline
+    remove_empty_folders(new_folders)  # made for downloads that failed or were offline
     errors = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
     if errors:
         raise next((e for e in errors if not isinstance(e, Cancelled)), errors[0])
@@ -722,25 +718,6 @@ def download_many(jobs: Sequence[DownloadJob], max_connections: int = MAX_CONNEC
         error.results = outcomes
         raise error
     return outcomes
-
-
-def _missing_folders(targets) -> List[str]:
-    """The folders that downloads to targets would create, deepest first."""
-    missing = set()
-    for target in targets:
-        folder = os.path.dirname(os.path.abspath(target))
-        while folder and not os.path.exists(folder) and folder not in missing:
-            missing.add(folder)
-            folder = os.path.dirname(folder)
-    return sorted(missing, key=len, reverse=True)
-
-
-def _remove_empty(folders: Sequence[str]) -> None:
-    for folder in folders:
-        try:
-            os.rmdir(folder)
-        except OSError:
-            pass  # not empty (it holds a download or a part file to resume) or already gone
 
 
 def _wait(future):

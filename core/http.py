@@ -24,12 +24,12 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Callable, ContextManager, Dict, Iterable, List, Optional, Tuple, Union
 
 from . import limits
 from .errors import Cancelled, LabelMigrationError
+from .job_setting import JobSetting
 
 LOG = logging.getLogger(__name__)
 
@@ -42,25 +42,19 @@ HeadersProvider = Callable[[], Dict[str, str]]
 _CREDENTIAL_HEADERS = ("authorization", "cookie")  # never carried to another host by a redirect
 
 
-_proxy: Optional[str] = None  # set by use_proxy() for the duration of a job
+_PROXY: JobSetting[Optional[str]] = JobSetting(None)
 
 
-@contextmanager
-def use_proxy(proxy_url: Optional[str]) -> Iterator[None]:
+def use_proxy(proxy_url: Optional[str]) -> ContextManager[Optional[str]]:
     """Send this job's requests (every thread) through proxy_url, e.g. QGIS's proxy setting.
 
     Without one, urllib's default applies: the http_proxy / https_proxy environment variables.
     """
-    global _proxy
-    previous, _proxy = _proxy, proxy_url or None
-    try:
-        yield
-    finally:
-        _proxy = previous
+    return _PROXY.using(proxy_url or None)
 
 
 def current_proxy() -> Optional[str]:
-    return _proxy
+    return _PROXY.current()
 
 
 class HttpError(LabelMigrationError):
@@ -338,8 +332,9 @@ def _send(url: str, headers: Optional[Dict[str, str]], times: Timeouts, method: 
             request.add_unredirected_header(name, value)
     watchdog = _Watchdog(times.read + min(1.0, times.read))
     handlers = [_HTTPHandler(times.read, watchdog), _HTTPSHandler(times.read, watchdog), _RedirectHandler(credentials)]
-    if _proxy:
-        handlers.insert(0, urllib.request.ProxyHandler({"http": _proxy, "https": _proxy}))
+    proxy = current_proxy()
+    if proxy:
+        handlers.insert(0, urllib.request.ProxyHandler({"http": proxy, "https": proxy}))
     try:
         response = urllib.request.build_opener(*handlers).open(request, timeout=times.connect)
     except urllib.error.HTTPError as error:

@@ -6,11 +6,11 @@ what the QGIS adapter reads from the plugin's settings for the duration of an al
 LabelMigrationError that says which limit stopped the run and how to go on.
 """
 import os
-from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
-from typing import Iterator, Optional
+from typing import ContextManager, Optional
 
 from .errors import LabelMigrationError
+from .job_setting import JobSetting
 
 
 @dataclass(frozen=True)
@@ -43,28 +43,22 @@ SETTING_TITLES = {  # the settings as the user sees them (the adapter registers 
 }
 LIMIT_NAMES = tuple(field.name for field in fields(Limits) if field.name != "where_to_change")
 
-_current = Limits()
+_IN_FORCE = JobSetting(Limits())
 
 
 def current() -> Limits:
-    return _current
+    return _IN_FORCE.current()
 
 
-@contextmanager
-def using(limits: Optional[Limits]) -> Iterator[Limits]:
-    """Put limits in force for the duration of a job (all threads); None keeps those in force."""
-    global _current
-    previous = _current
-    _current = limits or previous
-    try:
-        yield _current
-    finally:
-        _current = previous
+def using(limits: Optional[Limits]) -> ContextManager[Limits]:
+    """Put limits in force for the duration of a job (all threads; see core.job_setting); None keeps
+    those in force."""
+    return _IN_FORCE.using(limits or current())
 
 
 def with_values(**values: float) -> Limits:
     """The limits in force with some values changed (tests, scripts)."""
-    return replace(_current, **values)
+    return replace(current(), **values)
 
 
 def physical_memory_bytes() -> float:
@@ -76,12 +70,12 @@ def physical_memory_bytes() -> float:
 
 def raise_hint(name: str) -> str:
     """'raise <the setting's title> <where>' for a limit's name (a field of Limits)."""
-    return f"raise '{SETTING_TITLES[name]}' {_current.where_to_change.format(NAME=name.upper())}"
+    return f"raise '{SETTING_TITLES[name]}' {current().where_to_change.format(NAME=name.upper())}"
 
 
 def check_pixels(width: int, height: int, what: str, advice: str = "crop it first") -> None:
     """Refuse a raster of more than max_megapixels before any pixel is read or written."""
-    limit = _current.max_megapixels
+    limit = current().max_megapixels
     megapixels = float(width) * float(height) / 1e6
     if megapixels > limit:
         raise LabelMigrationError(
@@ -89,25 +83,28 @@ def check_pixels(width: int, height: int, what: str, advice: str = "crop it firs
             f"{limit:,.0f} megapixels. To go on, {advice}, or {raise_hint('max_megapixels')}.")
 
 
-def _megabytes(nbytes: float) -> str:
-    megabytes = nbytes / 1e6
-    return f"{megabytes:,.0f} MB" if megabytes >= 10 else f"{megabytes:.3g} MB"
+def megabytes(nbytes: float) -> str:
+    """A size in words: '1,074 MB', '2.0 MB', '0.0123 MB'."""
+    value = nbytes / 1e6
+    if value >= 10:
+        return f"{value:,.0f} MB"
+    return f"{value:.1f} MB" if value >= 0.1 else f"{value:.3g} MB"
 
 
 def check_memory(nbytes: float, what: str, advice: str = "use a smaller window or tile") -> None:
     """Refuse an allocation larger than the memory limit before making it."""
-    limit = _current.memory_bytes()
+    limit = current().memory_bytes()
     if nbytes > limit:
         raise LabelMigrationError(
-            f"{what} would need {_megabytes(nbytes)} of memory, more than the limit of {_megabytes(limit)}. "
+            f"{what} would need {megabytes(nbytes)} of memory, more than the limit of {megabytes(limit)}. "
             f"To go on, {advice}, or {raise_hint('max_memory_mb')}.")
 
 
 def check_metadata_size(nbytes: float, what: str) -> None:
     """Refuse a metadata file (XML, JSON) larger than max_metadata_mb before reading it."""
-    limit = _current.max_metadata_mb * 1e6
+    limit = current().max_metadata_mb * 1e6
     if nbytes > limit:
         raise LabelMigrationError(
-            f"{what} is {_megabytes(nbytes)}, more than the limit of {_megabytes(limit)} for a metadata file "
+            f"{what} is {megabytes(nbytes)}, more than the limit of {megabytes(limit)} for a metadata file "
             f"(real ones are well under 5 MB): the file is damaged or hostile. If it is genuine, "
             f"{raise_hint('max_metadata_mb')}.")

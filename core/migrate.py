@@ -745,7 +745,8 @@ def _product_path(scene: Scene, options: dict, output_folder: str, steps: Steps)
     target = path_inside(output_folder, "downloads", download_name(scene.title))
     credentials = tuple(options["credentials"]) if options.get("credentials") else None
     if options["backend"] == "cdse-odata":
-        headers = CdseToken(*credentials, token_url=options.get("token_url") or CDSE_TOKEN_URL) if credentials else None
+        headers = CdseToken(*credentials, token_url=options.get("token_url") or CDSE_TOKEN_URL,
+                            allowed_urls=[url for url in (options.get("download_url"),) if url]) if credentials else None
     else:
         headers = (lambda: basic_auth(credentials)) if credentials else None
     if not scene.online:

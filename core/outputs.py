@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Iterable, Iterator, List, Tuple
 
 from .errors import LabelMigrationError
-from .paths import check_paths, nearest_existing_folder
+from .paths import check_paths, missing_folders, nearest_existing_folder, remove_empty_folders
 
 # Sidecars GDAL may write next to a raster; they travel with it on rename.
 _SIDECAR_SUFFIXES = (".aux.xml", ".msk", ".ovr")
@@ -32,29 +32,15 @@ def check_output_path(output: str, inputs: Iterable[str], role: str = "output") 
     return output
 
 
-def _make_folders(path: str) -> List[str]:
-    """Create the missing folders above path; returns those created, deepest first."""
-    created = []
-    folder = os.path.dirname(os.path.abspath(path))
-    while not os.path.isdir(folder):
-        created.append(folder)
-        folder = os.path.dirname(folder)
-    for missing in reversed(created):
+def _make_folders(folders: List[str]) -> None:
+    """Create folders (as missing_folders lists them: deepest first)."""
+    for folder in reversed(folders):
         try:
-            os.mkdir(missing)
+            os.mkdir(folder)
         except FileExistsError:
             pass
         except OSError as error:
-            raise LabelMigrationError(f"Cannot create the folder '{missing}': {error.strerror}.") from None
-    return created
-
-
-def _remove_empty(folders: List[str]) -> None:
-    for folder in folders:  # deepest first
-        try:
-            os.rmdir(folder)
-        except OSError:
-            return
+            raise LabelMigrationError(f"Cannot create the folder '{folder}': {error.strerror}.") from None
 
 
 def _temporary_name(target: str, kind: str = ".part") -> str:
@@ -126,9 +112,11 @@ def atomic_outputs(*targets: str) -> Iterator[List[str]]:
     The block must close every GDAL dataset it opened on the temporary paths before it ends.
     Several outputs that belong together (an image and its label) appear together or not at all.
     """
-    created = [folder for target in targets for folder in _make_folders(target)]
-    temporaries = [_temporary_name(target) for target in targets]
+    created = missing_folders(targets)
+    temporaries: List[str] = []
     try:
+        _make_folders(created)
+        temporaries = [_temporary_name(target) for target in targets]
         yield temporaries
         for temporary, target in zip(temporaries, targets):
             if not os.path.exists(temporary):
@@ -137,7 +125,7 @@ def atomic_outputs(*targets: str) -> Iterator[List[str]]:
     except BaseException:
         for temporary in temporaries:
             _remove(temporary)
-        _remove_empty(created)
+        remove_empty_folders(created)
         raise
 
 

@@ -8,7 +8,7 @@ import errno
 import os
 import re
 import unicodedata
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from .errors import LabelMigrationError
 
@@ -74,10 +74,43 @@ def same_file(first: str, second: str) -> bool:
         return False
 
 
-def _overlaps(first: str, second: str) -> bool:
-    """Whether two data files share a file: one is the other, or a sidecar or companion of it."""
-    return (any(same_file(first, other) for other in related_files(second))
-            or any(same_file(second, other) for other in related_files(first)))
+def _identities(path: str, with_related: bool) -> Set[tuple]:
+    """What makes a file the same as another: its resolved path, and its inode when it exists (hard
+    links, case-insensitive file systems); with_related, those of its sidecars and companions too."""
+    identities = set()
+    for candidate in related_files(path) if with_related else (path,):
+        identities.add(("path", _key(candidate)))
+        try:
+            info = os.stat(candidate)
+        except (OSError, ValueError):
+            continue
+        identities.add(("inode", info.st_dev, info.st_ino))
+    return identities
+
+
+def _first_overlap(targets: Sequence[Named], others: Sequence[Named]) -> Optional[Tuple[Named, Named]]:
+    """The first (target, other) pair sharing a file: one is the other, or a sidecar or companion of
+    it. others may be targets itself (then a target never pairs with itself). Linear in the count."""
+    def index(entries):
+        found: Dict[tuple, int] = {}
+        for position, (_, path) in enumerate(entries):
+            for identity in _identities(path, with_related=True):
+                found.setdefault(identity, position)
+        return found
+
+    same_list = targets is others
+    by_other, by_target = index(others), index(targets)
+    for position, (_, path) in enumerate(targets):
+        for identity in _identities(path, with_related=False):
+            match = by_other.get(identity)
+            if match is not None and not (same_list and match == position):
+                return targets[position], others[match]
+    for position, (_, path) in enumerate(others):
+        for identity in _identities(path, with_related=False):
+            match = by_target.get(identity)
+            if match is not None and not (same_list and match == position):
+                return targets[match], others[position]
+    return None
 
 
 def is_within(path: str, folder: str) -> bool:
@@ -95,19 +128,19 @@ def check_paths(*, inputs: Sequence[Named] = (), input_folders: Sequence[Named] 
     parameters and the path."""
     files = _local(inputs)
     targets = _local(outputs)
-    for output_name, output in targets:
-        for input_name, source in files:
-            if _overlaps(output, source):
-                raise LabelMigrationError(
-                    f"The {_called('output', output_name)} ('{output}') would overwrite the "
-                    f"{_called('input', input_name)} ('{source}'); inputs are never overwritten. "
-                    f"Choose another output file.")
-    for index, (first_name, first) in enumerate(targets):
-        for second_name, second in targets[index + 1:]:
-            if _overlaps(first, second):
-                raise LabelMigrationError(
-                    f"The outputs {first_name} and {second_name} are the same file ('{first}'); each output "
-                    f"needs a file of its own.")
+    clash = _first_overlap(targets, files)
+    if clash:
+        (output_name, output), (input_name, source) = clash
+        raise LabelMigrationError(
+            f"The {_called('output', output_name)} ('{output}') would overwrite the "
+            f"{_called('input', input_name)} ('{source}'); inputs are never overwritten. "
+            f"Choose another output file.")
+    clash = _first_overlap(targets, targets)
+    if clash:
+        (first_name, first), (second_name, _) = sorted(clash, key=targets.index)
+        raise LabelMigrationError(
+            f"The outputs {first_name} and {second_name} are the same file ('{first}'); each output "
+            f"needs a file of its own.")
     folders = [(name, folder) for name, folder in output_folders if folder]
     for output_name, folder in folders:
         if os.path.exists(folder) and not os.path.isdir(folder):
@@ -161,6 +194,29 @@ def nearest_existing_folder(path: str) -> str:
             break
         current = parent
     return current
+
+
+def missing_folders(paths) -> List[str]:
+    """The folders that writing to paths would have to create, deepest first."""
+    missing = set()
+    for path in paths:
+        folder = os.path.dirname(os.path.abspath(path))
+        while folder not in missing and not os.path.exists(folder):
+            missing.add(folder)
+            parent = os.path.dirname(folder)
+            if parent == folder:  # a drive or share that does not exist
+                break
+            folder = parent
+    return sorted(missing, key=lambda folder: folder.count(os.sep), reverse=True)
+
+
+def remove_empty_folders(folders) -> None:
+    """Remove those of folders (deepest first) that are empty; the others stay."""
+    for folder in folders:
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass  # not empty (an output, a part file to resume) or already gone
 
 
 def safe_file_name(name: str, fallback: str = "unnamed", max_length: int = MAX_NAME_LENGTH) -> str:

@@ -2,13 +2,14 @@
 import os
 import re
 from contextlib import contextmanager
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import ContextManager, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 from osgeo import gdal, gdal_array, ogr, osr
 
 from . import limits
 from .errors import LabelMigrationError
+from .job_setting import JobSetting
 from .paths import unreadable_reason
 
 GeoTransform = Tuple[float, float, float, float, float, float]
@@ -50,42 +51,54 @@ def gdal_cache_limit(limit_bytes: int) -> Iterator[None]:
             gdal.SetCacheMax(previous)
 
 
-@contextmanager
-def gdal_network_limits() -> Iterator[None]:
-    """GDAL's own HTTP reads (/vsicurl/ COGs, STAC assets) under the limits in force: connection timeout,
-    a read that brings nothing for read_timeout_s is abandoned, 429/5xx retried three times. Options the
-    user set for GDAL are left as they are; the previous values come back after the block."""
+def _apply_gdal_http_options(options: Optional[Dict[str, str]]) -> None:
+    """Set GDAL's HTTP options to the job's (None: unset those this module set). An option the user
+    set for GDAL before the plugin touched it is left alone."""
+    for key in _GDAL_HTTP_KEYS:
+        value = gdal.GetConfigOption(key)
+        if value is not None and _GDAL_OPTIONS_SET.get(key) != value:
+            continue  # the user's own setting
+        wanted = options.get(key) if options else None
+        gdal.SetConfigOption(key, wanted)
+        if wanted is None:
+            _GDAL_OPTIONS_SET.pop(key, None)
+        else:
+            _GDAL_OPTIONS_SET[key] = wanted
+
+
+_GDAL_HTTP_KEYS = ("GDAL_HTTP_CONNECTTIMEOUT", "GDAL_HTTP_LOW_SPEED_TIME", "GDAL_HTTP_LOW_SPEED_LIMIT",
+                   "GDAL_HTTP_MAX_RETRY", "GDAL_HTTP_RETRY_DELAY")
+_GDAL_OPTIONS_SET: Dict[str, str] = {}
+_GDAL_HTTP = JobSetting(None, on_change=_apply_gdal_http_options)
+
+
+def gdal_network_limits() -> ContextManager[Optional[Dict[str, str]]]:
+    """GDAL's own HTTP reads (/vsicurl/ COGs, STAC assets) under the limits in force for the job's
+    duration (see core.job_setting): connection timeout, a read that brings nothing for read_timeout_s
+    is abandoned, 429/5xx retried three times. Options the user set for GDAL are left as they are."""
     now = limits.current()
-    wanted = {"GDAL_HTTP_CONNECTTIMEOUT": f"{now.connect_timeout_s:g}", "GDAL_HTTP_LOW_SPEED_TIME": f"{now.read_timeout_s:g}",
-              "GDAL_HTTP_LOW_SPEED_LIMIT": "1", "GDAL_HTTP_MAX_RETRY": "3", "GDAL_HTTP_RETRY_DELAY": "1"}
-    changed = {key: value for key, value in wanted.items() if gdal.GetConfigOption(key) is None}
-    for key, value in changed.items():
-        gdal.SetConfigOption(key, value)
-    try:
-        yield
-    finally:
-        for key in changed:
-            gdal.SetConfigOption(key, None)
+    return _GDAL_HTTP.using({
+        "GDAL_HTTP_CONNECTTIMEOUT": f"{now.connect_timeout_s:g}", "GDAL_HTTP_LOW_SPEED_TIME": f"{now.read_timeout_s:g}",
+        "GDAL_HTTP_LOW_SPEED_LIMIT": "1", "GDAL_HTTP_MAX_RETRY": "3", "GDAL_HTTP_RETRY_DELAY": "1"})
 
 
 def open_raster(path: str, role: str = "raster", update: bool = False) -> gdal.Dataset:
     """Open a raster or raise a LabelMigrationError naming the file and the problem."""
     if not path:
         raise LabelMigrationError(f"No {role} was given.")
-    problem = unreadable_reason(path)
-    if problem:
-        raise LabelMigrationError(f"The {role} {problem}.")
     try:
         dataset = gdal.OpenEx(
             path, (gdal.OF_UPDATE if update else gdal.OF_READONLY) | gdal.OF_RASTER
         )
     except RuntimeError as error:
+        _raise_unreadable(path, role)
         if os.path.isdir(path):
             raise LabelMigrationError(f"The {role} '{path}' is a folder, not an image file.") from error
         raise LabelMigrationError(
             f"The {role} '{path}' cannot be read as an image: {_gdal_message(error)}"
         ) from error
     if dataset is None:
+        _raise_unreadable(path, role)
         kind = "is a folder, not an image file" if os.path.isdir(path) else "cannot be read as an image"
         raise LabelMigrationError(f"The {role} '{path}' {kind}.")
     if dataset.RasterCount == 0:
@@ -93,6 +106,13 @@ def open_raster(path: str, role: str = "raster", update: bool = False) -> gdal.D
         hint = f": it holds subdatasets; give one of them, e.g. '{subdatasets[0][0]}'" if subdatasets else ""
         raise LabelMigrationError(f"The {role} '{path}' has no raster bands{hint}.")
     return dataset
+
+
+def _raise_unreadable(path: str, role: str) -> None:
+    """After GDAL failed: say why when the file itself cannot be read (missing, permission, empty)."""
+    problem = unreadable_reason(path)
+    if problem:
+        raise LabelMigrationError(f"The {role} {problem}.")
 
 
 def check_raster_size(dataset: gdal.Dataset, path: str, role: str, advice: str = "crop it first") -> None:

@@ -17,7 +17,7 @@ from qgis.PyQt.QtCore import QT_TR_NOOP, QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from ..core import limits
-from ..core.errors import Cancelled, LabelMigrationError
+from ..core.errors import LabelMigrationError
 from ..core.paths import check_paths
 from ..core.rasters import gdal_network_limits
 from .parameter_checks import explain_unacceptable, invalid_crs, parameter_paths
@@ -130,7 +130,7 @@ class LabelMigrationAlgorithm(QgsProcessingAlgorithm):
                 return self.process(parameters, context, feedback)
             except QgsProcessingException:
                 raise
-            except (LabelMigrationError, Cancelled) as error:
+            except LabelMigrationError as error:  # Cancelled is one too
                 raise QgsProcessingException(str(error)) from None
             except MemoryError:
                 raise QgsProcessingException(tr(

@@ -5,6 +5,7 @@ Processing/Configuration/). An environment variable of the same name wins over t
 that qgis_process runs and scripts can set a limit without touching the profile.
 """
 import logging
+import math
 import os
 from dataclasses import fields, replace
 
@@ -17,6 +18,7 @@ LOG = logging.getLogger(__name__)
 PREFIX = "LABELMIGRATION_"
 WHERE = ("in Settings > Options > Processing > Providers > Label Migration (or the environment variable "
          + PREFIX + "{NAME})")
+MAX_SECONDS = 1e6
 _DEFAULTS = {field.name: field.default for field in fields(Limits)}
 # core.limits.SETTING_TITLES, marked here for the translation files (the core has no Qt)
 TITLES_FOR_TRANSLATION = (
@@ -75,7 +77,8 @@ def limits_in_force() -> Limits:
         except (TypeError, ValueError):
             LOG.warning("The setting %s = %r is not a number; using %s", key, raw, _DEFAULTS[name])
             continue
-        if value < 0 or (value == 0 and name != "max_memory_mb") or value != value:
+        too_long = name.endswith("_s") and value > MAX_SECONDS  # sockets refuse timeouts beyond this
+        if not math.isfinite(value) or value < 0 or (value == 0 and name != "max_memory_mb") or too_long:
             LOG.warning("The setting %s = %r is out of range; using %s", key, raw, _DEFAULTS[name])
             continue
         values[name] = value

@@ -81,11 +81,15 @@ def test_limits_come_from_the_environment_then_the_settings(failing, monkeypatch
     settings.setValue("Processing/Configuration/LABELMIGRATION_READ_TIMEOUT_S", 7.5)
     settings.setValue("Processing/Configuration/LABELMIGRATION_MAX_MEGAPIXELS", "not a number")
     monkeypatch.setenv("LABELMIGRATION_CONNECT_TIMEOUT_S", "3")
+    monkeypatch.setenv("LABELMIGRATION_STALL_TIMEOUT_S", "inf")  # review: inf reached socket.settimeout
+    monkeypatch.setenv("LABELMIGRATION_RETRY_DEADLINE_S", "1e12")
     try:
         failing(LabelMigrationError("x"))
         seen = failing.algorithm.seen_limits
         assert (seen.read_timeout_s, seen.connect_timeout_s) == (7.5, 3.0)
         assert seen.max_megapixels == limits.Limits().max_megapixels  # a bad value keeps the default
+        assert (seen.stall_timeout_s, seen.retry_deadline_s) == (limits.Limits().stall_timeout_s,
+                                                                 limits.Limits().retry_deadline_s)
         with limits.using(seen):
             with pytest.raises(Exception, match="Settings > Options > Processing > Providers > Label Migration "
                                                 r"\(or the environment variable LABELMIGRATION_MAX_MEGAPIXELS\)"):

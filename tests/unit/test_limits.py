@@ -65,3 +65,21 @@ def test_gdal_reads_from_a_server_that_never_answers_end_within_the_read_timeout
             elapsed = time.monotonic() - started
         assert dataset is None and elapsed < 15, elapsed  # four tries of about 1 s, plus retry delays
     assert gdal.GetConfigOption("GDAL_HTTP_LOW_SPEED_TIME") is None  # restored after the block
+
+
+def test_overlapping_jobs_never_take_each_others_limits_away():
+    """Found in review: QGIS runs algorithms as parallel tasks; with a plain save-and-restore, job A ending
+    while job B ran put the defaults back under B (and A's values stayed in force after both ended)."""
+    a_limits, b_limits = limits.with_values(max_megapixels=1.0), limits.with_values(max_megapixels=2.0)
+    job_a = limits.using(a_limits)
+    job_b = limits.using(b_limits)
+    job_a.__enter__()
+    job_b.__enter__()
+    job_a.__exit__(None, None, None)  # A ends first
+    assert limits.current() is b_limits
+    job_b.__exit__(None, None, None)
+    assert limits.current() == limits.Limits()
+    with limits.using(a_limits):  # nesting (a model's child algorithms) keeps stack order
+        with limits.using(b_limits):
+            assert limits.current() is b_limits
+        assert limits.current() is a_limits

@@ -305,3 +305,22 @@ def test_dhus_product_answering_401_names_the_refusal(products, labels, tmp_path
     assert row["status"] == "failed" and "refused the credentials (HTTP 401" in row["reason"], row["reason"]
     assert "wrong-Pass-9" not in row["reason"]
     assert not (tmp_path / "out" / "downloads" / f"{far.name}.zip").exists()
+
+
+def test_the_token_reaches_a_download_url_on_another_host_than_the_token_url(products, labels, tmp_path):
+    """A private deployment whose download service (DOWNLOAD_URL) and token endpoint (TOKEN_URL) are on
+    different hosts (here two loopback ports): the bearer token goes to the download host the user named,
+    and the product arrives (before, the credential scope held only the token host and the public CDSE
+    hosts, so the token was withheld and the download answered 401)."""
+    near = products["near"]
+    with replay_server() as catalogue, fault_server(user=USER, password=PASSWORD) as tokens, \
+            fault_server(user=USER, password=PASSWORD) as files:
+        files.accept_tokens_of(tokens)
+        odata = OData(catalogue, files)
+        odata.publish(odata_product(near))
+        odata.serve(near)
+        result = migrate_labels([str(labels["clear"])], odata.options(token_url=tokens.url + "/token"),
+                                str(tmp_path / "out"))
+        gets = odata.product_gets(near)
+    assert rows_by_label(result)["clear_20200815"]["status"] == "done", result.rows
+    assert gets and all(r.authorized and r.status == 200 for r in gets)

@@ -138,3 +138,12 @@ def test_a_failed_write_removes_the_folders_it_made(tmp_path):
         with atomic_output(str(target)):
             raise RuntimeError("boom")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_pair_in_new_sibling_folders_leaves_no_folder(tmp_path):
+    """Found in review: the cleanup stopped at the first folder that was not empty and left new/y."""
+    image, label = tmp_path / "new" / "x" / "image.tif", tmp_path / "new" / "y" / "label.tif"
+    with pytest.raises(RuntimeError):
+        with atomic_outputs(str(image), str(label)):
+            raise RuntimeError("boom")
+    assert list(tmp_path.iterdir()) == []

@@ -165,7 +165,7 @@ def test_metadata_is_measured_before_it_is_read(tmp_path):
             out.writestr(info.filename, data)
     assert bomb.stat().st_size < 200_000
     with limits.using(limits.with_values(max_metadata_mb=1)):
-        refused_fast(open_safe, r"metadata file '/vsizip/.*MTD_MSIL2A\.xml' is 3\.\d+ MB, more than the limit of 1 MB "
+        refused_fast(open_safe, r"metadata file '/vsizip/.*MTD_MSIL2A\.xml' is 3\.\d+ MB, more than the limit of 1\.0 MB "
                                 r"for a metadata file .*raise 'Largest metadata file \(MB\)'", path=str(bomb))
         open_safe(str(product.path))
     assert open_safe(str(bomb)).level == "L2A"  # within the default limit of 64 MB it is a genuine product
