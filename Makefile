@@ -14,7 +14,7 @@ export QT_QPA_PLATFORM ?= offscreen
 
 help:
 	@echo "make setup    install Debian packages, the .venv and the e2e test servers (idempotent)"
-	@echo "make test     set up, then run the whole test suite"
+	@echo "make test     set up, then run the whole test suite (QGIS 3.22 here, then 3.40 and 3.44 in Debian 13 roots)"
 	@echo "make demo     set up, then migrate the bundled sample label and label set into demo-output/"
 	@echo "make demo-gui open QGIS with the plugin installed and the demo's outputs (demo-output/demo.qgs)"
 	@echo "make install  link this checkout into the QGIS profile as '$(PLUGIN)' and enable it"
@@ -30,8 +30,12 @@ $(VENV)/.setup-done: requirements-dev.txt requirements-training.txt tools/instal
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r requirements-training.txt
 	touch $@
 
+# The whole suite on the host's QGIS (3.22), then the unit, qgis and cli tiers on QGIS 3.40 and 3.44 (test-matrix).
+# A subset (PYTEST_ARGS) runs on the host only, and says so.
 test: setup
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	@if [ -n "$(PYTEST_ARGS)" ]; then echo "PYTEST_ARGS selects a subset: the QGIS 3.40/3.44 matrix is not run (make test-matrix runs it)"; \
+	else $(MAKE) --no-print-directory test-matrix; fi
 
 test-e2e: setup
 	$(VENV)/bin/pytest tests/e2e $(PYTEST_ARGS)
@@ -96,3 +100,12 @@ lint: setup
 
 clean:
 	rm -rf demo-output $(PLUGIN).zip .pytest_cache
+
+# QGIS version matrix (tools/matrix/, needs root): builds the Debian 13 roots of QGIS 3.40 (trixie) and 3.44
+# (trixie-backports) under /var/cache/labelmigration/roots when missing (reused when built), runs the unit, qgis
+# and cli tiers in each (MATRIX_PYTEST_ARGS overrides the pytest args, MATRIX_VERSIONS the versions) and prints a
+# summary per version. Results: test-output/matrix/qgis-VERSION/.
+MATRIX_VERSIONS ?= 3.40 3.44
+.PHONY: test-matrix
+test-matrix:
+	MATRIX_PYTEST_ARGS="$(MATRIX_PYTEST_ARGS)" tools/matrix/matrix.sh $(MATRIX_VERSIONS)

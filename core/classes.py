@@ -112,15 +112,34 @@ def _load_json(text_or_path) -> Union[list, dict]:
     else:
         check_metadata_size(len(text.encode("utf-8", "surrogatepass")), source)
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as error:
         raise LabelMigrationError(
             f"{source} is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}."
         ) from error
-    except RecursionError:
+    except RecursionError:  # Python up to 3.12 stops there; 3.13 parses any depth (checked below)
+        data = _TOO_DEEP
+    if data is _TOO_DEEP or _nesting(data) > MAX_NESTING:
         raise LabelMigrationError(
             f"{source} is not valid JSON for a class configuration: it is nested too deeply. A class "
             f"configuration is a list of {{name, color, filter}} objects.") from None
+    return data
+
+
+def _nesting(data) -> int:
+    """How deeply lists and objects nest in parsed JSON (without recursion: any depth is measured)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (list, dict)):
+            deepest = max(deepest, depth)
+            if depth <= MAX_NESTING:
+                stack.extend((item, depth + 1) for item in (value.values() if isinstance(value, dict) else value))
+    return deepest
+
+
+MAX_NESTING = 32  # a class configuration nests 3 deep; far deeper JSON is damage or an attack
+_TOO_DEEP = object()
 
 
 def _read_config_file(path: str) -> Tuple[str, str]:

@@ -113,3 +113,13 @@ def check_bad_input_cli(cli_home, bad_input_library, foreign_host, tmp_path):
         check_case_cli(case, bad_input_library, tmp_path, cli_home, {"foreign": foreign_host, **servers})
 
     return check
+
+
+@pytest.fixture
+def loads_results_without_a_desktop(monkeypatch):
+    """processing.runAndLoadResults as in a script without the desktop: Processing's result loader sees no
+    iface. pytest-qgis's iface is a MagicMock, and QGIS 3.44 hands iface.layerTreeView() to C++, which
+    refuses a mock (3.22 and 3.40 only call Python methods on it)."""
+    import processing.gui.Postprocessing as postprocessing
+
+    monkeypatch.setattr(postprocessing, "iface", None, raising=False)

@@ -72,7 +72,7 @@ def test_crop_band_selection(run, inputs, tmp_path):
         assert image.descriptions == ("B04", "B03", "B02")
 
 
-def test_outputs_load_styled(run, inputs, tmp_path):
+def test_outputs_load_styled(run, inputs, tmp_path, loads_results_without_a_desktop):
     from qgis.core import (QgsMultiBandColorRenderer, QgsPalettedRasterRenderer, QgsProcessingContext,
                            QgsProject)
 

@@ -68,7 +68,7 @@ def test_migrate_folder_from_local_archive(run, inputs, tmp_path):
     assert statuses["cloudy_20200815"] == statuses["clear_20200815"] == ("skipped", "already done")
 
 
-def test_label_files_date_and_footprints_load_styled(run, inputs, tmp_path):
+def test_label_files_date_and_footprints_load_styled(run, inputs, tmp_path, loads_results_without_a_desktop):
     import processing
     from qgis.core import QgsProcessingContext, QgsProcessingFeedback, QgsProject
 

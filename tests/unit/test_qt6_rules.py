@@ -97,8 +97,13 @@ def test_the_enum_scan_finds_unscoped_members(tmp_path):
         "b = QSizePolicy.Expanding, QSizePolicy.Policy.Fixed\n"
         "c = QgsProcessingParameterNumber.Double, QgsProcessingParameterNumber.Type.Integer\n"
         "d = QgsWkbTypes.Polygon, QgsWkbTypes.geometryType\n", encoding="utf-8")
+    from qgis.core import QgsProcessingParameterNumber, QgsWkbTypes
+
     found = [line.split(" ", 1)[1] for line in unscoped_enum_uses(source, tmp_path)]
+    # the enum's own name differs between QGIS versions (3.22: Type; 3.40: the Qgis enum it became, e.g.
+    # ProcessingNumberParameterType): the scan names what this QGIS has
+    number, wkb = type(QgsProcessingParameterNumber.Double).__name__, type(QgsWkbTypes.Polygon).__name__
     assert found == ["Qt.AlignLeft -> Qt.AlignmentFlag.AlignLeft",
                      "QSizePolicy.Expanding -> QSizePolicy.Policy.Expanding",
-                     "QgsProcessingParameterNumber.Double -> QgsProcessingParameterNumber.Type.Double",
-                     "QgsWkbTypes.Polygon -> QgsWkbTypes.Type.Polygon"]
+                     f"QgsProcessingParameterNumber.Double -> QgsProcessingParameterNumber.{number}.Double",
+                     f"QgsWkbTypes.Polygon -> QgsWkbTypes.{wkb}.Polygon"]
