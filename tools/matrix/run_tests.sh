@@ -62,6 +62,11 @@ on_exit() {
 trap on_exit EXIT
 
 lm_mount_system "$ROOT"
+# A fresh /tmp for every run (on disk next to the roots, deleted afterwards): the tests leave files there, and the
+# root stays as it was built. Mounted first: a checkout under /tmp (a CI clone) is bound into it below.
+RUN_TMP=$(mktemp -d "$LM_ROOTS_DIR/run-tmp.XXXXXX")
+chmod 1777 "$RUN_TMP"
+mount --bind "$RUN_TMP" "$ROOT/tmp"
 mkdir -p "$ROOT$LM_REPO"
 mount --bind "$LM_REPO" "$ROOT$LM_REPO"
 # The host's .venv (Python 3.11, tests/qgis/test_demo.py runs .venv/bin/python when it exists) would run with the
@@ -80,11 +85,6 @@ fi
 # The GUI tier writes its screenshots to test-output/gui/ of the checkout: each version gets its own ($OUTPUT/gui).
 mkdir -p "$OUTPUT/gui" "$LM_REPO/test-output/gui"
 mount --bind "$OUTPUT/gui" "$ROOT$LM_REPO/test-output/gui"
-# A fresh /tmp for every run (on disk next to the roots, deleted afterwards): the tests leave files there, and the
-# root stays as it was built.
-RUN_TMP=$(mktemp -d "$LM_ROOTS_DIR/run-tmp.XXXXXX")
-chmod 1777 "$RUN_TMP"
-mount --bind "$RUN_TMP" "$ROOT/tmp"
 RUN_DIR=/tmp/lm-run
 mkdir -p "$ROOT$RUN_DIR/home" "$ROOT$RUN_DIR/xdg"
 chmod 700 "$ROOT$RUN_DIR/xdg"
