@@ -576,9 +576,6 @@ def post_form(url: str, fields: Dict[str, str], timeout: Optional[float] = DEFAU
     """
     data = urllib.parse.urlencode(fields).encode("ascii")
     headers = {"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"}
-    answer, _content_type = _with_retries(url, lambda times: _fetch(url, headers, times, "POST", data, None),
-                                          timeout, retries, backoff, is_cancelled)
-    try:
-        return json.loads(answer)
-    except (ValueError, RecursionError):
-        raise HttpError(f"{display_url(url)} answered with no JSON; is this the right address for the service?") from None
+    answer, content_type = _with_retries(url, lambda times: _fetch(url, headers, times, "POST", data, None),
+                                         timeout, retries, backoff, is_cancelled)
+    return decode_json(answer, content_type, url)

@@ -14,6 +14,7 @@ from typing import Dict, List, Optional
 from osgeo import ogr
 
 from .. import http
+from ..download import odata_checksums
 from ..errors import LabelMigrationError
 from ..progress import CancelCheck, ProgressCallback, Steps
 from .base import Scene, check_product, iso_z, parse_datetime, scene_passes, tile_from_name
@@ -134,8 +135,7 @@ class ODataBackend:
             product_type=str(attributes.get("productType") or ""),
             footprint_wkt=footprint_wkt(product),
             url=f"{self.download_url}/Products({urllib.parse.quote(product_id, safe='-')})/$value",
-            checksums={str(c["Algorithm"]): str(c["Value"]) for c in product.get("Checksum") or []
-                       if isinstance(c, dict) and c.get("Algorithm") and c.get("Value")},
+            checksums=odata_checksums(product),
             size=int(size) if size not in (None, "") else None, quicklook=_quicklook(product),
             online=bool(product.get("Online", True)),
             collection=DEFAULT_COLLECTION if name.startswith("S2") else None,

@@ -19,7 +19,7 @@ from osgeo import ogr
 from .. import http
 from ..dependencies import require
 from ..errors import LabelMigrationError, MissingDependency
-from ..http import CredentialScope, ScopedCredentials, display_url
+from ..http import ScopedCredentials, display_url
 from ..progress import CancelCheck, ProgressCallback, Steps
 from .base import (Scene, as_utc, check_product, interval_string, parse_datetime, product_level, scene_passes,
                    tile_from_name)
@@ -144,8 +144,7 @@ class StacBackend:
         headers = dict(headers or {})
         secret = {key: headers.pop(key) for key in list(headers) if key.lower() == "authorization"}
         self.headers = headers
-        self.credentials = credentials or (
-            ScopedCredentials(lambda: secret, CredentialScope([self.url])) if secret else None)
+        self.credentials = credentials or (http.scoped(lambda: secret, self.url) if secret else None)
         self.sign = "planetarycomputer" in self.url if sign is None else sign
         self.page_size, self.timeout, self.retries, self.backoff = page_size, timeout, retries, backoff
 
