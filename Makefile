@@ -30,7 +30,7 @@ $(VENV)/.setup-done: requirements-dev.txt requirements-training.txt tools/instal
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r requirements-training.txt
 	touch $@
 
-# The whole suite on the host's QGIS (3.22), then the unit, qgis and cli tiers on QGIS 3.40 and 3.44 (test-matrix).
+# The whole suite on the host's QGIS (3.22), then the unit, qgis, cli and gui tiers on QGIS 3.40 and 3.44 (test-matrix).
 # A subset (PYTEST_ARGS) runs on the host only, and says so.
 test: setup
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
@@ -102,8 +102,8 @@ clean:
 	rm -rf demo-output $(PLUGIN).zip .pytest_cache
 
 # QGIS version matrix (tools/matrix/, needs root): builds the Debian 13 roots of QGIS 3.40 (trixie) and 3.44
-# (trixie-backports) under /var/cache/labelmigration/roots when missing (reused when built), runs the unit, qgis
-# and cli tiers in each (MATRIX_PYTEST_ARGS overrides the pytest args, MATRIX_VERSIONS the versions) and prints a
+# (trixie-backports) under /var/cache/labelmigration/roots when missing (reused when built), runs the unit, qgis,
+# cli and gui tiers in each (MATRIX_PYTEST_ARGS overrides the pytest args, MATRIX_VERSIONS the versions) and prints a
 # summary per version. Results: test-output/matrix/qgis-VERSION/.
 MATRIX_VERSIONS ?= 3.40 3.44
 .PHONY: test-matrix

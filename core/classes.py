@@ -172,9 +172,11 @@ def load_class_config(text_or_path) -> List[ClassConfig]:
             )
         data = data["classes"]
     if not isinstance(data, list) or not data:
-        raise LabelMigrationError("The class configuration must hold a non-empty list of {name, color, filter} entries.")
+        raise LabelMigrationError("The class configuration must hold a non-empty list of {name, color, filter} "
+                                  "entries.")
     if len(data) > MAX_CLASSES:
-        raise LabelMigrationError(f"The class configuration has {len(data)} classes; at most {MAX_CLASSES} fit a class raster.")
+        raise LabelMigrationError(f"The class configuration has {len(data)} classes; at most {MAX_CLASSES} fit a "
+                                  "class raster.")
     classes: List[ClassConfig] = []
     names: Dict[str, int] = {}
     colours: Dict[RGB, int] = {}
@@ -273,7 +275,8 @@ def encode_rgb(classes_array: np.ndarray, config: Sequence[ClassConfig]) -> np.n
     if values.size:
         if values.min() < 0 or values.max() > 255 or not np.isin(np.unique(values), list(known)).all():
             unknown = sorted(set(np.unique(values).tolist()) - known)
-            raise LabelMigrationError(f"The class raster holds values that are not classes of the configuration: {unknown[:10]}.")
+            raise LabelMigrationError("The class raster holds values that are not classes of the configuration: "
+                                      f"{unknown[:10]}.")
     return np.moveaxis(_lookup(config)[values.astype(np.intp)], -1, 0)
 
 

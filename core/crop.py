@@ -119,7 +119,8 @@ def _label_nodata(band: gdal.Band, values: np.ndarray, label_path: str) -> float
     for candidate in range(top, max(-1, top - 1024), -1):
         if candidate not in used:
             return float(candidate)
-    raise LabelMigrationError(f"The label '{label_path}' uses every value of its data type; no value is left for nodata.")
+    raise LabelMigrationError(f"The label '{label_path}' uses every value of its data type; "
+                              "no value is left for nodata.")
 
 
 @contextmanager
@@ -175,7 +176,8 @@ def _densified(outline: ogr.Geometry, source, target) -> ogr.Geometry:
 
 def _no_overlap(label_path: str, scene_path: str) -> LabelMigrationError:
     return LabelMigrationError(
-        f"The label '{label_path}' and the scene '{scene_path}' do not overlap: there are no scene pixels under the label."
+        f"The label '{label_path}' and the scene '{scene_path}' do not overlap: "
+        "there are no scene pixels under the label."
     )
 
 

@@ -202,8 +202,9 @@ class _PairCounter:
                     f"holds class numbers. Is it an image or a probability rather than classes?")
 
 
-def evaluate(prediction_path: str, truth_path: str, classes: Optional[Sequence[int]] = None, positive: Optional[int] = 1,
-             progress: Optional[ProgressCallback] = None, is_cancelled: Optional[CancelCheck] = None) -> Evaluation:
+def evaluate(prediction_path: str, truth_path: str, classes: Optional[Sequence[int]] = None,
+             positive: Optional[int] = 1, progress: Optional[ProgressCallback] = None,
+             is_cancelled: Optional[CancelCheck] = None) -> Evaluation:
     """Compare the first bands of a prediction and a ground truth on the truth's grid.
 
     classes: the class values to score (matrix order); by default every value seen in either raster.
@@ -228,7 +229,8 @@ def evaluate(prediction_path: str, truth_path: str, classes: Optional[Sequence[i
             outline = transform_geometry(outline, prediction_srs, truth_srs, max(max_x - min_x, max_y - min_y) / 64)
         except RuntimeError as error:
             raise LabelMigrationError(
-                f"The prediction '{prediction_path}' cannot be placed in the ground truth's coordinate reference system."
+                f"The prediction '{prediction_path}' cannot be placed in the ground truth's "
+                "coordinate reference system."
             ) from error
         overlap = outline.Intersection(truth_outline)
         if overlap is None or overlap.IsEmpty() or overlap.GetArea() <= 0:

@@ -16,6 +16,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import io
+import logging
 import math
 import os
 import re
@@ -47,6 +48,7 @@ from .safe_stack import begin_reusing_band_files, end_reusing_band_files, reusin
 from .search import FootprintQuery, Scene, make_backend, search_scenes
 from .search.base import check_product, check_window_days
 
+LOG = logging.getLogger(__name__)
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_CLOUD_MODEL = os.path.join(PLUGIN_DIR, "models", "cloud_s2_4band.onnx")
 MATCH_COLUMNS = ("label", "scene", "datetime", "offset_days", "scene_cloud_pct", "footprint_cloud_pct",
@@ -196,7 +198,8 @@ def _distinct_file_name(text: str, fallback: str) -> str:
     """text as a safe file name; with a short hash of text appended when it had to change."""
     name = safe_file_name(text, fallback, MAX_NAME_LENGTH - 14)
     if name != text:
-        name = f"{name}-{hashlib.sha1(text.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}"
+        digest = hashlib.sha1(text.encode("utf-8", "surrogateescape"), usedforsecurity=False)  # a name, no security
+        name = f"{name}-{digest.hexdigest()[:8]}"
     return name
 
 
@@ -745,8 +748,9 @@ def _product_path(scene: Scene, options: dict, output_folder: str, steps: Steps)
     target = path_inside(output_folder, "downloads", download_name(scene.title))
     credentials = tuple(options["credentials"]) if options.get("credentials") else None
     if options["backend"] == "cdse-odata":
+        allowed_urls = [url for url in (options.get("download_url"),) if url]
         headers = CdseToken(*credentials, token_url=options.get("token_url") or CDSE_TOKEN_URL,
-                            allowed_urls=[url for url in (options.get("download_url"),) if url]) if credentials else None
+                            allowed_urls=allowed_urls) if credentials else None
     else:
         headers = (lambda: basic_auth(credentials)) if credentials else None
     if not scene.online:
@@ -1265,8 +1269,8 @@ def _run_dask(tasks: List[dict], address: str, steps: Steps) -> List[dict]:
     finally:
         try:
             client.run(end_reusing_band_files)
-        except Exception:  # noqa: BLE001 (a lost worker closes its files anyway)
-            pass
+        except Exception as error:  # noqa: BLE001 (a lost worker closes its files anyway)
+            LOG.debug("Ending the band file reuse on the Dask workers failed: %s", error)
         client.close()
     return outcomes
 

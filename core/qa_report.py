@@ -10,7 +10,7 @@ import html
 import math
 import os
 import shutil
-import tempfile
+import uuid
 from datetime import datetime
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 from urllib.parse import quote
@@ -59,8 +59,10 @@ def write_report(output_folder: str, rows: Sequence[dict], title: str = "Label m
     created_root = not os.path.isdir(thumbnail_root)
     try:
         os.makedirs(thumbnail_root, exist_ok=True)
-        run_folder = tempfile.mkdtemp(prefix=_RUN_PREFIX, dir=thumbnail_root)
-        os.chmod(run_folder, 0o755)  # mkdtemp's 0700 would hide the thumbnails from a web server
+        # a new, unique folder per run; os.mkdir's default mode under the user's umask, as for the report
+        # itself (mkdtemp's 0700 would hide the thumbnails from a web server)
+        run_folder = os.path.join(thumbnail_root, _RUN_PREFIX + uuid.uuid4().hex)
+        os.mkdir(run_folder)
     except OSError as error:
         raise LabelMigrationError(
             f"Cannot write the report in '{output_folder}': {error.strerror}.") from error
@@ -241,7 +243,8 @@ def _histogram_svg(name: str, axis_label: str, values: Sequence[float], edges=No
             continue
         x = left + index * bar_w
         parts.append(f'<line class="axis" x1="{x:.1f}" y1="{axis_y}" x2="{x:.1f}" y2="{axis_y + 4}"/>'
-                     f'<text x="{x:.1f}" y="{axis_y + 16}" text-anchor="middle">{_e(_format_number(edges[index]))}</text>')
+                     f'<text x="{x:.1f}" y="{axis_y + 16}" text-anchor="middle">'
+                     f'{_e(_format_number(edges[index]))}</text>')
     for value in sorted({0, peak // 2, peak}):
         y = axis_y - plot_h * value / peak
         parts.append(f'<line class="axis" x1="{left - 4}" y1="{y:.1f}" x2="{left}" y2="{y:.1f}"/>'
@@ -258,7 +261,8 @@ def _histogram_svg(name: str, axis_label: str, values: Sequence[float], edges=No
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px;color:#1d2430;background:#fff}
-h1{font-size:1.5em;margin:0 0 4px}h2{font-size:1.2em;margin:28px 0 10px;border-bottom:1px solid #d5dae1;padding-bottom:4px}
+h1{font-size:1.5em;margin:0 0 4px}
+h2{font-size:1.2em;margin:28px 0 10px;border-bottom:1px solid #d5dae1;padding-bottom:4px}
 .meta{color:#5a6472;margin:0 0 16px}
 .counts{display:flex;flex-wrap:wrap;gap:10px;margin:0;padding:0;list-style:none}
 .counts li{border:1px solid #d5dae1;border-radius:6px;padding:8px 14px;min-width:90px}
@@ -273,9 +277,11 @@ figcaption .label{font-weight:600;font-size:1.1em}
 .histograms figure{width:auto;background:#fff}
 svg.histogram .bar{fill:#3b6fb6}svg.histogram .axis{stroke:#1d2430;stroke-width:1}
 svg.histogram text{font-size:11px;fill:#1d2430}svg.histogram .axis-title{font-size:12px;font-weight:600}
-table{border-collapse:collapse;font-size:.85em}th,td{border:1px solid #d5dae1;padding:3px 7px;text-align:left;vertical-align:top}
+table{border-collapse:collapse;font-size:.85em}
+th,td{border:1px solid #d5dae1;padding:3px 7px;text-align:left;vertical-align:top}
 th{background:#eef1f5}td.num{text-align:right}.scroll{overflow-x:auto}table.matches td{white-space:nowrap}
-.status-done{color:#1e7a35}.status-failed{color:#a12a2a;font-weight:600}.status-skipped{color:#8a5a00}.status-no-scene{color:#6b4fa0}
+.status-done{color:#1e7a35}.status-failed{color:#a12a2a;font-weight:600}.status-skipped{color:#8a5a00}
+.status-no-scene{color:#6b4fa0}
 """
 
 

@@ -6,7 +6,6 @@ MTD_MSIL1C.xml / MTD_MSIL2A.xml. safe_stack.py puts its bands on one grid.
 import math
 import os
 import re
-import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
@@ -14,6 +13,7 @@ from osgeo import gdal
 
 from . import limits
 from .errors import LabelMigrationError
+from .metadata_xml import MetadataXmlError, XmlNode, parse_metadata_xml
 from .paths import unreadable_reason
 
 SPECTRAL_BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12")
@@ -129,19 +129,16 @@ def _read_text(path: str) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def parse_xml(path: str, source: str) -> ElementTree.Element:
+def parse_xml(path: str, source: str) -> XmlNode:
+    """The metadata file's root node (core.metadata_xml: namespaces dropped, DTDs refused)."""
     try:
-        root = ElementTree.fromstring(_read_text(path))
-    except ElementTree.ParseError as error:
+        return parse_metadata_xml(_read_text(path))
+    except MetadataXmlError as error:
         raise LabelMigrationError(f"The product metadata '{path}' of '{source}' is not valid XML: {error}.") from error
-    for element in root.iter():  # drop namespaces: element names are unique enough
-        if isinstance(element.tag, str) and "}" in element.tag:
-            element.tag = element.tag.split("}", 1)[1]
-    return root
 
 
-def xml_text(root: ElementTree.Element, tag: str, default: Optional[str] = None) -> Optional[str]:
-    element = root.find(f".//{tag}")
+def xml_text(root: XmlNode, tag: str, default: Optional[str] = None) -> Optional[str]:
+    element = root.find_descendant(tag)
     return element.text.strip() if element is not None and element.text else default
 
 
@@ -226,7 +223,7 @@ def _tile_grid(tile_metadata: str, source: str) -> TileGrid:
                     metadata_number(xml_text(origin, "ULY"), "ULY", tile_metadata), sizes)
 
 
-def _offsets(root: ElementTree.Element, level: str, metadata_path: str) -> Dict[str, float]:
+def _offsets(root: XmlNode, level: str, metadata_path: str) -> Dict[str, float]:
     tag = "RADIO_ADD_OFFSET" if level == "L1C" else "BOA_ADD_OFFSET"
     offsets = {}
     for element in root.iter(tag):
@@ -238,7 +235,7 @@ def _offsets(root: ElementTree.Element, level: str, metadata_path: str) -> Dict[
     return offsets
 
 
-def _quantification(root: ElementTree.Element, metadata_path: str) -> float:
+def _quantification(root: XmlNode, metadata_path: str) -> float:
     """The divisor of reflectance = (DN + offset) / quantification: 0 or less would turn every pixel
     into infinity or flip its sign, so it is refused (genuine products say 10000)."""
     for tag in ("QUANTIFICATION_VALUE", "BOA_QUANTIFICATION_VALUE"):
@@ -283,7 +280,8 @@ def open_safe(path: str) -> SafeProduct:
             f"'{metadata_path}' is a '{kind}' document, not a Sentinel-2 L1C or L2A product description."
         )
     if level != expected_level:
-        raise LabelMigrationError(f"'{metadata_path}' describes an {level} product but is named like an {expected_level} one.")
+        raise LabelMigrationError(
+            f"'{metadata_path}' describes an {level} product but is named like an {expected_level} one.")
     quantification = _quantification(root, metadata_path)
     band_files: Dict[str, Dict[int, str]] = {}
     granules = set()
@@ -332,6 +330,7 @@ def parse_band_list(product: SafeProduct, bands: Optional[Sequence[str]], with_s
         chosen.append(name)
     if with_scl and "SCL" not in chosen:
         if "SCL" not in product.band_files:
-            raise LabelMigrationError(f"The {product.level} product '{product.source}' has no scene classification (SCL).")
+            raise LabelMigrationError(
+                f"The {product.level} product '{product.source}' has no scene classification (SCL).")
         chosen.append("SCL")
     return chosen

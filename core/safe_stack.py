@@ -171,7 +171,8 @@ class BandStack:
         if band in CLASS_BANDS or not self.reflectance:
             return values
         product = self.products[0]
-        reflectance = (values.astype(np.float32) + np.float32(product.offset(band))) / np.float32(product.quantification)
+        offset, quantification = np.float32(product.offset(band)), np.float32(product.quantification)
+        reflectance = (values.astype(np.float32) + offset) / quantification
         reflectance[~valid] = np.nan
         return reflectance
 

@@ -10,9 +10,9 @@ import traceback
 from contextlib import contextmanager
 from typing import Any, Callable, Collection, Dict, Iterator, List, Optional, Tuple
 
-from qgis.core import (Qgis, QgsApplication, QgsMessageLog, QgsProcessingAlgorithm, QgsProcessingContext, QgsProcessingException,
-                       QgsProcessingFeedback, QgsProcessingLayerPostProcessorInterface, QgsProcessingOutputLayerDefinition,
-                       QgsRasterLayer)
+from qgis.core import (Qgis, QgsApplication, QgsMessageLog, QgsProcessingAlgorithm, QgsProcessingContext,
+                       QgsProcessingException, QgsProcessingFeedback, QgsProcessingLayerPostProcessorInterface,
+                       QgsProcessingOutputLayerDefinition, QgsRasterLayer)
 from qgis.PyQt.QtCore import QT_TR_NOOP, QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
@@ -213,7 +213,10 @@ class LabelMigrationAlgorithm(QgsProcessingAlgorithm):
                       processor: QgsProcessingLayerPostProcessorInterface) -> None:
         if context.willLoadLayerOnCompletion(layer_id):
             _POST_PROCESSORS.append(processor)
-            context.layerToLoadOnCompletionDetails(layer_id).setPostProcessor(processor)
+            details = context.layerToLoadOnCompletionDetails(layer_id)
+            details.setPostProcessor(processor)
+            if hasattr(details, "layerSortKey") and getattr(processor, "layer_order", 0):  # QGIS 3.32+
+                details.layerSortKey = processor.layer_order  # processing/styles.LAYER_ORDER
 
 
 def _log_traceback(algorithm_id: str) -> str:

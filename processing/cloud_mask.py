@@ -80,7 +80,8 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, tr("Image")))
-        self.addParameter(QgsProcessingParameterFile(self.MODEL, tr("Model"), fileFilter=tr(ONNX_FILTER), optional=True))
+        self.addParameter(QgsProcessingParameterFile(self.MODEL, tr("Model"), fileFilter=tr(ONNX_FILTER),
+                                                     optional=True))
         self.addParameter(QgsProcessingParameterEnum(
             self.BUILTIN_MODEL, tr("Built-in model (when no model file is given)"),
             [tr(label) for label, _ in BUILTIN_MODELS], defaultValue=0))

@@ -116,8 +116,9 @@ class CropSceneAlgorithm(LabelMigrationAlgorithm):
         output_image = self.parameterAsOutputLayer(parameters, self.OUTPUT_IMAGE, context)
         output_label = self.parameterAsOutputLayer(parameters, self.OUTPUT_LABEL, context)
         label_path = self.raster_path(parameters, self.LABEL, context)
-        scene_path = self._scene_product(parameters) or self._scene_from_result(parameters, context, feedback, label_path) \
-            or self.raster_path(parameters, self.SCENE, context)
+        scene_path = (self._scene_product(parameters)
+                      or self._scene_from_result(parameters, context, feedback, label_path)
+                      or self.raster_path(parameters, self.SCENE, context))
         result = self.run_core(
             crop_scene, feedback,
             scene_path=scene_path,
@@ -134,6 +135,6 @@ class CropSceneAlgorithm(LabelMigrationAlgorithm):
                           .format(result.window.width, result.window.height, result.covered_percent,
                                   result.nodata_percent))
         self.style_on_load(context, output_image, image_styler())
-        self.style_on_load(context, output_label, label_styler())
+        self.style_on_load(context, output_label, label_styler(above=output_image))
         return {self.OUTPUT_IMAGE: output_image, self.OUTPUT_LABEL: output_label,
                 "COVERED_PERCENT": result.covered_percent, "NODATA_PERCENT": result.nodata_percent}

@@ -84,7 +84,8 @@ class DownloadScenesAlgorithm(LabelMigrationAlgorithm):
         downloaded = [r.path for r in results if r.ok and not r.offline]
         offline = [r.url for r in results if r.offline]
         for url in offline:
-            feedback.pushWarning(tr("Offline (in the long-term archive; order it, then download again): {}").format(url))
+            feedback.pushWarning(
+                tr("Offline (in the long-term archive; order it, then download again): {}").format(url))
         return {self.FOLDER: folder, "DOWNLOADED": ";".join(downloaded), "OFFLINE": ";".join(offline),
                 "COUNT": len(downloaded)}
 

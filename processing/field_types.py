@@ -1,12 +1,13 @@
-"""QgsField types that work on QGIS 3 (QgsField takes QVariant.Type) and on QGIS 4 / PyQt6, where
-QVariant.Type is gone and QgsField takes QMetaType.Type."""
+"""QgsField types for every supported QGIS: QGIS 3.38 and later (and QGIS 4, where QVariant.Type is gone) take
+QMetaType.Type and deprecate the QVariant.Type constructor; QGIS 3.22 to 3.36 take QVariant.Type only."""
+from qgis.core import Qgis
 from qgis.PyQt.QtCore import QMetaType, QVariant
 
-if hasattr(QVariant, "Type"):
-    STRING, INT, LONG_LONG, DOUBLE, BOOL, DATE, DATE_TIME = (
-        QVariant.Type.String, QVariant.Type.Int, QVariant.Type.LongLong, QVariant.Type.Double, QVariant.Type.Bool,
-        QVariant.Type.Date, QVariant.Type.DateTime)
-else:
+if Qgis.versionInt() >= 33800 or not hasattr(QVariant, "Type"):
     STRING, INT, LONG_LONG, DOUBLE, BOOL, DATE, DATE_TIME = (
         QMetaType.Type.QString, QMetaType.Type.Int, QMetaType.Type.LongLong, QMetaType.Type.Double,
         QMetaType.Type.Bool, QMetaType.Type.QDate, QMetaType.Type.QDateTime)
+else:
+    STRING, INT, LONG_LONG, DOUBLE, BOOL, DATE, DATE_TIME = (
+        QVariant.Type.String, QVariant.Type.Int, QVariant.Type.LongLong, QVariant.Type.Double, QVariant.Type.Bool,
+        QVariant.Type.Date, QVariant.Type.DateTime)

@@ -1,4 +1,5 @@
 """migratelabels: a whole label set moved onto Sentinel-2 (best scene per label, aligned pairs, QA report)."""
+import logging
 import os
 from typing import Dict, List, Optional
 
@@ -26,6 +27,7 @@ from .algorithm import LabelMigrationAlgorithm, tr
 from .network import credentials, proxy_url
 from .styles import style_cloud_mask, style_footprints, style_image, style_label
 
+LOG = logging.getLogger(__name__)
 GROUP_PREFIX = "Label migration: "
 MAX_PAIRS_LOADED = 50  # pairs loaded into the layer group at most (the rest stay on disk, listed in matches.csv)
 SCENE_COLOUR = "#1f78b4"
@@ -248,8 +250,8 @@ def _pairs(output_folder: str) -> List[Dict[str, str]]:
 def _styled(function, layer) -> None:
     try:
         function(layer)
-    except Exception:  # a style must never lose the results
-        pass
+    except Exception as error:  # a style must never lose the results
+        LOG.debug("Styling a result layer with %s failed: %s", getattr(function, "__name__", function), error)
 
 
 def style_scenes(layer: QgsVectorLayer) -> None:

@@ -10,6 +10,8 @@ from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsProcessingExceptio
 from ..core import download, http
 from .algorithm import tr
 
+LOG = logging.getLogger(__name__)
+
 
 def credentials(authcfg: str) -> Optional[Tuple[str, str]]:
     """(user name, password) of a Basic auth configuration; None when no configuration is given.
@@ -57,8 +59,8 @@ class _FeedbackHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             self.feedback.pushInfo(self.format(record))
-        except Exception:  # noqa: BLE001 (a log line must never end a run)
-            pass
+        except Exception as error:  # noqa: BLE001 (a log line must never end a run)
+            LOG.debug("A network message could not be shown in the algorithm's log: %s", error)
 
 
 @contextmanager

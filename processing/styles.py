@@ -1,12 +1,13 @@
 """Styles applied when outputs load into the map: labels paletted, footprints outlined, images RGB."""
 from typing import Dict, Optional
 
-from qgis.core import (QgsFillSymbol, QgsMultiBandColorRenderer, QgsPalettedRasterRenderer,
+from qgis.core import (QgsFillSymbol, QgsLayerTree, QgsMultiBandColorRenderer, QgsPalettedRasterRenderer,
                        QgsPalLayerSettings, QgsProcessingLayerPostProcessorInterface,
                        QgsRasterLayer, QgsTextBufferSettings, QgsTextFormat, QgsVectorLayer,
                        QgsVectorLayerSimpleLabeling, QgsContrastEnhancement, QgsRasterMinMaxOrigin)
 from qgis.PyQt.QtGui import QColor, QFontInfo
 
+from ..core.paths import same_file
 from ..core.quicklook import rgb_band_indices
 from ..core.rasters import gdal_errors, open_raster
 from .algorithm import tr
@@ -104,24 +105,66 @@ def style_footprints(layer: QgsVectorLayer, label_field: str = "label") -> None:
     layer.triggerRepaint()
 
 
+# Where a loaded output goes in the layer list, for QGIS 3.32 and later (LayerDetails.layerSortKey: a greater key
+# lies above): a label above the image it was cut from.
+LAYER_ORDER = {"image": 1, "label": 2}
+
+
+def qgis_orders_loaded_outputs() -> bool:
+    """Whether QGIS adds loaded outputs in their sort key order itself (QgsProcessingGuiUtils.addResultLayers,
+    QGIS 3.44 and later). QGIS 3.40's Python code inserts each output above the layer selected in the Layers panel,
+    which turns the sorted order upside down, and QGIS 3.22 has no sort key: there place_above does it."""
+    try:
+        from qgis.gui import QgsProcessingGuiUtils
+    except ImportError:
+        return False
+    return hasattr(QgsProcessingGuiUtils, "addResultLayers")
+
+
+def place_above(layer, path: str, project) -> bool:
+    """Move the layer's node directly above the node of the layer read from path, when that one lies above it in
+    the same group (a label loaded under its image hides nothing and shows nothing). Returns whether it moved.
+    Only for QGIS that does not order loaded outputs itself: QGIS 3.44 keeps pointers to the nodes it added
+    until its post-processing ends, so a node replaced there would crash it."""
+    node = project.layerTreeRoot().findLayer(layer.id()) if project is not None else None
+    parent = node.parent() if node is not None else None
+    if parent is None:
+        return False
+    children = parent.children()
+    below = [index for index, child in enumerate(children)
+             if QgsLayerTree.isLayer(child) and child.layer() is not None and child.layer() is not layer
+             and same_file(child.layer().source().split("|")[0], path)]
+    if not below or min(below) > children.index(node):
+        return False
+    parent.insertChildNode(min(below), node.clone())
+    parent.removeChildNode(node)
+    return True
+
+
 class _Styler(QgsProcessingLayerPostProcessorInterface):
-    def __init__(self, function):
+    def __init__(self, function, order: str = "", above: Optional[str] = None):
         super().__init__()
         self._function = function
+        self.layer_order = LAYER_ORDER.get(order, 0)
+        self._above = above
 
     def postProcessLayer(self, layer, context, feedback):
         try:
             self._function(layer)
+            if self._above and not qgis_orders_loaded_outputs():
+                place_above(layer, self._above, context.project())
         except Exception as error:  # a style must never fail the algorithm
             feedback.reportError(tr("Could not style '{}': {}").format(layer.name(), error))
 
 
-def label_styler(names: Optional[Dict[int, str]] = None) -> QgsProcessingLayerPostProcessorInterface:
-    return _Styler(lambda layer: style_label(layer, names))
+def label_styler(names: Optional[Dict[int, str]] = None,
+                 above: Optional[str] = None) -> QgsProcessingLayerPostProcessorInterface:
+    """Paletted class colours; with above, the layer is placed above the layer read from that file."""
+    return _Styler(lambda layer: style_label(layer, names), "label" if above else "", above)
 
 
 def image_styler() -> QgsProcessingLayerPostProcessorInterface:
-    return _Styler(style_image)
+    return _Styler(style_image, "image")
 
 
 def cloud_mask_styler() -> QgsProcessingLayerPostProcessorInterface:

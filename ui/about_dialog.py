@@ -42,7 +42,8 @@ ATTRIBUTION = (
     (QT_TR_NOOP("38-Cloud sample patch (smoke test of the bundled cloud model)"),
      "SorourMo/38-Cloud-A-Cloud-Segmentation-Dataset",
      "Apache-2.0", "https://github.com/SorourMo/38-Cloud-A-Cloud-Segmentation-Dataset"),
-    (QT_TR_NOOP("ukis-csmask cloud and cloud-shadow models (cloudmask's built-in models 1 to 4, when installed and chosen)"),
+    (QT_TR_NOOP("ukis-csmask cloud and cloud-shadow models (cloudmask's built-in models 1 to 4, "
+                "when installed and chosen)"),
      "DLR, dlr-eoc/ukis-csmask",
      "Apache-2.0", "https://github.com/dlr-eoc/ukis-csmask"),
 )

@@ -1,8 +1,9 @@
 """The 'Python dependencies' dialog: what the plugin's packages look like in the Python that QGIS
 runs, installing what is missing with pip (log streamed, cancellable), and which onnxruntime
 execution provider runs the models. ``check_on_load`` offers it in the message bar at start-up."""
+import contextlib
 import os
-import subprocess
+import subprocess  # nosec B404  # list2cmdline and the import probe below only; no shell
 import tempfile
 import time
 from typing import List, Optional, Sequence
@@ -277,6 +278,8 @@ class DependenciesDialog(QDialog):
                                 "loads after a restart.").format(names=", ".join(restart))
         else:
             message += " " + tr("They can be used now, without restarting QGIS.")
+        if not still and not restart and not missing_required(self.site_dir):
+            dismiss_load_warnings()
         self._done(not still, message)
 
     def _done(self, success: bool, message: str) -> None:
@@ -315,7 +318,10 @@ class DependenciesDialog(QDialog):
                 continue
             command = installer.import_probe_command(self.python, status.requirement.import_name)
             try:
-                result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=environment)
+                # the plugin builds the command: QGIS's Python, -c and a fixed import of a module named in the
+                # shipped requirements-plugin.txt (repr-quoted); no shell, never text the user typed
+                result = subprocess.run(command, capture_output=True, text=True,  # nosec B603  # see above
+                                        timeout=120, env=environment)
                 error = "" if result.returncode == 0 else (result.stderr.strip().splitlines() or ["failed"])[-1]
             except (OSError, subprocess.TimeoutExpired) as failure:
                 error = str(failure)
@@ -354,6 +360,17 @@ class DependenciesDialog(QDialog):
         super().closeEvent(event)
 
 
+# The message-bar warnings check_on_load showed: an install that leaves nothing required missing takes them away.
+_LOAD_WARNINGS: List[tuple] = []
+
+
+def dismiss_load_warnings() -> None:
+    while _LOAD_WARNINGS:
+        bar, item = _LOAD_WARNINGS.pop()
+        with contextlib.suppress(RuntimeError):  # the bar or the item is gone already (closed, QGIS exiting)
+            bar.popWidget(item)
+
+
 def missing_required(site_dir: Optional[str] = None) -> List[installer.Status]:
     """The required packages that are missing or too old (metadata only: fast, imports nothing)."""
     requirements = [r for r in installer.read_requirements() if r.kind == "required"]
@@ -385,6 +402,7 @@ def check_on_load(iface) -> None:
         button.clicked.connect(lambda _checked=False: open_dialog(iface.mainWindow()))
         item.layout().addWidget(button)
         bar.pushWidget(item, Qgis.MessageLevel.Warning, 0)
+        _LOAD_WARNINGS.append((bar, item))
     except Exception as error:  # start-up must go on whatever happens here
         QgsMessageLog.logMessage(f"Checking the Python dependencies failed: {error!r}", LOG_TAG,
                                  Qgis.MessageLevel.Warning)

@@ -7,6 +7,7 @@ run as background
 tasks (QgsProcessingAlgRunnerTask) so the desktop stays responsive. The parameter dictionaries are
 built by the small pure functions below, which the tests call directly.
 """
+import logging
 import os
 from typing import Any, Dict, List, Optional
 
@@ -28,6 +29,7 @@ from ..processing.algorithm import tr
 from ..processing.styles import style_footprints
 from .migrate_panel import MIGRATE_ALGORITHM, MigratePanel, migrate_parameters
 
+LOG = logging.getLogger(__name__)
 DOCK_OBJECT_NAME = "labelMigrationSearchDock"
 SEARCH_ALGORITHM = "labelmigration:searchscenes"
 DOWNLOAD_ALGORITHM = "labelmigration:downloadscenes"
@@ -433,8 +435,8 @@ class SceneSearchDock(QgsDockWidget):
             text += " " + loaded["message"]
         self.status_label.setText(text)
         if failed:
-            self.message_bar.pushWarning(tr("Migrate labels"), text + " " + tr("The reasons are in matches.csv "
-                                                                                "and the report."))
+            self.message_bar.pushWarning(tr("Migrate labels"),
+                                         text + " " + tr("The reasons are in matches.csv and the report."))
         else:
             self.message_bar.pushSuccess(tr("Migrate labels"), text)
 
@@ -448,8 +450,8 @@ class SceneSearchDock(QgsDockWidget):
         layer.setName(tr("Scenes"))
         try:
             style_footprints(layer)  # outlines, as searchscenes styles the layers it loads
-        except Exception:  # a style must never lose the results
-            pass
+        except Exception as error:  # a style must never lose the results
+            LOG.debug("Styling the scene layer failed: %s", error)
         QgsProject.instance().addMapLayer(layer)
         self.set_result_layer(layer)
 
@@ -530,4 +532,3 @@ class SceneSearchDock(QgsDockWidget):
             self._task.taskTerminated.connect(lambda: _ORPHANED_TASKS.remove(orphan))
         self._task = None
         self._fetcher = None
-

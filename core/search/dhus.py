@@ -95,7 +95,8 @@ class DhusBackend:
         size = properties.get("size")
         return Scene(
             id=str(properties.get("uuid", uuid)), title=title, backend=self.name,
-            datetime=moment.replace(tzinfo=dt.timezone.utc) if isinstance(moment, dt.datetime) else parse_datetime(str(moment)),
+            datetime=(moment.replace(tzinfo=dt.timezone.utc) if isinstance(moment, dt.datetime)
+                      else parse_datetime(str(moment))),
             cloud_cover=float(cloud) if cloud not in (None, "") else None,
             tile=properties.get("tileid") or tile_from_name(title), product_type=properties.get("producttype", ""),
             footprint_wkt=_footprint(properties.get("footprint")), url=properties.get("link"),

@@ -181,7 +181,8 @@ def tile_footprint(product: SafeProduct) -> str:
     columns, rows = grid.size(10)
     right, bottom = grid.ulx + columns * 10.0, grid.uly - rows * 10.0
     polygon = ogr.CreateGeometryFromWkt(
-        f"POLYGON(({grid.ulx} {grid.uly},{right} {grid.uly},{right} {bottom},{grid.ulx} {bottom},{grid.ulx} {grid.uly}))")
+        f"POLYGON(({grid.ulx} {grid.uly},{right} {grid.uly},{right} {bottom},"
+        f"{grid.ulx} {bottom},{grid.ulx} {grid.uly}))")
     polygon.Segmentize(columns * 10.0 / 16)
     source, target = osr.SpatialReference(), osr.SpatialReference()
     source.ImportFromEPSG(grid.epsg)

@@ -57,7 +57,8 @@ def item_tile(properties: dict, item_id: str) -> str:
     if code.upper().startswith("MGRS-"):
         return code[5:]
     if properties.get("mgrs:utm_zone") and properties.get("mgrs:latitude_band") and properties.get("mgrs:grid_square"):
-        return f"{int(properties['mgrs:utm_zone']):02d}{properties['mgrs:latitude_band']}{properties['mgrs:grid_square']}"
+        zone = int(properties["mgrs:utm_zone"])
+        return f"{zone:02d}{properties['mgrs:latitude_band']}{properties['mgrs:grid_square']}"
     if properties.get("tileId"):
         return str(properties["tileId"])
     return tile_from_name(str(properties.get("s2:product_uri") or item_id))
@@ -87,7 +88,8 @@ def item_scene(item: dict, backend: str, base_href: Optional[str] = None) -> Sce
     return Scene(
         id=item_id, title=str(properties.get("s2:product_uri") or item_id).removesuffix(".SAFE"), backend=backend,
         datetime=parse_datetime(moment), cloud_cover=float(cloud) if cloud is not None else None,
-        tile=item_tile(properties, item_id), product_type=item_product_type(properties, item_id, item.get("collection")),
+        tile=item_tile(properties, item_id),
+        product_type=item_product_type(properties, item_id, item.get("collection")),
         footprint_wkt=_geometry_wkt(item.get("geometry")),
         url=next((assets[name] for name in PRODUCT_ASSETS if name in assets), None), assets=assets,
         checksums=_checksums(item.get("assets") or {}), size=None,

@@ -78,9 +78,26 @@ def gui_output_dir(repo_root) -> Path:
 
 
 @pytest.fixture(scope="session")
-def start_desktop(xvfb_display, qgis_desktop, gui_output_dir, repo_root):
-    """desktop_session.start_desktop with this session's X display, QGIS, output folder and checkout filled in."""
+def bare_exit(xvfb_display, qgis_desktop, tmp_path_factory):
+    """How QGIS without the plugin exits on this machine (desktop_session.bare_exit), measured once per session
+    and only when a run of the plugin did not exit with 0."""
     from labelmigration.tests.gui import desktop_session
 
-    return functools.partial(desktop_session.start_desktop, qgis_desktop=qgis_desktop, display=xvfb_display,
-                             output_dir=gui_output_dir, repo_root=repo_root)
+    return functools.lru_cache(maxsize=1)(functools.partial(
+        desktop_session.bare_exit, tmp_path_factory.mktemp("qgis-bare"), qgis_desktop=qgis_desktop,
+        display=xvfb_display))
+
+
+@pytest.fixture(scope="session")
+def start_desktop(xvfb_display, qgis_desktop, gui_output_dir, repo_root, bare_exit):
+    """desktop_session.start_desktop with this session's X display, QGIS, output folder and checkout filled in;
+    its runs carry "bare_exit" for assert_ran_to_the_end."""
+    from labelmigration.tests.gui import desktop_session
+
+    def start(*args, **kwargs):
+        run = desktop_session.start_desktop(*args, qgis_desktop=qgis_desktop, display=xvfb_display,
+                                            output_dir=gui_output_dir, repo_root=repo_root, **kwargs)
+        run["bare_exit"] = bare_exit
+        return run
+
+    return start

@@ -29,6 +29,7 @@ import os
 import sys
 import time
 import traceback
+import warnings
 
 from qgis.core import Qgis, QgsApplication, QgsPalettedRasterRenderer, QgsProject, QgsRasterLayer, QgsVectorLayer
 from qgis.PyQt.QtCore import QTimer
@@ -41,6 +42,16 @@ PROVIDER = "labelmigration"
 
 def iface():
     return qgis.utils.iface
+
+
+def _in_plugin(filename):
+    """Whether a source file is one of the loaded plugin's own modules (its tests excluded)."""
+    plugin = sys.modules.get(PROVIDER)
+    if plugin is None or not getattr(plugin, "__file__", None):
+        return False
+    root = os.path.realpath(os.path.dirname(plugin.__file__))
+    path = os.path.realpath(filename)
+    return path.startswith(root + os.sep) and not path.startswith(os.path.join(root, "tests") + os.sep)
 
 
 def wait_until(predicate, timeout_s, step_ms=100):
@@ -191,6 +202,7 @@ class Harness:
             "python_log": [],      # QgsMessageLog messages from the Python tags (and any Critical message)
             "stack_dialogs": [],   # error dialogs QGIS would have opened (qgis.utils.open_stack_dialog)
             "startup_errors": [],  # what the test's startup.py hook recorded while plugins loaded
+            "deprecations": [],    # DeprecationWarnings raised from the plugin's modules (not its tests)
             "screenshots": {},     # name -> PNG path
         }
         self._steps = []
@@ -224,6 +236,12 @@ class Harness:
         self.results["exceptions"].append({"step": self.results["current_step"], "traceback": text})
         print(f"[{self.tag}] uncaught exception:\n{text}", file=sys.stderr, flush=True)
 
+    def _on_warning(self, message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, DeprecationWarning) and _in_plugin(filename):
+            self.results["deprecations"].append({"step": self.results["current_step"],
+                                                 "where": f"{filename}:{lineno}", "message": str(message)})
+        self._show_warning(message, category, filename, lineno, file, line)
+
     def _stack_dialog(self, exc_type, value, tb, msg, pop_error=True):
         """Replaces qgis.utils.open_stack_dialog: record the error instead of opening a blocking dialog."""
         text = "".join(traceback.format_exception(exc_type, value, tb)) if exc_type else ""
@@ -252,6 +270,11 @@ class Harness:
         self._read_startup_errors()
         sys.excepthook = self._excepthook
         qgis.utils.open_stack_dialog = self._stack_dialog
+        # deprecation warnings raised from the plugin's own modules while QGIS runs (what QGIS 4 removed or
+        # changed): shown each time, and recorded for desktop_session.assert_ran_to_the_end
+        warnings.filterwarnings("always", category=DeprecationWarning, module=r"labelmigration(\.|$)")
+        self._show_warning = warnings.showwarning
+        warnings.showwarning = self._on_warning
         try:
             QgsApplication.messageLog().messageReceived[str, str, Qgis.MessageLevel].connect(self._on_message)
         except (KeyError, TypeError):
@@ -352,8 +375,13 @@ class Harness:
         """Generator: Run clicked on a filled batch dialog; its log, outputs and loaded layers recorded."""
         self.grab(dialog, screenshot)
         started = time.monotonic()
-        dialog.runButton().click()  # BatchAlgorithmDialog.runAlgorithm runs every row before it returns
+        # up to QGIS 3.40 BatchAlgorithmDialog.runAlgorithm runs every row before it returns; QGIS 3.44 runs the
+        # rows as background tasks and returns at once: wait for its closing log line (closing the dialog while
+        # rows still run crashes QGIS)
+        dialog.runButton().click()
+        finished = yield from wait_until(lambda: "Batch execution completed" in log_text(dialog), 120)
         self.fact("batch_seconds", round(time.monotonic() - started, 2))
+        self.check("batch_finished", finished, f"after {time.monotonic() - started:.1f} s")
         yield 500
         log = log_text(dialog)
         self.fact("batch_log_tail", log[-3000:])

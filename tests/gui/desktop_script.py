@@ -373,6 +373,13 @@ def _lm_step_demo_chain():
     lm.check("demo_image_true_colour", pair_image is not None and pair_image.renderer().type() == "multibandcolor"
              and (pair_image.renderer().redBand(), pair_image.renderer().blueBand()) == (3, 1), repr(pair_image))
     lm.check("demo_footprint_outlined", footprint is not None and footprint.labelsEnabled(), repr(footprint))
+    order = [node.layerId() for node in QgsProject.instance().layerTreeRoot().findLayers()]
+    stack = [name for _, name in sorted((order.index(layer.id()), name) for layer, name in (
+        (footprint, "footprints"), (pair_label, "label"), (pair_image, "image"))
+        if layer is not None and layer.id() in order)]
+    # processing/styles.place_above: QGIS 3.40 alone would load the label under its image
+    lm.check("demo_label_above_image", stack.index("label") < stack.index("image") if {"label", "image"} <= set(stack)
+             else False, f"top to bottom: {stack}")
     for layer in QgsProject.instance().mapLayers().values():  # show only the demo layers
         node = QgsProject.instance().layerTreeRoot().findLayer(layer.id())
         if node is not None:

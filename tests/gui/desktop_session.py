@@ -92,6 +92,16 @@ def make_profile(root: Path, repo_root: Path) -> Path:
 
 # --- the environment ---------------------------------------------------------------------------
 
+def path_without_venvs(path: str) -> str:
+    """PATH less the bin folders of virtual environments (a folder whose parent holds pyvenv.cfg).
+
+    QGIS's embedded Python finds its prefix from the first ``python3`` on PATH: with a venv's bin first (as
+    tools/matrix/run_tests.sh sets PATH, /opt/lm-venv/bin) QGIS's sys.executable becomes the venv's python3 and
+    the venv's site-packages join QGIS's sys.path. A user's QGIS has no venv there."""
+    return os.pathsep.join(p for p in path.split(os.pathsep)
+                           if p and not (Path(p).parent / "pyvenv.cfg").is_file())
+
+
 def environment(tmp: Path, display: str, output_dir: Path, work_dir: Path, repo_root: Path, *,
                 result: str = "result.json", watchdog_s: float, python_path=(), **extra: str) -> dict:
     """QGIS's environment: a private HOME/XDG_*, the early-error hook, the LM_GUI_* variables the scripts read,
@@ -105,6 +115,7 @@ def environment(tmp: Path, display: str, output_dir: Path, work_dir: Path, repo_
         kept = [p for p in env["PYTHONPATH"].split(os.pathsep)
                 if p and Path(p).resolve() != repo_root.resolve() and ".venv" not in Path(p).parts]
     env["PYTHONPATH"] = os.pathsep.join([str(p) for p in python_path] + [str(GUI_DIR)] + kept)
+    env["PATH"] = path_without_venvs(env.get("PATH", os.defpath))
     home = tmp / "home"
     runtime = tmp / "runtime"
     for folder in (home, runtime):
@@ -222,10 +233,97 @@ def fact(run, name):
 
 
 def assert_ran_to_the_end(run, timeout_s) -> dict:
-    """QGIS was not killed, the script finished every step, and QGIS exited with 0; returns the report."""
+    """QGIS was not killed, the script finished every step, and QGIS exited with 0, or exited as QGIS without
+    the plugin does on this machine (run["bare_exit"], see bare_exit); returns the report."""
     report = report_of(run)
     assert not run["timed_out"], f"QGIS was killed after {timeout_s} s:\n{run['log_tail']}"
     assert report["finished"], (f"the script stopped in step {report.get('current_step')!r}: "
                                 f"{report['checks'].get('watchdog')}\n{run['log_tail']}")
-    assert run["returncode"] == 0, f"QGIS exited with {run['returncode']}"
+    assert not report.get("deprecations"), (
+        "deprecation warnings from the plugin's own code (QGIS 4 removed or changed what QGIS 3 deprecates): "
+        f"{report['deprecations']}")
+    if run["returncode"] != 0:
+        bare = run["bare_exit"]() if run.get("bare_exit") else None
+        same_crash = (bare is not None and bare["returncode"] == run["returncode"]
+                      and crash_on_exit(bare["log_tail"]) and crash_on_exit(run["log_tail"]))
+        assert same_crash, (f"QGIS exited with {run['returncode']}; QGIS without the plugin exits with "
+                            f"{bare['returncode'] if bare else '(not measured)'}\n{run['log_tail'][-2000:]}")
+        print(f"QGIS {report.get('qgis_version')} exits with {run['returncode']} ({crash_on_exit(run['log_tail'])}) "
+              f"after the script finished, and so does QGIS without the plugin on this machine: accepted")
     return report
+
+
+# --- QGIS without the plugin: how it exits here ----------------------------------------------------
+
+# Debian 13's QGIS 3.40.6 dies on signal 11 on the way out on these machines, with no plugin enabled and
+# whichever way it is asked to quit (QgsApplication.exit, quit, closing the main window, the Exit action).
+# A run of the plugin may exit like that only when QGIS without the plugin does too.
+BARE_EXIT_SCRIPT = '''"""Written by tests/gui/desktop_session.py: with no plugin enabled, run one of QGIS's own raster algorithms and
+load its output (as the desktop scripts do with the plugin's), then quit QGIS as they do."""
+import os
+
+import numpy as np
+from osgeo import gdal
+from qgis.core import QgsApplication, QgsProject
+from qgis.PyQt.QtCore import QTimer
+from qgis.utils import iface, plugins
+
+WORK = os.path.dirname(os.environ["LM_GUI_BARE_REPORT"])
+
+
+def _run():
+    import processing
+
+    source = os.path.join(WORK, "bare_input.tif")
+    dataset = gdal.GetDriverByName("GTiff").Create(source, 64, 48, 1, gdal.GDT_Byte)
+    dataset.SetGeoTransform((500000.0, 10.0, 0.0, 5000000.0, 0.0, -10.0))
+    dataset.GetRasterBand(1).WriteArray((np.arange(64 * 48) % 251).reshape(48, 64).astype(np.uint8))
+    dataset = None
+    results = processing.runAndLoadResults("native:rescaleraster", {
+        "INPUT": source, "BAND": 1, "MINIMUM": 0, "MAXIMUM": 1, "OUTPUT": os.path.join(WORK, "bare_output.tif")})
+    QTimer.singleShot(1000, lambda: _bye(results))
+
+
+def _bye(results):
+    with open(os.environ["LM_GUI_BARE_REPORT"], "w", encoding="utf-8") as stream:
+        stream.write(",".join(sorted(plugins)) + "\\n" + str(bool(results)) + " "
+                     + str(len(QgsProject.instance().mapLayers())))
+    QgsProject.instance().setDirty(False)
+    QgsApplication.exit(0)
+
+
+QTimer.singleShot(1000, _run)
+'''
+
+
+def crash_on_exit(log_tail: str) -> str:
+    """QGIS's own crash line at the end of its output ("QGIS died on signal 11"), or ''."""
+    lines = [line for line in log_tail.replace("Aborted", "\n").splitlines() if line.strip()]
+    return lines[-1].strip() if lines and lines[-1].startswith("QGIS died on signal") else ""
+
+
+def bare_exit(tmp: Path, *, qgis_desktop: str, display: str, timeout_s: float = 120) -> dict:
+    """Start QGIS with a fresh profile where the plugin is not installed, run and load a QGIS raster algorithm, ask
+    it to quit; returns {"returncode", "log_tail", "plugins"} (the Python plugins QGIS had loaded)."""
+    profiles_root = tmp / "profiles-root"
+    profile_dir = profiles_root / "profiles" / PROFILE
+    (profile_dir / "QGIS").mkdir(parents=True)
+    from qgis.PyQt.QtCore import QSettings
+
+    settings = QSettings(str(profile_dir / "QGIS" / "QGIS3.ini"), QSettings.IniFormat)
+    for key, value in QUIET_SETTINGS.items():
+        settings.setValue(key, value)
+    settings.sync()
+    script = tmp / "bare_exit.py"
+    script.write_text(BARE_EXIT_SCRIPT)
+    env = environment(tmp, display, tmp, tmp, REPO, result="unused.json", watchdog_s=timeout_s,
+                      LM_GUI_BARE_REPORT=str(tmp / "bare_report.txt"))
+    run = run_desktop(qgis_desktop, profiles_root, script, env, tmp, tmp, result="unused.json", log="bare.log",
+                      timeout_s=timeout_s, label="without the plugin")
+    report = tmp / "bare_report.txt"
+    lines = report.read_text().splitlines() if report.exists() else []
+    assert len(lines) == 2, f"QGIS without the plugin did not run the exit script:\n{run['log_tail']}"
+    loaded = lines[0].split(",")
+    assert PLUGIN not in loaded, f"the plugin was loaded in the bare run: {loaded}"
+    assert lines[1] == "True 1", f"the bare run's algorithm did not run and load its output: {lines[1]}"
+    return {"returncode": run["returncode"], "log_tail": run["log_tail"], "plugins": loaded}

@@ -142,7 +142,11 @@ def _lm_step_run_model():
     parameters = {"label_image": _LM_IN["label_png"], "reference": _LM_IN["reference"], "archive": _LM_IN["archive"],
                   "label_date": QDate.fromString(_LM_IN["label_date"], "yyyy-MM-dd"),
                   "cloud_model": _LM_IN["cloud_model"]}
-    parameters.update({name: lm.out(file) for name, file in _LM_MODEL_OUTPUTS.items()})
+    # a model's output parameters are named "<child>:<output>" up to QGIS 3.22 and "<output>" in newer QGIS
+    model_parameters = {p.name() for p in QgsApplication.processingRegistry().algorithmById(_LM_MODEL_ID)
+                        .parameterDefinitions()}
+    parameters.update({name if name in model_parameters else name.split(":", 1)[1]: lm.out(file)
+                       for name, file in _LM_MODEL_OUTPUTS.items()})
     # the toolbox: Models > the model
     dialog, finished = yield from lm.open_dialog(_LM_MODEL_ID, parameters, "model", size=(900, 800))
     if dialog is None:

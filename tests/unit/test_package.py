@@ -7,12 +7,13 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
 REQUIRED_METADATA = ("name", "qgisMinimumVersion", "description", "about", "version", "author", "email",
                      "tracker", "repository", "homepage", "tags", "category", "icon", "changelog", "experimental",
-                     "hasProcessingProvider", "supportsQt6", "license")
+                     "hasProcessingProvider", "qgisMaximumVersion", "license")
 
 
 def _package_module(repo_root):
@@ -119,7 +120,7 @@ def test_metadata_is_complete(repo_root):
     assert re.fullmatch(r"\d+\.\d+\.\d+", metadata["version"])
     assert metadata["category"] in ("Raster", "Analysis")
     assert metadata["hasProcessingProvider"] == "yes"
-    assert metadata["supportsQt6"] == "True" and metadata["experimental"] in ("True", "False")
+    assert metadata["experimental"] in ("True", "False")
     assert (repo_root / metadata["icon"]).is_file()
     assert len(re.findall(r"[.!?](\s|$)", metadata["about"])) >= 3, "about: several sentences"
     for key in ("tracker", "repository", "homepage"):
@@ -129,6 +130,36 @@ def test_metadata_is_complete(repo_root):
     licence = (repo_root / "LICENSE").read_text()
     assert "GPL-2.0-or-later" in licence[:1000] and "GNU GENERAL PUBLIC LICENSE" in licence
     assert metadata["license"] == "GPL-2.0-or-later"
+
+
+def test_qgis_4_users_can_see_the_plugin(repo_root):
+    """Since 2026 plugins.qgis.org lists a plugin for QGIS 4 when its qgisMaximumVersion is 4.0 or more ("The
+    supportsQt6 metadata flag is deprecated and no longer used to determine QGIS 4 compatibility", quoted in
+    GIScience/orstools-qgis-plugin#376), and QGIS's plugin installer stopped reading supportsQt6 (qgis/QGIS
+    pull request 65168); without qgisMaximumVersion the installer takes 3.99 and hides the plugin from QGIS 4."""
+    metadata = _metadata(repo_root)
+    assert metadata["qgisMaximumVersion"] == "4.99"
+    assert "supportsQt6" not in metadata, "obsolete: QGIS 4 and the plugins site ignore it"
+    minimum = tuple(int(part) for part in metadata["qgisMinimumVersion"].split("."))
+    assert minimum <= (3, 22) and (4, 0) <= tuple(int(part) for part in metadata["qgisMaximumVersion"].split("."))
+
+
+@pytest.mark.parametrize("qgis_version, shown", [
+    ("3.22.16", True), ("3.40.6", True), ("3.44.16", True), ("4.0.0", True), ("4.2.1", True), ("5.0.0", False),
+    ("3.16.0", False)])
+def test_qgis_plugin_installer_offers_the_plugin_to_each_supported_qgis(repo_root, qgis_version, shown):
+    """The answer of QGIS's own plugin installer (pyplugin_installer.version_compare.isCompatible, shipped with
+    QGIS in /usr/share/qgis/python) for the metadata's version range."""
+    folder = "/usr/share/qgis/python"
+    if not (Path(folder) / "pyplugin_installer" / "version_compare.py").is_file():
+        pytest.skip(f"QGIS's plugin installer is not in {folder}")
+    sys.path.insert(0, folder)
+    try:
+        from pyplugin_installer.version_compare import isCompatible
+    finally:
+        sys.path.remove(folder)
+    metadata = _metadata(repo_root)
+    assert isCompatible(qgis_version, metadata["qgisMinimumVersion"], metadata["qgisMaximumVersion"]) is shown
 
 
 def test_qgis_reads_the_metadata(repo_root):
@@ -141,4 +172,4 @@ def test_qgis_reads_the_metadata(repo_root):
         pytest.skip(f"the checkout's folder name {repo_root.name!r} is not found by QGIS's plugin scan")
     parser = found[repo_root.name]
     assert parser.get("general", "version") == _metadata(repo_root)["version"]
-    assert parser.get("general", "supportsQt6") == "True"
+    assert parser.get("general", "qgisMaximumVersion") == "4.99"

@@ -1,109 +1,155 @@
-"""Qt6 readiness of the plugin's sources: Qt only through qgis.PyQt, and no enum members PyQt6 rejects.
+"""Qt6 (QGIS 4) readiness of the plugin's sources, checked with tools/qt6_check.py: the rules of QGIS's own
+PyQt5-to-PyQt6 migration script (scripts/pyqt5_to_pyqt6/pyqt5_to_pyqt6.py in the QGIS repository), applied as a
+check to every module the plugin zip ships.
 
-PyQt6 (QGIS 4) drops the unscoped access to enum members (``Qt.AlignLeft``, ``QSizePolicy.Expanding``,
-``QgsWkbTypes.Polygon``): only ``Qt.AlignmentFlag.AlignLeft`` and the like remain, and PyQt5 5.15 and
-QGIS 3.22 accept those already. ``QVariant.Type`` is gone too (QgsField takes QMetaType.Type there), and
-so is ``exec_()``.
-
-The scan covers what the plugin zip ships (the sources test_source_rules.py scans): tests, tools, bench,
-demo and training only ever run against the developer's QGIS, and the GUI test scripts call the QGIS API
-of the version under test, so they are left out.
+Where the expected answers come from: each rule's sample below is a construct that QGIS's script rewrites or
+warns about (its rename tables, its warnings for desktop(), addAction, QFontMetrics.width, activated[str],
+QRegExp and resources_rc), and the enum members are looked up in the QGIS under test, as that script does.
 """
-import ast
-import enum
-import importlib
-import inspect
-import re
-from pathlib import Path
+import importlib.util
+import textwrap
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-NOT_SHIPPED = {".venv", ".venv-stac", "tests", "training", "bench", "demo", "tools", "i18n"}
-PLUGIN_SOURCES = sorted(p for p in ROOT.rglob("*.py") if not NOT_SHIPPED & set(p.relative_to(ROOT).parts))
-QT_MODULES = re.compile(r"^qgis\.(core|gui|PyQt\.\w+)$")
+from labelmigration.tests.conftest import REPO_ROOT
+
+_spec = importlib.util.spec_from_file_location("labelmigration_qt6_check", REPO_ROOT / "tools" / "qt6_check.py")
+qt6_check = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(qt6_check)
+
+PLUGIN_SOURCES = qt6_check.plugin_sources(REPO_ROOT)
 
 
-def _imported_classes(tree: ast.Module) -> dict:
-    """{local name: (module, name)} for the names imported from qgis.core, qgis.gui and qgis.PyQt.*."""
-    names = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and QT_MODULES.match(node.module):
-            for alias in node.names:
-                names[alias.asname or alias.name] = (node.module, alias.name)
-    return names
+def findings(tmp_path, source: str, enums=False) -> list:
+    path = tmp_path / "sample.py"
+    path.write_text(textwrap.dedent(source), encoding="utf-8")
+    return [f.split(": ", 1)[1] for f in qt6_check.check_file(path, tmp_path, enums=enums)]
 
 
-def _is_enum_member(value) -> bool:
-    # sip enums of PyQt5/QGIS 3 are int subclasses; scoped QGIS enums are Python enums
-    return (isinstance(value, int) and type(value) not in (int, bool)) or isinstance(value, enum.Enum)
+def rules(tmp_path, source: str, enums=False) -> list:
+    return [f.split("]")[0].lstrip("[") for f in findings(tmp_path, source, enums)]
 
 
-def unscoped_enum_uses(path: Path, root: Path = ROOT) -> list:
-    """'file:line Class.Member -> Class.Enum.Member' for each unscoped enum member in one source file."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-    imported = _imported_classes(tree)
-    offenders = []
-    for node in sorted(ast.walk(tree), key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0))):
-        if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in imported):
-            continue
-        module, name = imported[node.value.id]
-        owner = getattr(importlib.import_module(module), name, None)
-        if not inspect.isclass(owner) or inspect.isclass(getattr(owner, node.attr, None)):
-            continue
-        value = getattr(owner, node.attr, None)
-        if _is_enum_member(value):
-            scoped = f"{node.value.id}.{type(value).__name__}.{node.attr}"
-            offenders.append(f"{path.relative_to(root)}:{node.lineno} {node.value.id}.{node.attr} -> {scoped}")
-    return offenders
+def test_the_scan_covers_what_the_zip_ships():
+    names = {str(p.relative_to(REPO_ROOT)) for p in PLUGIN_SOURCES}
+    assert {"plugin.py", "processing/provider.py", "ui/search_dock.py", "core/migrate.py"} <= names
+    assert not any(name.startswith(("tests/", "tools/", "training/", "bench/")) for name in names)
 
 
-def test_the_scan_covers_the_plugin():
-    names = {str(p.relative_to(ROOT)) for p in PLUGIN_SOURCES}
-    assert {"plugin.py", "processing/provider.py", "ui/search_dock.py"} <= names
-    assert not any(name.startswith(("tests/", "tools/")) for name in names)
-
-
-def test_qt_is_imported_only_through_qgis_pyqt():
-    offenders = [f"{p.relative_to(ROOT)}:{n}" for p in PLUGIN_SOURCES
-                 for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
-                 if re.match(r"\s*(from|import)\s+(PyQt5|PyQt6|PySide\d?|sip)\b", line)]
+def test_the_plugin_needs_no_change_for_qt6():
+    pytest.importorskip("qgis.core", reason="the enum rule looks the members up in QGIS's Python API")
+    offenders = [finding for path in PLUGIN_SOURCES for finding in qt6_check.check_file(path, REPO_ROOT, enums=True)]
     assert offenders == []
 
 
-def test_no_calls_that_pyqt6_removed():
-    # exec_() and print_() are gone in PyQt6; QVariant.Type too (field types: processing/field_types.py)
-    pattern = re.compile(r"\.(exec_|print_)\(|\bQVariant\.(?!Type\b)[A-Z]\w*")
-    offenders = [f"{p.relative_to(ROOT)}:{n}: {line.strip()}" for p in PLUGIN_SOURCES
-                 for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
-                 if pattern.search(line)]
-    assert offenders == []
+@pytest.mark.parametrize("source, rule", [
+    ("from PyQt5.QtCore import Qt\n", "pyqt-import"),
+    ("import sip\n", "pyqt-import"),
+    ("from qgis.PyQt.Qt import Qt\n", "pyqt-import"),
+    ("dialog.exec_()\n", "exec_"),
+    ("menu.exec_(point)\n", "exec_"),
+    ("class D:\n    def exec_(self):\n        pass\n", "exec_"),
+    ("printer.print_(doc)\n", "exec_"),
+    ("kind = QVariant.Int\n", "qvariant"),
+    ("kind = QVariant.Type.Double\n", "qvariant"),
+    ("value = QVariant()\n", "qvariant"),
+    ("value = QVariant(QVariant.String)\n", "qvariant"),
+    ("app = qApp\n", "qapp"),
+    ("qApp.processEvents()\n", "qapp"),
+    ("t = QDateTime(2020, 1, 2, 3, 4, 5, 6, Qt.UTC)\n", "qdatetime"),
+    ("t = QDateTime(QDate(2020, 1, 2))\n", "qdatetime"),
+    ("geometry = QApplication.desktop().screenGeometry()\n", "desktop"),
+    ("menu.addAction(icon, 'Run', self, self.run)\n", "add-action"),
+    ("w = label.fontMetrics().width('abc')\n", "font-width"),
+    ("w = QFontMetrics(font).width('abc')\n", "font-width"),
+    ("combo.activated[str].connect(f)\n", "activated-str"),
+    ("from qgis.PyQt.QtCore import QRegExp\n", "removed-class"),
+    ("from qgis.PyQt.QtWidgets import QDesktopWidget\n", "removed-class"),
+    ("from qgis.PyQt.QtWebKitWidgets import QWebView\n", "removed-class"),
+    ("from . import resources_rc\n", "resources"),
+    ("import resources\n", "resources"),
+    ("icon = QIcon(':/plugins/labelmigration/icon.png')\n", "resources"),
+    ("from qgis.PyQt.QtGui import QAction\n", "action-import"),
+    ("from qgis.PyQt.QtWidgets import QActionGroup\n", "action-import"),
+    ("button = Qt.MidButton\n", "renamed-enum"),
+    ("role = Qt.BackgroundColorRole\n", "renamed-enum"),
+    ("hint = QPainter.HighQualityAntialiasing\n", "renamed-enum"),
+])
+def test_each_rule_finds_what_qgis_script_rewrites(tmp_path, source, rule):
+    assert rules(tmp_path, source) == [rule]
 
 
-def test_enum_members_are_scoped():
+@pytest.mark.parametrize("source", [
+    "from qgis.PyQt.QtWidgets import QAction, QMenu\n",
+    "dialog.exec()\n",
+    "kind = QMetaType.Type.QString\n",
+    "from qgis.core import NULL\nvalue = NULL\n",
+    "app = QApplication.instance()\n",
+    "t = QDateTime(QDate(2020, 1, 2), QTime(0, 0, 0))\n",
+    "menu.addAction(action)\n",
+    "w = label.fontMetrics().horizontalAdvance('abc')\n",
+    "combo.textActivated.connect(f)\n",
+    "from qgis.PyQt.QtCore import QRegularExpression\n",
+    "icon = QIcon(os.path.join(os.path.dirname(__file__), 'icon.svg'))\n",
+    "button = Qt.MouseButton.MiddleButton\n",
+    "values = mapping['str']\n",
+])
+def test_what_qt6_accepts_is_not_reported(tmp_path, source):
+    assert findings(tmp_path, source) == []
+
+
+@pytest.mark.parametrize("source", [
+    # the QgsField types of processing/field_types.py: QVariant.Type only where QGIS is older than 3.38
+    "if Qgis.versionInt() >= 33800:\n    STRING = QMetaType.Type.QString\nelse:\n    STRING = QVariant.Type.String\n",
+    "if not hasattr(QVariant, 'Type'):\n    pass\nelse:\n    kind = QVariant.Int\n",
+    "if QT_VERSION < 0x060000:\n    from qgis.PyQt.QtWidgets import QActionGroup\n",
+    "try:\n    from qgis.PyQt.QtGui import QActionGroup\nexcept ImportError:\n"
+    "    from qgis.PyQt.QtWidgets import QActionGroup\n",
+])
+def test_code_guarded_for_older_versions_is_allowed(tmp_path, source):
+    assert findings(tmp_path, source) == []
+
+
+def test_an_unguarded_twin_of_guarded_code_is_still_reported(tmp_path):
+    source = ("if Qgis.versionInt() >= 33800:\n    A = QMetaType.Type.QString\nelse:\n    A = QVariant.Type.String\n"
+              "B = QVariant.Type.String\n")
+    found = findings(tmp_path, source)
+    assert len(found) == 1 and found[0].startswith("[qvariant]")
+    assert qt6_check.check_file(tmp_path / "sample.py", tmp_path)[0].startswith("sample.py:5:")
+
+
+def test_the_enum_rule_names_the_scoped_member(tmp_path):
     pytest.importorskip("qgis.core", reason="the scan looks the enums up in QGIS's Python API")
-    offenders = [offender for p in PLUGIN_SOURCES for offender in unscoped_enum_uses(p)]
-    assert offenders == []
-
-
-def test_the_enum_scan_finds_unscoped_members(tmp_path):
-    pytest.importorskip("qgis.core", reason="the scan looks the enums up in QGIS's Python API")
-    source = tmp_path / "sample.py"
-    source.write_text(
-        "from qgis.core import QgsProcessingParameterNumber, QgsWkbTypes\n"
-        "from qgis.PyQt.QtCore import Qt\n"
-        "from qgis.PyQt.QtWidgets import QSizePolicy\n"
-        "a = Qt.AlignLeft | Qt.AlignmentFlag.AlignRight\n"
-        "b = QSizePolicy.Expanding, QSizePolicy.Policy.Fixed\n"
-        "c = QgsProcessingParameterNumber.Double, QgsProcessingParameterNumber.Type.Integer\n"
-        "d = QgsWkbTypes.Polygon, QgsWkbTypes.geometryType\n", encoding="utf-8")
     from qgis.core import QgsProcessingParameterNumber, QgsWkbTypes
 
-    found = [line.split(" ", 1)[1] for line in unscoped_enum_uses(source, tmp_path)]
+    found = findings(tmp_path, """\
+        from qgis.core import QgsProcessingParameterNumber, QgsWkbTypes
+        from qgis.PyQt.QtCore import Qt
+        from qgis.PyQt.QtWidgets import QSizePolicy
+        a = Qt.AlignLeft | Qt.AlignmentFlag.AlignRight
+        b = QSizePolicy.Expanding, QSizePolicy.Policy.Fixed
+        c = QgsProcessingParameterNumber.Double, QgsProcessingParameterNumber.Type.Integer
+        d = QgsWkbTypes.Polygon, QgsWkbTypes.geometryType
+        """, enums=True)
     # the enum's own name differs between QGIS versions (3.22: Type; 3.40: the Qgis enum it became, e.g.
     # ProcessingNumberParameterType): the scan names what this QGIS has
     number, wkb = type(QgsProcessingParameterNumber.Double).__name__, type(QgsWkbTypes.Polygon).__name__
-    assert found == ["Qt.AlignLeft -> Qt.AlignmentFlag.AlignLeft",
-                     "QSizePolicy.Expanding -> QSizePolicy.Policy.Expanding",
-                     f"QgsProcessingParameterNumber.Double -> QgsProcessingParameterNumber.{number}.Double",
-                     f"QgsWkbTypes.Polygon -> QgsWkbTypes.{wkb}.Polygon"]
+    assert found == ["[unscoped-enum] Qt.AlignLeft -> Qt.AlignmentFlag.AlignLeft",
+                     "[unscoped-enum] QSizePolicy.Expanding -> QSizePolicy.Policy.Expanding",
+                     f"[unscoped-enum] QgsProcessingParameterNumber.Double -> QgsProcessingParameterNumber.{number}.Double",
+                     f"[unscoped-enum] QgsWkbTypes.Polygon -> QgsWkbTypes.{wkb}.Polygon"]
+
+
+def test_pyrcc_output_is_reported(tmp_path):
+    source = "qt_resource_data = b''\ndef qInitResources():\n    QtCore.qRegisterResourceData(3, a, b, c)\n"
+    assert rules(tmp_path, source) == ["resources"]
+
+
+def test_the_command_line_reports_and_fails(tmp_path, capsys):
+    bad = tmp_path / "bad.py"
+    bad.write_text("dialog.exec_()\n", encoding="utf-8")
+    assert qt6_check.main([str(bad)]) == 1
+    assert "[exec_]" in capsys.readouterr().out
+    good = tmp_path / "good.py"
+    good.write_text("dialog.exec()\n", encoding="utf-8")
+    assert qt6_check.main([str(good)]) == 0

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The QGIS version matrix: for each VERSION (default: 3.40 3.44) build its Debian 13 root when missing, run the
-# tests in it (tools/matrix/run_tests.sh; pytest args from $MATRIX_PYTEST_ARGS, default the unit, qgis and cli
-# tiers), then print one summary per version: root build or reuse time, test counts per tier and test time.
+# tests in it (tools/matrix/run_tests.sh; pytest args from $MATRIX_PYTEST_ARGS, default the unit, qgis, cli and
+# gui tiers), then print one summary per version: root build or reuse time, test counts per tier and test time.
 #
 #   tools/matrix/matrix.sh [VERSION...]        (make test-matrix)
 #

@@ -5,7 +5,7 @@
 #   tools/matrix/run_tests.sh VERSION --exec COMMAND [args...]   run COMMAND there instead (e.g. bash, make demo)
 #
 # VERSION = 3.40 or 3.44. Builds the root first when it is missing (tools/matrix/build_root.sh; set
-# LM_MATRIX_NO_BUILD=1 to fail instead). Default pytest args: tests/unit tests/qgis tests/cli.
+# LM_MATRIX_NO_BUILD=1 to fail instead). Default pytest args: tests/unit tests/qgis tests/cli tests/gui.
 # The checkout is bind-mounted read-write at its own path inside the root (tests/conftest.py links it as the
 # package `labelmigration`; the cli tier runs `make install` into a temporary HOME), ../shared read-only next to
 # it; /proc, /sys and /dev are mounted too, and everything is unmounted on exit. pytest runs with the root's
@@ -39,7 +39,7 @@ if [ "${1:-}" = --exec ]; then
   EXEC=1; shift
   [ $# -gt 0 ] || lm_die "--exec needs a command"
 elif [ $# -eq 0 ]; then
-  set -- tests/unit tests/qgis tests/cli
+  set -- tests/unit tests/qgis tests/cli tests/gui
 fi
 
 OUTPUT=${LM_MATRIX_OUTPUT:-$LM_REPO/test-output/matrix/qgis-$VERSION}
