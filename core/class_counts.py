@@ -8,12 +8,14 @@ import numpy as np
 from .rasters import gdal_errors, open_raster, pixel_area, read_check, row_strips, srs_of, strip_height_for
 
 
-def class_counts(path: str, names: Optional[Dict[int, str]] = None) -> List[dict]:
-    """[{class, name, pixels, area_m2}] over the valid pixels of band 1 (area empty unless the CRS is in metres)."""
+def class_counts(path: str, names: Optional[Dict[int, str]] = None, band: int = 1) -> List[dict]:
+    """[{class, name, pixels, area_m2}] over the valid pixels of ``band`` (1: the first; a model with several
+    output heads writes one band per head), area empty unless the CRS is in metres."""
     names = names or {}
+    number = band
     with gdal_errors():
         dataset = open_raster(path, "class raster")
-        band = dataset.GetRasterBand(1)
+        band = dataset.GetRasterBand(number)
         nodata = band.GetNoDataValue()
         counts = np.zeros(256, np.int64)
         for row, rows in row_strips(dataset.RasterYSize, strip_height_for(dataset, dataset.RasterXSize)):
@@ -33,7 +35,8 @@ def class_counts(path: str, names: Optional[Dict[int, str]] = None) -> List[dict
 def write_counts_file(path: str, rows: List[dict]) -> str:
     """The counts as CSV written straight to path (a temporary the caller publishes)."""
     text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=["class", "name", "pixels", "area_m2"], lineterminator="\n")
+    fields = (["output"] if rows and "output" in rows[0] else []) + ["class", "name", "pixels", "area_m2"]
+    writer = csv.DictWriter(text, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({**row, "area_m2": "" if row["area_m2"] is None else f"{row['area_m2']:.2f}"})

@@ -72,8 +72,10 @@ def ukis_model(variant: str) -> Tuple[str, ModelInfo]:
         class_names=dict(UKIS_CLASS_NAMES),
         tile_size=int(rows),
         tiles_overlap=TILE_OVERLAP_PERCENT,
-        standardization_mean=[float(v) for v in mean],
-        standardization_std=[float(v) for v in std],
+        # ukis-csmask standardises reflectance, (DN / 10000 - mean) / std; Deepness's convention (ours too,
+        # core.input_scaling) is (r / 255 - mean') / std' with r = DN: mean' = mean / (255 x 1e-4), std' alike
+        standardization_mean=[float(v) / (255.0 * DN_REFLECTANCE_SCALE) for v in mean],
+        standardization_std=[float(v) / (255.0 * DN_REFLECTANCE_SCALE) for v in std],
         bands=bands,
         reflectance_scale=DN_REFLECTANCE_SCALE,
         output_activation="softmax",

@@ -36,9 +36,9 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Union
 from . import limits
 from .errors import Cancelled, LabelMigrationError
 from .http import (DEFAULT_TIMEOUT, CredentialScope, HeadersProvider, HttpError, ScopedCredentials, StallWatch,
-                   Timeouts, basic_auth, display_url, open_once, post_form, retry_delay, scoped,
-                   sleep_cancellable, timeouts, tries_text)
+                   Timeouts, basic_auth, display_url, open_once, post_form, scoped, timeouts)
 from .paths import MAX_NAME_LENGTH, check_paths, missing_folders, path_inside, remove_empty_folders, safe_file_name
+from .retry import Retries
 
 LOG = logging.getLogger(__name__)
 
@@ -130,9 +130,10 @@ Outcome = Union[DownloadResult, ProductOffline]
 class _Retry(Exception):
     """A failed attempt worth another one (network trouble, 429/5xx, a cut connection, a stall)."""
 
-    def __init__(self, reason: str, retry_after: Optional[str] = None, stalled: bool = False):
+    def __init__(self, reason: str, retry_after: Optional[str] = None, stalled: bool = False,
+                 status: Optional[int] = None):
         super().__init__(reason)
-        self.reason, self.retry_after, self.stalled = reason, retry_after, stalled
+        self.reason, self.retry_after, self.stalled, self.status = reason, retry_after, stalled, status
 
 
 class WrongContent(LabelMigrationError):
@@ -378,7 +379,7 @@ class _Transfer:
                 self.part.restart()  # the part is not a prefix of this file
                 raise _Retry("the server refused the byte range; starting again") from None
             if error.retryable:
-                raise _Retry(str(error), error.retry_after) from None
+                raise _Retry(str(error), error.retry_after, status=error.status) from None
             raise
         with response:
             if response.status == 202:
@@ -457,35 +458,27 @@ def _content_range(value: str):
 
 
 def _fetch_with_retries(transfer: _Transfer, retries: int, backoff: float) -> Optional[ProductOffline]:
-    """fetch_once until the file is complete. A try that brought new bytes without stalling does not
-    count as a failure and restarts the retry deadline; a stalled one counts even when bytes came."""
-    failures, token_renewed, tries = 0, False, 0
-    first = since = time.monotonic()
-    deadline = transfer.times.deadline
+    """fetch_once until the file is complete, under core.retry's policy. A try that brought new bytes
+    without stalling does not count as a failure and restarts the retry deadline; a stalled one
+    counts even when bytes came."""
+    token_renewed = False
+    state = Retries(transfer.shown, retries, backoff, transfer.times.deadline, transfer.is_cancelled)
     while True:
         transfer.check_cancelled()
         before = transfer.part.size
-        tries += 1
+        state.begin()
         try:
             return transfer.fetch_once()
         except _Retry as problem:
-            now = time.monotonic()
-            if transfer.part.size > before and not problem.stalled:
-                failures, since = 0, now
-            else:
-                failures += 1
-            delay = retry_delay(max(1, failures), problem.retry_after, backoff)
-            if failures > retries:
+            delay = state.failed(problem.retry_after, progressed=transfer.part.size > before and not problem.stalled)
+            if delay is None and not state.by_deadline:
                 raise HttpError(f"Downloading {transfer.shown} failed after {retries} retries "
-                                f"({tries_text(tries, now - first)}): {problem.reason}") from None
-            if now - since + delay >= deadline:
-                raise HttpError(f"Downloading {transfer.shown} failed: {problem.reason}; "
-                                f"{tries_text(tries, now - first)}"
-                                f", and the retry deadline of {deadline:g} s has passed"
+                                f"({state.tried()}): {problem.reason}") from None
+            if delay is None:
+                raise HttpError(f"Downloading {transfer.shown} failed: {problem.reason}; {state.tried()}"
+                                f", and the retry deadline of {state.deadline:g} s has passed"
                                 f", or {limits.raise_hint('retry_deadline_s')}.") from None
-            LOG.warning("Download of %s: try %d failed (%s); trying again in %.1f s", transfer.shown, tries,
-                        problem.reason, delay)
-            sleep_cancellable(delay, transfer.is_cancelled)
+            state.wait(delay, problem.status, problem.reason)
         except HttpError as error:
             if error.status == 401 and not token_renewed and transfer.credentials is not None:
                 transfer.credentials.invalidate()  # a token that expired early: get a new one, once

@@ -10,9 +10,12 @@ status line byte by byte is cut off too) and for each read of the body, ``retry_
 all tries of one request, counted from the first, and ``stall_timeout_s`` for bodies: fewer than
 ``STALL_MIN_BYTES`` in that time is a stalled transfer. Callers may still pass one ``timeout``,
 which is then both the connect and the read timeout.
+
+Retries follow the one policy of :mod:`core.retry` (which statuses, how often, Retry-After, the
+deadline, the log line, the final message); :func:`retry_requests` puts a requests Session (that
+of sentinelsat, for DHuS searches) under the same policy and timeouts.
 """
 import base64
-import email.utils
 import functools
 import http.client
 import json
@@ -28,15 +31,15 @@ from dataclasses import dataclass
 from typing import Callable, ContextManager, Dict, Iterable, List, Optional, Tuple, Union
 
 from . import limits
-from .errors import Cancelled, LabelMigrationError
+from .errors import LabelMigrationError
 from .job_setting import JobSetting
+from .retry import (MAX_RETRY_WAIT, RETRY_STATUSES, Retries, retry_after_seconds, retry_delay,  # noqa: F401 (API)
+                    retryable, sleep_cancellable, tries_text)
 
 LOG = logging.getLogger(__name__)
 
 USER_AGENT = "LabelMigration-QGIS-plugin"
-RETRY_STATUSES = (429, 500, 502, 503, 504)
 DEFAULT_TIMEOUT = None  # None: the connect and read timeouts of the limits in force
-MAX_RETRY_WAIT = 120.0
 READ_BLOCK = 1 << 16
 HeadersProvider = Callable[[], Dict[str, str]]
 _CREDENTIAL_HEADERS = ("authorization", "cookie")  # never carried to another host by a redirect
@@ -68,7 +71,7 @@ class HttpError(LabelMigrationError):
     @property
     def retryable(self) -> bool:
         """No answer at all (network, timeout) or a status worth another try (429, 5xx)."""
-        return self.status is None or self.status in RETRY_STATUSES
+        return retryable(self.status)
 
 
 def basic_auth(credentials: Optional[Tuple[str, str]]) -> Dict[str, str]:
@@ -383,7 +386,14 @@ def _seconds(value: float) -> str:
 
 
 def _http_error(shown: str, error: urllib.error.HTTPError) -> HttpError:
-    status = error.code
+    retry_after = error.headers.get("Retry-After") if error.headers is not None else None
+    message = status_text(shown, error.code, error.reason)
+    error.close()
+    return HttpError(message, error.code, retry_after)
+
+
+def status_text(shown: str, status: int, reason: str = "") -> str:
+    """What an HTTP error status means, for a person, naming the URL."""
     if status == 401:
         message = f"{shown} refused the credentials (HTTP 401 Unauthorized): check the user name and password."
     elif status == 403:
@@ -393,70 +403,29 @@ def _http_error(shown: str, error: urllib.error.HTTPError) -> HttpError:
     elif status == 429:
         message = f"{shown} keeps answering 'too many requests' (HTTP 429); try again later."
     else:
-        message = f"{shown} answered HTTP {status} {error.reason}."
-    retry_after = error.headers.get("Retry-After") if error.headers is not None else None
-    error.close()
-    return HttpError(message, status, retry_after)
+        message = f"{shown} answered HTTP {status}{' ' + reason if reason else ''}."
+    return message
 
 
-# -- retries ---------------------------------------------------------------------------------------
-def retry_delay(attempt: int, retry_after: Optional[str], base: float = 1.0) -> float:
-    """Seconds to wait before retry number attempt (1, 2, ...): Retry-After when the server sent
-    one (seconds or an HTTP date), else exponential backoff."""
-    if retry_after:
-        try:
-            return min(MAX_RETRY_WAIT, max(0.0, float(retry_after)))
-        except ValueError:
-            moment = email.utils.parsedate_to_datetime(retry_after)
-            if moment is not None:
-                return min(MAX_RETRY_WAIT, max(0.0, moment.timestamp() - time.time()))
-    return min(MAX_RETRY_WAIT, base * 2 ** (attempt - 1))
-
-
-def sleep_cancellable(seconds: float, is_cancelled: Optional[Callable[[], bool]] = None) -> None:
-    """Wait seconds, checking is_cancelled every 0.1 s (raises Cancelled)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if is_cancelled and is_cancelled():
-            raise Cancelled()
-        time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
-
-
-def tries_text(tries: int, seconds: float) -> str:
-    return f"tried {tries} time{'s' if tries != 1 else ''} in {seconds:.0f} s"
-
-
+# -- retries (the policy lives in core.retry) -------------------------------------------------------
 def _with_retries(url: str, attempt: Callable[[Timeouts], object], timeout: Optional[float], retries: int,
                   backoff: float, is_cancelled: Optional[Callable[[], bool]]):
-    """attempt(timeouts) until it returns, retrying a retryable HttpError at most retries times and
-    never beyond the retry deadline (counted from the first try). Every retry is logged."""
+    """attempt(timeouts) until it returns, retrying a retryable HttpError under core.retry's policy:
+    at most retries times, never beyond the retry deadline (counted from the first try), every
+    retry logged."""
     times = timeouts(timeout)
-    shown = display_url(url)
-    started = time.monotonic()
-    tries = 0
+    state = Retries(display_url(url), retries, backoff, times.deadline, is_cancelled)
     while True:
-        tries += 1
-        if is_cancelled and is_cancelled():
-            raise Cancelled()
+        state.begin()
         try:
-            return attempt(times.within(times.deadline - (time.monotonic() - started)))
+            return attempt(times.within(state.time_left()))
         except HttpError as error:
             if not error.retryable:
                 raise
-            elapsed = time.monotonic() - started
-            delay = retry_delay(tries, error.retry_after, backoff)
-            if tries > retries or elapsed + delay >= times.deadline:
-                raise _gave_up(error, tries, elapsed, times, tries <= retries) from None
-            LOG.warning("%s: try %d failed (%s); trying again in %.1f s", shown, tries, error, delay)
-            sleep_cancellable(delay, is_cancelled)
-
-
-def _gave_up(error: HttpError, tries: int, elapsed: float, times: Timeouts, by_deadline: bool) -> HttpError:
-    text = str(error).rstrip(".")
-    deadline = (f", and no time was left for another (the retry deadline of {times.deadline:g} s"
-                f", or {limits.raise_hint('retry_deadline_s')})") if by_deadline else ""
-    advice = "" if error.status else " Check the URL and your network or proxy."
-    return HttpError(f"{text}; {tries_text(tries, elapsed)}{deadline}.{advice}", error.status, error.retry_after)
+            delay = state.failed(error.retry_after)
+            if delay is None:
+                raise HttpError(state.gave_up(str(error), error.status), error.status, error.retry_after) from None
+            state.wait(delay, error.status, str(error))
 
 
 # -- the public calls ------------------------------------------------------------------------------
@@ -579,3 +548,100 @@ def post_form(url: str, fields: Dict[str, str], timeout: Optional[float] = DEFAU
     answer, content_type = _with_retries(url, lambda times: _fetch(url, headers, times, "POST", data, None),
                                          timeout, retries, backoff, is_cancelled)
     return decode_json(answer, content_type, url)
+
+
+# -- requests sessions (sentinelsat) under the same policy ---------------------------------------
+def retry_requests(session, retries: int = 3, backoff: float = 1.0, timeout: Optional[float] = DEFAULT_TIMEOUT,
+                   is_cancelled: Optional[Callable[[], bool]] = None):
+    """Mount on a requests Session (sentinelsat's) an adapter that retries every request under
+    core.retry's policy (the statuses of RETRY_STATUSES, refused, reset or cut connections and
+    timeouts; Retry-After; the count; the retry deadline; every retry logged), and gives each try
+    the connect and read timeouts in force when the caller gives none (sentinelsat's own timeout
+    never reaches requests). A request that gives up raises HttpError naming the URL (without its
+    query), the status or what happened, and how often it was tried. Returns the session.
+
+    requests is imported only here (it comes with sentinelsat); core.http itself needs only the
+    standard library.
+    """
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    configured = _single(timeout)  # the caller's single timeout, else the limits in force
+    network_errors = (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                      requests.exceptions.ChunkedEncodingError)
+
+    class RetryingAdapter(HTTPAdapter):
+        def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+            times = timeouts(configured)
+            asked = timeout if timeout is not None else (times.connect, times.read)
+            shown = display_url(request.url)
+            state = Retries(shown, retries, backoff, times.deadline, is_cancelled)
+            while True:
+                state.begin()
+                status = retry_after = None
+                try:
+                    response = super().send(request, stream=stream, timeout=_clipped(asked, state.time_left()),
+                                            verify=verify, cert=cert, proxies=proxies)
+                    if response.status_code in RETRY_STATUSES:
+                        status, retry_after = response.status_code, response.headers.get("Retry-After")
+                        text = status_text(shown, status, response.reason or "")
+                        response.close()
+                    else:
+                        if not stream:
+                            response.content  # noqa: B018 (read here: a body cut off is retried too)
+                        return response
+                except network_errors as error:
+                    text = f"Cannot reach {shown}: {_requests_reason(error, times)}"
+                delay = state.failed(retry_after)
+                if delay is None:
+                    raise HttpError(state.gave_up(text, status), status, retry_after)
+                state.wait(delay, status, text)
+
+    adapter = RetryingAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def _single(timeout):
+    return timeout if isinstance(timeout, (int, float)) else None
+
+
+def _clipped(timeout, left: float):
+    """A requests timeout (one number or (connect, read)) none of whose parts outlasts left seconds."""
+    left = max(0.1, left)
+    if isinstance(timeout, tuple):
+        return tuple(None if part is None else min(part, left) for part in timeout)
+    return left if timeout is None else min(timeout, left)
+
+
+def _requests_reason(error: BaseException, times: Timeouts) -> str:
+    """What happened when requests got no (complete) answer, in the words of _no_answer."""
+    import requests
+
+    connect, read = times.named()
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return (f"it did not accept a connection within {_seconds(connect)} s (connection timeout"
+                f", or {limits.raise_hint('connect_timeout_s')})")
+    if isinstance(error, requests.exceptions.Timeout):
+        return (f"it accepted the connection but sent no answer within {_seconds(read)} s (read timeout"
+                f", or {limits.raise_hint('read_timeout_s')})")
+    if isinstance(error, requests.exceptions.ChunkedEncodingError):
+        return "the answer broke off"
+    causes, seen = [error], set()
+    while causes:
+        cause = causes.pop()
+        if cause is None or id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        if isinstance(cause, ConnectionRefusedError):
+            return "it refused the connection (nothing answers at that address)"
+        if isinstance(cause, (http.client.RemoteDisconnected, ConnectionResetError, ConnectionAbortedError)):
+            return "it closed the connection without answering"
+        if isinstance(cause, socket.gaierror):
+            return "the host name is unknown (check the URL and the network)"
+        if isinstance(cause, ssl.SSLError):
+            return f"the secure connection failed ({getattr(cause, 'reason', None) or cause})"
+        causes.extend([getattr(cause, "reason", None), cause.__cause__, cause.__context__,
+                       *[arg for arg in getattr(cause, "args", ()) if isinstance(arg, BaseException)]])
+    return type(error).__name__

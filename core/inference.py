@@ -29,8 +29,12 @@ import numpy as np
 from osgeo import gdal
 
 from . import limits
+from .deepness import (filter_small_segments, head_class_names, median_size, model_pixel_size,
+                       parse_class_names, warp_back, warped_view)
 from .dependencies import require
 from .errors import LabelMigrationError
+from .input_scaling import InputTransform, one_class_note
+from .input_scaling import decide as decide_input_scaling
 from .outputs import atomic_outputs, check_output_path
 from .paths import unreadable_reason
 from .progress import CancelCheck, ProgressCallback, Steps
@@ -61,7 +65,9 @@ OUTPUT_ACTIVATIONS = ("softmax", "sigmoid")
 class ModelInfo:
     """What the model's metadata says (every field optional except the model type)."""
     model_type: str = "Segmentor"
-    class_names: Dict[int, str] = field(default_factory=dict)
+    class_names: Dict[int, str] = field(default_factory=dict)  # the first output head's
+    head_names: List[Dict[int, str]] = field(default_factory=list)  # class_names of every head, in output order
+    seg_small_segment: Optional[int] = None  # Deepness's median-filter size for the class map
     resolution: Optional[float] = None
     tile_size: Optional[int] = None
     tiles_overlap: Optional[float] = None  # percent of the tile
@@ -72,6 +78,7 @@ class ModelInfo:
     reflectance_scale: Optional[float] = None
     reflectance_offset: Optional[float] = None
     output_activation: Optional[str] = None  # None: the model's output already is a probability
+    input_range: Optional[List[List[float]]] = None  # per band [low, high] model input seen in training
 
     def __post_init__(self):
         if self.output_activation is not None and self.output_activation not in OUTPUT_ACTIVATIONS:
@@ -82,9 +89,12 @@ class ModelInfo:
     def from_metadata(cls, props: Dict[str, str], path: str = "") -> "ModelInfo":
         values = {key: _json_value(text) for key, text in props.items()}
         try:
+            heads = parse_class_names(props.get("class_names", props.get("names")))
             return cls(
                 model_type=str(values.get("model_type") or "Segmentor"),
-                class_names={int(k): str(v) for k, v in _as_dict(values.get("class_names")).items()},
+                class_names=dict(next(iter(heads), {})),
+                head_names=heads,
+                seg_small_segment=_optional(int, values.get("seg_small_segment")),
                 resolution=_optional(float, values.get("resolution")),
                 tile_size=_optional(int, values.get("tile_size")),
                 tiles_overlap=_optional(float, values.get("tiles_overlap")),
@@ -95,6 +105,7 @@ class ModelInfo:
                 reflectance_scale=_optional(float, values.get("reflectance_scale")),
                 reflectance_offset=_optional(float, values.get("reflectance_offset")),
                 output_activation=_optional(lambda v: str(v).lower(), values.get("output_activation")),
+                input_range=_range_list(values.get("input_range")),
             )
         except (TypeError, ValueError, OverflowError) as error:
             raise LabelMigrationError(f"The model '{path}' has malformed metadata: {error}.") from error
@@ -130,21 +141,21 @@ def _band_list(value) -> Optional[List[str]]:
     return [str(name) for name in value]
 
 
+def _range_list(value) -> Optional[List[List[float]]]:
+    """input_range: [[low, high], ...] per band (or one pair for every band); see core.input_scaling."""
+    if value is None or value == "" or value == []:
+        return None
+    pairs = value if isinstance(value, list) and value and isinstance(value[0], list) else [value]
+    if any(not isinstance(pair, list) or len(pair) != 2 for pair in pairs):
+        raise ValueError(f"input_range must be [low, high] per band, not {value!r}")
+    return [[float(low), float(high)] for low, high in pairs]
+
+
 def _json_value(text: str):
     try:
         return json.loads(text)
     except (TypeError, ValueError):
         return text
-
-
-def _as_dict(value) -> dict:
-    if value is None or value == "":
-        return {}
-    if isinstance(value, list):
-        return dict(enumerate(value))
-    if not isinstance(value, dict):
-        raise ValueError(f"class_names must be a JSON object, not {value!r}")
-    return value
 
 
 def _optional(kind, value):
@@ -169,6 +180,17 @@ class Model:
     provider: str = "CPUExecutionProvider"  # the execution provider the session runs on
     warnings: List[str] = field(default_factory=list)
     classes: Optional[int] = None  # output channels the model declares; None when dynamic
+    batch: Optional[int] = None  # the batch size a model with a static first input dimension takes
+    head_channels: List[Optional[int]] = field(default_factory=list)  # channels per output head (None: dynamic)
+    head_labels: List[str] = field(default_factory=list)  # the ONNX names of the output heads
+
+    def class_names_of(self, head: int = 0, channels: Optional[int] = None) -> Dict[int, str]:
+        """{class value: name} of one head, with Deepness's (background, X) for a sigmoid head named X."""
+        heads = self.info.head_names or [self.info.class_names]
+        names = heads[head] if head < len(heads) else {}
+        if channels is None and head < len(self.head_channels):
+            channels = self.head_channels[head]
+        return head_class_names(names, channels)
 
 
 @dataclass
@@ -184,6 +206,7 @@ class PredictionResult:
     valid_pixels: int
     warnings: List[str] = field(default_factory=list)  # e.g. CUDA failed and the CPU ran the model
     finished: object = None  # what predict_raster's ``finish`` returned
+    input_scaling: str = ""  # how the values became the model's input, in words (core.input_scaling)
 
 
 CPU_PROVIDER = "CPUExecutionProvider"
@@ -269,8 +292,22 @@ def load_model(path: str, info: Optional[ModelInfo] = None) -> Model:
         raise LabelMigrationError(f"The model '{path}' takes input with 0 bands; it cannot be run on an image.")
     fixed = tuple(shape[2:]) if all(isinstance(s, int) and s > 0 for s in shape[2:]) else None
     classes = _static_classes(session.get_outputs(), path)
+    heads = [_head_channels(output, path) for output in session.get_outputs()]
+    batch = shape[0] if isinstance(shape[0], int) and shape[0] > 0 else None  # Deepness: a static batch is fixed
     return Model(path, session, info, model_input.name, channels, fixed, np.dtype(_INPUT_TYPES[model_input.type]),
-                 provider, warnings, classes)
+                 provider, warnings, classes, batch, heads, [output.name for output in session.get_outputs()])
+
+
+def _head_channels(output, path: str) -> Optional[int]:
+    """Channels of one output head: 1 for (batch, rows, cols), the static channel count of (batch, channels,
+    rows, cols), None when dynamic."""
+    shape = list(output.shape or [])
+    if len(shape) == 3:
+        return 1
+    count = shape[1] if len(shape) == 4 and isinstance(shape[1], int) and shape[1] >= 0 else None
+    if count is not None:
+        _check_class_count(count, path)
+    return count
 
 
 def _check_model_file(path: str) -> None:
@@ -426,10 +463,17 @@ def _tile_memory(tile: Tuple[int, int], batch: int, bands: int, classes: int, wi
 
 
 def fit_batch(tile: Tuple[int, int], batch: int, bands: int, classes: int, width: int, height: int,
-              fixed: bool, model_path: str) -> int:
+              fixed: bool, model_path: str, model_batch: Optional[int] = None) -> int:
     """The batch size to run with: ``batch`` or fewer tiles when that fits the memory limit; refuses
-    (with the largest tile that would fit) when not even one tile does."""
+    (with the largest tile that would fit) when not even one tile does. A model whose input has a static
+    batch dimension (``model_batch``) takes exactly that many tiles (as in Deepness)."""
     budget = limits.current().memory_bytes()
+    if model_batch:
+        needed = _tile_memory(tile, model_batch, bands, classes, width, height)
+        limits.check_memory(needed, f"Running the model on batches of {model_batch} tiles of {tile[1]:,} x "
+                                    f"{tile[0]:,} pixels (the model '{model_path}' takes only batches of "
+                                    f"{model_batch})", "use a smaller tile size (TILE_SIZE) or crop the raster")
+        return model_batch
     for size in range(max(1, batch), 0, -1):
         if _tile_memory(tile, size, bands, classes, width, height) <= budget:
             return size
@@ -459,62 +503,22 @@ def _largest_tile(budget: float, bands: int, classes: int, width: int, height: i
 
 # ----- input preparation -------------------------------------------------------------------------
 
-@dataclass
-class _Scaling:
-    scale: np.ndarray   # per band: reflectance = DN * scale + offset
-    offset: np.ndarray
-    mean: np.ndarray
-    std: np.ndarray
-
-    def apply(self, pixels: np.ndarray) -> np.ndarray:
-        shape = (-1, 1, 1)
-        values = pixels.astype(np.float32) * self.scale.reshape(shape) + self.offset.reshape(shape)
-        values = (values - self.mean.reshape(shape)) / self.std.reshape(shape)
-        return np.nan_to_num(values, copy=False, nan=0.0, posinf=0.0, neginf=0.0)  # NaN nodata
-
-
-def scaling_for(dataset: gdal.Dataset, bands: List[int], info: ModelInfo) -> _Scaling:
-    """Band offset/scale metadata when set, else the model's reflectance_scale, then standardization."""
-    scales, offsets = [], []
-    for number in bands:
-        band = dataset.GetRasterBand(number)
-        scale, offset = band.GetScale(), band.GetOffset()
-        if scale == 0 or any(v is not None and not np.isfinite(v) for v in (scale, offset)):
-            raise LabelMigrationError(
-                f"Band {number} of the input raster declares scale {scale} and offset {offset}: every pixel would "
-                f"become the same value. Remove or fix the band's scale/offset metadata.")
-        if scale not in (None, 1.0) or offset not in (None, 0.0):
-            scales.append(1.0 if scale is None else scale)
-            offsets.append(0.0 if offset is None else offset)
-        else:
-            scales.append(1.0 if info.reflectance_scale is None else info.reflectance_scale)
-            offsets.append(info.reflectance_offset or 0.0)
-    count = len(bands)
-    return _Scaling(np.array(scales, np.float32), np.array(offsets, np.float32),
-                    _per_band(info.standardization_mean, 0.0, count, "standardization_mean"),
-                    _per_band(info.standardization_std, 1.0, count, "standardization_std"))
-
-
-def _per_band(values: Optional[List[float]], default: float, count: int, key: str) -> np.ndarray:
-    values = values or [default]
-    if len(values) == 1:
-        values = values * count
-    if len(values) != count:
-        raise LabelMigrationError(f"The model's {key} has {len(values)} values for {count} bands.")
-    array = np.array(values, np.float32)
-    if key == "standardization_std" and np.any(array == 0):
-        raise LabelMigrationError("The model's standardization_std contains a zero.")
-    return array
+def scaling_for(dataset: gdal.Dataset, bands: List[int], info: ModelInfo,
+                input_scaling: Optional[str] = "auto") -> InputTransform:
+    """The transform from the bands' values to the model's input (core.input_scaling decides it)."""
+    return decide_input_scaling(dataset, bands, info, input_scaling).transform
 
 
 def read_tile(dataset: gdal.Dataset, bands: List[int], x: int, y: int, tile: Tuple[int, int]) -> np.ndarray:
-    """A (bands, rows, cols) window, reflect-padded where the tile reaches past the raster."""
-    rows = min(tile[0], dataset.RasterYSize - y)
-    cols = min(tile[1], dataset.RasterXSize - x)
-    pixels = dataset.ReadAsArray(x, y, cols, rows, band_list=bands)
-    pixels = pixels.reshape(len(bands), rows, cols)
-    if (rows, cols) != tile:
-        pixels = np.pad(pixels, ((0, 0), (0, tile[0] - rows), (0, tile[1] - cols)), mode="reflect")
+    """A (bands, rows, cols) window whose origin (x, y) may lie outside the raster (negative, for a model
+    whose output is smaller than its input), zero-padded where the tile reaches past the raster: Deepness
+    reads tiles past the layer's extent as zeros (its QGIS block reads), before any scaling."""
+    x0, y0 = max(0, x), max(0, y)
+    x1, y1 = min(dataset.RasterXSize, x + tile[1]), min(dataset.RasterYSize, y + tile[0])
+    pixels = dataset.ReadAsArray(x0, y0, x1 - x0, y1 - y0, band_list=bands)
+    pixels = pixels.reshape(len(bands), y1 - y0, x1 - x0)
+    if pixels.shape[1:] != tuple(tile):
+        pixels = np.pad(pixels, ((0, 0), (y0 - y, y + tile[0] - y1), (x0 - x, x + tile[1] - x1)), mode="constant")
     return pixels
 
 
@@ -535,29 +539,43 @@ def read_valid(dataset: gdal.Dataset, bands: List[int], x: int, y: int, cols: in
 
 
 def run_batch(model: Model, batch: np.ndarray) -> np.ndarray:
-    """Model output as (batch, classes, rows, cols) float32 (non-finite values are kept: the caller
-    counts them)."""
+    """Model output as (batch, classes, rows, cols) float32, the channels of every output head one after
+    the other (non-finite values are kept: the caller counts them)."""
+    heads = run_heads(model, batch)
+    return heads[0] if len(heads) == 1 else np.concatenate(heads, axis=1)
+
+
+def run_heads(model: Model, batch: np.ndarray) -> List[np.ndarray]:
+    """Every output head as (batch, channels, rows, cols) float32; a head without a channel axis (batch,
+    rows, cols) gets one (Deepness reads it as a sigmoid head). Outputs may be smaller than the tile by an
+    even number of pixels: Deepness centres them in the tile."""
     try:
-        output = model.session.run(None, {model.input_name: batch.astype(model.input_type, copy=False)})[0]
+        outputs = model.session.run(None, {model.input_name: batch.astype(model.input_type, copy=False)})
     except Exception as error:  # onnxruntime raises its own exception types
         raise LabelMigrationError(
             f"The model '{model.path}' failed on a batch of input {tuple(batch.shape)}: "
             f"{str(error).strip()[:400]}") from error
-    output = np.asarray(output, dtype=np.float32)
-    if output.ndim == 3:
-        output = output[:, np.newaxis]
-    if output.ndim != 4 or output.shape[0] != batch.shape[0] or output.shape[2:] != batch.shape[2:]:
-        raise LabelMigrationError(
-            f"The model '{model.path}' returned shape {output.shape} for input {batch.shape}; a segmentation "
-            f"model must return (batch, classes, rows, cols) of the input's size."
-        )
-    _check_class_count(output.shape[1], model.path)
-    if model.info.output_activation == "softmax":
-        output = np.exp(output - output.max(axis=1, keepdims=True))
-        output /= output.sum(axis=1, keepdims=True)
-    elif model.info.output_activation == "sigmoid":
-        output = 0.5 * (1.0 + np.tanh(0.5 * output))  # the sigmoid, without exp overflow warnings
-    return output
+    heads = []
+    for output in outputs:
+        output = np.asarray(output, dtype=np.float32)
+        if output.ndim == 3:
+            output = output[:, np.newaxis]
+        margins = np.subtract(batch.shape[2:], output.shape[2:]) if output.ndim == 4 else None
+        if (output.ndim != 4 or output.shape[0] != batch.shape[0] or (margins < 0).any() or (margins % 2).any()
+                or (heads and output.shape[2:] != heads[0].shape[2:])):
+            raise LabelMigrationError(
+                f"The model '{model.path}' returned shape {output.shape} for input {batch.shape}; a segmentation "
+                f"model must return (batch, classes, rows, cols) of the input's size, or smaller by an even "
+                f"number of pixels (an output centred in the tile), the same size for every output."
+            )
+        _check_class_count(output.shape[1], model.path)
+        if model.info.output_activation == "softmax":
+            output = np.exp(output - output.max(axis=1, keepdims=True))
+            output /= output.sum(axis=1, keepdims=True)
+        elif model.info.output_activation == "sigmoid":
+            output = 0.5 * (1.0 + np.tanh(0.5 * output))  # the sigmoid, without exp overflow warnings
+        heads.append(output)
+    return heads
 
 
 # ----- output writing ----------------------------------------------------------------------------
@@ -566,49 +584,64 @@ class _Writers:
     """The output GeoTIFFs (on temporary paths) and their running statistics."""
 
     def __init__(self, roles: Dict[str, str], source: gdal.Dataset, classes: int, info: ModelInfo,
-                 class_colours: Optional[Dict[int, Tuple[int, int, int]]] = None, only_class: Optional[int] = None):
+                 class_colours: Optional[Dict[int, Tuple[int, int, int]]] = None, only_class: Optional[int] = None,
+                 heads: Optional[List[int]] = None, names: Optional[List[Dict[int, str]]] = None,
+                 labels: Optional[List[str]] = None):
+        heads = list(heads or [classes])
+        if only_class is not None and len(heads) > 1:
+            raise LabelMigrationError(f"The model returns {len(heads)} outputs; one class can only be picked "
+                                      f"from a model with one output.")
         if only_class is not None and not 0 <= only_class < classes:
             raise LabelMigrationError(f"The model returns {classes} class(es); it has no class {only_class}.")
         self.only_class = only_class
         self.roles, self.classes, self.info = roles, (1 if only_class is not None else classes), info
+        self.heads = [1] if only_class is not None else heads  # channels per head
+        self.starts = np.cumsum([0] + self.heads).tolist()  # first channel of each head
+        self.names = [(names[i] if names and i < len(names) else {}) for i in range(len(self.heads))]
+        self.labels = list(labels or [])[:len(self.heads)]
+        self.labels += [f"output {i}" for i in range(len(self.labels), len(self.heads))]
         classes = self.classes
         width, height = source.RasterXSize, source.RasterYSize
         transform = source.GetGeoTransform() if has_geotransform(source) else None
         self.datasets = {}
         for role, path in roles.items():
-            bands, kind = (classes, gdal.GDT_Float32) if role == "probability" else (1, gdal.GDT_Byte)
+            bands, kind = (classes, gdal.GDT_Float32) if role == "probability" else (len(self.heads), gdal.GDT_Byte)
             dataset = create_gtiff(path, width, height, bands, kind, source.GetProjection(), transform)
             for number in range(1, bands + 1):
                 band = dataset.GetRasterBand(number)
                 band.SetNoDataValue(float("nan") if role == "probability" else CLASSES_NODATA)
                 band.SetDescription(self._band_name(role, number - 1))
-            if role == "classes" and class_colours:
-                dataset.GetRasterBand(1).SetColorTable(color_table_from(class_colours))
-                dataset.GetRasterBand(1).SetColorInterpretation(gdal.GCI_PaletteIndex)
+                if role == "classes" and class_colours and number == 1:  # GeoTIFF: a colour table on band 1 only
+                    band.SetColorTable(color_table_from(class_colours))
+                    band.SetColorInterpretation(gdal.GCI_PaletteIndex)
             self.datasets[role] = dataset
         self.sums = np.zeros(classes, np.float64)
-        self.counts = np.zeros(max(2, classes), np.int64)
+        self.head_counts = [np.zeros(max(2, channels), np.int64) for channels in self.heads]
+        self.counts = self.head_counts[0]
         self.valid = 0
         self.not_finite = 0  # valid input pixels where the model returned NaN or infinity
         self.outside_unit = 0  # valid pixels whose output lies outside 0..1 (logits, not probabilities)
 
     def _band_name(self, role: str, index: int) -> str:
         if role == "classes":
-            return "class"
+            return "class" if len(self.heads) == 1 else self.labels[index]
         if self.only_class is not None:
             return self.info.class_names.get(self.only_class, f"class {self.only_class}")
-        return self.info.class_names.get(index + (1 if self.classes == 1 and len(self.info.class_names) > 1 else 0),
-                                         f"class {index}")
+        head = int(np.searchsorted(self.starts, index, side="right")) - 1
+        channel, names = index - self.starts[head], self.names[head]
+        # a one-channel (sigmoid) head gives the probability of its last class: X of (background, X)
+        name = names.get(channel + (1 if self.heads[head] == 1 and len(names) > 1 else 0), f"class {channel}")
+        return name if len(self.heads) == 1 else f"{self.labels[head]}: {name}"
 
     def write(self, row: int, probability: np.ndarray, valid: np.ndarray, not_finite: Optional[np.ndarray]) -> None:
         if not_finite is not None:
             self.not_finite += int((valid & not_finite).sum())
             valid = valid & ~not_finite
         if self.only_class is not None:
-            classes = only_class_mask(probability, self.only_class, self.info.seg_thresh)
+            heads = [only_class_mask(probability, self.only_class, self.info.seg_thresh)]
             probability = probability[self.only_class:self.only_class + 1]
         else:
-            classes = classify(probability, self.info.seg_thresh)
+            heads = [classify(probability[a:b], self.info.seg_thresh) for a, b in zip(self.starts, self.starts[1:])]
         self.valid += int(valid.sum())
         outside = (probability < -_UNIT_SLACK) | (probability > 1 + _UNIT_SLACK)  # blending rounds a little
         self.outside_unit += int((valid & outside.any(axis=0)).sum())
@@ -617,10 +650,16 @@ class _Writers:
             out = np.where(valid, probability, np.float32(np.nan)).astype(np.float32)
             for index in range(self.classes):
                 self.datasets["probability"].GetRasterBand(index + 1).WriteArray(out[index], 0, row)
-        self.counts += np.bincount(classes[valid].ravel(), minlength=len(self.counts))[: len(self.counts)]
-        if "classes" in self.datasets:
-            self.datasets["classes"].GetRasterBand(1).WriteArray(
-                np.where(valid, classes, CLASSES_NODATA).astype(np.uint8), 0, row)
+        for number, (classes, counts) in enumerate(zip(heads, self.head_counts), start=1):
+            counts += np.bincount(classes[valid].ravel(), minlength=len(counts))[: len(counts)]
+            if "classes" in self.datasets:
+                self.datasets["classes"].GetRasterBand(number).WriteArray(
+                    np.where(valid, classes, CLASSES_NODATA).astype(np.uint8), 0, row)
+
+    def recount(self, counts: List[np.ndarray]) -> None:
+        """Replace the class counts (per head, 256 bins) with those of the finished class raster."""
+        for mine, theirs in zip(self.head_counts, counts):
+            mine[:] = theirs[:len(mine)]
 
     def close(self) -> None:
         for dataset in self.datasets.values():
@@ -629,14 +668,18 @@ class _Writers:
 
     def stats(self) -> Dict[str, dict]:
         means = (self.sums / self.valid).tolist() if self.valid else [None] * self.classes
-        if self.only_class is not None:
-            name = self.info.class_names.get(self.only_class, str(self.only_class))
-            names = {0: f"not {name}", 1: name}
-        else:
-            names = {i: self.info.class_names.get(i, str(i)) for i in range(len(self.counts))}
+        per_head = []
+        for head, counts in enumerate(self.head_counts):
+            if self.only_class is not None:
+                name = self.info.class_names.get(self.only_class, str(self.only_class))
+                names = {0: f"not {name}", 1: name}
+            else:
+                names = {i: self.names[head].get(i, str(i)) for i in range(len(counts))}
+            per_head.append({"output": self.labels[head],
+                             "counts": {names[i]: int(c) for i, c in enumerate(counts)}})
         return {
             "probability": {"mean": means, "valid_pixels": self.valid},
-            "classes": {"counts": {names[i]: int(c) for i, c in enumerate(self.counts)}, "valid_pixels": self.valid},
+            "classes": {"counts": per_head[0]["counts"], "valid_pixels": self.valid, "heads": per_head},
         }
 
 
@@ -717,9 +760,11 @@ def predict_raster(input_path: str, model_path: str, outputs: Dict[str, str],
                    overlap: Optional[float] = None, batch_size: int = 4, threshold: Optional[float] = None,
                    class_colours: Optional[Dict[int, Tuple[int, int, int]]] = None,
                    model_info: Optional[ModelInfo] = None, only_class: Optional[int] = None,
+                   resolution: Optional[float] = None, small_segment: Optional[int] = None,
                    extra_outputs: Optional[Dict[str, str]] = None, finish: Optional[Finish] = None,
                    progress: Optional[ProgressCallback] = None,
-                   is_cancelled: Optional[CancelCheck] = None) -> PredictionResult:
+                   is_cancelled: Optional[CancelCheck] = None,
+                   input_scaling: Optional[str] = "auto") -> PredictionResult:
     """Predict every pixel of ``input_path`` with the model and write the requested outputs.
 
     ``outputs`` maps roles to GeoTIFF paths: 'probability' (float32, one band per model output
@@ -730,10 +775,19 @@ def predict_raster(input_path: str, model_path: str, outputs: Dict[str, str],
     ``only_class`` reduces a multi-class model to one class: 'probability' is that class's band alone
     and 'classes' is 1 where it wins the argmax (where its probability reaches the threshold when
     one is given), else 0.
+    A model with several output heads gives 'classes' one band per head and 'probability' the channels of
+    every head one after the other (band descriptions name them).
+    ``resolution`` (cm per pixel; None: no resampling) runs the model on the input resampled to that
+    resolution (a warped VRT, read window by window) and brings the outputs back onto the input's grid, as
+    Deepness runs a model at its ``resolution``. ``small_segment`` (None: the model's seg_small_segment; 0:
+    none) median-filters the class raster as Deepness does (see core.deepness).
     ``extra_outputs`` ({role: path}) are files ``finish`` writes from the finished rasters (a table
     of counts, ...). ``finish`` gets {role: temporary path} of every output, the rasters complete and
     closed, before anything is published; what it returns is the result's ``finished``. The rasters
     and the extra outputs appear together, or, when anything fails, none of them.
+    ``input_scaling`` ('auto', 'dn', 'reflectance' or '8bit') says what the raster's values are;
+    core.input_scaling turns them into the model's input and explains how (the result's
+    ``input_scaling``), warning when that input is implausible for the model.
     """
     steps = Steps(progress, is_cancelled)
     extra_outputs = dict(extra_outputs or {})
@@ -748,31 +802,137 @@ def predict_raster(input_path: str, model_path: str, outputs: Dict[str, str],
         source = open_raster(input_path, "input raster")
         limits.check_pixels(source.RasterXSize, source.RasterYSize, f"The input raster '{input_path}'")
         chosen = select_bands(source, model, bands, input_path)
+        grid, grid_warnings = _model_grid(source, resolution, input_path)
+        limits.check_pixels(grid.RasterXSize, grid.RasterYSize, f"The input raster '{input_path}' at the model's "
+                                                                f"resolution")
         tile, overlap_px = resolve_tiling(model, tile_size, overlap)
-        classes = model.classes or max(1, len(model.info.class_names))
-        batch = fit_batch(tile, max(1, int(batch_size)), len(chosen), classes, source.RasterXSize,
-                          source.RasterYSize, model.fixed_size is not None, model_path)
-        scaling = scaling_for(source, chosen, model.info)
+        margin, classes = _output_margin(model, tile, len(chosen), overlap_px)
+        batch = fit_batch(tile, max(1, int(batch_size)), len(chosen), classes, grid.RasterXSize,
+                          grid.RasterYSize, model.fixed_size is not None, model_path, model.batch)
+        decision = decide_input_scaling(source, chosen, model.info, input_scaling)
+        scaling = decision.transform
         roles = list(outputs) + list(extra_outputs)
         targets = {**outputs, **extra_outputs}
         with atomic_outputs(*[targets[role] for role in roles]) as temporaries:
             paths = dict(zip(roles, temporaries))
-            plan = _Plan(source, chosen, tile, overlap_px, batch)
+            plan = _Plan(grid, chosen, tile, overlap_px, batch, margin)
             writers = None
+            on_grid = {role: (paths[role] + ".model-grid.tif" if grid is not source else paths[role])
+                       for role in outputs}
             try:
-                writers = _stream(model, plan, scaling, {role: paths[role] for role in outputs}, steps, input_path,
-                                  class_colours, only_class)
+                try:
+                    writers = _stream(model, plan, scaling, on_grid, steps, input_path, class_colours, only_class)
+                finally:
+                    if writers is not None:
+                        writers.close()
+                    plan.source = None
+                _check_plausible(writers, model_path, input_path, chosen)
+                size = median_size(model.info.seg_small_segment if small_segment is None else small_segment)
+                _post_process(writers, on_grid, {role: paths[role] for role in outputs}, source, chosen, size,
+                              input_path)
             finally:
-                if writers is not None:
-                    writers.close()
-                plan.source = None
-            _check_plausible(writers, model_path, input_path, chosen)
+                for role, path in on_grid.items():
+                    if path != paths[role] and os.path.exists(path):
+                        os.remove(path)
+                if grid is not source:
+                    grid = None
+                    gdal.Unlink(_grid_path(source))
             finished = finish(paths) if finish is not None else None
     return PredictionResult(outputs=dict(outputs), stats={r: writers.stats()[r] for r in outputs},
-                            width=plan.width, height=plan.height, bands=chosen, tile_size=tile,
+                            width=source.RasterXSize, height=source.RasterYSize, bands=chosen, tile_size=tile,
                             overlap=overlap_px, tiles=plan.tile_count, valid_pixels=writers.valid,
-                            warnings=list(model.warnings) + _output_warnings(writers, model_path),
-                            finished=finished)
+                            warnings=list(model.warnings) + grid_warnings + decision.warnings + one_class_note(
+                                decision, writers.stats()["classes"]["counts"]) + _output_warnings(writers, model_path),
+                            finished=finished, input_scaling=decision.why)
+
+
+def _grid_path(source: gdal.Dataset) -> str:
+    return f"/vsimem/labelmigration-model-grid-{id(source)}.vrt"
+
+
+def _model_grid(source: gdal.Dataset, resolution: Optional[float], input_path: str) -> Tuple[gdal.Dataset, List[str]]:
+    """The raster the model runs on: ``source`` itself, or a warped VRT of it at ``resolution`` cm/px."""
+    if resolution is None:
+        return source, []
+    if not np.isfinite(resolution) or resolution <= 0:
+        raise LabelMigrationError(f"The model resolution must be a positive number of cm per pixel, not {resolution}.")
+    pixel, why_not = model_pixel_size(source, resolution)
+    if why_not:
+        return source, [f"The input raster '{input_path}' was not resampled to the model's resolution of "
+                        f"{resolution:g} cm/px: {why_not}. The model ran on the raster's own pixels."]
+    if pixel is None:
+        return source, []
+    return warped_view(source, pixel, _grid_path(source)), []
+
+
+def _output_margin(model: Model, tile: Tuple[int, int], bands: int, overlap: int) -> Tuple[Tuple[int, int], int]:
+    """((rows, cols) the model's output is smaller than the tile on each side, channels of all heads). Read from
+    the output shapes when they are static, else from one run on a tile of zeros."""
+    shapes = [list(output.shape or []) for output in model.session.get_outputs()]
+    static = all(len(s) in (3, 4) and all(isinstance(d, int) and d > 0 for d in s[-2:]) for s in shapes)
+    if static and all(c is not None for c in model.head_channels):
+        spatial = tuple(shapes[0][-2:])
+        for shape in shapes:  # run_heads checks the same at run time
+            margins = np.subtract(tile, shape[-2:])
+            if (margins < 0).any() or (margins % 2).any() or tuple(shape[-2:]) != spatial:
+                raise LabelMigrationError(
+                    f"The model '{model.path}' returns outputs of {shape[-1]} x {shape[-2]} pixels for tiles of "
+                    f"{tile[1]} x {tile[0]}; a segmentation model returns the tile's size, or less by an even "
+                    f"number of pixels (an output centred in the tile), the same size for every output.")
+        channels = list(model.head_channels)
+    else:
+        probe = np.zeros((model.batch or 1, bands) + tuple(tile), model.input_type)
+        heads = run_heads(model, probe)
+        spatial = heads[0].shape[2:]
+        channels = [head.shape[1] for head in heads]
+        model.head_channels = channels
+    margin = ((tile[0] - spatial[0]) // 2, (tile[1] - spatial[1]) // 2)
+    window = min(spatial)
+    if margin != (0, 0) and overlap > window // 2:
+        raise LabelMigrationError(
+            f"The model '{model.path}' predicts only the central {spatial[1]} x {spatial[0]} pixels of each "
+            f"{tile[1]} x {tile[0]} tile; an overlap of {overlap} pixels between those is more than half of them. "
+            f"Use an overlap (OVERLAP) of at most {window // 2} pixels, or larger tiles.")
+    return margin, int(sum(channels))
+
+
+def _post_process(writers: _Writers, on_grid: Dict[str, str], paths: Dict[str, str], source: gdal.Dataset,
+                  bands: List[int], size: int, input_path: str) -> None:
+    """Deepness's small-segment median filter on the class raster (at the model's resolution), then, when the
+    model ran on a resampled grid, the outputs warped back onto the input's grid with the input's nodata."""
+    resampled = any(on_grid[role] != paths[role] for role in on_grid)
+    if "classes" in on_grid and size > 1:
+        dataset = gdal.Open(on_grid["classes"], gdal.GA_Update)
+        writers.recount(filter_small_segments(dataset, size, CLASSES_NODATA))
+        dataset = None
+    if not resampled:
+        return
+    for role, path in on_grid.items():
+        warp_back(path, paths[role], source, "near" if role == "classes" else "bilinear")
+    datasets = {role: gdal.Open(paths[role], gdal.GA_Update) for role in paths}
+    counts = [np.zeros(256, np.int64) for _ in writers.heads]
+    valid_total = 0
+    for row in range(0, source.RasterYSize, EMIT_ROWS):
+        rows = min(EMIT_ROWS, source.RasterYSize - row)
+        with read_check(input_path, "input raster"):
+            valid = read_valid(source, bands, 0, row, source.RasterXSize, rows)
+        for role, dataset in datasets.items():
+            for number in range(1, dataset.RasterCount + 1):
+                band = dataset.GetRasterBand(number)
+                values = band.ReadAsArray(0, row, source.RasterXSize, rows)
+                if role == "classes":
+                    kept = valid & (values != CLASSES_NODATA)
+                    counts[number - 1] += np.bincount(values[kept].ravel().astype(np.int64), minlength=256)[:256]
+                    band.WriteArray(np.where(valid, values, CLASSES_NODATA).astype(np.uint8), 0, row)
+                else:
+                    band.WriteArray(np.where(valid, values, np.float32(np.nan)).astype(np.float32), 0, row)
+        valid_total += int(valid.sum())
+    for dataset in datasets.values():
+        dataset.FlushCache()
+    datasets.clear()
+    if "classes" in paths:
+        writers.recount(counts)
+    writers.valid = valid_total
 
 
 def _check_plausible(writers: _Writers, model_path: str, input_path: str, bands: List[int]) -> None:
@@ -814,31 +974,48 @@ def _check_outputs(outputs: Dict[str, str], extra_outputs: Dict[str, str], input
 
 
 class _Plan:
-    def __init__(self, source: gdal.Dataset, bands: List[int], tile: Tuple[int, int], overlap: int, batch: int):
-        self.source, self.bands, self.tile, self.batch = source, bands, tile, batch
+    """Where the tiles go. A model whose output is smaller than its input tile by ``margin`` pixels on each side
+    (valid convolutions: Deepness centres such an output in the tile) predicts only the tile's centre: the
+    predicted windows (tile - 2 x margin) are laid out with ``overlap`` between them, and each input tile starts
+    ``margin`` pixels before its window, zero-padded past the raster's edges, so that every pixel is predicted.
+    """
+
+    def __init__(self, source: gdal.Dataset, bands: List[int], tile: Tuple[int, int], overlap: int, batch: int,
+                 margin: Tuple[int, int] = (0, 0)):
+        self.source, self.bands, self.tile, self.batch, self.margin = source, bands, tile, batch, margin
+        self.out = (tile[0] - 2 * margin[0], tile[1] - 2 * margin[1])  # the predicted window
         self.width, self.height = source.RasterXSize, source.RasterYSize
-        self.rows = tile_starts(self.height, tile[0], tile[0] - overlap)
-        self.cols = tile_starts(self.width, tile[1], tile[1] - overlap)
+        self.rows = tile_starts(self.height, self.out[0], self.out[0] - overlap)
+        self.cols = tile_starts(self.width, self.out[1], self.out[1] - overlap)
         self.tile_count = len(self.rows) * len(self.cols)
-        self.col_weights = [axis_weight(x, tile[1], self.width) for x in self.cols]
+        self.col_weights = [axis_weight(x, self.out[1], self.width) for x in self.cols]
+
+    def read(self, x: int, y: int) -> np.ndarray:
+        """The input tile whose predicted window starts at (x, y)."""
+        return read_tile(self.source, self.bands, x - self.margin[1], y - self.margin[0], self.tile)
 
 
-def _stream(model: Model, plan: _Plan, scaling: _Scaling, paths: Dict[str, str], steps: Steps,
+def _stream(model: Model, plan: _Plan, scaling: InputTransform, paths: Dict[str, str], steps: Steps,
             input_path: str, class_colours: Optional[Dict[int, Tuple[int, int, int]]] = None,
             only_class: Optional[int] = None) -> _Writers:
     blender, writers, done = None, None, 0
     for index, y in enumerate(plan.rows):
-        row_weight = axis_weight(y, plan.tile[0], plan.height)
+        row_weight = axis_weight(y, plan.out[0], plan.height)
         for start in range(0, len(plan.cols), plan.batch):
             xs = plan.cols[start:start + plan.batch]
             with read_check(input_path, "input raster"):
-                batch = np.stack([scaling.apply(read_tile(plan.source, plan.bands, x, y, plan.tile)) for x in xs])
-            prediction = run_batch(model, batch)
+                batch = np.stack([scaling.apply(plan.read(x, y)) for x in xs])
+            if len(xs) < plan.batch and model.batch:  # a model with a fixed batch size takes full batches only
+                batch = np.concatenate([batch, np.zeros((plan.batch - len(xs),) + batch.shape[1:], batch.dtype)])
+            heads = run_heads(model, batch)
+            prediction = heads[0] if len(heads) == 1 else np.concatenate(heads, axis=1)
             if blender is None:
                 classes = prediction.shape[1]
-                blender = _RowBlender(classes, min(plan.tile[0], plan.height), plan.width)
+                blender = _RowBlender(classes, min(plan.out[0], plan.height), plan.width)
                 blender.top = y
-                writers = _Writers(paths, plan.source, classes, model.info, class_colours, only_class)
+                channels = [head.shape[1] for head in heads]
+                writers = _Writers(paths, plan.source, classes, model.info, class_colours, only_class, channels,
+                                   [model.class_names_of(i, c) for i, c in enumerate(channels)], model.head_labels)
             for offset, x in enumerate(xs):
                 weight = row_weight[:, np.newaxis] * plan.col_weights[start + offset][np.newaxis, :]
                 blender.add(prediction[offset], x, y, weight)

@@ -97,6 +97,7 @@ class MigrationOptions:
     dates_csv: Optional[str] = None  # label,date
     date: Optional[Union[dt.date, str]] = None  # one date for every label
     cloud_model: Optional[str] = None  # ONNX cloud model; None: the bundled one when installed
+    input_scaling: str = "auto"  # what the scenes' values are for the cloud model (core.input_scaling)
     executor: Optional[str] = None  # None / "local": a thread pool; "tcp://host:port": a Dask scheduler
     workers: Optional[int] = None
     max_candidates: Optional[int] = None  # scenes rated per label; None: all (3 for download backends)
@@ -602,12 +603,16 @@ def _write_cloud_mask(best: "_Candidate", image: str, target: str, options: dict
     pair's image); else the model runs on the pair's image; without a model SCL (8, 9, 10) is used.
     """
     model = cloud_model_path(options)
+    note = None
     if model:
         clouds = best.clouds if best.clouds and _same_grid(best.clouds, image) else None
         if clouds is None:
             from .inference import predict_raster
             clouds = os.path.join(work, "pair-clouds.tif")
-            predict_raster(image, model, {"classes": clouds}, is_cancelled=steps.cancelled)
+            result = predict_raster(image, model, {"classes": clouds}, is_cancelled=steps.cancelled,
+                                    input_scaling=options.get("input_scaling", "auto"))
+            if result.warnings:  # e.g. an input implausible for the cloud model (core.input_scaling)
+                note = f"The cloud mask may be wrong: {_one_line(result.warnings[0])}"
         mask = _mask_from_classes(clouds)
     elif best.scl_crop:
         scl = _onto_grid(best.scl_crop, image, os.path.join(work, "pair-scl.tif"))
@@ -617,7 +622,7 @@ def _write_cloud_mask(best: "_Candidate", image: str, target: str, options: dict
     else:
         return "No cloud mask: no cloud model is installed and the scene has no SCL band."
     _write_mask(mask, image, target)
-    return None
+    return note
 
 
 def _mask_for_complete_pair(task: dict, image: str, target: str, steps: Steps) -> List[str]:
@@ -631,8 +636,11 @@ def _mask_for_complete_pair(task: dict, image: str, target: str, steps: Steps) -
         os.makedirs(work, exist_ok=True)
         from .inference import predict_raster
         clouds = os.path.join(work, "clouds.tif")
-        predict_raster(image, model, {"classes": clouds}, is_cancelled=steps.cancelled)
+        result = predict_raster(image, model, {"classes": clouds}, is_cancelled=steps.cancelled,
+                                input_scaling=task["options"].get("input_scaling", "auto"))
         _write_mask(_mask_from_classes(clouds), image, target)
+        if result.warnings:  # e.g. an input implausible for the cloud model (core.input_scaling)
+            return [f"The cloud mask may be wrong: {_one_line(result.warnings[0])}"]
     except Cancelled:
         raise
     except (LabelMigrationError, RuntimeError, OSError) as error:
@@ -892,17 +900,20 @@ def _rate(candidate: _Candidate, label_path: str, options: dict, work: str, step
                       band_names=candidate.band_names, other_tiles=candidate.other_tiles, is_cancelled=steps.cancelled)
     from .inference import predict_raster
     try:
-        predict_raster(crop.image, model, {"classes": os.path.join(work, "clouds.tif")},
-                       is_cancelled=steps.cancelled)
+        result = predict_raster(crop.image, model, {"classes": os.path.join(work, "clouds.tif")},
+                                is_cancelled=steps.cancelled, input_scaling=options.get("input_scaling", "auto"))
     except Cancelled:
         raise
     except LabelMigrationError as error:
         return f"The cloud model could not run ({_one_line(error)}): the scene cloud cover was used."
     candidate.clouds, candidate.crop = os.path.join(work, "clouds.tif"), crop
+    LOG.info("Cloud model on %s: input scaling %s", candidate.path, result.input_scaling)
     clouds, inside = _window_arrays(candidate.clouds, crop.label)
     seen = inside & (clouds != 255)
     candidate.footprint_cloud = 100.0 * float((clouds[seen] == 1).sum()) / seen.sum() if seen.any() else None
     candidate.coverage_pct, candidate.nodata_pct = crop.covered_percent, crop.nodata_percent
+    if result.warnings:  # e.g. an input implausible for the cloud model (core.input_scaling): the run says so
+        return f"The cloud model's rating may be wrong: {_one_line(result.warnings[0])}"
     return None
 
 

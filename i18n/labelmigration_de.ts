@@ -29,62 +29,62 @@
         <translation>Für {} wurde kein Raster angegeben.</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="251"/>
+        <location filename="../processing/algorithm.py" line="254"/>
         <source>The layer &apos;{}&apos; is served by the &apos;{}&apos; provider; only file-based rasters (GDAL) can be used here.</source>
         <translation>Der Layer '{}' kommt vom Anbieter '{}'; hier sind nur dateibasierte Raster (GDAL) möglich.</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="21"/>
+        <location filename="../processing/cloud_mask.py" line="22"/>
         <source>ONNX models (*.onnx);;All files (*.*)</source>
         <translation>ONNX-Modelle (*.onnx);;Alle Dateien (*.*)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="24"/>
+        <location filename="../processing/cloud_mask.py" line="25"/>
         <source>Label Migration cloud model, 4 bands (bundled)</source>
         <translation>Label-Migration-Wolkenmodell, 4 Bänder (mitgeliefert)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="24"/>
+        <location filename="../processing/cloud_mask.py" line="25"/>
         <source>ukis-csmask 4 bands L1C</source>
         <translation>ukis-csmask 4 Bänder L1C</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="24"/>
+        <location filename="../processing/cloud_mask.py" line="25"/>
         <source>ukis-csmask 4 bands L2A</source>
         <translation>ukis-csmask 4 Bänder L2A</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="24"/>
+        <location filename="../processing/cloud_mask.py" line="25"/>
         <source>ukis-csmask 6 bands L1C</source>
         <translation>ukis-csmask 6 Bänder L1C</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="24"/>
+        <location filename="../processing/cloud_mask.py" line="25"/>
         <source>ukis-csmask 6 bands L2A</source>
         <translation>ukis-csmask 6 Bänder L2A</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="97"/>
+        <location filename="../processing/cloud_mask.py" line="105"/>
         <source>Cloud mask</source>
         <translation>Wolkenmaske</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="18"/>
+        <location filename="../processing/segment.py" line="20"/>
         <source>Models</source>
         <translation>Modelle</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="44"/>
+        <location filename="../processing/segment.py" line="59"/>
         <source>Image</source>
         <translation>Bild</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="45"/>
+        <location filename="../processing/segment.py" line="60"/>
         <source>Model</source>
         <translation>Modell</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="84"/>
+        <location filename="../processing/cloud_mask.py" line="92"/>
         <source>Built-in model (when no model file is given)</source>
         <translation>Eingebautes Modell (wenn keine Modelldatei angegeben ist)</translation>
     </message>
@@ -94,52 +94,52 @@
         <translation>Bänder</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="49"/>
+        <location filename="../processing/segment.py" line="64"/>
         <source>Threshold</source>
         <translation>Schwellenwert</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="91"/>
+        <location filename="../processing/cloud_mask.py" line="99"/>
         <source>Tile size</source>
         <translation>Kachelgröße</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="94"/>
+        <location filename="../processing/cloud_mask.py" line="102"/>
         <source>Overlap</source>
         <translation>Überlappung</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="98"/>
+        <location filename="../processing/cloud_mask.py" line="106"/>
         <source>Cloud probability</source>
         <translation>Wolkenwahrscheinlichkeit</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="100"/>
+        <location filename="../processing/cloud_mask.py" line="108"/>
         <source>Cloud polygons</source>
         <translation>Wolkenpolygone</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="103"/>
+        <location filename="../processing/cloud_mask.py" line="111"/>
         <source>Minimum area</source>
         <translation>Mindestfläche</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="105"/>
+        <location filename="../processing/cloud_mask.py" line="113"/>
         <source>Cloud cover of the valid pixels (%)</source>
         <translation>Wolkenbedeckung der gültigen Pixel (%)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="134"/>
+        <location filename="../processing/cloud_mask.py" line="145"/>
         <source>Cloud cover: {:.2f}% of {} valid pixels ({} tiles of {} px)</source>
         <translation>Wolkenbedeckung: {:.2f}% von {} gültigen Pixeln ({} Kacheln zu {} px)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="164"/>
+        <location filename="../processing/cloud_mask.py" line="175"/>
         <source>The bundled cloud model &apos;{}&apos; is not installed with this copy of the plugin. Give an ONNX file in MODEL or choose a ukis-csmask model in BUILTIN_MODEL.</source>
         <translation>Das mitgelieferte Wolkenmodell '{}' ist mit dieser Kopie des Plugins nicht installiert. Geben Sie eine ONNX-Datei in MODEL an oder wählen Sie ein ukis-csmask-Modell in BUILTIN_MODEL.</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="191"/>
+        <location filename="../processing/cloud_mask.py" line="202"/>
         <source>{} cloud polygons</source>
         <translation>{} Wolkenpolygone</translation>
     </message>
@@ -159,7 +159,7 @@
         <translation>Szene</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="36"/>
+        <location filename="../ui/search_dock.py" line="38"/>
         <source>Label</source>
         <translation>Label</translation>
     </message>
@@ -209,7 +209,7 @@
         <translation>Ungültiger Parameterwert für {}</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="133"/>
+        <location filename="../processing/crop_scene.py" line="134"/>
         <source>Pair of {} x {} pixels; label covered {:.1f}%, label pixels without image data {:.2f}%</source>
         <translation>Paar aus {} x {} Pixeln; Label zu {:.1f}% abgedeckt, Label-Pixel ohne Bilddaten {:.2f}%</translation>
     </message>
@@ -219,7 +219,7 @@
         <translation>Szenen herunterladen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="448"/>
+        <location filename="../ui/search_dock.py" line="450"/>
         <source>Scenes</source>
         <translation>Szenen</translation>
     </message>
@@ -234,12 +234,12 @@
         <translation>Assets</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="215"/>
+        <location filename="../ui/search_dock.py" line="217"/>
         <source>Authentication</source>
         <translation>Authentifizierung</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="125"/>
+        <location filename="../processing/migrate_labels.py" line="130"/>
         <source>Token URL</source>
         <translation>Token-URL</translation>
     </message>
@@ -389,7 +389,7 @@
         <translation>Klasse {}: Farbe {}</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="284"/>
+        <location filename="../processing/migrate_labels.py" line="291"/>
         <source>Label footprints</source>
         <translation>Label-Umrisse</translation>
     </message>
@@ -404,7 +404,7 @@
         <translation>Ziel-KBS</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="162"/>
+        <location filename="../ui/search_dock.py" line="164"/>
         <source>Footprints</source>
         <translation>Umrisse</translation>
     </message>
@@ -414,7 +414,7 @@
         <translation>Es wurden keine Label-Raster angegeben.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="439"/>
+        <location filename="../ui/search_dock.py" line="441"/>
         <source>Migrate labels</source>
         <translation>Labels migrieren</translation>
     </message>
@@ -424,32 +424,32 @@
         <translation>Label-Ordner</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="113"/>
+        <location filename="../processing/migrate_labels.py" line="118"/>
         <source>Label files</source>
         <translation>Label-Dateien</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="115"/>
+        <location filename="../processing/migrate_labels.py" line="120"/>
         <source>Date pattern</source>
         <translation>Datumsmuster</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="116"/>
+        <location filename="../processing/migrate_labels.py" line="121"/>
         <source>Dates CSV</source>
         <translation>Datums-CSV</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="174"/>
+        <location filename="../ui/search_dock.py" line="176"/>
         <source>Date</source>
         <translation>Datum</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="202"/>
+        <location filename="../ui/search_dock.py" line="204"/>
         <source>Backend</source>
         <translation>Backend</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="211"/>
+        <location filename="../ui/search_dock.py" line="213"/>
         <source>URL</source>
         <translation>URL</translation>
     </message>
@@ -474,7 +474,7 @@
         <translation>Maximale Wolkenbedeckung (%)</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="198"/>
+        <location filename="../ui/search_dock.py" line="200"/>
         <source>Product</source>
         <translation>Produkt</translation>
     </message>
@@ -489,12 +489,12 @@
         <translation>Eine Wolkenmaske je Paar schreiben</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="144"/>
+        <location filename="../processing/migrate_labels.py" line="149"/>
         <source>Executor (Dask scheduler address)</source>
         <translation>Executor (Adresse des Dask-Schedulers)</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="146"/>
+        <location filename="../processing/migrate_labels.py" line="151"/>
         <source>Workers (0 = one per core)</source>
         <translation>Worker (0 = einer je Kern)</translation>
     </message>
@@ -504,102 +504,102 @@
         <translation>Ausgabeordner</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="150"/>
+        <location filename="../processing/migrate_labels.py" line="155"/>
         <source>Label-scene matches (CSV)</source>
         <translation>Label-Szenen-Zuordnungen (CSV)</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="153"/>
+        <location filename="../processing/migrate_labels.py" line="158"/>
         <source>QA report</source>
         <translation>QA-Bericht</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="154"/>
+        <location filename="../processing/migrate_labels.py" line="159"/>
         <source>Complete pairs</source>
         <translation>Vollständige Paare</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="155"/>
+        <location filename="../processing/migrate_labels.py" line="160"/>
         <source>Failed labels</source>
         <translation>Fehlgeschlagene Labels</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="161"/>
+        <location filename="../processing/migrate_labels.py" line="167"/>
         <source>Give either a label folder (LABELS) or label files (LABEL_FILES), not both.</source>
         <translation>Geben Sie entweder einen Label-Ordner (LABELS) oder Label-Dateien (LABEL_FILES) an, nicht beides.</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="164"/>
+        <location filename="../processing/migrate_labels.py" line="170"/>
         <source>No labels: give a label folder (LABELS) or label files (LABEL_FILES).</source>
         <translation>Keine Labels: Geben Sie einen Label-Ordner (LABELS) oder Label-Dateien (LABEL_FILES) an.</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="192"/>
+        <location filename="../processing/migrate_labels.py" line="199"/>
         <source>{} labels: {} migrated, {} already done, {} failed, {} without a scene</source>
         <translation>{} Labels: {} migriert, {} bereits erledigt, {} fehlgeschlagen, {} ohne Szene</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="201"/>
+        <location filename="../processing/migrate_labels.py" line="208"/>
         <source>Cloud masks (masks/&lt;label&gt;.tif) made from {}.</source>
         <translation>Wolkenmasken (masks/&lt;label&gt;.tif) erstellt aus {}.</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="297"/>
+        <location filename="../processing/migrate_labels.py" line="304"/>
         <source>Chosen scenes</source>
         <translation>Gewählte Szenen</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="304"/>
+        <location filename="../processing/migrate_labels.py" line="311"/>
         <source>Pairs ({})</source>
         <translation>Paare ({})</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="307"/>
+        <location filename="../processing/migrate_labels.py" line="314"/>
         <source>label</source>
         <translation>Label</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="307"/>
+        <location filename="../processing/migrate_labels.py" line="314"/>
         <source>cloud mask</source>
         <translation>Wolkenmaske</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="307"/>
+        <location filename="../processing/migrate_labels.py" line="314"/>
         <source>image</source>
         <translation>Bild</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="322"/>
+        <location filename="../processing/migrate_labels.py" line="329"/>
         <source>{} pairs: the first {} are loaded; all are in {} (matches.csv).</source>
         <translation>{} Paare: die ersten {} sind geladen; alle liegen in {} (matches.csv).</translation>
     </message>
     <message>
-        <location filename="../processing/styles.py" line="116"/>
+        <location filename="../processing/styles.py" line="157"/>
         <source>Could not style &apos;{}&apos;: {}</source>
         <translation>'{}' konnte nicht gestaltet werden: {}</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="345"/>
+        <location filename="../processing/migrate_labels.py" line="352"/>
         <source>Could not load the results into a layer group: {}</source>
         <translation>Die Ergebnisse konnten nicht in eine Layergruppe geladen werden: {}</translation>
     </message>
     <message>
-        <location filename="../processing/network.py" line="43"/>
+        <location filename="../processing/network.py" line="45"/>
         <source>QGIS&apos;s authentication system is disabled: {}</source>
         <translation>Das Authentifizierungssystem von QGIS ist deaktiviert: {}</translation>
     </message>
     <message>
-        <location filename="../processing/network.py" line="47"/>
+        <location filename="../processing/network.py" line="49"/>
         <source>No usable authentication configuration &apos;{}&apos; (is the master password entered?).</source>
         <translation>Keine verwendbare Authentifizierungskonfiguration '{}' (ist das Master-Passwort eingegeben?).</translation>
     </message>
     <message>
-        <location filename="../processing/network.py" line="25"/>
+        <location filename="../processing/network.py" line="27"/>
         <source>The authentication configuration &apos;{}&apos; has no user name; use a Basic (user name and password) configuration.</source>
         <translation>Die Authentifizierungskonfiguration '{}' hat keinen Benutzernamen; verwenden Sie eine Basic-Konfiguration (Benutzername und Passwort).</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="381"/>
+        <location filename="../ui/dependencies_dialog.py" line="398"/>
         <source>Label Migration</source>
         <translation>Label Migration</translation>
     </message>
@@ -614,7 +614,7 @@
         <translation>Labels nach Klassen rastern</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="47"/>
+        <location filename="../processing/segment.py" line="62"/>
         <source>Class config</source>
         <translation>Klassenkonfiguration</translation>
     </message>
@@ -644,7 +644,7 @@
         <translation>{}: {} Objekte</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="83"/>
+        <location filename="../processing/segment.py" line="118"/>
         <source>{}: {} pixels</source>
         <translation>{}: {} Pixel</translation>
     </message>
@@ -709,7 +709,7 @@
         <translation>Label-Feld</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="169"/>
+        <location filename="../ui/search_dock.py" line="171"/>
         <source>Date field</source>
         <translation>Datumsfeld</translation>
     </message>
@@ -734,27 +734,27 @@
         <translation>Kein Datum für die Labels {}: Geben Sie DATE an oder ein DATE_FIELD mit dem Datum jedes Labels.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="17"/>
+        <location filename="../processing/segment.py" line="19"/>
         <source>Segment with a model</source>
         <translation>Mit einem Modell segmentieren</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="52"/>
+        <location filename="../processing/segment.py" line="75"/>
         <source>Classes</source>
         <translation>Klassen</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="53"/>
+        <location filename="../processing/segment.py" line="76"/>
         <source>Heatmaps</source>
         <translation>Heatmaps</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="55"/>
+        <location filename="../processing/segment.py" line="78"/>
         <source>Counts</source>
         <translation>Zählungen</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="93"/>
+        <location filename="../processing/segment.py" line="128"/>
         <source>Class counts</source>
         <translation>Pixel je Klasse</translation>
     </message>
@@ -784,161 +784,161 @@
         <translation>Bänder: {}</translation>
     </message>
     <message>
-        <location filename="../processing/styles.py" line="62"/>
+        <location filename="../processing/styles.py" line="63"/>
         <source>clear</source>
         <translation>wolkenfrei</translation>
     </message>
     <message>
-        <location filename="../processing/styles.py" line="63"/>
+        <location filename="../processing/styles.py" line="64"/>
         <source>cloud</source>
         <translation>Wolke</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="92"/>
+        <location filename="../ui/about_dialog.py" line="93"/>
         <source>About Label Migration</source>
         <translation>Über Label Migration</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="42"/>
+        <location filename="../ui/dependencies_dialog.py" line="43"/>
         <source>Label Migration — Python dependencies</source>
         <translation>Label Migration — Python-Abhängigkeiten</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="65"/>
+        <location filename="../ui/dependencies_dialog.py" line="66"/>
         <source>Packages the plugin imports, looked up in the Python that QGIS runs and in the plugin&apos;s package folder. Tick the ones to install; packages QGIS ships (GDAL, numpy, PyQt) are never installed or changed.</source>
         <translation>Pakete, die das Plugin importiert, gesucht im Python von QGIS und im Paketordner des Plugins. Haken Sie die zu installierenden an; Pakete, die QGIS mitbringt (GDAL, numpy, PyQt), werden nie installiert oder verändert.</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="83"/>
+        <location filename="../ui/dependencies_dialog.py" line="84"/>
         <source>Install with --user instead of into the plugin&apos;s folder</source>
         <translation>Mit --user statt in den Ordner des Plugins installieren</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="95"/>
+        <location filename="../ui/dependencies_dialog.py" line="96"/>
         <source>Install selected</source>
         <translation>Ausgewählte installieren</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="98"/>
+        <location filename="../ui/dependencies_dialog.py" line="99"/>
         <source>Cancel install</source>
         <translation>Installation abbrechen</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="102"/>
+        <location filename="../ui/dependencies_dialog.py" line="103"/>
         <source>Test imports</source>
         <translation>Importe testen</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="104"/>
+        <location filename="../ui/dependencies_dialog.py" line="105"/>
         <source>Import each installed package in a separate Python process</source>
         <translation>Jedes installierte Paket in einem eigenen Python-Prozess importieren</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="127"/>
+        <location filename="../ui/dependencies_dialog.py" line="128"/>
         <source>Execution provider (onnxruntime)</source>
         <translation>Execution Provider (onnxruntime)</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="129"/>
+        <location filename="../ui/dependencies_dialog.py" line="130"/>
         <source>Not checked yet: checking imports onnxruntime.</source>
         <translation>Noch nicht geprüft: Die Prüfung importiert onnxruntime.</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="133"/>
+        <location filename="../ui/dependencies_dialog.py" line="134"/>
         <source>Check</source>
         <translation>Prüfen</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="156"/>
+        <location filename="../ui/dependencies_dialog.py" line="157"/>
         <source>not found</source>
         <translation>nicht gefunden</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="157"/>
+        <location filename="../ui/dependencies_dialog.py" line="158"/>
         <source>Python: {python}
 Package folder: {folder}</source>
         <translation>Python: {python}
 Paketordner: {folder}</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="163"/>
+        <location filename="../ui/dependencies_dialog.py" line="164"/>
         <source> (optional)</source>
         <translation> (optional)</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="190"/>
+        <location filename="../ui/dependencies_dialog.py" line="191"/>
         <source>Nothing to install</source>
         <translation>Nichts zu installieren</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="216"/>
+        <location filename="../ui/dependencies_dialog.py" line="217"/>
         <source>Installing {names}…</source>
         <translation>Installiere {names}…</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="249"/>
+        <location filename="../ui/dependencies_dialog.py" line="250"/>
         <source>Could not start {python}
 </source>
         <translation>{python} konnte nicht gestartet werden
 </translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="250"/>
+        <location filename="../ui/dependencies_dialog.py" line="251"/>
         <source>pip could not be started: &apos;{python}&apos; is not a program that runs here.</source>
         <translation>pip konnte nicht gestartet werden: '{python}' ist hier kein ausführbares Programm.</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="258"/>
+        <location filename="../ui/dependencies_dialog.py" line="259"/>
         <source>Cancelled. Packages pip had finished may remain in {folder}; install again to complete them.</source>
         <translation>Abgebrochen. Von pip fertig installierte Pakete können in {folder} verbleiben; installieren Sie erneut, um sie zu vervollständigen.</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="262"/>
+        <location filename="../ui/dependencies_dialog.py" line="263"/>
         <source>pip failed (exit code {code}); nothing was changed in QGIS&apos;s own packages. </source>
         <translation>pip ist fehlgeschlagen (Exit-Code {code}); an den Paketen von QGIS selbst wurde nichts geändert. </translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="272"/>
+        <location filename="../ui/dependencies_dialog.py" line="273"/>
         <source>Installed {names}.</source>
         <translation>{names} installiert.</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="274"/>
+        <location filename="../ui/dependencies_dialog.py" line="275"/>
         <source>Still not usable: {names} (see the table).</source>
         <translation>Noch nicht verwendbar: {names} (siehe Tabelle).</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="276"/>
+        <location filename="../ui/dependencies_dialog.py" line="277"/>
         <source>Restart QGIS: this session had already imported {names}; the new version loads after a restart.</source>
         <translation>Starten Sie QGIS neu: Diese Sitzung hatte {names} bereits importiert; die neue Version wird nach einem Neustart geladen.</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="279"/>
+        <location filename="../ui/dependencies_dialog.py" line="280"/>
         <source>They can be used now, without restarting QGIS.</source>
         <translation>Sie können jetzt ohne Neustart von QGIS verwendet werden.</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="340"/>
+        <location filename="../ui/dependencies_dialog.py" line="346"/>
         <source>onnxruntime failed: {error}</source>
         <translation>onnxruntime ist fehlgeschlagen: {error}</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="342"/>
+        <location filename="../ui/dependencies_dialog.py" line="348"/>
         <source>onnxruntime {version}; available: {available}. Runs on: {running}.</source>
         <translation>onnxruntime {version}; verfügbar: {available}. Läuft auf: {running}.</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="346"/>
+        <location filename="../ui/dependencies_dialog.py" line="352"/>
         <source>For NVIDIA GPUs install the GPU build (onnxruntime-gpu, with CUDA and cuDNN) in place of onnxruntime.</source>
         <translation>Für NVIDIA-GPUs installieren Sie statt onnxruntime die GPU-Version (onnxruntime-gpu, mit CUDA und cuDNN).</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="381"/>
+        <location filename="../ui/dependencies_dialog.py" line="398"/>
         <source>Python packages need installing: {names}.</source>
         <translation>Python-Pakete müssen installiert werden: {names}.</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="383"/>
+        <location filename="../ui/dependencies_dialog.py" line="400"/>
         <source>Install…</source>
         <translation>Installieren…</translation>
     </message>
@@ -1028,7 +1028,7 @@ Paketordner: {folder}</translation>
         <translation>Migrieren</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="258"/>
+        <location filename="../ui/search_dock.py" line="260"/>
         <source>Cancel</source>
         <translation>Abbrechen</translation>
     </message>
@@ -1043,232 +1043,232 @@ Paketordner: {folder}</translation>
         <translation>Den QA-Bericht (report.html) im Browser öffnen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="36"/>
+        <location filename="../ui/search_dock.py" line="38"/>
         <source>Rank</source>
         <translation>Rang</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="36"/>
+        <location filename="../ui/search_dock.py" line="38"/>
         <source>Title</source>
         <translation>Titel</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="36"/>
+        <location filename="../ui/search_dock.py" line="38"/>
         <source>Date and time</source>
         <translation>Datum und Uhrzeit</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="36"/>
+        <location filename="../ui/search_dock.py" line="38"/>
         <source>Cloud %</source>
         <translation>Wolken %</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="36"/>
+        <location filename="../ui/search_dock.py" line="38"/>
         <source>Coverage %</source>
         <translation>Abdeckung %</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="36"/>
+        <location filename="../ui/search_dock.py" line="38"/>
         <source>Offset (days)</source>
         <translation>Abstand (Tage)</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="106"/>
+        <location filename="../ui/search_dock.py" line="108"/>
         <source>folder</source>
         <translation>Ordner</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="415"/>
+        <location filename="../ui/search_dock.py" line="417"/>
         <source>Scene search</source>
         <translation>Szenensuche</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="173"/>
+        <location filename="../ui/search_dock.py" line="175"/>
         <source>The date of every label, used when no date field is chosen</source>
         <translation>Das Datum aller Labels, wenn kein Datumsfeld gewählt ist</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="184"/>
+        <location filename="../ui/search_dock.py" line="186"/>
         <source>before</source>
         <translation>davor</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="186"/>
+        <location filename="../ui/search_dock.py" line="188"/>
         <source>after</source>
         <translation>danach</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="188"/>
+        <location filename="../ui/search_dock.py" line="190"/>
         <source>Days</source>
         <translation>Tage</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="194"/>
+        <location filename="../ui/search_dock.py" line="196"/>
         <source>Maximum cloud cover</source>
         <translation>Maximale Wolkenbedeckung</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="207"/>
+        <location filename="../ui/search_dock.py" line="209"/>
         <source>Choose the archive folder</source>
         <translation>Archivordner wählen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="219"/>
+        <location filename="../ui/search_dock.py" line="221"/>
         <source>Search scenes</source>
         <translation>Szenen suchen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="228"/>
+        <location filename="../ui/search_dock.py" line="230"/>
         <source>Search</source>
         <translation>Suchen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="484"/>
+        <location filename="../ui/search_dock.py" line="486"/>
         <source>No quicklook</source>
         <translation>Kein Vorschaubild</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="253"/>
+        <location filename="../ui/search_dock.py" line="255"/>
         <source>Download folder</source>
         <translation>Download-Ordner</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="256"/>
+        <location filename="../ui/search_dock.py" line="258"/>
         <source>Download selected</source>
         <translation>Ausgewählte herunterladen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="279"/>
+        <location filename="../ui/search_dock.py" line="281"/>
         <source>Local archive folder</source>
         <translation>Ordner des lokalen Archivs</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="323"/>
+        <location filename="../ui/search_dock.py" line="325"/>
         <source>A search, download or migration is already running.</source>
         <translation>Eine Suche, ein Download oder eine Migration läuft bereits.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="327"/>
+        <location filename="../ui/search_dock.py" line="329"/>
         <source>The algorithm {} is not available.</source>
         <translation>Der Algorithmus {} ist nicht verfügbar.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="339"/>
+        <location filename="../ui/search_dock.py" line="341"/>
         <source>Searching…</source>
         <translation>Suche läuft…</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="339"/>
+        <location filename="../ui/search_dock.py" line="341"/>
         <source>Downloading…</source>
         <translation>Download läuft…</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="339"/>
+        <location filename="../ui/search_dock.py" line="341"/>
         <source>Migrating labels…</source>
         <translation>Labels werden migriert…</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="346"/>
+        <location filename="../ui/search_dock.py" line="348"/>
         <source>Choose a footprint layer.</source>
         <translation>Wählen Sie einen Umriss-Layer.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="377"/>
+        <location filename="../ui/search_dock.py" line="379"/>
         <source>Choose the folder of the local archive.</source>
         <translation>Wählen Sie den Ordner des lokalen Archivs.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="355"/>
+        <location filename="../ui/search_dock.py" line="357"/>
         <source>Select the scenes to download in the table.</source>
         <translation>Wählen Sie die herunterzuladenden Szenen in der Tabelle aus.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="358"/>
+        <location filename="../ui/search_dock.py" line="360"/>
         <source>Choose the download folder.</source>
         <translation>Wählen Sie den Download-Ordner.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="371"/>
+        <location filename="../ui/search_dock.py" line="373"/>
         <source>Choose the label folder.</source>
         <translation>Wählen Sie den Label-Ordner.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="374"/>
+        <location filename="../ui/search_dock.py" line="376"/>
         <source>Choose the output folder.</source>
         <translation>Wählen Sie den Ausgabeordner.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="380"/>
+        <location filename="../ui/search_dock.py" line="382"/>
         <source>Choose the dates CSV.</source>
         <translation>Wählen Sie die Datums-CSV.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="397"/>
+        <location filename="../ui/search_dock.py" line="399"/>
         <source>Cancelled.</source>
         <translation>Abgebrochen.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="400"/>
+        <location filename="../ui/search_dock.py" line="402"/>
         <source>The {} failed.</source>
         <translation>{} fehlgeschlagen.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="400"/>
+        <location filename="../ui/search_dock.py" line="402"/>
         <source>search</source>
         <translation>Suche</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="400"/>
+        <location filename="../ui/search_dock.py" line="402"/>
         <source>download</source>
         <translation>Download</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="400"/>
+        <location filename="../ui/search_dock.py" line="402"/>
         <source>migration</source>
         <translation>Migration</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="411"/>
+        <location filename="../ui/search_dock.py" line="413"/>
         <source>{} files downloaded.</source>
         <translation>{} Dateien heruntergeladen.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="413"/>
+        <location filename="../ui/search_dock.py" line="415"/>
         <source>Offline (to be restored first): {}</source>
         <translation>Offline (muss erst wiederhergestellt werden): {}</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="425"/>
+        <location filename="../ui/search_dock.py" line="427"/>
         <source>{} complete pairs, {} labels failed; outputs in {}.</source>
         <translation>{} vollständige Paare, {} Labels fehlgeschlagen; Ausgaben in {}.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="429"/>
+        <location filename="../ui/search_dock.py" line="431"/>
         <source>The results could not be loaded: {}</source>
         <translation>Die Ergebnisse konnten nicht geladen werden: {}</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="436"/>
+        <location filename="../ui/search_dock.py" line="438"/>
         <source>The reasons are in matches.csv and the report.</source>
         <translation>Die Gründe stehen in matches.csv und im Bericht.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="446"/>
+        <location filename="../ui/search_dock.py" line="448"/>
         <source>The search returned no scene layer.</source>
         <translation>Die Suche hat keinen Szenen-Layer geliefert.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="470"/>
+        <location filename="../ui/search_dock.py" line="472"/>
         <source>{} scenes for {} labels.</source>
         <translation>{} Szenen für {} Labels.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="488"/>
+        <location filename="../ui/search_dock.py" line="490"/>
         <source>Loading quicklook…</source>
         <translation>Vorschaubild wird geladen…</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="509"/>
+        <location filename="../ui/search_dock.py" line="511"/>
         <source>Quicklook not available</source>
         <translation>Vorschaubild nicht verfügbar</translation>
     </message>
@@ -1293,57 +1293,57 @@ Paketordner: {folder}</translation>
         <translation>Wolken- und Wolkenschattenmodelle von ukis-csmask (die eingebauten Modelle 1 bis 4 von cloudmask, wenn installiert und gewählt)</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="57"/>
+        <location filename="../ui/about_dialog.py" line="58"/>
         <source>Licence</source>
         <translation>Lizenz</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="57"/>
+        <location filename="../ui/about_dialog.py" line="58"/>
         <source>Version</source>
         <translation>Version</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="57"/>
+        <location filename="../ui/about_dialog.py" line="58"/>
         <source>experimental</source>
         <translation>experimentell</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="58"/>
+        <location filename="../ui/about_dialog.py" line="59"/>
         <source>GNU General Public License, version 2 or later; see the LICENSE file</source>
         <translation>GNU General Public License, Version 2 oder neuer; siehe die Datei LICENSE</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="59"/>
+        <location filename="../ui/about_dialog.py" line="60"/>
         <source>Authors</source>
         <translation>Autoren</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="59"/>
+        <location filename="../ui/about_dialog.py" line="60"/>
         <source>Home page</source>
         <translation>Homepage</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="59"/>
+        <location filename="../ui/about_dialog.py" line="60"/>
         <source>Source code</source>
         <translation>Quellcode</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="60"/>
+        <location filename="../ui/about_dialog.py" line="61"/>
         <source>Report a problem</source>
         <translation>Problem melden</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="60"/>
+        <location filename="../ui/about_dialog.py" line="61"/>
         <source>Bundled cloud model and its data</source>
         <translation>Mitgeliefertes Wolkenmodell und seine Daten</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="61"/>
+        <location filename="../ui/about_dialog.py" line="62"/>
         <source>The default cloud model (models/cloud_s2_4band.onnx) is part of Label Migration and under its licence. It was trained on synthetic scenes only; the data below were used in building, selecting or testing it (see models/cloud_s2_4band.md).</source>
         <translation>Das voreingestellte Wolkenmodell (models/cloud_s2_4band.onnx) gehört zu Label Migration und steht unter dessen Lizenz. Es wurde nur mit synthetischen Szenen trainiert; die folgenden Daten dienten seiner Entwicklung, Auswahl oder Prüfung (siehe models/cloud_s2_4band.md).</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="64"/>
+        <location filename="../ui/about_dialog.py" line="65"/>
         <source>Contains modified Copernicus Sentinel data.</source>
         <translation>Enthält veränderte Copernicus-Sentinel-Daten.</translation>
     </message>
@@ -1378,7 +1378,7 @@ Paketordner: {folder}</translation>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="125"/>
+        <location filename="../processing/migrate_labels.py" line="130"/>
         <source>Download URL</source>
         <translation>Download-URL</translation>
     </message>
@@ -1393,42 +1393,37 @@ Paketordner: {folder}</translation>
         <translation>{} ist unerwartet fehlgeschlagen: {}: {}. Die Einzelheiten stehen in {}.</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="226"/>
+        <location filename="../processing/algorithm.py" line="229"/>
         <source>the file {}</source>
         <translation>der Datei {}</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="237"/>
+        <location filename="../processing/algorithm.py" line="240"/>
         <source>the log (View &gt; Panels &gt; Log Messages, tab &apos;{}&apos;)</source>
         <translation>dem Protokoll (Ansicht &gt; Bedienfelder &gt; Protokollmeldungen, Reiter '{}')</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="238"/>
+        <location filename="../processing/algorithm.py" line="241"/>
         <source>no log (the settings folder cannot be written)</source>
         <translation>keinem Protokoll (der Einstellungsordner ist nicht beschreibbar)</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="242"/>
+        <location filename="../processing/algorithm.py" line="245"/>
         <source>a file</source>
         <translation>eine Datei</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="246"/>
+        <location filename="../processing/algorithm.py" line="249"/>
         <source>Cannot read or write {}: {}.</source>
         <translation>{} kann nicht gelesen oder geschrieben werden: {}.</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="44"/>
-        <source>Runs an ONNX cloud segmentation model (a U-Net exported with the Deepness metadata keys, or any single-channel sigmoid or two-class model) over a raster of any size: tiles with overlap, blended towards tile centres so no seams appear, streamed block by block.&lt;br&gt;&lt;br&gt;&lt;b&gt;Image&lt;/b&gt; (INPUT): the raster to mask; nodata stays nodata.&lt;br&gt;&lt;b&gt;Model&lt;/b&gt; (MODEL): an ONNX file (optional). Its metadata name the bands it needs (matched to band descriptions such as B02/blue ... B08/nir, B11/swir16, B12/swir22) and its scaling. When given, it wins over the built-in model.&lt;br&gt;&lt;b&gt;Built-in model&lt;/b&gt; (BUILTIN_MODEL), used when MODEL is empty: 0 = the Label Migration cloud model bundled with the plugin (4 bands B02 B03 B04 B08); 1 to 4 = the cloud/shadow U-Nets of the ukis-csmask package (pip install ukis-csmask==1.0.0): 1 = 4 bands L1C, 2 = 4 bands L2A, 3 = 6 bands L1C, 4 = 6 bands L2A (B02 B03 B04 B08 B11 B12). They take reflectance: a raster without scale/offset metadata is read as DN / 10000 (give products from baseline 04.00 on with their offset applied, e.g. safetogeotiff REFLECTANCE). Their mask is 1 where the cloud class wins over clear and cloud shadow (shadow counts as clear); the probability is the cloud class's.&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): comma-separated band names or numbers, overriding the model's band list.&lt;br&gt;&lt;b&gt;Threshold&lt;/b&gt; (THRESHOLD): cloud probability from which a pixel is cloud (default: the model's seg_thresh, else 0.5; for ukis-csmask the most probable class).&lt;br&gt;&lt;b&gt;Tile size&lt;/b&gt; (TILE_SIZE) and &lt;b&gt;Overlap&lt;/b&gt; (OVERLAP) in pixels: 0 = the model's own. Tiles are at most 8192 pixels, overlaps at most half a tile; tiles that would not fit the memory limit are refused before the run.&lt;br&gt;&lt;b&gt;Cloud mask&lt;/b&gt; (OUTPUT): uint8, 1 cloud, 0 clear, 255 nodata.&lt;br&gt;&lt;b&gt;Cloud probability&lt;/b&gt; (OUTPUT_PROBABILITY): optional float32.&lt;br&gt;&lt;b&gt;Cloud polygons&lt;/b&gt; (OUTPUT_VECTOR): optional polygons of the clouds, without specks smaller than &lt;b&gt;Minimum area&lt;/b&gt; (MIN_AREA) in the raster's units² (m² for UTM; default 1000).&lt;br&gt;CLOUD_PERCENT is the share of valid pixels that are cloud. NaN pixels of the image are nodata; an image without a valid pixel, or a model that returns NaN for any valid pixel, fails the run and writes nothing.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:cloudmask -- INPUT=pair_image.tif MODEL=cloud.onnx OUTPUT=cloud_mask.tif&lt;/code&gt;, or with &lt;code&gt;BUILTIN_MODEL=2&lt;/code&gt; instead of MODEL for ukis-csmask's 4-band L2A model.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../processing/cloud_mask.py" line="148"/>
+        <location filename="../processing/cloud_mask.py" line="159"/>
         <source>Cloud polygons (OUTPUT_VECTOR) need a georeferenced image, but the input raster INPUT (&apos;{}&apos;) has no coordinate reference system. Assign one first, or leave OUTPUT_VECTOR empty.</source>
         <translation>Wolkenpolygone (OUTPUT_VECTOR) brauchen ein georeferenziertes Bild, aber das Eingaberaster INPUT ('{}') hat kein Koordinatenbezugssystem. Weisen Sie zuerst eines zu oder lassen Sie OUTPUT_VECTOR leer.</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="181"/>
+        <location filename="../processing/cloud_mask.py" line="192"/>
         <source>The cloud mask was written, but the cloud polygons (OUTPUT_VECTOR) could not be: {}</source>
         <translation>Die Wolkenmaske wurde geschrieben, die Wolkenpolygone (OUTPUT_VECTOR) aber nicht: {}</translation>
     </message>
@@ -1443,7 +1438,7 @@ Paketordner: {folder}</translation>
         <translation>Server des Kontos</translation>
     </message>
     <message>
-        <location filename="../processing/download_scenes.py" line="100"/>
+        <location filename="../processing/download_scenes.py" line="101"/>
         <source>If that host is the account&apos;s server, give its address in the authentication configuration&apos;s URL field or in URL (Server of the account).</source>
         <translation>Wenn dieser Host der Server des Kontos ist, geben Sie seine Adresse im URL-Feld der Authentifizierungskonfiguration oder in URL (Server des Kontos) an.</translation>
     </message>
@@ -1461,11 +1456,6 @@ Paketordner: {folder}</translation>
         <location filename="../processing/mask_footprint.py" line="76"/>
         <source>Target CRS (TARGET_CRS): {!r} is not a coordinate reference system QGIS knows.</source>
         <translation>Ziel-KBS (TARGET_CRS): {!r} ist kein Koordinatenbezugssystem, das QGIS kennt.</translation>
-    </message>
-    <message>
-        <location filename="../processing/migrate_labels.py" line="40"/>
-        <source>Moves a whole label set onto Sentinel-2 in one run: for each label it searches the scenes around the label&apos;s date, chooses the one with the least cloud over the label itself (the SCL band of L2A products, read for the label&apos;s window only; otherwise the cloud model), then the smallest time offset, then the best coverage, and writes an aligned image/label pair. Tiles of one datatake are mosaicked when a label straddles them. A re-run skips the pairs that are complete and verified.&lt;br&gt;&lt;br&gt;&lt;b&gt;Label folder&lt;/b&gt; (LABELS): a folder of georeferenced label rasters (GeoTIFF), or PNG/JPEG labels each beside the georeferenced image it was drawn on, matched by name (&lt;i&gt;area1_label.png&lt;/i&gt; with &lt;i&gt;area1_visual.tif&lt;/i&gt;).&lt;br&gt;&lt;b&gt;Label files&lt;/b&gt; (LABEL_FILES): or (also) a list of label files.&lt;br&gt;&lt;b&gt;Date pattern&lt;/b&gt; (DATE_PATTERN): a regular expression finding the date in a file name; groups named year, month, day, or three groups in that order. Default: YYYYMMDD, YYYY-MM-DD or YYYY_MM_DD.&lt;br&gt;&lt;b&gt;Dates CSV&lt;/b&gt; (DATES_CSV): or a CSV with the columns label,date.&lt;br&gt;&lt;b&gt;Date&lt;/b&gt; (DATE): or one date for every label.&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API, 2 a DHuS hub, 3 a local archive (a folder of SAFE products; URL is the folder). OData and DHuS products are downloaded to OUTPUT_FOLDER/downloads (at most 4 at a time); STAC assets are read window by window.&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL), &lt;b&gt;Collection&lt;/b&gt; (COLLECTION), &lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): as in &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Download URL&lt;/b&gt; (DOWNLOAD_URL) and &lt;b&gt;Token URL&lt;/b&gt; (TOKEN_URL), advanced: for BACKEND 0 (Copernicus Data Space OData) only, the download service&apos;s base address (the part before /Products(&amp;lt;Id&amp;gt;)/$value) and the OpenID token endpoint of a private or test deployment. Default: the public Copernicus Data Space addresses.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the search window (default 10, at most 3650).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in % (default 30; the cloud over the label decides among the scenes that pass).&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): the bands of the images, comma-separated (default B02,B03,B04,B08).&lt;br&gt;&lt;b&gt;Cloud model&lt;/b&gt; (CLOUD_MODEL): an ONNX cloud model for scenes without SCL (default: the bundled model when installed; without one the scene cloud cover ranks them and the reason says so).&lt;br&gt;&lt;b&gt;Cloud masks&lt;/b&gt; (CLOUD_MASKS): writes OUTPUT_FOLDER/masks/&amp;lt;label&amp;gt;.tif per pair (1 cloud, 0 clear, 255 nodata, on the pair&apos;s grid) with the cloud model (the one rating already ran on the same crop is reused), or, without a model, from the SCL band of L2A products (classes 8, 9, 10). Default: on when a cloud model is installed; the log says which source was used.&lt;br&gt;&lt;b&gt;Executor&lt;/b&gt; (EXECUTOR): empty for the local pool, or a Dask scheduler address such as tcp://10.0.0.5:8786 (its workers need this plugin importable as &lt;i&gt;labelmigration&lt;/i&gt; and the same paths).&lt;br&gt;&lt;b&gt;Workers&lt;/b&gt; (WORKERS): threads of the local pool (0 = one per core, at most 256).&lt;br&gt;&lt;b&gt;Output folder&lt;/b&gt; (OUTPUT_FOLDER): receives images/&amp;lt;label&amp;gt;.tif, labels/&amp;lt;label&amp;gt;.tif, matches.csv (MATCHES), footprints.gpkg (FOOTPRINTS, with a second layer &apos;scenes&apos;: the chosen scenes&apos; footprints) and report.html (REPORT). From the dialog the results load as a layer group &apos;Label migration: &amp;lt;folder&amp;gt;&apos;: label footprints, chosen scenes, and the pairs (image, label, cloud mask; at most 50, in collapsed sub-groups). PAIRS counts the complete pairs, FAILED the labels that failed (the reasons are in matches.csv and the report). A run in which no label got a pair fails; its matches.csv and report still say why. Labels whose names cannot be file names as they are get a safe file name (the log and matches.csv name it).&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:migratelabels -- LABELS=/data/labels BACKEND=3 URL=/data/sentinel2 DAYS_BEFORE=15 DAYS_AFTER=15 OUTPUT_FOLDER=/data/migrated&lt;/code&gt;</source>
-        <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../processing/rasterize_labels.py" line="21"/>
@@ -1518,49 +1508,109 @@ Paketordner: {folder}</translation>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="19"/>
-        <source>Runs any ONNX segmentation model (Deepness-compatible metadata) over a raster of any size, tiled with centre-weighted blending.&lt;br&gt;&lt;br&gt;&lt;b&gt;Image&lt;/b&gt; (INPUT): the raster; nodata stays nodata.&lt;br&gt;&lt;b&gt;Model&lt;/b&gt; (MODEL): the ONNX file.&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): comma-separated band names or numbers, overriding the model&apos;s band list.&lt;br&gt;&lt;b&gt;Classes&lt;/b&gt; (CLASSES): optional class config, a JSON file or text: a list of &lt;code&gt;{&quot;name&quot;: ..., &quot;color&quot;: &quot;#rrggbb&quot;, &quot;filter&quot;: ...}&lt;/code&gt; (class 1 first); its names and colours are used. Otherwise the model&apos;s class names and a palette.&lt;br&gt;&lt;b&gt;Threshold&lt;/b&gt; (THRESHOLD): pixels whose best probability is below it become class 0 (default: the model&apos;s seg_thresh).&lt;br&gt;&lt;b&gt;Classes&lt;/b&gt; (OUTPUT): uint8 class raster with a colour table, 255 nodata.&lt;br&gt;&lt;b&gt;Heatmaps&lt;/b&gt; (OUTPUT_HEATMAPS): optional, one float32 probability band per class.&lt;br&gt;&lt;b&gt;Counts&lt;/b&gt; (OUTPUT_COUNTS): optional CSV of pixels and area per class (they sum to the valid pixels).&lt;br&gt;The outputs appear together or not at all. NaN pixels of the image are nodata; an image without a valid pixel, or a model that returns NaN for any valid pixel, fails the run and writes nothing.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:segment -- INPUT=image.tif MODEL=landuse.onnx CLASSES=classes.json OUTPUT=classes.tif OUTPUT_COUNTS=counts.csv&lt;/code&gt;</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../processing/segment.py" line="85"/>
+        <location filename="../processing/segment.py" line="120"/>
         <source>Class {} ({} pixels) has no name in the class config or the model&apos;s class_names; it has no colour of its own.</source>
         <translation>Klasse {} ({} Pixel) hat keinen Namen in der Klassenkonfiguration oder in class_names des Modells; sie hat keine eigene Farbe.</translation>
     </message>
     <message>
-        <location filename="../processing/settings.py" line="22"/>
+        <location filename="../processing/settings.py" line="24"/>
         <source>Largest raster (megapixels)</source>
         <translation>Größtes Raster (Megapixel)</translation>
     </message>
     <message>
-        <location filename="../processing/settings.py" line="22"/>
+        <location filename="../processing/settings.py" line="24"/>
         <source>Largest array in memory (MB, 0 = half the memory)</source>
         <translation>Größtes Array im Speicher (MB, 0 = halber Arbeitsspeicher)</translation>
     </message>
     <message>
-        <location filename="../processing/settings.py" line="22"/>
+        <location filename="../processing/settings.py" line="24"/>
         <source>Largest metadata file (MB)</source>
         <translation>Größte Metadatendatei (MB)</translation>
     </message>
     <message>
-        <location filename="../processing/settings.py" line="22"/>
+        <location filename="../processing/settings.py" line="24"/>
         <source>Connection timeout (s)</source>
         <translation>Zeitlimit für den Verbindungsaufbau (s)</translation>
     </message>
     <message>
-        <location filename="../processing/settings.py" line="22"/>
+        <location filename="../processing/settings.py" line="24"/>
         <source>Read timeout (s)</source>
         <translation>Zeitlimit beim Lesen (s)</translation>
     </message>
     <message>
-        <location filename="../processing/settings.py" line="22"/>
+        <location filename="../processing/settings.py" line="24"/>
         <source>Stalled download timeout (s)</source>
         <translation>Zeitlimit für stockende Downloads (s)</translation>
     </message>
     <message>
-        <location filename="../processing/settings.py" line="22"/>
+        <location filename="../processing/settings.py" line="24"/>
         <source>Give up retrying after (s)</source>
         <translation>Wiederholungen aufgeben nach (s)</translation>
+    </message>
+    <message>
+        <location filename="../processing/cloud_mask.py" line="45"/>
+        <source>Runs an ONNX cloud segmentation model (a U-Net exported with the Deepness metadata keys, or any single-channel sigmoid or two-class model) over a raster of any size: tiles with overlap, blended towards tile centres so no seams appear, streamed block by block.&lt;br&gt;&lt;br&gt;&lt;b&gt;Image&lt;/b&gt; (INPUT): the raster to mask; nodata stays nodata.&lt;br&gt;&lt;b&gt;Model&lt;/b&gt; (MODEL): an ONNX file (optional). Its metadata name the bands it needs (matched to band descriptions such as B02/blue ... B08/nir, B11/swir16, B12/swir22) and its scaling. When given, it wins over the built-in model.&lt;br&gt;&lt;b&gt;Built-in model&lt;/b&gt; (BUILTIN_MODEL), used when MODEL is empty: 0 = the Label Migration cloud model bundled with the plugin (4 bands B02 B03 B04 B08); 1 to 4 = the cloud/shadow U-Nets of the ukis-csmask package (pip install ukis-csmask==1.0.0): 1 = 4 bands L1C, 2 = 4 bands L2A, 3 = 6 bands L1C, 4 = 6 bands L2A (B02 B03 B04 B08 B11 B12). They take reflectance: a raster without scale/offset metadata is read as DN / 10000 (give products from baseline 04.00 on with their offset applied, e.g. safetogeotiff REFLECTANCE, or say what the values are with INPUT_SCALING). Their mask is 1 where the cloud class wins over clear and cloud shadow (shadow counts as clear); the probability is the cloud class's.&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): comma-separated band names or numbers, overriding the model's band list.&lt;br&gt;&lt;b&gt;Input scaling&lt;/b&gt; (INPUT_SCALING): what the image's values are: 0 = automatic (bands with a scale/offset make reflectance with it, Byte rasters are 8-bit, integer bands DN, floating-point bands reflectance when their values are at most 2, else DN), 1 = raw DN (the model's reflectance_scale applies), 2 = reflectance 0-1, 3 = 8-bit 0-255. The log says what was decided; WARNINGS lists the run's warnings, e.g. an input implausible for the model.&lt;br&gt;&lt;b&gt;Threshold&lt;/b&gt; (THRESHOLD): cloud probability from which a pixel is cloud (default: the model's seg_thresh, else 0.5; for ukis-csmask the most probable class).&lt;br&gt;&lt;b&gt;Tile size&lt;/b&gt; (TILE_SIZE) and &lt;b&gt;Overlap&lt;/b&gt; (OVERLAP) in pixels: 0 = the model's own. Tiles are at most 8192 pixels, overlaps at most half a tile; tiles that would not fit the memory limit are refused before the run.&lt;br&gt;&lt;b&gt;Cloud mask&lt;/b&gt; (OUTPUT): uint8, 1 cloud, 0 clear, 255 nodata.&lt;br&gt;&lt;b&gt;Cloud probability&lt;/b&gt; (OUTPUT_PROBABILITY): optional float32.&lt;br&gt;&lt;b&gt;Cloud polygons&lt;/b&gt; (OUTPUT_VECTOR): optional polygons of the clouds, without specks smaller than &lt;b&gt;Minimum area&lt;/b&gt; (MIN_AREA) in the raster's units² (m² for UTM; default 1000).&lt;br&gt;CLOUD_PERCENT is the share of valid pixels that are cloud. NaN pixels of the image are nodata; an image without a valid pixel, or a model that returns NaN for any valid pixel, fails the run and writes nothing.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:cloudmask -- INPUT=pair_image.tif MODEL=cloud.onnx OUTPUT=cloud_mask.tif&lt;/code&gt;, or with &lt;code&gt;BUILTIN_MODEL=2&lt;/code&gt; instead of MODEL for ukis-csmask's 4-band L2A model.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/input_scaling_parameter.py" line="12"/>
+        <source>Automatic (from the bands&apos; scale/offset, data type and values)</source>
+        <translation>Automatisch (aus Skalierung/Offset der Bänder, Datentyp und Werten)</translation>
+    </message>
+    <message>
+        <location filename="../processing/input_scaling_parameter.py" line="12"/>
+        <source>Raw DN with the model&apos;s scaling</source>
+        <translation>Rohe DN mit der Skalierung des Modells</translation>
+    </message>
+    <message>
+        <location filename="../processing/input_scaling_parameter.py" line="12"/>
+        <source>Reflectance 0-1</source>
+        <translation>Reflektanz 0-1</translation>
+    </message>
+    <message>
+        <location filename="../processing/input_scaling_parameter.py" line="12"/>
+        <source>8-bit 0-255</source>
+        <translation>8 Bit 0-255</translation>
+    </message>
+    <message>
+        <location filename="../processing/input_scaling_parameter.py" line="20"/>
+        <source>Input scaling</source>
+        <translation>Eingabeskalierung</translation>
+    </message>
+    <message>
+        <location filename="../processing/input_scaling_parameter.py" line="22"/>
+        <source>Warnings</source>
+        <translation>Warnungen</translation>
+    </message>
+    <message>
+        <location filename="../processing/input_scaling_parameter.py" line="35"/>
+        <source>Input scaling: {}</source>
+        <translation>Eingabeskalierung: {}</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="43"/>
+        <source>Moves a whole label set onto Sentinel-2 in one run: for each label it searches the scenes around the label&apos;s date, chooses the one with the least cloud over the label itself (the SCL band of L2A products, read for the label&apos;s window only; otherwise the cloud model), then the smallest time offset, then the best coverage, and writes an aligned image/label pair. Tiles of one datatake are mosaicked when a label straddles them. A re-run skips the pairs that are complete and verified.&lt;br&gt;&lt;br&gt;&lt;b&gt;Label folder&lt;/b&gt; (LABELS): a folder of georeferenced label rasters (GeoTIFF), or PNG/JPEG labels each beside the georeferenced image it was drawn on, matched by name (&lt;i&gt;area1_label.png&lt;/i&gt; with &lt;i&gt;area1_visual.tif&lt;/i&gt;).&lt;br&gt;&lt;b&gt;Label files&lt;/b&gt; (LABEL_FILES): or (also) a list of label files.&lt;br&gt;&lt;b&gt;Date pattern&lt;/b&gt; (DATE_PATTERN): a regular expression finding the date in a file name; groups named year, month, day, or three groups in that order. Default: YYYYMMDD, YYYY-MM-DD or YYYY_MM_DD.&lt;br&gt;&lt;b&gt;Dates CSV&lt;/b&gt; (DATES_CSV): or a CSV with the columns label,date.&lt;br&gt;&lt;b&gt;Date&lt;/b&gt; (DATE): or one date for every label.&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API, 2 a DHuS hub, 3 a local archive (a folder of SAFE products; URL is the folder). OData and DHuS products are downloaded to OUTPUT_FOLDER/downloads (at most 4 at a time); STAC assets are read window by window.&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL), &lt;b&gt;Collection&lt;/b&gt; (COLLECTION), &lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): as in &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Download URL&lt;/b&gt; (DOWNLOAD_URL) and &lt;b&gt;Token URL&lt;/b&gt; (TOKEN_URL), advanced: for BACKEND 0 (Copernicus Data Space OData) only, the download service&apos;s base address (the part before /Products(&amp;lt;Id&amp;gt;)/$value) and the OpenID token endpoint of a private or test deployment. Default: the public Copernicus Data Space addresses.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the search window (default 10, at most 3650).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in % (default 30; the cloud over the label decides among the scenes that pass).&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): the bands of the images, comma-separated (default B02,B03,B04,B08).&lt;br&gt;&lt;b&gt;Input scaling&lt;/b&gt; (INPUT_SCALING): what the scenes&apos; values are for the cloud model: 0 = automatic, 1 = raw DN, 2 = reflectance 0-1, 3 = 8-bit 0-255 (as in cloudmask). WARNINGS lists the run&apos;s warnings.&lt;br&gt;&lt;b&gt;Cloud model&lt;/b&gt; (CLOUD_MODEL): an ONNX cloud model for scenes without SCL (default: the bundled model when installed; without one the scene cloud cover ranks them and the reason says so).&lt;br&gt;&lt;b&gt;Cloud masks&lt;/b&gt; (CLOUD_MASKS): writes OUTPUT_FOLDER/masks/&amp;lt;label&amp;gt;.tif per pair (1 cloud, 0 clear, 255 nodata, on the pair&apos;s grid) with the cloud model (the one rating already ran on the same crop is reused), or, without a model, from the SCL band of L2A products (classes 8, 9, 10). Default: on when a cloud model is installed; the log says which source was used.&lt;br&gt;&lt;b&gt;Executor&lt;/b&gt; (EXECUTOR): empty for the local pool, or a Dask scheduler address such as tcp://10.0.0.5:8786 (its workers need this plugin importable as &lt;i&gt;labelmigration&lt;/i&gt; and the same paths).&lt;br&gt;&lt;b&gt;Workers&lt;/b&gt; (WORKERS): threads of the local pool (0 = one per core, at most 256).&lt;br&gt;&lt;b&gt;Output folder&lt;/b&gt; (OUTPUT_FOLDER): receives images/&amp;lt;label&amp;gt;.tif, labels/&amp;lt;label&amp;gt;.tif, matches.csv (MATCHES), footprints.gpkg (FOOTPRINTS, with a second layer &apos;scenes&apos;: the chosen scenes&apos; footprints) and report.html (REPORT). From the dialog the results load as a layer group &apos;Label migration: &amp;lt;folder&amp;gt;&apos;: label footprints, chosen scenes, and the pairs (image, label, cloud mask; at most 50, in collapsed sub-groups). PAIRS counts the complete pairs, FAILED the labels that failed (the reasons are in matches.csv and the report). A run in which no label got a pair fails; its matches.csv and report still say why. Labels whose names cannot be file names as they are get a safe file name (the log and matches.csv name it).&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:migratelabels -- LABELS=/data/labels BACKEND=3 URL=/data/sentinel2 DAYS_BEFORE=15 DAYS_AFTER=15 OUTPUT_FOLDER=/data/migrated&lt;/code&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="67"/>
+        <source>Resample to the model&apos;s resolution</source>
+        <translation>Auf die Auflösung des Modells umrechnen</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="69"/>
+        <source>Model resolution (cm/px, 0 = the model&apos;s)</source>
+        <translation>Modellauflösung (cm/px, 0 = die des Modells)</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="72"/>
+        <source>Small-segment filter size (px; empty = the model&apos;s, 0 = none)</source>
+        <translation>Größe des Kleinsegmentfilters (px; leer = die des Modells, 0 = keiner)</translation>
+    </message>
+    <message>
+        <location filename="../processing/segment.py" line="21"/>
+        <source>Runs any ONNX segmentation model (Deepness-compatible metadata) over a raster of any size, tiled with centre-weighted blending.&lt;br&gt;&lt;br&gt;&lt;b&gt;Image&lt;/b&gt; (INPUT): the raster; nodata stays nodata.&lt;br&gt;&lt;b&gt;Model&lt;/b&gt; (MODEL): the ONNX file.&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): comma-separated band names or numbers, overriding the model&apos;s band list.&lt;br&gt;&lt;b&gt;Classes&lt;/b&gt; (CLASSES): optional class config, a JSON file or text: a list of &lt;code&gt;{&quot;name&quot;: ..., &quot;color&quot;: &quot;#rrggbb&quot;, &quot;filter&quot;: ...}&lt;/code&gt; (class 1 first); its names and colours are used. Otherwise the model&apos;s class names and a palette.&lt;br&gt;&lt;b&gt;Input scaling&lt;/b&gt; (INPUT_SCALING): what the image&apos;s values are, as in cloudmask: 0 = automatic, 1 = raw DN (the model&apos;s reflectance_scale applies), 2 = reflectance 0-1, 3 = 8-bit 0-255; the model&apos;s input is (r / 255 - standardization_mean) / standardization_std as in Deepness. The log says what was decided; WARNINGS lists the run&apos;s warnings, e.g. an input implausible for the model.&lt;br&gt;&lt;b&gt;Threshold&lt;/b&gt; (THRESHOLD): pixels whose best probability is below it become class 0 (default: the model&apos;s seg_thresh).&lt;br&gt;&lt;b&gt;Resample to the model&apos;s resolution&lt;/b&gt; (RESAMPLE): yes by default: the model runs on the image resampled (bilinear) to the model&apos;s resolution, as in Deepness, and the outputs come back onto the image&apos;s grid.&lt;br&gt;&lt;b&gt;Model resolution&lt;/b&gt; (MODEL_RESOLUTION): in cm per pixel; 0 = the model&apos;s &lt;code&gt;resolution&lt;/code&gt; metadata.&lt;br&gt;&lt;b&gt;Small-segment filter&lt;/b&gt; (SMALL_SEGMENT): Deepness&apos;s median filter of the class map (odd size derived from the model&apos;s &lt;code&gt;seg_small_segment&lt;/code&gt; when empty; 0 = none).&lt;br&gt;&lt;b&gt;Classes&lt;/b&gt; (OUTPUT): uint8 class raster with a colour table, 255 nodata; a model with several outputs (heads) gives one band per head, named after the head.&lt;br&gt;&lt;b&gt;Heatmaps&lt;/b&gt; (OUTPUT_HEATMAPS): optional, one float32 probability band per class.&lt;br&gt;&lt;b&gt;Counts&lt;/b&gt; (OUTPUT_COUNTS): optional CSV of pixels and area per class (they sum to the valid pixels).&lt;br&gt;The outputs appear together or not at all. NaN pixels of the image are nodata; an image without a valid pixel, or a model that returns NaN for any valid pixel, fails the run and writes nothing.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:segment -- INPUT=image.tif MODEL=landuse.onnx CLASSES=classes.json OUTPUT=classes.tif OUTPUT_COUNTS=counts.csv&lt;/code&gt;</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 </TS>

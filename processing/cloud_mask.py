@@ -15,6 +15,7 @@ from ..core.mask_polygons import mask_polygons
 from ..core.outputs import check_output_path
 from . import field_types
 from .algorithm import PLUGIN_DIR, LabelMigrationAlgorithm, tr
+from .input_scaling_parameter import WARNINGS, add_input_scaling, input_scaling_choice, report
 from .parameter_checks import parameter_paths
 from .styles import cloud_mask_styler
 
@@ -54,9 +55,15 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
         "ukis-csmask package (pip install ukis-csmask==1.0.0): 1 = 4 bands L1C, 2 = 4 bands L2A, "
         "3 = 6 bands L1C, 4 = 6 bands L2A (B02 B03 B04 B08 B11 B12). They take reflectance: a raster "
         "without scale/offset metadata is read as DN / 10000 (give products from baseline 04.00 on with "
-        "their offset applied, e.g. safetogeotiff REFLECTANCE). Their mask is 1 where the cloud class wins "
+        "their offset applied, e.g. safetogeotiff REFLECTANCE, or say what the values are with "
+        "INPUT_SCALING). Their mask is 1 where the cloud class wins "
         "over clear and cloud shadow (shadow counts as clear); the probability is the cloud class's.<br>"
         "<b>Bands</b> (BANDS): comma-separated band names or numbers, overriding the model's band list.<br>"
+        "<b>Input scaling</b> (INPUT_SCALING): what the image's values are: 0 = automatic (bands with a "
+        "scale/offset make reflectance with it, Byte rasters are 8-bit, integer bands DN, floating-point bands "
+        "reflectance when their values are at most 2, else DN), 1 = raw DN (the model's reflectance_scale "
+        "applies), 2 = reflectance 0-1, 3 = 8-bit 0-255. The log says what was decided; WARNINGS lists the "
+        "run's warnings, e.g. an input implausible for the model.<br>"
         "<b>Threshold</b> (THRESHOLD): cloud probability from which a pixel is cloud (default: the model's "
         "seg_thresh, else 0.5; for ukis-csmask the most probable class).<br>"
         "<b>Tile size</b> (TILE_SIZE) and <b>Overlap</b> (OVERLAP) in pixels: 0 = the model's own. Tiles are at "
@@ -104,6 +111,7 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.MIN_AREA, tr("Minimum area"), QgsProcessingParameterNumber.Type.Double, 1000.0, minValue=0.0))
         self.addOutput(QgsProcessingOutputNumber("CLOUD_PERCENT", tr("Cloud cover of the valid pixels (%)")))
+        add_input_scaling(self)
 
     def process(self, parameters, context, feedback):
         input_path = self.raster_path(parameters, self.INPUT, context)
@@ -129,13 +137,15 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
             overlap=self.parameterAsInt(parameters, self.OVERLAP, context) or None,
             threshold=self.parameterAsOptionalDouble(parameters, self.THRESHOLD, context),
             finish=polygons if polygons_wanted else None,
+            input_scaling=input_scaling_choice(self, parameters, context),
         )
+        warnings = report(feedback, result)
         counts = list(result.stats["classes"]["counts"].values())
         cloud_percent = 100.0 * counts[1] / result.valid_pixels  # predict_raster refuses runs without valid pixels
         feedback.pushInfo(tr("Cloud cover: {:.2f}% of {} valid pixels ({} tiles of {} px)").format(
             cloud_percent, result.valid_pixels, result.tiles, result.tile_size))
         self.style_on_load(context, outputs["classes"], cloud_mask_styler())
-        results = {self.OUTPUT: outputs["classes"], "CLOUD_PERCENT": cloud_percent}
+        results = {self.OUTPUT: outputs["classes"], "CLOUD_PERCENT": cloud_percent, WARNINGS: warnings}
         if probability:
             results[self.OUTPUT_PROBABILITY] = probability
         if polygons_wanted:

@@ -24,7 +24,8 @@ from ..core.paths import path_inside
 from ..core.search import BACKENDS
 from ..core.search.base import MAX_WINDOW_DAYS, PRODUCT_LEVELS
 from .algorithm import LabelMigrationAlgorithm, tr
-from .network import credentials, proxy_url
+from .input_scaling_parameter import WARNINGS, add_input_scaling, input_scaling_choice
+from .network import credentials, network_log, proxy_url
 from .styles import style_cloud_mask, style_footprints, style_image, style_label
 
 LOG = logging.getLogger(__name__)
@@ -68,6 +69,8 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
         "decides among the scenes that pass).<br>"
         "<b>Product</b> (PRODUCT): L1C (0) or L2A (1, default).<br>"
         "<b>Bands</b> (BANDS): the bands of the images, comma-separated (default B02,B03,B04,B08).<br>"
+        "<b>Input scaling</b> (INPUT_SCALING): what the scenes' values are for the cloud model: 0 = automatic, "
+        "1 = raw DN, 2 = reflectance 0-1, 3 = 8-bit 0-255 (as in cloudmask). WARNINGS lists the run's warnings.<br>"
         "<b>Cloud model</b> (CLOUD_MODEL): an ONNX cloud model for scenes without SCL (default: the bundled "
         "model when installed; without one the scene cloud cover ranks them and the reason says so).<br>"
         "<b>Cloud masks</b> (CLOUD_MASKS): writes OUTPUT_FOLDER/masks/&lt;label&gt;.tif per pair (1 cloud, 0 clear, "
@@ -155,6 +158,7 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
         self.addOutput(QgsProcessingOutputHtml(self.REPORT, tr("QA report")))
         self.addOutput(QgsProcessingOutputNumber(self.PAIRS, tr("Complete pairs")))
         self.addOutput(QgsProcessingOutputNumber(self.FAILED, tr("Failed labels")))
+        add_input_scaling(self)
 
     def process(self, parameters, context, feedback):
         folder = self.parameterAsString(parameters, self.LABELS, context).strip()
@@ -179,6 +183,7 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
             dates_csv=self.parameterAsFile(parameters, self.DATES_CSV, context) or None,
             date=date.date().toPyDate() if date.isValid() else None,
             cloud_model=self.parameterAsFile(parameters, self.CLOUD_MODEL, context) or None,
+            input_scaling=input_scaling_choice(self, parameters, context),
             executor=self.parameterAsString(parameters, self.EXECUTOR, context).strip() or None,
             workers=self.parameterAsInt(parameters, self.WORKERS, context) or None,
             cloud_masks=self._cloud_masks(parameters, context),
@@ -186,7 +191,7 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
             token_url=self.parameterAsString(parameters, self.TOKEN_URL, context).strip() or None,
         )
         output_folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
-        with use_proxy(proxy_url()):
+        with use_proxy(proxy_url()), network_log(feedback):
             result = self.run_core(migrate_labels, feedback, labels=folder or files, options=options,
                                    output_folder=output_folder)
         counts = {status: sum(row["status"] == status for row in result.rows)
@@ -210,7 +215,7 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
             # footprints load: QGIS's way to load more than the declared outputs
             self.style_on_load(context, footprints, ResultsGroupLoader(output_folder))
         outputs = {self.OUTPUT_FOLDER: output_folder, self.MATCHES: result.matches, self.FOOTPRINTS: footprints,
-                   self.PAIRS: result.pairs, self.FAILED: result.failed}
+                   self.PAIRS: result.pairs, self.FAILED: result.failed, WARNINGS: "\n".join(result.warnings)}
         if result.report:
             outputs[self.REPORT] = result.report
         return outputs

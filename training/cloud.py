@@ -26,7 +26,7 @@ from .export import export_onnx, model_metadata, parity
 from .metrics import Counts
 from .scene import Scene
 from .synthetic import SceneGenerator, SyntheticConfig, load_reference_spectra
-from .train import TrainConfig, load_checkpoint, split_of, train
+from .train import TrainConfig, band_range, load_checkpoint, split_of, train
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -152,7 +152,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     log(f"best epoch {result.best_epoch} (IoU {result.best_iou:.4f}), {result.seconds:.0f} s")
     model, saved = load_checkpoint(result.checkpoint)
     onnx_path = export_onnx(model, out / f"{args.name}.onnx",
-                            model_metadata(MODEL_BANDS, saved["mean"], saved["std"]))
+                            model_metadata(MODEL_BANDS, saved["mean"], saved["std"],
+                                           reflectance_range=band_range(splits["train"])))
     difference = parity(model, onnx_path)
     log(f"ONNX export {onnx_path} ({onnx_path.stat().st_size / 1e6:.2f} MB), max |onnxruntime - torch| = "
         f"{difference:.2e}")

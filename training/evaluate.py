@@ -23,13 +23,31 @@ class OnnxCloudModel:
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         meta = {k: json.loads(v) for k, v in self.session.get_modelmeta().custom_metadata_map.items()}
         self.bands: List[str] = meta["bands"]
+        # metadata in Deepness's convention, (DN / 255 - mean) / std (training/export.py model_metadata);
+        # the scenes here hold reflectance: DN = (reflectance - offset) / scale
+        self.scale = float(meta.get("reflectance_scale", 1e-4))
+        self.offset = float(meta.get("reflectance_offset", 0.0))
         self.mean = np.asarray(meta["standardization_mean"], np.float32)[:, None, None]
         self.std = np.asarray(meta["standardization_std"], np.float32)[:, None, None]
         self.threshold = float(meta.get("seg_thresh", 0.5))
+        shape = self.session.get_inputs()[0].shape
+        self.size = shape[-1] if all(isinstance(d, int) for d in shape[2:]) else None
 
     def probability(self, image: np.ndarray) -> np.ndarray:
-        x = np.nan_to_num((image - self.mean) / self.std, nan=0.0).astype(np.float32)[None]
-        return self.session.run(None, {"input": x})[0][0, 0]
+        dn = (image - self.offset) / self.scale
+        x = np.nan_to_num((dn / 255.0 - self.mean) / self.std, nan=0.0).astype(np.float32)
+        if not self.size:
+            return self.session.run(None, {"input": x[None]})[0][0, 0]
+        rows, cols = x.shape[1:]  # a model of fixed size: tiles of that size, the last ones mirror-padded
+        size = self.size
+        padded = np.pad(x, ((0, 0), (0, -rows % size), (0, -cols % size)),
+                        mode="reflect" if max(-rows % size, -cols % size) < min(rows, cols) else "constant")
+        out = np.zeros(padded.shape[1:], np.float32)
+        for y in range(0, padded.shape[1], size):
+            for x0 in range(0, padded.shape[2], size):
+                tile = padded[None, :, y:y + size, x0:x0 + size]
+                out[y:y + size, x0:x0 + size] = self.session.run(None, {"input": tile})[0][0, 0]
+        return out[:rows, :cols]
 
 
 def ukis_cloud_mask(image: np.ndarray, bands: Sequence[str], level: str = "l2a") -> Optional[np.ndarray]:

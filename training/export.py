@@ -5,7 +5,7 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 import torch
@@ -15,40 +15,65 @@ from .model import CloudUNet
 OPSET = 17
 
 
+REFLECTANCE_SCALE = 0.0001  # Sentinel-2: reflectance = DN x 1e-4 (+ offset, 0 before baseline 04.00)
+DEEPNESS_DIVISOR = 255.0  # Deepness feeds (x / 255 - standardization_mean) / standardization_std
+
+
 def model_metadata(bands: Sequence[str], mean: Sequence[float], std: Sequence[float], threshold: float = 0.5,
-                   tile_size: int = 512, overlap_percent: float = 10.0, resolution_m: float = 10.0) -> Dict[str, object]:
-    return {
+                   tile_size: int = 512, overlap_percent: float = 10.0, resolution_m: float = 10.0,
+                   reflectance_range: Optional[Sequence[Sequence[float]]] = None,
+                   reflectance_scale: float = REFLECTANCE_SCALE, reflectance_offset: float = 0.0) -> Dict[str, object]:
+    """The ONNX metadata for a model trained on reflectance standardised as (reflectance - mean) / std.
+
+    ``mean``/``std`` (and ``reflectance_range``, per band [min, max] of the training pixels) are in
+    reflectance; the metadata hold them in Deepness's convention, which our engine follows too
+    (core/input_scaling.py): Deepness always computes (x / 255 - standardization_mean) /
+    standardization_std from the raster's values x (PUTvision/qgis-plugin-deepness,
+    processing/models/preprocessing_utils.py normalize_values_to_01 then standardize_values). For x =
+    DN with reflectance = DN x reflectance_scale + reflectance_offset the model's input
+    (reflectance - mean) / std equals that with mean' = (mean - offset) / (255 x scale) and
+    std' = std / (255 x scale). ``input_range`` (ours) is the range of the model's input (after
+    standardisation) over the training pixels, for the engine's plausibility warning.
+    """
+    k = DEEPNESS_DIVISOR * reflectance_scale
+    metadata = {
         "model_type": "Segmentor",
         "class_names": {"0": "clear", "1": "cloud"},
         "resolution": resolution_m * 100.0,  # Deepness: cm per pixel
         "tile_size": tile_size,
         "tiles_overlap": overlap_percent,
-        "standardization_mean": list(map(float, mean)),
-        "standardization_std": list(map(float, std)),
+        "standardization_mean": [(float(m) - reflectance_offset) / k for m in mean],
+        "standardization_std": [float(v) / k for v in std],
         "seg_thresh": threshold,
         "bands": list(bands),
-        "reflectance_scale": 0.0001,  # Sentinel-2 DN -> reflectance when the raster declares no scale of its own
-        "reflectance_offset": 0.0,
+        "reflectance_scale": reflectance_scale,  # the DN the model takes -> reflectance (reflectance input)
+        "reflectance_offset": reflectance_offset,
     }
+    if reflectance_range is not None:
+        metadata["input_range"] = [[(float(low) - m) / v, (float(high) - m) / v]
+                                   for (low, high), m, v in zip(reflectance_range, mean, std)]
+    return metadata
 
 
-def export_onnx(model: CloudUNet, path: Path, metadata: Dict[str, object]) -> Path:
-    """Write the model (sigmoid output; dynamic batch, rows and columns) atomically beside ``path``."""
+def export_onnx(model: CloudUNet, path: Path, metadata: Dict[str, object], tile_size: Optional[int] = None) -> Path:
+    """Write the model (sigmoid output) atomically beside ``path``: batch dynamic; rows and columns
+    fixed to ``tile_size`` (default: the metadata's tile_size) because Deepness takes the input's last
+    dimension as its tile size (deepness_dockwidget.py: ``input_size_px = input_0_shape[-1]``); the
+    plugin's engine tiles any raster into tiles of that size. ``tile_size=0`` keeps them dynamic."""
     import onnx  # only needed here
 
+    size = int(metadata.get("tile_size") or 0) if tile_size is None else int(tile_size)
     model = model.eval()
     model.probabilities = True
-    example = torch.zeros(1, model.in_channels, 256, 256)
+    example = torch.zeros(1, model.in_channels, size or 256, size or 256)
     buffer = io.BytesIO()
-    dynamic = {0: "batch", 2: "rows", 3: "cols"}
+    dynamic = {0: "batch"} if size else {0: "batch", 2: "rows", 3: "cols"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter announces its own deprecation
         torch.onnx.export(model, example, buffer, dynamo=False, opset_version=OPSET, input_names=["input"],
                           output_names=["output"], dynamic_axes={"input": dynamic, "output": dynamic})
     proto = onnx.load_from_string(buffer.getvalue())
-    for key, value in metadata.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, json.dumps(value)
+    set_metadata(proto, metadata)
     onnx.checker.check_model(proto)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -64,16 +89,38 @@ def export_onnx(model: CloudUNet, path: Path, metadata: Dict[str, object]) -> Pa
     return path
 
 
+def set_metadata(proto, metadata: Dict[str, object]) -> None:
+    """Replace the model's metadata_props by ``metadata``, each value as JSON (Deepness json.loads them)."""
+    del proto.metadata_props[:]
+    for key, value in metadata.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, json.dumps(value)
+
+
+def fix_spatial_size(proto, size: int) -> None:
+    """Set the rows and columns of the graph's input and output to ``size`` (batch stays dynamic)."""
+    for value in list(proto.graph.input) + list(proto.graph.output):
+        dims = value.type.tensor_type.shape.dim
+        for dim in dims[2:]:
+            dim.ClearField("dim_param")
+            dim.dim_value = size
+    del proto.graph.value_info[:]  # shapes inferred for dynamic sizes; onnxruntime infers them again
+
+
 def parity(model: CloudUNet, path: Path, seed: int = 0, shape=(2, 203, 317)) -> float:
-    """Largest difference between PyTorch's and onnxruntime's probabilities on random input of an odd size."""
+    """Largest difference between PyTorch's and onnxruntime's probabilities on random input (of an odd
+    size where the ONNX model takes any size, else of its fixed size)."""
     import onnxruntime
 
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    fixed = session.get_inputs()[0].shape[2:]
+    if all(isinstance(d, int) for d in fixed):
+        shape = (shape[0], *fixed)
     rng = np.random.default_rng(seed)
     x = rng.normal(0.0, 1.0, (shape[0], model.in_channels, shape[1], shape[2])).astype(np.float32)
     model = model.eval()
     model.probabilities = True
     with torch.no_grad():
         expected = model(torch.from_numpy(x)).numpy()
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     actual = session.run(None, {"input": x})[0]
     return float(np.max(np.abs(actual - expected)))

@@ -30,13 +30,23 @@ the plugin's metadata. It is `cloudmask`'s default model.
 ## Input and output
 - Bands, in this order: B02 (blue), B03 (green), B04 (red), B08 (NIR), as reflectance. Metadata key
   `bands` = `["blue", "green", "red", "nir"]`; the plugin matches them to band descriptions.
-- Reflectance: the raster's own scale/offset when it declares them (as `safetogeotiff` and
-  `cropscene` write them), otherwise DN x `reflectance_scale` (0.0001) + `reflectance_offset` (0).
-  For L2A/L1C products of processing baseline 04.00 and later (DN offset -1000) give the raster its
-  offset, or convert with `safetogeotiff` REFLECTANCE=true.
-- Standardisation: `standardization_mean` / `standardization_std` (training pixels' statistics).
+- Input scaling (core/input_scaling.py, INPUT_SCALING in the algorithms): the model input is
+  `(r / 255 - standardization_mean) / standardization_std`, Deepness's formula, with r = DN;
+  `standardization_mean` / `standardization_std` are the training pixels' reflectance statistics
+  expressed in that domain (mean x 10000 / 255, std x 10000 / 255), so Deepness feeds the model the
+  right input from a DN raster. `reflectance_scale` (0.0001) and `reflectance_offset` (0), our keys, say
+  that reflectance = DN x 0.0001 + 0: a reflectance raster (0-1) is fed as r = reflectance / 0.0001, and
+  bands with their own scale/offset (e.g. uint16 of processing baseline 04.00 with scale 1e-4, offset
+  -0.1) are turned into reflectance first. INPUT_SCALING automatic tells DN, reflectance and 8-bit
+  apart; Deepness itself always reads the values as stored, so give it DN (offset-free before baseline
+  04.00) rasters.
+- `input_range` (our key): per band the [min, max] model input (after standardisation) over the
+  training pixels (reflectance 0 to about 1.5); the plugin warns when a raster's input falls far
+  outside it or hardly varies (reflectance read as DN, for example).
 - Output: one channel, cloud probability (sigmoid); `seg_thresh` 0.5; `tile_size` 512,
-  `tiles_overlap` 10 %; `resolution` 1000 cm (10 m). Batch, rows and columns are dynamic.
+  `tiles_overlap` 10 %; `resolution` 1000 cm (10 m). Input 4 x 512 x 512 with a dynamic batch:
+  Deepness takes the input's last dimension as its tile size; the plugin tiles rasters of any size
+  into 512-pixel tiles (smaller rasters are padded).
 - Size: {summary['model_bytes'] / 1e6:.2f} MB. ONNX vs PyTorch on random input: max difference
   {summary['parity']:.1e}.
 

@@ -42,6 +42,12 @@ def split_of(scene: Scene, fractions: Sequence[float] = (0.7, 0.15, 0.15)) -> st
     return SPLITS[int(np.searchsorted(edges, position, side="right"))] if position < edges[-1] else SPLITS[-1]
 
 
+def band_range(scenes: Sequence[Scene]) -> List[List[float]]:
+    """Per band [min, max] of the training pixels (NaN ignored), sampled as band_statistics samples them."""
+    sample = np.concatenate([s.image.reshape(s.image.shape[0], -1)[:, ::7] for s in scenes], axis=1)
+    return [[float(low), float(high)] for low, high in zip(np.nanmin(sample, axis=1), np.nanmax(sample, axis=1))]
+
+
 def band_statistics(scenes: Sequence[Scene]) -> Tuple[List[float], List[float]]:
     """Per-band mean and standard deviation of the training pixels (NaN ignored)."""
     sample = np.concatenate([s.image.reshape(s.image.shape[0], -1)[:, ::7] for s in scenes], axis=1)

@@ -3,6 +3,11 @@ searched through sentinelsat, imported only when a DHuS search runs.
 
 sentinelsat's errors quote server pages; they are turned into the plugin's own messages (the URL
 named, HTML pages and 401s explained, never a password).
+
+Every request of sentinelsat's session goes through :func:`core.http.retry_requests`: the plugin's
+retry policy (core.retry: 429/5xx, reset connections, Retry-After, the count and the retry
+deadline, each retry logged) and the connect and read timeouts in force apply to DHuS as to the
+other catalogues.
 """
 import datetime as dt
 from typing import List, Optional, Tuple
@@ -39,11 +44,11 @@ class DhusBackend:
     name = "dhus"
 
     def __init__(self, url: Optional[str] = None, credentials: Optional[Tuple[str, str]] = None,
-                 timeout: Optional[float] = http.DEFAULT_TIMEOUT):
+                 timeout: Optional[float] = http.DEFAULT_TIMEOUT, retries: int = 3, backoff: float = 1.0):
         self.url = (url or DEFAULT_URL).rstrip("/")
         self.credentials = credentials
         self.headers = http.basic_auth(credentials)
-        self.timeout = timeout
+        self.timeout, self.retries, self.backoff = timeout, retries, backoff
 
     def search(self, geometry_wkt: str, start: dt.datetime, end: dt.datetime, max_cloud: Optional[float] = None,
                product: Optional[str] = None, collection: Optional[str] = None,
@@ -55,6 +60,7 @@ class DhusBackend:
         times = http.timeouts(self.timeout)
         api = sentinelsat.SentinelAPI(user, password, self.url + "/", timeout=(times.connect, times.read),
                                       show_progressbars=False)
+        http.retry_requests(api.session, self.retries, self.backoff, self.timeout, is_cancelled)
         proxy = http.current_proxy()
         if proxy:
             api.session.proxies.update({"http": proxy, "https": proxy})
@@ -62,6 +68,8 @@ class DhusBackend:
         query = build_query(geometry_wkt, start, end, max_cloud, product, collection)
         try:
             products = api.query(raw=query, order_by="+beginposition", limit=MAX_RESULTS)
+        except LabelMigrationError:  # the retries gave up (HttpError, with its message), or a cancel
+            raise
         except Exception as error:  # sentinelsat and requests errors: say what happened, for a person
             raise self._error(error) from None
         steps.report(1.0)

@@ -31,6 +31,7 @@ EARLY_HOOK = '''"""Written by tests/gui/desktop_session.py into a temporary XDG_
 import json
 import os
 import traceback
+import warnings
 
 import qgis.utils
 from qgis.core import Qgis, QgsApplication
@@ -53,8 +54,20 @@ def _lm_early_message(message, tag, level):
         _lm_early_record({"kind": "log", "tag": tag, "level": int(level), "message": message, "traceback": ""})
 
 
+def _lm_early_warning(message, category, filename, lineno, file=None, line=None):
+    # deprecations from the plugin's own modules (not its tests) while it loads: what QGIS 4 removed or changed
+    path = filename.replace(os.sep, "/")
+    if issubclass(category, DeprecationWarning) and "/labelmigration/" in path and "/tests/" not in path:
+        _lm_early_record({"kind": "deprecation", "tag": "", "level": -1, "message": f"{filename}:{lineno}: {message}",
+                          "traceback": ""})
+    _lm_early_show_warning(message, category, filename, lineno, file, line)
+
+
 qgis.utils.open_stack_dialog = _lm_early_stack_dialog
 QgsApplication.messageLog().messageReceived[str, str, Qgis.MessageLevel].connect(_lm_early_message)
+warnings.filterwarnings("always", category=DeprecationWarning, module=r"labelmigration(\\.|$)")
+_lm_early_show_warning = warnings.showwarning
+warnings.showwarning = _lm_early_warning
 '''
 
 # Settings written into the fresh profile so that nothing interactive or networked starts.
@@ -232,6 +245,26 @@ def fact(run, name):
     return facts[name]
 
 
+def assert_no_python_errors(run) -> None:
+    """No error dialog or Python error while QGIS started, no uncaught exception or error dialog afterwards, and
+    the script's own no_python_errors check passed."""
+    report = report_of(run)
+    errors = [e for e in report.get("startup_errors", [])
+              if e.get("kind") == "error dialog" or e["tag"] == "Python error"]
+    assert not errors and not report["exceptions"] and not report["stack_dialogs"], (
+        errors, report["exceptions"], report["stack_dialogs"])
+    assert_checks(run, ["no_python_errors"])
+
+
+def assert_screenshot_written(run, path: Path) -> None:
+    """The screenshot exists and is an image of some size."""
+    assert path.is_file(), f"{path} missing; screenshots: {report_of(run)['screenshots']}"
+    from qgis.PyQt.QtGui import QImage
+
+    image = QImage(str(path))
+    assert not image.isNull() and image.width() > 200 and image.height() > 200
+
+
 def assert_ran_to_the_end(run, timeout_s) -> dict:
     """QGIS was not killed, the script finished every step, and QGIS exited with 0, or exited as QGIS without
     the plugin does on this machine (run["bare_exit"], see bare_exit); returns the report."""
@@ -239,6 +272,8 @@ def assert_ran_to_the_end(run, timeout_s) -> dict:
     assert not run["timed_out"], f"QGIS was killed after {timeout_s} s:\n{run['log_tail']}"
     assert report["finished"], (f"the script stopped in step {report.get('current_step')!r}: "
                                 f"{report['checks'].get('watchdog')}\n{run['log_tail']}")
+    early = [e["message"] for e in report.get("startup_errors", []) if e.get("kind") == "deprecation"]
+    assert not early, f"deprecation warnings from the plugin's own code while it loaded: {early}"
     assert not report.get("deprecations"), (
         "deprecation warnings from the plugin's own code (QGIS 4 removed or changed what QGIS 3 deprecates): "
         f"{report['deprecations']}")

@@ -152,19 +152,9 @@ def test_cropscene_from_the_toolbox_makes_an_aligned_pair(package_run, chip):
 
 
 def test_no_python_errors(package_run):
-    report = session.report_of(package_run)
-    errors = [e for e in report.get("startup_errors", [])
-              if e.get("kind") == "error dialog" or e["tag"] == "Python error"]
-    assert not errors and not report["exceptions"] and not report["stack_dialogs"], (errors, report["exceptions"],
-                                                                                     report["stack_dialogs"])
-    session.assert_checks(package_run, ["no_python_errors"])
+    session.assert_no_python_errors(package_run)
 
 
 @pytest.mark.parametrize("name", SCREENSHOTS)
 def test_screenshots_written(package_run, gui_output_dir, name):
-    path = gui_output_dir / name
-    assert path.is_file(), f"{path} missing; screenshots: {session.report_of(package_run)['screenshots']}"
-    from qgis.PyQt.QtGui import QImage
-
-    image = QImage(str(path))
-    assert not image.isNull() and image.width() > 200 and image.height() > 200
+    session.assert_screenshot_written(package_run, gui_output_dir / name)

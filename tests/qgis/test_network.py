@@ -70,7 +70,7 @@ def test_network_log_shows_the_cores_retries_in_the_feedback(qgis_app):
 
     from qgis.core import QgsProcessingFeedback
 
-    from labelmigration.core import http
+    from labelmigration.core import http, retry
     from labelmigration.processing.network import network_log
 
     class Feedback(QgsProcessingFeedback):
@@ -84,5 +84,6 @@ def test_network_log_shows_the_cores_retries_in_the_feedback(qgis_app):
     feedback = Feedback()
     with network_log(feedback):
         logging.getLogger(http.__name__).warning("%s: try %d failed (%s)", "http://h/x", 1, "HTTP 503")
+        logging.getLogger(retry.__name__).warning("%s", retry.retry_message("http://h/x", 1, 3, 2.0, 503))
     logging.getLogger(http.__name__).warning("after the run: not shown")
-    assert feedback.lines == ["http://h/x: try 1 failed (HTTP 503)"]
+    assert feedback.lines == ["http://h/x: try 1 failed (HTTP 503)", "HTTP 503 from http://h/x, retry 1 of 3 in 2 s"]

@@ -11,8 +11,35 @@ OPSET = 17
 IR_VERSION = 8  # onnxruntime 1.31 reads IR up to 10; 8 matches opset 17
 
 
+def former_scaling(metadata: Optional[dict]) -> Optional[dict]:
+    """Metadata written for the engine's former input formula, re-expressed in Deepness's convention.
+
+    The engine used to feed (DN x reflectance_scale + reflectance_offset - mean) / std (x - mean / std
+    without reflectance_scale); it now feeds Deepness's (r / 255 - mean') / std' with r = DN
+    (core.input_scaling). Both are the same numbers when mean' = (mean - offset) / k and
+    std' = std / k with k = 255 x reflectance_scale (255 without), so the hand-computed expectations of
+    the tests written before stay exact. Metadata that are not finite numbers are left as they are
+    (the guard tests feed NaN and 0 on purpose)."""
+    if metadata is None:
+        metadata = {}
+    try:
+        scale = float(metadata.get("reflectance_scale", 1.0))
+        offset = float(metadata.get("reflectance_offset", 0.0) or 0.0)
+        mean = [float(v) for v in np.atleast_1d(metadata.get("standardization_mean", [0.0]))]
+        std = [float(v) for v in np.atleast_1d(metadata.get("standardization_std", [1.0]))]
+    except (TypeError, ValueError):
+        return metadata
+    if not np.all(np.isfinite([scale, offset, *mean, *std])) or scale == 0:
+        return metadata
+    k = 255.0 * scale
+    return {**metadata, "standardization_mean": [(m - offset) / k for m in mean],
+            "standardization_std": [v / k for v in std]}
+
+
 def _save(path, nodes, initializers, channels, classes, size, metadata, input_type=TensorProto.FLOAT,
-          dims_in=None, extra_inputs=()) -> Path:
+          dims_in=None, extra_inputs=(), raw_metadata: bool = False) -> Path:
+    if not raw_metadata:
+        metadata = former_scaling(metadata)
     rows = cols = size if size else None
     dims_in = dims_in or [None, channels, rows if rows else "rows", cols if cols else "cols"]
     dims_out = [None, classes, rows if rows else "rows", cols if cols else "cols"]
@@ -34,8 +61,9 @@ def _save(path, nodes, initializers, channels, classes, size, metadata, input_ty
 
 
 def conv_model(path, weights: np.ndarray, bias: Sequence[float], sigmoid: bool = True,
-               size: Optional[int] = None, metadata: Optional[dict] = None) -> Path:
-    """Conv (classes, channels, k, k) with 'same' zero padding, plus bias, optionally a sigmoid."""
+               size: Optional[int] = None, metadata: Optional[dict] = None, raw_metadata: bool = False) -> Path:
+    """Conv (classes, channels, k, k) with 'same' zero padding, plus bias, optionally a sigmoid.
+    raw_metadata: write ``metadata`` as given (else as ``former_scaling`` re-expresses them)."""
     weights = np.asarray(weights, dtype=np.float32)
     classes, channels, k, _ = weights.shape
     pad = k // 2
@@ -45,7 +73,7 @@ def conv_model(path, weights: np.ndarray, bias: Sequence[float], sigmoid: bool =
         nodes.append(helper.make_node("Sigmoid", ["conv"], ["output"]))
     initializers = [numpy_helper.from_array(weights, "W"),
                     numpy_helper.from_array(np.asarray(bias, dtype=np.float32), "B")]
-    return _save(path, nodes, initializers, channels, classes, size, metadata)
+    return _save(path, nodes, initializers, channels, classes, size, metadata, raw_metadata=raw_metadata)
 
 
 def softmax_model(path, weights: np.ndarray, bias: Sequence[float], metadata: Optional[dict] = None) -> Path:

@@ -133,13 +133,18 @@ def test_export_matches_pytorch_and_carries_the_metadata(tmp_path):
     onnx = pytest.importorskip("onnx")
     model = CloudUNet(4, 1, (4, 8, 8, 8))
     path = export_onnx(model, tmp_path / "m.onnx", model_metadata(("blue", "green", "red", "nir"), [0.1] * 4,
-                                                                  [0.2] * 4, threshold=0.4))
+                                                                  [0.2] * 4, threshold=0.4, tile_size=64,
+                                                                  reflectance_range=[[0.0, 1.5]] * 4))
     assert parity(model, path) < 1e-4
     meta = {p.key: json.loads(p.value) for p in onnx.load(str(path)).metadata_props}
     assert meta["model_type"] == "Segmentor" and meta["bands"] == ["blue", "green", "red", "nir"]
-    assert meta["seg_thresh"] == 0.4 and meta["standardization_std"] == [0.2] * 4
+    # mean/std of reflectance in Deepness's domain DN / 255 (reflectance = DN x 1e-4): divided by 255e-4
+    assert meta["seg_thresh"] == 0.4 and meta["standardization_std"] == pytest.approx([0.2 / 0.0255] * 4)
+    assert meta["standardization_mean"] == pytest.approx([0.1 / 0.0255] * 4)
+    np.testing.assert_allclose(meta["input_range"], [[-0.5, 7.0]] * 4)  # (reflectance - 0.1) / 0.2
+    # Deepness takes the input's last dimension as the tile size: rows and columns fixed, batch dynamic
     dims = [d.dim_param or d.dim_value for d in onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim]
-    assert dims[1] == 4 and all(isinstance(d, str) for d in (dims[0], dims[2], dims[3]))
+    assert dims[1:] == [4, 64, 64] and isinstance(dims[0], str)
     assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]  # no temporary left behind
 
 

@@ -49,8 +49,10 @@ def test_softmax_override_and_only_class(tmp_path):
     dn = np.random.default_rng(4).integers(1, 30000, size=(2, 24, 24)).astype(np.uint16)
     image = write_raster(tmp_path / "in.tif", dn, CRS, TRANSFORM)
     model = conv_model(tmp_path / "logits.onnx", weights, bias, sigmoid=False)  # no metadata in the file
+    # standardization_std 1 / (255 x 1e-4): Deepness's (DN / 255 - 0) / std is DN x 1e-4 (core.input_scaling)
     info = inference.ModelInfo(class_names={0: "clear", 1: "cloud", 2: "shadow"}, reflectance_scale=1e-4,
-                               output_activation="softmax", tile_size=16, tiles_overlap=25)
+                               standardization_std=[1 / (255 * 1e-4)], output_activation="softmax", tile_size=16,
+                               tiles_overlap=25)
     out = {"probability": str(tmp_path / "p.tif"), "classes": str(tmp_path / "c.tif")}
     result = inference.predict_raster(str(image), str(model), out, model_info=info, only_class=1)
     logits = conv_reference(dn * 1e-4, weights, bias, sigmoid_out=False)
@@ -92,7 +94,10 @@ def test_model_info_matches_the_package_json(ukis, variant):
     mean, std = data["dataset_statistics"]["img"]
     assert info.bands == data["dataset_statistics"]["band_names"]
     assert info.bands == (UKIS_BANDS_4 if variant.startswith("4b") else UKIS_BANDS_4 + ["swir16", "swir22"])
-    assert info.standardization_mean == pytest.approx(mean) and info.standardization_std == pytest.approx(std)
+    # in Deepness's domain r / 255 with r = DN = reflectance / 1e-4 (core.input_scaling): divided by 255 x 1e-4
+    k = 255 * 1e-4
+    assert info.standardization_mean == pytest.approx([m / k for m in mean])
+    assert info.standardization_std == pytest.approx([v / k for v in std])
     assert info.tile_size == data["target_size"][0] == 256 and info.tiles_overlap == 20.0
     assert info.class_names == {0: "clear", 1: "cloud", 2: "shadow"} and data["classes"] == 3
     assert (info.output_activation, info.reflectance_scale) == ("softmax", 1e-4)

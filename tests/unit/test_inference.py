@@ -43,7 +43,7 @@ def test_model_metadata_is_read(tmp_path):
         "model_type": "Segmentor", "class_names": {"0": "clear", "1": "cloud"}, "resolution": 1000,
         "tile_size": 64, "tiles_overlap": 20, "standardization_mean": [0.1, 0.2, 0.3],
         "standardization_std": [1, 2, 3], "seg_thresh": 0.4, "bands": ["B04", "B03", "B02"],
-        "reflectance_scale": 0.0001})
+        "reflectance_scale": 0.0001}, raw_metadata=True)
     model = inference.load_model(str(path))
     info = model.info
     assert info.class_names == {0: "clear", 1: "cloud"}

@@ -134,13 +134,30 @@ def test_never_answering_stac_api_ends_within_the_retry_deadline(server, clock):
     assert clock() < 3
 
 
+def test_never_answering_dhus_hub_ends_within_the_retry_deadline(server, clock):
+    """sentinelsat sets a timeout requests never reads (Session.timeout); the retrying adapter gives
+    each try the read timeout in force, so a silent hub no longer holds the search for ever."""
+    pytest.importorskip("sentinelsat")
+    from labelmigration.core.search.dhus import DhusBackend
+
+    server.always("/hub/search", Fault(hang=True))
+    with small(read_timeout_s=0.5, retry_deadline_s=2):
+        with pytest.raises(HttpError) as caught:
+            DhusBackend(server.url + "/hub", retries=10, backoff=0.1).search(AREA, START, END, 10, "L2A")
+    message = str(caught.value)
+    assert clock() < 3.5, message
+    assert f"Cannot reach {server.url}/hub/search: it accepted the connection but sent no answer within 0.5 s" \
+           in message and "retry deadline of 2 s" in message, message
+    assert len(server.requests_to("/hub/search")) >= 2
+
+
 def test_every_retry_is_logged_with_its_reason(server, caplog):
     url = server.add_file("/a.json", b"[]", content_type="application/json")
     server.script("/a.json", Fault(status=503), Fault(status=502))
-    with caplog.at_level(logging.WARNING, logger="labelmigration.core.http"):
+    with caplog.at_level(logging.WARNING, logger="labelmigration.core.retry"):
         assert get_json(url, backoff=0.01) == []
     lines = [r.getMessage() for r in caplog.records]
-    assert len(lines) == 2 and "try 1 failed" in lines[0] and "HTTP 503" in lines[0] and "HTTP 502" in lines[1]
+    assert lines == [f"HTTP 503 from {url}, retry 1 of 3 in 0.01 s", f"HTTP 502 from {url}, retry 2 of 3 in 0.02 s"]
 
 
 def test_retry_after_beyond_the_deadline_gives_up_at_once(server, clock):

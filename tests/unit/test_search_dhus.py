@@ -87,8 +87,8 @@ def test_html_page_and_unreachable_hub():
         with pytest.raises(HttpError, match="HTML page instead of JSON"):
             DhusBackend(server.url + "/hub").search(AREA, START, END, 3, None)
     url = closed_port_url()
-    with pytest.raises(HttpError, match=f"Cannot reach {url}/hub/search"):
-        DhusBackend(url + "/hub").search(AREA, START, END, 3, None)
+    with pytest.raises(HttpError, match=f"Cannot reach {url}/hub/search: it refused the connection"):
+        DhusBackend(url + "/hub", retries=0).search(AREA, START, END, 3, None)
 
 
 def test_registry_and_make_backend(tmp_path):
@@ -115,6 +115,7 @@ def test_missing_sentinelsat_says_what_to_install(monkeypatch):
 
 def test_hub_gets_the_connect_and_read_timeouts_of_the_limits(monkeypatch):
     """requests takes (connect, read); the hub never waits on the default of no timeout."""
+    import requests
     import sentinelsat
 
     from labelmigration.core import limits
@@ -124,7 +125,7 @@ def test_hub_gets_the_connect_and_read_timeouts_of_the_limits(monkeypatch):
     class Api:
         def __init__(self, user, password, url, timeout=None, show_progressbars=True):
             seen["timeout"] = timeout
-            self.session = type("Session", (), {"proxies": {}})()
+            self.session = requests.Session()
 
         def query(self, **_arguments):
             return {}
