@@ -79,6 +79,11 @@ class ModelInfo:
     reflectance_offset: Optional[float] = None
     output_activation: Optional[str] = None  # None: the model's output already is a probability
     input_range: Optional[List[List[float]]] = None  # per band [low, high] model input seen in training
+    # "deepness": standardization_mean/std apply to r / 255 (core/input_scaling.py). A model with
+    # reflectance_scale but without this key was exported before 2026-12 with them in reflectance: from_metadata
+    # re-expresses them and sets legacy_standardization.
+    standardization_domain: Optional[str] = None
+    legacy_standardization: bool = False
 
     def __post_init__(self):
         if self.output_activation is not None and self.output_activation not in OUTPUT_ACTIVATIONS:
@@ -106,9 +111,23 @@ class ModelInfo:
                 reflectance_offset=_optional(float, values.get("reflectance_offset")),
                 output_activation=_optional(lambda v: str(v).lower(), values.get("output_activation")),
                 input_range=_range_list(values.get("input_range")),
-            )
+                standardization_domain=_optional(str, values.get("standardization_domain")),
+            )._from_former_domain()
         except (TypeError, ValueError, OverflowError) as error:
             raise LabelMigrationError(f"The model '{path}' has malformed metadata: {error}.") from error
+
+    def _from_former_domain(self) -> "ModelInfo":
+        """Models this project exported before 2026-12 (reflectance_scale, no standardization_domain) standardised
+        reflectance: (DN x scale + offset - mean) / std. In Deepness's domain that is mean' = (mean - offset) / k,
+        std' = std / k with k = 255 x scale (training/export.model_metadata writes the same)."""
+        if self.reflectance_scale in (None, 0) or self.standardization_domain is not None:
+            return self
+        k = 255.0 * self.reflectance_scale
+        offset = self.reflectance_offset or 0.0
+        self.standardization_mean = [(m - offset) / k for m in (self.standardization_mean or [0.0])]
+        self.standardization_std = [v / k for v in (self.standardization_std or [1.0])]
+        self.legacy_standardization = True
+        return self
 
     def check_numbers(self, path: str) -> None:
         """Refuse scaling metadata that would silently turn every pixel into NaN or one constant."""
@@ -294,6 +313,11 @@ def load_model(path: str, info: Optional[ModelInfo] = None) -> Model:
     classes = _static_classes(session.get_outputs(), path)
     heads = [_head_channels(output, path) for output in session.get_outputs()]
     batch = shape[0] if isinstance(shape[0], int) and shape[0] > 0 else None  # Deepness: a static batch is fixed
+    if info.legacy_standardization:
+        warnings = list(warnings) + [
+            f"The model '{path}' declares reflectance_scale without standardization_domain: it was exported before "
+            f"2026-12, with its standardization in reflectance; it is read that way (re-export it with "
+            f"training/export.py to give it the key)."]
     return Model(path, session, info, model_input.name, channels, fixed, np.dtype(_INPUT_TYPES[model_input.type]),
                  provider, warnings, classes, batch, heads, [output.name for output in session.get_outputs()])
 

@@ -44,6 +44,7 @@ def model_metadata(bands: Sequence[str], mean: Sequence[float], std: Sequence[fl
         "tiles_overlap": overlap_percent,
         "standardization_mean": [(float(m) - reflectance_offset) / k for m in mean],
         "standardization_std": [float(v) / k for v in std],
+        "standardization_domain": "deepness",  # ours: mean/std apply to r / 255 (core.inference.ModelInfo)
         "seg_thresh": threshold,
         "bands": list(bands),
         "reflectance_scale": reflectance_scale,  # the DN the model takes -> reflectance (reflectance input)

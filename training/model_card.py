@@ -40,6 +40,9 @@ the plugin's metadata. It is `cloudmask`'s default model.
   -0.1) are turned into reflectance first. INPUT_SCALING automatic tells DN, reflectance and 8-bit
   apart; Deepness itself always reads the values as stored, so give it DN (offset-free before baseline
   04.00) rasters.
+- `standardization_domain` (our key): `"deepness"`, saying that the standardisation applies to r / 255;
+  a model with `reflectance_scale` but without it (exported by this project before 2026-12, its
+  statistics in reflectance) is read the former way, with a warning.
 - `input_range` (our key): per band the [min, max] model input (after standardisation) over the
   training pixels (reflectance 0 to about 1.5); the plugin warns when a raster's input falls far
   outside it or hardly varies (reflectance read as DN, for example).

@@ -19,7 +19,8 @@ def former_scaling(metadata: Optional[dict]) -> Optional[dict]:
     (core.input_scaling). Both are the same numbers when mean' = (mean - offset) / k and
     std' = std / k with k = 255 x reflectance_scale (255 without), so the hand-computed expectations of
     the tests written before stay exact. Metadata that are not finite numbers are left as they are
-    (the guard tests feed NaN and 0 on purpose)."""
+    (the guard tests feed NaN and 0 on purpose). All are marked standardization_domain "deepness", as
+    training/export.py writes, so the engine does not read them as a former export."""
     if metadata is None:
         metadata = {}
     try:
@@ -28,12 +29,12 @@ def former_scaling(metadata: Optional[dict]) -> Optional[dict]:
         mean = [float(v) for v in np.atleast_1d(metadata.get("standardization_mean", [0.0]))]
         std = [float(v) for v in np.atleast_1d(metadata.get("standardization_std", [1.0]))]
     except (TypeError, ValueError):
-        return metadata
+        return {**metadata, "standardization_domain": "deepness"}
     if not np.all(np.isfinite([scale, offset, *mean, *std])) or scale == 0:
-        return metadata
+        return {**metadata, "standardization_domain": "deepness"}
     k = 255.0 * scale
     return {**metadata, "standardization_mean": [(m - offset) / k for m in mean],
-            "standardization_std": [v / k for v in std]}
+            "standardization_std": [v / k for v in std], "standardization_domain": "deepness"}
 
 
 def _save(path, nodes, initializers, channels, classes, size, metadata, input_type=TensorProto.FLOAT,

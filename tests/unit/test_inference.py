@@ -43,15 +43,36 @@ def test_model_metadata_is_read(tmp_path):
         "model_type": "Segmentor", "class_names": {"0": "clear", "1": "cloud"}, "resolution": 1000,
         "tile_size": 64, "tiles_overlap": 20, "standardization_mean": [0.1, 0.2, 0.3],
         "standardization_std": [1, 2, 3], "seg_thresh": 0.4, "bands": ["B04", "B03", "B02"],
-        "reflectance_scale": 0.0001}, raw_metadata=True)
+        "reflectance_scale": 0.0001, "standardization_domain": "deepness"}, raw_metadata=True)
     model = inference.load_model(str(path))
     info = model.info
+    assert not info.legacy_standardization and not model.warnings
     assert info.class_names == {0: "clear", 1: "cloud"}
     assert (info.tile_size, info.tiles_overlap, info.seg_thresh, info.resolution) == (64, 20.0, 0.4, 1000.0)
     assert info.bands == ["B04", "B03", "B02"] and info.reflectance_scale == 0.0001
     assert info.standardization_std == [1.0, 2.0, 3.0]
     assert model.channels == 3 and model.fixed_size is None
     assert inference.resolve_tiling(model, None, None) == ((64, 64), 13)
+
+
+def test_a_model_exported_before_the_deepness_domain_is_read_as_it_was_meant(tmp_path):
+    """A model of this project's former export (reflectance_scale, standardization in reflectance, no
+    standardization_domain) gets the input it was trained on, (DN x scale + offset - mean) / std, and a warning."""
+    mean, std, scale, offset = [0.1, 0.2], [0.05, 0.5], 1e-4, -0.1
+    identity = np.eye(2, dtype=np.float32).reshape(2, 2, 1, 1)
+    path = conv_model(tmp_path / "old.onnx", identity, [0.0, 0.0], sigmoid=False, raw_metadata=True, metadata={
+        "model_type": "Segmentor", "standardization_mean": mean, "standardization_std": std,
+        "reflectance_scale": scale, "reflectance_offset": offset})
+    model = inference.load_model(str(path))
+    assert model.info.legacy_standardization and "standardization_domain" in " ".join(model.warnings)
+    dn = _dn(np.random.default_rng(3), 2, 16, 20)
+    image = _raster(tmp_path / "in.tif", dn)
+    out = {"probability": str(tmp_path / "p.tif")}
+    inference.predict_raster(image, str(path), out, tile_size=8, input_scaling="dn")
+    got = gdal.Open(out["probability"]).ReadAsArray()
+    expected = (dn * np.float32(scale) + np.float32(offset) - np.array(mean, np.float32)[:, None, None]) / \
+        np.array(std, np.float32)[:, None, None]
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
 
 
 def test_one_by_one_model_exact_per_pixel(tmp_path):
