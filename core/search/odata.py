@@ -25,6 +25,10 @@ DEFAULT_COLLECTION = "SENTINEL-2"
 PRODUCT_TYPES = {"L1C": "S2MSI1C", "L2A": "S2MSI2A"}
 MAX_TOP = 1000
 MAX_PAGES = 200
+# The catalogue refuses $skip above 10,000 (issue 18; CDSE's OData documentation). A longer result is read in
+# windows: the next one starts at the last acquisition time read (the answer is sorted by it), products seen twice
+# at the boundary are dropped.
+MAX_SKIP = 10_000
 _FOOTPRINT_TEXT = re.compile(r"^geography'SRID=4326;(.*)'$", re.IGNORECASE | re.DOTALL)
 
 
@@ -55,6 +59,21 @@ def build_filter(geometry_wkt: str, start: dt.datetime, end: dt.datetime, max_cl
         clauses.append("Attributes/OData.CSC.StringAttribute/any(att:att/Name eq 'productType' and "
                        f"att/OData.CSC.StringAttribute/Value eq '{PRODUCT_TYPES[level]}')")
     return " and ".join(clauses)
+
+
+def _skip_of(url: str) -> int:
+    values = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("$skip", ["0"])
+    try:
+        return int(values[0])
+    except ValueError:
+        return 0
+
+
+def _content_start(entry) -> Optional[str]:
+    """The entry's ContentDate/Start as the catalogue wrote it (an OData date-time literal), or None."""
+    content = entry.get("ContentDate") if isinstance(entry, dict) else None
+    start = content.get("Start") if isinstance(content, dict) else None
+    return start if isinstance(start, str) and re.fullmatch(r"[0-9T:.\-]+Z?", start) else None
 
 
 class ODataBackend:
@@ -98,9 +117,12 @@ class ODataBackend:
 
     def pages(self, params: Dict[str, str], progress: Optional[ProgressCallback] = None,
               is_cancelled: Optional[CancelCheck] = None):
-        """Every answer page, following @odata.nextLink until the server gives none."""
+        """Every answer page, following @odata.nextLink until the server gives none; past MAX_SKIP products a
+        new window starts at the last acquisition time read (params must sort by ContentDate/Start)."""
         steps = Steps(progress, is_cancelled)
-        url, query, seen = f"{self.url}/Products", params, set()
+        products = f"{self.url}/Products"
+        url, query, seen, ids = products, params, set(), set()
+        window_start = None
         for number in range(MAX_PAGES):
             steps.check()
             page = http.get_json(url, query, timeout=self.timeout, retries=self.retries, is_cancelled=is_cancelled,
@@ -108,12 +130,24 @@ class ODataBackend:
             if not isinstance(page, dict) or not isinstance(page.get("value"), list):
                 raise LabelMigrationError(f"{http.display_url(url)} did not answer like a CDSE OData catalogue "
                                           f"(no list of products under 'value').")
+            entries = page["value"]
+            last_start = _content_start(entries[-1]) if entries else None
+            page = {**page, "value": [e for e in entries if not (isinstance(e, dict) and e.get("Id") in ids)]}
+            ids.update(e.get("Id") for e in entries if isinstance(e, dict))
             yield page
             steps.report(1.0 - 0.5 ** (number + 1))
             url, query = page.get("@odata.nextLink"), None
             if not isinstance(url, str) or not url.startswith(("http://", "https://")) or url in seen:
                 return
             seen.add(url)
+            if _skip_of(url) > MAX_SKIP:
+                if last_start is None or last_start == window_start:
+                    raise LabelMigrationError(
+                        f"The CDSE OData search gives more than {MAX_SKIP} products taken at {last_start}; "
+                        f"narrow the search.")
+                window_start = last_start
+                url, query = products, {**params, "$filter": f"({params['$filter']}) and "
+                                                             f"ContentDate/Start ge {last_start}"}
         raise LabelMigrationError(f"The CDSE OData search gave more than {MAX_PAGES} pages; narrow the search.")
 
     def scene(self, product: dict) -> Scene:

@@ -2,6 +2,7 @@
 import datetime as dt
 import json
 import re
+import urllib.parse
 
 import pytest
 
@@ -158,3 +159,86 @@ def test_product_id_cannot_reshape_the_download_url():
         server.add_json("/odata/v1/Products", {"value": [product_entry(Id="../../admin?x=1")]})
         scene, = backend(server).search(AREA, START, END, None, None)
     assert scene.url == f"{DOWNLOAD}/Products(..%2F..%2Fadmin%3Fx%3D1)/$value"
+
+
+# -- the $skip cap (issue 18: the catalogue refuses $skip above 10,000) -----------------------------------
+class _CappedCatalogue:
+    """A catalogue that pages like CDSE's (@odata.nextLink with $skip, sorted by ContentDate/Start, "ge" filters on
+    it) and answers HTTP 400 to a $skip above ``cap``, as CDSE does above 10,000. Its products: real-shaped entries
+    (product_entry), several sharing an acquisition time at the window boundaries."""
+
+    def __init__(self, starts, cap):
+        self.products = [product_entry(Id=f"id{n:03d}", Name=f"S2A_MSIL2A_{n:03d}.SAFE",
+                                       ContentDate={"Start": start}) for n, start in enumerate(starts)]
+        self.cap, self.requests = cap, []
+
+    def __call__(self, handler):
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(handler.path).query)
+        self.requests.append(query)
+        skip, top = int(query.get("$skip", ["0"])[0]), int(query.get("$top", ["2"])[0])
+        if skip > self.cap:
+            return 400, {"detail": f"$skip must be at most {self.cap}"}
+        since = re.search(r"ContentDate/Start ge (\S+?)\)?$", query.get("$filter", [""])[0])
+        rows = [p for p in self.products if not since or p["ContentDate"]["Start"] >= since.group(1)]
+        page = {"value": rows[skip:skip + top]}
+        if skip + top < len(rows):
+            following = dict((k, v[0]) for k, v in query.items())
+            following["$skip"] = str(skip + top)
+            page["@odata.nextLink"] = f"{handler.base}/odata/v1/Products?{urllib.parse.urlencode(following)}"
+        return 200, page
+
+
+def _serve(catalogue):
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            self.base = f"http://127.0.0.1:{server.server_address[1]}"
+            status, body = catalogue(self)
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_a_result_longer_than_the_skip_cap_is_read_in_windows(monkeypatch):
+    """With the cap lowered to 4 and pages of 2, 13 products (two pairs sharing a time at window boundaries)
+    come back each exactly once and in order, and no request asks for a $skip above the cap."""
+    import labelmigration.core.search.odata as odata
+
+    monkeypatch.setattr(odata, "MAX_SKIP", 4)
+    hours = [1, 2, 3, 4, 5, 5, 6, 7, 8, 8, 9, 10, 11]
+    catalogue = _CappedCatalogue([f"2020-08-10T{h:02d}:00:00.000Z" for h in hours], cap=4)
+    server = _serve(catalogue)
+    try:
+        found = ODataBackend(f"http://127.0.0.1:{server.server_address[1]}/odata/v1", page_size=2,
+                             retries=0).search(AREA, START, END, None, None)
+    finally:
+        server.shutdown()
+    assert [scene.id for scene in found] == [p["Id"] for p in catalogue.products]
+    assert max(int(q.get("$skip", ["0"])[0]) for q in catalogue.requests) <= 4
+    assert sum("ContentDate/Start ge" in q["$filter"][0] for q in catalogue.requests) >= 2  # new windows began
+
+
+def test_more_products_at_one_time_than_the_cap_is_refused_with_the_reason(monkeypatch):
+    import labelmigration.core.search.odata as odata
+
+    monkeypatch.setattr(odata, "MAX_SKIP", 2)
+    catalogue = _CappedCatalogue(["2020-08-10T10:00:00.000Z"] * 7, cap=2)
+    server = _serve(catalogue)
+    try:
+        with pytest.raises(LabelMigrationError, match=r"more than 2 products taken at 2020-08-10T10:00:00.000Z"):
+            ODataBackend(f"http://127.0.0.1:{server.server_address[1]}/odata/v1", page_size=2,
+                         retries=0).search(AREA, START, END, None, None)
+    finally:
+        server.shutdown()
