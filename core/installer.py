@@ -23,8 +23,8 @@ import sys
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REQUIREMENTS_FILE = os.path.join(PLUGIN_DIR, "requirements-plugin.txt")
+from .plugin_files import PLUGIN_DIR, REQUIREMENTS_FILE
+
 SITE_DIR_VARIABLE = "LABELMIGRATION_SITE_DIR"  # overrides the target folder (tests, managed installs)
 
 OK, MISSING, TOO_OLD, BROKEN = "ok", "missing", "too old", "broken"

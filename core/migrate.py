@@ -41,6 +41,7 @@ from .geocode import geocode_mask
 from .http import basic_auth
 from .outputs import atomic_output, atomic_outputs
 from .paths import MAX_NAME_LENGTH, is_within, nearest_existing_folder, path_inside, safe_file_name, unreadable_reason
+from .plugin_files import BUNDLED_CLOUD_MODEL
 from .progress import CancelCheck, ProgressCallback, Steps
 from .rasters import check_raster_size, gdal_errors, grid_difference, has_geotransform, open_raster, srs_from_user
 from .safe import NATIVE_RESOLUTION, is_safe_product
@@ -49,8 +50,7 @@ from .search import FootprintQuery, Scene, make_backend, search_scenes
 from .search.base import check_product, check_window_days
 
 LOG = logging.getLogger(__name__)
-PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_CLOUD_MODEL = os.path.join(PLUGIN_DIR, "models", "cloud_s2_4band.onnx")
+DEFAULT_CLOUD_MODEL = BUNDLED_CLOUD_MODEL
 MATCH_COLUMNS = ("label", "scene", "datetime", "offset_days", "scene_cloud_pct", "footprint_cloud_pct",
                  "nodata_pct", "coverage_pct", "status", "reason", "image", "label_raster")
 STATUSES = ("done", "skipped", "failed", "no scene")

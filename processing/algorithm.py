@@ -19,14 +19,13 @@ from qgis.PyQt.QtGui import QIcon
 from ..core import limits
 from ..core.errors import LabelMigrationError
 from ..core.paths import check_paths
+from ..core.plugin_files import ICON_FILE
 from ..core.rasters import gdal_network_limits
 from .parameter_checks import explain_unacceptable, invalid_crs, parameter_paths
 from .settings import limits_in_force
 
 LOG_TAG = "Label Migration"
 ERROR_LOG_BYTES = 1_000_000  # errors.log is rotated once beyond this size
-PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ICON_PATH = os.path.join(PLUGIN_DIR, "icon.svg")
 
 # QGIS takes the C++ side of a post-processor, but the Python side dies with its last Python
 # reference; the algorithm instance that ran is deleted before the layers load, so the
@@ -69,7 +68,7 @@ class LabelMigrationAlgorithm(QgsProcessingAlgorithm):
         return tr(self.HELP)
 
     def icon(self) -> QIcon:
-        return QIcon(ICON_PATH)
+        return QIcon(ICON_FILE)
 
     def createInstance(self):
         return type(self)()

@@ -13,14 +13,15 @@ from ..core.csmask import CLOUD_CLASS, ukis_model
 from ..core.inference import MAX_TILE_SIZE, predict_raster
 from ..core.mask_polygons import mask_polygons
 from ..core.outputs import check_output_path
+from ..core.plugin_files import BUNDLED_CLOUD_MODEL
 from . import field_types
-from .algorithm import PLUGIN_DIR, LabelMigrationAlgorithm, tr
+from .algorithm import LabelMigrationAlgorithm, tr
 from .input_scaling_parameter import WARNINGS, add_input_scaling, input_scaling_choice, report
 from .parameter_checks import parameter_paths
 from .styles import cloud_mask_styler
 
 ONNX_FILTER = QT_TR_NOOP("ONNX models (*.onnx);;All files (*.*)")
-BUNDLED_MODEL = os.path.join(PLUGIN_DIR, "models", "cloud_s2_4band.onnx")
+BUNDLED_MODEL = BUNDLED_CLOUD_MODEL
 # BUILTIN_MODEL options in their fixed order (scripts pass the index): None = the bundled file
 BUILTIN_MODELS = (
     (QT_TR_NOOP("Label Migration cloud model, 4 bands (bundled)"), None),

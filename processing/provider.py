@@ -3,7 +3,8 @@ from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
 from . import settings
-from .algorithm import ICON_PATH, tr
+from ..core.plugin_files import ICON_FILE
+from .algorithm import tr
 from .cloud_mask import CloudMaskAlgorithm
 from .crop_scene import CropSceneAlgorithm
 from .download_scenes import DownloadScenesAlgorithm
@@ -34,7 +35,7 @@ class LabelMigrationProvider(QgsProcessingProvider):
         return tr("Label Migration: move labels onto Sentinel-2 imagery")
 
     def icon(self) -> QIcon:
-        return QIcon(ICON_PATH)
+        return QIcon(ICON_FILE)
 
     def load(self) -> bool:
         settings.register(self.name())

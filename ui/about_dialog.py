@@ -8,16 +8,14 @@ from qgis.PyQt.QtCore import QT_TR_NOOP, Qt
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTextBrowser, QVBoxLayout
 
+from ..core.plugin_files import METADATA_FILE, PLUGIN_DIR
 from ..processing.algorithm import tr
 
-PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-METADATA_PATH = os.path.join(PLUGIN_DIR, "metadata.txt")
-LICENSE_PATH = os.path.join(PLUGIN_DIR, "LICENSE")
 ABOUT_DIALOG_NAME = "labelMigrationAboutDialog"
 LICENCE = "GPL-2.0-or-later"
 
 
-def read_metadata(path: str = METADATA_PATH) -> Dict[str, str]:
+def read_metadata(path: str = METADATA_FILE) -> Dict[str, str]:
     """The [general] section of metadata.txt: the one source of the plugin's version and links."""
     parser = configparser.ConfigParser(interpolation=None)
     with open(path, encoding="utf-8") as stream:

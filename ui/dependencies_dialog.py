@@ -16,6 +16,7 @@ from qgis.PyQt.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QGroupBox
                                  QTableWidgetItem, QVBoxLayout)
 
 from ..core import installer
+from ..core.plugin_files import BUNDLED_CLOUD_MODEL
 from ..processing.algorithm import tr
 
 LOG_TAG = "Label Migration"
@@ -336,7 +337,7 @@ class DependenciesDialog(QDialog):
         from ..core.errors import LabelMigrationError
         from ..core.inference import provider_report
 
-        model = os.path.join(installer.PLUGIN_DIR, "models", "cloud_s2_4band.onnx")
+        model = BUNDLED_CLOUD_MODEL
         try:
             report = provider_report(require("onnxruntime", "Checking the execution provider"), model)
         except LabelMigrationError as error:

@@ -9,7 +9,9 @@ from typing import Optional
 from qgis.core import QgsSettings
 from qgis.PyQt.QtCore import QCoreApplication, QLocale, QTranslator
 
-I18N_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "i18n")
+from ..core.plugin_files import PLUGIN_DIR
+
+I18N_DIR = os.path.join(PLUGIN_DIR, "i18n")
 _installed: Optional[QTranslator] = None  # the application does not own the translator: keep it alive
 
 
