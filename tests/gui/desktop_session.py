@@ -170,6 +170,24 @@ def onnxruntime_folder(tmp: Path) -> Path:
     return folder
 
 
+def oncloudn_chip(shared_dir: Path, folder: Path):
+    """The first On Cloud N chip of ../shared/data/oncloudn (a real Sentinel-2 L2A chip with a human cloud label)
+    written as a GeoTIFF with bands B02 B03 B04 B08 into folder; returns (its path, the npz arrays). Skips the
+    test when the data are missing."""
+    import numpy as np
+
+    from labelmigration.tests.support.rasters import from_origin, write_raster
+
+    path = shared_dir / "data" / "oncloudn" / "oncloudn_5chips.npz"
+    if not path.is_file():
+        pytest.skip(f"{path} is missing")
+    chips = np.load(path)
+    x0, y0 = map(float, chips["ul_xy"][0])
+    scene = write_raster(folder / "chip.tif", chips["image"][0], f"EPSG:{int(chips['epsg'][0])}",
+                         from_origin(x0, y0, 10, 10), descriptions=("B02", "B03", "B04", "B08"))
+    return scene, chips
+
+
 # --- a run ---------------------------------------------------------------------------------------
 
 def run_desktop(qgis_desktop: str, profiles_root: Path, script: Path, env: dict, cwd: Path, output_dir: Path, *,
@@ -293,8 +311,8 @@ def assert_ran_to_the_end(run, timeout_s) -> dict:
 # Debian 13's QGIS 3.40.6 dies on signal 11 on the way out on these machines, with no plugin enabled and
 # whichever way it is asked to quit (QgsApplication.exit, quit, closing the main window, the Exit action).
 # A run of the plugin may exit like that only when QGIS without the plugin does too.
-BARE_EXIT_SCRIPT = '''"""Written by tests/gui/desktop_session.py: with no plugin enabled, run one of QGIS's own raster algorithms and
-load its output (as the desktop scripts do with the plugin's), then quit QGIS as they do."""
+BARE_EXIT_SCRIPT = '''"""Written by tests/gui/desktop_session.py: with no plugin enabled, run one of QGIS's own raster
+algorithms and load its output (as the desktop scripts do with the plugin's), then quit QGIS as they do."""
 import os
 
 import numpy as np

@@ -48,17 +48,12 @@ def _install_zip(zip_path: Path, profiles_root: Path, repo_root: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def chip(shared_dir, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("package-inputs")
     from labelmigration.tests.support.rasters import from_origin, write_raster
 
-    path = shared_dir / "data" / "oncloudn" / "oncloudn_5chips.npz"
-    if not path.is_file():
-        pytest.skip(f"{path} is missing")
-    chips = np.load(path)
-    folder = tmp_path_factory.mktemp("package-inputs")
+    scene, chips = session.oncloudn_chip(shared_dir, folder)
     epsg = int(chips["epsg"][0])
     x0, y0 = map(float, chips["ul_xy"][0])
-    scene = write_raster(folder / "chip.tif", chips["image"][0], f"EPSG:{epsg}", from_origin(x0, y0, 10, 10),
-                         descriptions=("B02", "B03", "B04", "B08"))
     r0, rows, c0, cols = LABEL_WINDOW
     label = np.zeros((rows, cols), np.uint8)
     label[20:80, 30:90] = 1
