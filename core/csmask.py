@@ -8,9 +8,10 @@ overlap, applies a softmax per tile, blends the tiles and takes the argmax. ``uk
 json into a ModelInfo that makes ``predict_raster`` do the same (Hann instead of Tukey blending),
 so the package is only needed for its model files: it is located without being imported.
 
-For a cloud mask the three classes become two with ``predict_raster(..., only_class=CLOUD_CLASS)``:
-the mask is 1 where the cloud class wins the argmax (shadow counts as not cloud) and the
-probability is the cloud class's softmax.
+Their class names (UKIS_CLASS_NAMES) tell core.cloud_classes, which decides for every cloud model, that
+class 1 is cloud and class 2 cloud shadow: the mask is 1 where the cloud class wins the argmax (shadow
+counts as not cloud, or is marked 2 when cloudmask's SHADOW asks for it) and the probability is the cloud
+class's softmax.
 """
 import importlib.util
 import json

@@ -59,6 +59,8 @@ _BAND_ALIASES = {"b2": "blue", "b02": "blue", "b3": "green", "b03": "green", "b4
                  "b8": "nir", "b08": "nir", "b11": "swir16", "b12": "swir22", "swir1": "swir16",
                  "swir2": "swir22"}
 OUTPUT_ACTIVATIONS = ("softmax", "sigmoid")
+# predict_raster's only_class: a class, classes (or groups of them) marked 1, 2, ..., or a callable deciding it
+OnlyClass = Union[None, int, Sequence[Union[int, Sequence[int]]], Callable[["Model"], object]]
 
 
 @dataclass
@@ -608,18 +610,20 @@ class _Writers:
     """The output GeoTIFFs (on temporary paths) and their running statistics."""
 
     def __init__(self, roles: Dict[str, str], source: gdal.Dataset, classes: int, info: ModelInfo,
-                 class_colours: Optional[Dict[int, Tuple[int, int, int]]] = None, only_class: Optional[int] = None,
+                 class_colours: Optional[Dict[int, Tuple[int, int, int]]] = None, only_class: OnlyClass = None,
                  heads: Optional[List[int]] = None, names: Optional[List[Dict[int, str]]] = None,
                  labels: Optional[List[str]] = None):
         heads = list(heads or [classes])
-        if only_class is not None and len(heads) > 1:
+        picked = picked_groups(only_class)
+        if picked is not None and len(heads) > 1:
             raise LabelMigrationError(f"The model returns {len(heads)} outputs; one class can only be picked "
                                       f"from a model with one output.")
-        if only_class is not None and not 0 <= only_class < classes:
-            raise LabelMigrationError(f"The model returns {classes} class(es); it has no class {only_class}.")
-        self.only_class = only_class
-        self.roles, self.classes, self.info = roles, (1 if only_class is not None else classes), info
-        self.heads = [1] if only_class is not None else heads  # channels per head
+        for number in [number for group in picked or () for number in group]:
+            if not 0 <= number < classes:
+                raise LabelMigrationError(f"The model returns {classes} class(es); it has no class {number}.")
+        self.picked = picked  # the classes (groups of them) the class raster marks 1, 2, ...; None: all classes
+        self.roles, self.classes, self.info = roles, (1 if picked is not None else classes), info
+        self.heads = [1] if picked is not None else heads  # channels per head
         self.starts = np.cumsum([0] + self.heads).tolist()  # first channel of each head
         self.names = [(names[i] if names and i < len(names) else {}) for i in range(len(self.heads))]
         self.labels = list(labels or [])[:len(self.heads)]
@@ -640,7 +644,8 @@ class _Writers:
                     band.SetColorInterpretation(gdal.GCI_PaletteIndex)
             self.datasets[role] = dataset
         self.sums = np.zeros(classes, np.float64)
-        self.head_counts = [np.zeros(max(2, channels), np.int64) for channels in self.heads]
+        self.head_counts = ([np.zeros(len(picked) + 1, np.int64)] if picked is not None
+                            else [np.zeros(max(2, channels), np.int64) for channels in self.heads])
         self.counts = self.head_counts[0]
         self.valid = 0
         self.not_finite = 0  # valid input pixels where the model returned NaN or infinity
@@ -649,8 +654,8 @@ class _Writers:
     def _band_name(self, role: str, index: int) -> str:
         if role == "classes":
             return "class" if len(self.heads) == 1 else self.labels[index]
-        if self.only_class is not None:
-            return self.info.class_names.get(self.only_class, f"class {self.only_class}")
+        if self.picked is not None:
+            return self._group_name(self.picked[0])
         head = int(np.searchsorted(self.starts, index, side="right")) - 1
         channel, names = index - self.starts[head], self.names[head]
         # a one-channel (sigmoid) head gives the probability of its last class: X of (background, X)
@@ -661,9 +666,9 @@ class _Writers:
         if not_finite is not None:
             self.not_finite += int((valid & not_finite).sum())
             valid = valid & ~not_finite
-        if self.only_class is not None:
-            heads = [only_class_mask(probability, self.only_class, self.info.seg_thresh)]
-            probability = probability[self.only_class:self.only_class + 1]
+        if self.picked is not None:
+            heads = [only_class_mask(probability, self.picked, self.info.seg_thresh)]
+            probability = _group_probability(probability, self.picked[0])[np.newaxis]
         else:
             heads = [classify(probability[a:b], self.info.seg_thresh) for a, b in zip(self.starts, self.starts[1:])]
         self.valid += int(valid.sum())
@@ -680,6 +685,9 @@ class _Writers:
                 self.datasets["classes"].GetRasterBand(number).WriteArray(
                     np.where(valid, classes, CLASSES_NODATA).astype(np.uint8), 0, row)
 
+    def _group_name(self, group: Tuple[int, ...]) -> str:
+        return " + ".join(self.info.class_names.get(number, f"class {number}") for number in group)
+
     def recount(self, counts: List[np.ndarray]) -> None:
         """Replace the class counts (per head, 256 bins) with those of the finished class raster."""
         for mine, theirs in zip(self.head_counts, counts):
@@ -694,9 +702,12 @@ class _Writers:
         means = (self.sums / self.valid).tolist() if self.valid else [None] * self.classes
         per_head = []
         for head, counts in enumerate(self.head_counts):
-            if self.only_class is not None:
-                name = self.info.class_names.get(self.only_class, str(self.only_class))
-                names = {0: f"not {name}", 1: name}
+            if self.picked is not None:
+                picked = [self._group_name(group) for group in self.picked]
+                names = {0: "not " + " or ".join(picked), **{i: name for i, name in enumerate(picked, start=1)}}
+                for i in range(2, len(names)):  # counts are keyed by name: keep repeated names apart
+                    if names[i] in [names[j] for j in range(i)]:
+                        names[i] = f"{names[i]} ({i})"
             else:
                 names = {i: self.names[head].get(i, str(i)) for i in range(len(counts))}
             per_head.append({"output": self.labels[head],
@@ -718,11 +729,43 @@ def classify(probability: np.ndarray, threshold: Optional[float]) -> np.ndarray:
     return classes
 
 
-def only_class_mask(probability: np.ndarray, only_class: int, threshold: Optional[float]) -> np.ndarray:
-    """1 where ``only_class`` wins the argmax (or, given a threshold, where its probability reaches it)."""
+def picked_groups(only_class) -> Optional[Tuple[Tuple[int, ...], ...]]:
+    """``only_class`` as groups of classes: 3 -> ((3,),); (1, 2) -> ((1,), (2,)); ((1, 2), 3) -> ((1, 2), (3,))."""
+    if only_class is None:
+        return None
+    if isinstance(only_class, (int, np.integer)):
+        return ((int(only_class),),)
+    groups = tuple(tuple(int(n) for n in group) if isinstance(group, (list, tuple)) else (int(group),)
+                   for group in only_class)
+    if not groups or not all(groups):
+        raise LabelMigrationError(f"No class to pick was given ({only_class!r}).")
+    return groups
+
+
+def _group_probability(probability: np.ndarray, group: Sequence[int]) -> np.ndarray:
+    """The probability of a group of classes: the sum of theirs."""
+    if len(group) == 1:
+        return probability[group[0]]
+    return probability[list(group)].sum(axis=0)
+
+
+def only_class_mask(probability: np.ndarray, only_class, threshold: Optional[float]) -> np.ndarray:
+    """1 where ``only_class`` wins the argmax (or, given a threshold, where its probability reaches it), else 0.
+
+    Several classes, ``(a, b, ...)``, mark 1 where a wins, 2 where b wins, ...; given a threshold, where a's
+    probability reaches it 1, else where b's does 2, and so on (earlier classes first). A class may be a group
+    of classes (``((a1, a2), b)``): it wins where one of them wins the argmax, and its probability is their sum.
+    """
+    groups = picked_groups(only_class)
+    mask = np.zeros(probability.shape[1:], np.uint8)
     if threshold is None:
-        return (np.argmax(probability, axis=0) == only_class).astype(np.uint8)
-    return (probability[only_class] >= threshold).astype(np.uint8)
+        best = np.argmax(probability, axis=0)
+        for value, group in enumerate(groups, start=1):
+            mask[np.isin(best, group)] = value
+        return mask
+    for value, group in reversed(list(enumerate(groups, start=1))):
+        mask[_group_probability(probability, group) >= threshold] = value
+    return mask
 
 
 # ----- the streaming loop ------------------------------------------------------------------------
@@ -783,7 +826,7 @@ def predict_raster(input_path: str, model_path: str, outputs: Dict[str, str],
                    bands: Optional[Sequence[Union[str, int]]] = None, tile_size: Optional[int] = None,
                    overlap: Optional[float] = None, batch_size: int = 4, threshold: Optional[float] = None,
                    class_colours: Optional[Dict[int, Tuple[int, int, int]]] = None,
-                   model_info: Optional[ModelInfo] = None, only_class: Optional[int] = None,
+                   model_info: Optional[ModelInfo] = None, only_class: OnlyClass = None,
                    resolution: Optional[float] = None, small_segment: Optional[int] = None,
                    extra_outputs: Optional[Dict[str, str]] = None, finish: Optional[Finish] = None,
                    progress: Optional[ProgressCallback] = None,
@@ -798,7 +841,9 @@ def predict_raster(input_path: str, model_path: str, outputs: Dict[str, str],
     ({class: (r, g, b)}) becomes its colour table. ``model_info`` replaces the model file's metadata.
     ``only_class`` reduces a multi-class model to one class: 'probability' is that class's band alone
     and 'classes' is 1 where it wins the argmax (where its probability reaches the threshold when
-    one is given), else 0.
+    one is given), else 0. Several classes (``(cloud, shadow)``) mark 1, 2, ... (see only_class_mask);
+    'probability' is then the first one's. A callable is called with the open model (its output
+    channels known) and returns one of these (core.cloud_classes.CloudPicker decides a cloud model's).
     A model with several output heads gives 'classes' one band per head and 'probability' the channels of
     every head one after the other (band descriptions name them).
     ``resolution`` (cm per pixel; None: no resampling) runs the model on the input resampled to that
@@ -831,6 +876,8 @@ def predict_raster(input_path: str, model_path: str, outputs: Dict[str, str],
                                                                 f"resolution")
         tile, overlap_px = resolve_tiling(model, tile_size, overlap)
         margin, classes = _output_margin(model, tile, len(chosen), overlap_px)
+        if callable(only_class):  # decided from the open model, now that its output channels are known
+            only_class = only_class(model)
         batch = fit_batch(tile, max(1, int(batch_size)), len(chosen), classes, grid.RasterXSize,
                           grid.RasterYSize, model.fixed_size is not None, model_path, model.batch)
         decision = decide_input_scaling(source, chosen, model.info, input_scaling)
@@ -1021,7 +1068,7 @@ class _Plan:
 
 def _stream(model: Model, plan: _Plan, scaling: InputTransform, paths: Dict[str, str], steps: Steps,
             input_path: str, class_colours: Optional[Dict[int, Tuple[int, int, int]]] = None,
-            only_class: Optional[int] = None) -> _Writers:
+            only_class: OnlyClass = None) -> _Writers:
     blender, writers, done = None, None, 0
     for index, y in enumerate(plan.rows):
         row_weight = axis_weight(y, plan.out[0], plan.height)

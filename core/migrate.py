@@ -41,6 +41,7 @@ from .geocode import geocode_mask
 from .http import basic_auth
 from .outputs import atomic_output, atomic_outputs
 from .paths import MAX_NAME_LENGTH, is_within, nearest_existing_folder, path_inside, safe_file_name, unreadable_reason
+from .cloud_classes import MASK_CLEAR, MASK_CLOUD, MASK_NODATA, MASK_SHADOW, cloud_classes
 from .plugin_files import BUNDLED_CLOUD_MODEL
 from .progress import CancelCheck, ProgressCallback, Steps
 from .rasters import check_raster_size, gdal_errors, grid_difference, has_geotransform, open_raster, srs_from_user
@@ -51,13 +52,16 @@ from .search.base import check_product, check_window_days
 
 LOG = logging.getLogger(__name__)
 DEFAULT_CLOUD_MODEL = BUNDLED_CLOUD_MODEL
+# footprint_cloud_pct counts cloud and cloud shadow (what makes a pixel unusable); footprint_shadow_pct is the
+# shadow part of it ('' when the source has no shadow class)
 MATCH_COLUMNS = ("label", "scene", "datetime", "offset_days", "scene_cloud_pct", "footprint_cloud_pct",
-                 "nodata_pct", "coverage_pct", "status", "reason", "image", "label_raster")
+                 "footprint_shadow_pct", "nodata_pct", "coverage_pct", "status", "reason", "image", "label_raster")
 STATUSES = ("done", "skipped", "failed", "no scene")
 DEFAULT_BANDS = ("B02", "B03", "B04", "B08")
 SCL_CLOUDY = (3, 8, 9, 10)  # cloud shadow, cloud medium / high probability, thin cirrus
-SCL_CLOUD_MASK = (8, 9, 10)  # what a cloud mask made from SCL calls cloud (shadows are not cloud)
-MASK_CLEAR, MASK_CLOUD, MASK_NODATA = 0, 1, 255
+SCL_CLOUD_MASK = (8, 9, 10)  # what a cloud mask made from SCL calls cloud (1)
+SCL_SHADOW = 3  # what a cloud mask made from SCL calls cloud shadow (2)
+# the pair's cloud mask: 0 clear, 1 cloud, 2 cloud shadow, 255 nodata (core.cloud_classes)
 LABEL_EXTENSIONS = (".tif", ".tiff", ".png", ".jpg", ".jpeg")
 PLAIN_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 LABEL_SUFFIXES = ("_labels", "_label", "_masks", "_mask", "-label", "-mask")
@@ -102,8 +106,9 @@ class MigrationOptions:
     workers: Optional[int] = None
     max_candidates: Optional[int] = None  # scenes rated per label; None: all (3 for download backends)
     write_report: bool = True
-    # OUTPUT_FOLDER/masks/<label>.tif per pair (1 cloud, 0 clear, 255 nodata): from the cloud model when
-    # there is one, else from SCL (classes 8, 9, 10) for L2A. None: on when a cloud model is available.
+    # OUTPUT_FOLDER/masks/<label>.tif per pair (1 cloud, 2 cloud shadow, 0 clear, 255 nodata): from the cloud
+    # model when there is one (shadow where it has a shadow class), else from SCL (classes 8, 9, 10 cloud, 3
+    # shadow) for L2A. None: on when a cloud model is available.
     cloud_masks: Optional[bool] = None
     # CDSE OData downloads; None: the public Copernicus Data Space addresses (a private or test
     # deployment gives its own: the base before /Products(<Id>)/$value, and the OpenID token endpoint)
@@ -359,9 +364,10 @@ def mask_source(options: MigrationOptions) -> Optional[str]:
         return None
     model = cloud_model_path(options)
     if model:
-        return f"the cloud model {model}"
+        return f"the cloud model {model} (1 cloud, 2 cloud shadow where the model has a shadow class)"
     if check_product(options.product) == "L2A":
-        return "the SCL band of the L2A products (classes 8, 9, 10: cloud medium / high probability, thin cirrus)"
+        return ("the SCL band of the L2A products (classes 8, 9, 10: cloud medium / high probability, thin cirrus, "
+                "as 1; class 3, cloud shadow, as 2)")
     return "nothing: no cloud model is installed and L1C products have no SCL band, so no cloud masks are written"
 
 
@@ -488,7 +494,8 @@ class _Candidate:
     other_tiles: List[str] = field(default_factory=list)
     band_names: Optional[List[str]] = None
     scl: Optional[str] = None  # a raster holding the SCL band (a SAFE product or a STAC asset)
-    footprint_cloud: Optional[float] = None
+    footprint_cloud: Optional[float] = None  # cloud and cloud shadow, % of the footprint's seen pixels
+    footprint_shadow: Optional[float] = None  # the shadow part of it; None when the source has no shadow class
     nodata_pct: Optional[float] = None
     problem: Optional[str] = None
     clouds: Optional[str] = None  # the cloud model's classes on the candidate's crop (rating ran the model)
@@ -551,7 +558,8 @@ def _migrate(task: dict, label_path: str, footprint_wkt: str, image: str, label_
     problem = verify_pair(image, label_out)
     common = dict(scene=best.scene.title, datetime=best.scene.datetime.strftime("%Y-%m-%dT%H:%M:%SZ"),
                   offset_days=best.offset_days, scene_cloud_pct=best.scene.cloud_cover,
-                  footprint_cloud_pct=best.footprint_cloud, nodata_pct=result.nodata_percent,
+                  footprint_cloud_pct=best.footprint_cloud, footprint_shadow_pct=best.footprint_shadow,
+                  nodata_pct=result.nodata_percent,
                   coverage_pct=result.covered_percent)
     if problem:
         for path in (image, label_out):
@@ -600,17 +608,16 @@ def _write_cloud_mask(best: "_Candidate", image: str, target: str, options: dict
     """The pair's cloud mask (on the pair's grid), atomically; a warning when none can be made.
 
     The cloud model's output on the candidate's crop is reused when rating ran it (the crop is the
-    pair's image); else the model runs on the pair's image; without a model SCL (8, 9, 10) is used.
+    pair's image); else the model runs on the pair's image; without a model SCL (8, 9, 10 cloud, 3
+    shadow) is used.
     """
     model = cloud_model_path(options)
     note = None
     if model:
         clouds = best.clouds if best.clouds and _same_grid(best.clouds, image) else None
         if clouds is None:
-            from .inference import predict_raster
             clouds = os.path.join(work, "pair-clouds.tif")
-            result = predict_raster(image, model, {"classes": clouds}, is_cancelled=steps.cancelled,
-                                    input_scaling=options.get("input_scaling", "auto"))
+            result = _predict_clouds(image, model, clouds, options, steps)
             if result.warnings:  # e.g. an input implausible for the cloud model (core.input_scaling)
                 note = f"The cloud mask may be wrong: {_one_line(result.warnings[0])}"
         mask = _mask_from_classes(clouds)
@@ -618,6 +625,7 @@ def _write_cloud_mask(best: "_Candidate", image: str, target: str, options: dict
         scl = _onto_grid(best.scl_crop, image, os.path.join(work, "pair-scl.tif"))
         values, _ = _read_band(scl)
         mask = np.where(np.isin(values, SCL_CLOUD_MASK), MASK_CLOUD, MASK_CLEAR).astype(np.uint8)
+        mask[values == SCL_SHADOW] = MASK_SHADOW
         mask[values == 0] = MASK_NODATA  # SCL 0: no data
     else:
         return "No cloud mask: no cloud model is installed and the scene has no SCL band."
@@ -634,10 +642,8 @@ def _mask_for_complete_pair(task: dict, image: str, target: str, steps: Steps) -
     work = os.path.join(task["output_folder"], ".work", f"{pair_stem(task['label'])}-mask-{uuid.uuid4().hex[:8]}")
     try:
         os.makedirs(work, exist_ok=True)
-        from .inference import predict_raster
         clouds = os.path.join(work, "clouds.tif")
-        result = predict_raster(image, model, {"classes": clouds}, is_cancelled=steps.cancelled,
-                                input_scaling=task["options"].get("input_scaling", "auto"))
+        result = _predict_clouds(image, model, clouds, task["options"], steps)
         _write_mask(_mask_from_classes(clouds), image, target)
         if result.warnings:  # e.g. an input implausible for the cloud model (core.input_scaling)
             return [f"The cloud mask may be wrong: {_one_line(result.warnings[0])}"]
@@ -650,10 +656,20 @@ def _mask_for_complete_pair(task: dict, image: str, target: str, steps: Steps) -
     return []
 
 
+def _predict_clouds(image: str, model: str, classes_path: str, options: dict, steps: Steps):
+    """The cloud model over an image: ``classes_path`` becomes its mask, 1 cloud and 2 cloud shadow where the model
+    has a shadow class (core.cloud_classes decides which classes those are), 0 clear, 255 nodata."""
+    from .cloud_classes import predict_clouds
+    result, _classes = predict_clouds(image, model, {"classes": classes_path}, shadow=True,
+                                      is_cancelled=steps.cancelled, input_scaling=options.get("input_scaling", "auto"))
+    return result
+
+
 def _mask_from_classes(classes_path: str) -> np.ndarray:
-    """The cloud model's class raster (predict_raster's 'classes') as a cloud mask: class 1 is cloud."""
+    """The cloud model's mask (_predict_clouds: 1 cloud, 2 cloud shadow, 0 clear) as the pair's cloud mask."""
     values, nodata = _read_band(classes_path)
-    mask = np.where(values == 1, MASK_CLOUD, MASK_CLEAR).astype(np.uint8)
+    mask = np.select([values == MASK_CLOUD, values == MASK_SHADOW], [MASK_CLOUD, MASK_SHADOW],
+                     MASK_CLEAR).astype(np.uint8)
     mask[values == (MASK_NODATA if nodata is None else nodata)] = MASK_NODATA
     return mask
 
@@ -891,6 +907,7 @@ def _rate(candidate: _Candidate, label_path: str, options: dict, work: str, step
         seen = inside & (scl != 0)
         if seen.any():
             candidate.footprint_cloud = 100.0 * float(np.isin(scl[seen], SCL_CLOUDY).sum()) / seen.sum()
+            candidate.footprint_shadow = 100.0 * float((scl[seen] == SCL_SHADOW).sum()) / seen.sum()
         candidate.coverage_pct, candidate.nodata_pct = result.covered_percent, result.nodata_percent
         return None if seen.any() else "No SCL data under the label: the scene cloud cover was used."
     model = cloud_model_path(options)
@@ -898,10 +915,11 @@ def _rate(candidate: _Candidate, label_path: str, options: dict, work: str, step
         return "No cloud model is installed: candidates were ranked by the scene cloud cover."
     crop = crop_scene(candidate.path, label_path, os.path.join(work, "image.tif"), os.path.join(work, "label.tif"),
                       band_names=candidate.band_names, other_tiles=candidate.other_tiles, is_cancelled=steps.cancelled)
-    from .inference import predict_raster
+    from .cloud_classes import predict_clouds
     try:
-        result = predict_raster(crop.image, model, {"classes": os.path.join(work, "clouds.tif")},
-                                is_cancelled=steps.cancelled, input_scaling=options.get("input_scaling", "auto"))
+        result, classes = predict_clouds(crop.image, model, {"classes": os.path.join(work, "clouds.tif")},
+                                         shadow=True, is_cancelled=steps.cancelled,
+                                         input_scaling=options.get("input_scaling", "auto"))
     except Cancelled:
         raise
     except LabelMigrationError as error:
@@ -909,8 +927,11 @@ def _rate(candidate: _Candidate, label_path: str, options: dict, work: str, step
     candidate.clouds, candidate.crop = os.path.join(work, "clouds.tif"), crop
     LOG.info("Cloud model on %s: input scaling %s", candidate.path, result.input_scaling)
     clouds, inside = _window_arrays(candidate.clouds, crop.label)
-    seen = inside & (clouds != 255)
-    candidate.footprint_cloud = 100.0 * float((clouds[seen] == 1).sum()) / seen.sum() if seen.any() else None
+    seen = inside & (clouds != MASK_NODATA)
+    if seen.any():  # cloud shadow is as unusable as cloud: both count (as SCL_CLOUDY does for SCL)
+        candidate.footprint_cloud = 100.0 * float(np.isin(clouds[seen], (MASK_CLOUD, MASK_SHADOW)).sum()) / seen.sum()
+        if classes.has_shadow:
+            candidate.footprint_shadow = 100.0 * float((clouds[seen] == MASK_SHADOW).sum()) / seen.sum()
     candidate.coverage_pct, candidate.nodata_pct = crop.covered_percent, crop.nodata_percent
     if result.warnings:  # e.g. an input implausible for the cloud model (core.input_scaling): the run says so
         return f"The cloud model's rating may be wrong: {_one_line(result.warnings[0])}"
@@ -1003,6 +1024,9 @@ def prepare_tasks(labels: LabelsArgument, options: MigrationOptions, output_fold
     if not output_folder:
         raise LabelMigrationError("No output folder was given.")
     check_options(options)
+    note = cloud_model_note(options)
+    if note:
+        warn(note)
     pattern = compile_date_pattern(options.date_pattern)
     csv_dates = read_dates_csv(options.dates_csv) if options.dates_csv else None
     items = find_labels(labels)
@@ -1048,6 +1072,17 @@ def check_options(options: MigrationOptions) -> None:
             raise LabelMigrationError(f"The cloud model '{options.cloud_model}' does not exist.")
         from .inference import load_model
         load_model(options.cloud_model)  # says what is wrong with a file that is no ONNX model
+
+
+def cloud_model_note(options: MigrationOptions) -> Optional[str]:
+    """A warning, once per run, when CLOUD_MODEL's class names do not say which class is cloud (core.cloud_classes
+    then takes class 1, as before)."""
+    if not options.cloud_model:
+        return None  # the bundled model names its classes
+    from .inference import load_model
+    model = load_model(options.cloud_model)
+    channels = model.head_channels[0] if model.head_channels else model.classes
+    return cloud_classes(model.info.class_names, channels, options.cloud_model).note or None
 
 
 def _check_addresses(options: MigrationOptions) -> None:
@@ -1299,7 +1334,8 @@ def write_matches(path: str, rows: Sequence[Dict[str, str]]) -> str:
 _FOOTPRINT_FIELDS = (("label", ogr.OFTString), ("status", ogr.OFTString), ("reason", ogr.OFTString),
                      ("scene", ogr.OFTString), ("tile", ogr.OFTString), ("datetime", ogr.OFTString),
                      ("offset_days", ogr.OFTReal), ("scene_cloud_pct", ogr.OFTReal),
-                     ("footprint_cloud_pct", ogr.OFTReal), ("nodata_pct", ogr.OFTReal),
+                     ("footprint_cloud_pct", ogr.OFTReal), ("footprint_shadow_pct", ogr.OFTReal),
+                     ("nodata_pct", ogr.OFTReal),
                      ("coverage_pct", ogr.OFTReal), ("image", ogr.OFTString), ("label_raster", ogr.OFTString))
 
 

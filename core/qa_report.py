@@ -29,8 +29,9 @@ THUMBNAIL_FOLDER = "report"
 THUMBNAIL_SIZE = 256
 _RUN_PREFIX = "run-"
 
+# as core.migrate.MATCH_COLUMNS: footprint_cloud_pct counts cloud and cloud shadow, footprint_shadow_pct the shadow
 COLUMNS = ("label", "scene", "datetime", "offset_days", "scene_cloud_pct", "footprint_cloud_pct",
-           "nodata_pct", "coverage_pct", "status", "reason", "image", "label_raster")
+           "footprint_shadow_pct", "nodata_pct", "coverage_pct", "status", "reason", "image", "label_raster")
 STATUSES = ("done", "skipped", "failed", "no scene")
 ALREADY_DONE = "already done"
 _PERCENT_EDGES = tuple(range(0, 101, 10))
@@ -308,6 +309,10 @@ def _page(title: str, rows: List[dict], pairs: List[dict], thumbnails: List[dict
     else:
         out.append('<p class="empty">None: every label has a pair.</p>')
     out.append(f'<h2 id="matches">All matches ({len(rows)})</h2>')
+    out.append('<p class="meta">footprint_cloud_pct: cloud and cloud shadow over the label footprint (SCL classes '
+               '3, 8, 9, 10, or the cloud model\'s cloud and shadow classes); footprint_shadow_pct: the shadow part '
+               'of it, empty where the cloud model has no shadow class. The cloud masks (masks/) hold 1 cloud, '
+               '2 cloud shadow, 0 clear, 255 nodata.</p>')
     out.append(_table(rows, _columns(rows), "matches"))
     out.append("</body></html>\n")
     return "\n".join(out)
@@ -344,6 +349,8 @@ def _figure(row: dict, thumbnail: dict) -> str:
         f'<span title="{_e(row.get("datetime"))}">{_e(_date_part(row.get("datetime")))}</span>'
         f' · offset {_e(_format_offset(row.get("offset_days")))}<br>'
         f'footprint cloud {_e(_format_number(row.get("footprint_cloud_pct")))} %'
+        + (f' (of which shadow {_e(_format_number(row.get("footprint_shadow_pct")))} %)'
+           if _text(row.get("footprint_shadow_pct")).strip() else '') +
         f' · nodata {_e(_format_number(row.get("nodata_pct")))} %')
     return f'<figure class="pair">{picture}<figcaption>{caption}</figcaption></figure>'
 
@@ -351,7 +358,8 @@ def _figure(row: dict, thumbnail: dict) -> str:
 def _distributions(pairs: List[dict]) -> List[str]:
     out = ['<h2 id="distributions">Distributions over the pairs written</h2>', '<div class="histograms">']
     for key, label, edges in (("offset_days", "Offset from the label date (days)", None),
-                              ("footprint_cloud_pct", "Cloud over the label footprint (%)", _PERCENT_EDGES),
+                              ("footprint_cloud_pct", "Cloud and cloud shadow over the label footprint (%)",
+                               _PERCENT_EDGES),
                               ("scene_cloud_pct", "Cloud over the whole scene (%)", _PERCENT_EDGES)):
         values = [number for number in (_number(row.get(key)) for row in pairs) if number is not None]
         missing = len(pairs) - len(values)
@@ -369,7 +377,8 @@ def _columns(rows: Iterable[dict]) -> List[str]:
     return columns
 
 
-_NUMERIC = {"offset_days", "scene_cloud_pct", "footprint_cloud_pct", "nodata_pct", "coverage_pct"}
+_NUMERIC = {"offset_days", "scene_cloud_pct", "footprint_cloud_pct", "footprint_shadow_pct", "nodata_pct",
+            "coverage_pct"}
 
 
 def _table(rows: List[dict], columns: Sequence[str], name: str) -> str:

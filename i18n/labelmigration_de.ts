@@ -4,67 +4,67 @@
 <context>
     <name>LabelMigration</name>
     <message>
-        <location filename="../processing/algorithm.py" line="39"/>
+        <location filename="../processing/algorithm.py" line="38"/>
         <source>CDSE OData</source>
         <translation>CDSE OData</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="39"/>
+        <location filename="../processing/algorithm.py" line="38"/>
         <source>STAC API</source>
         <translation>STAC-API</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="39"/>
+        <location filename="../processing/algorithm.py" line="38"/>
         <source>DHuS (sentinelsat-style hub)</source>
         <translation>DHuS (Hub im Stil von sentinelsat)</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="39"/>
+        <location filename="../processing/algorithm.py" line="38"/>
         <source>Local archive</source>
         <translation>Lokales Archiv</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="175"/>
+        <location filename="../processing/algorithm.py" line="174"/>
         <source>No raster was given for {}.</source>
         <translation>Für {} wurde kein Raster angegeben.</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="254"/>
+        <location filename="../processing/algorithm.py" line="253"/>
         <source>The layer &apos;{}&apos; is served by the &apos;{}&apos; provider; only file-based rasters (GDAL) can be used here.</source>
         <translation>Der Layer '{}' kommt vom Anbieter '{}'; hier sind nur dateibasierte Raster (GDAL) möglich.</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="22"/>
+        <location filename="../processing/cloud_mask.py" line="24"/>
         <source>ONNX models (*.onnx);;All files (*.*)</source>
         <translation>ONNX-Modelle (*.onnx);;Alle Dateien (*.*)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="25"/>
+        <location filename="../processing/cloud_mask.py" line="27"/>
         <source>Label Migration cloud model, 4 bands (bundled)</source>
         <translation>Label-Migration-Wolkenmodell, 4 Bänder (mitgeliefert)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="25"/>
+        <location filename="../processing/cloud_mask.py" line="27"/>
         <source>ukis-csmask 4 bands L1C</source>
         <translation>ukis-csmask 4 Bänder L1C</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="25"/>
+        <location filename="../processing/cloud_mask.py" line="27"/>
         <source>ukis-csmask 4 bands L2A</source>
         <translation>ukis-csmask 4 Bänder L2A</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="25"/>
+        <location filename="../processing/cloud_mask.py" line="27"/>
         <source>ukis-csmask 6 bands L1C</source>
         <translation>ukis-csmask 6 Bänder L1C</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="25"/>
+        <location filename="../processing/cloud_mask.py" line="27"/>
         <source>ukis-csmask 6 bands L2A</source>
         <translation>ukis-csmask 6 Bänder L2A</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="105"/>
+        <location filename="../processing/cloud_mask.py" line="118"/>
         <source>Cloud mask</source>
         <translation>Wolkenmaske</translation>
     </message>
@@ -84,7 +84,7 @@
         <translation>Modell</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="92"/>
+        <location filename="../processing/cloud_mask.py" line="104"/>
         <source>Built-in model (when no model file is given)</source>
         <translation>Eingebautes Modell (wenn keine Modelldatei angegeben ist)</translation>
     </message>
@@ -99,47 +99,47 @@
         <translation>Schwellenwert</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="99"/>
+        <location filename="../processing/cloud_mask.py" line="111"/>
         <source>Tile size</source>
         <translation>Kachelgröße</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="102"/>
+        <location filename="../processing/cloud_mask.py" line="114"/>
         <source>Overlap</source>
         <translation>Überlappung</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="106"/>
+        <location filename="../processing/cloud_mask.py" line="119"/>
         <source>Cloud probability</source>
         <translation>Wolkenwahrscheinlichkeit</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="108"/>
+        <location filename="../processing/cloud_mask.py" line="121"/>
         <source>Cloud polygons</source>
         <translation>Wolkenpolygone</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="111"/>
+        <location filename="../processing/cloud_mask.py" line="124"/>
         <source>Minimum area</source>
         <translation>Mindestfläche</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="113"/>
+        <location filename="../processing/cloud_mask.py" line="126"/>
         <source>Cloud cover of the valid pixels (%)</source>
         <translation>Wolkenbedeckung der gültigen Pixel (%)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="145"/>
+        <location filename="../processing/cloud_mask.py" line="169"/>
         <source>Cloud cover: {:.2f}% of {} valid pixels ({} tiles of {} px)</source>
         <translation>Wolkenbedeckung: {:.2f}% von {} gültigen Pixeln ({} Kacheln zu {} px)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="175"/>
+        <location filename="../processing/cloud_mask.py" line="202"/>
         <source>The bundled cloud model &apos;{}&apos; is not installed with this copy of the plugin. Give an ONNX file in MODEL or choose a ukis-csmask model in BUILTIN_MODEL.</source>
         <translation>Das mitgelieferte Wolkenmodell '{}' ist mit dieser Kopie des Plugins nicht installiert. Geben Sie eine ONNX-Datei in MODEL an oder wählen Sie ein ukis-csmask-Modell in BUILTIN_MODEL.</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="202"/>
+        <location filename="../processing/cloud_mask.py" line="229"/>
         <source>{} cloud polygons</source>
         <translation>{} Wolkenpolygone</translation>
     </message>
@@ -204,7 +204,7 @@
         <translation>Label-Pixel ohne Bilddaten (%)</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="96"/>
+        <location filename="../processing/algorithm.py" line="95"/>
         <source>Incorrect parameter value for {}</source>
         <translation>Ungültiger Parameterwert für {}</translation>
     </message>
@@ -239,7 +239,7 @@
         <translation>Authentifizierung</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="131"/>
+        <location filename="../processing/migrate_labels.py" line="136"/>
         <source>Token URL</source>
         <translation>Token-URL</translation>
     </message>
@@ -389,7 +389,7 @@
         <translation>Klasse {}: Farbe {}</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="292"/>
+        <location filename="../processing/migrate_labels.py" line="297"/>
         <source>Label footprints</source>
         <translation>Label-Umrisse</translation>
     </message>
@@ -424,17 +424,17 @@
         <translation>Label-Ordner</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="119"/>
+        <location filename="../processing/migrate_labels.py" line="124"/>
         <source>Label files</source>
         <translation>Label-Dateien</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="121"/>
+        <location filename="../processing/migrate_labels.py" line="126"/>
         <source>Date pattern</source>
         <translation>Datumsmuster</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="122"/>
+        <location filename="../processing/migrate_labels.py" line="127"/>
         <source>Dates CSV</source>
         <translation>Datums-CSV</translation>
     </message>
@@ -489,12 +489,12 @@
         <translation>Eine Wolkenmaske je Paar schreiben</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="150"/>
+        <location filename="../processing/migrate_labels.py" line="155"/>
         <source>Executor (Dask scheduler address)</source>
         <translation>Executor (Adresse des Dask-Schedulers)</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="152"/>
+        <location filename="../processing/migrate_labels.py" line="157"/>
         <source>Workers (0 = one per core)</source>
         <translation>Worker (0 = einer je Kern)</translation>
     </message>
@@ -504,82 +504,82 @@
         <translation>Ausgabeordner</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="156"/>
+        <location filename="../processing/migrate_labels.py" line="161"/>
         <source>Label-scene matches (CSV)</source>
         <translation>Label-Szenen-Zuordnungen (CSV)</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="159"/>
+        <location filename="../processing/migrate_labels.py" line="164"/>
         <source>QA report</source>
         <translation>QA-Bericht</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="160"/>
+        <location filename="../processing/migrate_labels.py" line="165"/>
         <source>Complete pairs</source>
         <translation>Vollständige Paare</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="161"/>
+        <location filename="../processing/migrate_labels.py" line="166"/>
         <source>Failed labels</source>
         <translation>Fehlgeschlagene Labels</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="168"/>
+        <location filename="../processing/migrate_labels.py" line="173"/>
         <source>Give either a label folder (LABELS) or label files (LABEL_FILES), not both.</source>
         <translation>Geben Sie entweder einen Label-Ordner (LABELS) oder Label-Dateien (LABEL_FILES) an, nicht beides.</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="171"/>
+        <location filename="../processing/migrate_labels.py" line="176"/>
         <source>No labels: give a label folder (LABELS) or label files (LABEL_FILES).</source>
         <translation>Keine Labels: Geben Sie einen Label-Ordner (LABELS) oder Label-Dateien (LABEL_FILES) an.</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="200"/>
+        <location filename="../processing/migrate_labels.py" line="205"/>
         <source>{} labels: {} migrated, {} already done, {} failed, {} without a scene</source>
         <translation>{} Labels: {} migriert, {} bereits erledigt, {} fehlgeschlagen, {} ohne Szene</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="209"/>
+        <location filename="../processing/migrate_labels.py" line="214"/>
         <source>Cloud masks (masks/&lt;label&gt;.tif) made from {}.</source>
         <translation>Wolkenmasken (masks/&lt;label&gt;.tif) erstellt aus {}.</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="305"/>
+        <location filename="../processing/migrate_labels.py" line="310"/>
         <source>Chosen scenes</source>
         <translation>Gewählte Szenen</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="312"/>
+        <location filename="../processing/migrate_labels.py" line="317"/>
         <source>Pairs ({})</source>
         <translation>Paare ({})</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="315"/>
+        <location filename="../processing/migrate_labels.py" line="320"/>
         <source>label</source>
         <translation>Label</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="315"/>
+        <location filename="../processing/migrate_labels.py" line="320"/>
         <source>cloud mask</source>
         <translation>Wolkenmaske</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="315"/>
+        <location filename="../processing/migrate_labels.py" line="320"/>
         <source>image</source>
         <translation>Bild</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="330"/>
+        <location filename="../processing/migrate_labels.py" line="335"/>
         <source>{} pairs: the first {} are loaded; all are in {} (matches.csv).</source>
         <translation>{} Paare: die ersten {} sind geladen; alle liegen in {} (matches.csv).</translation>
     </message>
     <message>
-        <location filename="../processing/styles.py" line="157"/>
+        <location filename="../processing/styles.py" line="164"/>
         <source>Could not style &apos;{}&apos;: {}</source>
         <translation>'{}' konnte nicht gestaltet werden: {}</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="353"/>
+        <location filename="../processing/migrate_labels.py" line="358"/>
         <source>Could not load the results into a layer group: {}</source>
         <translation>Die Ergebnisse konnten nicht in eine Layergruppe geladen werden: {}</translation>
     </message>
@@ -599,12 +599,12 @@
         <translation>Die Authentifizierungskonfiguration '{}' hat keinen Benutzernamen; verwenden Sie eine Basic-Konfiguration (Benutzername und Passwort).</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="398"/>
+        <location filename="../ui/dependencies_dialog.py" line="399"/>
         <source>Label Migration</source>
         <translation>Label Migration</translation>
     </message>
     <message>
-        <location filename="../processing/provider.py" line="34"/>
+        <location filename="../processing/provider.py" line="35"/>
         <source>Label Migration: move labels onto Sentinel-2 imagery</source>
         <translation>Label Migration: Labels auf Sentinel-2-Bilder übertragen</translation>
     </message>
@@ -784,161 +784,161 @@
         <translation>Bänder: {}</translation>
     </message>
     <message>
-        <location filename="../processing/styles.py" line="63"/>
+        <location filename="../processing/styles.py" line="22"/>
         <source>clear</source>
         <translation>wolkenfrei</translation>
     </message>
     <message>
-        <location filename="../processing/styles.py" line="64"/>
+        <location filename="../processing/styles.py" line="22"/>
         <source>cloud</source>
         <translation>Wolke</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="93"/>
+        <location filename="../ui/about_dialog.py" line="91"/>
         <source>About Label Migration</source>
         <translation>Über Label Migration</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="43"/>
+        <location filename="../ui/dependencies_dialog.py" line="44"/>
         <source>Label Migration — Python dependencies</source>
         <translation>Label Migration — Python-Abhängigkeiten</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="66"/>
+        <location filename="../ui/dependencies_dialog.py" line="67"/>
         <source>Packages the plugin imports, looked up in the Python that QGIS runs and in the plugin&apos;s package folder. Tick the ones to install; packages QGIS ships (GDAL, numpy, PyQt) are never installed or changed.</source>
         <translation>Pakete, die das Plugin importiert, gesucht im Python von QGIS und im Paketordner des Plugins. Haken Sie die zu installierenden an; Pakete, die QGIS mitbringt (GDAL, numpy, PyQt), werden nie installiert oder verändert.</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="84"/>
+        <location filename="../ui/dependencies_dialog.py" line="85"/>
         <source>Install with --user instead of into the plugin&apos;s folder</source>
         <translation>Mit --user statt in den Ordner des Plugins installieren</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="96"/>
+        <location filename="../ui/dependencies_dialog.py" line="97"/>
         <source>Install selected</source>
         <translation>Ausgewählte installieren</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="99"/>
+        <location filename="../ui/dependencies_dialog.py" line="100"/>
         <source>Cancel install</source>
         <translation>Installation abbrechen</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="103"/>
+        <location filename="../ui/dependencies_dialog.py" line="104"/>
         <source>Test imports</source>
         <translation>Importe testen</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="105"/>
+        <location filename="../ui/dependencies_dialog.py" line="106"/>
         <source>Import each installed package in a separate Python process</source>
         <translation>Jedes installierte Paket in einem eigenen Python-Prozess importieren</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="128"/>
+        <location filename="../ui/dependencies_dialog.py" line="129"/>
         <source>Execution provider (onnxruntime)</source>
         <translation>Execution Provider (onnxruntime)</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="130"/>
+        <location filename="../ui/dependencies_dialog.py" line="131"/>
         <source>Not checked yet: checking imports onnxruntime.</source>
         <translation>Noch nicht geprüft: Die Prüfung importiert onnxruntime.</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="134"/>
+        <location filename="../ui/dependencies_dialog.py" line="135"/>
         <source>Check</source>
         <translation>Prüfen</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="157"/>
+        <location filename="../ui/dependencies_dialog.py" line="158"/>
         <source>not found</source>
         <translation>nicht gefunden</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="158"/>
+        <location filename="../ui/dependencies_dialog.py" line="159"/>
         <source>Python: {python}
 Package folder: {folder}</source>
         <translation>Python: {python}
 Paketordner: {folder}</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="164"/>
+        <location filename="../ui/dependencies_dialog.py" line="165"/>
         <source> (optional)</source>
         <translation> (optional)</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="191"/>
+        <location filename="../ui/dependencies_dialog.py" line="192"/>
         <source>Nothing to install</source>
         <translation>Nichts zu installieren</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="217"/>
+        <location filename="../ui/dependencies_dialog.py" line="218"/>
         <source>Installing {names}…</source>
         <translation>Installiere {names}…</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="250"/>
+        <location filename="../ui/dependencies_dialog.py" line="251"/>
         <source>Could not start {python}
 </source>
         <translation>{python} konnte nicht gestartet werden
 </translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="251"/>
+        <location filename="../ui/dependencies_dialog.py" line="252"/>
         <source>pip could not be started: &apos;{python}&apos; is not a program that runs here.</source>
         <translation>pip konnte nicht gestartet werden: '{python}' ist hier kein ausführbares Programm.</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="259"/>
+        <location filename="../ui/dependencies_dialog.py" line="260"/>
         <source>Cancelled. Packages pip had finished may remain in {folder}; install again to complete them.</source>
         <translation>Abgebrochen. Von pip fertig installierte Pakete können in {folder} verbleiben; installieren Sie erneut, um sie zu vervollständigen.</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="263"/>
+        <location filename="../ui/dependencies_dialog.py" line="264"/>
         <source>pip failed (exit code {code}); nothing was changed in QGIS&apos;s own packages. </source>
         <translation>pip ist fehlgeschlagen (Exit-Code {code}); an den Paketen von QGIS selbst wurde nichts geändert. </translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="273"/>
+        <location filename="../ui/dependencies_dialog.py" line="274"/>
         <source>Installed {names}.</source>
         <translation>{names} installiert.</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="275"/>
+        <location filename="../ui/dependencies_dialog.py" line="276"/>
         <source>Still not usable: {names} (see the table).</source>
         <translation>Noch nicht verwendbar: {names} (siehe Tabelle).</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="277"/>
+        <location filename="../ui/dependencies_dialog.py" line="278"/>
         <source>Restart QGIS: this session had already imported {names}; the new version loads after a restart.</source>
         <translation>Starten Sie QGIS neu: Diese Sitzung hatte {names} bereits importiert; die neue Version wird nach einem Neustart geladen.</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="280"/>
+        <location filename="../ui/dependencies_dialog.py" line="281"/>
         <source>They can be used now, without restarting QGIS.</source>
         <translation>Sie können jetzt ohne Neustart von QGIS verwendet werden.</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="346"/>
+        <location filename="../ui/dependencies_dialog.py" line="347"/>
         <source>onnxruntime failed: {error}</source>
         <translation>onnxruntime ist fehlgeschlagen: {error}</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="348"/>
+        <location filename="../ui/dependencies_dialog.py" line="349"/>
         <source>onnxruntime {version}; available: {available}. Runs on: {running}.</source>
         <translation>onnxruntime {version}; verfügbar: {available}. Läuft auf: {running}.</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="352"/>
+        <location filename="../ui/dependencies_dialog.py" line="353"/>
         <source>For NVIDIA GPUs install the GPU build (onnxruntime-gpu, with CUDA and cuDNN) in place of onnxruntime.</source>
         <translation>Für NVIDIA-GPUs installieren Sie statt onnxruntime die GPU-Version (onnxruntime-gpu, mit CUDA und cuDNN).</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="398"/>
+        <location filename="../ui/dependencies_dialog.py" line="399"/>
         <source>Python packages need installing: {names}.</source>
         <translation>Python-Pakete müssen installiert werden: {names}.</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="400"/>
+        <location filename="../ui/dependencies_dialog.py" line="401"/>
         <source>Install…</source>
         <translation>Installieren…</translation>
     </message>
@@ -1273,77 +1273,77 @@ Paketordner: {folder}</translation>
         <translation>Vorschaubild nicht verfügbar</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="34"/>
+        <location filename="../ui/about_dialog.py" line="32"/>
         <source>On Cloud N chips (checkpoint selection and evaluation of the bundled cloud model)</source>
         <translation>On-Cloud-N-Chips (Auswahl des Checkpoints und Bewertung des mitgelieferten Wolkenmodells)</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="34"/>
+        <location filename="../ui/about_dialog.py" line="32"/>
         <source>eo-learn example data (real clear-sky spectra in the synthetic training scenes)</source>
         <translation>eo-learn-Beispieldaten (echte wolkenfreie Spektren in den synthetischen Trainingsszenen)</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="34"/>
+        <location filename="../ui/about_dialog.py" line="32"/>
         <source>38-Cloud sample patch (smoke test of the bundled cloud model)</source>
         <translation>38-Cloud-Beispielkachel (Funktionstest des mitgelieferten Wolkenmodells)</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="34"/>
+        <location filename="../ui/about_dialog.py" line="32"/>
         <source>ukis-csmask cloud and cloud-shadow models (cloudmask&apos;s built-in models 1 to 4, when installed and chosen)</source>
         <translation>Wolken- und Wolkenschattenmodelle von ukis-csmask (die eingebauten Modelle 1 bis 4 von cloudmask, wenn installiert und gewählt)</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="58"/>
+        <location filename="../ui/about_dialog.py" line="56"/>
         <source>Licence</source>
         <translation>Lizenz</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="58"/>
+        <location filename="../ui/about_dialog.py" line="56"/>
         <source>Version</source>
         <translation>Version</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="58"/>
+        <location filename="../ui/about_dialog.py" line="56"/>
         <source>experimental</source>
         <translation>experimentell</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="59"/>
+        <location filename="../ui/about_dialog.py" line="57"/>
         <source>GNU General Public License, version 2 or later; see the LICENSE file</source>
         <translation>GNU General Public License, Version 2 oder neuer; siehe die Datei LICENSE</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="60"/>
+        <location filename="../ui/about_dialog.py" line="58"/>
         <source>Authors</source>
         <translation>Autoren</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="60"/>
+        <location filename="../ui/about_dialog.py" line="58"/>
         <source>Home page</source>
         <translation>Homepage</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="60"/>
+        <location filename="../ui/about_dialog.py" line="58"/>
         <source>Source code</source>
         <translation>Quellcode</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="61"/>
+        <location filename="../ui/about_dialog.py" line="59"/>
         <source>Report a problem</source>
         <translation>Problem melden</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="61"/>
+        <location filename="../ui/about_dialog.py" line="59"/>
         <source>Bundled cloud model and its data</source>
         <translation>Mitgeliefertes Wolkenmodell und seine Daten</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="62"/>
+        <location filename="../ui/about_dialog.py" line="60"/>
         <source>The default cloud model (models/cloud_s2_4band.onnx) is part of Label Migration and under its licence. It was trained on synthetic scenes only; the data below were used in building, selecting or testing it (see models/cloud_s2_4band.md).</source>
         <translation>Das voreingestellte Wolkenmodell (models/cloud_s2_4band.onnx) gehört zu Label Migration und steht unter dessen Lizenz. Es wurde nur mit synthetischen Szenen trainiert; die folgenden Daten dienten seiner Entwicklung, Auswahl oder Prüfung (siehe models/cloud_s2_4band.md).</translation>
     </message>
     <message>
-        <location filename="../ui/about_dialog.py" line="65"/>
+        <location filename="../ui/about_dialog.py" line="63"/>
         <source>Contains modified Copernicus Sentinel data.</source>
         <translation>Enthält veränderte Copernicus-Sentinel-Daten.</translation>
     </message>
@@ -1378,52 +1378,52 @@ Paketordner: {folder}</translation>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="131"/>
+        <location filename="../processing/migrate_labels.py" line="136"/>
         <source>Download URL</source>
         <translation>Download-URL</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="136"/>
+        <location filename="../processing/algorithm.py" line="135"/>
         <source>{} ran out of memory. Crop the input first or use smaller tiles.</source>
         <translation>{}: Der Arbeitsspeicher reicht nicht aus. Schneiden Sie die Eingabe zuerst zu oder verwenden Sie kleinere Kacheln.</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="144"/>
+        <location filename="../processing/algorithm.py" line="143"/>
         <source>{} failed unexpectedly: {}: {}. The details are in {}.</source>
         <translation>{} ist unerwartet fehlgeschlagen: {}: {}. Die Einzelheiten stehen in {}.</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="229"/>
+        <location filename="../processing/algorithm.py" line="228"/>
         <source>the file {}</source>
         <translation>der Datei {}</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="240"/>
+        <location filename="../processing/algorithm.py" line="239"/>
         <source>the log (View &gt; Panels &gt; Log Messages, tab &apos;{}&apos;)</source>
         <translation>dem Protokoll (Ansicht &gt; Bedienfelder &gt; Protokollmeldungen, Reiter '{}')</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="241"/>
+        <location filename="../processing/algorithm.py" line="240"/>
         <source>no log (the settings folder cannot be written)</source>
         <translation>keinem Protokoll (der Einstellungsordner ist nicht beschreibbar)</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="245"/>
+        <location filename="../processing/algorithm.py" line="244"/>
         <source>a file</source>
         <translation>eine Datei</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="249"/>
+        <location filename="../processing/algorithm.py" line="248"/>
         <source>Cannot read or write {}: {}.</source>
         <translation>{} kann nicht gelesen oder geschrieben werden: {}.</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="159"/>
+        <location filename="../processing/cloud_mask.py" line="186"/>
         <source>Cloud polygons (OUTPUT_VECTOR) need a georeferenced image, but the input raster INPUT (&apos;{}&apos;) has no coordinate reference system. Assign one first, or leave OUTPUT_VECTOR empty.</source>
         <translation>Wolkenpolygone (OUTPUT_VECTOR) brauchen ein georeferenziertes Bild, aber das Eingaberaster INPUT ('{}') hat kein Koordinatenbezugssystem. Weisen Sie zuerst eines zu oder lassen Sie OUTPUT_VECTOR leer.</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="192"/>
+        <location filename="../processing/cloud_mask.py" line="219"/>
         <source>The cloud mask was written, but the cloud polygons (OUTPUT_VECTOR) could not be: {}</source>
         <translation>Die Wolkenmaske wurde geschrieben, die Wolkenpolygone (OUTPUT_VECTOR) aber nicht: {}</translation>
     </message>
@@ -1543,11 +1543,6 @@ Paketordner: {folder}</translation>
         <translation>Wiederholungen aufgeben nach (s)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="45"/>
-        <source>Runs an ONNX cloud segmentation model (a U-Net exported with the Deepness metadata keys, or any single-channel sigmoid or two-class model) over a raster of any size: tiles with overlap, blended towards tile centres so no seams appear, streamed block by block.&lt;br&gt;&lt;br&gt;&lt;b&gt;Image&lt;/b&gt; (INPUT): the raster to mask; nodata stays nodata.&lt;br&gt;&lt;b&gt;Model&lt;/b&gt; (MODEL): an ONNX file (optional). Its metadata name the bands it needs (matched to band descriptions such as B02/blue ... B08/nir, B11/swir16, B12/swir22) and its scaling. When given, it wins over the built-in model.&lt;br&gt;&lt;b&gt;Built-in model&lt;/b&gt; (BUILTIN_MODEL), used when MODEL is empty: 0 = the Label Migration cloud model bundled with the plugin (4 bands B02 B03 B04 B08); 1 to 4 = the cloud/shadow U-Nets of the ukis-csmask package (pip install ukis-csmask==1.0.0): 1 = 4 bands L1C, 2 = 4 bands L2A, 3 = 6 bands L1C, 4 = 6 bands L2A (B02 B03 B04 B08 B11 B12). They take reflectance: a raster without scale/offset metadata is read as DN / 10000 (give products from baseline 04.00 on with their offset applied, e.g. safetogeotiff REFLECTANCE, or say what the values are with INPUT_SCALING). Their mask is 1 where the cloud class wins over clear and cloud shadow (shadow counts as clear); the probability is the cloud class's.&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): comma-separated band names or numbers, overriding the model's band list.&lt;br&gt;&lt;b&gt;Input scaling&lt;/b&gt; (INPUT_SCALING): what the image's values are: 0 = automatic (bands with a scale/offset make reflectance with it, Byte rasters are 8-bit, integer bands DN, floating-point bands reflectance when their values are at most 2, else DN), 1 = raw DN (the model's reflectance_scale applies), 2 = reflectance 0-1, 3 = 8-bit 0-255. The log says what was decided; WARNINGS lists the run's warnings, e.g. an input implausible for the model.&lt;br&gt;&lt;b&gt;Threshold&lt;/b&gt; (THRESHOLD): cloud probability from which a pixel is cloud (default: the model's seg_thresh, else 0.5; for ukis-csmask the most probable class).&lt;br&gt;&lt;b&gt;Tile size&lt;/b&gt; (TILE_SIZE) and &lt;b&gt;Overlap&lt;/b&gt; (OVERLAP) in pixels: 0 = the model's own. Tiles are at most 8192 pixels, overlaps at most half a tile; tiles that would not fit the memory limit are refused before the run.&lt;br&gt;&lt;b&gt;Cloud mask&lt;/b&gt; (OUTPUT): uint8, 1 cloud, 0 clear, 255 nodata.&lt;br&gt;&lt;b&gt;Cloud probability&lt;/b&gt; (OUTPUT_PROBABILITY): optional float32.&lt;br&gt;&lt;b&gt;Cloud polygons&lt;/b&gt; (OUTPUT_VECTOR): optional polygons of the clouds, without specks smaller than &lt;b&gt;Minimum area&lt;/b&gt; (MIN_AREA) in the raster's units² (m² for UTM; default 1000).&lt;br&gt;CLOUD_PERCENT is the share of valid pixels that are cloud. NaN pixels of the image are nodata; an image without a valid pixel, or a model that returns NaN for any valid pixel, fails the run and writes nothing.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:cloudmask -- INPUT=pair_image.tif MODEL=cloud.onnx OUTPUT=cloud_mask.tif&lt;/code&gt;, or with &lt;code&gt;BUILTIN_MODEL=2&lt;/code&gt; instead of MODEL for ukis-csmask's 4-band L2A model.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <location filename="../processing/input_scaling_parameter.py" line="12"/>
         <source>Automatic (from the bands&apos; scale/offset, data type and values)</source>
         <translation>Automatisch (aus Skalierung/Offset der Bänder, Datentyp und Werten)</translation>
@@ -1603,13 +1598,48 @@ Paketordner: {folder}</translation>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="43"/>
-        <source>Moves a whole label set onto Sentinel-2 in one run: for each label it searches the scenes around the label&apos;s date, chooses the one with the least cloud over the label itself (the SCL band of L2A products, read for the label&apos;s window only; otherwise the cloud model), then the smallest time offset, then the best coverage, and writes an aligned image/label pair. Tiles of one datatake are mosaicked when a label straddles them. A re-run skips the pairs that are complete and verified.&lt;br&gt;&lt;br&gt;&lt;b&gt;Label folder&lt;/b&gt; (LABELS): a folder of georeferenced label rasters (GeoTIFF), or PNG/JPEG labels each beside the georeferenced image it was drawn on, matched by name (&lt;i&gt;area1_label.png&lt;/i&gt; with &lt;i&gt;area1_visual.tif&lt;/i&gt;).&lt;br&gt;&lt;b&gt;Label files&lt;/b&gt; (LABEL_FILES): or (also) a list of label files.&lt;br&gt;&lt;b&gt;Date pattern&lt;/b&gt; (DATE_PATTERN): a regular expression finding the date in a file name; groups named year, month, day, or three groups in that order. Default: YYYYMMDD, YYYY-MM-DD or YYYY_MM_DD.&lt;br&gt;&lt;b&gt;Dates CSV&lt;/b&gt; (DATES_CSV): or a CSV with the columns label,date.&lt;br&gt;&lt;b&gt;Date&lt;/b&gt; (DATE): or one date for every label.&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API, 2 a DHuS hub (a national mirror given by URL: the public Copernicus hubs closed in 2023), 3 a local archive (a folder of SAFE products; URL is the folder). OData and DHuS products are downloaded to OUTPUT_FOLDER/downloads (at most 4 at a time); STAC assets are read window by window.&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL), &lt;b&gt;Collection&lt;/b&gt; (COLLECTION), &lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): as in &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Download URL&lt;/b&gt; (DOWNLOAD_URL) and &lt;b&gt;Token URL&lt;/b&gt; (TOKEN_URL), advanced: for BACKEND 0 (Copernicus Data Space OData) only, the download service&apos;s base address (the part before /Products(&amp;lt;Id&amp;gt;)/$value) and the OpenID token endpoint of a private or test deployment. Default: the public Copernicus Data Space addresses.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the search window (default 10, at most 3650).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in % (default 30; the cloud over the label decides among the scenes that pass).&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): the bands of the images, comma-separated (default B02,B03,B04,B08).&lt;br&gt;&lt;b&gt;Input scaling&lt;/b&gt; (INPUT_SCALING): what the scenes&apos; values are for the cloud model: 0 = automatic, 1 = raw DN, 2 = reflectance 0-1, 3 = 8-bit 0-255 (as in cloudmask). WARNINGS lists the run&apos;s warnings.&lt;br&gt;&lt;b&gt;Cloud model&lt;/b&gt; (CLOUD_MODEL): an ONNX cloud model for scenes without SCL (default: the bundled model when installed; without one the scene cloud cover ranks them and the reason says so).&lt;br&gt;&lt;b&gt;Cloud masks&lt;/b&gt; (CLOUD_MASKS): writes OUTPUT_FOLDER/masks/&amp;lt;label&amp;gt;.tif per pair (1 cloud, 0 clear, 255 nodata, on the pair&apos;s grid) with the cloud model (the one rating already ran on the same crop is reused), or, without a model, from the SCL band of L2A products (classes 8, 9, 10). Default: on when a cloud model is installed; the log says which source was used.&lt;br&gt;&lt;b&gt;Executor&lt;/b&gt; (EXECUTOR): empty for the local pool, or a Dask scheduler address such as tcp://10.0.0.5:8786 (its workers need this plugin importable as &lt;i&gt;labelmigration&lt;/i&gt; and the same paths).&lt;br&gt;&lt;b&gt;Workers&lt;/b&gt; (WORKERS): threads of the local pool (0 = one per core, at most 256).&lt;br&gt;&lt;b&gt;Output folder&lt;/b&gt; (OUTPUT_FOLDER): receives images/&amp;lt;label&amp;gt;.tif, labels/&amp;lt;label&amp;gt;.tif, matches.csv (MATCHES), footprints.gpkg (FOOTPRINTS, with a second layer &apos;scenes&apos;: the chosen scenes&apos; footprints) and report.html (REPORT). From the dialog the results load as a layer group &apos;Label migration: &amp;lt;folder&amp;gt;&apos;: label footprints, chosen scenes, and the pairs (image, label, cloud mask; at most 50, in collapsed sub-groups). PAIRS counts the complete pairs, FAILED the labels that failed (the reasons are in matches.csv and the report). A run in which no label got a pair fails; its matches.csv and report still say why. Labels whose names cannot be file names as they are get a safe file name (the log and matches.csv name it).&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:migratelabels -- LABELS=/data/labels BACKEND=3 URL=/data/sentinel2 DAYS_BEFORE=15 DAYS_AFTER=15 OUTPUT_FOLDER=/data/migrated&lt;/code&gt;</source>
+        <location filename="../processing/search_scenes.py" line="29"/>
+        <source>Finds, for each label footprint, the Sentinel-2 scenes taken within a date window with little cloud, and records which scene belongs to which label.&lt;br&gt;&lt;br&gt;&lt;b&gt;Footprints&lt;/b&gt; (FOOTPRINTS): polygons, e.g. from &lt;i&gt;Label footprints&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Label field&lt;/b&gt; (LABEL_FIELD): the field naming each label (default &lt;i&gt;label&lt;/i&gt;, else the feature id).&lt;br&gt;&lt;b&gt;Date field&lt;/b&gt; (DATE_FIELD): each label&apos;s date; or &lt;b&gt;Date&lt;/b&gt; (DATE) for all labels.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the window around the label date (default 10 each, at most 3650).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in % (default 3).&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API (Earth Search by default; Planetary Computer or CDSE STAC by URL), 2 a DHuS hub (the public Copernicus hubs closed in 2023; through sentinelsat this reaches the national mirrors that still run DHuS, given by URL), 3 a local archive (a folder of SAFE products, zipped or not, or a static STAC catalog; URL is the folder).&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL): the service address (default per backend) or the archive folder.&lt;br&gt;&lt;b&gt;Collection&lt;/b&gt; (COLLECTION): the STAC collection (e.g. sentinel-2-l2a).&lt;br&gt;&lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): a QGIS authentication configuration (user name and password) for services that need one; credentials are never stored in settings, logs or projects, and are sent only to the host of the service&apos;s URL.&lt;br&gt;Timeouts and the retry deadline are the plugin&apos;s settings (Settings &gt; Options &gt; Processing &gt; Providers &gt; Label Migration); a server that does not answer, or answers something that is not a catalogue&apos;s answer, ends the search with a message naming it.&lt;br&gt;&lt;b&gt;Scenes&lt;/b&gt; (OUTPUT): scene footprints with id, title, backend, datetime, cloud_cover, tile, product_type, offset_days (scene time minus label date), coverage_pct (share of the label footprint the scene covers), label and rank (1 = best: coverage, then cloud, then |offset|).&lt;br&gt;&lt;b&gt;Match table&lt;/b&gt; (OUTPUT_TABLE): CSV, one row per label-scene match.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:searchscenes -- FOOTPRINTS=footprints.gpkg DATE_FIELD=date BACKEND=3 URL=/data/sentinel2 MAX_CLOUD=20 OUTPUT=scenes.gpkg OUTPUT_TABLE=matches.csv&lt;/code&gt;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing/search_scenes.py" line="29"/>
-        <source>Finds, for each label footprint, the Sentinel-2 scenes taken within a date window with little cloud, and records which scene belongs to which label.&lt;br&gt;&lt;br&gt;&lt;b&gt;Footprints&lt;/b&gt; (FOOTPRINTS): polygons, e.g. from &lt;i&gt;Label footprints&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Label field&lt;/b&gt; (LABEL_FIELD): the field naming each label (default &lt;i&gt;label&lt;/i&gt;, else the feature id).&lt;br&gt;&lt;b&gt;Date field&lt;/b&gt; (DATE_FIELD): each label&apos;s date; or &lt;b&gt;Date&lt;/b&gt; (DATE) for all labels.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the window around the label date (default 10 each, at most 3650).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in % (default 3).&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API (Earth Search by default; Planetary Computer or CDSE STAC by URL), 2 a DHuS hub (the public Copernicus hubs closed in 2023; through sentinelsat this reaches the national mirrors that still run DHuS, given by URL), 3 a local archive (a folder of SAFE products, zipped or not, or a static STAC catalog; URL is the folder).&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL): the service address (default per backend) or the archive folder.&lt;br&gt;&lt;b&gt;Collection&lt;/b&gt; (COLLECTION): the STAC collection (e.g. sentinel-2-l2a).&lt;br&gt;&lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): a QGIS authentication configuration (user name and password) for services that need one; credentials are never stored in settings, logs or projects, and are sent only to the host of the service&apos;s URL.&lt;br&gt;Timeouts and the retry deadline are the plugin&apos;s settings (Settings &gt; Options &gt; Processing &gt; Providers &gt; Label Migration); a server that does not answer, or answers something that is not a catalogue&apos;s answer, ends the search with a message naming it.&lt;br&gt;&lt;b&gt;Scenes&lt;/b&gt; (OUTPUT): scene footprints with id, title, backend, datetime, cloud_cover, tile, product_type, offset_days (scene time minus label date), coverage_pct (share of the label footprint the scene covers), label and rank (1 = best: coverage, then cloud, then |offset|).&lt;br&gt;&lt;b&gt;Match table&lt;/b&gt; (OUTPUT_TABLE): CSV, one row per label-scene match.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:searchscenes -- FOOTPRINTS=footprints.gpkg DATE_FIELD=date BACKEND=3 URL=/data/sentinel2 MAX_CLOUD=20 OUTPUT=scenes.gpkg OUTPUT_TABLE=matches.csv&lt;/code&gt;</source>
+        <location filename="../processing/cloud_mask.py" line="117"/>
+        <source>Mark cloud shadow (value 2)</source>
+        <translation>Wolkenschatten markieren (Wert 2)</translation>
+    </message>
+    <message>
+        <location filename="../processing/cloud_mask.py" line="127"/>
+        <source>Cloud shadow of the valid pixels (%)</source>
+        <translation>Wolkenschatten der gültigen Pixel (%)</translation>
+    </message>
+    <message>
+        <location filename="../processing/cloud_mask.py" line="161"/>
+        <source>Cloud model classes: {}</source>
+        <translation>Klassen des Wolkenmodells: {}</translation>
+    </message>
+    <message>
+        <location filename="../processing/cloud_mask.py" line="163"/>
+        <source>Cloud shadow was asked for (SHADOW), but the model has no cloud shadow class: the mask holds cloud and clear only, and SHADOW_PERCENT is 0.</source>
+        <translation>Wolkenschatten wurde verlangt (SHADOW), aber das Modell hat keine Wolkenschattenklasse: Die Maske enthält nur Wolke und wolkenfrei, und SHADOW_PERCENT ist 0.</translation>
+    </message>
+    <message>
+        <location filename="../processing/cloud_mask.py" line="172"/>
+        <source>Cloud shadow: {:.2f}% of the valid pixels</source>
+        <translation>Wolkenschatten: {:.2f}% der gültigen Pixel</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="43"/>
+        <source>Moves a whole label set onto Sentinel-2 in one run: for each label it searches the scenes around the label&apos;s date, chooses the one with the least cloud and cloud shadow over the label itself (the SCL band of L2A products, read for the label&apos;s window only; otherwise the cloud model, with its shadow class when it has one), then the smallest time offset, then the best coverage, and writes an aligned image/label pair. Tiles of one datatake are mosaicked when a label straddles them. A re-run skips the pairs that are complete and verified.&lt;br&gt;&lt;br&gt;&lt;b&gt;Label folder&lt;/b&gt; (LABELS): a folder of georeferenced label rasters (GeoTIFF), or PNG/JPEG labels each beside the georeferenced image it was drawn on, matched by name (&lt;i&gt;area1_label.png&lt;/i&gt; with &lt;i&gt;area1_visual.tif&lt;/i&gt;).&lt;br&gt;&lt;b&gt;Label files&lt;/b&gt; (LABEL_FILES): or (also) a list of label files.&lt;br&gt;&lt;b&gt;Date pattern&lt;/b&gt; (DATE_PATTERN): a regular expression finding the date in a file name; groups named year, month, day, or three groups in that order. Default: YYYYMMDD, YYYY-MM-DD or YYYY_MM_DD.&lt;br&gt;&lt;b&gt;Dates CSV&lt;/b&gt; (DATES_CSV): or a CSV with the columns label,date.&lt;br&gt;&lt;b&gt;Date&lt;/b&gt; (DATE): or one date for every label.&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API, 2 a DHuS hub (a national mirror given by URL: the public Copernicus hubs closed in 2023), 3 a local archive (a folder of SAFE products; URL is the folder). OData and DHuS products are downloaded to OUTPUT_FOLDER/downloads (at most 4 at a time); STAC assets are read window by window.&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL), &lt;b&gt;Collection&lt;/b&gt; (COLLECTION), &lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): as in &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Download URL&lt;/b&gt; (DOWNLOAD_URL) and &lt;b&gt;Token URL&lt;/b&gt; (TOKEN_URL), advanced: for BACKEND 0 (Copernicus Data Space OData) only, the download service&apos;s base address (the part before /Products(&amp;lt;Id&amp;gt;)/$value) and the OpenID token endpoint of a private or test deployment. Default: the public Copernicus Data Space addresses.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the search window (default 10, at most 3650).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in % (default 30; the cloud over the label decides among the scenes that pass).&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): the bands of the images, comma-separated (default B02,B03,B04,B08).&lt;br&gt;&lt;b&gt;Input scaling&lt;/b&gt; (INPUT_SCALING): what the scenes&apos; values are for the cloud model: 0 = automatic, 1 = raw DN, 2 = reflectance 0-1, 3 = 8-bit 0-255 (as in cloudmask). WARNINGS lists the run&apos;s warnings.&lt;br&gt;&lt;b&gt;Cloud model&lt;/b&gt; (CLOUD_MODEL): an ONNX cloud model for scenes without SCL (default: the bundled model when installed; without one the scene cloud cover ranks them and the reason says so). Its class names say which class is cloud and which cloud shadow, as in cloudmask.&lt;br&gt;&lt;b&gt;Cloud masks&lt;/b&gt; (CLOUD_MASKS): writes OUTPUT_FOLDER/masks/&amp;lt;label&amp;gt;.tif per pair (1 cloud, 2 cloud shadow, 0 clear, 255 nodata, on the pair&apos;s grid) with the cloud model (the one rating already ran on the same crop is reused; shadow where the model has a shadow class), or, without a model, from the SCL band of L2A products (classes 8, 9, 10 cloud, 3 cloud shadow). Default: on when a cloud model is installed; the log says which source was used.&lt;br&gt;&lt;b&gt;Executor&lt;/b&gt; (EXECUTOR): empty for the local pool, or a Dask scheduler address such as tcp://10.0.0.5:8786 (its workers need this plugin importable as &lt;i&gt;labelmigration&lt;/i&gt; and the same paths).&lt;br&gt;&lt;b&gt;Workers&lt;/b&gt; (WORKERS): threads of the local pool (0 = one per core, at most 256).&lt;br&gt;&lt;b&gt;Output folder&lt;/b&gt; (OUTPUT_FOLDER): receives images/&amp;lt;label&amp;gt;.tif, labels/&amp;lt;label&amp;gt;.tif, matches.csv (MATCHES; footprint_cloud_pct counts cloud and cloud shadow over the label, footprint_shadow_pct the shadow part of it), footprints.gpkg (FOOTPRINTS, with a second layer &apos;scenes&apos;: the chosen scenes&apos; footprints) and report.html (REPORT). From the dialog the results load as a layer group &apos;Label migration: &amp;lt;folder&amp;gt;&apos;: label footprints, chosen scenes, and the pairs (image, label, cloud mask; at most 50, in collapsed sub-groups). PAIRS counts the complete pairs, FAILED the labels that failed (the reasons are in matches.csv and the report). A run in which no label got a pair fails; its matches.csv and report still say why. Labels whose names cannot be file names as they are get a safe file name (the log and matches.csv name it).&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:migratelabels -- LABELS=/data/labels BACKEND=3 URL=/data/sentinel2 DAYS_BEFORE=15 DAYS_AFTER=15 OUTPUT_FOLDER=/data/migrated&lt;/code&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/styles.py" line="22"/>
+        <source>cloud shadow</source>
+        <translation>Wolkenschatten</translation>
+    </message>
+    <message>
+        <location filename="../processing/cloud_mask.py" line="47"/>
+        <source>Runs an ONNX cloud segmentation model (a U-Net exported with the Deepness metadata keys: a single-channel sigmoid, or classes such as clear / cloud / cloud shadow) over a raster of any size: tiles with overlap, blended towards tile centres so no seams appear, streamed block by block.&lt;br&gt;&lt;br&gt;&lt;b&gt;Image&lt;/b&gt; (INPUT): the raster to mask; nodata stays nodata.&lt;br&gt;&lt;b&gt;Model&lt;/b&gt; (MODEL): an ONNX file (optional). Its metadata name the bands it needs (matched to band descriptions such as B02/blue ... B08/nir, B11/swir16, B12/swir22) and its scaling. When given, it wins over the built-in model.&lt;br&gt;&lt;b&gt;Built-in model&lt;/b&gt; (BUILTIN_MODEL), used when MODEL is empty: 0 = the Label Migration cloud model bundled with the plugin (4 bands B02 B03 B04 B08); 1 to 4 = the cloud/shadow U-Nets of the ukis-csmask package (pip install ukis-csmask==1.0.0): 1 = 4 bands L1C, 2 = 4 bands L2A, 3 = 6 bands L1C, 4 = 6 bands L2A (B02 B03 B04 B08 B11 B12). They take reflectance: a raster without scale/offset metadata is read as DN / 10000 (give products from baseline 04.00 on with their offset applied, e.g. safetogeotiff REFLECTANCE, or say what the values are with INPUT_SCALING).&lt;br&gt;&lt;b&gt;Classes&lt;/b&gt;: the model's class names decide, case-insensitively, which class is cloud (a name with 'cloud' or 'cirrus': cloud, clouds, thick cloud ...) and which is cloud shadow (a name with 'shadow': shadow, cloud shadow, cloud_shadow); a single-channel model is cloud only; a model whose names name no cloud has class 1 as cloud (with a warning). The log says what was decided.&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): comma-separated band names or numbers, overriding the model's band list.&lt;br&gt;&lt;b&gt;Input scaling&lt;/b&gt; (INPUT_SCALING): what the image's values are: 0 = automatic (bands with a scale/offset make reflectance with it, Byte rasters are 8-bit, integer bands DN, floating-point bands reflectance when their values are at most 2, else DN), 1 = raw DN (the model's reflectance_scale applies), 2 = reflectance 0-1, 3 = 8-bit 0-255. The log says what was decided; WARNINGS lists the run's warnings, e.g. an input implausible for the model.&lt;br&gt;&lt;b&gt;Threshold&lt;/b&gt; (THRESHOLD): cloud probability from which a pixel is cloud (default: the model's seg_thresh; without one a single-channel model uses 0.5 and a model with classes the most probable class, as for ukis-csmask). With SHADOW, a pixel that is not cloud is shadow where the shadow probability reaches the threshold (without one: where shadow is the most probable class).&lt;br&gt;&lt;b&gt;Mark cloud shadow&lt;/b&gt; (SHADOW): when ticked (default: not) the mask also marks cloud shadow with 2, for models with a shadow class (ukis-csmask's, the bundled model when it has one); the log says so when the model has none.&lt;br&gt;&lt;b&gt;Tile size&lt;/b&gt; (TILE_SIZE) and &lt;b&gt;Overlap&lt;/b&gt; (OVERLAP) in pixels: 0 = the model's own. Tiles are at most 8192 pixels, overlaps at most half a tile; tiles that would not fit the memory limit are refused before the run.&lt;br&gt;&lt;b&gt;Cloud mask&lt;/b&gt; (OUTPUT): uint8, 1 cloud, 0 clear, 255 nodata, and 2 cloud shadow with SHADOW.&lt;br&gt;&lt;b&gt;Cloud probability&lt;/b&gt; (OUTPUT_PROBABILITY): optional float32, the cloud class's probability.&lt;br&gt;&lt;b&gt;Cloud polygons&lt;/b&gt; (OUTPUT_VECTOR): optional polygons of the clouds, without specks smaller than &lt;b&gt;Minimum area&lt;/b&gt; (MIN_AREA) in the raster's units² (m² for UTM; default 1000).&lt;br&gt;CLOUD_PERCENT is the share of valid pixels that are cloud, SHADOW_PERCENT the share that is cloud shadow (0 without SHADOW or a shadow class). NaN pixels of the image are nodata; an image without a valid pixel, or a model that returns NaN for any valid pixel, fails the run and writes nothing.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:cloudmask -- INPUT=pair_image.tif MODEL=cloud.onnx OUTPUT=cloud_mask.tif&lt;/code&gt;, or with &lt;code&gt;BUILTIN_MODEL=2&lt;/code&gt; instead of MODEL for ukis-csmask's 4-band L2A model.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -3,13 +3,14 @@ import os
 
 from qgis.core import (QgsCoordinateReferenceSystem, QgsFeature, QgsFeatureSink, QgsField, QgsFields, QgsGeometry,
                        QgsProcessing, QgsProcessingException, QgsProcessingOutputLayerDefinition,
-                       QgsProcessingOutputNumber, QgsProcessingParameterEnum,
+                       QgsProcessingOutputNumber, QgsProcessingParameterBoolean, QgsProcessingParameterEnum,
                        QgsProcessingParameterFeatureSink, QgsProcessingParameterFile, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
                        QgsProcessingParameterString, QgsWkbTypes)
 from qgis.PyQt.QtCore import QT_TR_NOOP
 
-from ..core.csmask import CLOUD_CLASS, ukis_model
+from ..core.cloud_classes import MASK_CLOUD, MASK_SHADOW, CloudPicker
+from ..core.csmask import ukis_model
 from ..core.inference import MAX_TILE_SIZE, predict_raster
 from ..core.mask_polygons import mask_polygons
 from ..core.outputs import check_output_path
@@ -44,9 +45,9 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
     DISPLAY_NAME = QT_TR_NOOP("Cloud mask")
     GROUP = QT_TR_NOOP("Models")
     HELP = QT_TR_NOOP(
-        "Runs an ONNX cloud segmentation model (a U-Net exported with the Deepness metadata keys, or any "
-        "single-channel sigmoid or two-class model) over a raster of any size: tiles with overlap, blended "
-        "towards tile centres so no seams appear, streamed block by block.<br><br>"
+        "Runs an ONNX cloud segmentation model (a U-Net exported with the Deepness metadata keys: a "
+        "single-channel sigmoid, or classes such as clear / cloud / cloud shadow) over a raster of any size: "
+        "tiles with overlap, blended towards tile centres so no seams appear, streamed block by block.<br><br>"
         "<b>Image</b> (INPUT): the raster to mask; nodata stays nodata.<br>"
         "<b>Model</b> (MODEL): an ONNX file (optional). Its metadata name the bands it needs (matched to band "
         "descriptions such as B02/blue ... B08/nir, B11/swir16, B12/swir22) and its scaling. When given, it "
@@ -57,8 +58,11 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
         "3 = 6 bands L1C, 4 = 6 bands L2A (B02 B03 B04 B08 B11 B12). They take reflectance: a raster "
         "without scale/offset metadata is read as DN / 10000 (give products from baseline 04.00 on with "
         "their offset applied, e.g. safetogeotiff REFLECTANCE, or say what the values are with "
-        "INPUT_SCALING). Their mask is 1 where the cloud class wins "
-        "over clear and cloud shadow (shadow counts as clear); the probability is the cloud class's.<br>"
+        "INPUT_SCALING).<br>"
+        "<b>Classes</b>: the model's class names decide, case-insensitively, which class is cloud (a name with "
+        "'cloud' or 'cirrus': cloud, clouds, thick cloud ...) and which is cloud shadow (a name with 'shadow': "
+        "shadow, cloud shadow, cloud_shadow); a single-channel model is cloud only; a model whose names name no "
+        "cloud has class 1 as cloud (with a warning). The log says what was decided.<br>"
         "<b>Bands</b> (BANDS): comma-separated band names or numbers, overriding the model's band list.<br>"
         "<b>Input scaling</b> (INPUT_SCALING): what the image's values are: 0 = automatic (bands with a "
         "scale/offset make reflectance with it, Byte rasters are 8-bit, integer bands DN, floating-point bands "
@@ -66,15 +70,21 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
         "applies), 2 = reflectance 0-1, 3 = 8-bit 0-255. The log says what was decided; WARNINGS lists the "
         "run's warnings, e.g. an input implausible for the model.<br>"
         "<b>Threshold</b> (THRESHOLD): cloud probability from which a pixel is cloud (default: the model's "
-        "seg_thresh, else 0.5; for ukis-csmask the most probable class).<br>"
+        "seg_thresh; without one a single-channel model uses 0.5 and a model with classes the most probable "
+        "class, as for ukis-csmask). With SHADOW, a pixel that is not cloud is shadow where the shadow "
+        "probability reaches the threshold (without one: where shadow is the most probable class).<br>"
+        "<b>Mark cloud shadow</b> (SHADOW): when ticked (default: not) the mask also marks cloud shadow with 2, "
+        "for models with a shadow class (ukis-csmask's, the bundled model when it has one); the log says so when "
+        "the model has none.<br>"
         "<b>Tile size</b> (TILE_SIZE) and <b>Overlap</b> (OVERLAP) in pixels: 0 = the model's own. Tiles are at "
         "most 8192 pixels, overlaps at most half a tile; tiles that would not fit the memory limit are refused "
         "before the run.<br>"
-        "<b>Cloud mask</b> (OUTPUT): uint8, 1 cloud, 0 clear, 255 nodata.<br>"
-        "<b>Cloud probability</b> (OUTPUT_PROBABILITY): optional float32.<br>"
+        "<b>Cloud mask</b> (OUTPUT): uint8, 1 cloud, 0 clear, 255 nodata, and 2 cloud shadow with SHADOW.<br>"
+        "<b>Cloud probability</b> (OUTPUT_PROBABILITY): optional float32, the cloud class's probability.<br>"
         "<b>Cloud polygons</b> (OUTPUT_VECTOR): optional polygons of the clouds, without specks smaller than "
         "<b>Minimum area</b> (MIN_AREA) in the raster's units² (m² for UTM; default 1000).<br>"
-        "CLOUD_PERCENT is the share of valid pixels that are cloud. NaN pixels of the image are nodata; an image "
+        "CLOUD_PERCENT is the share of valid pixels that are cloud, SHADOW_PERCENT the share that is cloud "
+        "shadow (0 without SHADOW or a shadow class). NaN pixels of the image are nodata; an image "
         "without a valid pixel, or a model that returns NaN for any valid pixel, fails the run and writes "
         "nothing.<br><br>"
         "Example: <code>qgis_process run labelmigration:cloudmask -- INPUT=pair_image.tif MODEL=cloud.onnx "
@@ -85,6 +95,7 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
     INPUT, MODEL, BANDS, THRESHOLD = "INPUT", "MODEL", "BANDS", "THRESHOLD"
     TILE_SIZE, OVERLAP, OUTPUT, OUTPUT_PROBABILITY = "TILE_SIZE", "OVERLAP", "OUTPUT", "OUTPUT_PROBABILITY"
     OUTPUT_VECTOR, MIN_AREA, BUILTIN_MODEL = "OUTPUT_VECTOR", "MIN_AREA", "BUILTIN_MODEL"
+    SHADOW = "SHADOW"
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, tr("Image")))
@@ -103,6 +114,7 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.OVERLAP, tr("Overlap"), QgsProcessingParameterNumber.Type.Integer, 0, minValue=0,
             maxValue=MAX_TILE_SIZE // 2))
+        self.addParameter(QgsProcessingParameterBoolean(self.SHADOW, tr("Mark cloud shadow (value 2)"), False))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, tr("Cloud mask")))
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUTPUT_PROBABILITY, tr("Cloud probability"), optional=True, createByDefault=False))
@@ -112,6 +124,7 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.MIN_AREA, tr("Minimum area"), QgsProcessingParameterNumber.Type.Double, 1000.0, minValue=0.0))
         self.addOutput(QgsProcessingOutputNumber("CLOUD_PERCENT", tr("Cloud cover of the valid pixels (%)")))
+        self.addOutput(QgsProcessingOutputNumber("SHADOW_PERCENT", tr("Cloud shadow of the valid pixels (%)")))
         add_input_scaling(self)
 
     def process(self, parameters, context, feedback):
@@ -126,7 +139,10 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
             self._check_polygon_output(parameters, context, input_path)
 
         def polygons(paths):  # from the finished mask, before it is published: a failure leaves no mask behind
-            return mask_polygons(paths["classes"], 1, min_area)
+            return mask_polygons(paths["classes"], MASK_CLOUD, min_area)
+
+        shadow = self.parameterAsBoolean(parameters, self.SHADOW, context)
+        picker = CloudPicker(shadow=shadow, warn=True)  # decides the cloud (and shadow) class once the model is open
 
         result = self.run_core(
             predict_raster, feedback,
@@ -139,14 +155,24 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
             threshold=self.parameterAsOptionalDouble(parameters, self.THRESHOLD, context),
             finish=polygons if polygons_wanted else None,
             input_scaling=input_scaling_choice(self, parameters, context),
+            only_class=picker,
         )
         warnings = report(feedback, result)
+        feedback.pushInfo(tr("Cloud model classes: {}").format(picker.classes.describe(picker.names)))
+        if shadow and not picker.marks_shadow:
+            feedback.pushInfo(tr("Cloud shadow was asked for (SHADOW), but the model has no cloud shadow class: the "
+                                 "mask holds cloud and clear only, and SHADOW_PERCENT is 0."))
         counts = list(result.stats["classes"]["counts"].values())
-        cloud_percent = 100.0 * counts[1] / result.valid_pixels  # predict_raster refuses runs without valid pixels
+        # predict_raster refuses runs without valid pixels
+        cloud_percent = 100.0 * counts[MASK_CLOUD] / result.valid_pixels
+        shadow_percent = 100.0 * counts[MASK_SHADOW] / result.valid_pixels if picker.marks_shadow else 0.0
         feedback.pushInfo(tr("Cloud cover: {:.2f}% of {} valid pixels ({} tiles of {} px)").format(
             cloud_percent, result.valid_pixels, result.tiles, result.tile_size))
-        self.style_on_load(context, outputs["classes"], cloud_mask_styler())
-        results = {self.OUTPUT: outputs["classes"], "CLOUD_PERCENT": cloud_percent, WARNINGS: warnings}
+        if picker.marks_shadow:
+            feedback.pushInfo(tr("Cloud shadow: {:.2f}% of the valid pixels").format(shadow_percent))
+        self.style_on_load(context, outputs["classes"], cloud_mask_styler(shadow=picker.marks_shadow))
+        results = {self.OUTPUT: outputs["classes"], "CLOUD_PERCENT": cloud_percent,
+                   "SHADOW_PERCENT": shadow_percent, WARNINGS: warnings}
         if probability:
             results[self.OUTPUT_PROBABILITY] = probability
         if polygons_wanted:
@@ -179,7 +205,7 @@ class CloudMaskAlgorithm(LabelMigrationAlgorithm):
             return {"model_path": BUNDLED_MODEL}
         with self.core_errors():
             path, info = ukis_model(variant)
-        return {"model_path": path, "model_info": info, "only_class": CLOUD_CLASS}
+        return {"model_path": path, "model_info": info}  # classes 0 clear, 1 cloud, 2 shadow: named so
 
     def _polygons(self, parameters, context, feedback, crs_wkt, polygons):
         """Write the polygons made before the rasters were published; a failure here names what was kept."""

@@ -5,6 +5,7 @@ from qgis.core import (QgsFillSymbol, QgsLayerTree, QgsMultiBandColorRenderer, Q
                        QgsPalLayerSettings, QgsProcessingLayerPostProcessorInterface,
                        QgsRasterLayer, QgsTextBufferSettings, QgsTextFormat, QgsVectorLayer,
                        QgsVectorLayerSimpleLabeling, QgsContrastEnhancement, QgsRasterMinMaxOrigin)
+from qgis.PyQt.QtCore import QT_TR_NOOP
 from qgis.PyQt.QtGui import QColor, QFontInfo
 
 from ..core.paths import same_file
@@ -14,7 +15,12 @@ from .algorithm import tr
 
 LABEL_OPACITY = 0.6
 CLOUD_COLOUR = "#00e5ff"
+SHADOW_COLOUR = "#6a3d9a"
 CLOUD_OPACITY = 0.5
+# The cloud mask's classes (core.cloud_classes: 0 clear, 1 cloud, 2 cloud shadow; 255 nodata stays unstyled):
+# value, colour (None: transparent), legend name
+CLOUD_MASK_CLASSES = ((0, None, QT_TR_NOOP("clear")), (1, CLOUD_COLOUR, QT_TR_NOOP("cloud")),
+                      (2, SHADOW_COLOUR, QT_TR_NOOP("cloud shadow")))
 FOOTPRINT_COLOUR = "#ff7f00"
 # Class colours for labels without a colour table (class 1 first), so every layer of one label
 # set shows a class in the same colour.
@@ -58,10 +64,11 @@ def _used_entries(classes, names: Optional[Dict[int, str]]):
     return [item for item in classes if used(item)]
 
 
-def style_cloud_mask(layer: QgsRasterLayer) -> None:
-    """Clouds in a semi-transparent cloud colour over the image; clear pixels invisible."""
-    classes = [QgsPalettedRasterRenderer.Class(0, QColor(0, 0, 0, 0), tr("clear")),
-               QgsPalettedRasterRenderer.Class(1, QColor(CLOUD_COLOUR), tr("cloud"))]
+def style_cloud_mask(layer: QgsRasterLayer, shadow: bool = True) -> None:
+    """Clouds in a semi-transparent cloud colour over the image, cloud shadow (value 2; in the legend only with
+    ``shadow``) in a shadow colour; clear pixels invisible."""
+    classes = [QgsPalettedRasterRenderer.Class(value, QColor(colour) if colour else QColor(0, 0, 0, 0), tr(name))
+               for value, colour, name in CLOUD_MASK_CLASSES if shadow or value != 2]
     renderer = QgsPalettedRasterRenderer(layer.dataProvider(), 1, classes)
     renderer.setOpacity(CLOUD_OPACITY)
     layer.setRenderer(renderer)
@@ -167,8 +174,8 @@ def image_styler() -> QgsProcessingLayerPostProcessorInterface:
     return _Styler(style_image, "image")
 
 
-def cloud_mask_styler() -> QgsProcessingLayerPostProcessorInterface:
-    return _Styler(style_cloud_mask)
+def cloud_mask_styler(shadow: bool = True) -> QgsProcessingLayerPostProcessorInterface:
+    return _Styler(lambda layer: style_cloud_mask(layer, shadow))
 
 
 def footprint_styler() -> QgsProcessingLayerPostProcessorInterface:

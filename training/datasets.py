@@ -21,18 +21,22 @@ Sources are named on the command line by spec strings, ``kind:path`` with option
 ``oncloudn:<file.npz or folder>``
     The bundled On Cloud N chips (npz) or the challenge layout (``train_features/<chip>/B02.tif``
     ... + ``train_labels/<chip>.tif``). Option: ``bands`` (default ``B02,B03,B04,B08``).
+``l8biome:<file.npz>``
+    The L8 Biome patches (``../shared/data/l8biome``): Landsat 8 top-of-atmosphere reflectance of
+    blue, green, red, nir, swir16, swir22 with labels clear, cloud (thick and thin) and shadow.
 
 Example: ``38cloud:/data/38-Cloud_training?nonempty=/data/training_patches_38-cloud_nonempty.csv``.
 """
 import csv
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from osgeo import gdal, osr
 
-from .scene import IGNORE, Scene
+from .scene import CLEAR, CLOUD, IGNORE, NOT_CLOUD, SHADOW, Scene
 
 PathLike = Union[str, Path]
 
@@ -75,7 +79,7 @@ def select_bands(scene: Scene, wanted_names: Sequence[str]) -> Scene:
             f"{scene.name}: no band {', '.join(missing)} (it has: {', '.join(scene.bands) or 'none'})"
         )
     indices = [scene.bands.index(name) for name in wanted]
-    return Scene(name=scene.name, image=scene.image[indices], label=scene.label, bands=wanted, group=scene.group)
+    return replace(scene, image=scene.image[indices], bands=wanted)
 
 
 def _ignore_where_nodata(image: np.ndarray, label: np.ndarray) -> np.ndarray:
@@ -336,7 +340,49 @@ def _oncloudn_scene(name: str, dn: np.ndarray, label: np.ndarray, bands: Sequenc
     image[dn == 0] = np.nan
     label = label.astype(np.uint8)
     return Scene(name=name, image=image, label=_ignore_where_nodata(image, label),
-                 bands=[canonical_band_name(band) for band in bands], group=name)
+                 bands=[canonical_band_name(band) for band in bands], group=name, source="oncloudn")
+
+
+# --------------------------------------------------------------------------- L8 Biome
+
+# Biome's classes (l8biome/README.txt): 0 clear, 1 thick cloud, 2 thin cloud, 3 cloud shadow, 255 fill
+_BIOME_TO_CLASS = {0: CLEAR, 1: CLOUD, 2: CLOUD, 3: SHADOW}
+_BIOME_EXTRA_BANDS = ("swir16", "swir22", "cirrus", "tir1")
+
+
+def read_l8biome(path: PathLike) -> List[Scene]:
+    """The L8 Biome patches: thin and thick cloud become cloud; each patch is its own scene (group).
+
+    The band order is the arrays' (blue-first, see the README there); cirrus and the thermal band are
+    left out: Sentinel-2 L2A has no cirrus and no sensor here a thermal band.
+    """
+    with np.load(path) as archive:
+        images, extra = archive["image"], archive["image_extra"]
+        labels, names = archive["label"], [str(name) for name in archive["chip_names"]]
+    bands = ["blue", "green", "red", "nir", "swir16", "swir22"]
+    scenes = []
+    for index, name in enumerate(names):
+        image = np.concatenate([images[index], extra[index][:2]]).astype(np.float32)
+        raw = labels[index]
+        label = np.full(raw.shape, IGNORE, np.uint8)
+        for value, target in _BIOME_TO_CLASS.items():
+            label[raw == value] = target
+        image[:, ~np.isfinite(image).all(axis=0) | (image <= 0).all(axis=0)] = np.nan
+        scenes.append(Scene(name=name, image=image, label=_ignore_where_nodata(image, label), bands=bands,
+                            group=name, source="l8biome"))
+    return scenes
+
+
+def biome_of(scene_name: str) -> str:
+    """The biome of an L8 Biome patch ('SnowIce_00_1415' -> 'SnowIce')."""
+    return scene_name.split("_")[0]
+
+
+def as_cloud_or_not(scene: Scene) -> Scene:
+    """A binary cloud label (0 clear, 1 cloud) as the three-class task reads it: 0 means clear or shadow."""
+    label = scene.label.copy()
+    label[scene.label == CLEAR] = NOT_CLOUD
+    return replace(scene, label=label)
 
 
 # --------------------------------------------------------------------------- spec strings
@@ -359,6 +405,7 @@ _READERS = {
                                "scale": ("scale", _float), "bands": ("bands", _names)}),
     "pairs": (read_pairs, {"dn_scale": ("dn_scale", _float), "positive": ("positive_classes", _ints)}),
     "oncloudn": (read_oncloudn, {"bands": ("bands", _names)}),
+    "l8biome": (read_l8biome, {}),
 }
 
 

@@ -22,7 +22,8 @@ DEEPNESS_DIVISOR = 255.0  # Deepness feeds (x / 255 - standardization_mean) / st
 def model_metadata(bands: Sequence[str], mean: Sequence[float], std: Sequence[float], threshold: float = 0.5,
                    tile_size: int = 512, overlap_percent: float = 10.0, resolution_m: float = 10.0,
                    reflectance_range: Optional[Sequence[Sequence[float]]] = None,
-                   reflectance_scale: float = REFLECTANCE_SCALE, reflectance_offset: float = 0.0) -> Dict[str, object]:
+                   reflectance_scale: float = REFLECTANCE_SCALE, reflectance_offset: float = 0.0,
+                   class_names: Sequence[str] = ("clear", "cloud")) -> Dict[str, object]:
     """The ONNX metadata for a model trained on reflectance standardised as (reflectance - mean) / std.
 
     ``mean``/``std`` (and ``reflectance_range``, per band [min, max] of the training pixels) are in
@@ -38,7 +39,7 @@ def model_metadata(bands: Sequence[str], mean: Sequence[float], std: Sequence[fl
     k = DEEPNESS_DIVISOR * reflectance_scale
     metadata = {
         "model_type": "Segmentor",
-        "class_names": {"0": "clear", "1": "cloud"},
+        "class_names": {str(index): name for index, name in enumerate(class_names)},
         "resolution": resolution_m * 100.0,  # Deepness: cm per pixel
         "tile_size": tile_size,
         "tiles_overlap": overlap_percent,

@@ -1,10 +1,14 @@
 """The one in-memory form every training data source produces."""
 from dataclasses import dataclass
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 
 IGNORE = 255  # label value excluded from the loss and the metrics
+# The cloud model's classes, and the label values of the training scenes
+CLEAR, CLOUD, SHADOW = 0, 1, 2
+CLASS_NAMES = ("clear", "cloud", "shadow")
+NOT_CLOUD = 3  # a label that says only "clear or shadow" (binary cloud labels, e.g. On Cloud N's)
 
 
 @dataclass
@@ -16,12 +20,16 @@ class Scene:
     ``bands`` names the image's bands in order (canonical names: blue, green, red, nir, ...).
     ``group`` names the acquisition the scene comes from (a 38-Cloud patch's Landsat scene, say):
     scenes of one group always land in the same train/validation/test split. Empty = its own name.
+    ``soft`` (optional, float32 (classes, rows, cols)) holds a teacher model's class probabilities
+    for distillation; ``source`` names the data set (l8biome, oncloudn, ...) for grouped evaluation.
     """
     name: str
     image: np.ndarray
     label: np.ndarray
     bands: List[str]
     group: str = ""
+    soft: Optional[np.ndarray] = None
+    source: str = ""
 
     def __post_init__(self):
         self.group = self.group or self.name

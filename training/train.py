@@ -1,8 +1,15 @@
-"""The training loop: patches from scenes, augmentations, BCE + Dice, best checkpoint by validation IoU."""
-import csv
-import math
+"""Training of the clear / cloud / shadow model on real labelled imagery, with a teacher.
+
+Sources (Scene.source) are drawn in fixed shares per batch, whatever their pixel counts, so the 5
+On Cloud N chips weigh as much as they should beside 36 Biome patches. A patch is cut at a random
+zoom (the model meets 10 m and 30 m pixels), turned, flipped, moved between top-of-atmosphere and
+surface reflectance (path radiance added or taken away), and sometimes gets pasted clouds
+(training/paste.py). The loss is cross-entropy on the human labels (a label "not cloud" scores the
+clear and shadow probabilities together), a soft Dice on cloud, and the KL divergence to the
+teacher's probabilities where a teacher spoke (training/teacher.py). The schedule is fixed: no
+checkpoint is chosen by looking at held-out data, so a held-out fold's figures are honest.
+"""
 import time
-import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -13,221 +20,226 @@ from torch.nn import functional as F
 
 from .metrics import Counts
 from .model import CloudUNet
-from .scene import IGNORE, Scene
+from .paste import paste_clouds
+from .scene import CLASS_NAMES, CLOUD, IGNORE, NOT_CLOUD, SHADOW, Scene
+from .synthetic import SceneGenerator, SyntheticConfig
 
-SPLITS = ("train", "validation", "test")
+CLASSES = len(CLASS_NAMES)
+# path radiance of top-of-atmosphere reflectance per band (training/synthetic.py's), for level changes
+PATH_RADIANCE = {"blue": 0.06, "green": 0.04, "red": 0.025, "nir": 0.01, "swir16": 0.003, "swir22": 0.001}
+TOA_SOURCES = ("l8biome", "eolearn")
 
 
 @dataclass
 class TrainConfig:
     bands: Tuple[str, ...] = ("blue", "green", "red", "nir")
     widths: Tuple[int, ...] = (8, 16, 32, 64)
-    patch: int = 224
-    batch: int = 12
-    epochs: int = 20
-    steps_per_epoch: int = 100
-    learning_rate: float = 3e-3
+    patch: int = 160
+    batch: int = 16
+    epochs: int = 12
+    steps_per_epoch: int = 60
+    learning_rate: float = 4e-3
     weight_decay: float = 1e-4
-    dice_weight: float = 1.0
+    dice_weight: float = 0.5
+    distill_weight: float = 0.3
+    shadow_weight: float = 2.0  # cross-entropy weight of shadow pixels (2 % of Biome's)
+    paste_probability: float = 0.3
+    zoom: Tuple[float, float] = (0.6, 1.7)
+    source_shares: Dict[str, float] = field(default_factory=lambda: {
+        "l8biome": 0.45, "oncloudn": 0.3, "eolearn": 0.1, "synthetic": 0.15})
     seed: int = 42
-    threads: int = 0  # 0 = torch's default
-    selection: str = "validation"  # the split whose IoU picks the checkpoint (or 'real' when given)
-    extra: Dict[str, str] = field(default_factory=dict)
-
-
-def split_of(scene: Scene, fractions: Sequence[float] = (0.7, 0.15, 0.15)) -> str:
-    """Split by acquisition (scene.group), stable across runs and machines."""
-    position = (zlib.crc32(scene.group.encode()) % 10000) / 10000.0
-    edges = np.cumsum(fractions)
-    return SPLITS[int(np.searchsorted(edges, position, side="right"))] if position < edges[-1] else SPLITS[-1]
-
-
-def band_range(scenes: Sequence[Scene]) -> List[List[float]]:
-    """Per band [min, max] of the training pixels (NaN ignored), sampled as band_statistics samples them."""
-    sample = np.concatenate([s.image.reshape(s.image.shape[0], -1)[:, ::7] for s in scenes], axis=1)
-    return [[float(low), float(high)] for low, high in zip(np.nanmin(sample, axis=1), np.nanmax(sample, axis=1))]
+    threads: int = 0
 
 
 def band_statistics(scenes: Sequence[Scene]) -> Tuple[List[float], List[float]]:
-    """Per-band mean and standard deviation of the training pixels (NaN ignored)."""
-    sample = np.concatenate([s.image.reshape(s.image.shape[0], -1)[:, ::7] for s in scenes], axis=1)
+    """Per-band mean and standard deviation of the training pixels, each source weighed by its share."""
+    sample = np.concatenate([s.image.reshape(s.image.shape[0], -1)[:, ::5] for s in scenes], axis=1)
     return [float(v) for v in np.nanmean(sample, axis=1)], [float(v) for v in np.nanstd(sample, axis=1) + 1e-6]
 
 
-class PatchSampler:
-    """Random patches with flips, rotations and brightness changes; nodata becomes 0 after standardising."""
-
-    def __init__(self, scenes: Sequence[Scene], patch: int, mean: Sequence[float], std: Sequence[float],
-                 rng: np.random.Generator):
-        self.scenes = [s for s in scenes if min(s.label.shape) >= 8]
-        if not self.scenes:
-            raise ValueError("No training scenes")
-        self.patch, self.rng = patch, rng
+class MixedSampler:
+    def __init__(self, scenes: Sequence[Scene], config: TrainConfig, mean, std, rng: np.random.Generator):
+        self.config, self.rng = config, rng
+        self.by_source: Dict[str, List[Scene]] = {}
+        for scene in scenes:
+            self.by_source.setdefault(scene.source or "other", []).append(scene)
+        shares = {name: config.source_shares.get(name, 0.1) for name in self.by_source}
+        total = sum(shares.values())
+        self.sources = list(shares)
+        self.source_p = np.array([shares[name] / total for name in self.sources])
         self.mean = np.asarray(mean, np.float32)[:, None, None]
         self.std = np.asarray(std, np.float32)[:, None, None]
-        sizes = np.array([s.label.size for s in self.scenes], float)
-        self.weights = sizes / sizes.sum()
+        self.generator = SceneGenerator(SyntheticConfig(bands=tuple(config.bands)))
+        self.offsets = np.array([PATH_RADIANCE.get(name, 0.0) for name in config.bands], np.float32)[:, None, None]
 
-    def batch(self, count: int) -> Tuple[torch.Tensor, torch.Tensor]:
-        images, labels = [], []
+    def batch(self, count: int):
+        images, labels, softs, known = [], [], [], []
         for _ in range(count):
-            scene = self.scenes[self.rng.choice(len(self.scenes), p=self.weights)]
-            image, label = self._crop(scene)
-            image, label = self._augment(image, label)
+            source = self.sources[self.rng.choice(len(self.sources), p=self.source_p)]
+            scenes = self.by_source[source]
+            sizes = np.array([s.label.size for s in scenes], float)
+            scene = scenes[self.rng.choice(len(scenes), p=sizes / sizes.sum())]
+            image, label, soft = self._patch(scene)
             images.append(image)
             labels.append(label)
-        return torch.from_numpy(np.stack(images)), torch.from_numpy(np.stack(labels))
+            softs.append(soft if soft is not None else np.zeros((CLASSES,) + label.shape, np.float32))
+            known.append(soft is not None)
+        return (torch.from_numpy(np.stack(images)), torch.from_numpy(np.stack(labels)),
+                torch.from_numpy(np.stack(softs)), torch.tensor(known))
 
-    def _crop(self, scene: Scene) -> Tuple[np.ndarray, np.ndarray]:
+    def _patch(self, scene: Scene):
+        p, rng = self.config.patch, self.rng
+        low, high = self.config.zoom
+        zoom = float(np.exp(rng.uniform(np.log(low), np.log(high))))
+        crop = max(8, int(round(p / zoom)))
         rows, cols = scene.label.shape
-        p = self.patch
-        image = np.full((scene.image.shape[0], p, p), np.nan, np.float32)
-        label = np.full((p, p), IGNORE, np.uint8)
-        y = int(self.rng.integers(0, max(1, rows - p + 1)))
-        x = int(self.rng.integers(0, max(1, cols - p + 1)))
-        h, w = min(p, rows - y), min(p, cols - x)
+        y = int(rng.integers(0, max(1, rows - crop + 1)))
+        x = int(rng.integers(0, max(1, cols - crop + 1)))
+        image = np.full((scene.image.shape[0], crop, crop), np.nan, np.float32)
+        label = np.full((crop, crop), IGNORE, np.uint8)
+        h, w = min(crop, rows - y), min(crop, cols - x)
         image[:, :h, :w] = scene.image[:, y:y + h, x:x + w]
         label[:h, :w] = scene.label[y:y + h, x:x + w]
-        return image, label
-
-    def _augment(self, image: np.ndarray, label: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        k = int(self.rng.integers(4))
+        soft = None
+        if scene.soft is not None:
+            soft = np.zeros((CLASSES, crop, crop), np.float32)
+            soft[:, :h, :w] = scene.soft[:, y:y + h, x:x + w]
+        image = self._level(image, scene.source)
+        if rng.uniform() < self.config.paste_probability and h == crop and w == crop:
+            image, label = paste_clouds(image, label, scene.bands, rng, self.generator)
+            soft = None  # the teacher saw the image without the pasted clouds
+        image, label, soft = _resize(image, label, soft, p)
+        k = int(rng.integers(4))
         image, label = np.rot90(image, k, axes=(1, 2)), np.rot90(label, k)
-        if self.rng.uniform() < 0.5:
+        soft = None if soft is None else np.rot90(soft, k, axes=(1, 2))
+        if rng.uniform() < 0.5:
             image, label = image[:, :, ::-1], label[:, ::-1]
-        gain = self.rng.uniform(0.85, 1.15) * self.rng.uniform(0.97, 1.03, (image.shape[0], 1, 1))
-        image = image * gain.astype(np.float32) + self.rng.normal(0, 0.01)
+            soft = None if soft is None else soft[:, :, ::-1]
+        gain = rng.uniform(0.85, 1.15) * rng.uniform(0.96, 1.04, (image.shape[0], 1, 1))
+        image = image * gain.astype(np.float32) + rng.normal(0, 0.005, image.shape).astype(np.float32)
         nodata = np.isnan(image).any(axis=0)
         image = np.nan_to_num((image - self.mean) / self.std, nan=0.0)
         label = label.copy()
         label[nodata] = IGNORE
-        return np.ascontiguousarray(image, np.float32), np.ascontiguousarray(label)
+        soft = None if soft is None else np.ascontiguousarray(soft, np.float32)
+        return np.ascontiguousarray(image, np.float32), np.ascontiguousarray(label), soft
+
+    def _level(self, image: np.ndarray, source: str) -> np.ndarray:
+        """Top-of-atmosphere scenes sometimes lose their path radiance, surface scenes sometimes gain it."""
+        strength = self.rng.uniform(0.3, 1.0)
+        if source in TOA_SOURCES and self.rng.uniform() < 0.3:
+            return np.maximum(image - strength * self.offsets, 0.0)
+        if source not in TOA_SOURCES and self.rng.uniform() < 0.4:
+            return image + strength * self.offsets
+        return image
 
 
-def loss_function(logits: torch.Tensor, labels: torch.Tensor, dice_weight: float) -> torch.Tensor:
-    """Binary cross-entropy plus soft Dice over the known pixels."""
-    known = (labels != IGNORE).float()
-    target = (labels == 1).float()
-    logits = logits[:, 0]
-    bce = (F.binary_cross_entropy_with_logits(logits, target, reduction="none") * known).sum() / known.sum().clamp(min=1)
-    probability = torch.sigmoid(logits) * known
-    intersection = (probability * target).sum()
-    dice = 1 - (2 * intersection + 1) / (probability.sum() + (target * known).sum() + 1)
-    return bce + dice_weight * dice
+def _resize(image: np.ndarray, label: np.ndarray, soft: Optional[np.ndarray], size: int):
+    if label.shape[0] == size:
+        return image, label, soft
+    valid = ~np.isnan(image).any(axis=0)
+    t = torch.from_numpy(np.nan_to_num(image))[None]
+    image_out = F.interpolate(t, size=(size, size), mode="bilinear", align_corners=False)[0].numpy()
+    nearest = lambda a: F.interpolate(torch.from_numpy(a)[None, None].float(), size=(size, size),  # noqa: E731
+                                      mode="nearest")[0, 0].numpy()
+    label_out = nearest(label).astype(np.uint8)
+    image_out[:, nearest(valid.astype(np.uint8)) < 0.5] = np.nan
+    if soft is not None:
+        soft = F.interpolate(torch.from_numpy(soft)[None], size=(size, size), mode="bilinear",
+                             align_corners=False)[0].numpy()
+    return image_out, label_out, soft
 
 
-def device() -> torch.device:
-    """A CUDA GPU when PyTorch sees one, else the CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def loss_function(logits: torch.Tensor, labels: torch.Tensor, soft: torch.Tensor, soft_known: torch.Tensor,
+                  config: TrainConfig) -> torch.Tensor:
+    log_p = F.log_softmax(logits, dim=1)
+    labels = labels.long()
+    known = labels != IGNORE
+    single = -log_p.gather(1, labels.clamp(max=CLASSES - 1)[:, None])[:, 0]
+    either = -torch.logsumexp(torch.stack([log_p[:, 0], log_p[:, SHADOW]]), dim=0)
+    per_pixel = torch.where(labels == NOT_CLOUD, either, single)
+    weight = known.float() * torch.where(labels == SHADOW, config.shadow_weight, 1.0)
+    ce = (per_pixel * weight).sum() / known.float().sum().clamp(min=1)
+    cloud = torch.exp(log_p[:, CLOUD]) * known
+    target = (labels == CLOUD).float()
+    dice = 1 - (2 * (cloud * target).sum() + 1) / (cloud.sum() + target.sum() + 1)
+    loss = ce + config.dice_weight * dice
+    if bool(soft_known.any()):
+        teacher = soft[soft_known].clamp(min=1e-6)
+        kl = (teacher * (teacher.log() - log_p[soft_known])).sum(dim=1).mean()
+        loss = loss + config.distill_weight * kl
+    return loss
 
 
-def predict(model: CloudUNet, image: np.ndarray, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
-    """Cloud probability of a whole scene (fully convolutional: any size)."""
+def predict(model: CloudUNet, image: np.ndarray, mean, std) -> np.ndarray:
+    """Class probabilities (3, rows, cols) of a whole reflectance image."""
     m = np.asarray(mean, np.float32)[:, None, None]
     s = np.asarray(std, np.float32)[:, None, None]
     x = np.nan_to_num((image - m) / s, nan=0.0).astype(np.float32)
-    was_training = model.training
     model.eval()
     model.probabilities = True
     with torch.no_grad():
-        where = next(model.parameters()).device
-        probability = model(torch.from_numpy(x)[None].to(where))[0, 0].cpu().numpy()
-    model.train(was_training)
-    return probability
+        return model(torch.from_numpy(x)[None])[0].numpy()
 
 
-def evaluate(model: CloudUNet, scenes: Sequence[Scene], mean, std, threshold: float = 0.5) -> Counts:
-    counts = Counts()
-    for scene in scenes:
-        counts += Counts().add(predict(model, scene.image, mean, std) >= threshold, scene.label)
-    return counts
+def score(predicted_classes: np.ndarray, label: np.ndarray) -> Dict[str, Counts]:
+    """Cloud counts (every labelled pixel) and shadow counts (only where the label tells shadow apart)."""
+    cloud_truth = np.where(label == IGNORE, IGNORE, label == CLOUD).astype(np.uint8)
+    shadow_known = (label != IGNORE) & (label != NOT_CLOUD)
+    shadow_truth = np.where(shadow_known, label == SHADOW, IGNORE).astype(np.uint8)
+    return {"cloud": Counts().add(predicted_classes == CLOUD, cloud_truth),
+            "shadow": Counts().add(predicted_classes == SHADOW, shadow_truth)}
 
 
 @dataclass
-class TrainResult:
-    best_epoch: int
-    best_iou: float
-    checkpoint: Path
-    metrics_csv: Path
+class TrainedModel:
+    model: CloudUNet
     mean: List[float]
     std: List[float]
+    config: dict
     seconds: float
 
 
-def train(config: TrainConfig, splits: Dict[str, List[Scene]], out: Path,
-          real_validation: Optional[List[Scene]] = None, log: Callable[[str], None] = print) -> TrainResult:
-    """Train; after each epoch score every validation set; keep the checkpoint with the best IoU."""
-    out.mkdir(parents=True, exist_ok=True)
+def train(config: TrainConfig, scenes: Sequence[Scene], log: Callable[[str], None] = print) -> TrainedModel:
     torch.manual_seed(config.seed)
     if config.threads:
         torch.set_num_threads(config.threads)
     rng = np.random.default_rng(config.seed)
-    mean, std = band_statistics(splits["train"])
-    sampler = PatchSampler(splits["train"], config.patch, mean, std, rng)
-    target = device()
-    model = CloudUNet(len(config.bands), 1, config.widths).to(target)
+    mean, std = band_statistics([s for s in scenes if s.source != "synthetic"] or scenes)
+    sampler = MixedSampler(scenes, config, mean, std, rng)
+    model = CloudUNet(len(config.bands), CLASSES, config.widths)
     model.probabilities = False
-    log(f"training on {target}")
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    total_steps = config.epochs * config.steps_per_epoch
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, config.learning_rate, total_steps=total_steps,
-                                                   pct_start=0.1)
-    validation_sets = {"validation": splits.get("validation") or []}
-    if real_validation:
-        validation_sets["real"] = real_validation
-    selection = config.selection if validation_sets.get(config.selection) else "validation"
-    checkpoint, metrics_csv = out / "best.pt", out / "metrics.csv"
-    best_iou, best_epoch, started = -1.0, 0, time.perf_counter()
-    with open(metrics_csv, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["epoch", "loss", "seconds", "set", "accuracy", "precision", "recall", "iou"])
-        for epoch in range(1, config.epochs + 1):
-            model.train()
-            model.probabilities = False
-            losses = []
-            for _ in range(config.steps_per_epoch):
-                images, labels = (t.to(target) for t in sampler.batch(config.batch))
-                loss = loss_function(model(images), labels, config.dice_weight)
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
-                schedule.step()
-                losses.append(loss.item())
-            elapsed = time.perf_counter() - started
-            summary = []
-            for name, scenes in validation_sets.items():
-                if not scenes:
-                    continue
-                scores = evaluate(model, scenes, mean, std).scores()
-                writer.writerow([epoch, f"{np.mean(losses):.5f}", f"{elapsed:.1f}", name]
-                                + [f"{scores[k]:.5f}" for k in ("accuracy", "precision", "recall", "iou")])
-                summary.append(f"{name} IoU {scores['iou']:.3f}")
-                if name == selection and _better(scores["iou"], best_iou):
-                    best_iou, best_epoch = scores["iou"], epoch
-                    torch.save({"state": _cpu_state(model), "config": asdict(config), "mean": mean, "std": std,
-                                "epoch": epoch, "iou": best_iou}, checkpoint)
-            handle.flush()
-            log(f"epoch {epoch}/{config.epochs}: loss {np.mean(losses):.4f}, {', '.join(summary)}, "
-                f"{elapsed:.0f} s")
-    if best_epoch == 0:  # no validation scenes at all: keep the last state
-        torch.save({"state": _cpu_state(model), "config": asdict(config), "mean": mean, "std": std,
-                    "epoch": config.epochs, "iou": float("nan")}, checkpoint)
-        best_epoch = config.epochs
-    return TrainResult(best_epoch, best_iou, checkpoint, metrics_csv, mean, std, time.perf_counter() - started)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, config.learning_rate,
+                                                   total_steps=config.epochs * config.steps_per_epoch, pct_start=0.15)
+    started = time.perf_counter()
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        model.probabilities = False
+        losses = []
+        for _ in range(config.steps_per_epoch):
+            images, labels, soft, known = sampler.batch(config.batch)
+            loss = loss_function(model(images), labels, soft, known, config)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            losses.append(loss.item())
+        log(f"epoch {epoch}/{config.epochs}: loss {np.mean(losses):.4f}, {time.perf_counter() - started:.0f} s")
+    model.eval()
+    model.probabilities = True
+    return TrainedModel(model, mean, std, asdict(config), time.perf_counter() - started)
 
 
-def _cpu_state(model: CloudUNet) -> dict:
-    return {key: value.detach().cpu().clone() for key, value in model.state_dict().items()}
+def save(trained: TrainedModel, path: Path) -> None:
+    torch.save({"state": {k: v.detach().clone() for k, v in trained.model.state_dict().items()},
+                "config": trained.config, "mean": trained.mean, "std": trained.std}, path)
 
 
-def _better(iou: float, best: float) -> bool:
-    return not math.isnan(iou) and iou > best
-
-
-def load_checkpoint(path: Path) -> Tuple[CloudUNet, dict]:
+def load(path: Path) -> TrainedModel:
     saved = torch.load(path, map_location="cpu", weights_only=False)
     config = saved["config"]
-    model = CloudUNet(len(config["bands"]), 1, tuple(config["widths"]))
+    model = CloudUNet(len(config["bands"]), CLASSES, tuple(config["widths"]))
     model.load_state_dict(saved["state"])
     model.eval()
-    return model, saved
+    return TrainedModel(model, saved["mean"], saved["std"], config, 0.0)

@@ -16,7 +16,7 @@ imports in that same session from ``<profile>/python/labelmigration-packages/pyt
 
 Expected answers: the version is the pin in requirements-plugin.txt (read here with core.installer); the
 installed folder is read here with importlib.metadata; the cloud mask is compared with what the plugin's core
-(core.inference.predict_raster, with the test venv's onnxruntime) computes from the same chip and model, and
+(core.cloud_classes.predict_clouds, with the test venv's onnxruntime) computes from the same chip and model, and
 with the chip's human cloud label. Input: the first On Cloud N chip in ../shared/data/oncloudn (skipped
 without it). Report, log and screenshots: test-output/gui/installer_* (on the matrix: $LM_MATRIX_OUTPUT/gui/).
 """
@@ -196,7 +196,7 @@ def test_cloudmask_runs_with_the_installed_onnxruntime(installer_run, chip):
                                           "cloudmask_output_loaded", "screenshot_installer_cloudmask.png"])
     import rasterio
 
-    from labelmigration.core.inference import predict_raster
+    from labelmigration.core.cloud_classes import predict_clouds
     from labelmigration.processing.cloud_mask import BUNDLED_MODEL
 
     output = installer_run["inputs"]["cloudmask_output"]
@@ -206,7 +206,8 @@ def test_cloudmask_runs_with_the_installed_onnxruntime(installer_run, chip):
     assert layer["classes"]["0"]["color"][3] == 0, layer["classes"]  # clear sky transparent
     assert layer["classes"]["1"]["color"] == [0x00, 0xE5, 0xFF, 255], layer["classes"]  # processing/styles.py
     expected = str(installer_run["work"] / "expected_mask.tif")
-    predict_raster(chip["scene"], BUNDLED_MODEL, {"classes": expected})
+    # the core's cloud mask of the same model (its classes decided by core.cloud_classes, whatever its channels)
+    predict_clouds(chip["scene"], BUNDLED_MODEL, {"classes": expected})
     with rasterio.open(output) as mask, rasterio.open(expected) as reference:
         values = mask.read(1)
         np.testing.assert_array_equal(values, reference.read(1))

@@ -113,6 +113,14 @@ def test_builtin_ukis_model(run, shared_dir, tmp_path):
     assert (p[values == 1] > 1 / 3).all()
     assert (values == label).mean() > 0.8  # measured 0.83 against the (coarse) human label
     assert result["CLOUD_PERCENT"] == pytest.approx(100.0 * values.mean())
+    assert result["SHADOW_PERCENT"] == 0.0  # not asked for
+    # SHADOW: the mask is ukis-csmask's own three classes, the argmax computed above (0 clear, 1 cloud, 2 shadow)
+    result = run("cloudmask", {"INPUT": str(scene), "BUILTIN_MODEL": 2, "SHADOW": True,
+                               "OUTPUT": str(tmp_path / "mask_shadow.tif")})
+    with rasterio.open(result["OUTPUT"]) as mask:
+        np.testing.assert_array_equal(mask.read(1), argmax)
+    assert result["CLOUD_PERCENT"] == pytest.approx(100.0 * (argmax == 1).mean())
+    assert result["SHADOW_PERCENT"] == pytest.approx(100.0 * (argmax == 2).mean())
 
 
 def test_model_file_wins_over_builtin_model(run, scene_and_model, tmp_path):
@@ -154,7 +162,7 @@ def test_bundled_model_is_the_default(run, shared_dir, tmp_path):
 
     import onnxruntime
 
-    from labelmigration.core.inference import predict_raster
+    from labelmigration.core.cloud_classes import predict_clouds
     from labelmigration.processing.cloud_mask import BUNDLED_MODEL
 
     assert os.path.getsize(BUNDLED_MODEL) < 10 * 1024 * 1024
@@ -167,10 +175,128 @@ def test_bundled_model_is_the_default(run, shared_dir, tmp_path):
                          from_origin(*map(float, chips["ul_xy"][0]), 10, 10), descriptions=("B02", "B03", "B04", "B08"))
     result = run("cloudmask", {"INPUT": str(scene), "OUTPUT": str(tmp_path / "mask.tif")})
     explicit = str(tmp_path / "explicit.tif")
-    predict_raster(str(scene), BUNDLED_MODEL, {"classes": explicit})
+    # the core's cloud mask of the bundled model (its classes decided by core.cloud_classes, whatever its channels)
+    predict_clouds(str(scene), BUNDLED_MODEL, {"classes": explicit})
     with rasterio.open(result["OUTPUT"]) as mask, rasterio.open(explicit) as same:
         values = mask.read(1)
         np.testing.assert_array_equal(values, same.read(1))
     assert set(np.unique(values)) == {0, 1}
     assert (values == label).mean() > 0.75  # a real chip with a human label: the model must be useful
     assert result["CLOUD_PERCENT"] == pytest.approx(100.0 * values.mean())
+
+
+# ----- SHADOW: a 3-class clear / cloud / shadow model ---------------------------------------------------------------
+
+class _Recorder:
+    """A feedback that keeps the log lines (made lazily: QGIS must be up)."""
+
+    def __new__(cls):
+        from qgis.core import QgsProcessingFeedback
+
+        class Recorder(QgsProcessingFeedback):
+            def __init__(self):
+                super().__init__()
+                self.lines = []
+
+            def pushInfo(self, text):  # noqa: N802
+                self.lines.append(text)
+                super().pushInfo(text)
+
+        return Recorder()
+
+
+@pytest.fixture
+def three_class_scene(tmp_path):
+    """Columns 0-19 bright (reflectance 0.5), 20-29 very dark (0.02), 30-49 clear (0.12); pixel (0, 0) nodata; and
+    the tiny model of tests/support/onnx_models.py whose rule makes them cloud, shadow and clear."""
+    pytest.importorskip("onnx", reason="the onnx package builds the test model")
+    from labelmigration.tests.support.onnx_models import cloud_shadow_model
+
+    dn = np.full((4, 40, 50), 1200, np.uint16)
+    dn[:, :, :20] = 5000
+    dn[:, :, 20:30] = 200
+    dn[:, 0, 0] = 0
+    scene = write_raster(tmp_path / "scene3.tif", dn, "EPSG:32632", from_origin(500_000, 5_000_000, 10, 10),
+                         nodata=0, descriptions=("B02", "B03", "B04", "B08"))
+    return scene, cloud_shadow_model(tmp_path / "three.onnx")
+
+
+def _run_loaded(provider, parameters, tmp_path, name):
+    """processing.run with OUTPUT to be loaded into the project, as from the dialog: returns the results, the log
+    and the style the loaded mask gets (its paletted classes: value, label, colour)."""
+    import processing
+    from qgis.core import (QgsProcessingContext, QgsProcessingOutputLayerDefinition, QgsProject, QgsRasterLayer)
+
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    feedback = _Recorder()
+    output = str(tmp_path / name)
+    parameters = dict(parameters, OUTPUT=QgsProcessingOutputLayerDefinition(output, QgsProject.instance()))
+    result = processing.run("labelmigration:cloudmask", parameters, feedback=feedback, context=context)
+    details = context.layerToLoadOnCompletionDetails(result["OUTPUT"])
+    layer = QgsRasterLayer(output, "mask", "gdal")
+    details.postProcessor().postProcessLayer(layer, context, feedback)
+    style = [(int(c.value), c.label, c.color.name()) for c in layer.renderer().classes()]
+    return result, feedback.lines, style
+
+
+def test_shadow_marks_the_shadow_class(provider, three_class_scene, tmp_path):
+    """Expected: the model's rule (bright cloud, very dark shadow) on the three column bands; the legend colours of
+    processing/styles.py."""
+    from labelmigration.processing.styles import CLOUD_COLOUR, SHADOW_COLOUR
+
+    scene, model = three_class_scene
+    result, log, style = _run_loaded(provider, {"INPUT": str(scene), "MODEL": str(model), "SHADOW": True,
+                                                "OUTPUT_PROBABILITY": str(tmp_path / "p.tif")}, tmp_path, "m.tif")
+    with rasterio.open(result["OUTPUT"]) as mask, rasterio.open(result["OUTPUT_PROBABILITY"]) as probability:
+        values = mask.read(1)
+        assert probability.count == 1 and probability.descriptions == ("cloud",)
+        assert (probability.read(1)[1:, :20] > 0.99).all() and (probability.read(1)[:, 20:] < 0.01).all()
+    assert values[0, 0] == 255
+    assert (values[1:, :20] == 1).all() and (values[:, 20:30] == 2).all() and (values[:, 30:] == 0).all()
+    valid = 40 * 50 - 1
+    assert result["CLOUD_PERCENT"] == pytest.approx(100 * (40 * 20 - 1) / valid)
+    assert result["SHADOW_PERCENT"] == pytest.approx(100 * 40 * 10 / valid)
+    assert style == [(0, "clear", "#000000"), (1, "cloud", CLOUD_COLOUR), (2, "cloud shadow", SHADOW_COLOUR)]
+    assert any("cloud = class 1 (cloud), cloud shadow = class 2 (shadow)" in line for line in log), log
+
+
+def test_without_shadow_the_mask_stays_cloud_and_clear(provider, three_class_scene, tmp_path):
+    scene, model = three_class_scene
+    result, _log, style = _run_loaded(provider, {"INPUT": str(scene), "MODEL": str(model)}, tmp_path, "m.tif")
+    with rasterio.open(result["OUTPUT"]) as mask:
+        values = mask.read(1)
+    assert (values[1:, :20] == 1).all() and (values[:, 20:] == 0).all()  # shadow is not cloud
+    assert result["CLOUD_PERCENT"] == pytest.approx(100 * (40 * 20 - 1) / (40 * 50 - 1))
+    assert result["SHADOW_PERCENT"] == 0.0
+    assert [value for value, _label, _colour in style] == [0, 1]  # no shadow in the legend
+
+
+def test_shadow_asked_of_a_model_without_shadow(provider, scene_and_model, tmp_path):
+    """The one-channel sigmoid model above: SHADOW changes nothing, and the log says why."""
+    scene, model = scene_and_model
+    result, log, style = _run_loaded(provider, {"INPUT": str(scene), "MODEL": str(model), "SHADOW": True},
+                                     tmp_path, "m.tif")
+    with rasterio.open(result["OUTPUT"]) as mask:
+        values = mask.read(1)
+    assert (values[:, 25:] == 1).all() and (values[1:, :25] == 0).all()
+    assert result["CLOUD_PERCENT"] == pytest.approx(100 * 1000 / 1999) and result["SHADOW_PERCENT"] == 0.0
+    assert any("no cloud shadow class" in line for line in log), log
+    assert [value for value, _label, _colour in style] == [0, 1]
+
+
+def test_a_three_class_bundled_model_is_the_default(provider, three_class_scene, tmp_path, monkeypatch):
+    """The bundled model becomes a 3-class clear / cloud / shadow model: BUILTIN_MODEL 0 runs it with the same
+    rule as a MODEL file (a stand-in with the bundled model's input shape, N x 4 x 512 x 512)."""
+    from labelmigration.processing import cloud_mask
+    from labelmigration.tests.support.onnx_models import cloud_shadow_model
+
+    scene, _ = three_class_scene
+    monkeypatch.setattr(cloud_mask, "BUNDLED_MODEL", str(cloud_shadow_model(tmp_path / "bundled.onnx", size=512)))
+    for shadow, expected_shadow in ((False, 0), (True, 2)):
+        result, _log, _style = _run_loaded(provider, {"INPUT": str(scene), "SHADOW": shadow}, tmp_path,
+                                           f"m{shadow}.tif")
+        with rasterio.open(result["OUTPUT"]) as mask:
+            values = mask.read(1)
+        assert (values[1:, :20] == 1).all() and (values[:, 20:30] == expected_shadow).all()
+        assert (values[:, 30:] == 0).all()

@@ -243,7 +243,8 @@ def test_label_set_pairs_have_verified_grids(demo_output):
             valid = classes != label.nodata if label.nodata is not None else np.ones(classes.shape, bool)
             assert set(np.unique(classes[valid]).tolist()) <= {0, 1, 2} and (classes[valid] > 0).any(), name
             assert (image.read()[:, valid] != 0).all(), f"{name}: nodata under the label"
-            assert set(np.unique(mask.read(1)).tolist()) <= {0, 1, 255}
+            # the pair's cloud mask: 0 clear, 1 cloud, 2 cloud shadow (a model with a shadow class), 255 nodata
+            assert set(np.unique(mask.read(1)).tolist()) <= {0, 1, 2, 255}
         assert f"images/{name}.tif" == rows[name]["image"]
 
 

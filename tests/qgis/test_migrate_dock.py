@@ -123,7 +123,7 @@ def test_run_from_the_dock_loads_the_layer_group(dock, wait_idle, run, inputs, t
     with open(again["MATCHES"], newline="") as handle:
         assert {r["label"]: r["scene"] for r in csv.DictReader(handle)} == {k: v["scene"] for k, v in rows.items()}
 
-    # the cloud masks: SCL classes 8, 9, 10 on the pair's grid
+    # the cloud masks: SCL classes 8, 9, 10 on the pair's grid (1), class 3 as shadow (2; none in this archive)
     import rasterio
     with rasterio.open(output / "masks" / "edge_20200811.tif") as mask, \
             rasterio.open(output / "images" / "edge_20200811.tif") as image:
@@ -154,7 +154,9 @@ def test_run_from_the_dock_loads_the_layer_group(dock, wait_idle, run, inputs, t
         assert isinstance(kinds["image"], QgsMultiBandColorRenderer)
         assert isinstance(kinds["label"], QgsPalettedRasterRenderer) and kinds["label"].opacity() == 0.6
         assert isinstance(kinds["cloud mask"], QgsPalettedRasterRenderer)
-        assert [c.label for c in kinds["cloud mask"].classes()] == ["clear", "cloud"]
+        # a pair's mask may hold cloud shadow (SCL class 3, or a model's shadow class): its legend names all three
+        # (processing/styles.py CLOUD_MASK_CLASSES)
+        assert [c.label for c in kinds["cloud mask"].classes()] == ["clear", "cloud", "cloud shadow"]
 
     # a second run replaces the group rather than stacking another one
     assert dock.start_migration()

@@ -88,6 +88,43 @@ def softmax_model(path, weights: np.ndarray, bias: Sequence[float], metadata: Op
     return _save(path, nodes, initializers, channels, classes, None, metadata)
 
 
+CLOUD_SHADOW_CLASSES = {"0": "clear", "1": "cloud", "2": "shadow"}
+CLOUD_REFLECTANCE, SHADOW_REFLECTANCE = 0.3, 0.05  # cloud_shadow_model's rule, on the bands' mean reflectance
+_RULE_SHARPNESS = 100.0
+
+
+def cloud_shadow_model(path, bands: Sequence[str] = ("blue", "green", "red", "nir"), size: Optional[int] = None,
+                       metadata: Optional[dict] = None, class_names: Optional[dict] = None,
+                       cloud_above: float = CLOUD_REFLECTANCE, shadow_below: float = SHADOW_REFLECTANCE) -> Path:
+    """A 3-class clear / cloud / shadow model with a rule the tests compute by hand (cloud_shadow_reference):
+    on the mean reflectance m of its bands (DN x 1e-4), softmax over the logits (0, k (m - cloud_above),
+    k (shadow_below - m)), k = 100: bright pixels are cloud, very dark ones shadow, the rest clear. The metadata
+    are the bundled model's kind (bands, reflectance_scale, tile size); ``class_names`` replaces the names,
+    ``metadata`` adds keys. ``size`` fixes the input tile as the bundled model's (N, bands, 512, 512) does."""
+    channels = len(bands)
+    k = _RULE_SHARPNESS / channels
+    weights = np.zeros((3, channels, 1, 1), np.float32)
+    weights[1], weights[2] = k, -k
+    bias = [0.0, -_RULE_SHARPNESS * cloud_above, _RULE_SHARPNESS * shadow_below]
+    nodes = [helper.make_node("Conv", ["input", "W", "B"], ["logits"], kernel_shape=[1, 1]),
+             helper.make_node("Softmax", ["logits"], ["output"], axis=1)]
+    initializers = [numpy_helper.from_array(weights, "W"), numpy_helper.from_array(np.asarray(bias, np.float32), "B")]
+    meta = {"model_type": "Segmentor", "bands": list(bands), "reflectance_scale": 1e-4,
+            "class_names": class_names if class_names is not None else dict(CLOUD_SHADOW_CLASSES),
+            "tile_size": size or 64, "tiles_overlap": 10, **(metadata or {})}
+    return _save(path, nodes, initializers, channels, 3, size, meta)
+
+
+def cloud_shadow_reference(reflectance: np.ndarray, cloud_above: float = CLOUD_REFLECTANCE,
+                           shadow_below: float = SHADOW_REFLECTANCE) -> np.ndarray:
+    """cloud_shadow_model's softmax probabilities (3, rows, cols) for a (bands, rows, cols) reflectance image."""
+    mean = reflectance.astype(np.float64).mean(axis=0)
+    logits = np.stack([np.zeros_like(mean), _RULE_SHARPNESS * (mean - cloud_above),
+                       _RULE_SHARPNESS * (shadow_below - mean)])
+    logits -= logits.max(axis=0)
+    return np.exp(logits) / np.exp(logits).sum(axis=0)
+
+
 # ----- hostile models (the bad-input suite): each breaks one thing a user's model could get wrong -----
 
 def scaled_model(path, channels: int, scale: float, bias: float = 0.0, size: Optional[int] = None,

@@ -1,5 +1,4 @@
 """The training pipeline's parts: generator, model, loss, metrics, split, checkpoint choice, export."""
-import csv
 import json
 import os
 import subprocess
@@ -10,14 +9,14 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="PyTorch is installed by make setup (requirements-training.txt)")
 
-from labelmigration.training import train as train_module  # noqa: E402
 from labelmigration.training.export import export_onnx, model_metadata, parity  # noqa: E402
 from labelmigration.training.metrics import Counts, scores  # noqa: E402
 from labelmigration.training.model import CloudUNet  # noqa: E402
-from labelmigration.training.scene import IGNORE, Scene  # noqa: E402
+from labelmigration.training.scene import CLOUD, IGNORE, NOT_CLOUD, SHADOW  # noqa: E402
 from labelmigration.training.synthetic import (SceneGenerator, SyntheticConfig,  # noqa: E402
                                                cloud_label, fractal_noise, gaussian_blur)
-from labelmigration.training.train import TrainConfig, loss_function, split_of, train  # noqa: E402
+from labelmigration.training.train import TrainConfig  # noqa: E402
+from labelmigration.training.train import loss_function, train  # noqa: E402
 
 
 def test_generator_is_deterministic_and_labels_follow_cloud_opacity():
@@ -83,50 +82,41 @@ def test_metrics_by_hand():
     assert (counts.tp, counts.fp, counts.fn, counts.tn) == (2, 2, 2, 4)
 
 
-def test_loss_ignores_unknown_pixels():
-    logits = torch.zeros(1, 1, 2, 2)
-    labels = torch.tensor([[[1, 0], [IGNORE, IGNORE]]], dtype=torch.uint8)
-    changed = logits.clone()
-    changed[0, 0, 1, :] = 25.0  # only where the label is IGNORE
-    assert float(loss_function(logits, labels, 1.0)) == pytest.approx(float(loss_function(changed, labels, 1.0)))
-    confident = torch.tensor([[[[9.0, -9.0], [0.0, 0.0]]]])
-    assert float(loss_function(confident, labels, 1.0)) < 0.01
+def _labels(rows):
+    return torch.tensor([rows], dtype=torch.uint8)
 
 
-def test_split_is_by_group_and_stable():
-    def scene(name, group):
-        return Scene(name, np.zeros((1, 4, 4), np.float32), np.zeros((4, 4), np.uint8), ["blue"], group)
-
-    patches = [scene(f"patch_{i}", "LC08_scene_A") for i in range(20)]
-    assert len({split_of(p) for p in patches}) == 1
-    spread = {split_of(scene(f"s{i}", f"group_{i}")) for i in range(200)}
-    assert spread == {"train", "validation", "test"}
+def _logits(per_pixel):
+    """(1, 3, 1, n) logits from a list of per-pixel (clear, cloud, shadow) triples."""
+    return torch.tensor(per_pixel, dtype=torch.float32).T[None, :, None, :]
 
 
-def test_best_checkpoint_is_the_epoch_with_the_best_validation_iou(tmp_path, monkeypatch):
-    generator = SceneGenerator(SyntheticConfig(size=48))
-    splits = {"train": generator.scenes(0, 3), "validation": generator.scenes(1, 1), "test": []}
-    ious = iter([0.2, 0.6, 0.4])
-    saved_states = []
+def test_loss_ignores_unknown_pixels_and_reads_not_cloud_as_clear_or_shadow():
+    config = TrainConfig(dice_weight=0.0, distill_weight=0.0)
+    no_teacher = torch.zeros(1, 3, 1, 3), torch.zeros(1, dtype=torch.bool)
+    labels = _labels([[CLOUD, NOT_CLOUD, IGNORE]])
+    confident = _logits([[-9, 9, -9], [9, -9, -9], [0, 0, 0]])
+    changed = _logits([[-9, 9, -9], [9, -9, -9], [25, -25, 3]])  # only the IGNORE pixel differs
+    assert float(loss_function(confident, labels, *no_teacher, config)) == pytest.approx(
+        float(loss_function(changed, labels, *no_teacher, config)))
+    assert float(loss_function(confident, labels, *no_teacher, config)) < 0.01
+    # "not cloud" is satisfied by shadow as well as by clear, and not by cloud
+    as_shadow = _logits([[-9, 9, -9], [-9, -9, 9], [0, 0, 0]])
+    as_cloud = _logits([[-9, 9, -9], [-9, 9, -9], [0, 0, 0]])
+    assert float(loss_function(as_shadow, labels, *no_teacher, config)) < 0.01
+    assert float(loss_function(as_cloud, labels, *no_teacher, config)) > 5
 
-    def scripted_evaluate(model, scenes, mean, std, threshold=0.5):
-        iou = next(ious)
-        saved_states.append({k: v.clone() for k, v in model.state_dict().items()})
-        hits = int(round(iou * 1000))
-        return Counts(tp=hits, fp=1000 - hits, fn=0, tn=0)
 
-    monkeypatch.setattr(train_module, "evaluate", scripted_evaluate)
-    config = TrainConfig(patch=32, batch=2, epochs=3, steps_per_epoch=2, seed=1)
-    result = train(config, splits, tmp_path, log=lambda message: None)
-    assert result.best_epoch == 2 and result.best_iou == pytest.approx(0.6)
-    checkpoint = torch.load(result.checkpoint, weights_only=False)
-    assert checkpoint["epoch"] == 2
-    for key, value in checkpoint["state"].items():
-        assert torch.equal(value, saved_states[1][key]), key
-    assert not all(torch.equal(checkpoint["state"][k], saved_states[2][k]) for k in checkpoint["state"])
-    with open(result.metrics_csv) as handle:
-        rows = list(csv.DictReader(handle))
-    assert [float(r["iou"]) for r in rows] == pytest.approx([0.2, 0.6, 0.4])
+def test_distillation_pulls_towards_the_teacher_only_where_it_spoke():
+    config = TrainConfig(dice_weight=0.0, distill_weight=1.0)
+    labels = _labels([[IGNORE, IGNORE]])
+    teacher = torch.zeros(1, 3, 1, 2)
+    teacher[0, SHADOW] = 1.0
+    logits_shadow, logits_clear = _logits([[-9, -9, 9]] * 2), _logits([[9, -9, -9]] * 2)
+    spoke, silent = torch.tensor([True]), torch.tensor([False])
+    assert float(loss_function(logits_shadow, labels, teacher, spoke, config)) < 0.01
+    assert float(loss_function(logits_clear, labels, teacher, spoke, config)) > 5
+    assert float(loss_function(logits_clear, labels, teacher, silent, config)) == 0.0
 
 
 def test_export_matches_pytorch_and_carries_the_metadata(tmp_path):
@@ -148,38 +138,73 @@ def test_export_matches_pytorch_and_carries_the_metadata(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]  # no temporary left behind
 
 
+def write_toy_data(folder, rng):
+    """Tiny copies of ../shared/data's layout (README there): L8 Biome npz, On Cloud N npz, eo-learn frames."""
+    (folder / "l8biome").mkdir(parents=True)
+    (folder / "oncloudn").mkdir()
+    (folder / "eolearn_s2").mkdir()
+    size = 64
+    label = np.zeros((4, size, size), np.uint8)
+    label[:, 10:30, 10:40] = 1
+    label[:, 40:50, 5:20] = 3
+    label[1, :, 60:] = 255
+    image = rng.uniform(0.02, 0.2, (4, 4, size, size)).astype(np.float32)
+    image[:, :, label[0] == 1] += 0.5
+    np.savez(folder / "l8biome" / "l8biome_lkpeng.npz", image=image, image_extra=image * 0.5, label=label,
+             chip_names=np.array(["Barren_00_0001", "SnowIce_00_0002", "Urban_00_0003", "Water_00_0004"]))
+    chips = (image[:2] * 10000).astype(np.uint16)
+    np.savez(folder / "oncloudn" / "oncloudn_5chips.npz", image=chips, label=(label[:2] == 1).astype(np.uint8),
+             chip_names=np.array(["chip_a", "chip_b"]), band_names=np.array(["B02", "B03", "B04", "B08"]))
+    np.save(folder / "eolearn_s2" / "REFERENCE_SCENES.npy", rng.uniform(0, 0.3, (5, 20, 20, 13)).astype(np.float32))
+
+
 @pytest.mark.slow
 def test_training_command_runs_from_scratch(tmp_path, repo_root):
-    """`python -m training.cloud` end to end at toy size: loop, best checkpoint, export, parity, card."""
-    out = tmp_path / "run"
-    command = [sys.executable, "-m", "training.cloud", "--out", str(out), "--name", "toy", "--real", "",
-               "--synthetic-train", "4", "--synthetic-validation", "2", "--synthetic-test", "2", "--size", "64",
-               "--patch", "48", "--batch", "2", "--epochs", "2", "--steps", "2", "--widths", "4,8,8,8"]
+    """`python -m training.cloud` end to end at toy size: teacher, folds, final model, export, parity, card."""
+    pytest.importorskip("ukis_csmask", reason="the teacher labels come from ukis-csmask (requirements-dev.txt)")
+    onnx = pytest.importorskip("onnx")
+    data, out = tmp_path / "data", tmp_path / "run"
+    write_toy_data(data, np.random.default_rng(0))
+    command = [sys.executable, "-m", "training.cloud", "--data", str(data), "--out", str(out), "--name", "toy",
+               "--folds", "2", "--synthetic", "2", "--patch", "32", "--batch", "2", "--epochs", "1", "--steps", "2",
+               "--widths", "4,8,8,8"]
     env = dict(os.environ)
     env.pop("QGIS_CUSTOM_CONFIG_PATH", None)
     result = subprocess.run(command, cwd=repo_root, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["parity"] < 1e-4
-    with open(out / "metrics.csv") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["set"] == "validation"]
-    assert [int(r["epoch"]) for r in rows] == [1, 2]
-    best = max(rows, key=lambda r: float(r["iou"]))
-    assert summary["best_epoch"] == int(best["epoch"])
+    # every labelled scene is scored exactly once, by the fold that held it out
+    scored = summary["crossval"]["scenes"]
+    assert sorted(scored) == ["Barren_00_0001", "SnowIce_00_0002", "Urban_00_0003", "Water_00_0004",
+                              "chip_a", "chip_b"]
+    assert {block["fold"] for block in scored.values()} == {0, 1}
+    assert set(summary["crossval"]["biomes"]) == {"Barren", "SnowIce", "Urban", "Water"}
+    assert summary["scenes"]["eolearn"] == [f"eolearn_frame{i}" for i in range(5)]  # trained on, never scored
+    meta = {p.key: json.loads(p.value) for p in onnx.load(str(out / "toy.onnx")).metadata_props}
+    assert meta["class_names"] == {"0": "clear", "1": "cloud", "2": "shadow"}
     assert (out / "toy.onnx").stat().st_size == summary["model_bytes"]
+    assert sorted(p.name for p in (out / "overlays").iterdir())[0] == "Barren_00_0001.png"
     card = (out / "toy.md").read_text()
-    assert "B02 (blue)" in card and "CC-BY-4.0" in card
+    for credit in ("ukis-csmask", "Foga et al. 2017", "doi:10.34911/RDNT.HFQ6M7", "CC-BY-4.0"):
+        assert credit in card
     assert not (repo_root / "models" / "toy.onnx").exists()
 
 
-def test_training_is_deterministic_with_a_seed(tmp_path):
+def _toy_scenes():
     generator = SceneGenerator(SyntheticConfig(size=48))
-    splits = {"train": generator.scenes(0, 3), "validation": generator.scenes(1, 1), "test": []}
+    scenes = []
+    for index, scene in enumerate(generator.scenes(0, 4)):
+        scene.source = "l8biome" if index % 2 else "oncloudn"
+        scenes.append(scene)
+    return scenes
+
+
+def test_training_is_deterministic_with_a_seed():
     config = TrainConfig(patch=32, batch=2, epochs=1, steps_per_epoch=3, seed=5, widths=(4, 8, 8, 8))
     states = []
-    for run in ("a", "b", "c"):
-        seed = 6 if run == "c" else 5
-        result = train(TrainConfig(**{**config.__dict__, "seed": seed}), splits, tmp_path / run, log=lambda m: None)
-        states.append(torch.load(result.checkpoint, weights_only=False)["state"])
+    for seed in (5, 5, 6):
+        trained = train(TrainConfig(**{**config.__dict__, "seed": seed}), _toy_scenes(), log=lambda m: None)
+        states.append(trained.model.state_dict())
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
     assert not all(torch.equal(states[0][k], states[2][k]) for k in states[0])

@@ -194,7 +194,11 @@ def test_deepness_reads_the_bundled_model_and_feeds_what_our_engine_feeds(shared
     meta = {key: json.loads(value) for key, value in session.get_modelmeta().custom_metadata_map.items()}
     assert shape[-1] == shape[-2] == meta["tile_size"] == 512 and shape[1] == 4  # Deepness: tile = shape[-1]
     assert str(meta["model_type"]).capitalize() == "Segmentor"
-    assert sorted(int(k) for k in meta["class_names"]) == [0, 1]
+    # its class names say which class is cloud (clear/cloud of a sigmoid head, or clear/cloud/shadow), whatever
+    # its output channels: core.cloud_classes need not guess
+    from labelmigration.core.cloud_classes import cloud_classes
+    channels = session.get_outputs()[0].shape[1]
+    assert cloud_classes({int(k): v for k, v in meta["class_names"].items()}, channels).note == ""
     assert len(meta["input_range"]) == 4 and all(low < high for low, high in meta["input_range"])
     chips = np.load(shared_dir / "data/oncloudn/oncloudn_5chips.npz")
     dn = chips["image"][0]
@@ -209,23 +213,40 @@ def test_deepness_reads_the_bundled_model_and_feeds_what_our_engine_feeds(shared
 def test_the_bundled_model_predicts_as_before_on_dn(shared_dir, tmp_path):
     """Metadata rewritten into Deepness's domain, same network: on a real On Cloud N DN chip the engine's
     probability equals the former preprocessing's ((DN x 1e-4 - mean) / std with the training statistics
-    in reflectance, the former metadata, reproduced from the training scenes) run on the same network."""
+    in reflectance, the former metadata, reproduced from the training scenes) run on the same network.
+    A later bundled model (exported in Deepness's domain) has no former metadata: its own statistics, in
+    reflectance (x 255 x 1e-4), make the former formula. Its cloud channel (core.cloud_classes: the one
+    channel of a sigmoid head, or the class named cloud) is compared, and the cloud mask is the probability
+    against the model's seg_thresh, whatever its number of classes."""
     import onnxruntime
 
+    from labelmigration.core.cloud_classes import cloud_classes, predict_clouds
+
+    session = onnxruntime.InferenceSession(str(BUNDLED), providers=["CPUExecutionProvider"])
+    meta = {key: json.loads(value) for key, value in session.get_modelmeta().custom_metadata_map.items()}
+    k = 255.0 * 1e-4
     former_mean = [0.27977731823921204, 0.27832677960395813, 0.265929639339447, 0.38481852412223816]
     former_std = [0.2715241312980652, 0.2577562630176544, 0.26133033633232117, 0.2133067399263382]
+    if not np.allclose(np.array(former_mean) / k, meta["standardization_mean"], rtol=1e-6):  # a later model
+        former_mean = [m * k for m in meta["standardization_mean"]]
+        former_std = [v * k for v in meta["standardization_std"]]
     chips = np.load(shared_dir / "data/oncloudn/oncloudn_5chips.npz")
     dn = chips["image"][1]
     before_input = ((dn * np.float32(1e-4)).astype(np.float32) - np.array(former_mean, np.float32)[:, None, None]) \
         / np.array(former_std, np.float32)[:, None, None]
-    session = onnxruntime.InferenceSession(str(BUNDLED), providers=["CPUExecutionProvider"])
-    before = session.run(None, {"input": before_input[np.newaxis].astype(np.float32)})[0][0, 0]
+    outputs = session.run(None, {"input": before_input[np.newaxis].astype(np.float32)})[0][0]
+    classes = cloud_classes({int(key): name for key, name in meta["class_names"].items()}, outputs.shape[0])
+    before = outputs[list(classes.cloud)].sum(axis=0)
     path = write_raster(tmp_path / "chip.tif", dn, crs=CRS, transform=TRANSFORM,
                         descriptions=("B02", "B03", "B04", "B08"))
     out = {"probability": str(tmp_path / "p.tif"), "classes": str(tmp_path / "c.tif")}
-    result = inference.predict_raster(str(path), str(BUNDLED), out)
+    result, _ = predict_clouds(str(path), str(BUNDLED), out)
     after = gdal.Open(out["probability"]).ReadAsArray()
     assert result.tiles == 1 and result.warnings == []
     assert float(np.abs(after - before).max()) < 1e-5
-    np.testing.assert_array_equal(gdal.Open(out["classes"]).ReadAsArray(), (before >= 0.5).astype(np.uint8))
+    if "seg_thresh" in meta or classes.channels == 1:
+        expected = before >= meta.get("seg_thresh", 0.5)
+    else:  # classes without a threshold: where a cloud class is the most probable
+        expected = np.isin(outputs.argmax(axis=0), classes.cloud)
+    np.testing.assert_array_equal(gdal.Open(out["classes"]).ReadAsArray(), expected.astype(np.uint8))
     assert os.path.getsize(BUNDLED) < 10 * 1024 * 1024

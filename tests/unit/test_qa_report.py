@@ -199,7 +199,8 @@ def test_report_content(migration):
     assert offsets["total"] == sum(offsets["bars"]) == 4
     assert page.histograms["footprint_cloud_pct"]["bars"] == [3, 0, 0, 0, 1, 0, 0, 0, 0, 0]
     assert page.histograms["scene_cloud_pct"]["total"] == sum(page.histograms["scene_cloud_pct"]["bars"]) == 4
-    assert "Offset from the label date (days)" in text and "Cloud over the label footprint (%)" in text
+    assert "Offset from the label date (days)" in text
+    assert "Cloud and cloud shadow over the label footprint (%)" in text  # core/qa_report.py: shadow counts too
 
     # failed, skipped and no-scene labels are listed with their reasons; resumed pairs are not
     problems = _table_dicts(page.tables["problems"])
