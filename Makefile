@@ -72,7 +72,8 @@ package:
 # them up under "LabelMigration": the .ts is renamed to @default for the update (so pylupdate5 keeps its
 # translations) and back afterwards. The .ts is in i18n/ when pylupdate5 writes it, so the source locations
 # stay relative to i18n/.
-I18N_SOURCES := $(wildcard *.py processing/*.py ui/*.py)
+# the core marks only its backend labels (core/search/__init__.py QT_TR_NOOP); it has no Qt
+I18N_SOURCES := $(wildcard *.py processing/*.py ui/*.py) core/search/__init__.py
 TS_FILES := i18n/$(PLUGIN)_de.ts
 
 translations:

@@ -30,7 +30,10 @@ MAX_CLASSES = 255  # the class raster is uint8, 0 being the background
 
 # Colours whose channels are all at most this and nearly equal read as black in QGIS.
 _NEAR_BLACK = 32
-_PALETTE: Tuple[RGB, ...] = (
+# The one class palette (matplotlib's tab20): the colour tables written into class rasters (palette_colours,
+# display_colours) and the colours QGIS gives label rasters without a colour table (processing/styles.py) both
+# come from here, so a class shows in the same colour in every layer.
+PALETTE: Tuple[RGB, ...] = (
     (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
     (227, 119, 194), (188, 189, 34), (23, 190, 207), (127, 127, 127), (174, 199, 232), (255, 187, 120),
     (152, 223, 138), (255, 152, 150), (197, 176, 213), (196, 156, 148), (247, 182, 210), (219, 219, 141),
@@ -220,7 +223,7 @@ def display_colours(config: Sequence[ClassConfig]) -> Dict[int, RGB]:
     (such as skynet-data's #010101..#060606), which get distinct palette colours; 0 stays black."""
     taken = {c.color for c in config if not _near_black(c.color)}
     colours: Dict[int, RGB] = {0: BACKGROUND}
-    palette = [colour for colour in _PALETTE if colour not in taken]
+    palette = [colour for colour in PALETTE if colour not in taken]
     extra = 0
     for entry in config:
         if not _near_black(entry.color):
@@ -241,11 +244,16 @@ def display_colours(config: Sequence[ClassConfig]) -> Dict[int, RGB]:
     return colours
 
 
+def palette_colour(index: int) -> RGB:
+    """The palette's colour of class ``index`` (from 1; the palette repeats after its last colour)."""
+    return PALETTE[(index - 1) % len(PALETTE)]
+
+
 def palette_colours(count: int) -> Dict[int, RGB]:
     """Distinct colours for classes 1..count (class 0 black), for class rasters without a config."""
     colours: Dict[int, RGB] = {0: BACKGROUND}
     for index in range(1, count + 1):
-        colours[index] = _PALETTE[(index - 1) % len(_PALETTE)]
+        colours[index] = palette_colour(index)
     return colours
 
 

@@ -58,6 +58,9 @@ _SEGMENTATION_TYPES = ("segmentor", "segmentation")
 _BAND_ALIASES = {"b2": "blue", "b02": "blue", "b3": "green", "b03": "green", "b4": "red", "b04": "red",
                  "b8": "nir", "b08": "nir", "b11": "swir16", "b12": "swir22", "swir1": "swir16",
                  "swir2": "swir22"}
+# names that stand for a canonical band only where no band has that name: Landsat's NIR is nir08 in the
+# STAC catalogues (Earth Search, Planetary Computer), where Sentinel-2's nir08 is B8A beside B08 (nir)
+_SECOND_CHOICE_ALIASES = {"nir08": "nir", "b8a": "nir"}
 OUTPUT_ACTIVATIONS = ("softmax", "sigmoid")
 # predict_raster's only_class: a class, classes (or groups of them) marked 1, 2, ..., or a callable deciding it
 OnlyClass = Union[None, int, Sequence[Union[int, Sequence[int]]], Callable[["Model"], object]]
@@ -375,11 +378,21 @@ def _canonical(name: str) -> str:
 
 
 def select_bands(dataset: gdal.Dataset, model: Model, bands: Optional[Sequence[Union[str, int]]] = None,
-                 path: str = "input raster") -> List[int]:
-    """1-based input band numbers in the model's input order."""
+                 path: str = "input raster", notes: Optional[List[str]] = None) -> List[int]:
+    """1-based input band numbers in the model's input order.
+
+    The model's band names are matched to the raster's band descriptions (aliases: B04 = red, ...;
+    Landsat's nir08 = nir where no band is nir). A raster whose bands carry no description at all is
+    read in order, its first bands as the model's, and ``notes`` gets that decision.
+    """
     names = band_names(dataset)
     if bands:
         chosen = [_band_by_choice(choice, names, path) for choice in bands]
+    elif model.info.bands and not any(name.strip() for name in names) and len(names) >= len(model.info.bands):
+        chosen = list(range(1, len(model.info.bands) + 1))
+        if notes is not None:
+            notes.append(f"The bands of '{path}' carry no names: bands 1 to {len(chosen)} were read as the model's "
+                         f"{', '.join(model.info.bands)}, in that order. Name the bands in BANDS if that is wrong.")
     elif model.info.bands:
         chosen = _bands_by_name(model.info.bands, names, path, model.path)
     else:
@@ -414,6 +427,9 @@ def _bands_by_name(wanted: Sequence[str], names: List[str], path: str, model_pat
     index = {}
     for number, name in enumerate(names, start=1):
         index.setdefault(_canonical(name), number)
+    for second_choice, canonical in _SECOND_CHOICE_ALIASES.items():
+        if canonical not in index and second_choice in index:
+            index[canonical] = index[second_choice]
     missing = [name for name in wanted if _canonical(name) not in index]
     if missing:
         whose = f"The model '{model_path}' needs" if model_path else "Asked for"
@@ -870,7 +886,8 @@ def predict_raster(input_path: str, model_path: str, outputs: Dict[str, str],
     with gdal_errors(), gdal_cache_limit(64 << 20):
         source = open_raster(input_path, "input raster")
         limits.check_pixels(source.RasterXSize, source.RasterYSize, f"The input raster '{input_path}'")
-        chosen = select_bands(source, model, bands, input_path)
+        band_notes: List[str] = []
+        chosen = select_bands(source, model, bands, input_path, band_notes)
         grid, grid_warnings = _model_grid(source, resolution, input_path)
         limits.check_pixels(grid.RasterXSize, grid.RasterYSize, f"The input raster '{input_path}' at the model's "
                                                                 f"resolution")
@@ -912,8 +929,9 @@ def predict_raster(input_path: str, model_path: str, outputs: Dict[str, str],
     return PredictionResult(outputs=dict(outputs), stats={r: writers.stats()[r] for r in outputs},
                             width=source.RasterXSize, height=source.RasterYSize, bands=chosen, tile_size=tile,
                             overlap=overlap_px, tiles=plan.tile_count, valid_pixels=writers.valid,
-                            warnings=list(model.warnings) + grid_warnings + decision.warnings + one_class_note(
-                                decision, writers.stats()["classes"]["counts"]) + _output_warnings(writers, model_path),
+                            warnings=list(model.warnings) + band_notes + grid_warnings + decision.warnings
+                            + one_class_note(decision, writers.stats()["classes"]["counts"])
+                            + _output_warnings(writers, model_path),
                             finished=finished, input_scaling=decision.why)
 
 

@@ -38,6 +38,9 @@ from .download import CDSE_TOKEN_URL, MAX_CONNECTIONS, CdseToken, download, down
 from .errors import Cancelled, LabelMigrationError
 from .footprint import WGS84, label_footprint, label_name
 from .geocode import geocode_mask
+from .match_table import ALREADY_DONE, MATCHES_NAME, read_matches, write_matches
+from .match_table import COLUMNS as MATCH_COLUMNS
+from .match_table import NUMERIC_COLUMNS as _NUMERIC_COLUMNS
 from .http import basic_auth
 from .outputs import atomic_output, atomic_outputs
 from .paths import MAX_NAME_LENGTH, is_within, nearest_existing_folder, path_inside, safe_file_name, unreadable_reason
@@ -48,15 +51,11 @@ from .rasters import check_raster_size, gdal_errors, grid_difference, has_geotra
 from .safe import NATIVE_RESOLUTION, is_safe_product
 from .safe_stack import begin_reusing_band_files, end_reusing_band_files, reusing_band_files
 from .search import FootprintQuery, Scene, make_backend, search_scenes
-from .search.base import check_product, check_window_days
+from .search.base import (DEFAULT_DAYS_AFTER, DEFAULT_DAYS_BEFORE, DEFAULT_MAX_CLOUD, DEFAULT_PRODUCT, check_product,
+                          check_window_days)
 
 LOG = logging.getLogger(__name__)
 DEFAULT_CLOUD_MODEL = BUNDLED_CLOUD_MODEL
-# footprint_cloud_pct counts cloud and cloud shadow (what makes a pixel unusable); footprint_shadow_pct is the
-# shadow part of it ('' when the source has no shadow class)
-MATCH_COLUMNS = ("label", "scene", "datetime", "offset_days", "scene_cloud_pct", "footprint_cloud_pct",
-                 "footprint_shadow_pct", "nodata_pct", "coverage_pct", "status", "reason", "image", "label_raster")
-STATUSES = ("done", "skipped", "failed", "no scene")
 DEFAULT_BANDS = ("B02", "B03", "B04", "B08")
 SCL_CLOUDY = (3, 8, 9, 10)  # cloud shadow, cloud medium / high probability, thin cirrus
 SCL_CLOUD_MASK = (8, 9, 10)  # what a cloud mask made from SCL calls cloud (1)
@@ -67,9 +66,8 @@ PLAIN_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 LABEL_SUFFIXES = ("_labels", "_label", "_masks", "_mask", "-label", "-mask")
 DOWNLOAD_BACKENDS = ("cdse-odata", "dhus")  # whole SAFE products are downloaded to crop from them
 DOWNLOAD_CANDIDATES = 3  # candidates rated per label when each costs a product download
-ALREADY_DONE = "already done"
 MAX_WORKERS = 256
-OUTPUT_FILES = ("matches.csv", "footprints.gpkg", "report.html")  # what a run writes in OUTPUT_FOLDER itself
+OUTPUT_FILES = (MATCHES_NAME, "footprints.gpkg", "report.html")  # what a run writes in OUTPUT_FOLDER itself
 PAIR_FOLDERS = ("images", "labels", "masks", "geocoded", "downloads", "report")
 _ASSET_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")  # a STAC asset key given as a band
 _URL = re.compile(r"^https?://[^\s/?#]+", re.IGNORECASE)
@@ -92,10 +90,10 @@ class MigrationOptions:
     url: Optional[str] = None
     collection: Optional[str] = None
     credentials: Optional[Tuple[str, str]] = field(default=None, repr=False)
-    days_before: float = 10
-    days_after: float = 10
-    max_cloud: Optional[float] = 30.0
-    product: Optional[str] = "L2A"
+    days_before: float = DEFAULT_DAYS_BEFORE  # the search defaults: core.search.base
+    days_after: float = DEFAULT_DAYS_AFTER
+    max_cloud: Optional[float] = DEFAULT_MAX_CLOUD
+    product: Optional[str] = DEFAULT_PRODUCT
     bands: Optional[Sequence[str]] = None  # default DEFAULT_BANDS
     date_pattern: Optional[str] = None  # regex on the file name; default: YYYYMMDD / YYYY-MM-DD
     dates_csv: Optional[str] = None  # label,date
@@ -972,7 +970,7 @@ def migrate_labels(labels: LabelsArgument, options: MigrationOptions, output_fol
         shutil.rmtree(os.path.join(tasks[0]["output_folder"], ".work"), ignore_errors=True)
     rows = [outcome["row"] for outcome in outcomes]
     warnings += [f"{row['label']}: {w}" for outcome, row in zip(outcomes, rows) for w in outcome["warnings"]]
-    matches = write_matches(os.path.join(output_folder, "matches.csv"), rows)
+    matches = write_matches(os.path.join(output_folder, MATCHES_NAME), rows)
     footprints = write_footprints(os.path.join(output_folder, "footprints.gpkg"), outcomes)
     source = mask_source(options)
     if source is not None and not tasks[0]["options"]["cloud_masks"]:
@@ -1037,7 +1035,7 @@ def prepare_tasks(labels: LabelsArgument, options: MigrationOptions, output_fold
         if item.stem != item.name and not item.problem:
             warn(f"The label '{item.name}' cannot be a file name as it is: its pair is images/{item.stem}.tif.")
     plain = _plain_options(options)
-    previous = read_matches(os.path.join(output_folder, "matches.csv"), warn)
+    previous = read_matches(os.path.join(output_folder, MATCHES_NAME), warn)
     tasks = []
     for item in items:
         date, date_problem = label_date(item, options, csv_dates, pattern)
@@ -1154,7 +1152,7 @@ def check_output_folder(output_folder: str, inputs: Sequence[str]) -> None:
         if os.path.isdir(path_inside(output_folder, name)):
             raise LabelMigrationError(f"'{os.path.join(output_folder, name)}' is a folder, where the run writes a "
                                       f"file; move it away or choose another output folder.")
-    existing = nearest_existing_folder(os.path.join(output_folder, "matches.csv"))
+    existing = nearest_existing_folder(os.path.join(output_folder, MATCHES_NAME))
     if not os.path.isdir(existing):
         raise LabelMigrationError(f"The output folder '{output_folder}' cannot be made: '{existing}' is a file.")
     if not os.access(existing, os.W_OK | os.X_OK):
@@ -1192,25 +1190,6 @@ def _has_pair(task: dict) -> bool:
         return all(os.path.isfile(path) for path in pair_paths(task["output_folder"], task["label"]))
     except LabelMigrationError:
         return False
-
-
-def read_matches(path: str, warn=None) -> Dict[str, Dict[str, str]]:
-    """The rows of an earlier run's matches.csv by label (empty when there is none, or when it cannot
-    be read: then ``warn`` is told, and the run writes a new one)."""
-    if not os.path.lexists(path):
-        return {}
-    try:
-        limits.check_metadata_size(os.path.getsize(path), f"The earlier matches.csv '{path}'")
-        with open(path, newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            if "label" not in (reader.fieldnames or ()):
-                raise ValueError("it has no column 'label'")
-            return {row["label"]: row for row in reader if isinstance(row.get("label"), str) and row["label"]}
-    except (OSError, ValueError, csv.Error, LabelMigrationError) as error:
-        if warn is not None:
-            warn(f"The earlier run's matches.csv '{path}' cannot be read ({_one_line(error)}); it is replaced, "
-                 f"and pairs already complete are still kept.")
-        return {}
 
 
 def clean_temporaries(output_folder: str) -> List[str]:
@@ -1321,22 +1300,11 @@ def _run_dask(tasks: List[dict], address: str, steps: Steps) -> List[dict]:
     return outcomes
 
 
-def write_matches(path: str, rows: Sequence[Dict[str, str]]) -> str:
-    with atomic_output(path) as temporary:
-        with open(temporary, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=MATCH_COLUMNS)
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({column: row.get(column, "") for column in MATCH_COLUMNS})
-    return path
-
-
-_FOOTPRINT_FIELDS = (("label", ogr.OFTString), ("status", ogr.OFTString), ("reason", ogr.OFTString),
-                     ("scene", ogr.OFTString), ("tile", ogr.OFTString), ("datetime", ogr.OFTString),
-                     ("offset_days", ogr.OFTReal), ("scene_cloud_pct", ogr.OFTReal),
-                     ("footprint_cloud_pct", ogr.OFTReal), ("footprint_shadow_pct", ogr.OFTReal),
-                     ("nodata_pct", ogr.OFTReal),
-                     ("coverage_pct", ogr.OFTReal), ("image", ogr.OFTString), ("label_raster", ogr.OFTString))
+# footprints.gpkg: the match table's columns, the label's identity and the scene's tile first
+_FOOTPRINT_LEADING = ("label", "status", "reason", "scene", "tile")
+_FOOTPRINT_NAMES = _FOOTPRINT_LEADING + tuple(c for c in MATCH_COLUMNS if c not in _FOOTPRINT_LEADING)
+_FOOTPRINT_FIELDS = tuple((name, ogr.OFTReal if name in _NUMERIC_COLUMNS else ogr.OFTString)
+                          for name in _FOOTPRINT_NAMES)
 
 
 def write_footprints(path: str, outcomes: Sequence[dict]) -> str:

@@ -18,6 +18,8 @@ from urllib.parse import quote
 from osgeo import gdal
 
 from .errors import Cancelled, LabelMigrationError
+from .match_table import NUMERIC_COLUMNS, PATH_COLUMNS, STATUSES, is_finished
+from .match_table import COLUMNS
 from .outputs import atomic_output
 from .paths import path_inside, safe_file_name
 from .progress import Steps
@@ -29,18 +31,7 @@ THUMBNAIL_FOLDER = "report"
 THUMBNAIL_SIZE = 256
 _RUN_PREFIX = "run-"
 
-# as core.migrate.MATCH_COLUMNS: footprint_cloud_pct counts cloud and cloud shadow, footprint_shadow_pct the shadow
-COLUMNS = ("label", "scene", "datetime", "offset_days", "scene_cloud_pct", "footprint_cloud_pct",
-           "footprint_shadow_pct", "nodata_pct", "coverage_pct", "status", "reason", "image", "label_raster")
-STATUSES = ("done", "skipped", "failed", "no scene")
-ALREADY_DONE = "already done"
 _PERCENT_EDGES = tuple(range(0, 101, 10))
-
-
-def is_finished(row: dict) -> bool:
-    """A pair on disk: written by this run, or by an earlier one that a resumed run skipped."""
-    status = _text(row.get("status")).strip().lower()
-    return status == "done" or (status == "skipped" and _text(row.get("reason")).strip().lower() == ALREADY_DONE)
 
 
 def write_report(output_folder: str, rows: Sequence[dict], title: str = "Label migration report",
@@ -377,8 +368,7 @@ def _columns(rows: Iterable[dict]) -> List[str]:
     return columns
 
 
-_NUMERIC = {"offset_days", "scene_cloud_pct", "footprint_cloud_pct", "footprint_shadow_pct", "nodata_pct",
-            "coverage_pct"}
+_NUMERIC = frozenset(NUMERIC_COLUMNS)
 
 
 def _table(rows: List[dict], columns: Sequence[str], name: str) -> str:
@@ -390,7 +380,7 @@ def _table(rows: List[dict], columns: Sequence[str], name: str) -> str:
         out.append("<tr>")
         for column in columns:
             value = _text(row.get(column))
-            if column in ("image", "label_raster") and value and not value.startswith("/vsi") \
+            if column in PATH_COLUMNS and value and not value.startswith("/vsi") \
                     and not os.path.isabs(value):
                 cell = f'<a href="{_e(quote(value.replace(os.sep, "/"), safe="/"))}">{_e(value)}</a>'
             elif column in _NUMERIC:

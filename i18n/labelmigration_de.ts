@@ -4,32 +4,32 @@
 <context>
     <name>LabelMigration</name>
     <message>
-        <location filename="../processing/algorithm.py" line="38"/>
+        <location filename="../core/search/__init__.py" line="40"/>
         <source>CDSE OData</source>
         <translation>CDSE OData</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="38"/>
+        <location filename="../core/search/__init__.py" line="40"/>
         <source>STAC API</source>
         <translation>STAC-API</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="38"/>
+        <location filename="../core/search/__init__.py" line="40"/>
         <source>DHuS (sentinelsat-style hub)</source>
         <translation>DHuS (Hub im Stil von sentinelsat)</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="38"/>
+        <location filename="../core/search/__init__.py" line="40"/>
         <source>Local archive</source>
         <translation>Lokales Archiv</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="174"/>
+        <location filename="../processing/algorithm.py" line="168"/>
         <source>No raster was given for {}.</source>
         <translation>Für {} wurde kein Raster angegeben.</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="253"/>
+        <location filename="../processing/algorithm.py" line="247"/>
         <source>The layer &apos;{}&apos; is served by the &apos;{}&apos; provider; only file-based rasters (GDAL) can be used here.</source>
         <translation>Der Layer '{}' kommt vom Anbieter '{}'; hier sind nur dateibasierte Raster (GDAL) möglich.</translation>
     </message>
@@ -89,7 +89,7 @@
         <translation>Eingebautes Modell (wenn keine Modelldatei angegeben ist)</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="93"/>
+        <location filename="../ui/migrate_panel.py" line="97"/>
         <source>Bands</source>
         <translation>Bänder</translation>
     </message>
@@ -204,7 +204,7 @@
         <translation>Label-Pixel ohne Bilddaten (%)</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="95"/>
+        <location filename="../processing/algorithm.py" line="89"/>
         <source>Incorrect parameter value for {}</source>
         <translation>Ungültiger Parameterwert für {}</translation>
     </message>
@@ -219,7 +219,7 @@
         <translation>Szenen herunterladen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="450"/>
+        <location filename="../ui/search_dock.py" line="453"/>
         <source>Scenes</source>
         <translation>Szenen</translation>
     </message>
@@ -234,12 +234,12 @@
         <translation>Assets</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="217"/>
+        <location filename="../ui/search_dock.py" line="220"/>
         <source>Authentication</source>
         <translation>Authentifizierung</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="136"/>
+        <location filename="../processing/migrate_labels.py" line="135"/>
         <source>Token URL</source>
         <translation>Token-URL</translation>
     </message>
@@ -329,7 +329,7 @@
         <translation>Konfusionsmatrix</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="84"/>
+        <location filename="../ui/migrate_panel.py" line="88"/>
         <source>CSV files (*.csv)</source>
         <translation>CSV-Dateien (*.csv)</translation>
     </message>
@@ -389,7 +389,7 @@
         <translation>Klasse {}: Farbe {}</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="297"/>
+        <location filename="../processing/migrate_labels.py" line="280"/>
         <source>Label footprints</source>
         <translation>Label-Umrisse</translation>
     </message>
@@ -404,7 +404,7 @@
         <translation>Ziel-KBS</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="164"/>
+        <location filename="../ui/search_dock.py" line="165"/>
         <source>Footprints</source>
         <translation>Umrisse</translation>
     </message>
@@ -414,172 +414,172 @@
         <translation>Es wurden keine Label-Raster angegeben.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="441"/>
+        <location filename="../ui/search_dock.py" line="444"/>
         <source>Migrate labels</source>
         <translation>Labels migrieren</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="74"/>
+        <location filename="../ui/migrate_panel.py" line="78"/>
         <source>Label folder</source>
         <translation>Label-Ordner</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="124"/>
+        <location filename="../processing/migrate_labels.py" line="127"/>
         <source>Label files</source>
         <translation>Label-Dateien</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="126"/>
+        <location filename="../processing/migrate_labels.py" line="129"/>
         <source>Date pattern</source>
         <translation>Datumsmuster</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="127"/>
+        <location filename="../processing/migrate_labels.py" line="130"/>
         <source>Dates CSV</source>
         <translation>Datums-CSV</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="176"/>
+        <location filename="../ui/search_dock.py" line="177"/>
         <source>Date</source>
         <translation>Datum</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="204"/>
+        <location filename="../ui/search_dock.py" line="207"/>
         <source>Backend</source>
         <translation>Backend</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="213"/>
+        <location filename="../ui/search_dock.py" line="216"/>
         <source>URL</source>
         <translation>URL</translation>
     </message>
     <message>
-        <location filename="../processing/search_scenes.py" line="88"/>
+        <location filename="../processing/search_parameters.py" line="44"/>
         <source>Collection</source>
         <translation>Kollektion</translation>
     </message>
     <message>
-        <location filename="../processing/search_scenes.py" line="75"/>
+        <location filename="../processing/search_parameters.py" line="26"/>
         <source>Days before</source>
         <translation>Tage davor</translation>
     </message>
     <message>
-        <location filename="../processing/search_scenes.py" line="78"/>
+        <location filename="../processing/search_parameters.py" line="26"/>
         <source>Days after</source>
         <translation>Tage danach</translation>
     </message>
     <message>
-        <location filename="../processing/search_scenes.py" line="81"/>
+        <location filename="../processing/search_parameters.py" line="31"/>
         <source>Maximum cloud cover (%)</source>
         <translation>Maximale Wolkenbedeckung (%)</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="200"/>
+        <location filename="../ui/search_dock.py" line="202"/>
         <source>Product</source>
         <translation>Produkt</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="102"/>
+        <location filename="../ui/migrate_panel.py" line="106"/>
         <source>Cloud model</source>
         <translation>Wolkenmodell</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="94"/>
+        <location filename="../ui/migrate_panel.py" line="98"/>
         <source>Write a cloud mask per pair</source>
         <translation>Eine Wolkenmaske je Paar schreiben</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="155"/>
+        <location filename="../processing/migrate_labels.py" line="145"/>
         <source>Executor (Dask scheduler address)</source>
         <translation>Executor (Adresse des Dask-Schedulers)</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="157"/>
+        <location filename="../processing/migrate_labels.py" line="147"/>
         <source>Workers (0 = one per core)</source>
         <translation>Worker (0 = einer je Kern)</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="105"/>
+        <location filename="../ui/migrate_panel.py" line="109"/>
         <source>Output folder</source>
         <translation>Ausgabeordner</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="161"/>
+        <location filename="../processing/migrate_labels.py" line="151"/>
         <source>Label-scene matches (CSV)</source>
         <translation>Label-Szenen-Zuordnungen (CSV)</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="164"/>
+        <location filename="../processing/migrate_labels.py" line="154"/>
         <source>QA report</source>
         <translation>QA-Bericht</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="165"/>
+        <location filename="../processing/migrate_labels.py" line="155"/>
         <source>Complete pairs</source>
         <translation>Vollständige Paare</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="166"/>
+        <location filename="../processing/migrate_labels.py" line="156"/>
         <source>Failed labels</source>
         <translation>Fehlgeschlagene Labels</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="173"/>
+        <location filename="../processing/migrate_labels.py" line="163"/>
         <source>Give either a label folder (LABELS) or label files (LABEL_FILES), not both.</source>
         <translation>Geben Sie entweder einen Label-Ordner (LABELS) oder Label-Dateien (LABEL_FILES) an, nicht beides.</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="176"/>
+        <location filename="../processing/migrate_labels.py" line="166"/>
         <source>No labels: give a label folder (LABELS) or label files (LABEL_FILES).</source>
         <translation>Keine Labels: Geben Sie einen Label-Ordner (LABELS) oder Label-Dateien (LABEL_FILES) an.</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="205"/>
+        <location filename="../processing/migrate_labels.py" line="188"/>
         <source>{} labels: {} migrated, {} already done, {} failed, {} without a scene</source>
         <translation>{} Labels: {} migriert, {} bereits erledigt, {} fehlgeschlagen, {} ohne Szene</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="214"/>
+        <location filename="../processing/migrate_labels.py" line="197"/>
         <source>Cloud masks (masks/&lt;label&gt;.tif) made from {}.</source>
         <translation>Wolkenmasken (masks/&lt;label&gt;.tif) erstellt aus {}.</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="310"/>
+        <location filename="../processing/migrate_labels.py" line="293"/>
         <source>Chosen scenes</source>
         <translation>Gewählte Szenen</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="317"/>
+        <location filename="../processing/migrate_labels.py" line="300"/>
         <source>Pairs ({})</source>
         <translation>Paare ({})</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="320"/>
+        <location filename="../processing/migrate_labels.py" line="303"/>
         <source>label</source>
         <translation>Label</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="320"/>
+        <location filename="../processing/migrate_labels.py" line="303"/>
         <source>cloud mask</source>
         <translation>Wolkenmaske</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="320"/>
+        <location filename="../processing/migrate_labels.py" line="303"/>
         <source>image</source>
         <translation>Bild</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="335"/>
+        <location filename="../processing/migrate_labels.py" line="318"/>
         <source>{} pairs: the first {} are loaded; all are in {} (matches.csv).</source>
         <translation>{} Paare: die ersten {} sind geladen; alle liegen in {} (matches.csv).</translation>
     </message>
     <message>
-        <location filename="../processing/styles.py" line="164"/>
+        <location filename="../processing/styles.py" line="167"/>
         <source>Could not style &apos;{}&apos;: {}</source>
         <translation>'{}' konnte nicht gestaltet werden: {}</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="358"/>
+        <location filename="../processing/migrate_labels.py" line="341"/>
         <source>Could not load the results into a layer group: {}</source>
         <translation>Die Ergebnisse konnten nicht in eine Layergruppe geladen werden: {}</translation>
     </message>
@@ -699,37 +699,37 @@
         <translation>{}-Produkt, Processing Baseline {}, EPSG:{}, {} x {} Pixel, Bänder {}</translation>
     </message>
     <message>
-        <location filename="../processing/search_scenes.py" line="27"/>
+        <location filename="../processing/search_scenes.py" line="24"/>
         <source>Search Sentinel-2 scenes</source>
         <translation>Sentinel-2-Szenen suchen</translation>
     </message>
     <message>
-        <location filename="../processing/search_scenes.py" line="69"/>
+        <location filename="../processing/search_scenes.py" line="74"/>
         <source>Label field</source>
         <translation>Label-Feld</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="171"/>
+        <location filename="../ui/search_dock.py" line="172"/>
         <source>Date field</source>
         <translation>Datumsfeld</translation>
     </message>
     <message>
-        <location filename="../processing/search_scenes.py" line="92"/>
+        <location filename="../processing/search_scenes.py" line="83"/>
         <source>Match table</source>
         <translation>Zuordnungstabelle</translation>
     </message>
     <message>
-        <location filename="../processing/search_scenes.py" line="103"/>
+        <location filename="../processing/search_scenes.py" line="93"/>
         <source>{} matches for {} labels</source>
         <translation>{} Zuordnungen für {} Labels</translation>
     </message>
     <message>
-        <location filename="../processing/search_scenes.py" line="129"/>
+        <location filename="../processing/search_scenes.py" line="112"/>
         <source>Label-scene matches</source>
         <translation>Label-Szenen-Zuordnungen</translation>
     </message>
     <message>
-        <location filename="../processing/search_scenes.py" line="154"/>
+        <location filename="../processing/search_scenes.py" line="137"/>
         <source>No date for the labels {}: give DATE, or a DATE_FIELD holding each label&apos;s date.</source>
         <translation>Kein Datum für die Labels {}: Geben Sie DATE an oder ein DATE_FIELD mit dem Datum jedes Labels.</translation>
     </message>
@@ -784,12 +784,12 @@
         <translation>Bänder: {}</translation>
     </message>
     <message>
-        <location filename="../processing/styles.py" line="22"/>
+        <location filename="../processing/styles.py" line="23"/>
         <source>clear</source>
         <translation>wolkenfrei</translation>
     </message>
     <message>
-        <location filename="../processing/styles.py" line="22"/>
+        <location filename="../processing/styles.py" line="23"/>
         <source>cloud</source>
         <translation>Wolke</translation>
     </message>
@@ -978,67 +978,67 @@ Paketordner: {folder}</translation>
         <translation>Version, Lizenz, Links und Datennachweis des mitgelieferten Modells</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="72"/>
+        <location filename="../ui/migrate_panel.py" line="76"/>
         <source>A folder of georeferenced label rasters, or PNG/JPEG labels each beside the GeoTIFF it was drawn on</source>
         <translation>Ein Ordner mit georeferenzierten Label-Rastern oder PNG/JPEG-Labels, jeweils neben dem GeoTIFF, auf dem sie gezeichnet wurden</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="76"/>
+        <location filename="../ui/migrate_panel.py" line="80"/>
         <source>Date in the file name</source>
         <translation>Datum im Dateinamen</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="77"/>
+        <location filename="../ui/migrate_panel.py" line="81"/>
         <source>Dates CSV (label,date)</source>
         <translation>Datums-CSV (label,date)</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="78"/>
+        <location filename="../ui/migrate_panel.py" line="82"/>
         <source>One date for every label</source>
         <translation>Ein Datum für alle Labels</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="79"/>
+        <location filename="../ui/migrate_panel.py" line="83"/>
         <source>Label dates</source>
         <translation>Label-Daten</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="82"/>
+        <location filename="../ui/migrate_panel.py" line="86"/>
         <source>YYYYMMDD or YYYY-MM-DD (default), or a regular expression</source>
         <translation>JJJJMMTT oder JJJJ-MM-TT (Standard) oder ein regulärer Ausdruck</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="96"/>
+        <location filename="../ui/migrate_panel.py" line="100"/>
         <source>From the cloud model, or from SCL (classes 8, 9, 10) for L2A products when no model is installed</source>
         <translation>Aus dem Wolkenmodell oder, ohne installiertes Modell, aus SCL (Klassen 8, 9, 10) bei L2A-Produkten</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="100"/>
+        <location filename="../ui/migrate_panel.py" line="104"/>
         <source>ONNX models (*.onnx)</source>
         <translation>ONNX-Modelle (*.onnx)</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="101"/>
+        <location filename="../ui/migrate_panel.py" line="105"/>
         <source>Optional; default: the bundled cloud model when installed</source>
         <translation>Optional; Standard: das mitgelieferte Wolkenmodell, falls installiert</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="108"/>
+        <location filename="../ui/migrate_panel.py" line="112"/>
         <source>Migrate</source>
         <translation>Migrieren</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="260"/>
+        <location filename="../ui/search_dock.py" line="263"/>
         <source>Cancel</source>
         <translation>Abbrechen</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="111"/>
+        <location filename="../ui/migrate_panel.py" line="115"/>
         <source>Open report</source>
         <translation>Bericht öffnen</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="113"/>
+        <location filename="../ui/migrate_panel.py" line="117"/>
         <source>Open the QA report (report.html) in the browser</source>
         <translation>Den QA-Bericht (report.html) im Browser öffnen</translation>
     </message>
@@ -1073,202 +1073,202 @@ Paketordner: {folder}</translation>
         <translation>Abstand (Tage)</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="108"/>
+        <location filename="../ui/search_dock.py" line="109"/>
         <source>folder</source>
         <translation>Ordner</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="417"/>
+        <location filename="../ui/search_dock.py" line="420"/>
         <source>Scene search</source>
         <translation>Szenensuche</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="175"/>
+        <location filename="../ui/search_dock.py" line="176"/>
         <source>The date of every label, used when no date field is chosen</source>
         <translation>Das Datum aller Labels, wenn kein Datumsfeld gewählt ist</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="186"/>
+        <location filename="../ui/search_dock.py" line="188"/>
         <source>before</source>
         <translation>davor</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="188"/>
+        <location filename="../ui/search_dock.py" line="190"/>
         <source>after</source>
         <translation>danach</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="190"/>
+        <location filename="../ui/search_dock.py" line="192"/>
         <source>Days</source>
         <translation>Tage</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="196"/>
+        <location filename="../ui/search_dock.py" line="198"/>
         <source>Maximum cloud cover</source>
         <translation>Maximale Wolkenbedeckung</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="209"/>
+        <location filename="../ui/search_dock.py" line="212"/>
         <source>Choose the archive folder</source>
         <translation>Archivordner wählen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="221"/>
+        <location filename="../ui/search_dock.py" line="224"/>
         <source>Search scenes</source>
         <translation>Szenen suchen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="230"/>
+        <location filename="../ui/search_dock.py" line="233"/>
         <source>Search</source>
         <translation>Suchen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="486"/>
+        <location filename="../ui/search_dock.py" line="489"/>
         <source>No quicklook</source>
         <translation>Kein Vorschaubild</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="255"/>
+        <location filename="../ui/search_dock.py" line="258"/>
         <source>Download folder</source>
         <translation>Download-Ordner</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="258"/>
+        <location filename="../ui/search_dock.py" line="261"/>
         <source>Download selected</source>
         <translation>Ausgewählte herunterladen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="281"/>
+        <location filename="../ui/search_dock.py" line="284"/>
         <source>Local archive folder</source>
         <translation>Ordner des lokalen Archivs</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="325"/>
+        <location filename="../ui/search_dock.py" line="328"/>
         <source>A search, download or migration is already running.</source>
         <translation>Eine Suche, ein Download oder eine Migration läuft bereits.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="329"/>
+        <location filename="../ui/search_dock.py" line="332"/>
         <source>The algorithm {} is not available.</source>
         <translation>Der Algorithmus {} ist nicht verfügbar.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="341"/>
+        <location filename="../ui/search_dock.py" line="344"/>
         <source>Searching…</source>
         <translation>Suche läuft…</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="341"/>
+        <location filename="../ui/search_dock.py" line="344"/>
         <source>Downloading…</source>
         <translation>Download läuft…</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="341"/>
+        <location filename="../ui/search_dock.py" line="344"/>
         <source>Migrating labels…</source>
         <translation>Labels werden migriert…</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="348"/>
+        <location filename="../ui/search_dock.py" line="351"/>
         <source>Choose a footprint layer.</source>
         <translation>Wählen Sie einen Umriss-Layer.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="379"/>
+        <location filename="../ui/search_dock.py" line="382"/>
         <source>Choose the folder of the local archive.</source>
         <translation>Wählen Sie den Ordner des lokalen Archivs.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="357"/>
+        <location filename="../ui/search_dock.py" line="360"/>
         <source>Select the scenes to download in the table.</source>
         <translation>Wählen Sie die herunterzuladenden Szenen in der Tabelle aus.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="360"/>
+        <location filename="../ui/search_dock.py" line="363"/>
         <source>Choose the download folder.</source>
         <translation>Wählen Sie den Download-Ordner.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="373"/>
+        <location filename="../ui/search_dock.py" line="376"/>
         <source>Choose the label folder.</source>
         <translation>Wählen Sie den Label-Ordner.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="376"/>
+        <location filename="../ui/search_dock.py" line="379"/>
         <source>Choose the output folder.</source>
         <translation>Wählen Sie den Ausgabeordner.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="382"/>
+        <location filename="../ui/search_dock.py" line="385"/>
         <source>Choose the dates CSV.</source>
         <translation>Wählen Sie die Datums-CSV.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="399"/>
+        <location filename="../ui/search_dock.py" line="402"/>
         <source>Cancelled.</source>
         <translation>Abgebrochen.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="402"/>
+        <location filename="../ui/search_dock.py" line="405"/>
         <source>The {} failed.</source>
         <translation>{} fehlgeschlagen.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="402"/>
+        <location filename="../ui/search_dock.py" line="405"/>
         <source>search</source>
         <translation>Suche</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="402"/>
+        <location filename="../ui/search_dock.py" line="405"/>
         <source>download</source>
         <translation>Download</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="402"/>
+        <location filename="../ui/search_dock.py" line="405"/>
         <source>migration</source>
         <translation>Migration</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="413"/>
+        <location filename="../ui/search_dock.py" line="416"/>
         <source>{} files downloaded.</source>
         <translation>{} Dateien heruntergeladen.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="415"/>
+        <location filename="../ui/search_dock.py" line="418"/>
         <source>Offline (to be restored first): {}</source>
         <translation>Offline (muss erst wiederhergestellt werden): {}</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="427"/>
+        <location filename="../ui/search_dock.py" line="430"/>
         <source>{} complete pairs, {} labels failed; outputs in {}.</source>
         <translation>{} vollständige Paare, {} Labels fehlgeschlagen; Ausgaben in {}.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="431"/>
+        <location filename="../ui/search_dock.py" line="434"/>
         <source>The results could not be loaded: {}</source>
         <translation>Die Ergebnisse konnten nicht geladen werden: {}</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="438"/>
+        <location filename="../ui/search_dock.py" line="441"/>
         <source>The reasons are in matches.csv and the report.</source>
         <translation>Die Gründe stehen in matches.csv und im Bericht.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="448"/>
+        <location filename="../ui/search_dock.py" line="451"/>
         <source>The search returned no scene layer.</source>
         <translation>Die Suche hat keinen Szenen-Layer geliefert.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="472"/>
+        <location filename="../ui/search_dock.py" line="475"/>
         <source>{} scenes for {} labels.</source>
         <translation>{} Szenen für {} Labels.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="490"/>
+        <location filename="../ui/search_dock.py" line="493"/>
         <source>Loading quicklook…</source>
         <translation>Vorschaubild wird geladen…</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="511"/>
+        <location filename="../ui/search_dock.py" line="514"/>
         <source>Quicklook not available</source>
         <translation>Vorschaubild nicht verfügbar</translation>
     </message>
@@ -1378,42 +1378,42 @@ Paketordner: {folder}</translation>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="136"/>
+        <location filename="../processing/migrate_labels.py" line="135"/>
         <source>Download URL</source>
         <translation>Download-URL</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="135"/>
+        <location filename="../processing/algorithm.py" line="129"/>
         <source>{} ran out of memory. Crop the input first or use smaller tiles.</source>
         <translation>{}: Der Arbeitsspeicher reicht nicht aus. Schneiden Sie die Eingabe zuerst zu oder verwenden Sie kleinere Kacheln.</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="143"/>
+        <location filename="../processing/algorithm.py" line="137"/>
         <source>{} failed unexpectedly: {}: {}. The details are in {}.</source>
         <translation>{} ist unerwartet fehlgeschlagen: {}: {}. Die Einzelheiten stehen in {}.</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="228"/>
+        <location filename="../processing/algorithm.py" line="222"/>
         <source>the file {}</source>
         <translation>der Datei {}</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="239"/>
+        <location filename="../processing/algorithm.py" line="233"/>
         <source>the log (View &gt; Panels &gt; Log Messages, tab &apos;{}&apos;)</source>
         <translation>dem Protokoll (Ansicht &gt; Bedienfelder &gt; Protokollmeldungen, Reiter '{}')</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="240"/>
+        <location filename="../processing/algorithm.py" line="234"/>
         <source>no log (the settings folder cannot be written)</source>
         <translation>keinem Protokoll (der Einstellungsordner ist nicht beschreibbar)</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="244"/>
+        <location filename="../processing/algorithm.py" line="238"/>
         <source>a file</source>
         <translation>eine Datei</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="248"/>
+        <location filename="../processing/algorithm.py" line="242"/>
         <source>Cannot read or write {}: {}.</source>
         <translation>{} kann nicht gelesen oder geschrieben werden: {}.</translation>
     </message>
@@ -1598,11 +1598,6 @@ Paketordner: {folder}</translation>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing/search_scenes.py" line="29"/>
-        <source>Finds, for each label footprint, the Sentinel-2 scenes taken within a date window with little cloud, and records which scene belongs to which label.&lt;br&gt;&lt;br&gt;&lt;b&gt;Footprints&lt;/b&gt; (FOOTPRINTS): polygons, e.g. from &lt;i&gt;Label footprints&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Label field&lt;/b&gt; (LABEL_FIELD): the field naming each label (default &lt;i&gt;label&lt;/i&gt;, else the feature id).&lt;br&gt;&lt;b&gt;Date field&lt;/b&gt; (DATE_FIELD): each label&apos;s date; or &lt;b&gt;Date&lt;/b&gt; (DATE) for all labels.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the window around the label date (default 10 each, at most 3650).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in % (default 3).&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API (Earth Search by default; Planetary Computer or CDSE STAC by URL), 2 a DHuS hub (the public Copernicus hubs closed in 2023; through sentinelsat this reaches the national mirrors that still run DHuS, given by URL), 3 a local archive (a folder of SAFE products, zipped or not, or a static STAC catalog; URL is the folder).&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL): the service address (default per backend) or the archive folder.&lt;br&gt;&lt;b&gt;Collection&lt;/b&gt; (COLLECTION): the STAC collection (e.g. sentinel-2-l2a).&lt;br&gt;&lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): a QGIS authentication configuration (user name and password) for services that need one; credentials are never stored in settings, logs or projects, and are sent only to the host of the service&apos;s URL.&lt;br&gt;Timeouts and the retry deadline are the plugin&apos;s settings (Settings &gt; Options &gt; Processing &gt; Providers &gt; Label Migration); a server that does not answer, or answers something that is not a catalogue&apos;s answer, ends the search with a message naming it.&lt;br&gt;&lt;b&gt;Scenes&lt;/b&gt; (OUTPUT): scene footprints with id, title, backend, datetime, cloud_cover, tile, product_type, offset_days (scene time minus label date), coverage_pct (share of the label footprint the scene covers), label and rank (1 = best: coverage, then cloud, then |offset|).&lt;br&gt;&lt;b&gt;Match table&lt;/b&gt; (OUTPUT_TABLE): CSV, one row per label-scene match.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:searchscenes -- FOOTPRINTS=footprints.gpkg DATE_FIELD=date BACKEND=3 URL=/data/sentinel2 MAX_CLOUD=20 OUTPUT=scenes.gpkg OUTPUT_TABLE=matches.csv&lt;/code&gt;</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <location filename="../processing/cloud_mask.py" line="117"/>
         <source>Mark cloud shadow (value 2)</source>
         <translation>Wolkenschatten markieren (Wert 2)</translation>
@@ -1628,18 +1623,23 @@ Paketordner: {folder}</translation>
         <translation>Wolkenschatten: {:.2f}% der gültigen Pixel</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="43"/>
-        <source>Moves a whole label set onto Sentinel-2 in one run: for each label it searches the scenes around the label&apos;s date, chooses the one with the least cloud and cloud shadow over the label itself (the SCL band of L2A products, read for the label&apos;s window only; otherwise the cloud model, with its shadow class when it has one), then the smallest time offset, then the best coverage, and writes an aligned image/label pair. Tiles of one datatake are mosaicked when a label straddles them. A re-run skips the pairs that are complete and verified.&lt;br&gt;&lt;br&gt;&lt;b&gt;Label folder&lt;/b&gt; (LABELS): a folder of georeferenced label rasters (GeoTIFF), or PNG/JPEG labels each beside the georeferenced image it was drawn on, matched by name (&lt;i&gt;area1_label.png&lt;/i&gt; with &lt;i&gt;area1_visual.tif&lt;/i&gt;).&lt;br&gt;&lt;b&gt;Label files&lt;/b&gt; (LABEL_FILES): or (also) a list of label files.&lt;br&gt;&lt;b&gt;Date pattern&lt;/b&gt; (DATE_PATTERN): a regular expression finding the date in a file name; groups named year, month, day, or three groups in that order. Default: YYYYMMDD, YYYY-MM-DD or YYYY_MM_DD.&lt;br&gt;&lt;b&gt;Dates CSV&lt;/b&gt; (DATES_CSV): or a CSV with the columns label,date.&lt;br&gt;&lt;b&gt;Date&lt;/b&gt; (DATE): or one date for every label.&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API, 2 a DHuS hub (a national mirror given by URL: the public Copernicus hubs closed in 2023), 3 a local archive (a folder of SAFE products; URL is the folder). OData and DHuS products are downloaded to OUTPUT_FOLDER/downloads (at most 4 at a time); STAC assets are read window by window.&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL), &lt;b&gt;Collection&lt;/b&gt; (COLLECTION), &lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): as in &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Download URL&lt;/b&gt; (DOWNLOAD_URL) and &lt;b&gt;Token URL&lt;/b&gt; (TOKEN_URL), advanced: for BACKEND 0 (Copernicus Data Space OData) only, the download service&apos;s base address (the part before /Products(&amp;lt;Id&amp;gt;)/$value) and the OpenID token endpoint of a private or test deployment. Default: the public Copernicus Data Space addresses.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the search window (default 10, at most 3650).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in % (default 30; the cloud over the label decides among the scenes that pass).&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): the bands of the images, comma-separated (default B02,B03,B04,B08).&lt;br&gt;&lt;b&gt;Input scaling&lt;/b&gt; (INPUT_SCALING): what the scenes&apos; values are for the cloud model: 0 = automatic, 1 = raw DN, 2 = reflectance 0-1, 3 = 8-bit 0-255 (as in cloudmask). WARNINGS lists the run&apos;s warnings.&lt;br&gt;&lt;b&gt;Cloud model&lt;/b&gt; (CLOUD_MODEL): an ONNX cloud model for scenes without SCL (default: the bundled model when installed; without one the scene cloud cover ranks them and the reason says so). Its class names say which class is cloud and which cloud shadow, as in cloudmask.&lt;br&gt;&lt;b&gt;Cloud masks&lt;/b&gt; (CLOUD_MASKS): writes OUTPUT_FOLDER/masks/&amp;lt;label&amp;gt;.tif per pair (1 cloud, 2 cloud shadow, 0 clear, 255 nodata, on the pair&apos;s grid) with the cloud model (the one rating already ran on the same crop is reused; shadow where the model has a shadow class), or, without a model, from the SCL band of L2A products (classes 8, 9, 10 cloud, 3 cloud shadow). Default: on when a cloud model is installed; the log says which source was used.&lt;br&gt;&lt;b&gt;Executor&lt;/b&gt; (EXECUTOR): empty for the local pool, or a Dask scheduler address such as tcp://10.0.0.5:8786 (its workers need this plugin importable as &lt;i&gt;labelmigration&lt;/i&gt; and the same paths).&lt;br&gt;&lt;b&gt;Workers&lt;/b&gt; (WORKERS): threads of the local pool (0 = one per core, at most 256).&lt;br&gt;&lt;b&gt;Output folder&lt;/b&gt; (OUTPUT_FOLDER): receives images/&amp;lt;label&amp;gt;.tif, labels/&amp;lt;label&amp;gt;.tif, matches.csv (MATCHES; footprint_cloud_pct counts cloud and cloud shadow over the label, footprint_shadow_pct the shadow part of it), footprints.gpkg (FOOTPRINTS, with a second layer &apos;scenes&apos;: the chosen scenes&apos; footprints) and report.html (REPORT). From the dialog the results load as a layer group &apos;Label migration: &amp;lt;folder&amp;gt;&apos;: label footprints, chosen scenes, and the pairs (image, label, cloud mask; at most 50, in collapsed sub-groups). PAIRS counts the complete pairs, FAILED the labels that failed (the reasons are in matches.csv and the report). A run in which no label got a pair fails; its matches.csv and report still say why. Labels whose names cannot be file names as they are get a safe file name (the log and matches.csv name it).&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:migratelabels -- LABELS=/data/labels BACKEND=3 URL=/data/sentinel2 DAYS_BEFORE=15 DAYS_AFTER=15 OUTPUT_FOLDER=/data/migrated&lt;/code&gt;</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../processing/styles.py" line="22"/>
+        <location filename="../processing/styles.py" line="23"/>
         <source>cloud shadow</source>
         <translation>Wolkenschatten</translation>
     </message>
     <message>
         <location filename="../processing/cloud_mask.py" line="47"/>
         <source>Runs an ONNX cloud segmentation model (a U-Net exported with the Deepness metadata keys: a single-channel sigmoid, or classes such as clear / cloud / cloud shadow) over a raster of any size: tiles with overlap, blended towards tile centres so no seams appear, streamed block by block.&lt;br&gt;&lt;br&gt;&lt;b&gt;Image&lt;/b&gt; (INPUT): the raster to mask; nodata stays nodata.&lt;br&gt;&lt;b&gt;Model&lt;/b&gt; (MODEL): an ONNX file (optional). Its metadata name the bands it needs (matched to band descriptions such as B02/blue ... B08/nir, B11/swir16, B12/swir22) and its scaling. When given, it wins over the built-in model.&lt;br&gt;&lt;b&gt;Built-in model&lt;/b&gt; (BUILTIN_MODEL), used when MODEL is empty: 0 = the Label Migration cloud model bundled with the plugin (4 bands B02 B03 B04 B08); 1 to 4 = the cloud/shadow U-Nets of the ukis-csmask package (pip install ukis-csmask==1.0.0): 1 = 4 bands L1C, 2 = 4 bands L2A, 3 = 6 bands L1C, 4 = 6 bands L2A (B02 B03 B04 B08 B11 B12). They take reflectance: a raster without scale/offset metadata is read as DN / 10000 (give products from baseline 04.00 on with their offset applied, e.g. safetogeotiff REFLECTANCE, or say what the values are with INPUT_SCALING).&lt;br&gt;&lt;b&gt;Classes&lt;/b&gt;: the model's class names decide, case-insensitively, which class is cloud (a name with 'cloud' or 'cirrus': cloud, clouds, thick cloud ...) and which is cloud shadow (a name with 'shadow': shadow, cloud shadow, cloud_shadow); a single-channel model is cloud only; a model whose names name no cloud has class 1 as cloud (with a warning). The log says what was decided.&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): comma-separated band names or numbers, overriding the model's band list.&lt;br&gt;&lt;b&gt;Input scaling&lt;/b&gt; (INPUT_SCALING): what the image's values are: 0 = automatic (bands with a scale/offset make reflectance with it, Byte rasters are 8-bit, integer bands DN, floating-point bands reflectance when their values are at most 2, else DN), 1 = raw DN (the model's reflectance_scale applies), 2 = reflectance 0-1, 3 = 8-bit 0-255. The log says what was decided; WARNINGS lists the run's warnings, e.g. an input implausible for the model.&lt;br&gt;&lt;b&gt;Threshold&lt;/b&gt; (THRESHOLD): cloud probability from which a pixel is cloud (default: the model's seg_thresh; without one a single-channel model uses 0.5 and a model with classes the most probable class, as for ukis-csmask). With SHADOW, a pixel that is not cloud is shadow where the shadow probability reaches the threshold (without one: where shadow is the most probable class).&lt;br&gt;&lt;b&gt;Mark cloud shadow&lt;/b&gt; (SHADOW): when ticked (default: not) the mask also marks cloud shadow with 2, for models with a shadow class (ukis-csmask's, the bundled model when it has one); the log says so when the model has none.&lt;br&gt;&lt;b&gt;Tile size&lt;/b&gt; (TILE_SIZE) and &lt;b&gt;Overlap&lt;/b&gt; (OVERLAP) in pixels: 0 = the model's own. Tiles are at most 8192 pixels, overlaps at most half a tile; tiles that would not fit the memory limit are refused before the run.&lt;br&gt;&lt;b&gt;Cloud mask&lt;/b&gt; (OUTPUT): uint8, 1 cloud, 0 clear, 255 nodata, and 2 cloud shadow with SHADOW.&lt;br&gt;&lt;b&gt;Cloud probability&lt;/b&gt; (OUTPUT_PROBABILITY): optional float32, the cloud class's probability.&lt;br&gt;&lt;b&gt;Cloud polygons&lt;/b&gt; (OUTPUT_VECTOR): optional polygons of the clouds, without specks smaller than &lt;b&gt;Minimum area&lt;/b&gt; (MIN_AREA) in the raster's units² (m² for UTM; default 1000).&lt;br&gt;CLOUD_PERCENT is the share of valid pixels that are cloud, SHADOW_PERCENT the share that is cloud shadow (0 without SHADOW or a shadow class). NaN pixels of the image are nodata; an image without a valid pixel, or a model that returns NaN for any valid pixel, fails the run and writes nothing.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:cloudmask -- INPUT=pair_image.tif MODEL=cloud.onnx OUTPUT=cloud_mask.tif&lt;/code&gt;, or with &lt;code&gt;BUILTIN_MODEL=2&lt;/code&gt; instead of MODEL for ukis-csmask's 4-band L2A model.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="41"/>
+        <source>Moves a whole label set onto Sentinel-2 in one run: for each label it searches the scenes around the label&apos;s date, chooses the one with the least cloud and cloud shadow over the label itself (the SCL band of L2A products, read for the label&apos;s window only; otherwise the cloud model, with its shadow class when it has one), then the smallest time offset, then the best coverage, and writes an aligned image/label pair. Tiles of one datatake are mosaicked when a label straddles them. A re-run skips the pairs that are complete and verified.&lt;br&gt;&lt;br&gt;&lt;b&gt;Label folder&lt;/b&gt; (LABELS): a folder of georeferenced label rasters (GeoTIFF), or PNG/JPEG labels each beside the georeferenced image it was drawn on, matched by name (&lt;i&gt;area1_label.png&lt;/i&gt; with &lt;i&gt;area1_visual.tif&lt;/i&gt;).&lt;br&gt;&lt;b&gt;Label files&lt;/b&gt; (LABEL_FILES): or (also) a list of label files.&lt;br&gt;&lt;b&gt;Date pattern&lt;/b&gt; (DATE_PATTERN): a regular expression finding the date in a file name; groups named year, month, day, or three groups in that order. Default: YYYYMMDD, YYYY-MM-DD or YYYY_MM_DD.&lt;br&gt;&lt;b&gt;Dates CSV&lt;/b&gt; (DATES_CSV): or a CSV with the columns label,date.&lt;br&gt;&lt;b&gt;Date&lt;/b&gt; (DATE): or one date for every label.&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API, 2 a DHuS hub (a national mirror given by URL: the public Copernicus hubs closed in 2023), 3 a local archive (a folder of SAFE products; URL is the folder); these numbers never change. OData and DHuS products are downloaded to OUTPUT_FOLDER/downloads (at most 4 at a time); STAC assets are read window by window.&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL), &lt;b&gt;Collection&lt;/b&gt; (COLLECTION), &lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): as in &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Download URL&lt;/b&gt; (DOWNLOAD_URL) and &lt;b&gt;Token URL&lt;/b&gt; (TOKEN_URL), advanced: for BACKEND 0 (Copernicus Data Space OData) only, the download service&apos;s base address (the part before /Products(&amp;lt;Id&amp;gt;)/$value) and the OpenID token endpoint of a private or test deployment. Default: the public Copernicus Data Space addresses.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the search window (default 10, at most 3650).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in %, a first filter (default 30, as in &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt;): the cloud over the label decides among the scenes that pass, and a scene cloudy elsewhere is often clear over the label, so a strict scene-wide limit loses usable scenes.&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): the bands of the images, comma-separated (default B02,B03,B04,B08).&lt;br&gt;&lt;b&gt;Input scaling&lt;/b&gt; (INPUT_SCALING): what the scenes&apos; values are for the cloud model: 0 = automatic, 1 = raw DN, 2 = reflectance 0-1, 3 = 8-bit 0-255 (as in cloudmask). WARNINGS lists the run&apos;s warnings.&lt;br&gt;&lt;b&gt;Cloud model&lt;/b&gt; (CLOUD_MODEL): an ONNX cloud model for scenes without SCL (default: the bundled model when installed; without one the scene cloud cover ranks them and the reason says so). Its class names say which class is cloud and which cloud shadow, as in cloudmask.&lt;br&gt;&lt;b&gt;Cloud masks&lt;/b&gt; (CLOUD_MASKS): writes OUTPUT_FOLDER/masks/&amp;lt;label&amp;gt;.tif per pair (1 cloud, 2 cloud shadow, 0 clear, 255 nodata, on the pair&apos;s grid) with the cloud model (the one rating already ran on the same crop is reused; shadow where the model has a shadow class), or, without a model, from the SCL band of L2A products (classes 8, 9, 10 cloud, 3 cloud shadow). Default: on when a cloud model is installed; the log says which source was used.&lt;br&gt;&lt;b&gt;Executor&lt;/b&gt; (EXECUTOR): empty for the local pool, or a Dask scheduler address such as tcp://10.0.0.5:8786 (its workers need this plugin importable as &lt;i&gt;labelmigration&lt;/i&gt; and the same paths).&lt;br&gt;&lt;b&gt;Workers&lt;/b&gt; (WORKERS): threads of the local pool (0 = one per core, at most 256).&lt;br&gt;&lt;b&gt;Output folder&lt;/b&gt; (OUTPUT_FOLDER): receives images/&amp;lt;label&amp;gt;.tif, labels/&amp;lt;label&amp;gt;.tif, matches.csv (MATCHES; footprint_cloud_pct counts cloud and cloud shadow over the label, footprint_shadow_pct the shadow part of it), footprints.gpkg (FOOTPRINTS, with a second layer &apos;scenes&apos;: the chosen scenes&apos; footprints) and report.html (REPORT). From the dialog the results load as a layer group &apos;Label migration: &amp;lt;folder&amp;gt;&apos;: label footprints, chosen scenes, and the pairs (image, label, cloud mask; at most 50, in collapsed sub-groups). PAIRS counts the complete pairs, FAILED the labels that failed (the reasons are in matches.csv and the report). A run in which no label got a pair fails; its matches.csv and report still say why. Labels whose names cannot be file names as they are get a safe file name (the log and matches.csv name it).&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:migratelabels -- LABELS=/data/labels BACKEND=3 URL=/data/sentinel2 DAYS_BEFORE=15 DAYS_AFTER=15 OUTPUT_FOLDER=/data/migrated&lt;/code&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/search_scenes.py" line="26"/>
+        <source>Finds, for each label footprint, the Sentinel-2 scenes taken within a date window with little cloud, and records which scene belongs to which label.&lt;br&gt;&lt;br&gt;&lt;b&gt;Footprints&lt;/b&gt; (FOOTPRINTS): polygons, e.g. from &lt;i&gt;Label footprints&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Label field&lt;/b&gt; (LABEL_FIELD): the field naming each label (default &lt;i&gt;label&lt;/i&gt;, else the feature id).&lt;br&gt;&lt;b&gt;Date field&lt;/b&gt; (DATE_FIELD): each label&apos;s date; or &lt;b&gt;Date&lt;/b&gt; (DATE) for all labels.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the window around the label date (default 10 each, at most 3650).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in % (default 30, as in &lt;i&gt;Migrate labels&lt;/i&gt;, which rates the cloud over the label itself: a scene cloudy elsewhere is often clear over a label, so a strict scene-wide limit loses usable scenes). The scenes that pass are ranked by coverage, then cloud cover; give a lower value to list only the clearest scenes, for example before downloading the whole layer.&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API (Earth Search by default; Planetary Computer or CDSE STAC by URL), 2 a DHuS hub (the public Copernicus hubs closed in 2023; through sentinelsat this reaches the national mirrors that still run DHuS, given by URL), 3 a local archive (a folder of SAFE products, zipped or not, or a static STAC catalog; URL is the folder). These numbers never change, so scripts and saved models keep their backend.&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL): the service address (default per backend) or the archive folder.&lt;br&gt;&lt;b&gt;Collection&lt;/b&gt; (COLLECTION): the STAC collection (e.g. sentinel-2-l2a).&lt;br&gt;&lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): a QGIS authentication configuration (user name and password) for services that need one; credentials are never stored in settings, logs or projects, and are sent only to the host of the service&apos;s URL.&lt;br&gt;Timeouts and the retry deadline are the plugin&apos;s settings (Settings &gt; Options &gt; Processing &gt; Providers &gt; Label Migration); a server that does not answer, or answers something that is not a catalogue&apos;s answer, ends the search with a message naming it.&lt;br&gt;&lt;b&gt;Scenes&lt;/b&gt; (OUTPUT): scene footprints with id, title, backend, datetime, cloud_cover, tile, product_type, offset_days (scene time minus label date), coverage_pct (share of the label footprint the scene covers), label and rank (1 = best: coverage, then cloud, then |offset|).&lt;br&gt;&lt;b&gt;Match table&lt;/b&gt; (OUTPUT_TABLE): CSV, one row per label-scene match.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:searchscenes -- FOOTPRINTS=footprints.gpkg DATE_FIELD=date BACKEND=3 URL=/data/sentinel2 MAX_CLOUD=20 OUTPUT=scenes.gpkg OUTPUT_TABLE=matches.csv&lt;/code&gt;</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

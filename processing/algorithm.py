@@ -13,7 +13,7 @@ from typing import Any, Callable, Collection, Dict, Iterator, List, Optional, Tu
 from qgis.core import (Qgis, QgsApplication, QgsMessageLog, QgsProcessingAlgorithm, QgsProcessingContext,
                        QgsProcessingException, QgsProcessingFeedback, QgsProcessingLayerPostProcessorInterface,
                        QgsProcessingOutputLayerDefinition, QgsRasterLayer)
-from qgis.PyQt.QtCore import QT_TR_NOOP, QCoreApplication
+from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from ..core import limits
@@ -31,12 +31,6 @@ ERROR_LOG_BYTES = 1_000_000  # errors.log is rotated once beyond this size
 # reference; the algorithm instance that ran is deleted before the layers load, so the
 # post-processors are kept here, for the life of the session (they are tiny).
 _POST_PROCESSORS: List[QgsProcessingLayerPostProcessorInterface] = []
-
-
-# The labels of core.search.BACKENDS, which the algorithms and the dock show through tr(): marked here
-# for the translation files, as the core has no Qt.
-BACKEND_LABELS = (QT_TR_NOOP("CDSE OData"), QT_TR_NOOP("STAC API"), QT_TR_NOOP("DHuS (sentinelsat-style hub)"),
-                  QT_TR_NOOP("Local archive"))
 
 
 def tr(text: str) -> str:

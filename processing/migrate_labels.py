@@ -7,8 +7,7 @@ from qgis.core import (QgsLayerTreeGroup, QgsProcessingLayerPostProcessorInterfa
                        QgsRasterLayer, QgsVectorLayer)
 from qgis.core import (QgsProcessing, QgsProcessingContext, QgsProcessingException, QgsProcessingOutputFile,
                        QgsProcessingOutputHtml, QgsProcessingOutputNumber, QgsProcessingOutputVectorLayer,
-                       QgsProcessingParameterAuthConfig, QgsProcessingParameterDateTime,
-                       QgsProcessingParameterDefinition, QgsProcessingParameterEnum, QgsProcessingParameterFile,
+                       QgsProcessingParameterDateTime, QgsProcessingParameterDefinition, QgsProcessingParameterFile,
                        QgsProcessingParameterFolderDestination,
                        QgsProcessingParameterBoolean, QgsProcessingParameterMultipleLayers,
                        QgsProcessingParameterNumber,
@@ -19,21 +18,20 @@ from qgis.PyQt.QtGui import QColor
 from ..core.errors import LabelMigrationError
 from ..core.http import use_proxy
 from ..core.migrate import (DEFAULT_BANDS, DEFAULT_CLOUD_MODEL, MAX_WORKERS, MigrationOptions, mask_path,
-                            migrate_labels, no_pairs_message, pair_paths, read_matches)
+                            migrate_labels, no_pairs_message, pair_paths)
+from ..core.match_table import MATCHES_NAME, read_matches
 from ..core.paths import path_inside
-from ..core.search import BACKENDS
-from ..core.search.base import MAX_WINDOW_DAYS, PRODUCT_LEVELS
 from .algorithm import LabelMigrationAlgorithm, tr
+from . import search_parameters
 from .input_scaling_parameter import WARNINGS, add_input_scaling, input_scaling_choice
-from .network import credentials, network_log, proxy_url
+from .network import network_log, proxy_url
+from .search_parameters import add_service_parameters, add_window_parameters, backend_name, search_options
 from .styles import style_cloud_mask, style_footprints, style_image, style_label
 
 LOG = logging.getLogger(__name__)
 GROUP_PREFIX = "Label migration: "
 MAX_PAIRS_LOADED = 50  # pairs loaded into the layer group at most (the rest stay on disk, listed in matches.csv)
 SCENE_COLOUR = "#1f78b4"
-
-BACKEND_NAMES = list(BACKENDS)  # cdse-odata, stac, dhus, local
 
 
 class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
@@ -57,8 +55,8 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
         "<b>Date</b> (DATE): or one date for every label.<br>"
         "<b>Backend</b> (BACKEND): 0 Copernicus Data Space OData, 1 STAC API, 2 a DHuS hub (a national "
         "mirror given by URL: the public Copernicus hubs closed in 2023), 3 a local archive "
-        "(a folder of SAFE products; URL is the folder). OData and DHuS products are downloaded to "
-        "OUTPUT_FOLDER/downloads (at most 4 at a time); STAC assets are read window by window.<br>"
+        "(a folder of SAFE products; URL is the folder); these numbers never change. OData and DHuS products "
+        "are downloaded to OUTPUT_FOLDER/downloads (at most 4 at a time); STAC assets are read window by window.<br>"
         "<b>URL</b> (URL), <b>Collection</b> (COLLECTION), <b>Authentication</b> (AUTHCFG): as in "
         "<i>Search Sentinel-2 scenes</i>.<br>"
         "<b>Download URL</b> (DOWNLOAD_URL) and <b>Token URL</b> (TOKEN_URL), advanced: for BACKEND 0 "
@@ -67,8 +65,10 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
         "the public Copernicus Data Space addresses.<br>"
         "<b>Days before</b> (DAYS_BEFORE) and <b>Days after</b> (DAYS_AFTER): the search window (default 10, at "
         "most 3650).<br>"
-        "<b>Maximum cloud cover</b> (MAX_CLOUD): scene cloud cover in % (default 30; the cloud over the label "
-        "decides among the scenes that pass).<br>"
+        "<b>Maximum cloud cover</b> (MAX_CLOUD): scene cloud cover in %, a first filter (default 30, as in "
+        "<i>Search Sentinel-2 scenes</i>): the cloud over the label decides among the scenes that pass, and a "
+        "scene cloudy elsewhere is often clear over the label, so a strict scene-wide limit loses usable "
+        "scenes.<br>"
         "<b>Product</b> (PRODUCT): L1C (0) or L2A (1, default).<br>"
         "<b>Bands</b> (BANDS): the bands of the images, comma-separated (default B02,B03,B04,B08).<br>"
         "<b>Input scaling</b> (INPUT_SCALING): what the scenes' values are for the cloud model: 0 = automatic, "
@@ -100,9 +100,12 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
     )
 
     LABELS, LABEL_FILES, DATE_PATTERN, DATES_CSV, DATE = "LABELS", "LABEL_FILES", "DATE_PATTERN", "DATES_CSV", "DATE"
-    BACKEND, URL, COLLECTION, AUTHCFG = "BACKEND", "URL", "COLLECTION", "AUTHCFG"
-    DOWNLOAD_URL, TOKEN_URL = "DOWNLOAD_URL", "TOKEN_URL"
-    DAYS_BEFORE, DAYS_AFTER, MAX_CLOUD, PRODUCT, BANDS = "DAYS_BEFORE", "DAYS_AFTER", "MAX_CLOUD", "PRODUCT", "BANDS"
+    # the shared search parameters (processing/search_parameters.py)
+    BACKEND, URL = search_parameters.BACKEND, search_parameters.URL
+    COLLECTION, AUTHCFG = search_parameters.COLLECTION, search_parameters.AUTHCFG
+    DAYS_BEFORE, DAYS_AFTER = search_parameters.DAYS_BEFORE, search_parameters.DAYS_AFTER
+    MAX_CLOUD, PRODUCT = search_parameters.MAX_CLOUD, search_parameters.PRODUCT
+    DOWNLOAD_URL, TOKEN_URL, BANDS = "DOWNLOAD_URL", "TOKEN_URL", "BANDS"
     CLOUD_MODEL, EXECUTOR, WORKERS, OUTPUT_FOLDER = "CLOUD_MODEL", "EXECUTOR", "WORKERS", "OUTPUT_FOLDER"
     CLOUD_MASKS = "CLOUD_MASKS"
     MATCHES, FOOTPRINTS, REPORT, PAIRS, FAILED = "MATCHES", "FOOTPRINTS", "REPORT", "PAIRS", "FAILED"
@@ -112,7 +115,7 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
     def extra_input_folders(self, parameters, context):
         """The local archive (URL when BACKEND is the local archive): never nested with OUTPUT_FOLDER."""
         if parameters.get(self.BACKEND) in (None, "") or \
-                BACKEND_NAMES[self.parameterAsEnum(parameters, self.BACKEND, context)] != "local":
+                backend_name(self, parameters, context) != "local":
             return []
         url = self.parameterAsString(parameters, self.URL, context).strip()
         folder = url[len("file://"):] if url.startswith("file://") else url
@@ -128,25 +131,12 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
             self.DATES_CSV, tr("Dates CSV"), QgsProcessingParameterFile.Behavior.File, "csv", optional=True))
         self.addParameter(QgsProcessingParameterDateTime(
             self.DATE, tr("Date"), QgsProcessingParameterDateTime.Type.Date, optional=True))
-        self.addParameter(QgsProcessingParameterEnum(
-            self.BACKEND, tr("Backend"), [tr(BACKENDS[name].label) for name in BACKEND_NAMES], defaultValue=0))
-        self.addParameter(QgsProcessingParameterString(self.URL, tr("URL"), optional=True))
-        self.addParameter(QgsProcessingParameterString(self.COLLECTION, tr("Collection"), optional=True))
-        self.addParameter(QgsProcessingParameterAuthConfig(self.AUTHCFG, tr("Authentication"), optional=True))
+        add_service_parameters(self)
         for name, description in ((self.DOWNLOAD_URL, tr("Download URL")), (self.TOKEN_URL, tr("Token URL"))):
             parameter = QgsProcessingParameterString(name, description, optional=True)
             parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
             self.addParameter(parameter)
-        self.addParameter(QgsProcessingParameterNumber(
-            self.DAYS_BEFORE, tr("Days before"), QgsProcessingParameterNumber.Type.Integer, 10, minValue=0,
-            maxValue=MAX_WINDOW_DAYS))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.DAYS_AFTER, tr("Days after"), QgsProcessingParameterNumber.Type.Integer, 10, minValue=0,
-            maxValue=MAX_WINDOW_DAYS))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.MAX_CLOUD, tr("Maximum cloud cover (%)"), QgsProcessingParameterNumber.Type.Double, 30.0,
-            minValue=0, maxValue=100))
-        self.addParameter(QgsProcessingParameterEnum(self.PRODUCT, tr("Product"), list(PRODUCT_LEVELS), defaultValue=1))
+        add_window_parameters(self)
         self.addParameter(QgsProcessingParameterString(self.BANDS, tr("Bands"), ",".join(DEFAULT_BANDS)))
         self.addParameter(QgsProcessingParameterFile(
             self.CLOUD_MODEL, tr("Cloud model"), QgsProcessingParameterFile.Behavior.File, "onnx", optional=True))
@@ -176,14 +166,7 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
             raise QgsProcessingException(tr("No labels: give a label folder (LABELS) or label files (LABEL_FILES)."))
         date = self.parameterAsDateTime(parameters, self.DATE, context)
         options = MigrationOptions(
-            backend=BACKEND_NAMES[self.parameterAsEnum(parameters, self.BACKEND, context)],
-            url=self.parameterAsString(parameters, self.URL, context).strip() or None,
-            collection=self.parameterAsString(parameters, self.COLLECTION, context).strip() or None,
-            credentials=credentials(self.parameterAsString(parameters, self.AUTHCFG, context)),
-            days_before=self.parameterAsInt(parameters, self.DAYS_BEFORE, context),
-            days_after=self.parameterAsInt(parameters, self.DAYS_AFTER, context),
-            max_cloud=self.parameterAsDouble(parameters, self.MAX_CLOUD, context),
-            product=PRODUCT_LEVELS[self.parameterAsEnum(parameters, self.PRODUCT, context)],
+            **search_options(self, parameters, context).as_dict(),
             bands=self.parameterAsNames(parameters, self.BANDS, context, spaces_separate=True),
             date_pattern=self.parameterAsString(parameters, self.DATE_PATTERN, context) or None,
             dates_csv=self.parameterAsFile(parameters, self.DATES_CSV, context) or None,
@@ -242,7 +225,7 @@ def group_name(output_folder: str) -> str:
 def _pairs(output_folder: str) -> List[Dict[str, str]]:
     """The complete pairs of matches.csv (done or skipped) whose files exist, in the CSV's order."""
     pairs = []
-    for name, row in read_matches(os.path.join(output_folder, "matches.csv")).items():
+    for name, row in read_matches(os.path.join(output_folder, MATCHES_NAME)).items():
         if row.get("status") not in ("done", "skipped"):
             continue
         try:  # matches.csv may have been edited: its paths are used only inside the output folder

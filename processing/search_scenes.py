@@ -3,22 +3,19 @@ import datetime as dt
 import json
 
 from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsFeature, QgsFeatureSink, QgsField,
-                       QgsFields, QgsGeometry, QgsProcessing, QgsProcessingException,
-                       QgsProcessingParameterAuthConfig, QgsProcessingParameterDateTime, QgsProcessingParameterEnum,
+                       QgsFields, QgsGeometry, QgsProcessing, QgsProcessingException, QgsProcessingParameterDateTime,
                        QgsProcessingParameterFeatureSink, QgsProcessingParameterFeatureSource,
-                       QgsProcessingParameterField, QgsProcessingParameterFileDestination,
-                       QgsProcessingParameterNumber, QgsProcessingParameterString, QgsWkbTypes)
+                       QgsProcessingParameterField, QgsProcessingParameterFileDestination, QgsWkbTypes)
 from qgis.PyQt.QtCore import QT_TR_NOOP, QDate, QDateTime, Qt
 
 from ..core.http import use_proxy
-from ..core.search import BACKENDS, FootprintQuery, make_backend, search_scenes, write_matches_csv
-from ..core.search.base import MAX_WINDOW_DAYS, PRODUCT_LEVELS
-from . import field_types
+from ..core.search import FootprintQuery, search_scenes, write_matches_csv
+from . import field_types, search_parameters
 from .algorithm import LabelMigrationAlgorithm, tr
-from .network import credentials, network_log, proxy_url
+from .network import network_log, proxy_url
+from .search_parameters import add_search_parameters, search_options
 from .styles import footprint_styler
 
-BACKEND_NAMES = list(BACKENDS)  # cdse-odata, stac, dhus, local
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
 
 
@@ -34,13 +31,18 @@ class SearchScenesAlgorithm(LabelMigrationAlgorithm):
         "<b>Date field</b> (DATE_FIELD): each label's date; or <b>Date</b> (DATE) for all labels.<br>"
         "<b>Days before</b> (DAYS_BEFORE) and <b>Days after</b> (DAYS_AFTER): the window around the label "
         "date (default 10 each, at most 3650).<br>"
-        "<b>Maximum cloud cover</b> (MAX_CLOUD): scene cloud cover in % (default 3).<br>"
+        "<b>Maximum cloud cover</b> (MAX_CLOUD): scene cloud cover in % (default 30, as in <i>Migrate "
+        "labels</i>, which rates the cloud over the label itself: a scene cloudy elsewhere is often clear over a "
+        "label, so a strict scene-wide limit loses usable scenes). The scenes that pass are ranked by coverage, "
+        "then cloud cover; give a lower value to list only the clearest scenes, for example before downloading "
+        "the whole layer.<br>"
         "<b>Product</b> (PRODUCT): L1C (0) or L2A (1, default).<br>"
         "<b>Backend</b> (BACKEND): 0 Copernicus Data Space OData, 1 STAC API (Earth Search by default; "
         "Planetary Computer or CDSE STAC by URL), 2 a DHuS hub (the public Copernicus hubs closed in 2023; "
         "through sentinelsat this reaches the national mirrors that still run DHuS, given by URL), 3 a local "
         "archive (a folder of SAFE products, "
-        "zipped or not, or a static STAC catalog; URL is the folder).<br>"
+        "zipped or not, or a static STAC catalog; URL is the folder). These numbers never change, so scripts "
+        "and saved models keep their backend.<br>"
         "<b>URL</b> (URL): the service address (default per backend) or the archive folder.<br>"
         "<b>Collection</b> (COLLECTION): the STAC collection (e.g. sentinel-2-l2a).<br>"
         "<b>Authentication</b> (AUTHCFG): a QGIS authentication configuration (user name and password) for "
@@ -59,8 +61,11 @@ class SearchScenesAlgorithm(LabelMigrationAlgorithm):
     )
 
     FOOTPRINTS, LABEL_FIELD, DATE_FIELD, DATE = "FOOTPRINTS", "LABEL_FIELD", "DATE_FIELD", "DATE"
-    DAYS_BEFORE, DAYS_AFTER, MAX_CLOUD, PRODUCT = "DAYS_BEFORE", "DAYS_AFTER", "MAX_CLOUD", "PRODUCT"
-    BACKEND, URL, COLLECTION, AUTHCFG = "BACKEND", "URL", "COLLECTION", "AUTHCFG"
+    # the shared search parameters (processing/search_parameters.py)
+    DAYS_BEFORE, DAYS_AFTER = search_parameters.DAYS_BEFORE, search_parameters.DAYS_AFTER
+    MAX_CLOUD, PRODUCT = search_parameters.MAX_CLOUD, search_parameters.PRODUCT
+    BACKEND, URL = search_parameters.BACKEND, search_parameters.URL
+    COLLECTION, AUTHCFG = search_parameters.COLLECTION, search_parameters.AUTHCFG
     OUTPUT, OUTPUT_TABLE = "OUTPUT", "OUTPUT_TABLE"
 
     def initAlgorithm(self, config=None):
@@ -72,21 +77,7 @@ class SearchScenesAlgorithm(LabelMigrationAlgorithm):
             self.DATE_FIELD, tr("Date field"), None, self.FOOTPRINTS, optional=True))
         self.addParameter(QgsProcessingParameterDateTime(
             self.DATE, tr("Date"), QgsProcessingParameterDateTime.Type.Date, optional=True))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.DAYS_BEFORE, tr("Days before"), QgsProcessingParameterNumber.Type.Integer, 10, minValue=0,
-            maxValue=MAX_WINDOW_DAYS))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.DAYS_AFTER, tr("Days after"), QgsProcessingParameterNumber.Type.Integer, 10, minValue=0,
-            maxValue=MAX_WINDOW_DAYS))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.MAX_CLOUD, tr("Maximum cloud cover (%)"), QgsProcessingParameterNumber.Type.Double, 3.0,
-            minValue=0, maxValue=100))
-        self.addParameter(QgsProcessingParameterEnum(self.PRODUCT, tr("Product"), list(PRODUCT_LEVELS), defaultValue=1))
-        self.addParameter(QgsProcessingParameterEnum(
-            self.BACKEND, tr("Backend"), [tr(BACKENDS[name].label) for name in BACKEND_NAMES], defaultValue=0))
-        self.addParameter(QgsProcessingParameterString(self.URL, tr("URL"), optional=True))
-        self.addParameter(QgsProcessingParameterString(self.COLLECTION, tr("Collection"), optional=True))
-        self.addParameter(QgsProcessingParameterAuthConfig(self.AUTHCFG, tr("Authentication"), optional=True))
+        add_search_parameters(self)
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, tr("Scenes"), QgsProcessing.SourceType.TypeVectorPolygon))
         self.addParameter(QgsProcessingParameterFileDestination(
@@ -94,25 +85,17 @@ class SearchScenesAlgorithm(LabelMigrationAlgorithm):
 
     def process(self, parameters, context, feedback):
         footprints = self._footprints(parameters, context)
+        options = search_options(self, parameters, context)
         with self.core_errors():
-            backend = make_backend(BACKEND_NAMES[self.parameterAsEnum(parameters, self.BACKEND, context)],
-                                   self.parameterAsString(parameters, self.URL, context).strip() or None,
-                                   credentials(self.parameterAsString(parameters, self.AUTHCFG, context)))
+            backend = options.make_backend()
         with use_proxy(proxy_url()), network_log(feedback):
-            matches = self._search(parameters, context, feedback, footprints, backend)
+            matches = self._search(options, feedback, footprints, backend)
         feedback.pushInfo(tr("{} matches for {} labels").format(len(matches), len(footprints)))
         return self._write(parameters, context, matches)
 
-    def _search(self, parameters, context, feedback, footprints, backend):
-        return self.run_core(
-            search_scenes, feedback, footprints=footprints, backend=backend,
-            days_before=self.parameterAsInt(parameters, self.DAYS_BEFORE, context),
-            days_after=self.parameterAsInt(parameters, self.DAYS_AFTER, context),
-            max_cloud=self.parameterAsDouble(parameters, self.MAX_CLOUD, context),
-            product=PRODUCT_LEVELS[self.parameterAsEnum(parameters, self.PRODUCT, context)],
-            collection=self.parameterAsString(parameters, self.COLLECTION, context).strip() or None,
-            warn=feedback.pushWarning,
-        )
+    def _search(self, options, feedback, footprints, backend):
+        return self.run_core(search_scenes, feedback, footprints=footprints, backend=backend,
+                             warn=feedback.pushWarning, **options.search_arguments())
 
     def _write(self, parameters, context, matches):
         sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, SCENE_FIELDS,

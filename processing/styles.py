@@ -8,6 +8,7 @@ from qgis.core import (QgsFillSymbol, QgsLayerTree, QgsMultiBandColorRenderer, Q
 from qgis.PyQt.QtCore import QT_TR_NOOP
 from qgis.PyQt.QtGui import QColor, QFontInfo
 
+from ..core.classes import palette_colour
 from ..core.paths import same_file
 from ..core.quicklook import rgb_band_indices
 from ..core.rasters import gdal_errors, open_raster
@@ -22,14 +23,16 @@ CLOUD_OPACITY = 0.5
 CLOUD_MASK_CLASSES = ((0, None, QT_TR_NOOP("clear")), (1, CLOUD_COLOUR, QT_TR_NOOP("cloud")),
                       (2, SHADOW_COLOUR, QT_TR_NOOP("cloud shadow")))
 FOOTPRINT_COLOUR = "#ff7f00"
-# Class colours for labels without a colour table (class 1 first), so every layer of one label
-# set shows a class in the same colour.
-CLASS_PALETTE = ("#ffd700", "#1f78b4", "#e31a1c", "#33a02c", "#ff7f00", "#6a3d9a", "#a6cee3", "#b15928",
-                 "#fb9a99", "#b2df8a", "#cab2d6", "#fdbf6f")
+
+
+def class_colour(index: int) -> QColor:
+    """Class ``index``'s colour for labels without a colour table: core.classes' palette, the one class
+    rasters get written into their colour table, so every layer shows a class in the same colour."""
+    return QColor(*palette_colour(index))
 
 
 def style_label(layer: QgsRasterLayer, names: Optional[Dict[int, str]] = None) -> None:
-    """Paletted classes on band 1 (the label's colour table, or generated colours); 0 transparent.
+    """Paletted classes on band 1 (the label's colour table, or the class palette); 0 transparent.
 
     A GeoTIFF colour table has 256 entries; the unused ones GDAL fills with opaque black are left
     out of the legend, and ``names`` ({value: name}) labels the classes.
@@ -41,7 +44,7 @@ def style_label(layer: QgsRasterLayer, names: Optional[Dict[int, str]] = None) -
     else:
         classes = QgsPalettedRasterRenderer.classDataFromRaster(provider, 1)
         for item in classes:
-            item.color = QColor(CLASS_PALETTE[(int(item.value) - 1) % len(CLASS_PALETTE)])
+            item.color = class_colour(int(item.value))
     for item in classes:
         if item.value == 0:
             item.color = QColor(0, 0, 0, 0)

@@ -21,7 +21,9 @@ from .scene import CLOUD, IGNORE, NOT_CLOUD, Scene
 from .synthetic import EOLEARN_BANDS, SceneGenerator, SyntheticConfig
 from .teacher import soft_labels
 
-LEVEL = {"l8biome": "l1c", "oncloudn": "l2a", "eolearn": "l1c"}
+# the teacher model per source: top-of-atmosphere (L1C) or surface reflectance (L2A); the synthetic scenes
+# are either (training/synthetic.py), the L1C model is the one that knows path radiance
+LEVEL = {"l8biome": "l1c", "oncloudn": "l2a", "eolearn": "l1c", "synthetic": "l1c"}
 
 
 def real_scenes(data: Path, bands: Sequence[str]) -> List[Scene]:

@@ -41,8 +41,9 @@ class TrainConfig:
     learning_rate: float = 4e-3
     weight_decay: float = 1e-4
     dice_weight: float = 0.5
-    distill_weight: float = 0.3
-    shadow_weight: float = 2.0  # cross-entropy weight of shadow pixels (2 % of Biome's)
+    distill_weight: float = 1.0
+    shadow_weight: float = 3.0  # cross-entropy weight of shadow pixels (2 % of Biome's)
+    bright_weight: float = 4.0  # scenes with bright clear ground (snow, sand, roofs) are drawn up to 5x as often
     paste_probability: float = 0.3
     zoom: Tuple[float, float] = (0.6, 1.7)
     source_shares: Dict[str, float] = field(default_factory=lambda: {
@@ -70,6 +71,11 @@ class MixedSampler:
         self.mean = np.asarray(mean, np.float32)[:, None, None]
         self.std = np.asarray(std, np.float32)[:, None, None]
         self.generator = SceneGenerator(SyntheticConfig(bands=tuple(config.bands)))
+        self.scene_weights = {}
+        for source, members in self.by_source.items():
+            weights = np.array([s.label.size * (1.0 + config.bright_weight * bright_clear_fraction(s))
+                                for s in members])
+            self.scene_weights[source] = weights / weights.sum()
         self.offsets = np.array([PATH_RADIANCE.get(name, 0.0) for name in config.bands], np.float32)[:, None, None]
 
     def batch(self, count: int):
@@ -77,8 +83,8 @@ class MixedSampler:
         for _ in range(count):
             source = self.sources[self.rng.choice(len(self.sources), p=self.source_p)]
             scenes = self.by_source[source]
-            sizes = np.array([s.label.size for s in scenes], float)
-            scene = scenes[self.rng.choice(len(scenes), p=sizes / sizes.sum())]
+            weights = self.scene_weights[source]
+            scene = scenes[self.rng.choice(len(scenes), p=weights)]
             image, label, soft = self._patch(scene)
             images.append(image)
             labels.append(label)
@@ -132,6 +138,20 @@ class MixedSampler:
         if source not in TOA_SOURCES and self.rng.uniform() < 0.4:
             return image + strength * self.offsets
         return image
+
+
+BRIGHT = 0.2  # mean visible reflectance above which clear ground is as bright as thin cloud
+
+
+def bright_clear_fraction(scene: Scene) -> float:
+    """The share of a scene's pixels that are labelled clear (or not cloud) and bright in the visible:
+    snow, ice, sand, salt, roofs: the ground a cloud model most often calls cloud."""
+    visible = [scene.bands.index(name) for name in ("blue", "green", "red") if name in scene.bands]
+    if not visible:
+        return 0.0
+    brightness = np.nanmean(scene.image[visible], axis=0)
+    clear = (scene.label == 0) | (scene.label == NOT_CLOUD)
+    return float(np.mean(clear & (brightness > BRIGHT)))
 
 
 def _resize(image: np.ndarray, label: np.ndarray, soft: Optional[np.ndarray], size: int):

@@ -15,6 +15,9 @@ from qgis.PyQt.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QFormLayout, Q
                                  QStackedWidget, QVBoxLayout, QWidget)
 
 from ..core.migrate import DEFAULT_BANDS
+from ..core.search import BACKEND_NAMES, DEFAULT_BACKEND
+from ..core.search.base import (DEFAULT_DAYS_AFTER, DEFAULT_DAYS_BEFORE, DEFAULT_MAX_CLOUD, DEFAULT_PRODUCT,
+                                PRODUCT_LEVELS)
 from ..processing.algorithm import tr
 
 MIGRATE_ALGORITHM = "labelmigration:migratelabels"
@@ -22,10 +25,11 @@ DATE_SOURCES = ("pattern", "csv", "date")  # the order of the date source combo 
 
 
 def migrate_parameters(labels: str, output_folder: str, date_source: str = "pattern", date_pattern: str = "",
-                       dates_csv: str = "", date: Optional[QDate] = None, days_before: int = 10,
-                       days_after: int = 10, max_cloud: float = 30.0, product: int = 1, backend: int = 0,
-                       url: str = "", authcfg: str = "", bands: str = "", cloud_masks: bool = True,
-                       cloud_model: str = "") -> Dict[str, Any]:
+                       dates_csv: str = "", date: Optional[QDate] = None, days_before: int = DEFAULT_DAYS_BEFORE,
+                       days_after: int = DEFAULT_DAYS_AFTER, max_cloud: float = DEFAULT_MAX_CLOUD,
+                       product: int = PRODUCT_LEVELS.index(DEFAULT_PRODUCT),
+                       backend: int = BACKEND_NAMES.index(DEFAULT_BACKEND), url: str = "", authcfg: str = "",
+                       bands: str = "", cloud_masks: bool = True, cloud_model: str = "") -> Dict[str, Any]:
     """The migratelabels parameters for the tab's choices.
 
     ``date_source``: 'pattern' (the date in the file name, DATE_PATTERN when given, else the default

@@ -23,8 +23,9 @@ from qgis.PyQt.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QDoubl
                                  QSpinBox, QTableWidget, QTableWidgetItem, QTabWidget, QToolButton, QVBoxLayout,
                                  QWidget)
 
-from ..core.search import BACKENDS
-from ..core.search.base import PRODUCT_LEVELS
+from ..core.search import BACKEND_CHOICES, BACKEND_NAMES, DEFAULT_BACKEND
+from ..core.search.base import (DEFAULT_DAYS_AFTER, DEFAULT_DAYS_BEFORE, DEFAULT_MAX_CLOUD, DEFAULT_PRODUCT,
+                                PRODUCT_LEVELS)
 from ..processing.algorithm import tr
 from ..processing.styles import style_footprints
 from .migrate_panel import MIGRATE_ALGORITHM, MigratePanel, migrate_parameters
@@ -33,8 +34,7 @@ LOG = logging.getLogger(__name__)
 DOCK_OBJECT_NAME = "labelMigrationSearchDock"
 SEARCH_ALGORITHM = "labelmigration:searchscenes"
 DOWNLOAD_ALGORITHM = "labelmigration:downloadscenes"
-BACKEND_NAMES = list(BACKENDS)  # the order of searchscenes' BACKEND enum
-LOCAL_BACKEND = BACKEND_NAMES.index("local")
+LOCAL_BACKEND = BACKEND_NAMES.index("local")  # BACKEND_NAMES: the order of the algorithms' BACKEND enum
 COLUMNS = (("label", QT_TR_NOOP("Label")), ("rank", QT_TR_NOOP("Rank")), ("title", QT_TR_NOOP("Title")),
            ("datetime", QT_TR_NOOP("Date and time")), ("cloud_cover", QT_TR_NOOP("Cloud %")),
            ("coverage_pct", QT_TR_NOOP("Coverage %")), ("offset_days", QT_TR_NOOP("Offset (days)")),
@@ -48,12 +48,14 @@ _ORPHANED_TASKS: List[tuple] = []
 # --- pure helpers (no widget needed) ---------------------------------------------------------
 
 def search_parameters(footprints, date_field: Optional[str] = None, date: Optional[QDate] = None,
-                      days_before: int = 10, days_after: int = 10, max_cloud: float = 3.0, product: int = 1,
-                      backend: int = 0, url: str = "", authcfg: str = "", output: str = "memory:") -> Dict[str, Any]:
+                      days_before: int = DEFAULT_DAYS_BEFORE, days_after: int = DEFAULT_DAYS_AFTER,
+                      max_cloud: float = DEFAULT_MAX_CLOUD, product: int = PRODUCT_LEVELS.index(DEFAULT_PRODUCT),
+                      backend: int = BACKEND_NAMES.index(DEFAULT_BACKEND), url: str = "", authcfg: str = "",
+                      output: str = "memory:") -> Dict[str, Any]:
     """The searchscenes parameters for the dock's choices.
 
     ``footprints`` a layer (or layer id); ``date_field`` each label's date, else ``date`` for all labels;
-    ``product`` and ``backend`` the indexes of the algorithm's enums (PRODUCT_LEVELS, BACKENDS order).
+    ``product`` and ``backend`` the indexes of the algorithm's enums (PRODUCT_LEVELS, BACKEND_NAMES order).
     """
     parameters: Dict[str, Any] = {
         "FOOTPRINTS": footprints, "DAYS_BEFORE": int(days_before), "DAYS_AFTER": int(days_after),
@@ -104,8 +106,7 @@ def display_value(value) -> str:
 
 
 def url_placeholder(backend: int) -> str:
-    info = BACKENDS[BACKEND_NAMES[backend]]
-    return info.default_url or tr("folder")
+    return BACKEND_CHOICES[backend].default_url or tr("folder")
 
 
 class _Feedback(QgsProcessingFeedback):
@@ -182,7 +183,8 @@ class SceneSearchDock(QgsDockWidget):
         self.days_after = QSpinBox(body)
         for box in (self.days_before, self.days_after):
             box.setRange(0, 365)
-            box.setValue(10)
+        self.days_before.setValue(DEFAULT_DAYS_BEFORE)
+        self.days_after.setValue(DEFAULT_DAYS_AFTER)
         window.addWidget(QLabel(tr("before"), body))
         window.addWidget(self.days_before)
         window.addWidget(QLabel(tr("after"), body))
@@ -191,16 +193,17 @@ class SceneSearchDock(QgsDockWidget):
         self.max_cloud = QDoubleSpinBox(body)
         self.max_cloud.setRange(0.0, 100.0)
         self.max_cloud.setDecimals(1)
-        self.max_cloud.setValue(3.0)
+        self.max_cloud.setValue(DEFAULT_MAX_CLOUD)
         self.max_cloud.setSuffix(" %")
         form.addRow(tr("Maximum cloud cover"), self.max_cloud)
         self.product_combo = QComboBox(body)
         self.product_combo.addItems(list(PRODUCT_LEVELS))
-        self.product_combo.setCurrentIndex(list(PRODUCT_LEVELS).index("L2A"))
+        self.product_combo.setCurrentIndex(PRODUCT_LEVELS.index(DEFAULT_PRODUCT))
         form.addRow(tr("Product"), self.product_combo)
         self.backend_combo = QComboBox(body)
-        for name in BACKEND_NAMES:
-            self.backend_combo.addItem(tr(BACKENDS[name].label), name)
+        for info in BACKEND_CHOICES:
+            self.backend_combo.addItem(tr(info.label), info.name)
+        self.backend_combo.setCurrentIndex(BACKEND_NAMES.index(DEFAULT_BACKEND))
         form.addRow(tr("Backend"), self.backend_combo)
         url_row = QHBoxLayout()
         self.url_edit = QLineEdit(body)

@@ -4,12 +4,13 @@
     matches = search_scenes(footprints, backend, days_before=10, days_after=10, max_cloud=3.0, product="L2A")
     write_matches_csv("matches.csv", matches)
 """
-from dataclasses import dataclass
-from typing import Callable, Dict, Optional, Tuple
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from ..errors import LabelMigrationError
-from .base import (CSV_COLUMNS, FootprintQuery, Match, Scene, SearchBackend, SearchWindow, rank_matches,
-                   search_scenes, write_matches_csv)
+from .base import (CSV_COLUMNS, DEFAULT_DAYS_AFTER, DEFAULT_DAYS_BEFORE, DEFAULT_MAX_CLOUD, DEFAULT_PRODUCT,
+                   FootprintQuery, Match, Scene, SearchBackend, SearchWindow, rank_matches, search_scenes,
+                   write_matches_csv)
 from ..http import basic_auth
 from .dhus import DEFAULT_URL as DHUS_URL, DhusBackend
 from .local import LocalArchiveBackend
@@ -19,21 +20,61 @@ from .stac import DEFAULT_URL as STAC_URL, StacBackend
 Credentials = Tuple[str, str]
 
 
+def QT_TR_NOOP(text: str) -> str:  # noqa: N802 (the name pylupdate5 looks for)
+    """Marks a label for the translation files (the Makefile's translations target reads this module too);
+    the adapters show it through tr(). The core itself has no Qt: this returns ``text``."""
+    return text
+
+
 @dataclass(frozen=True)
 class BackendInfo:
-    label: str  # as shown to users
+    name: str  # the registry name (make_backend, MigrationOptions.backend)
+    label: str  # as shown to users (translated by the adapters)
     default_url: Optional[str]
     factory: Callable[[Optional[str], Optional[Credentials]], SearchBackend]
 
 
-BACKENDS: Dict[str, BackendInfo] = {
-    "cdse-odata": BackendInfo("CDSE OData", ODATA_URL, lambda url, _credentials: ODataBackend(url)),
-    "stac": BackendInfo("STAC API", STAC_URL,
-                        lambda url, credentials: StacBackend(url, headers=basic_auth(credentials))),
-    "dhus": BackendInfo("DHuS (sentinelsat-style hub)", DHUS_URL,
-                        lambda url, credentials: DhusBackend(url, credentials)),
-    "local": BackendInfo("Local archive", None, lambda url, _credentials: LocalArchiveBackend(url or "")),
-}
+# The backends in the order of the BACKEND enum of searchscenes and migratelabels (and of the dock's list):
+# BACKEND=i in scripts, qgis_process calls and saved models (.model3) means BACKEND_CHOICES[i], so this order
+# never changes. A new backend goes at the end.
+BACKEND_CHOICES: Tuple[BackendInfo, ...] = (
+    BackendInfo("cdse-odata", QT_TR_NOOP("CDSE OData"), ODATA_URL, lambda url, _credentials: ODataBackend(url)),
+    BackendInfo("stac", QT_TR_NOOP("STAC API"), STAC_URL,
+                lambda url, credentials: StacBackend(url, headers=basic_auth(credentials))),
+    BackendInfo("dhus", QT_TR_NOOP("DHuS (sentinelsat-style hub)"), DHUS_URL,
+                lambda url, credentials: DhusBackend(url, credentials)),
+    BackendInfo("local", QT_TR_NOOP("Local archive"), None,
+                lambda url, _credentials: LocalArchiveBackend(url or "")),
+)
+BACKEND_NAMES: Tuple[str, ...] = tuple(info.name for info in BACKEND_CHOICES)
+BACKENDS: Dict[str, BackendInfo] = {info.name: info for info in BACKEND_CHOICES}
+DEFAULT_BACKEND = "cdse-odata"
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """The search parameters searchscenes and migratelabels share, as the core takes them (defaults: the
+    parameters' defaults)."""
+    backend: str = DEFAULT_BACKEND
+    url: Optional[str] = None  # None: the backend's default address
+    collection: Optional[str] = None
+    credentials: Optional[Credentials] = field(default=None, repr=False)
+    days_before: float = DEFAULT_DAYS_BEFORE
+    days_after: float = DEFAULT_DAYS_AFTER
+    max_cloud: Optional[float] = DEFAULT_MAX_CLOUD
+    product: Optional[str] = DEFAULT_PRODUCT
+
+    def as_dict(self) -> Dict[str, Any]:
+        """The fields by name (credentials included), e.g. for MigrationOptions(**options.as_dict(), ...)."""
+        return {item.name: getattr(self, item.name) for item in fields(self)}
+
+    def make_backend(self) -> SearchBackend:
+        return make_backend(self.backend, self.url, self.credentials)
+
+    def search_arguments(self) -> Dict[str, Any]:
+        """search_scenes' keyword arguments for the window, cloud, product and collection."""
+        return dict(days_before=self.days_before, days_after=self.days_after, max_cloud=self.max_cloud,
+                    product=self.product, collection=self.collection)
 
 
 def make_backend(name: str, url: Optional[str] = None, credentials: Optional[Credentials] = None) -> SearchBackend:
@@ -50,5 +91,6 @@ def make_backend(name: str, url: Optional[str] = None, credentials: Optional[Cre
     return info.factory(url or info.default_url, credentials)
 
 
-__all__ = ["BACKENDS", "CSV_COLUMNS", "FootprintQuery", "Match", "Scene", "SearchBackend", "SearchWindow",
-           "make_backend", "rank_matches", "search_scenes", "write_matches_csv"]
+__all__ = ["BACKENDS", "BACKEND_CHOICES", "BACKEND_NAMES", "CSV_COLUMNS", "DEFAULT_BACKEND", "FootprintQuery", "Match",
+           "Scene", "SearchBackend", "SearchOptions", "SearchWindow", "make_backend", "rank_matches", "search_scenes",
+           "write_matches_csv"]

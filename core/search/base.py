@@ -20,6 +20,14 @@ from ..rasters import srs_from_user
 
 PRODUCT_LEVELS = ("L1C", "L2A")
 MAX_WINDOW_DAYS = 3650  # days before or after a label's date (ten years: Sentinel-2 flies since 2015)
+# The search parameters' defaults, one for each, shared by searchscenes, migratelabels and the dock:
+DEFAULT_DAYS_BEFORE = 10  # the window around a label's date (a ~5-day revisit gives about four passes)
+DEFAULT_DAYS_AFTER = 10
+# Scene-wide cloud cover (%) is only a pre-filter: migratelabels rates the cloud over each label's own footprint
+# among the scenes that pass, and a scene cloudy elsewhere is often clear over the label, so a strict scene-wide
+# limit loses usable scenes; searchscenes ranks the scenes that pass by coverage, then cloud cover.
+DEFAULT_MAX_CLOUD = 30.0
+DEFAULT_PRODUCT = "L2A"
 LabelDate = Union[dt.date, dt.datetime]
 WarnCallback = Callable[[str], None]
 CSV_COLUMNS = ("label", "label_date", "id", "title", "backend", "datetime", "offset_days", "cloud_cover",
@@ -50,7 +58,8 @@ class SearchWindow:
             )
 
     @classmethod
-    def around(cls, date: LabelDate, days_before: float = 10, days_after: float = 10) -> "SearchWindow":
+    def around(cls, date: LabelDate, days_before: float = DEFAULT_DAYS_BEFORE,
+               days_after: float = DEFAULT_DAYS_AFTER) -> "SearchWindow":
         """The window from days_before before date to days_after after it; a bare date covers its whole day."""
         if isinstance(date, dt.datetime):
             first = last = as_utc(date)
@@ -252,8 +261,9 @@ def offset_days(scene_time: dt.datetime, label_date: Optional[LabelDate]) -> Opt
 
 # -- the search ------------------------------------------------------------------------------------
 
-def search_scenes(footprints: Sequence[FootprintQuery], backend: SearchBackend, days_before: float = 10,
-                  days_after: float = 10, max_cloud: Optional[float] = 3.0, product: Optional[str] = "L2A",
+def search_scenes(footprints: Sequence[FootprintQuery], backend: SearchBackend,
+                  days_before: float = DEFAULT_DAYS_BEFORE, days_after: float = DEFAULT_DAYS_AFTER,
+                  max_cloud: Optional[float] = DEFAULT_MAX_CLOUD, product: Optional[str] = DEFAULT_PRODUCT,
                   collection: Optional[str] = None, progress: Optional[ProgressCallback] = None,
                   is_cancelled: Optional[CancelCheck] = None, warn: Optional[WarnCallback] = None) -> List[Match]:
     """Scenes for each label footprint, ranked per label (rank 1 = best).

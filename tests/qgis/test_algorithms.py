@@ -94,7 +94,8 @@ def test_outputs_load_styled(run, inputs, tmp_path, loads_results_without_a_desk
     background = [c for c in label.renderer().classes() if c.value == 0]
     assert background and background[0].color.alpha() == 0
     first_class = [c for c in label.renderer().classes() if c.value == 1]
-    assert first_class[0].color.name() == "#ffd700"  # the fixed palette, the same in every layer
+    # core.classes.PALETTE's first colour (tab20 blue), the one segment writes into class 1's colour table too
+    assert first_class[0].color.name() == "#1f77b4"
 
     results = processing.runAndLoadResults("labelmigration:maskfootprint",
                                            {"INPUT": [geocoded], "OUTPUT": "TEMPORARY_OUTPUT"}, context=context)
@@ -102,6 +103,15 @@ def test_outputs_load_styled(run, inputs, tmp_path, loads_results_without_a_desk
     assert footprints.labelsEnabled()
     assert footprints.renderer().symbol().symbolLayer(0).brushStyle() == 0  # Qt.NoBrush
     project.removeAllMapLayers()
+
+
+def test_labels_without_a_colour_table_take_the_core_palette(qgis_app):
+    """processing/styles has no palette of its own: class i is core.classes.palette_colour(i) as a QColor."""
+    from labelmigration.core.classes import PALETTE, palette_colour
+    from labelmigration.processing.styles import class_colour
+
+    for index in range(1, len(PALETTE) + 3):
+        assert class_colour(index).getRgb() == (*palette_colour(index), 255)
 
 
 def test_stackbands(run, tmp_path):

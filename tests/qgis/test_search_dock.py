@@ -53,7 +53,7 @@ def test_pure_parameter_builders():
     from labelmigration.ui.search_dock import download_parameters, search_parameters, url_placeholder
 
     assert search_parameters("layer", None, QDate(2020, 8, 15), backend=3, url=" /data ") == {
-        "FOOTPRINTS": "layer", "DAYS_BEFORE": 10, "DAYS_AFTER": 10, "MAX_CLOUD": 3.0, "PRODUCT": 1, "BACKEND": 3,
+        "FOOTPRINTS": "layer", "DAYS_BEFORE": 10, "DAYS_AFTER": 10, "MAX_CLOUD": 30.0, "PRODUCT": 1, "BACKEND": 3,
         "URL": "/data", "OUTPUT": "memory:", "DATE": "2020-08-15"}
     with_field = search_parameters("layer", "date", QDate(2020, 8, 15), authcfg="abc1234")
     assert with_field["DATE_FIELD"] == "date" and "DATE" not in with_field and with_field["AUTHCFG"] == "abc1234"
@@ -66,7 +66,8 @@ def test_pure_parameter_builders():
 
 def test_dock_defaults(dock):
     assert dock.days_before.value() == 10 and dock.days_after.value() == 10
-    assert dock.max_cloud.value() == 3.0 and dock.product_combo.currentText() == "L2A"
+    # the algorithms' defaults (core.search.base; MAX_CLOUD 30 since issue 17)
+    assert dock.max_cloud.value() == 30.0 and dock.product_combo.currentText() == "L2A"
     assert [dock.backend_combo.itemData(i) for i in range(dock.backend_combo.count())] == \
         ["cdse-odata", "stac", "dhus", "local"]
     dock.backend_combo.setCurrentIndex(3)

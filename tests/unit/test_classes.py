@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from labelmigration.core.classes import (ClassConfig, color_table, decode_rgb, display_colours, encode_rgb,
-                                         load_class_config, qgis_filter)
+from labelmigration.core.classes import (PALETTE, ClassConfig, color_table, decode_rgb, display_colours, encode_rgb,
+                                         load_class_config, palette_colour, palette_colours, qgis_filter)
 from labelmigration.core.errors import LabelMigrationError
 from labelmigration.core.rasters import color_table_from
 
@@ -187,3 +187,37 @@ def test_config_files_and_texts_over_the_metadata_limit_are_not_read(tmp_path):
 def test_a_folder_is_no_config_file(tmp_path):
     with pytest.raises(LabelMigrationError, match=r"neither JSON nor a file that can be read: '.*' is a folder"):
         load_class_config(str(tmp_path))
+
+
+# matplotlib's tab20 in the order core/classes.py has always listed it: the colour tables that segment and
+# rasterizelabels wrote before the palette had one home (processing/styles.py's own gold-first palette went away)
+TAB20 = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
+         (227, 119, 194), (188, 189, 34), (23, 190, 207), (127, 127, 127), (174, 199, 232), (255, 187, 120),
+         (152, 223, 138), (255, 152, 150), (197, 176, 213), (196, 156, 148), (247, 182, 210), (219, 219, 141),
+         (158, 218, 229), (199, 199, 199))
+
+
+def test_the_one_palette():
+    assert PALETTE == TAB20 and len(set(PALETTE)) == len(PALETTE)
+    assert [palette_colour(i) for i in (1, 2, 20, 21, 22)] == [TAB20[0], TAB20[1], TAB20[19], TAB20[0], TAB20[1]]
+    assert palette_colours(3) == {0: (0, 0, 0), 1: TAB20[0], 2: TAB20[1], 3: TAB20[2]}
+    # near-black classes get the palette's colours in order, skipping those the config itself uses
+    config = load_class_config([{"name": "a", "color": "#ff7f0e", "filter": "x"},
+                                {"name": "b", "color": "#010101", "filter": "y"},
+                                {"name": "c", "color": "#020202", "filter": "z"}])
+    assert display_colours(config) == {0: (0, 0, 0), 1: TAB20[1], 2: TAB20[0], 3: TAB20[2]}
+
+
+def test_no_second_palette_in_the_sources():
+    """A list of colours anywhere else in the plugin would be a second palette that drifts from this one."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    hex_list = re.compile(r'("#[0-9a-fA-F]{6}",\s*){2,}"#[0-9a-fA-F]{6}"')
+    rgb_list = re.compile(r'(\(\d{1,3}, \d{1,3}, \d{1,3}\),\s*){3,}')
+    sources = [p for folder in ("core", "processing", "ui") for p in (root / folder).rglob("*.py")]
+    offenders = [str(p.relative_to(root)) for p in sources
+                 if p.name != "classes.py" and (hex_list.search(p.read_text(encoding="utf-8"))
+                                                 or rgb_list.search(p.read_text(encoding="utf-8")))]
+    assert sources and offenders == []

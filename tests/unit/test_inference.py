@@ -122,6 +122,35 @@ def test_bands_by_explicit_numbers_names_and_default(tmp_path):
         inference.select_bands(dataset, model, [7, 1, 2])
 
 
+def test_landsat_nir08_is_nir_only_where_no_band_is_nir(tmp_path):
+    """Expected from the STAC catalogues' asset names: landsat-c2-l2 (Earth Search, Planetary Computer) calls
+    Landsat's NIR band nir08; Earth Search's sentinel-2-l2a calls B08 nir and B8A nir08."""
+    bands = {"bands": ["blue", "red", "nir"]}
+    model = inference.load_model(str(conv_model(tmp_path / "m.onnx", W1, B1, metadata=bands)))
+    landsat = _raster(tmp_path / "landsat.tif", _dn(np.random.default_rng(5), 4, 8, 8),
+                      descriptions=["blue", "green", "red", "nir08"])
+    assert inference.select_bands(gdal.Open(landsat), model) == [1, 3, 4]
+    sentinel = _raster(tmp_path / "s2.tif", _dn(np.random.default_rng(5), 5, 8, 8),
+                       descriptions=["blue", "red", "nir08", "nir", "swir16"])
+    assert inference.select_bands(gdal.Open(sentinel), model) == [1, 2, 4]
+
+
+def test_unnamed_bands_are_read_in_order_and_the_decision_is_reported(tmp_path):
+    dn = _dn(np.random.default_rng(6), 4, 8, 8)
+    image = _raster(tmp_path / "in.tif", dn)  # no band descriptions at all
+    model = conv_model(tmp_path / "m.onnx", W1, B1, metadata={"bands": ["blue", "green", "red"],
+                                                              "reflectance_scale": 0.0001})
+    notes = []
+    assert inference.select_bands(gdal.Open(image), inference.load_model(str(model)), notes=notes) == [1, 2, 3]
+    assert "carry no names" in notes[0] and "blue, green, red" in notes[0]
+    result = inference.predict_raster(image, str(model), {"probability": str(tmp_path / "p.tif")}, tile_size=8)
+    assert any("carry no names" in warning for warning in result.warnings)
+    np.testing.assert_allclose(_read(str(tmp_path / "p.tif"))[0], conv_reference(dn[:3] * 0.0001, W1, B1), atol=1e-6)
+    partly = _raster(tmp_path / "partly.tif", dn, descriptions=["blue", "", "", ""])
+    with pytest.raises(LabelMigrationError, match="green"):  # some names: matched by name, no guessing
+        inference.select_bands(gdal.Open(partly), inference.load_model(str(model)))
+
+
 def test_missing_band_is_named_with_the_rasters_bands(tmp_path):
     image = _raster(tmp_path / "in.tif", _dn(np.random.default_rng(4), 3, 8, 8),
                     descriptions=["blue", "green", "red"])
