@@ -7,9 +7,10 @@ Builds once (cached in bench/.cache/) a uint16 L1C GeoTIFF of about --megapixels
 DN = reflectance * 10000, nodata 0, 13 bands named B01..B12, tiled, DEFLATE, EPSG:32633 as in
 bbox.geojson), then times on its pixels, each contender in a fresh subprocess so peak RSS is its own:
 
-  cloudmask     our engine (core.inference.predict_raster) with the bundled models/cloud_s2_4band.onnx
+  cloudmask     our engine (core.cloud_classes.predict_clouds, as cloudmask runs it) with the bundled
+                models/cloud_s2_4band.onnx
   ukis-engine   our engine with ukis-csmask's 4-band L1C model (core.csmask.ukis_model("4b-l1c"),
-                only_class=cloud: the mask cloudmask makes with it)
+                its cloud class: the mask cloudmask makes with it)
   ukis-ort      bare onnxruntime on the same model: the raster's 4 bands scaled and held in memory,
                 session.run over the engine's tiles (same tile size, positions, batch size), nothing else
   ukis-csmask   ukis_csmask.CSmask(img, band_order, "l1c") on the same 4 bands in memory (its defaults)
@@ -151,9 +152,10 @@ def read_bands(dataset, numbers, convert, layout="chw"):
 # --- contenders (each runs in its own subprocess and returns the seconds it times) -----------------
 
 def _engine(input_path, model_path, out, **extra):
-    from labelmigration.core.inference import predict_raster
+    """The cloud mask as cloudmask makes it (core.cloud_classes.predict_clouds: cloud = the cloud class)."""
+    from labelmigration.core.cloud_classes import predict_clouds
     started = time.perf_counter()
-    predict_raster(str(input_path), str(model_path), {"classes": f"{out}/mask.tif"}, **extra)
+    predict_clouds(str(input_path), str(model_path), {"classes": f"{out}/mask.tif"}, **extra)
     return time.perf_counter() - started
 
 
@@ -162,9 +164,9 @@ def step_cloudmask(input_path, out, model):
 
 
 def step_ukis_engine(input_path, out, _model):
-    from labelmigration.core.csmask import CLOUD_CLASS, ukis_model
+    from labelmigration.core.csmask import ukis_model
     path, info = ukis_model(UKIS_VARIANT)
-    return _engine(input_path, path, out, model_info=info, only_class=CLOUD_CLASS)  # as cloudmask runs it
+    return _engine(input_path, path, out, model_info=info)
 
 
 def step_ukis_ort(input_path, _out, _model):

@@ -53,7 +53,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--steps", type=int, default=60, help="training steps per epoch")
     p.add_argument("--learning-rate", type=float, default=4e-3)
-    p.add_argument("--widths", default="8,16,32,64", help="channels per encoder level")
+    p.add_argument("--widths", default="8,16,32,64,128", help="channels per encoder level (one level per width)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     p.add_argument("--install", action="store_true", help="copy the model and its card into models/")

@@ -19,7 +19,7 @@ import torch
 from torch.nn import functional as F
 
 from .metrics import Counts
-from .model import CloudUNet
+from .model import CloudUNet, SpectralShape
 from .paste import paste_clouds
 from .scene import CLASS_NAMES, CLOUD, IGNORE, NOT_CLOUD, SHADOW, Scene
 from .synthetic import SceneGenerator, SyntheticConfig
@@ -33,7 +33,7 @@ TOA_SOURCES = ("l8biome", "eolearn")
 @dataclass
 class TrainConfig:
     bands: Tuple[str, ...] = ("blue", "green", "red", "nir")
-    widths: Tuple[int, ...] = (8, 16, 32, 64)
+    widths: Tuple[int, ...] = (8, 16, 32, 64, 128)
     patch: int = 160
     batch: int = 16
     epochs: int = 12
@@ -121,7 +121,9 @@ class MixedSampler:
         if rng.uniform() < 0.5:
             image, label = image[:, :, ::-1], label[:, ::-1]
             soft = None if soft is None else soft[:, :, ::-1]
-        gain = rng.uniform(0.85, 1.15) * rng.uniform(0.96, 1.04, (image.shape[0], 1, 1))
+        # one gain for all bands (illumination, calibration); per band at most 1 %: the shape of the spectrum
+        # is what tells bright ground from cloud (training/model.py SpectralShape)
+        gain = rng.uniform(0.85, 1.15) * rng.uniform(0.99, 1.01, (image.shape[0], 1, 1))
         image = image * gain.astype(np.float32) + rng.normal(0, 0.005, image.shape).astype(np.float32)
         nodata = np.isnan(image).any(axis=0)
         image = np.nan_to_num((image - self.mean) / self.std, nan=0.0)
@@ -227,7 +229,7 @@ def train(config: TrainConfig, scenes: Sequence[Scene], log: Callable[[str], Non
     rng = np.random.default_rng(config.seed)
     mean, std = band_statistics([s for s in scenes if s.source != "synthetic"] or scenes)
     sampler = MixedSampler(scenes, config, mean, std, rng)
-    model = CloudUNet(len(config.bands), CLASSES, config.widths)
+    model = CloudUNet(len(config.bands), CLASSES, config.widths, SpectralShape(config.bands, mean, std))
     model.probabilities = False
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, config.learning_rate,
@@ -259,7 +261,8 @@ def save(trained: TrainedModel, path: Path) -> None:
 def load(path: Path) -> TrainedModel:
     saved = torch.load(path, map_location="cpu", weights_only=False)
     config = saved["config"]
-    model = CloudUNet(len(config["bands"]), CLASSES, tuple(config["widths"]))
+    model = CloudUNet(len(config["bands"]), CLASSES, tuple(config["widths"]),
+                      SpectralShape(config["bands"], saved["mean"], saved["std"]))
     model.load_state_dict(saved["state"])
     model.eval()
     return TrainedModel(model, saved["mean"], saved["std"], config, 0.0)

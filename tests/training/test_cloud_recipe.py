@@ -95,8 +95,8 @@ def test_cross_validation_never_scores_a_scene_its_model_trained_on(tmp_path, mo
     from labelmigration.training.model import CloudUNet
     from labelmigration.training.train import TrainConfig, TrainedModel
 
-    scenes = [_scene(f"Barren_{i:02d}_0000", "l8biome") for i in range(4)] + [_scene("chip_0", "oncloudn"),
-                                                                               _scene("synthetic-0", "synthetic")]
+    scenes = [_scene(f"Barren_{i:02d}_0000", "l8biome") for i in range(4)]
+    scenes += [_scene("chip_0", "oncloudn"), _scene("synthetic-0", "synthetic")]
     seen = []
 
     def recording_train(config, training, log=print):
