@@ -62,8 +62,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def load_scenes(args, bands, log):
     scenes = crossval.real_scenes(args.data, bands)
-    if bands == SIX_BANDS:
-        scenes = [s for s in scenes if s.source != "oncloudn"]
     for spec in args.extra:
         kind = datasets.parse_source_spec(spec)[0]
         scenes += [replace(datasets.as_cloud_or_not(datasets.select_bands(s, bands)), source=f"extra-{kind}")

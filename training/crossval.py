@@ -27,10 +27,12 @@ LEVEL = {"l8biome": "l1c", "oncloudn": "l2a", "eolearn": "l1c", "synthetic": "l1
 
 
 def real_scenes(data: Path, bands: Sequence[str]) -> List[Scene]:
-    """L8 Biome patches, On Cloud N chips (cloud / not cloud) and eo-learn's frames (unlabelled)."""
+    """L8 Biome patches, On Cloud N chips (cloud / not cloud; only where they have all ``bands``) and eo-learn's
+    frames (unlabelled)."""
     scenes = [datasets.select_bands(s, bands) for s in datasets.read_l8biome(data / "l8biome" / "l8biome_lkpeng.npz")]
     chips = datasets.read_oncloudn(data / "oncloudn" / "oncloudn_5chips.npz")
-    scenes += [datasets.as_cloud_or_not(datasets.select_bands(s, bands)) for s in chips]
+    scenes += [datasets.as_cloud_or_not(datasets.select_bands(s, bands)) for s in chips
+               if set(bands) <= set(s.bands)]  # the chips have no SWIR: a 6-band model trains without them
     frames = data / "eolearn_s2" / "REFERENCE_SCENES.npy"
     if frames.exists():
         columns = [EOLEARN_BANDS.index(name) for name in bands]

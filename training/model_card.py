@@ -61,6 +61,7 @@ def write_model_card(path: Path, name: str, summary: dict) -> Path:
                f"{config['patch']} --synthetic {config['synthetic']} --widths {config['widths']} "
                f"--seed {config['seed']} --install")
     minutes = summary["crossval_seconds"] / 60, summary["training_seconds"] / 60
+    six_band_note = " Not in this 6-band variant: the chips have no SWIR bands." if config["bands"] == "6" else ""
     card = f"""# {name}: Label Migration's cloud and cloud-shadow model
 
 A small U-Net (training/model.py, encoder widths {config['widths']}) that marks clear ground, cloud and
@@ -87,7 +88,7 @@ teacher (ukis-csmask), by one command (below), and exported to ONNX with the plu
   scene, from 8 biomes including snow and ice, barren (desert), urban and water, with human labels
   clear, thick cloud, thin cloud and cloud shadow.
 - **On Cloud N**: 5 real Sentinel-2 L2A chips (512 x 512, 10 m) with human cloud labels; their
-  "not cloud" is read as "clear or shadow" (the loss scores the two together there).
+  "not cloud" is read as "clear or shadow" (the loss scores the two together there).{six_band_note}
 - **eo-learn**: 5 real Sentinel-2 L1C frames of one area without labels (teacher labels only).
 - **Synthetic**: {config['synthetic']} generated scenes of 256 px (training/synthetic.py), cloud or not.
 - **Pasted clouds**: while training, fractal clouds and their cast shadows are mixed physically into

@@ -191,6 +191,28 @@ def test_training_command_runs_from_scratch(tmp_path, repo_root):
     assert not (repo_root / "models" / "toy.onnx").exists()
 
 
+@pytest.mark.slow
+def test_training_command_makes_the_six_band_variant(tmp_path, repo_root):
+    """--bands 6: blue to nir plus swir16 and swir22; On Cloud N (no SWIR) sits out, Biome and eo-learn train."""
+    pytest.importorskip("ukis_csmask", reason="the teacher labels come from ukis-csmask (requirements-dev.txt)")
+    onnx = pytest.importorskip("onnx")
+    data, out = tmp_path / "data", tmp_path / "run"
+    write_toy_data(data, np.random.default_rng(1))
+    command = [sys.executable, "-m", "training.cloud", "--data", str(data), "--out", str(out), "--name", "toy6",
+               "--bands", "6", "--folds", "2", "--synthetic", "2", "--patch", "32", "--batch", "2", "--epochs", "1",
+               "--steps", "2", "--widths", "4,8,8"]
+    env = dict(os.environ)
+    env.pop("QGIS_CUSTOM_CONFIG_PATH", None)
+    result = subprocess.run(command, cwd=repo_root, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert "oncloudn" not in summary["scenes"] and len(summary["scenes"]["l8biome"]) == 4
+    meta = {p.key: json.loads(p.value) for p in onnx.load(str(out / "toy6.onnx")).metadata_props}
+    assert meta["bands"] == ["blue", "green", "red", "nir", "swir16", "swir22"]
+    card = (out / "toy6.md").read_text()
+    assert "B11 (SWIR 1.6 um)" in card and "Not in this 6-band variant" in card
+
+
 def _toy_scenes():
     generator = SceneGenerator(SyntheticConfig(size=48))
     scenes = []
