@@ -21,7 +21,7 @@ from typing import List, Optional
 import numpy as np
 
 from . import crossval, datasets
-from .train import TrainConfig, save, train
+from .train import TrainConfig, band_range, save, train
 from .overlay import overlay_png
 from .export import export_onnx, model_metadata, parity
 from .scene import CLASS_NAMES, CLOUD, SHADOW
@@ -116,7 +116,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     save(trained, out / "model.pt")
     training_pixels = [s for s in scenes if s.source != "synthetic"]
     metadata = model_metadata(bands, trained.mean, trained.std, class_names=CLASS_NAMES,
-                              reflectance_range=_range(training_pixels))
+                              reflectance_range=band_range(training_pixels))
     onnx_path = export_onnx(trained.model, out / f"{args.name}.onnx", metadata)
     difference = parity(trained.model, onnx_path)
     log(f"ONNX export {onnx_path} ({onnx_path.stat().st_size / 1e6:.2f} MB), max |onnxruntime - torch| = "
@@ -140,11 +140,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         shutil.copyfile(card, models / card.name)
         log(f"installed {models / onnx_path.name} and {models / card.name}")
     return 0
-
-
-def _range(scenes) -> List[List[float]]:
-    sample = np.concatenate([s.image.reshape(s.image.shape[0], -1)[:, ::7] for s in scenes], axis=1)
-    return [[float(low), float(high)] for low, high in zip(np.nanmin(sample, axis=1), np.nanmax(sample, axis=1))]
 
 
 if __name__ == "__main__":

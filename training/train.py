@@ -52,10 +52,21 @@ class TrainConfig:
     threads: int = 0
 
 
+def _pixel_sample(scenes: Sequence[Scene], step: int) -> np.ndarray:
+    """(bands, pixels): every ``step``-th pixel of every scene (NaN kept)."""
+    return np.concatenate([s.image.reshape(s.image.shape[0], -1)[:, ::step] for s in scenes], axis=1)
+
+
 def band_statistics(scenes: Sequence[Scene]) -> Tuple[List[float], List[float]]:
-    """Per-band mean and standard deviation of the training pixels, each source weighed by its share."""
-    sample = np.concatenate([s.image.reshape(s.image.shape[0], -1)[:, ::5] for s in scenes], axis=1)
+    """Per-band mean and standard deviation of the training pixels (NaN ignored)."""
+    sample = _pixel_sample(scenes, 5)
     return [float(v) for v in np.nanmean(sample, axis=1)], [float(v) for v in np.nanstd(sample, axis=1) + 1e-6]
+
+
+def band_range(scenes: Sequence[Scene]) -> List[List[float]]:
+    """Per band [min, max] of the training pixels (NaN ignored): the metadata's input_range."""
+    sample = _pixel_sample(scenes, 7)
+    return [[float(low), float(high)] for low, high in zip(np.nanmin(sample, axis=1), np.nanmax(sample, axis=1))]
 
 
 class MixedSampler:
@@ -256,13 +267,3 @@ def train(config: TrainConfig, scenes: Sequence[Scene], log: Callable[[str], Non
 def save(trained: TrainedModel, path: Path) -> None:
     torch.save({"state": {k: v.detach().clone() for k, v in trained.model.state_dict().items()},
                 "config": trained.config, "mean": trained.mean, "std": trained.std}, path)
-
-
-def load(path: Path) -> TrainedModel:
-    saved = torch.load(path, map_location="cpu", weights_only=False)
-    config = saved["config"]
-    model = CloudUNet(len(config["bands"]), CLASSES, tuple(config["widths"]),
-                      SpectralShape(config["bands"], saved["mean"], saved["std"]))
-    model.load_state_dict(saved["state"])
-    model.eval()
-    return TrainedModel(model, saved["mean"], saved["std"], config, 0.0)

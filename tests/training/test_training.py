@@ -158,6 +158,14 @@ def write_toy_data(folder, rng):
     np.save(folder / "eolearn_s2" / "REFERENCE_SCENES.npy", rng.uniform(0, 0.3, (5, 20, 20, 13)).astype(np.float32))
 
 
+def run_training(command, repo_root):
+    """The training command as a user runs it, outside any QGIS profile."""
+    env = dict(os.environ)
+    env.pop("QGIS_CUSTOM_CONFIG_PATH", None)
+    result = subprocess.run(command, cwd=repo_root, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
 @pytest.mark.slow
 def test_training_command_runs_from_scratch(tmp_path, repo_root):
     """`python -m training.cloud` end to end at toy size: teacher, folds, final model, export, parity, card."""
@@ -168,10 +176,7 @@ def test_training_command_runs_from_scratch(tmp_path, repo_root):
     command = [sys.executable, "-m", "training.cloud", "--data", str(data), "--out", str(out), "--name", "toy",
                "--folds", "2", "--synthetic", "2", "--patch", "32", "--batch", "2", "--epochs", "1", "--steps", "2",
                "--widths", "4,8,8,8"]
-    env = dict(os.environ)
-    env.pop("QGIS_CUSTOM_CONFIG_PATH", None)
-    result = subprocess.run(command, cwd=repo_root, env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    run_training(command, repo_root)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["parity"] < 1e-4
     # every labelled scene is scored exactly once, by the fold that held it out
@@ -201,10 +206,7 @@ def test_training_command_makes_the_six_band_variant(tmp_path, repo_root):
     command = [sys.executable, "-m", "training.cloud", "--data", str(data), "--out", str(out), "--name", "toy6",
                "--bands", "6", "--folds", "2", "--synthetic", "2", "--patch", "32", "--batch", "2", "--epochs", "1",
                "--steps", "2", "--widths", "4,8,8"]
-    env = dict(os.environ)
-    env.pop("QGIS_CUSTOM_CONFIG_PATH", None)
-    result = subprocess.run(command, cwd=repo_root, env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    run_training(command, repo_root)
     summary = json.loads((out / "summary.json").read_text())
     assert "oncloudn" not in summary["scenes"] and len(summary["scenes"]["l8biome"]) == 4
     meta = {p.key: json.loads(p.value) for p in onnx.load(str(out / "toy6.onnx")).metadata_props}
