@@ -7,9 +7,9 @@ Builds once (cached in bench/.cache/) a uint16 L1C GeoTIFF of about --megapixels
 DN = reflectance * 10000, nodata 0, 13 bands named B01..B12, tiled, DEFLATE, EPSG:32633 as in
 bbox.geojson), then times on its pixels, each contender in a fresh subprocess so peak RSS is its own:
 
-  cloudmask     our engine (core.cloud_classes.predict_clouds, as cloudmask runs it) with the bundled
+  cloudmask     our engine (core.models.cloud_classes.predict_clouds, as cloudmask runs it) with the bundled
                 models/cloud_s2_4band.onnx
-  ukis-engine   our engine with ukis-csmask's 4-band L1C model (core.csmask.ukis_model("4b-l1c"),
+  ukis-engine   our engine with ukis-csmask's 4-band L1C model (core.models.csmask.ukis_model("4b-l1c"),
                 its cloud class: the mask cloudmask makes with it)
   ukis-ort      bare onnxruntime on the same model: the raster's 4 bands scaled and held in memory,
                 session.run over the engine's tiles (same tile size, positions, batch size), nothing else
@@ -152,8 +152,8 @@ def read_bands(dataset, numbers, convert, layout="chw"):
 # --- contenders (each runs in its own subprocess and returns the seconds it times) -----------------
 
 def _engine(input_path, model_path, out, **extra):
-    """The cloud mask as cloudmask makes it (core.cloud_classes.predict_clouds: cloud = the cloud class)."""
-    from labelmigration.core.cloud_classes import predict_clouds
+    """The cloud mask as cloudmask makes it (core.models.cloud_classes.predict_clouds: cloud = the cloud class)."""
+    from labelmigration.core.models.cloud_classes import predict_clouds
     started = time.perf_counter()
     predict_clouds(str(input_path), str(model_path), {"classes": f"{out}/mask.tif"}, **extra)
     return time.perf_counter() - started
@@ -164,7 +164,7 @@ def step_cloudmask(input_path, out, model):
 
 
 def step_ukis_engine(input_path, out, _model):
-    from labelmigration.core.csmask import ukis_model
+    from labelmigration.core.models.csmask import ukis_model
     path, info = ukis_model(UKIS_VARIANT)
     return _engine(input_path, path, out, model_info=info)
 
@@ -175,9 +175,9 @@ def step_ukis_ort(input_path, _out, _model):
     import types
     import numpy as np
     import onnxruntime as ort
-    from labelmigration.core.csmask import ukis_model
-    from labelmigration.core.inference import (predict_raster, providers, resolve_tiling, scaling_for,
-                                               tile_starts)
+    from labelmigration.core.models.csmask import ukis_model
+    from labelmigration.core.models.inference import (predict_raster, providers, resolve_tiling, scaling_for,
+                                                      tile_starts)
     path, info = ukis_model(UKIS_VARIANT)
     batch_size = inspect.signature(predict_raster).parameters["batch_size"].default
     dataset, numbers = open_bands(input_path, info.bands or RGBN)
@@ -244,8 +244,8 @@ def unavailable(name, model):
     from importlib.util import find_spec
     if name == "cloudmask" and not Path(model).is_file():
         return f"{model} does not exist yet (pass --model to time another)"
-    if name.startswith("ukis-") and find_spec("labelmigration.core.csmask") is None:
-        return "core/csmask.py (ukis_model) is not there yet"
+    if name.startswith("ukis-") and find_spec("labelmigration.core.models.csmask") is None:
+        return "core/models/csmask.py (ukis_model) is not there yet"
     if name == "ukis-csmask" and find_spec("ukis_csmask") is None:
         return "ukis-csmask is not installed (pip install ukis-csmask==1.0.0)"
     if name == "s2cloudless" and s2cloudless_python() is None:

@@ -9,7 +9,7 @@ over the tile, dated between the products. Then times, each contender in a fresh
 
 - sequential: the seed's approach, one label after another: a plain loop calling the same per-label
   core function (core.migrate.migrate_label: search, rate by footprint cloud, crop, verify), with band
-  files kept open between labels as migrate_labels keeps them (core.safe_stack.reusing_band_files);
+  files kept open between labels as migrate_labels keeps them (core.sentinel2.safe_stack.reusing_band_files);
 - pool: core.migrate.migrate_labels with its local thread pool (the default; one thread per core);
 - dask: migrate_labels with EXECUTOR = a dask.distributed LocalCluster of 2 worker processes
   (1 thread each), started inside the contender's process.
@@ -107,8 +107,8 @@ def options(archive: Path, **changes):
 
 def step_sequential(labels, archive, out):
     from labelmigration.core.migrate import migrate_label, prepare_tasks, write_matches
-    from labelmigration.core.rasters import gdal_errors
-    from labelmigration.core.safe_stack import reusing_band_files
+    from labelmigration.core.util.rasters import gdal_errors
+    from labelmigration.core.sentinel2.safe_stack import reusing_band_files
     tasks = prepare_tasks(str(labels), options(archive), out)
     with gdal_errors(), reusing_band_files():  # as migrate_labels does: decoded JP2 tiles serve the next label
         rows = [migrate_label(task)["row"] for task in tasks]

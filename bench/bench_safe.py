@@ -79,17 +79,17 @@ def label_path(workdir: Path, product) -> Path:
 # --- contenders (each runs in its own subprocess) ---------------------------------------------------
 
 def step_cropscene(zip_path, label, out):
-    from labelmigration.core.crop import crop_scene
+    from labelmigration.core.labels.crop import crop_scene
     crop_scene(zip_path, label, f"{out}/image.tif", f"{out}/label.tif")
 
 
 def step_gdalwarp(zip_path, label, out):
     """The same window, bands and resampling with bare GDAL calls (no pairing, no masking)."""
     from osgeo import gdal
-    from labelmigration.core.crop import footprint_window
-    from labelmigration.core.footprint import transform_geometry, valid_outline
-    from labelmigration.core.rasters import srs_of
-    from labelmigration.core.safe import open_safe
+    from labelmigration.core.labels.crop import footprint_window
+    from labelmigration.core.labels.footprint import transform_geometry, valid_outline
+    from labelmigration.core.util.rasters import srs_of
+    from labelmigration.core.sentinel2.safe import open_safe
     gdal.UseExceptions()
     product = open_safe(zip_path)
     label_dataset = gdal.Open(label)
@@ -126,7 +126,7 @@ def step_seed(zip_path, label, out):
     from rasterio.enums import Resampling
     from rasterio.warp import transform_geom
     from shapely.geometry import box, mapping
-    from labelmigration.core.safe import open_safe
+    from labelmigration.core.sentinel2.safe import open_safe
     extracted = Path(out) / "extracted"
     with zipfile.ZipFile(zip_path) as archive:
         archive.extractall(extracted)
@@ -156,7 +156,7 @@ def _affine(product):
 
 
 def step_safetogeotiff(zip_path, _label, out):
-    from labelmigration.core.convert import safe_to_geotiff
+    from labelmigration.core.sentinel2.convert import safe_to_geotiff
     safe_to_geotiff(zip_path, f"{out}/converted.tif", include_scl=True)
 
 
@@ -164,7 +164,7 @@ def _gdal_conversion(zip_path, out, warp: bool):
     """Every band on the 10 m grid through one VRT per band (gdalwarp's with -srcnodata 0 when warp,
     else gdalbuildvrt's), stacked with gdalbuildvrt -separate and written by gdal_translate."""
     from osgeo import gdal
-    from labelmigration.core.safe import open_safe
+    from labelmigration.core.sentinel2.safe import open_safe
     gdal.UseExceptions()
     product = open_safe(zip_path)
     side = product.grid.size(10)[0] * 10
@@ -245,7 +245,7 @@ def main():
     workdir = Path(arguments.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     zip_path = product_path(workdir, arguments.size, arguments.noise_dn)
-    from labelmigration.core.safe import open_safe
+    from labelmigration.core.sentinel2.safe import open_safe
     label = label_path(workdir, open_safe(str(zip_path)))
     print(f"product {zip_path.name}, {zip_path.stat().st_size / 1e9:.2f} GB; label {label.name}; "
           f"{os.cpu_count()} cores", flush=True)

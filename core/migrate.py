@@ -30,26 +30,27 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from osgeo import gdal, ogr, osr
 
-from . import limits
-from .crop import CropResult, crop_scene
-from .dates import compile_date_pattern, date_in_text
-from .dependencies import require
-from .download import CDSE_TOKEN_URL, MAX_CONNECTIONS, CdseToken, download, download_lock
-from .errors import Cancelled, LabelMigrationError
-from .footprint import WGS84, label_footprint, label_name
-from .geocode import geocode_mask
-from .match_table import ALREADY_DONE, MATCHES_NAME, read_matches, write_matches
-from .match_table import COLUMNS as MATCH_COLUMNS
-from .match_table import NUMERIC_COLUMNS as _NUMERIC_COLUMNS
-from .http import basic_auth
-from .outputs import atomic_output, atomic_outputs
-from .paths import MAX_NAME_LENGTH, is_within, nearest_existing_folder, path_inside, safe_file_name, unreadable_reason
-from .cloud_classes import MASK_CLEAR, MASK_CLOUD, MASK_NODATA, MASK_SHADOW, cloud_classes
-from .plugin_files import BUNDLED_CLOUD_MODEL
-from .progress import CancelCheck, ProgressCallback, Steps
-from .rasters import check_raster_size, gdal_errors, grid_difference, has_geotransform, open_raster, srs_from_user
-from .safe import NATIVE_RESOLUTION, is_safe_product
-from .safe_stack import begin_reusing_band_files, end_reusing_band_files, reusing_band_files
+from .util import limits
+from .labels.crop import CropResult, crop_scene
+from .util.dates import compile_date_pattern, date_in_text
+from .install.dependencies import require
+from .net.download import CDSE_TOKEN_URL, MAX_CONNECTIONS, CdseToken, download, download_lock
+from .util.errors import Cancelled, LabelMigrationError
+from .labels.footprint import WGS84, label_footprint, label_name
+from .labels.geocode import geocode_mask
+from .migration.match_table import ALREADY_DONE, MATCHES_NAME, read_matches, write_matches
+from .migration.match_table import COLUMNS as MATCH_COLUMNS
+from .migration.match_table import NUMERIC_COLUMNS as _NUMERIC_COLUMNS
+from .net.http import basic_auth
+from .util.outputs import atomic_output, atomic_outputs
+from .util.paths import (MAX_NAME_LENGTH, is_within, nearest_existing_folder, path_inside, safe_file_name,
+                         unreadable_reason)
+from .models.cloud_classes import MASK_CLEAR, MASK_CLOUD, MASK_NODATA, MASK_SHADOW, cloud_classes
+from .util.plugin_files import BUNDLED_CLOUD_MODEL
+from .util.progress import CancelCheck, ProgressCallback, Steps
+from .util.rasters import check_raster_size, gdal_errors, grid_difference, has_geotransform, open_raster, srs_from_user
+from .sentinel2.safe import NATIVE_RESOLUTION, is_safe_product
+from .sentinel2.safe_stack import begin_reusing_band_files, end_reusing_band_files, reusing_band_files
 from .search import FootprintQuery, Scene, make_backend, search_scenes
 from .search.base import (DEFAULT_DAYS_AFTER, DEFAULT_DAYS_BEFORE, DEFAULT_MAX_CLOUD, DEFAULT_PRODUCT, check_product,
                           check_window_days)
@@ -60,7 +61,7 @@ DEFAULT_BANDS = ("B02", "B03", "B04", "B08")
 SCL_CLOUDY = (3, 8, 9, 10)  # cloud shadow, cloud medium / high probability, thin cirrus
 SCL_CLOUD_MASK = (8, 9, 10)  # what a cloud mask made from SCL calls cloud (1)
 SCL_SHADOW = 3  # what a cloud mask made from SCL calls cloud shadow (2)
-# the pair's cloud mask: 0 clear, 1 cloud, 2 cloud shadow, 255 nodata (core.cloud_classes)
+# the pair's cloud mask: 0 clear, 1 cloud, 2 cloud shadow, 255 nodata (core.models.cloud_classes)
 LABEL_EXTENSIONS = (".tif", ".tiff", ".png", ".jpg", ".jpeg")
 PLAIN_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 LABEL_SUFFIXES = ("_labels", "_label", "_masks", "_mask", "-label", "-mask")
@@ -71,7 +72,7 @@ OUTPUT_FILES = (MATCHES_NAME, "footprints.gpkg", "report.html")  # what a run wr
 PAIR_FOLDERS = ("images", "labels", "masks", "geocoded", "downloads", "report")
 _ASSET_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")  # a STAC asset key given as a band
 _URL = re.compile(r"^https?://[^\s/?#]+", re.IGNORECASE)
-# temporaries of core.outputs.atomic_outputs: '.<stem>.<random>.part<ext>' (plus GDAL sidecars)
+# temporaries of core.util.outputs.atomic_outputs: '.<stem>.<random>.part<ext>' (plus GDAL sidecars)
 _TEMPORARY = re.compile(r"^\..+\.part\.[A-Za-z0-9]+(\.aux\.xml|\.msk|\.ovr)?$")
 _ORBIT = re.compile(r"_R(\d{3})_")
 _DATATAKE = re.compile(r"^(S2[A-D])_MSIL(?:1C|2A)_(\d{8}T\d{6})_N\d{4}_R(\d{3})_")
@@ -99,7 +100,7 @@ class MigrationOptions:
     dates_csv: Optional[str] = None  # label,date
     date: Optional[Union[dt.date, str]] = None  # one date for every label
     cloud_model: Optional[str] = None  # ONNX cloud model; None: the bundled one when installed
-    input_scaling: str = "auto"  # what the scenes' values are for the cloud model (core.input_scaling)
+    input_scaling: str = "auto"  # what the scenes' values are for the cloud model (core.models.input_scaling)
     executor: Optional[str] = None  # None / "local": a thread pool; "tcp://host:port": a Dask scheduler
     workers: Optional[int] = None
     max_candidates: Optional[int] = None  # scenes rated per label; None: all (3 for download backends)
@@ -193,7 +194,7 @@ def _label_name(path: str) -> str:
 
 def pair_stem(name: str) -> str:
     """The file name (without extension) of a label's pair, mask and thumbnails: the label's name when
-    it can be a file name as it is, else its sanitised form (core.paths.safe_file_name) with a short
+    it can be a file name as it is, else its sanitised form (core.util.paths.safe_file_name) with a short
     hash of the name, so that two names that sanitise alike never share a file."""
     return _distinct_file_name(name, "label")
 
@@ -616,7 +617,7 @@ def _write_cloud_mask(best: "_Candidate", image: str, target: str, options: dict
         if clouds is None:
             clouds = os.path.join(work, "pair-clouds.tif")
             result = _predict_clouds(image, model, clouds, options, steps)
-            if result.warnings:  # e.g. an input implausible for the cloud model (core.input_scaling)
+            if result.warnings:  # e.g. an input implausible for the cloud model (core.models.input_scaling)
                 note = f"The cloud mask may be wrong: {_one_line(result.warnings[0])}"
         mask = _mask_from_classes(clouds)
     elif best.scl_crop:
@@ -643,7 +644,7 @@ def _mask_for_complete_pair(task: dict, image: str, target: str, steps: Steps) -
         clouds = os.path.join(work, "clouds.tif")
         result = _predict_clouds(image, model, clouds, task["options"], steps)
         _write_mask(_mask_from_classes(clouds), image, target)
-        if result.warnings:  # e.g. an input implausible for the cloud model (core.input_scaling)
+        if result.warnings:  # e.g. an input implausible for the cloud model (core.models.input_scaling)
             return [f"The cloud mask may be wrong: {_one_line(result.warnings[0])}"]
     except Cancelled:
         raise
@@ -656,8 +657,8 @@ def _mask_for_complete_pair(task: dict, image: str, target: str, steps: Steps) -
 
 def _predict_clouds(image: str, model: str, classes_path: str, options: dict, steps: Steps):
     """The cloud model over an image: ``classes_path`` becomes its mask, 1 cloud and 2 cloud shadow where the model
-    has a shadow class (core.cloud_classes decides which classes those are), 0 clear, 255 nodata."""
-    from .cloud_classes import predict_clouds
+    has a shadow class (core.models.cloud_classes decides which classes those are), 0 clear, 255 nodata."""
+    from .models.cloud_classes import predict_clouds
     result, _classes = predict_clouds(image, model, {"classes": classes_path}, shadow=True,
                                       is_cancelled=steps.cancelled, input_scaling=options.get("input_scaling", "auto"))
     return result
@@ -835,7 +836,7 @@ def _stac_rasters(scenes: Sequence[Scene], bands: Sequence[str], work: str) -> T
 
 def _unreadable(bands: Sequence[str], hrefs: Sequence[str]) -> List[str]:
     """'<band> at <url>: <why>' for each asset GDAL cannot read."""
-    from .http import display_url
+    from .net.http import display_url
     unreadable = []
     for band, href in zip(bands, hrefs):
         if href.startswith("/vsicurl/"):
@@ -913,7 +914,7 @@ def _rate(candidate: _Candidate, label_path: str, options: dict, work: str, step
         return "No cloud model is installed: candidates were ranked by the scene cloud cover."
     crop = crop_scene(candidate.path, label_path, os.path.join(work, "image.tif"), os.path.join(work, "label.tif"),
                       band_names=candidate.band_names, other_tiles=candidate.other_tiles, is_cancelled=steps.cancelled)
-    from .cloud_classes import predict_clouds
+    from .models.cloud_classes import predict_clouds
     try:
         result, classes = predict_clouds(crop.image, model, {"classes": os.path.join(work, "clouds.tif")},
                                          shadow=True, is_cancelled=steps.cancelled,
@@ -931,7 +932,7 @@ def _rate(candidate: _Candidate, label_path: str, options: dict, work: str, step
         if classes.has_shadow:
             candidate.footprint_shadow = 100.0 * float((clouds[seen] == MASK_SHADOW).sum()) / seen.sum()
     candidate.coverage_pct, candidate.nodata_pct = crop.covered_percent, crop.nodata_percent
-    if result.warnings:  # e.g. an input implausible for the cloud model (core.input_scaling): the run says so
+    if result.warnings:  # e.g. an input implausible for the cloud model (core.models.input_scaling): the run says so
         return f"The cloud model's rating may be wrong: {_one_line(result.warnings[0])}"
     return None
 
@@ -1068,16 +1069,16 @@ def check_options(options: MigrationOptions) -> None:
     if options.cloud_model:
         if not os.path.isfile(options.cloud_model):
             raise LabelMigrationError(f"The cloud model '{options.cloud_model}' does not exist.")
-        from .inference import load_model
+        from .models.inference import load_model
         load_model(options.cloud_model)  # says what is wrong with a file that is no ONNX model
 
 
 def cloud_model_note(options: MigrationOptions) -> Optional[str]:
-    """A warning, once per run, when CLOUD_MODEL's class names do not say which class is cloud (core.cloud_classes
-    then takes class 1, as before)."""
+    """A warning, once per run, when CLOUD_MODEL's class names do not say which class is cloud
+    (core.models.cloud_classes then takes class 1, as before)."""
     if not options.cloud_model:
         return None  # the bundled model names its classes
-    from .inference import load_model
+    from .models.inference import load_model
     model = load_model(options.cloud_model)
     channels = model.head_channels[0] if model.head_channels else model.classes
     return cloud_classes(model.info.class_names, channels, options.cloud_model).note or None
@@ -1394,7 +1395,7 @@ def _write_scenes_layer(source, outcomes: Sequence[dict], previous: Dict[str, di
 
 def _write_report(output_folder: str, rows, steps: Steps) -> Tuple[Optional[str], Optional[str]]:
     try:
-        from . import qa_report
+        from .migration import qa_report
     except ImportError:
-        return None, "The QA report module (core/qa_report.py) is not installed; no report.html was written."
+        return None, "The QA report module (core/migration/qa_report.py) is not installed; no report.html was written."
     return qa_report.write_report(output_folder, rows, progress=steps.report, is_cancelled=steps.cancelled), None

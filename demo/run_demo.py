@@ -192,8 +192,8 @@ def run(output: Path) -> None:
         "SCENE": str(SCENE), "LABEL": geocoded, "OUTPUT_IMAGE": pair_image, "OUTPUT_LABEL": pair_label,
     })
     step("quicklook")
-    from labelmigration.core.errors import LabelMigrationError
-    from labelmigration.core.quicklook import write_quicklook
+    from labelmigration.core.util.errors import LabelMigrationError
+    from labelmigration.core.migration.quicklook import write_quicklook
     try:
         write_quicklook(pair_image, quicklook, label_path=pair_label)
     except LabelMigrationError as error:
@@ -284,7 +284,7 @@ def explain_cloudy_choice(archive: Path, rows) -> None:
     import tempfile as _tempfile
     import numpy as np
     from osgeo import gdal
-    from labelmigration.core.crop import crop_scene
+    from labelmigration.core.labels.crop import crop_scene
 
     row = next((r for r in rows if r["label"] == "fields_north_20200814"), None)
     closest = sorted(archive.glob("S2A_MSIL2A_20200813T*_T32UPU_*.SAFE.zip"))

@@ -16,11 +16,11 @@ from qgis.core import (Qgis, QgsApplication, QgsMessageLog, QgsProcessingAlgorit
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
-from ..core import limits
-from ..core.errors import LabelMigrationError
-from ..core.paths import check_paths
-from ..core.plugin_files import ICON_FILE
-from ..core.rasters import gdal_network_limits
+from ..core.util import limits
+from ..core.util.errors import LabelMigrationError
+from ..core.util.paths import check_paths
+from ..core.util.plugin_files import ICON_FILE
+from ..core.util.rasters import gdal_network_limits
 from .parameter_checks import explain_unacceptable, invalid_crs, parameter_paths
 from .settings import limits_in_force
 

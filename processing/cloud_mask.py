@@ -9,12 +9,12 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsFeature, QgsFeatureSink,
                        QgsProcessingParameterString, QgsWkbTypes)
 from qgis.PyQt.QtCore import QT_TR_NOOP
 
-from ..core.cloud_classes import MASK_CLOUD, MASK_SHADOW, CloudPicker
-from ..core.csmask import ukis_model
-from ..core.inference import MAX_TILE_SIZE, predict_raster
-from ..core.mask_polygons import mask_polygons
-from ..core.outputs import check_output_path
-from ..core.plugin_files import BUNDLED_CLOUD_MODEL
+from ..core.models.cloud_classes import MASK_CLOUD, MASK_SHADOW, CloudPicker
+from ..core.models.csmask import ukis_model
+from ..core.models.inference import MAX_TILE_SIZE, predict_raster
+from ..core.labels.mask_polygons import mask_polygons
+from ..core.util.outputs import check_output_path
+from ..core.util.plugin_files import BUNDLED_CLOUD_MODEL
 from . import field_types
 from .algorithm import LabelMigrationAlgorithm, tr
 from .input_scaling_parameter import WARNINGS, add_input_scaling, input_scaling_choice, report

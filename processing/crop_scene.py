@@ -8,9 +8,9 @@ from qgis.core import (QgsProcessing, QgsProcessingException, QgsProcessingOutpu
                        QgsProcessingParameterString)
 from qgis.PyQt.QtCore import QT_TR_NOOP
 
-from ..core.crop import crop_scene
-from ..core.errors import LabelMigrationError
-from ..core.safe import is_safe_product
+from ..core.labels.crop import crop_scene
+from ..core.util.errors import LabelMigrationError
+from ..core.sentinel2.safe import is_safe_product
 from ..core.search.base import scene_at_rank
 from .algorithm import LabelMigrationAlgorithm, tr
 from .styles import image_styler, label_styler

@@ -4,8 +4,8 @@ from qgis.core import (QgsProcessing, QgsProcessingException, QgsProcessingOutpu
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterString)
 from qgis.PyQt.QtCore import QT_TR_NOOP
 
-from ..core.download import CDSE_TOKEN_URL, SceneCredentials, download_many, scene_jobs
-from ..core.http import use_proxy
+from ..core.net.download import CDSE_TOKEN_URL, SceneCredentials, download_many, scene_jobs
+from ..core.net.http import use_proxy
 from .algorithm import LabelMigrationAlgorithm, tr
 from .network import auth_url, credentials, network_log, proxy_url
 from .parameter_checks import parameter_paths

@@ -3,8 +3,8 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingOutputString, Qgs
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer)
 from qgis.PyQt.QtCore import QT_TR_NOOP
 
-from ..core.evaluate import evaluate, write_confusion_csv
-from ..core.outputs import check_output_path
+from ..core.models.evaluate import evaluate, write_confusion_csv
+from ..core.util.outputs import check_output_path
 from .algorithm import LabelMigrationAlgorithm, tr
 
 METRICS = {"ACCURACY": QT_TR_NOOP("Accuracy"), "PRECISION": QT_TR_NOOP("Precision"), "RECALL": QT_TR_NOOP("Recall"),

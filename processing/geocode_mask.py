@@ -3,7 +3,7 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterBoolean,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer)
 from qgis.PyQt.QtCore import QT_TR_NOOP
 
-from ..core.geocode import geocode_mask
+from ..core.labels.geocode import geocode_mask
 from .algorithm import LabelMigrationAlgorithm, tr
 from .styles import label_styler
 

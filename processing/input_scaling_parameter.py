@@ -1,14 +1,14 @@
 """INPUT_SCALING: what the input raster's values are, declared once for every algorithm that runs a model
-(cloudmask, segment, migratelabels). core.input_scaling decides and explains the model input from it."""
+(cloudmask, segment, migratelabels). core.models.input_scaling decides and explains the model input from it."""
 from qgis.core import QgsProcessingOutputString, QgsProcessingParameterEnum
 from qgis.PyQt.QtCore import QT_TR_NOOP
 
-from ..core.input_scaling import CHOICES
+from ..core.models.input_scaling import CHOICES
 from .algorithm import tr
 
 NAME = "INPUT_SCALING"
 WARNINGS = "WARNINGS"  # output: the run's warnings, one per line ('' when none)
-# labels in the order of core.input_scaling.CHOICES (scripts pass the index)
+# labels in the order of core.models.input_scaling.CHOICES (scripts pass the index)
 LABELS = (QT_TR_NOOP("Automatic (from the bands' scale/offset, data type and values)"),
           QT_TR_NOOP("Raw DN with the model's scaling"),
           QT_TR_NOOP("Reflectance 0-1"),
@@ -23,7 +23,7 @@ def add_input_scaling(algorithm, optional: bool = False) -> None:
 
 
 def input_scaling_choice(algorithm, parameters, context) -> str:
-    """core.input_scaling's choice ('auto', 'dn', 'reflectance', '8bit') for INPUT_SCALING."""
+    """core.models.input_scaling's choice ('auto', 'dn', 'reflectance', '8bit') for INPUT_SCALING."""
     if parameters.get(NAME) in (None, ""):
         return CHOICES[0]
     return CHOICES[algorithm.parameterAsEnum(parameters, NAME, context)]

@@ -1,10 +1,10 @@
 """maskfootprint: the valid-data outline of georeferenced labels as a polygon layer."""
-from qgis.core import (QgsCoordinateReferenceSystem, QgsFeature, QgsFeatureSink, QgsField, QgsFields,
-                       QgsGeometry, QgsProcessing, QgsProcessingException, QgsProcessingParameterCrs,
+from qgis.core import (QgsCoordinateReferenceSystem, QgsFeature, QgsFeatureSink, QgsField, QgsFields, QgsGeometry,
+                       QgsProcessing, QgsProcessingException, QgsProcessingParameterCrs,
                        QgsProcessingParameterFeatureSink, QgsProcessingParameterMultipleLayers, QgsWkbTypes)
 from qgis.PyQt.QtCore import QT_TR_NOOP, QDate
 
-from ..core.footprint import label_footprints
+from ..core.labels.footprint import label_footprints
 from . import field_types
 from .algorithm import LabelMigrationAlgorithm, gdal_source, tr
 from .styles import footprint_styler

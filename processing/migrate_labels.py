@@ -3,24 +3,22 @@ import logging
 import os
 from typing import Dict, List, Optional
 
-from qgis.core import (QgsLayerTreeGroup, QgsProcessingLayerPostProcessorInterface, QgsProject,
-                       QgsRasterLayer, QgsVectorLayer)
+from qgis.core import (QgsLayerTreeGroup, QgsProcessingLayerPostProcessorInterface, QgsProject, QgsRasterLayer,
+                       QgsVectorLayer)
 from qgis.core import (QgsProcessing, QgsProcessingContext, QgsProcessingException, QgsProcessingOutputFile,
                        QgsProcessingOutputHtml, QgsProcessingOutputNumber, QgsProcessingOutputVectorLayer,
                        QgsProcessingParameterDateTime, QgsProcessingParameterDefinition, QgsProcessingParameterFile,
-                       QgsProcessingParameterFolderDestination,
-                       QgsProcessingParameterBoolean, QgsProcessingParameterMultipleLayers,
-                       QgsProcessingParameterNumber,
-                       QgsProcessingParameterString)
+                       QgsProcessingParameterFolderDestination, QgsProcessingParameterBoolean,
+                       QgsProcessingParameterMultipleLayers, QgsProcessingParameterNumber, QgsProcessingParameterString)
 from qgis.PyQt.QtCore import QT_TR_NOOP
 from qgis.PyQt.QtGui import QColor
 
-from ..core.errors import LabelMigrationError
-from ..core.http import use_proxy
+from ..core.util.errors import LabelMigrationError
+from ..core.net.http import use_proxy
 from ..core.migrate import (DEFAULT_BANDS, DEFAULT_CLOUD_MODEL, MAX_WORKERS, MigrationOptions, mask_path,
                             migrate_labels, no_pairs_message, pair_paths)
-from ..core.match_table import MATCHES_NAME, read_matches
-from ..core.paths import path_inside
+from ..core.migration.match_table import MATCHES_NAME, read_matches
+from ..core.util.paths import path_inside
 from .algorithm import LabelMigrationAlgorithm, tr
 from . import search_parameters
 from .input_scaling_parameter import WARNINGS, add_input_scaling, input_scaling_choice

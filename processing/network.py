@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsProcessingException, QgsSettings
 
-from ..core import download, http, retry
+from ..core.net import download, http, retry
 from .algorithm import tr
 
 LOG = logging.getLogger(__name__)

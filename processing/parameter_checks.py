@@ -1,7 +1,7 @@
 """Checks every algorithm runs on its parameters before it writes anything.
 
 * The paths of the inputs and outputs, read from the parameter definitions, go through the core's
-  path guard (core.paths.check_paths): no output onto an input or onto another output, no output
+  path guard (core.util.paths.check_paths): no output onto an input or onto another output, no output
   folder nested with an input folder.
 * A value QGIS finds unacceptable gets a message that names the parameter and what is wrong with the
   value (a missing or unreadable file, a number out of range, an unknown CRS), instead of QGIS's
@@ -13,13 +13,12 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 from osgeo import gdal
 from qgis.core import (QgsCoordinateReferenceSystem, QgsMapLayer, QgsProcessingFeatureSourceDefinition,
-                       QgsProcessingOutputLayerDefinition, QgsProcessingParameterDefinition,
-                       QgsProcessing, QgsProcessingParameterFile, QgsProcessingParameterNumber, QgsProcessingUtils,
-                       QgsProperty)
+                       QgsProcessingOutputLayerDefinition, QgsProcessingParameterDefinition, QgsProcessing,
+                       QgsProcessingParameterFile, QgsProcessingParameterNumber, QgsProcessingUtils, QgsProperty)
 
-from ..core.errors import LabelMigrationError
-from ..core.paths import unreadable_reason
-from ..core.rasters import gdal_errors, open_raster
+from ..core.util.errors import LabelMigrationError
+from ..core.util.paths import unreadable_reason
+from ..core.util.rasters import gdal_errors, open_raster
 
 Named = Tuple[str, str]
 INPUT_LAYER_TYPES = ("raster", "vector", "source", "multilayer", "mesh", "pointcloud")

@@ -3,7 +3,7 @@ from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
 from . import settings
-from ..core.plugin_files import ICON_FILE
+from ..core.util.plugin_files import ICON_FILE
 from .algorithm import tr
 from .cloud_mask import CloudMaskAlgorithm
 from .crop_scene import CropSceneAlgorithm

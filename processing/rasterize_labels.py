@@ -7,9 +7,9 @@ from qgis.core import (Qgis, QgsCoordinateReferenceSystem, QgsCoordinateTransfor
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString, QgsRectangle)
 from qgis.PyQt.QtCore import QT_TR_NOOP
 
-from ..core.classes import color_table, load_class_config
-from ..core.limits import check_pixels
-from ..core.rasterize import rasterize_classes
+from ..core.labels.classes import color_table, load_class_config
+from ..core.util.limits import check_pixels
+from ..core.labels.rasterize import rasterize_classes
 from .algorithm import LabelMigrationAlgorithm, tr
 from .styles import label_styler
 

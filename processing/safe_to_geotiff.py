@@ -3,8 +3,8 @@ from qgis.core import (QgsProcessingParameterBoolean, QgsProcessingParameterEnum
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterString)
 from qgis.PyQt.QtCore import QT_TR_NOOP
 
-from ..core.convert import RESAMPLING_METHODS, safe_to_geotiff
-from ..core.safe import RESOLUTIONS
+from ..core.sentinel2.convert import RESAMPLING_METHODS, safe_to_geotiff
+from ..core.sentinel2.safe import RESOLUTIONS
 from .algorithm import LabelMigrationAlgorithm, tr
 from .styles import image_styler
 

@@ -8,7 +8,7 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, Qgs
                        QgsProcessingParameterField, QgsProcessingParameterFileDestination, QgsWkbTypes)
 from qgis.PyQt.QtCore import QT_TR_NOOP, QDate, QDateTime, Qt
 
-from ..core.http import use_proxy
+from ..core.net.http import use_proxy
 from ..core.search import FootprintQuery, search_scenes, write_matches_csv
 from . import field_types, search_parameters
 from .algorithm import LabelMigrationAlgorithm, tr
@@ -146,7 +146,7 @@ def _as_date(value):
     if isinstance(value, QDate) and value.isValid():
         return value.toPyDate()
     if isinstance(value, str) and value:
-        from ..core.dates import date_in_text
+        from ..core.util.dates import date_in_text
         return date_in_text(value)
     return None
 

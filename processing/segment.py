@@ -1,13 +1,12 @@
 """segment: any ONNX segmentation model: class raster in class colours, heatmaps, counts per class."""
-from qgis.core import (QgsProcessingParameterBoolean, QgsProcessingParameterFile,
-                       QgsProcessingParameterFileDestination,
+from qgis.core import (QgsProcessingParameterBoolean, QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString)
 from qgis.PyQt.QtCore import QT_TR_NOOP
 
-from ..core.class_counts import class_counts, write_counts_file
-from ..core.classes import color_table, load_class_config, palette_colours
-from ..core.inference import load_model, predict_raster
+from ..core.labels.class_counts import class_counts, write_counts_file
+from ..core.labels.classes import color_table, load_class_config, palette_colours
+from ..core.models.inference import load_model, predict_raster
 from .algorithm import LabelMigrationAlgorithm, tr
 from .cloud_mask import ONNX_FILTER
 from .input_scaling_parameter import WARNINGS, add_input_scaling, input_scaling_choice, report

@@ -1,6 +1,6 @@
 """The plugin's limits as Processing settings: Settings > Options > Processing > Providers > Label Migration.
 
-Each limit of core.limits is one setting (key LABELMIGRATION_<NAME>, stored by QGIS under
+Each limit of core.util.limits is one setting (key LABELMIGRATION_<NAME>, stored by QGIS under
 Processing/Configuration/). An environment variable of the same name wins over the stored value, so
 that qgis_process runs and scripts can set a limit without touching the profile.
 """
@@ -12,7 +12,7 @@ from dataclasses import fields, replace
 from qgis.core import QgsSettings
 from qgis.PyQt.QtCore import QT_TR_NOOP
 
-from ..core.limits import LIMIT_NAMES, SETTING_TITLES, Limits
+from ..core.util.limits import LIMIT_NAMES, SETTING_TITLES, Limits
 
 LOG = logging.getLogger(__name__)
 PREFIX = "LABELMIGRATION_"
@@ -20,7 +20,7 @@ WHERE = ("in Settings > Options > Processing > Providers > Label Migration (or t
          + PREFIX + "{NAME})")
 MAX_SECONDS = 1e6
 _DEFAULTS = {field.name: field.default for field in fields(Limits)}
-# core.limits.SETTING_TITLES, marked here for the translation files (the core has no Qt)
+# core.util.limits.SETTING_TITLES, marked here for the translation files (the core has no Qt)
 TITLES_FOR_TRANSLATION = (
     QT_TR_NOOP("Largest raster (megapixels)"), QT_TR_NOOP("Largest array in memory (MB, 0 = half the memory)"),
     QT_TR_NOOP("Largest metadata file (MB)"), QT_TR_NOOP("Connection timeout (s)"), QT_TR_NOOP("Read timeout (s)"),

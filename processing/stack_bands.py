@@ -3,7 +3,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterMultipleLayers, QgsP
                        QgsProcessingParameterString)
 from qgis.PyQt.QtCore import QT_TR_NOOP
 
-from ..core.stack import stack_bands
+from ..core.sentinel2.stack import stack_bands
 from .algorithm import LabelMigrationAlgorithm, gdal_source, tr
 from .styles import image_styler
 

@@ -2,23 +2,23 @@
 from typing import Dict, Optional
 
 from qgis.core import (QgsFillSymbol, QgsLayerTree, QgsMultiBandColorRenderer, QgsPalettedRasterRenderer,
-                       QgsPalLayerSettings, QgsProcessingLayerPostProcessorInterface,
-                       QgsRasterLayer, QgsTextBufferSettings, QgsTextFormat, QgsVectorLayer,
-                       QgsVectorLayerSimpleLabeling, QgsContrastEnhancement, QgsRasterMinMaxOrigin)
+                       QgsPalLayerSettings, QgsProcessingLayerPostProcessorInterface, QgsRasterLayer,
+                       QgsTextBufferSettings, QgsTextFormat, QgsVectorLayer, QgsVectorLayerSimpleLabeling,
+                       QgsContrastEnhancement, QgsRasterMinMaxOrigin)
 from qgis.PyQt.QtCore import QT_TR_NOOP
 from qgis.PyQt.QtGui import QColor, QFontInfo
 
-from ..core.classes import palette_colour
-from ..core.paths import same_file
-from ..core.quicklook import rgb_band_indices
-from ..core.rasters import gdal_errors, open_raster
+from ..core.labels.classes import palette_colour
+from ..core.util.paths import same_file
+from ..core.migration.quicklook import rgb_band_indices
+from ..core.util.rasters import gdal_errors, open_raster
 from .algorithm import tr
 
 LABEL_OPACITY = 0.6
 CLOUD_COLOUR = "#00e5ff"
 SHADOW_COLOUR = "#6a3d9a"
 CLOUD_OPACITY = 0.5
-# The cloud mask's classes (core.cloud_classes: 0 clear, 1 cloud, 2 cloud shadow; 255 nodata stays unstyled):
+# The cloud mask's classes (core.models.cloud_classes: 0 clear, 1 cloud, 2 cloud shadow; 255 nodata stays unstyled):
 # value, colour (None: transparent), legend name
 CLOUD_MASK_CLASSES = ((0, None, QT_TR_NOOP("clear")), (1, CLOUD_COLOUR, QT_TR_NOOP("cloud")),
                       (2, SHADOW_COLOUR, QT_TR_NOOP("cloud shadow")))
@@ -26,7 +26,7 @@ FOOTPRINT_COLOUR = "#ff7f00"
 
 
 def class_colour(index: int) -> QColor:
-    """Class ``index``'s colour for labels without a colour table: core.classes' palette, the one class
+    """Class ``index``'s colour for labels without a colour table: core.labels.classes' palette, the one class
     rasters get written into their colour table, so every layer shows a class in the same colour."""
     return QColor(*palette_colour(index))
 

@@ -28,7 +28,7 @@ def model_metadata(bands: Sequence[str], mean: Sequence[float], std: Sequence[fl
 
     ``mean``/``std`` (and ``reflectance_range``, per band [min, max] of the training pixels) are in
     reflectance; the metadata hold them in Deepness's convention, which our engine follows too
-    (core/input_scaling.py): Deepness always computes (x / 255 - standardization_mean) /
+    (core/models/input_scaling.py): Deepness always computes (x / 255 - standardization_mean) /
     standardization_std from the raster's values x (PUTvision/qgis-plugin-deepness,
     processing/models/preprocessing_utils.py normalize_values_to_01 then standardize_values). For x =
     DN with reflectance = DN x reflectance_scale + reflectance_offset the model's input
@@ -45,7 +45,7 @@ def model_metadata(bands: Sequence[str], mean: Sequence[float], std: Sequence[fl
         "tiles_overlap": overlap_percent,
         "standardization_mean": [(float(m) - reflectance_offset) / k for m in mean],
         "standardization_std": [float(v) / k for v in std],
-        "standardization_domain": "deepness",  # ours: mean/std apply to r / 255 (core.inference.ModelInfo)
+        "standardization_domain": "deepness",  # ours: mean/std apply to r / 255 (core.models.inference.ModelInfo)
         "seg_thresh": threshold,
         "bands": list(bands),
         "reflectance_scale": reflectance_scale,  # the DN the model takes -> reflectance (reflectance input)

@@ -71,7 +71,7 @@ teacher (ukis-csmask), by one command (below), and exported to ONNX with the plu
 ## Input and output
 - Bands, in this order: {bands}, as reflectance (Landsat: the same
   bands by name). Metadata key `bands`; the plugin matches them to band descriptions.
-- Input scaling (core/input_scaling.py, INPUT_SCALING in the algorithms): the model input is
+- Input scaling (core/models/input_scaling.py, INPUT_SCALING in the algorithms): the model input is
   `(r / 255 - standardization_mean) / standardization_std`, Deepness's formula, with r = DN =
   reflectance / `reflectance_scale` (0.0001); `standardization_domain` = "deepness". Rasters with
   their own scale/offset (baseline 04.00 and later) are turned into reflectance first; reflectance and

@@ -8,7 +8,7 @@ from qgis.PyQt.QtCore import QT_TR_NOOP, Qt
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTextBrowser, QVBoxLayout
 
-from ..core.plugin_files import METADATA_FILE, PLUGIN_DIR
+from ..core.util.plugin_files import METADATA_FILE, PLUGIN_DIR
 from ..processing.algorithm import tr
 
 ABOUT_DIALOG_NAME = "labelMigrationAboutDialog"

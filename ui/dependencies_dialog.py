@@ -12,11 +12,11 @@ from qgis.core import Qgis, QgsMessageLog
 from qgis.PyQt.QtCore import QCoreApplication, QProcess, QProcessEnvironment, Qt
 from qgis.PyQt.QtGui import QFont, QTextCursor
 from qgis.PyQt.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
-                                 QLineEdit, QPlainTextEdit, QProgressBar, QPushButton, QTableWidget,
-                                 QTableWidgetItem, QVBoxLayout)
+                                 QLineEdit, QPlainTextEdit, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
+                                 QVBoxLayout)
 
-from ..core import installer
-from ..core.plugin_files import BUNDLED_CLOUD_MODEL
+from ..core.install import installer
+from ..core.util.plugin_files import BUNDLED_CLOUD_MODEL
 from ..processing.algorithm import tr
 
 LOG_TAG = "Label Migration"
@@ -333,9 +333,9 @@ class DependenciesDialog(QDialog):
 
     def check_provider(self) -> None:
         """Import onnxruntime here and show what it offers and which provider runs the bundled model."""
-        from ..core.dependencies import require
-        from ..core.errors import LabelMigrationError
-        from ..core.inference import provider_report
+        from ..core.install.dependencies import require
+        from ..core.util.errors import LabelMigrationError
+        from ..core.models.inference import provider_report
 
         model = BUNDLED_CLOUD_MODEL
         try:

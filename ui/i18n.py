@@ -9,7 +9,7 @@ from typing import Optional
 from qgis.core import QgsSettings
 from qgis.PyQt.QtCore import QCoreApplication, QLocale, QTranslator
 
-from ..core.plugin_files import PLUGIN_DIR
+from ..core.util.plugin_files import PLUGIN_DIR
 
 I18N_DIR = os.path.join(PLUGIN_DIR, "i18n")
 _installed: Optional[QTranslator] = None  # the application does not own the translator: keep it alive

@@ -7,11 +7,11 @@
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from ..errors import LabelMigrationError
+from ..util.errors import LabelMigrationError
 from .base import (CSV_COLUMNS, DEFAULT_DAYS_AFTER, DEFAULT_DAYS_BEFORE, DEFAULT_MAX_CLOUD, DEFAULT_PRODUCT,
                    FootprintQuery, Match, Scene, SearchBackend, SearchWindow, rank_matches, search_scenes,
                    write_matches_csv)
-from ..http import basic_auth
+from ..net.http import basic_auth
 from .dhus import DEFAULT_URL as DHUS_URL, DhusBackend
 from .local import LocalArchiveBackend
 from .odata import DEFAULT_URL as ODATA_URL, ODataBackend

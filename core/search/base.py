@@ -12,11 +12,11 @@ from typing import Callable, Dict, List, Optional, Protocol, Sequence, Union
 
 from osgeo import ogr
 
-from ..errors import LabelMigrationError
-from ..footprint import WGS84, area_m2
-from ..outputs import atomic_output
-from ..progress import CancelCheck, ProgressCallback, Steps
-from ..rasters import srs_from_user
+from ..util.errors import LabelMigrationError
+from ..labels.footprint import WGS84, area_m2
+from ..util.outputs import atomic_output
+from ..util.progress import CancelCheck, ProgressCallback, Steps
+from ..util.rasters import srs_from_user
 
 PRODUCT_LEVELS = ("L1C", "L2A")
 MAX_WINDOW_DAYS = 3650  # days before or after a label's date (ten years: Sentinel-2 flies since 2015)

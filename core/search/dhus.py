@@ -4,8 +4,8 @@ searched through sentinelsat, imported only when a DHuS search runs.
 sentinelsat's errors quote server pages; they are turned into the plugin's own messages (the URL
 named, HTML pages and 401s explained, never a password).
 
-Every request of sentinelsat's session goes through :func:`core.http.retry_requests`: the plugin's
-retry policy (core.retry: 429/5xx, reset connections, Retry-After, the count and the retry
+Every request of sentinelsat's session goes through :func:`core.net.http.retry_requests`: the plugin's
+retry policy (core.net.retry: 429/5xx, reset connections, Retry-After, the count and the retry
 deadline, each retry logged) and the connect and read timeouts in force apply to DHuS as to the
 other catalogues.
 """
@@ -14,10 +14,11 @@ from typing import List, Optional, Tuple
 
 from osgeo import ogr
 
-from .. import http, limits
-from ..dependencies import require
-from ..errors import LabelMigrationError
-from ..progress import CancelCheck, ProgressCallback, Steps
+from ..net import http
+from ..util import limits
+from ..install.dependencies import require
+from ..util.errors import LabelMigrationError
+from ..util.progress import CancelCheck, ProgressCallback, Steps
 from .base import Scene, check_product, iso_z, parse_datetime, scene_passes, tile_from_name
 
 DEFAULT_URL = "https://apihub.copernicus.eu/apihub"  # closed in 2023: give a hub that still runs DHuS

@@ -11,10 +11,10 @@ from typing import Iterator, List, Optional, Set
 
 from osgeo import ogr, osr
 
-from .. import limits
-from ..errors import Cancelled, LabelMigrationError
-from ..progress import CancelCheck, ProgressCallback, Steps
-from ..safe import SafeProduct, is_safe_product, open_safe, parse_xml, xml_text
+from ..util import limits
+from ..util.errors import Cancelled, LabelMigrationError
+from ..util.progress import CancelCheck, ProgressCallback, Steps
+from ..sentinel2.safe import SafeProduct, is_safe_product, open_safe, parse_xml, xml_text
 from .base import Scene, parse_datetime, scene_passes
 from .stac import item_scene
 

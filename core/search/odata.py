@@ -13,10 +13,10 @@ from typing import Dict, List, Optional
 
 from osgeo import ogr
 
-from .. import http
-from ..download import odata_checksums
-from ..errors import LabelMigrationError
-from ..progress import CancelCheck, ProgressCallback, Steps
+from ..net import http
+from ..net.download import odata_checksums
+from ..util.errors import LabelMigrationError
+from ..util.progress import CancelCheck, ProgressCallback, Steps
 from .base import Scene, check_product, iso_z, parse_datetime, scene_passes, tile_from_name
 
 DEFAULT_URL = "https://catalogue.dataspace.copernicus.eu/odata/v1"

@@ -3,7 +3,7 @@
 Items are mapped from plain dicts (``item_scene``), so the local archive reads static catalogs with
 the same code and without pystac.
 
-pystac-client's requests go through core.http (:class:`_CoreStacIO`): the plugin's timeouts, retry
+pystac-client's requests go through core.net.http (:class:`_CoreStacIO`): the plugin's timeouts, retry
 deadline, proxy and credential scope apply to STAC searches as to every other request. An answer
 that is not STAC (a landing page that is no catalog, a search page that is no FeatureCollection of
 items) ends the search with a message naming the server.
@@ -16,11 +16,11 @@ from typing import Dict, List, Optional
 
 from osgeo import ogr
 
-from .. import http
-from ..dependencies import require
-from ..errors import LabelMigrationError, MissingDependency
-from ..http import ScopedCredentials, display_url
-from ..progress import CancelCheck, ProgressCallback, Steps
+from ..net import http
+from ..install.dependencies import require
+from ..util.errors import LabelMigrationError, MissingDependency
+from ..net.http import ScopedCredentials, display_url
+from ..util.progress import CancelCheck, ProgressCallback, Steps
 from .base import (Scene, as_utc, check_product, interval_string, parse_datetime, product_level, scene_passes,
                    tile_from_name)
 
@@ -249,7 +249,7 @@ def _stac_message(url: str, error: Exception, expected: str) -> str:
 
 
 def _core_stac_io(backend: StacBackend, is_cancelled):
-    """A pystac-client StacApiIO whose requests go through core.http."""
+    """A pystac-client StacApiIO whose requests go through core.net.http."""
     stac_api_io = require("pystac_client.stac_api_io", "Searching a STAC API")
 
     class CoreStacIO(stac_api_io.StacApiIO):

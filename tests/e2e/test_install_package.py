@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from labelmigration.core import installer
+from labelmigration.core.install import installer
 
 PACKAGE = "six==1.16.0"  # tiny, pure Python, no dependencies
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from shapely.geometry import box, shape
 
-from labelmigration.core.download import download
+from labelmigration.core.net.download import download
 from labelmigration.core.search.base import FootprintQuery, search_scenes
 from labelmigration.core.search.stac import StacBackend
 

@@ -67,7 +67,7 @@ def _step_wait_for_desktop():
 
 def _step_before():
     """Nothing installed yet: QGIS's Python cannot find onnxruntime, the package folder is on sys.path."""
-    from labelmigration.core import installer
+    from labelmigration.core.install import installer
 
     site_dir = _expected_site_dir()
     lm.state["site_dir"] = site_dir

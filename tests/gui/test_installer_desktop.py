@@ -14,9 +14,9 @@ dialog's Install button (pip downloads from the registry; nothing is faked), che
 imports in that same session from ``<profile>/python/labelmigration-packages/python3.X``, and runs
 ``cloudmask`` from its algorithm dialog with the bundled model.
 
-Expected answers: the version is the pin in requirements-plugin.txt (read here with core.installer); the
+Expected answers: the version is the pin in requirements-plugin.txt (read here with core.install.installer); the
 installed folder is read here with importlib.metadata; the cloud mask is compared with what the plugin's core
-(core.cloud_classes.predict_clouds, with the test venv's onnxruntime) computes from the same chip and model, and
+(core.models.cloud_classes.predict_clouds, with the test venv's onnxruntime) computes from the same chip and model, and
 with the chip's human cloud label. Input: the first On Cloud N chip in ../shared/data/oncloudn (skipped
 without it). Report, log and screenshots: test-output/gui/installer_* (on the matrix: $LM_MATRIX_OUTPUT/gui/).
 """
@@ -52,7 +52,7 @@ PACKAGE = "onnxruntime"
 
 
 def _requirements():
-    from labelmigration.core import installer
+    from labelmigration.core.install import installer
 
     return installer.read_requirements()
 
@@ -196,7 +196,7 @@ def test_cloudmask_runs_with_the_installed_onnxruntime(installer_run, chip):
                                           "cloudmask_output_loaded", "screenshot_installer_cloudmask.png"])
     import rasterio
 
-    from labelmigration.core.cloud_classes import predict_clouds
+    from labelmigration.core.models.cloud_classes import predict_clouds
     from labelmigration.processing.cloud_mask import BUNDLED_MODEL
 
     output = installer_run["inputs"]["cloudmask_output"]
@@ -206,7 +206,7 @@ def test_cloudmask_runs_with_the_installed_onnxruntime(installer_run, chip):
     assert layer["classes"]["0"]["color"][3] == 0, layer["classes"]  # clear sky transparent
     assert layer["classes"]["1"]["color"] == [0x00, 0xE5, 0xFF, 255], layer["classes"]  # processing/styles.py
     expected = str(installer_run["work"] / "expected_mask.tif")
-    # the core's cloud mask of the same model (its classes decided by core.cloud_classes, whatever its channels)
+    # the core's cloud mask of the same model (its classes decided by core.models.cloud_classes, whatever its channels)
     predict_clouds(chip["scene"], BUNDLED_MODEL, {"classes": expected})
     with rasterio.open(output) as mask, rasterio.open(expected) as reference:
         values = mask.read(1)

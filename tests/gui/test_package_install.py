@@ -113,14 +113,14 @@ def test_cloudmask_from_the_toolbox_uses_the_bundled_model(package_run, chip):
                                         "cloudmask_dialog_closed", "screenshot_package_cloudmask_dialog.png"])
     import rasterio
 
-    from labelmigration.core.cloud_classes import predict_clouds
+    from labelmigration.core.models.cloud_classes import predict_clouds
 
     facts = session.report_of(package_run)["facts"]
     parameters = facts["cloudmask_dialog_parameters"]
     assert parameters.get("BUILTIN_MODEL") == "0" and parameters.get("MODEL") in (None, "", "NULL", "None"), parameters
     output = package_run["inputs"]["cloudmask"]["OUTPUT"]
     expected = str(package_run["work"] / "expected_mask.tif")
-    # the core's cloud mask of the same model (its classes decided by core.cloud_classes, whatever its channels)
+    # the core's cloud mask of the same model (its classes decided by core.models.cloud_classes, whatever its channels)
     predict_clouds(chip["scene"], str(package_run["plugin_dir"] / "models" / "cloud_s2_4band.onnx"),
                    {"classes": expected})
     with rasterio.open(output) as mask, rasterio.open(expected) as reference:

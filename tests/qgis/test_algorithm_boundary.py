@@ -18,7 +18,7 @@ def failing(provider):
     import processing
     from qgis.core import QgsProcessingException, QgsProcessingFeedback, QgsProcessingParameterString
 
-    from labelmigration.core import limits
+    from labelmigration.core.util import limits
     from labelmigration.processing.algorithm import LabelMigrationAlgorithm
 
     class Failing(LabelMigrationAlgorithm):
@@ -62,7 +62,7 @@ def test_an_unexpected_error_is_one_message_and_the_traceback_is_in_the_log(fail
 
 
 def test_core_errors_os_errors_and_memory(failing):
-    from labelmigration.core.errors import Cancelled, LabelMigrationError
+    from labelmigration.core.util.errors import Cancelled, LabelMigrationError
 
     assert failing(LabelMigrationError("The label 'a.tif' is empty.")).endswith("The label 'a.tif' is empty.")
     assert failing(Cancelled()).endswith("Cancelled by the user; no output was written.")
@@ -74,8 +74,8 @@ def test_core_errors_os_errors_and_memory(failing):
 def test_limits_come_from_the_environment_then_the_settings(failing, monkeypatch):
     from qgis.core import QgsSettings
 
-    from labelmigration.core import limits
-    from labelmigration.core.errors import LabelMigrationError
+    from labelmigration.core.util import limits
+    from labelmigration.core.util.errors import LabelMigrationError
 
     settings = QgsSettings()
     settings.setValue("Processing/Configuration/LABELMIGRATION_READ_TIMEOUT_S", 7.5)
@@ -103,7 +103,7 @@ def test_limits_come_from_the_environment_then_the_settings(failing, monkeypatch
 def test_the_limits_are_processing_settings(provider):
     from processing.core.ProcessingConfig import ProcessingConfig
 
-    from labelmigration.core.limits import LIMIT_NAMES, SETTING_TITLES
+    from labelmigration.core.util.limits import LIMIT_NAMES, SETTING_TITLES
     from labelmigration.processing.settings import TITLES_FOR_TRANSLATION
 
     registered = {name: ProcessingConfig.settings.get(f"LABELMIGRATION_{name.upper()}") for name in LIMIT_NAMES}

@@ -1,5 +1,5 @@
 """Bad-input table: the path guard every algorithm runs before it writes (processing/parameter_checks.py,
-core/paths.py). Outputs onto inputs or onto each other, output folders nested with input folders.
+core/util/paths.py). Outputs onto inputs or onto each other, output folders nested with input folders.
 
 Expected answers: the issue's list of overwrites that ended with exit code 0 (a GeoTIFF that became a
 78-byte CSV, a GeoPackage that became a CSV, a label folder used as the output folder, two outputs on

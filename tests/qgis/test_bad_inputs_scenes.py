@@ -1,5 +1,5 @@
 """Bad-input table: searchscenes and downloadscenes against hostile servers and hostile scene layers
-(core/http.py, core/download.py, core/search/*.py).
+(core/net/http.py, core/net/download.py, core/search/*.py).
 
 Expected answers come from issue 13's report, where each of these ended badly before:
 * a server that accepts and never answers held searchscenes 250-363 s and downloadscenes 394 s; one

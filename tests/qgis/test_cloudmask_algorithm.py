@@ -90,8 +90,8 @@ def reflectance_scene(tmp_path):
 
 def test_builtin_ukis_model(run, shared_dir, tmp_path):
     pytest.importorskip("ukis_csmask", reason="pip install ukis-csmask==1.0.0 (requirements-dev.txt)")
-    from labelmigration.core.csmask import ukis_model
-    from labelmigration.core.inference import predict_raster
+    from labelmigration.core.models.csmask import ukis_model
+    from labelmigration.core.models.inference import predict_raster
 
     chips = np.load(shared_dir / "data/oncloudn/oncloudn_5chips.npz")  # real S2 L2A chips with cloud labels
     image, label = chips["image"][0][:, :300, :300], chips["label"][0][:300, :300]
@@ -162,7 +162,7 @@ def test_bundled_model_is_the_default(run, shared_dir, tmp_path):
 
     import onnxruntime
 
-    from labelmigration.core.cloud_classes import predict_clouds
+    from labelmigration.core.models.cloud_classes import predict_clouds
     from labelmigration.processing.cloud_mask import BUNDLED_MODEL
 
     assert os.path.getsize(BUNDLED_MODEL) < 10 * 1024 * 1024
@@ -175,7 +175,8 @@ def test_bundled_model_is_the_default(run, shared_dir, tmp_path):
                          from_origin(*map(float, chips["ul_xy"][0]), 10, 10), descriptions=("B02", "B03", "B04", "B08"))
     result = run("cloudmask", {"INPUT": str(scene), "OUTPUT": str(tmp_path / "mask.tif")})
     explicit = str(tmp_path / "explicit.tif")
-    # the core's cloud mask of the bundled model (its classes decided by core.cloud_classes, whatever its channels)
+    # the core's cloud mask of the bundled model (its classes decided by core.models.cloud_classes, whatever its
+    # channels)
     predict_clouds(str(scene), BUNDLED_MODEL, {"classes": explicit})
     with rasterio.open(result["OUTPUT"]) as mask, rasterio.open(explicit) as same:
         values = mask.read(1)

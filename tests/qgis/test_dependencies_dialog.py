@@ -132,7 +132,7 @@ def test_cancel_stops_pip(qgis_app, setup, tmp_path):
 
 
 def test_check_on_load_offers_the_dialog_only_when_a_required_package_is_missing(qgis_app, qgis_iface, monkeypatch):
-    from labelmigration.core import installer
+    from labelmigration.core.install import installer
     from labelmigration.ui import dependencies_dialog
 
     missing = installer.Status(installer.parse_requirements("onnxruntime==1.31.1  # required")[0], installer.MISSING)

@@ -70,7 +70,7 @@ def test_network_log_shows_the_cores_retries_in_the_feedback(qgis_app):
 
     from qgis.core import QgsProcessingFeedback
 
-    from labelmigration.core import http, retry
+    from labelmigration.core.net import http, retry
     from labelmigration.processing.network import network_log
 
     class Feedback(QgsProcessingFeedback):

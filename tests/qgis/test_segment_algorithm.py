@@ -85,7 +85,7 @@ def test_classes_counts_and_heatmaps_appear_together(run, scene_and_model, tmp_p
     """A failure while the counts are made (after the model ran) leaves none of the outputs."""
     from qgis.core import QgsProcessingException
 
-    from labelmigration.core.errors import LabelMigrationError
+    from labelmigration.core.util.errors import LabelMigrationError
     from labelmigration.processing import segment
 
     def broken(*_args, **_kwargs):

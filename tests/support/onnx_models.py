@@ -16,7 +16,7 @@ def former_scaling(metadata: Optional[dict]) -> Optional[dict]:
 
     The engine used to feed (DN x reflectance_scale + reflectance_offset - mean) / std (x - mean / std
     without reflectance_scale); it now feeds Deepness's (r / 255 - mean') / std' with r = DN
-    (core.input_scaling). Both are the same numbers when mean' = (mean - offset) / k and
+    (core.models.input_scaling). Both are the same numbers when mean' = (mean - offset) / k and
     std' = std / k with k = 255 x reflectance_scale (255 without), so the hand-computed expectations of
     the tests written before stay exact. Metadata that are not finite numbers are left as they are
     (the guard tests feed NaN and 0 on purpose). All are marked standardization_domain "deepness", as

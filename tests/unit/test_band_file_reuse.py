@@ -1,4 +1,4 @@
-"""core.safe_stack keeps band files open across labels during a run (GDAL's block cache lives with the
+"""core.sentinel2.safe_stack keeps band files open across labels during a run (GDAL's block cache lives with the
 open file), shares them between threads with one reader at a time, never serves a file that changed,
 and closes everything when the run ends."""
 import threading
@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from labelmigration.core import safe_stack
-from labelmigration.core.safe_stack import _open_band_file, reusing_band_files
+from labelmigration.core.sentinel2 import safe_stack
+from labelmigration.core.sentinel2.safe_stack import _open_band_file, reusing_band_files
 from labelmigration.tests.support.rasters import from_origin, write_raster
 
 

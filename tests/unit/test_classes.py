@@ -4,10 +4,11 @@ import json
 import numpy as np
 import pytest
 
-from labelmigration.core.classes import (PALETTE, ClassConfig, color_table, decode_rgb, display_colours, encode_rgb,
-                                         load_class_config, palette_colour, palette_colours, qgis_filter)
-from labelmigration.core.errors import LabelMigrationError
-from labelmigration.core.rasters import color_table_from
+from labelmigration.core.labels.classes import (PALETTE, ClassConfig, color_table, decode_rgb, display_colours,
+                                                encode_rgb, load_class_config, palette_colour, palette_colours,
+                                                qgis_filter)
+from labelmigration.core.util.errors import LabelMigrationError
+from labelmigration.core.util.rasters import color_table_from
 
 SKYNET_NAMES = ["Water", "Forest", "Farmland", "Residential", "Industrial", "Road"]
 SKYNET = {
@@ -171,7 +172,7 @@ def test_json_nested_too_deeply_is_a_message_not_a_recursion_error():
 
 
 def test_config_files_and_texts_over_the_metadata_limit_are_not_read(tmp_path):
-    from labelmigration.core import limits
+    from labelmigration.core.util import limits
 
     big = tmp_path / "classes.json"
     big.write_text(json.dumps(SKYNET) + " " * 3000)
@@ -189,7 +190,7 @@ def test_a_folder_is_no_config_file(tmp_path):
         load_class_config(str(tmp_path))
 
 
-# matplotlib's tab20 in the order core/classes.py has always listed it: the colour tables that segment and
+# matplotlib's tab20 in the order core/labels/classes.py has always listed it: the colour tables that segment and
 # rasterizelabels wrote before the palette had one home (processing/styles.py's own gold-first palette went away)
 TAB20 = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
          (227, 119, 194), (188, 189, 34), (23, 190, 207), (127, 127, 127), (174, 199, 232), (255, 187, 120),

@@ -1,4 +1,4 @@
-"""Which class of a cloud model is cloud and which is cloud shadow (core.cloud_classes), the masks they make
+"""Which class of a cloud model is cloud and which is cloud shadow (core.models.cloud_classes), the masks they make
 (predict_raster's only_class with several classes), and migratelabels counting shadow as not usable.
 
 Expected answers: the class decisions are the rules the module states (names with 'cloud'/'cirrus' are cloud,
@@ -17,10 +17,10 @@ import rasterio
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx", reason="the onnx package builds the test models")
 
-from labelmigration.core import cloud_classes as cc  # noqa: E402
-from labelmigration.core import inference  # noqa: E402
-from labelmigration.core.cloud_classes import CloudClasses, cloud_classes, predict_clouds  # noqa: E402
-from labelmigration.core.errors import LabelMigrationError  # noqa: E402
+from labelmigration.core.models import cloud_classes as cc  # noqa: E402
+from labelmigration.core.models import inference  # noqa: E402
+from labelmigration.core.models.cloud_classes import CloudClasses, cloud_classes, predict_clouds  # noqa: E402
+from labelmigration.core.util.errors import LabelMigrationError  # noqa: E402
 from labelmigration.tests.support.onnx_models import (cloud_shadow_model, cloud_shadow_reference,  # noqa: E402
                                                       conv_model, conv_reference)
 from labelmigration.tests.support.rasters import from_origin, write_raster  # noqa: E402
@@ -145,8 +145,8 @@ def test_threshold_applies_to_cloud_then_shadow(tmp_path, three_regions):
 
 
 def test_ukis_style_names_in_model_info(tmp_path, three_regions):
-    """ukis-csmask's ModelInfo names 0 clear, 1 cloud, 2 shadow (core.csmask): no special case is needed."""
-    from labelmigration.core.csmask import UKIS_CLASS_NAMES
+    """ukis-csmask's ModelInfo names 0 clear, 1 cloud, 2 shadow (core.models.csmask): no special case is needed."""
+    from labelmigration.core.models.csmask import UKIS_CLASS_NAMES
 
     image, dn = three_regions
     model = cloud_shadow_model(tmp_path / "three.onnx", class_names={})
@@ -274,7 +274,8 @@ def test_cloud_model_shadow_counts_in_the_rating_and_the_mask(tmp_path):
 
 
 def test_match_tables_agree_on_the_shadow_column():
-    from labelmigration.core import migrate, qa_report
+    from labelmigration.core import migrate
+    from labelmigration.core.migration import qa_report
 
     assert migrate.MATCH_COLUMNS == qa_report.COLUMNS
     assert migrate.MATCH_COLUMNS.index("footprint_shadow_pct") == migrate.MATCH_COLUMNS.index("footprint_cloud_pct") + 1

@@ -10,8 +10,8 @@ from rasterio import features
 from shapely.geometry import box, shape
 from shapely.ops import transform as shapely_transform, unary_union
 
-from labelmigration.core.crop import crop_scene
-from labelmigration.core.errors import Cancelled, LabelMigrationError
+from labelmigration.core.labels.crop import crop_scene
+from labelmigration.core.util.errors import Cancelled, LabelMigrationError
 from labelmigration.tests.support.rasters import from_origin, origin_in, write_raster
 
 SCENE_ORIGIN = (690_000.0, 5_340_000.0)  # UTM 32N, near Munich

@@ -4,7 +4,7 @@ import pytest
 import rasterio
 from osgeo import gdal
 
-from labelmigration.core.crop import crop_scene
+from labelmigration.core.labels.crop import crop_scene
 from labelmigration.tests.support.range_server import range_server
 from labelmigration.tests.support.rasters import from_origin, write_raster
 

@@ -9,8 +9,8 @@ import rasterio
 
 pytest.importorskip("onnxruntime")
 
-from labelmigration.core import csmask, inference  # noqa: E402
-from labelmigration.core.errors import LabelMigrationError, MissingDependency  # noqa: E402
+from labelmigration.core.models import csmask, inference  # noqa: E402
+from labelmigration.core.util.errors import LabelMigrationError, MissingDependency  # noqa: E402
 from labelmigration.tests.support.rasters import from_origin, write_raster  # noqa: E402
 
 CRS = "EPSG:32633"
@@ -49,7 +49,7 @@ def test_softmax_override_and_only_class(tmp_path):
     dn = np.random.default_rng(4).integers(1, 30000, size=(2, 24, 24)).astype(np.uint16)
     image = write_raster(tmp_path / "in.tif", dn, CRS, TRANSFORM)
     model = conv_model(tmp_path / "logits.onnx", weights, bias, sigmoid=False)  # no metadata in the file
-    # standardization_std 1 / (255 x 1e-4): Deepness's (DN / 255 - 0) / std is DN x 1e-4 (core.input_scaling)
+    # standardization_std 1 / (255 x 1e-4): Deepness's (DN / 255 - 0) / std is DN x 1e-4 (core.models.input_scaling)
     info = inference.ModelInfo(class_names={0: "clear", 1: "cloud", 2: "shadow"}, reflectance_scale=1e-4,
                                standardization_std=[1 / (255 * 1e-4)], output_activation="softmax", tile_size=16,
                                tiles_overlap=25)
@@ -94,7 +94,7 @@ def test_model_info_matches_the_package_json(ukis, variant):
     mean, std = data["dataset_statistics"]["img"]
     assert info.bands == data["dataset_statistics"]["band_names"]
     assert info.bands == (UKIS_BANDS_4 if variant.startswith("4b") else UKIS_BANDS_4 + ["swir16", "swir22"])
-    # in Deepness's domain r / 255 with r = DN = reflectance / 1e-4 (core.input_scaling): divided by 255 x 1e-4
+    # in Deepness's domain r / 255 with r = DN = reflectance / 1e-4 (core.models.input_scaling): divided by 255 x 1e-4
     k = 255 * 1e-4
     assert info.standardization_mean == pytest.approx([m / k for m in mean])
     assert info.standardization_std == pytest.approx([v / k for v in std])

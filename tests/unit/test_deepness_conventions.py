@@ -23,7 +23,7 @@ pytest.importorskip("onnxruntime")
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from labelmigration.core import deepness, inference  # noqa: E402
+from labelmigration.core.models import deepness, inference  # noqa: E402
 from labelmigration.tests.support.rasters import from_origin, write_raster  # noqa: E402
 
 CRS = "EPSG:32633"

@@ -5,8 +5,8 @@ import textwrap
 
 import pytest
 
-from labelmigration.core.dependencies import require
-from labelmigration.core.errors import MissingDependency
+from labelmigration.core.install.dependencies import require
+from labelmigration.core.util.errors import MissingDependency
 
 
 def test_missing_package_says_what_to_install():

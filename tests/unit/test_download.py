@@ -1,4 +1,4 @@
-"""core/download.py against a loopback server that injects faults: every download ends byte-identical
+"""core/net/download.py against a loopback server that injects faults: every download ends byte-identical
 or with a clear message, never with a partial file under the final name."""
 import hashlib
 import json
@@ -14,16 +14,16 @@ import types
 
 import pytest
 
-from labelmigration.core import download as dl
-from labelmigration.core.download import (CdseToken, DownloadJob, DownloadResult, ProductOffline, download,
-                                          download_many, odata_checksums, odata_job, offline_result, scene_jobs)
-from labelmigration.core.errors import Cancelled, LabelMigrationError
-from labelmigration.core.http import HttpError
+from labelmigration.core.net import download as dl
+from labelmigration.core.net.download import (CdseToken, DownloadJob, DownloadResult, ProductOffline, download,
+                                              download_many, odata_checksums, odata_job, offline_result, scene_jobs)
+from labelmigration.core.util.errors import Cancelled, LabelMigrationError
+from labelmigration.core.net.http import HttpError
 from labelmigration.tests.support.fault_server import Fault, corrupted, fault_server
 
 SIZE = 600_000
 FAST = {"backoff": 0.01, "timeout": 5, "chunk_size": 65536}
-ZIP, TIFF = b"PK\x03\x04", b"II*\x00"  # downloads are checked to start like their kind (core.download.SIGNATURES)
+ZIP, TIFF = b"PK\x03\x04", b"II*\x00"  # downloads are checked to start like their kind (core.net.download.SIGNATURES)
 
 
 def payload(size: int = SIZE, seed: int = 1, header: bytes = ZIP) -> bytes:
@@ -533,7 +533,7 @@ def test_malformed_assets_field_is_named(tmp_path):
 
 
 def test_scene_credentials_choose_token_or_basic_and_their_hosts(server):
-    from labelmigration.core.download import SceneCredentials
+    from labelmigration.core.net.download import SceneCredentials
 
     credentials = SceneCredentials(("alice", "secret"), token_url=server.url + "/token",
                                    allowed_urls=["https://hub.example.org/dhus", None], warn=lambda _text: None)

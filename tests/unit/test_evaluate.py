@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from labelmigration.core import evaluate as evaluate_module
-from labelmigration.core.errors import Cancelled, LabelMigrationError
-from labelmigration.core.evaluate import evaluate, metrics_from_confusion, metrics_rows, write_confusion_csv
+from labelmigration.core.models import evaluate as evaluate_module
+from labelmigration.core.util.errors import Cancelled, LabelMigrationError
+from labelmigration.core.models.evaluate import evaluate, metrics_from_confusion, metrics_rows, write_confusion_csv
 from labelmigration.tests.support.rasters import from_origin, write_raster
 
 CRS = "EPSG:32632"
@@ -285,7 +285,7 @@ def test_float_values_beyond_any_class_number(tmp_path):
 def test_a_truth_over_the_pixel_limit_is_refused(tmp_path):
     from osgeo import gdal
 
-    from labelmigration.core import limits
+    from labelmigration.core.util import limits
 
     prediction, truth = pair(tmp_path, TRUTH, PREDICTION)
     vrt = str(tmp_path / "big.vrt")

@@ -7,9 +7,9 @@ from pyproj import Geod
 from shapely import wkt as shapely_wkt
 from shapely.geometry import Polygon, box
 
-from labelmigration.core.dates import date_from_metadata, date_in_text
-from labelmigration.core.errors import LabelMigrationError
-from labelmigration.core.footprint import label_footprint, label_footprints
+from labelmigration.core.util.dates import date_from_metadata, date_in_text
+from labelmigration.core.util.errors import LabelMigrationError
+from labelmigration.core.labels.footprint import label_footprint, label_footprints
 from labelmigration.tests.support.rasters import Affine, from_origin, write_raster
 
 

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import rasterio
 
-from labelmigration.core.errors import LabelMigrationError
-from labelmigration.core.geocode import geocode_mask
+from labelmigration.core.util.errors import LabelMigrationError
+from labelmigration.core.labels.geocode import geocode_mask
 from labelmigration.tests.support.folders import read_only_folder
 from labelmigration.tests.support.rasters import from_origin, write_png, write_raster
 

@@ -12,8 +12,8 @@ from rasterio.windows import Window
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
-from labelmigration.core import inference  # noqa: E402
-from labelmigration.core.errors import Cancelled, LabelMigrationError  # noqa: E402
+from labelmigration.core.models import inference  # noqa: E402
+from labelmigration.core.util.errors import Cancelled, LabelMigrationError  # noqa: E402
 from labelmigration.tests.support.onnx_models import (conv_model, conv_reference, sigmoid,  # noqa: E402
                                                       softmax_model)
 from labelmigration.tests.support.rasters import from_origin, write_raster  # noqa: E402

@@ -1,4 +1,4 @@
-"""core.input_scaling: one decision of how a raster's values become a model's input.
+"""core.models.input_scaling: one decision of how a raster's values become a model's input.
 
 Where the expected answers come from: Deepness (PUTvision/qgis-plugin-deepness) computes the model
 input as (x / 255 - standardization_mean) / standardization_std (processing/models/model_base.py
@@ -19,9 +19,9 @@ from osgeo import gdal
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
-from labelmigration.core import inference  # noqa: E402
-from labelmigration.core import input_scaling as scaling  # noqa: E402
-from labelmigration.core.errors import LabelMigrationError  # noqa: E402
+from labelmigration.core.models import inference  # noqa: E402
+from labelmigration.core.models import input_scaling as scaling  # noqa: E402
+from labelmigration.core.util.errors import LabelMigrationError  # noqa: E402
 from labelmigration.tests.support.onnx_models import conv_model  # noqa: E402
 from labelmigration.tests.support.rasters import from_origin, write_raster  # noqa: E402
 
@@ -149,7 +149,7 @@ def test_reflectance_forced_through_dn_warns(tmp_path):
 
 
 def test_the_decision_is_logged(tmp_path, caplog):
-    with caplog.at_level("INFO", logger="labelmigration.core.input_scaling"):
+    with caplog.at_level("INFO", logger="labelmigration.core.models.input_scaling"):
         decision = scaling.decide(_dataset(tmp_path, _dn()), [1, 2], S2)
     assert f"Input scaling: {decision.why}" in caplog.text
 
@@ -195,8 +195,8 @@ def test_deepness_reads_the_bundled_model_and_feeds_what_our_engine_feeds(shared
     assert shape[-1] == shape[-2] == meta["tile_size"] == 512 and shape[1] == 4  # Deepness: tile = shape[-1]
     assert str(meta["model_type"]).capitalize() == "Segmentor"
     # its class names say which class is cloud (clear/cloud of a sigmoid head, or clear/cloud/shadow), whatever
-    # its output channels: core.cloud_classes need not guess
-    from labelmigration.core.cloud_classes import cloud_classes
+    # its output channels: core.models.cloud_classes need not guess
+    from labelmigration.core.models.cloud_classes import cloud_classes
     channels = session.get_outputs()[0].shape[1]
     assert cloud_classes({int(k): v for k, v in meta["class_names"].items()}, channels).note == ""
     assert len(meta["input_range"]) == 4 and all(low < high for low, high in meta["input_range"])
@@ -215,12 +215,12 @@ def test_the_bundled_model_predicts_as_before_on_dn(shared_dir, tmp_path):
     probability equals the former preprocessing's ((DN x 1e-4 - mean) / std with the training statistics
     in reflectance, the former metadata, reproduced from the training scenes) run on the same network.
     A later bundled model (exported in Deepness's domain) has no former metadata: its own statistics, in
-    reflectance (x 255 x 1e-4), make the former formula. Its cloud channel (core.cloud_classes: the one
+    reflectance (x 255 x 1e-4), make the former formula. Its cloud channel (core.models.cloud_classes: the one
     channel of a sigmoid head, or the class named cloud) is compared, and the cloud mask is the probability
     against the model's seg_thresh, whatever its number of classes."""
     import onnxruntime
 
-    from labelmigration.core.cloud_classes import cloud_classes, predict_clouds
+    from labelmigration.core.models.cloud_classes import cloud_classes, predict_clouds
 
     session = onnxruntime.InferenceSession(str(BUNDLED), providers=["CPUExecutionProvider"])
     meta = {key: json.loads(value) for key, value in session.get_modelmeta().custom_metadata_map.items()}

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from labelmigration.core import installer
-from labelmigration.core.inference import CPU_PROVIDER, create_session, providers
+from labelmigration.core.install import installer
+from labelmigration.core.models.inference import CPU_PROVIDER, create_session, providers
 
-REPO = Path(installer.__file__).resolve().parents[1]
+REPO = Path(installer.__file__).resolve().parents[2]
 
 REQUIREMENTS = """\
 # a comment line
@@ -84,7 +84,7 @@ def test_the_plugins_requirements_file_parses_and_never_names_a_shipped_package(
 
 
 def test_require_messages_name_the_pins_of_the_requirements_files():
-    from labelmigration.core.dependencies import DEVELOPER_PACKAGES, pinned_requirement
+    from labelmigration.core.install.dependencies import DEVELOPER_PACKAGES, pinned_requirement
 
     for requirement in installer.read_requirements():
         if requirement.top_level:
@@ -333,7 +333,7 @@ def test_fallback_warning_reaches_the_prediction_result(tmp_path, monkeypatch):
     pytest.importorskip("onnx")
     import numpy as np
 
-    from labelmigration.core import inference
+    from labelmigration.core.models import inference
     from labelmigration.tests.support.onnx_models import conv_model
     from labelmigration.tests.support.rasters import from_origin, write_raster
 

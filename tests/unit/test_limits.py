@@ -1,10 +1,10 @@
-"""core/limits.py: the limits in force, and the checks that refuse before allocating or reading."""
+"""core/util/limits.py: the limits in force, and the checks that refuse before allocating or reading."""
 import threading
 
 import pytest
 
-from labelmigration.core import limits
-from labelmigration.core.errors import LabelMigrationError
+from labelmigration.core.util import limits
+from labelmigration.core.util.errors import LabelMigrationError
 
 
 def test_a_huge_raster_is_refused_with_the_way_on():
@@ -47,7 +47,7 @@ def test_gdal_reads_from_a_server_that_never_answers_end_within_the_read_timeout
 
     from osgeo import gdal
 
-    from labelmigration.core.rasters import gdal_network_limits
+    from labelmigration.core.util.rasters import gdal_network_limits
     from labelmigration.tests.support.fault_server import Fault, fault_server
 
     with fault_server() as server:

@@ -1,17 +1,19 @@
-"""core.match_table: the one home of matches.csv's columns; migrate, the QA report and the algorithm read it."""
+"""core.migration.match_table: the one home of matches.csv's columns; migrate, the QA report and the algorithm
+read it."""
 import csv
 import re
 from pathlib import Path
 
 from osgeo import ogr
 
-from labelmigration.core import match_table, migrate, qa_report
-from labelmigration.core.match_table import (ALREADY_DONE, COLUMNS, NUMERIC_COLUMNS, PATH_COLUMNS, is_finished,
-                                             read_matches, write_matches)
+from labelmigration.core.migration import match_table, qa_report
+from labelmigration.core import migrate
+from labelmigration.core.migration.match_table import (ALREADY_DONE, COLUMNS, NUMERIC_COLUMNS, PATH_COLUMNS,
+                                                       is_finished, read_matches, write_matches)
 
 ROOT = Path(__file__).resolve().parents[2]
 # The header of matches.csv as the plugin wrote it before the schema moved here (core/migrate.py MATCH_COLUMNS
-# and core/qa_report.py COLUMNS, identical copies) and as migratelabels' help documents it: scripts read these
+# and core/migration/qa_report.py COLUMNS, identical copies) and as migratelabels' help documents it: scripts read these
 # names, so a change is a change of the public output.
 EXPECTED_COLUMNS = ("label", "scene", "datetime", "offset_days", "scene_cloud_pct", "footprint_cloud_pct",
                     "footprint_shadow_pct", "nodata_pct", "coverage_pct", "status", "reason", "image", "label_raster")

@@ -1,11 +1,11 @@
-"""core/metadata_xml.py against the ElementTree answers it replaces, on the real Sentinel-2 metadata of
+"""core/sentinel2/metadata_xml.py against the ElementTree answers it replaces, on the real Sentinel-2 metadata of
 ../shared/fixtures (recorded product metadata) and on small documents."""
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import pytest
 
-from labelmigration.core.metadata_xml import MetadataXmlError, parse_metadata_xml
+from labelmigration.core.sentinel2.metadata_xml import MetadataXmlError, parse_metadata_xml
 
 
 def _strip(tag):

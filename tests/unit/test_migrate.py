@@ -9,16 +9,15 @@ import csv
 import datetime as dt
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import rasterio
 from osgeo import ogr
 
-from labelmigration.core import limits
+from labelmigration.core.util import limits
 from labelmigration.core import migrate as migrate_module
-from labelmigration.core.errors import Cancelled, LabelMigrationError
+from labelmigration.core.util.errors import Cancelled, LabelMigrationError
 from labelmigration.core.migrate import (MATCH_COLUMNS, MigrationOptions, date_from_pattern, find_labels,
                                          migrate_labels, read_dates_csv, verify_pair, compile_date_pattern)
 from labelmigration.tests.support.rasters import from_origin, write_png, write_raster
@@ -28,7 +27,6 @@ SIZE = 180  # 1800 m tiles: 90 x 90 SCL pixels
 ULX, ULY = 699960.0, 5400000.0
 EPSG = "EPSG:32632"
 SCL_BLOCK_W, SCL_BLOCK_H = 140.0, 100.0  # 7 x 5 pixels of 20 m
-HAS_REPORT = (Path(migrate_module.__file__).parent / "qa_report.py").is_file()
 
 
 def block_origin(block_row, block_col):
@@ -158,8 +156,6 @@ def test_matches_csv_footprints_and_report(first_run):
     assert cloudy.GetGeometryRef().GetArea() > 0
     assert features["broken_20200815"].GetGeometryRef() is None
     assert layer.GetSpatialRef().GetAuthorityCode(None) == "4326"
-    if not HAS_REPORT:
-        pytest.skip("core/qa_report.py is not there yet; report not checked")
     assert result.report == str(folder / "report.html") and (folder / "report.html").is_file()
 
 
@@ -346,7 +342,7 @@ def test_label_straddling_two_tiles_is_mosaicked(tmp_path):
 def test_cloud_model_rates_the_footprint_and_writes_the_mask(tmp_path):
     """L1C has no SCL: the model's mask over the crop is the footprint cloud and the pair's cloud mask."""
     pytest.importorskip("onnx", reason="the onnx package builds the test model")
-    from labelmigration.core.inference import predict_raster
+    from labelmigration.core.models.inference import predict_raster
     from labelmigration.tests.support.onnx_models import conv_model
 
     archive = tmp_path / "archive"
@@ -372,7 +368,7 @@ def test_cloud_model_rates_the_footprint_and_writes_the_mask(tmp_path):
         np.testing.assert_array_equal(values, same.read(1))
     assert 0.2 < (values == 1).mean() < 0.8  # both classes: the mask is the model's, not a constant
     # the pair is the crop rating made for the model, published as it is: equal to cropping the product anew
-    from labelmigration.core.crop import crop_scene
+    from labelmigration.core.labels.crop import crop_scene
     product = next(p for p in archive.iterdir() if p.name.endswith(".SAFE"))
     again = crop_scene(str(product), str(label), str(tmp_path / "again_image.tif"), str(tmp_path / "again_label.tif"),
                        band_names=["B02", "B03", "B04", "B08"])

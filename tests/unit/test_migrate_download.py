@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from labelmigration.core.crop import crop_scene
+from labelmigration.core.labels.crop import crop_scene
 from labelmigration.core.migrate import DEFAULT_BANDS, MigrationOptions, migrate_labels, verify_pair
 from labelmigration.tests.support.catalogue_answers import Served, dhus_entry, odata_product
 from labelmigration.tests.support.fault_server import Fault, fault_server

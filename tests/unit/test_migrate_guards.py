@@ -2,7 +2,7 @@
 
 Expected answers: the issue's report. "An OData product named with an absolute path wrote where it
 pointed through migratelabels" -> every name from outside (a label's file name, a catalogue's product
-title) becomes a file name through core.paths.safe_file_name and lands inside the output folder; two
+title) becomes a file name through core.util.paths.safe_file_name and lands inside the output folder; two
 names that sanitise alike never share a file. "A SAFE product with quantification abc aborts the whole
 local-archive search and fails every label" -> the scan leaves that product out, names it and says why.
 "Empty images/, labels/ and masks/ folders after a failed migration" and "an output folder created even
@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from labelmigration.core import limits
-from labelmigration.core.dates import compile_date_pattern
-from labelmigration.core.errors import LabelMigrationError
+from labelmigration.core.util import limits
+from labelmigration.core.util.dates import compile_date_pattern
+from labelmigration.core.util.errors import LabelMigrationError
 from labelmigration.core.migrate import (MigrationOptions, download_name, find_labels, migrate_labels, no_pairs_message,
                                          pair_paths, pair_stem, prepare_tasks, read_dates_csv, read_matches)
-from labelmigration.core.paths import path_inside
+from labelmigration.core.util.paths import path_inside
 from labelmigration.core.search.local import LocalArchiveBackend
 from labelmigration.tests.support.catalogue_answers import Served, odata_product
 from labelmigration.tests.support.fault_server import fault_server

@@ -17,8 +17,9 @@ from osgeo import gdal
 pytest.importorskip("onnxruntime")
 onnx = pytest.importorskip("onnx")
 
-from labelmigration.core import inference, limits  # noqa: E402
-from labelmigration.core.errors import LabelMigrationError  # noqa: E402
+from labelmigration.core.models import inference  # noqa: E402
+from labelmigration.core.util import limits  # noqa: E402
+from labelmigration.core.util.errors import LabelMigrationError  # noqa: E402
 from labelmigration.tests.support.folders import read_only_folder  # noqa: E402
 from labelmigration.tests.support.onnx_models import (conv_model, integer_input_model, log_model,  # noqa: E402
                                                       rank3_model, repeat_model, scaled_model, slice_model,

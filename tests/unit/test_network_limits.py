@@ -1,4 +1,4 @@
-"""Timeouts, stalls and the retry deadline (core.http, core.download) against hostile loopback servers.
+"""Timeouts, stalls and the retry deadline (core.net.http, core.net.download) against hostile loopback servers.
 
 Expected answers: issue 13 measured a server that accepts and never answers holding searchscenes
 250-363 s and downloadscenes 394 s, and a server that sends one byte every 5 s holding
@@ -14,10 +14,10 @@ import time
 
 import pytest
 
-from labelmigration.core import limits
-from labelmigration.core.download import CdseToken, download
-from labelmigration.core.errors import LabelMigrationError
-from labelmigration.core.http import HttpError, StallWatch, get_json, open_once
+from labelmigration.core.util import limits
+from labelmigration.core.net.download import CdseToken, download
+from labelmigration.core.util.errors import LabelMigrationError
+from labelmigration.core.net.http import HttpError, StallWatch, get_json, open_once
 from labelmigration.core.search.odata import ODataBackend
 from labelmigration.core.search.stac import StacBackend
 from labelmigration.tests.support.fault_server import Fault, fault_server
@@ -154,7 +154,7 @@ def test_never_answering_dhus_hub_ends_within_the_retry_deadline(server, clock):
 def test_every_retry_is_logged_with_its_reason(server, caplog):
     url = server.add_file("/a.json", b"[]", content_type="application/json")
     server.script("/a.json", Fault(status=503), Fault(status=502))
-    with caplog.at_level(logging.WARNING, logger="labelmigration.core.retry"):
+    with caplog.at_level(logging.WARNING, logger="labelmigration.core.net.retry"):
         assert get_json(url, backoff=0.01) == []
     lines = [r.getMessage() for r in caplog.records]
     assert lines == [f"HTTP 503 from {url}, retry 1 of 3 in 0.01 s", f"HTTP 502 from {url}, retry 2 of 3 in 0.02 s"]
@@ -224,7 +224,7 @@ def test_progressing_download_outlives_the_deadline_over_cut_connections(server,
 
 
 def test_big_part_file_is_kept_and_the_message_says_so(server, tmp_path, monkeypatch):
-    from labelmigration.core import download as dl
+    from labelmigration.core.net import download as dl
 
     monkeypatch.setattr(dl, "RESUME_MIN_BYTES", 1000)
     data = ZIP + bytes(200_000)

@@ -1,8 +1,8 @@
 """Atomic outputs and output-path checks."""
 import pytest
 
-from labelmigration.core.errors import LabelMigrationError
-from labelmigration.core.outputs import atomic_output, atomic_outputs, check_output_path
+from labelmigration.core.util.errors import LabelMigrationError
+from labelmigration.core.util.outputs import atomic_output, atomic_outputs, check_output_path
 
 
 def test_output_appears_only_on_success(tmp_path):

@@ -42,9 +42,9 @@ def package(repo_root, tmp_path_factory):
 def test_package_contents(package):
     names = package["names"]
     assert all(name.startswith("labelmigration/") for name in names)
-    for required in ("metadata.txt", "__init__.py", "plugin.py", "icon.svg", "LICENSE", "core/crop.py",
+    for required in ("metadata.txt", "__init__.py", "plugin.py", "icon.svg", "LICENSE", "core/labels/crop.py",
                      "processing/provider.py", "ui/menu.py", "ui/about_dialog.py",
-                     "ui/dependencies_dialog.py", "core/installer.py", "requirements-plugin.txt",
+                     "ui/dependencies_dialog.py", "core/install/installer.py", "requirements-plugin.txt",
                      "models/cloud_s2_4band.onnx", "models/cloud_s2_4band.md"):
         assert f"labelmigration/{required}" in names, required
     top_level = {name.split("/")[1] for name in names}

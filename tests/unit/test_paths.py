@@ -1,4 +1,4 @@
-"""The path guard and the name sanitiser (core/paths.py), with property-based tests (hypothesis).
+"""The path guard and the name sanitiser (core/util/paths.py), with property-based tests (hypothesis).
 
 The properties come from the issue's list of what must never happen: a name from a catalogue or a layer
 that writes outside the chosen folder ('../../victim', an absolute title), an output that lands on an
@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from labelmigration.core.errors import LabelMigrationError
-from labelmigration.core.paths import (MAX_NAME_LENGTH, check_paths, is_within, local_file, path_inside,
-                                       related_files, safe_file_name, same_file, unreadable_reason)
+from labelmigration.core.util.errors import LabelMigrationError
+from labelmigration.core.util.paths import (MAX_NAME_LENGTH, check_paths, is_within, local_file, path_inside,
+                                            related_files, safe_file_name, same_file, unreadable_reason)
 
 # any text a catalogue could send: separators, dots, control characters, whole paths, unicode
 hostile_text = st.one_of(

@@ -10,7 +10,7 @@ evaluates the pinned version's wheels the way ``pip download --only-binary=:all:
 --implementation cp --python-version X.Y --abi cpXY --platform ...`` does: the wheel's tags against the
 tags pip derives for that pair (with ``packaging``, the library pip vendors for it), and the file's
 Requires-Python against X.Y. Only the pins whose environment marker applies to a pair are checked
-there (markers evaluated by core/installer.py for that pair, not for this machine).
+there (markers evaluated by core/install/installer.py for that pair, not for this machine).
 
 Why not run pip itself per pair: pip (23.x) ``install --dry-run`` and ``download`` fetch every chosen
 wheel in full, ukis-csmask's is 145 MB, so seven pairs moved over 1 GB and took ~40 s of two CPUs;
@@ -43,7 +43,7 @@ except ImportError:  # pragma: no cover - pytest depends on packaging; pip vendo
     from pip._vendor.packaging.utils import InvalidWheelFilename, parse_wheel_filename
     from pip._vendor.packaging.version import InvalidVersion, Version
 
-from labelmigration.core import installer
+from labelmigration.core.install import installer
 
 
 INDEX_URL = "https://pypi.org/simple"   # the registry; pip's local configuration (mirrors, find-links) plays no part

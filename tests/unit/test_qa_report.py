@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from osgeo import gdal
 
-from labelmigration.core.errors import Cancelled
-from labelmigration.core.qa_report import histogram_bins, write_report
+from labelmigration.core.util.errors import Cancelled
+from labelmigration.core.migration.qa_report import histogram_bins, write_report
 from labelmigration.tests.support.range_server import range_server
 from labelmigration.tests.support.rasters import from_origin, write_raster
 
@@ -200,7 +200,7 @@ def test_report_content(migration):
     assert page.histograms["footprint_cloud_pct"]["bars"] == [3, 0, 0, 0, 1, 0, 0, 0, 0, 0]
     assert page.histograms["scene_cloud_pct"]["total"] == sum(page.histograms["scene_cloud_pct"]["bars"]) == 4
     assert "Offset from the label date (days)" in text
-    assert "Cloud and cloud shadow over the label footprint (%)" in text  # core/qa_report.py: shadow counts too
+    assert "Cloud and cloud shadow over the label footprint (%)" in text  # qa_report: shadow counts too
 
     # failed, skipped and no-scene labels are listed with their reasons; resumed pairs are not
     problems = _table_dicts(page.tables["problems"])
@@ -252,7 +252,7 @@ def test_label_text_is_escaped(migration):
     assert "<script>" not in raw and "<i>" not in raw and "<retry later>" not in raw
     text = "".join(page.text)
     assert ODD_LABEL in text and "Report of <i>June</i> & more" in text
-    # the odd label's thumbnail name is made safe for any file system (core.paths.safe_file_name: none of the
+    # the odd label's thumbnail name is made safe for any file system (core.util.paths.safe_file_name: none of the
     # characters Windows refuses), and its link is URL-quoted
     odd = [image["src"] for image in page.images if image["alt"] == ODD_LABEL]
     assert len(odd) == 1 and (folder / unquote(odd[0])).is_file()

@@ -1,9 +1,9 @@
-"""The retry policy (core.retry), without a network: which failures are retried, how long to wait,
+"""The retry policy (core.net.retry), without a network: which failures are retried, how long to wait,
 when to give up and what the log and the final message say.
 
 Expected answers come from the issue (issue 18: retry 429, 502, 503, 504 and reset connections,
 honour Retry-After in seconds or as an HTTP date, bounded by a count and the retry deadline of
-core.limits, log 'HTTP 503 from <server>, retry 1 of N in X s') and from RFC 9110 section 10.2.3
+core.util.limits, log 'HTTP 503 from <server>, retry 1 of N in X s') and from RFC 9110 section 10.2.3
 (Retry-After = HTTP-date / delay-seconds).
 """
 import email.utils
@@ -12,10 +12,10 @@ import time
 
 import pytest
 
-from labelmigration.core import limits
-from labelmigration.core.errors import Cancelled
-from labelmigration.core.retry import (MAX_RETRY_WAIT, RETRY_STATUSES, Retries, retry_after_seconds, retry_delay,
-                                       retry_message, retryable)
+from labelmigration.core.util import limits
+from labelmigration.core.util.errors import Cancelled
+from labelmigration.core.net.retry import (MAX_RETRY_WAIT, RETRY_STATUSES, Retries, retry_after_seconds, retry_delay,
+                                           retry_message, retryable)
 
 SERVER = "https://catalogue.example.org/odata/v1/Products"
 
@@ -114,7 +114,7 @@ def test_no_answer_advises_checking_the_network():
 
 def test_each_retry_is_logged_and_waited_for(caplog):
     state = Retries(SERVER, retries=3, backoff=0.05)
-    with caplog.at_level(logging.WARNING, logger="labelmigration.core.retry"):
+    with caplog.at_level(logging.WARNING, logger="labelmigration.core.net.retry"):
         state.begin()
         started = time.monotonic()
         state.wait(state.failed(), 503, "busy")

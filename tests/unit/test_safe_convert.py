@@ -7,9 +7,9 @@ import pytest
 import rasterio
 from osgeo import gdal
 
-from labelmigration.core.convert import safe_to_geotiff
-from labelmigration.core.errors import Cancelled, LabelMigrationError
-from labelmigration.core.safe import open_safe
+from labelmigration.core.sentinel2.convert import safe_to_geotiff
+from labelmigration.core.util.errors import Cancelled, LabelMigrationError
+from labelmigration.core.sentinel2.safe import open_safe
 from labelmigration.tests.support.safe_products import NATIVE_RESOLUTION, make_safe_product
 
 SIZE = 546  # 5.46 km tiles: 546 px at 10 m, 273 at 20 m, 91 at 60 m
@@ -186,8 +186,8 @@ def test_cancel_leaves_no_output(tmp_path, products):
 
 
 def test_every_resampling_method_has_a_gdal_kernel():
-    from labelmigration.core.convert import RESAMPLING_METHODS
-    from labelmigration.core.safe_stack import RESAMPLING_KERNELS
+    from labelmigration.core.sentinel2.convert import RESAMPLING_METHODS
+    from labelmigration.core.sentinel2.safe_stack import RESAMPLING_KERNELS
     assert set(RESAMPLING_METHODS) == set(RESAMPLING_KERNELS) and RESAMPLING_METHODS[0] == "bilinear"
 
 
@@ -237,7 +237,7 @@ def test_damaged_metadata_is_refused_naming_file_and_value(tmp_path, products, c
     ('<!DOCTYPE n1:Level-2A_User_Product SYSTEM "http://127.0.0.1:9/never.dtd">', "amp", "declares a document type"),
 ])
 def test_entity_expansion_and_external_entities_are_refused(tmp_path, products, doctype, entity, message):
-    """A billion-laughs DTD, an external entity and an external DTD: core/metadata_xml.py refuses any document
+    """A billion-laughs DTD, an external entity and an external DTD: core/sentinel2/metadata_xml.py refuses any document
     type declaration before expanding anything (real Sentinel-2 metadata has none)."""
     def change(name, text):
         if "MTD_MSI" not in name:
@@ -289,8 +289,8 @@ def test_unreadable_product_and_raster_say_permission_denied(tmp_path, products)
         raster.write_bytes(b"II*\x00")
         product.chmod(0)
         raster.chmod(0)
-        code = ("from labelmigration.core.safe import open_safe\n"
-                "from labelmigration.core.rasters import open_raster\n"
+        code = ("from labelmigration.core.sentinel2.safe import open_safe\n"
+                "from labelmigration.core.util.rasters import open_raster\n"
                 f"for call in (lambda: open_safe({str(product)!r}), lambda: open_raster({str(raster)!r}, 'label')):\n"
                 "    try:\n        call()\n    except Exception as error:\n        print(error)\n")
         command = [sys.executable, "-c", code]

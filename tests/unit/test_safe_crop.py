@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import rasterio
 
-from labelmigration.core.convert import safe_to_geotiff
-from labelmigration.core.crop import crop_scene
-from labelmigration.core.errors import LabelMigrationError
+from labelmigration.core.sentinel2.convert import safe_to_geotiff
+from labelmigration.core.labels.crop import crop_scene
+from labelmigration.core.util.errors import LabelMigrationError
 from labelmigration.tests.support.rasters import from_origin, origin_in, write_raster
 from labelmigration.tests.support.safe_products import make_safe_pair_across_tiles, make_safe_product
 

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from labelmigration.core.errors import LabelMigrationError
+from labelmigration.core.util.errors import LabelMigrationError
 from labelmigration.core.search.base import (CSV_COLUMNS, FootprintQuery, Scene, SearchWindow, coverage_pct,
                                              geometry_from_wkt, parse_datetime, search_scenes, write_matches_csv)
 
@@ -123,7 +123,7 @@ def test_match_table_csv(tmp_path):
 
 
 def test_progress_and_cancel():
-    from labelmigration.core.errors import Cancelled
+    from labelmigration.core.util.errors import Cancelled
 
     reported = []
     backend = FakeBackend([scene("s", 15, 0.0, box(9, 49, 11, 51))])

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from labelmigration.core.errors import LabelMigrationError
-from labelmigration.core.http import HttpError
+from labelmigration.core.util.errors import LabelMigrationError
+from labelmigration.core.net.http import HttpError
 from labelmigration.core.search import BACKENDS, make_backend
 from labelmigration.core.search.dhus import DhusBackend, build_query
 from labelmigration.core.search.local import LocalArchiveBackend
@@ -106,7 +106,7 @@ def test_registry_and_make_backend(tmp_path):
 def test_missing_sentinelsat_says_what_to_install(monkeypatch):
     import sys
 
-    from labelmigration.core.errors import MissingDependency
+    from labelmigration.core.util.errors import MissingDependency
 
     monkeypatch.setitem(sys.modules, "sentinelsat", None)  # as if it were not installed
     with pytest.raises(MissingDependency, match=r'pip install "sentinelsat==1\.2\.1"'):
@@ -118,7 +118,7 @@ def test_hub_gets_the_connect_and_read_timeouts_of_the_limits(monkeypatch):
     import requests
     import sentinelsat
 
-    from labelmigration.core import limits
+    from labelmigration.core.util import limits
 
     seen = {}
 

@@ -1,5 +1,5 @@
 """Searches against busy and failing catalogues on 127.0.0.1 (issue 18): every backend retries 429,
-502, 503, 504 and reset connections under core.retry's policy, honours Retry-After, gives up within
+502, 503, 504 and reset connections under core.net.retry's policy, honours Retry-After, gives up within
 its count and the retry deadline, and says the server, the status and how often it tried.
 
 The catalogues replay real recorded answers (tests/support/replay_server.py), with faults injected
@@ -24,8 +24,8 @@ import time
 
 import pytest
 
-from labelmigration.core import limits
-from labelmigration.core.http import HttpError
+from labelmigration.core.util import limits
+from labelmigration.core.net.http import HttpError
 from labelmigration.core.search.dhus import DhusBackend
 from labelmigration.core.search.odata import ODataBackend
 from labelmigration.core.search.stac import StacBackend
@@ -132,10 +132,10 @@ def test_transient_fault_is_retried_to_the_same_result(catalogue, kind, caplog):
     assert expected  # the recorded answer holds scenes
     before = len(catalogue.hits())
     catalogue.fault(kind)
-    with caplog.at_level(logging.WARNING, logger="labelmigration.core.retry"):
+    with caplog.at_level(logging.WARNING, logger="labelmigration.core.net.retry"):
         assert catalogue.search() == expected
     assert len(catalogue.hits()) == 2 * before + 1  # the failed request, once more
-    retries = [r.getMessage() for r in caplog.records if r.name.endswith("core.retry")]
+    retries = [r.getMessage() for r in caplog.records if r.name.endswith("core.net.retry")]
     assert len(retries) == 1, retries
     if kind == "reset":
         assert catalogue.server.url in retries[0] and "closed the connection without answering" in retries[0]

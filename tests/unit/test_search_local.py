@@ -6,7 +6,7 @@ import re
 import pytest
 from osgeo import ogr, osr
 
-from labelmigration.core.errors import LabelMigrationError
+from labelmigration.core.util.errors import LabelMigrationError
 from labelmigration.core.search.base import FootprintQuery, search_scenes
 from labelmigration.core.search.local import LocalArchiveBackend
 from labelmigration.tests.support.safe_products import make_safe_product
@@ -88,7 +88,7 @@ def test_level_and_cloud_filters(archive):
 
 
 def test_footprint_of_a_product_without_mtd_footprint_comes_from_the_tile_grid(archive):
-    from labelmigration.core.safe import open_safe
+    from labelmigration.core.sentinel2.safe import open_safe
     from labelmigration.core.search.local import tile_footprint
 
     product = open_safe(str(archive[1]["near_cloudy"].path))
@@ -190,7 +190,7 @@ def test_a_hostile_static_catalog_is_read_once_and_bounded(tmp_path):
 
 
 def test_a_huge_stac_file_is_not_read(tmp_path):
-    from labelmigration.core import limits
+    from labelmigration.core.util import limits
 
     (tmp_path / "item.json").write_text(json.dumps({"type": "Feature", "stac_version": "1.0.0",
                                                     "padding": "x" * 20_000}))

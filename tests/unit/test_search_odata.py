@@ -6,8 +6,8 @@ import urllib.parse
 
 import pytest
 
-from labelmigration.core.errors import LabelMigrationError
-from labelmigration.core.http import HttpError
+from labelmigration.core.util.errors import LabelMigrationError
+from labelmigration.core.net.http import HttpError
 from labelmigration.core.search.odata import ODataBackend, build_filter
 from labelmigration.tests.support.loopback import closed_port_url
 from labelmigration.tests.support.replay_server import replay_server

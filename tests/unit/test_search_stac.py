@@ -10,7 +10,7 @@ import types
 
 import pytest
 
-from labelmigration.core.errors import LabelMigrationError
+from labelmigration.core.util.errors import LabelMigrationError
 from labelmigration.core.search.base import parse_datetime
 from labelmigration.core.search.stac import StacBackend, cloud_arguments, item_scene
 from labelmigration.tests.support.loopback import closed_port_url

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import rasterio
 
-from labelmigration.core.errors import LabelMigrationError
-from labelmigration.core.stack import stack_bands
+from labelmigration.core.util.errors import LabelMigrationError
+from labelmigration.core.sentinel2.stack import stack_bands
 from labelmigration.tests.support.rasters import from_origin, write_raster
 
 TRANSFORM = from_origin(500_000, 4_000_000, 30, 30)

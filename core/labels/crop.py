@@ -1,0 +1,356 @@
+"""Crop a scene to a label so that image and label form an aligned training pair.
+
+The image keeps the scene's CRS and native pixel grid (no resampling): the output window is the
+label footprint's bounding box snapped outward to scene pixels, only that window is read, and
+pixels outside the footprint become nodata. The label is warped onto exactly that grid.
+"""
+import math
+import os
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+from osgeo import gdal, ogr, osr
+
+from ..util import limits
+from ..util.errors import LabelMigrationError
+from .footprint import GEOCODE_FIRST, label_name, transform_geometry, valid_outline
+from ..util.outputs import atomic_outputs, check_output_path
+from ..util.progress import CancelCheck, ProgressCallback, Steps
+from ..sentinel2.safe import is_safe_product, open_safe, parse_band_list
+from ..sentinel2.safe_stack import band_stack
+from ..util.rasters import band_names as band_descriptions
+from ..util.rasters import (LABEL_BAND_NAME, GeoTransform, copy_color_table, create_gtiff, default_nodata, gdal_errors,
+                            gdal_type, nan_as_nodata, numpy_dtype, open_raster, raster_outline, read_check,
+                            require_georeferenced, row_strips, strip_height_for, valid_mask, validity_band_index,
+                            window_transform)
+
+# Sub-pixel slack when snapping a footprint to the scene grid, so float noise adds no empty column.
+_SNAP_TOLERANCE = 1e-6
+
+
+@dataclass
+class Window:
+    col: int
+    row: int
+    width: int
+    height: int
+
+
+@dataclass
+class CropResult:
+    image: str
+    label: str
+    window: Window
+    transform: GeoTransform
+    covered_percent: float  # share of the label footprint that lies inside the scene
+    nodata_percent: float  # share of the label's valid pixels without image data
+    label_pixels: int
+    warnings: List[str]
+
+
+def footprint_window(footprint: ogr.Geometry, transform: Sequence[float], width: int, height: int) -> Optional[Window]:
+    """The scene pixels covering the footprint's bounding box, clipped to the scene; None if outside."""
+    inverse = gdal.InvGeoTransform(list(transform))
+    min_x, max_x, min_y, max_y = footprint.GetEnvelope()
+    cols, rows = [], []
+    for x, y in ((min_x, min_y), (min_x, max_y), (max_x, min_y), (max_x, max_y)):
+        col, row = gdal.ApplyGeoTransform(inverse, x, y)
+        cols.append(col)
+        rows.append(row)
+    col0 = max(0, math.floor(min(cols) + _SNAP_TOLERANCE))
+    col1 = min(width, math.ceil(max(cols) - _SNAP_TOLERANCE))
+    row0 = max(0, math.floor(min(rows) + _SNAP_TOLERANCE))
+    row1 = min(height, math.ceil(max(rows) - _SNAP_TOLERANCE))
+    if col1 <= col0 or row1 <= row0:
+        return None
+    return Window(col0, row0, col1 - col0, row1 - row0)
+
+
+def _memory_raster(width: int, height: int, bands: int, data_type: int, transform, srs_wkt: str) -> gdal.Dataset:
+    dataset = gdal.GetDriverByName("MEM").Create("", width, height, bands, data_type)
+    dataset.SetGeoTransform(list(transform))
+    dataset.SetProjection(srs_wkt)
+    return dataset
+
+
+def _rasterize(geometry: ogr.Geometry, width: int, height: int, transform, srs) -> np.ndarray:
+    """Pixels touched by geometry (all touched, so the image covers every label pixel)."""
+    target = _memory_raster(width, height, 1, gdal.GDT_Byte, transform, srs.ExportToWkt())
+    memory = ogr.GetDriverByName("Memory").CreateDataSource("footprint")
+    layer = memory.CreateLayer("footprint", srs=srs, geom_type=ogr.wkbMultiPolygon)
+    feature = ogr.Feature(layer.GetLayerDefn())
+    feature.SetGeometry(geometry)
+    layer.CreateFeature(feature)
+    gdal.RasterizeLayer(target, [1], layer, burn_values=[1], options=["ALL_TOUCHED=TRUE"])
+    return target.GetRasterBand(1).ReadAsArray() != 0
+
+
+def _warp_label(label: gdal.Dataset, label_path: str, window: Window, transform, srs_wkt: str,
+                resampling: str) -> Tuple[np.ndarray, np.ndarray]:
+    """The label's class values and validity on the window grid."""
+    validity = validity_band_index(label)
+    data_type = label.GetRasterBand(1).DataType
+    target = _memory_raster(window.width, window.height, 2, data_type, transform, srs_wkt)
+    options = dict(resampleAlg=resampling, errorThreshold=0, multithread=False)
+    with read_check(label_path, "label"):
+        if validity:
+            source = gdal.Translate("", label, format="VRT", bandList=[1, validity])
+            gdal.Warp(target, source, **options)
+        else:
+            source = gdal.Translate("", nan_as_nodata(label), format="VRT", bandList=[1])
+            gdal.Warp(target, source, dstAlpha=True, **options)
+    values = target.GetRasterBand(1).ReadAsArray()
+    valid = target.GetRasterBand(2).ReadAsArray() != 0
+    return values, valid
+
+
+def _label_nodata(band: gdal.Band, values: np.ndarray, label_path: str) -> float:
+    declared = band.GetNoDataValue()
+    if declared is not None:
+        return declared
+    dtype = values.dtype
+    top = np.iinfo(dtype).max if np.issubdtype(dtype, np.integer) else None
+    if top is None:
+        return float("nan")
+    used = set(np.unique(values).tolist())
+    for candidate in range(top, max(-1, top - 1024), -1):
+        if candidate not in used:
+            return float(candidate)
+    raise LabelMigrationError(f"The label '{label_path}' uses every value of its data type; "
+                              "no value is left for nodata.")
+
+
+@contextmanager
+def _scene_raster(scene_path: str, other_tiles: Sequence[str], band_names: Optional[Sequence[str]],
+                  label: gdal.Dataset, label_path: str):
+    """(GDAL path, band list, (column, row) of that raster on the scene's grid) of the scene: a
+    raster as it is, or for a SAFE product (with other tiles of the same datatake) an in-memory
+    raster of just the window under the label, on the product's 10 m grid."""
+    if not is_safe_product(scene_path):
+        if other_tiles:
+            raise LabelMigrationError("Other tiles can only be mosaicked with a Sentinel-2 SAFE product as the scene.")
+        yield scene_path, None, (0, 0)
+        return
+    products = [open_safe(path) for path in [scene_path, *other_tiles]]
+    stack = band_stack(products, parse_band_list(products[0], band_names), resolution=10)
+    window_path = f"/vsimem/labelmigration-window-{uuid.uuid4().hex}.tif"
+    try:
+        srs = osr.SpatialReference()
+        srs.ImportFromWkt(stack.srs_wkt)
+        srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+        label_srs, label_transform = require_georeferenced(label, label_path, "label", GEOCODE_FIRST)
+        _check_extents_overlap(label, label_path, label_srs, label_transform, srs,
+                               raster_outline(stack.transform, stack.width, stack.height), scene_path)
+        outline = valid_outline(label, label_path)
+        window = footprint_window(_densified(outline, label_srs, srs), stack.transform, stack.width, stack.height)
+        if window is None:
+            raise _no_overlap(label_path, scene_path)
+        _check_window(window, scene_path, label_path, bytes_per_pixel=2 * len(stack.bands) + 6)
+        out = create_gtiff(window_path, window.width, window.height, len(stack.bands), gdal.GDT_UInt16,
+                           stack.srs_wkt, window_transform(stack.transform, window.col, window.row),
+                           options=["PHOTOMETRIC=MINISBLACK"])
+        out.SetMetadata({"SAFE_PRODUCTS": ";".join(p.name for p in products)})
+        for position, band in enumerate(stack.bands, start=1):
+            target = out.GetRasterBand(position)
+            target.SetDescription(band)
+            target.SetNoDataValue(0)
+            offset, scale = stack.offset_and_scale(band)
+            if (offset, scale) != (0.0, 1.0):
+                target.SetOffset(offset)
+                target.SetScale(scale)
+            target.WriteArray(stack.read(band, window.col, window.row, window.width, window.height))
+        out = None
+        yield window_path, list(range(1, len(stack.bands) + 1)), (window.col, window.row)
+    finally:
+        stack.close()
+        gdal.Unlink(window_path)
+
+
+def _densified(outline: ogr.Geometry, source, target) -> ogr.Geometry:
+    min_x, max_x, min_y, max_y = outline.GetEnvelope()
+    return transform_geometry(outline, source, target, max(max_x - min_x, max_y - min_y) / 64)
+
+
+def _no_overlap(label_path: str, scene_path: str) -> LabelMigrationError:
+    return LabelMigrationError(
+        f"The label '{label_path}' and the scene '{scene_path}' do not overlap: "
+        "there are no scene pixels under the label."
+    )
+
+
+def _check_extents_overlap(label: gdal.Dataset, label_path: str, label_srs, label_transform, scene_srs,
+                           scene_outline: ogr.Geometry, scene_path: str) -> None:
+    """Refuse a label whose extent misses the scene before any label pixel is read."""
+    extent = raster_outline(label_transform, label.RasterXSize, label.RasterYSize)
+    try:
+        extent = _densified(extent, label_srs, scene_srs)
+    except LabelMigrationError:
+        return  # the extent does not fit the scene's CRS: the outline of the valid pixels decides
+    if not extent.Intersects(scene_outline):
+        raise _no_overlap(label_path, scene_path)
+
+
+def _check_window(window: Window, scene_path: str, label_path: str, bytes_per_pixel: float) -> None:
+    """Refuse a crop window beyond the pixel or memory limit before it is allocated: the label and
+    its footprint mask are held on the window's grid at once."""
+    what = f"The part of the scene '{scene_path}' under the label '{label_path}'"
+    advice = "use a smaller label or a scene with coarser pixels"
+    limits.check_pixels(window.width, window.height, what, advice)
+    limits.check_memory(float(window.width) * window.height * bytes_per_pixel,
+                        f"Cropping the scene '{scene_path}' to the label '{label_path}'", advice)
+
+
+def bands_by_name(dataset: gdal.Dataset, scene_path: str, names: Sequence[str]) -> List[int]:
+    """1-based band numbers of the bands whose descriptions are names (case-insensitive)."""
+    described = {name.lower(): index for index, name in enumerate(band_descriptions(dataset), start=1) if name}
+    missing = [name for name in names if name.strip().lower() not in described]
+    if missing:
+        raise LabelMigrationError(
+            f"The scene '{scene_path}' has no band named {', '.join(missing)} "
+            f"(its bands: {', '.join(band_descriptions(dataset)) or 'unnamed'})."
+        )
+    return [described[name.strip().lower()] for name in names]
+
+
+def crop_scene(scene_path: str, label_path: str, output_image: str, output_label: str,
+               bands: Optional[Sequence[int]] = None, label_resampling: str = "near",
+               band_names: Optional[Sequence[str]] = None, other_tiles: Sequence[str] = (),
+               require_data: bool = False, progress: Optional[ProgressCallback] = None,
+               is_cancelled: Optional[CancelCheck] = None) -> CropResult:
+    """Write the scene pixels under the label and the label on the same grid.
+
+    The scene is any GDAL raster or a Sentinel-2 SAFE product (folder, zip or MTD xml; other
+    tiles of the same datatake are mosaicked in). Bands are picked by number (bands) or by name
+    (band_names: band descriptions, or Sentinel-2 band names for SAFE products). require_data
+    refuses a pair whose image has no data under any label pixel (nothing is written).
+    """
+    steps = Steps(progress, is_cancelled)
+    if os.path.realpath(output_image) == os.path.realpath(output_label):
+        raise LabelMigrationError("The output image and the output label must be different files.")
+    for output, role in ((output_image, "output image"), (output_label, "output label")):
+        check_output_path(output, [scene_path, *other_tiles, label_path], role)
+    with gdal_errors():
+        label = open_raster(label_path, "label")
+        with _scene_raster(scene_path, other_tiles, band_names, label, label_path) as (scene_raster, stacked, corner):
+            result = _crop(scene_raster, scene_path, label, label_path, output_image, output_label,
+                           stacked or bands, None if stacked else band_names, label_resampling, require_data, steps)
+    result.window.col += corner[0]
+    result.window.row += corner[1]
+    return result
+
+
+def _crop(scene_raster: str, scene_path: str, label: gdal.Dataset, label_path: str, output_image: str,
+          output_label: str,
+          bands: Optional[Sequence[int]], band_names: Optional[Sequence[str]], label_resampling: str,
+          require_data: bool, steps: Steps) -> CropResult:
+    scene = open_raster(scene_raster, "scene")
+    scene_srs, scene_transform = require_georeferenced(scene, scene_path, "scene")
+    label_srs, label_transform = require_georeferenced(label, label_path, "label", GEOCODE_FIRST)
+    if band_names:
+        band_list = bands_by_name(scene, scene_path, band_names)
+    else:
+        band_list = list(bands) if bands else list(range(1, scene.RasterCount + 1))
+    for index in band_list:
+        if not 1 <= index <= scene.RasterCount:
+            raise LabelMigrationError(f"The scene '{scene_path}' has no band {index} (it has {scene.RasterCount}).")
+
+    scene_outline = raster_outline(scene_transform, scene.RasterXSize, scene.RasterYSize)
+    _check_extents_overlap(label, label_path, label_srs, label_transform, scene_srs, scene_outline, scene_path)
+    footprint = _densified(valid_outline(label, label_path), label_srs, scene_srs)
+    steps.report(0.05)
+    covered = footprint.Intersection(scene_outline)
+    window = footprint_window(footprint, scene_transform, scene.RasterXSize, scene.RasterYSize)
+    if window is None or covered is None or covered.IsEmpty() or covered.GetArea() <= 0:
+        raise _no_overlap(label_path, scene_path)
+    _check_window(window, scene_path, label_path,
+                  bytes_per_pixel=4 + 5 * numpy_dtype(label.GetRasterBand(1).DataType).itemsize)
+    covered_percent = 100.0 * covered.GetArea() / footprint.GetArea()
+    warnings = []
+    if covered_percent < 99.999:
+        warnings.append(
+            f"The label '{label_name(label_path)}' straddles the edge of the scene: only "
+            f"{covered_percent:.1f}% of its footprint is covered; the part outside is left out."
+        )
+    transform = window_transform(scene_transform, window.col, window.row)
+    srs_wkt = scene_srs.ExportToWkt()
+    inside = _rasterize(footprint, window.width, window.height, transform, scene_srs)
+    label_values, label_valid = _warp_label(label, label_path, window, transform, srs_wkt, label_resampling)
+    label_valid &= inside
+    label_pixels = int(label_valid.sum())
+    steps.report(0.15)
+
+    with atomic_outputs(output_image, output_label) as (image_temporary, label_temporary):
+        image_missing = _write_image(scene, scene_path, image_temporary, band_list, window, transform, srs_wkt,
+                                     inside, label_valid, steps.sub(0.15, 0.95))
+        if require_data and label_pixels and image_missing >= label_pixels:
+            raise LabelMigrationError(
+                f"The scene '{scene_path}' has no data under the label '{label_path}' (every pixel there is "
+                f"nodata), so the pair would hold no image. Choose a scene that covers the label with data.")
+        _write_label(label, label_path, label_temporary, label_values, label_valid, transform, srs_wkt,
+                     scene_path)
+        steps.report(1.0)
+    if label_pixels == 0:
+        warnings.append("No label pixel falls on the scene grid (the label is smaller than one scene pixel).")
+    return CropResult(
+        image=output_image, label=output_label, window=window, transform=transform,
+        covered_percent=covered_percent,
+        nodata_percent=100.0 * image_missing / label_pixels if label_pixels else 100.0,
+        label_pixels=label_pixels, warnings=warnings,
+    )
+
+
+def _write_image(scene: gdal.Dataset, scene_path: str, path: str, band_list: List[int], window: Window,
+                 transform, srs_wkt: str, inside: np.ndarray, label_valid: np.ndarray, steps: Steps) -> int:
+    """Stream the window strip by strip; return the label pixels that have no image data."""
+    first = scene.GetRasterBand(band_list[0])
+    dtype = np.result_type(*[numpy_dtype(scene.GetRasterBand(i).DataType) for i in band_list])
+    nodata = first.GetNoDataValue()
+    if nodata is None:
+        nodata = default_nodata(dtype)
+    out = create_gtiff(path, window.width, window.height, len(band_list), gdal_type(dtype), srs_wkt, transform)
+    for position, index in enumerate(band_list, start=1):
+        source, target = scene.GetRasterBand(index), out.GetRasterBand(position)
+        target.SetNoDataValue(nodata)
+        target.SetDescription(source.GetDescription())
+        target.SetColorInterpretation(source.GetColorInterpretation())
+        if source.GetOffset() not in (None, 0.0) or source.GetScale() not in (None, 1.0):
+            target.SetOffset(source.GetOffset() or 0.0)
+            target.SetScale(source.GetScale() or 1.0)
+        if source.GetMetadata():
+            target.SetMetadata(source.GetMetadata())
+    out.SetMetadata({**(scene.GetMetadata() or {}), "SOURCE_SCENE": os.path.basename(scene_path)})
+    missing = 0
+    strip = strip_height_for(scene, window.width * len(band_list) * dtype.itemsize)
+    for row, rows in row_strips(window.height, strip):
+        with read_check(scene_path, "scene"):
+            pixels = scene.ReadAsArray(window.col, window.row + row, window.width, rows, band_list=band_list)
+            valid = valid_mask(scene, window.col, window.row + row, window.width, rows)
+        pixels = pixels.reshape(len(band_list), rows, window.width).astype(dtype, copy=False)
+        keep = inside[row:row + rows] & valid
+        pixels[:, ~keep] = nodata
+        for position in range(len(band_list)):
+            out.GetRasterBand(position + 1).WriteArray(pixels[position], 0, row)
+        missing += int((label_valid[row:row + rows] & ~valid).sum())
+        steps.report((row + rows) / window.height)
+    out.FlushCache()
+    return missing
+
+
+def _write_label(label: gdal.Dataset, label_path: str, path: str, values: np.ndarray, valid: np.ndarray,
+                 transform, srs_wkt: str, scene_path: str) -> None:
+    source = label.GetRasterBand(1)
+    nodata = _label_nodata(source, values[valid], label_path)
+    output = np.where(valid, values, nodata).astype(values.dtype)
+    out = create_gtiff(path, output.shape[1], output.shape[0], 1, source.DataType, srs_wkt, transform)
+    band = out.GetRasterBand(1)
+    band.SetNoDataValue(nodata)
+    band.SetDescription(LABEL_BAND_NAME)
+    copy_color_table(source, band)
+    metadata = dict(label.GetMetadata() or {})
+    metadata.update({"LABEL_SOURCE": os.path.basename(label_path), "SOURCE_SCENE": os.path.basename(scene_path)})
+    out.SetMetadata(metadata)
+    band.WriteArray(output)
+    out.FlushCache()

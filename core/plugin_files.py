@@ -1,8 +1,0 @@
-"""Where the plugin's own files are: one home for the plugin folder and what it ships."""
-import os
-
-PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUNDLED_CLOUD_MODEL = os.path.join(PLUGIN_DIR, "models", "cloud_s2_4band.onnx")
-REQUIREMENTS_FILE = os.path.join(PLUGIN_DIR, "requirements-plugin.txt")
-METADATA_FILE = os.path.join(PLUGIN_DIR, "metadata.txt")
-ICON_FILE = os.path.join(PLUGIN_DIR, "icon.svg")
