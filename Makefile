@@ -10,7 +10,7 @@ PLUGIN_LINK := $(QGIS_PROFILE_DIR)/python/plugins/$(PLUGIN)
 VERSION := $(shell sed -n 's/^version=//p' metadata.txt)
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: help setup test test-unit test-e2e demo demo-gui bench-migrate install uninstall package translations lint bench bench-cloudmask clean
+.PHONY: help setup test test-unit test-e2e demo demo-gui bench-migrate install uninstall package translations lint bench bench-cloudmask clean docs docs-check
 
 help:
 	@echo "make setup    install Debian packages, the .venv and the e2e test servers (idempotent)"
@@ -20,6 +20,7 @@ help:
 	@echo "make install  link this checkout into the QGIS profile as '$(PLUGIN)' and enable it"
 	@echo "make package  build $(PLUGIN).zip for QGIS's plugin manager"
 	@echo "make translations  update i18n/$(PLUGIN)_de.ts from the sources (keeps the translations) and compile the .qm"
+	@echo "make docs     regenerate README.md's algorithm reference from the algorithms' help (docs-check: only check)"
 
 setup: $(VENV)/.setup-done
 	tools/install_e2e_servers.sh
@@ -73,7 +74,7 @@ package:
 # translations) and back afterwards. The .ts is in i18n/ when pylupdate5 writes it, so the source locations
 # stay relative to i18n/.
 # the core marks only its backend labels (core/search/__init__.py QT_TR_NOOP); it has no Qt
-I18N_SOURCES := $(wildcard *.py processing/*.py ui/*.py) core/search/__init__.py
+I18N_SOURCES := $(wildcard *.py processing/*.py qgis_common/*.py ui/*.py) core/search/__init__.py
 TS_FILES := i18n/$(PLUGIN)_de.ts
 
 translations:
@@ -95,6 +96,15 @@ bench-migrate: setup
 
 bench-cloudmask: setup
 	$(PYTHON) bench/bench_cloudmask.py
+
+# README.md's algorithm reference, between its BEGIN/END ALGORITHM REFERENCE markers, made from the registered
+# algorithms' help (headless QGIS) and the examples and notes of tools/algorithm_notes.md; tests/qgis/test_docs.py
+# fails when it is not current.
+docs: $(VENV)/.setup-done
+	$(PYTHON) tools/generate_docs.py
+
+docs-check: $(VENV)/.setup-done
+	$(PYTHON) tools/generate_docs.py --check
 
 lint: setup
 	$(VENV)/bin/pytest tests/unit/test_source_rules.py $(PYTEST_ARGS)

@@ -1,13 +1,13 @@
 """Plugin entry point: the Processing provider, the Label Migration menu and the scene search panel.
 
 On load the plugin also installs its translation (ui.i18n: i18n/labelmigration_<locale>.qm, when there is one),
-puts its own site folder for installed Python dependencies on sys.path (core.install.installer.activate_plugin_site)
+puts its own site folder for installed Python dependencies on sys.path (core.install.plugin_site.activate_plugin_site)
 and checks those dependencies (ui.dependencies_dialog.check_on_load: a message bar entry when one is missing).
 """
 from qgis.core import QgsApplication
 from qgis.PyQt.QtCore import Qt
 
-from .core.install.installer import activate_plugin_site
+from .core.install.plugin_site import activate_plugin_site
 from .processing.provider import LabelMigrationProvider
 from .ui.dependencies_dialog import check_on_load
 from .ui.i18n import install_translator, remove_translator

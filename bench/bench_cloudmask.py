@@ -176,8 +176,10 @@ def step_ukis_ort(input_path, _out, _model):
     import numpy as np
     import onnxruntime as ort
     from labelmigration.core.models.csmask import ukis_model
-    from labelmigration.core.models.inference import (predict_raster, providers, resolve_tiling, scaling_for,
-                                                      tile_starts)
+    from labelmigration.core.models.input_scaling import scaling_for
+    from labelmigration.core.models.onnx_model import providers
+    from labelmigration.core.models.predict import predict_raster
+    from labelmigration.core.models.tiling import resolve_tiling, tile_starts
     path, info = ukis_model(UKIS_VARIANT)
     batch_size = inspect.signature(predict_raster).parameters["batch_size"].default
     dataset, numbers = open_bands(input_path, info.bands or RGBN)

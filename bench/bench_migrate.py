@@ -7,20 +7,27 @@ Makes once, cached in --workdir (outside git): --dates full-size synthetic L2A p
 real ones) a few days apart, and --labels GeoTIFF labels (500 m x 500 m at 5 m, EPSG:32632) on a grid
 over the tile, dated between the products. Then times, each contender in a fresh subprocess:
 
-- sequential: the seed's approach, one label after another: a plain loop calling the same per-label
-  core function (core.migrate.migrate_label: search, rate by footprint cloud, crop, verify), with band
-  files kept open between labels as migrate_labels keeps them (core.sentinel2.safe_stack.reusing_band_files);
-- pool: core.migrate.migrate_labels with its local thread pool (the default; one thread per core);
+- sequential: the seed's approach, one label after another in name order: a plain loop calling the same
+  per-label core function (core.migration.pair.migrate_label: search, rate by footprint cloud, crop, verify),
+  with band files kept open between labels as migrate_labels keeps them
+  (core.sentinel2.band_files.reusing_band_files);
+- pool: core.migration.run.migrate_labels with its local thread pool (the default; one thread per core),
+  which works the labels in the order they lie (core.migration.labels.label_place), whatever their names;
 - dask: migrate_labels with EXECUTOR = a dask.distributed LocalCluster of 2 worker processes
   (1 thread each), started inside the contender's process.
 
 Prints labels per minute, the CPU used per second of wall time (GDAL's JPEG 2000 decoding runs on
 several threads, so even the sequential loop keeps more than one core busy), the peak RSS of each
-worker process (the contender's own process for sequential and pool; each Dask worker's, asked through client.run, and the client's), the ratios, and
+worker process (the contender's own process for sequential and pool; each Dask worker's, asked through
+client.run, and the client's), the ratios, and
 whether the three matches.csv are equal. No QA report is written (the same for all three).
-Labels run row by row over the grid, so neighbouring labels share decoded JP2 tiles; --shuffle runs
-them in a random order of places. Small-scale check: --labels 10 --size 1098 --dates 2
---workdir /tmp/lm-bench-migrate-small.
+Each contender runs twice on the same places: labels named row by row over the grid ("sorted") and
+named in a random order of places ("shuffled"); the pool should be as fast on both. Then the floor: the
+time to decode, once each, only the JPEG 2000 blocks of the pairs' bands (B02, B03, B04, B08 of each
+label's chosen product, as the sorted run's matches.csv names it) under the labels, on one thread per
+core, with GDAL's block cache off; each contender's labels per minute are compared with it.
+(Rating also reads the SCL of every candidate product, which the floor leaves out.)
+Small-scale check: --labels 10 --size 1098 --dates 2 --workdir /tmp/lm-bench-migrate-small.
 """
 import argparse
 import datetime as dt
@@ -98,7 +105,7 @@ def make_labels(folder: Path, count: int, size: int, dates: int, shuffled: bool 
 
 
 def options(archive: Path, **changes):
-    from labelmigration.core.migrate import MigrationOptions
+    from labelmigration.core.migration.options import MigrationOptions
     values = dict(backend="local", url=str(archive), days_before=10, days_after=10, max_cloud=100.0,
                   product="L2A", write_report=False, cloud_masks=False)
     values.update(changes)
@@ -106,25 +113,27 @@ def options(archive: Path, **changes):
 
 
 def step_sequential(labels, archive, out):
-    from labelmigration.core.migrate import migrate_label, prepare_tasks, write_matches
-    from labelmigration.core.util.rasters import gdal_errors
-    from labelmigration.core.sentinel2.safe_stack import reusing_band_files
+    from labelmigration.core.migration.match_table import write_matches
+    from labelmigration.core.migration.pair import migrate_label
+    from labelmigration.core.migration.run import prepare_tasks
+    from labelmigration.core.sentinel2.band_files import reusing_band_files
+    from labelmigration.core.util.gdal_settings import gdal_errors
     tasks = prepare_tasks(str(labels), options(archive), out)
     with gdal_errors(), reusing_band_files():  # as migrate_labels does: decoded JP2 tiles serve the next label
-        rows = [migrate_label(task)["row"] for task in tasks]
+        rows = [migrate_label(task).row for task in tasks]
     write_matches(os.path.join(out, "matches.csv"), rows)
     return {"workers_mb": [own_peak_rss_mb()]}
 
 
 def step_pool(labels, archive, out):
-    from labelmigration.core.migrate import migrate_labels
+    from labelmigration.core.migration.run import migrate_labels
     result = migrate_labels(str(labels), options(archive), out)
     return {"workers_mb": [own_peak_rss_mb()], "threads": len(os.sched_getaffinity(0)), "pairs": result.pairs}
 
 
 def step_dask(labels, archive, out):
     from distributed import Client, LocalCluster
-    from labelmigration.core.migrate import migrate_labels
+    from labelmigration.core.migration.run import migrate_labels
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         client.run(lambda: None)  # the workers are up before the clock of the run matters
@@ -136,14 +145,65 @@ def step_dask(labels, archive, out):
             "seconds_without_startup": seconds}
 
 
-STEPS = {"sequential": step_sequential, "pool": step_pool, "dask": step_dask}
+def label_blocks(labels, archive, matches):
+    """The JPEG 2000 blocks (band file, x, y, width, height) of the pairs' bands under the done labels, each once."""
+    import csv
+    from osgeo import gdal
+    from labelmigration.core.migration.options import DEFAULT_BANDS
+    from labelmigration.core.sentinel2.safe import open_safe
+    products = {path.name[:-len(".zip")]: open_safe(str(path)) for path in Path(archive).glob("*.SAFE.zip")}
+    with open(matches, newline="", encoding="utf-8") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["status"] == "done"]
+    blocks = set()
+    for row in rows:
+        product = products[row["scene"] if row["scene"].endswith(".SAFE") else row["scene"] + ".SAFE"]
+        label = gdal.Open(str(Path(labels) / f"{row['label']}.tif"))
+        lx, lpx, _, ly, _, lpy = label.GetGeoTransform()
+        ulx, res, _, uly, _, _ = product.grid.transform(10)
+        x0, x1 = int((lx - ulx) // res), int(-(-(lx + label.RasterXSize * lpx - ulx) // res))
+        y0, y1 = int((uly - ly) // res), int(-(-(uly - ly - label.RasterYSize * lpy) // res))
+        for band in DEFAULT_BANDS:
+            path, _ = product.band_file(band, 10)
+            dataset = gdal.Open(path)
+            bw, bh = dataset.GetRasterBand(1).GetBlockSize()
+            for by in range(y0 // bh, (y1 - 1) // bh + 1):
+                for bx in range(x0 // bw, (x1 - 1) // bw + 1):
+                    blocks.add((path, bx * bw, by * bh, min(bw, dataset.RasterXSize - bx * bw),
+                                min(bh, dataset.RasterYSize - by * bh)))
+    return sorted(blocks), len(rows)
 
 
-def run_contender(name, labels, archive, workdir):
+def step_floor(labels, archive, out, matches):
+    """Decode each block of label_blocks once, one thread per core (each with its own datasets), no block cache."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+    from osgeo import gdal
+    blocks, labels_done = label_blocks(labels, archive, matches)
+    gdal.SetCacheMax(0)
+    local = threading.local()
+
+    def decode(block):
+        path, x, y, width, height = block
+        opened = local.__dict__.setdefault("datasets", {})
+        if path not in opened:
+            opened[path] = gdal.Open(path)
+        return len(opened[path].GetRasterBand(1).ReadRaster(x, y, width, height))
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        decoded = sum(pool.map(decode, blocks))
+    return {"floor_seconds": time.perf_counter() - started, "blocks": len(blocks), "labels_done": labels_done,
+            "bytes": decoded, "workers_mb": [own_peak_rss_mb()]}
+
+
+STEPS = {"sequential": step_sequential, "pool": step_pool, "dask": step_dask, "floor": step_floor}
+
+
+def run_contender(name, labels, archive, workdir, matches=None):
     out = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=workdir))
     report = out / "result.json"
     command = [sys.executable, __file__, "--step", name, "--labels-dir", str(labels), "--archive", str(archive),
-               "--out", str(out / "migrated"), "--report", str(report)]
+               "--out", str(out / "migrated"), "--report", str(report)] + (["--matches", matches] if matches else [])
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.run(command)
@@ -155,7 +215,8 @@ def run_contender(name, labels, archive, workdir):
     result["seconds"] = seconds
     # CPU time of the contender and everything it waited for (Dask's worker processes too) per second
     result["cpu_percent"] = 100.0 * (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) / seconds
-    result["matches"] = (out / "migrated" / "matches.csv").read_text()
+    if name != "floor":
+        result["matches"] = (out / "migrated" / "matches.csv").read_text()
     shutil.rmtree(out, ignore_errors=True)
     return result
 
@@ -168,48 +229,64 @@ def main():
     parser.add_argument("--dates", type=int, default=3, help="products (acquisition dates) in the archive")
     parser.add_argument("--noise-dn", type=int, default=100, help="per-pixel noise (real-size JP2s)")
     parser.add_argument("--contenders", default=",".join(CONTENDERS))
-    parser.add_argument("--shuffle", action="store_true",
-                        help="labels in a random order of places, not row by row (less reuse of decoded tiles)")
+    parser.add_argument("--orders", default="sorted,shuffled",
+                        help="label names row by row over the grid (sorted), in a random order of places (shuffled)")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--labels-dir", help=argparse.SUPPRESS)
     parser.add_argument("--archive", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--report", help=argparse.SUPPRESS)
+    parser.add_argument("--matches", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     import_plugin()
     if arguments.step:
-        result = STEPS[arguments.step](arguments.labels_dir, arguments.archive, arguments.out)
+        extra = [arguments.matches] if arguments.step == "floor" else []
+        result = STEPS[arguments.step](arguments.labels_dir, arguments.archive, arguments.out, *extra)
         Path(arguments.report).write_text(json.dumps(result))
         return
     workdir = Path(arguments.workdir)
     archive = workdir / f"archive-{arguments.size}"
     products = make_archive(archive, arguments.size, arguments.dates, arguments.noise_dn)
-    labels = make_labels(workdir / f"labels-{arguments.labels}-{arguments.size}{'-shuffled' * arguments.shuffle}",
-                         arguments.labels, arguments.size, arguments.dates, arguments.shuffle)
+    orders = arguments.orders.split(",")
+    folders = {order: make_labels(workdir / f"labels-{arguments.labels}-{arguments.size}-{order}", arguments.labels,
+                                  arguments.size, arguments.dates, order == "shuffled") for order in orders}
     print(f"{arguments.labels} labels, {len(products)} products of {arguments.size} px "
           f"({sum(p.stat().st_size for p in products) / 1e6:.0f} MB), {os.cpu_count()} cores", flush=True)
-    results = {}
-    for name in arguments.contenders.split(","):
-        result = results[name] = run_contender(name, labels, archive, workdir)
-        rate = arguments.labels / result["seconds"] * 60
-        memory = ", ".join(f"{mb:.0f}" for mb in result["workers_mb"])
-        extra = f"; client {result['client_mb']:.0f} MB, {result['seconds_without_startup']:.1f} s without the " \
-                f"cluster start-up" if name == "dask" else ""
-        print(f"{name:11s} {result['seconds']:8.1f} s  {rate:8.1f} labels/min  CPU {result['cpu_percent']:4.0f} %  "
-              f"peak RSS per worker {memory} MB"
-              f"{extra}", flush=True)
+    results, matches_file = {}, workdir / "floor-matches.csv"
+    for order in orders:
+        for name in arguments.contenders.split(","):
+            result = results[f"{name} {order}"] = run_contender(name, folders[order], archive, workdir)
+            rate = arguments.labels / result["seconds"] * 60
+            memory = ", ".join(f"{mb:.0f}" for mb in result["workers_mb"])
+            extra = f"; client {result['client_mb']:.0f} MB, {result['seconds_without_startup']:.1f} s without " \
+                    f"the cluster start-up" if name == "dask" else ""
+            print(f"{name:11s} {order:9s} {result['seconds']:8.1f} s  {rate:8.1f} labels/min  "
+                  f"CPU {result['cpu_percent']:4.0f} %  peak RSS per worker {memory} MB{extra}", flush=True)
+            if not matches_file.exists() or order == orders[0]:
+                matches_file.write_text(result["matches"], encoding="utf-8")
+                floor_labels = folders[order]
+    floor = run_contender("floor", floor_labels, archive, workdir, str(matches_file))
+    floor_rate = floor["labels_done"] / floor["floor_seconds"] * 60
+    print(f"{'floor':21s} {floor['floor_seconds']:8.1f} s  {floor_rate:8.1f} labels/min  ({floor['blocks']} "
+          f"JPEG 2000 blocks of the pairs' bands under {floor['labels_done']} labels, each decoded once)")
     print()
-    if "sequential" in results:
-        base = results["sequential"]["seconds"]
+    for key, result in results.items():
+        print(f"{key:21s} {result['seconds'] / floor['floor_seconds']:.2f}x the floor's time")
+    if "pool sorted" in results and "pool shuffled" in results:
+        speed = results['pool sorted']['seconds'] / results['pool shuffled']['seconds']
+        print(f"pool shuffled / sorted speed: {speed:.2f}x")
+    for order in orders:
+        base = results.get(f"sequential {order}")
         for name in ("pool", "dask"):
-            if name in results:
-                print(f"{name} / sequential speed-up: {base / results[name]['seconds']:.2f}x")
-    if "pool" in results and "dask" in results:
-        print(f"dask (2 workers) / pool: {results['pool']['seconds'] / results['dask']['seconds']:.2f}x the pool's speed")
-    tables = {name: result.pop("matches") for name, result in results.items()}
-    same = len(set(tables.values())) == 1
-    print(f"matches.csv identical across contenders: {same}")
-    print(json.dumps({name: {k: v for k, v in r.items()} for name, r in results.items()}))
+            if base and f"{name} {order}" in results:
+                speed = base['seconds'] / results[f'{name} {order}']['seconds']
+                print(f"{name} / sequential speed-up ({order}): {speed:.2f}x")
+    same = True
+    for order in orders:
+        tables = {result.pop("matches") for key, result in results.items() if key.endswith(" " + order)}
+        same = same and len(tables) == 1
+    print(f"matches.csv identical across contenders (per order): {same}")
+    print(json.dumps({"floor": floor, **results}))
     if not same:
         raise SystemExit("the contenders' matches.csv differ")
 

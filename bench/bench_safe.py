@@ -86,9 +86,9 @@ def step_cropscene(zip_path, label, out):
 def step_gdalwarp(zip_path, label, out):
     """The same window, bands and resampling with bare GDAL calls (no pairing, no masking)."""
     from osgeo import gdal
-    from labelmigration.core.labels.crop import footprint_window
+    from labelmigration.core.labels.crop_window import footprint_window
     from labelmigration.core.labels.footprint import transform_geometry, valid_outline
-    from labelmigration.core.util.rasters import srs_of
+    from labelmigration.core.util.raster_grid import srs_of
     from labelmigration.core.sentinel2.safe import open_safe
     gdal.UseExceptions()
     product = open_safe(zip_path)

@@ -303,8 +303,8 @@ def explain_cloudy_choice(archive: Path, rows) -> None:
 def write_project(output: Path, single, migrated: Path) -> None:
     """demo.qgs: the first steps' outputs in a group, the migration as the dialog loads it."""
     from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer
-    from labelmigration.processing import styles
-    from labelmigration.processing.migrate_labels import load_results_group
+    from labelmigration.qgis_common import styles
+    from labelmigration.qgis_common.results_group import load_results_group
 
     project = QgsProject.instance()
     project.clear()

@@ -4,87 +4,87 @@
 <context>
     <name>LabelMigration</name>
     <message>
-        <location filename="../core/search/__init__.py" line="40"/>
+        <location filename="../core/search/__init__.py" line="43"/>
         <source>CDSE OData</source>
         <translation>CDSE OData</translation>
     </message>
     <message>
-        <location filename="../core/search/__init__.py" line="40"/>
+        <location filename="../core/search/__init__.py" line="43"/>
         <source>STAC API</source>
         <translation>STAC-API</translation>
     </message>
     <message>
-        <location filename="../core/search/__init__.py" line="40"/>
+        <location filename="../core/search/__init__.py" line="43"/>
         <source>DHuS (sentinelsat-style hub)</source>
         <translation>DHuS (Hub im Stil von sentinelsat)</translation>
     </message>
     <message>
-        <location filename="../core/search/__init__.py" line="40"/>
+        <location filename="../core/search/__init__.py" line="43"/>
         <source>Local archive</source>
         <translation>Lokales Archiv</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="168"/>
+        <location filename="../processing/algorithm.py" line="187"/>
         <source>No raster was given for {}.</source>
         <translation>Für {} wurde kein Raster angegeben.</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="247"/>
+        <location filename="../processing/algorithm.py" line="305"/>
         <source>The layer &apos;{}&apos; is served by the &apos;{}&apos; provider; only file-based rasters (GDAL) can be used here.</source>
         <translation>Der Layer '{}' kommt vom Anbieter '{}'; hier sind nur dateibasierte Raster (GDAL) möglich.</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="24"/>
+        <location filename="../processing/cloud_mask.py" line="25"/>
         <source>ONNX models (*.onnx);;All files (*.*)</source>
         <translation>ONNX-Modelle (*.onnx);;Alle Dateien (*.*)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="27"/>
+        <location filename="../processing/cloud_mask.py" line="28"/>
         <source>Label Migration cloud model, 4 bands (bundled)</source>
         <translation>Label-Migration-Wolkenmodell, 4 Bänder (mitgeliefert)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="27"/>
+        <location filename="../processing/cloud_mask.py" line="28"/>
         <source>ukis-csmask 4 bands L1C</source>
         <translation>ukis-csmask 4 Bänder L1C</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="27"/>
+        <location filename="../processing/cloud_mask.py" line="28"/>
         <source>ukis-csmask 4 bands L2A</source>
         <translation>ukis-csmask 4 Bänder L2A</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="27"/>
+        <location filename="../processing/cloud_mask.py" line="28"/>
         <source>ukis-csmask 6 bands L1C</source>
         <translation>ukis-csmask 6 Bänder L1C</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="27"/>
+        <location filename="../processing/cloud_mask.py" line="28"/>
         <source>ukis-csmask 6 bands L2A</source>
         <translation>ukis-csmask 6 Bänder L2A</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="118"/>
+        <location filename="../processing/cloud_mask.py" line="119"/>
         <source>Cloud mask</source>
         <translation>Wolkenmaske</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="20"/>
+        <location filename="../processing/segment.py" line="21"/>
         <source>Models</source>
         <translation>Modelle</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="59"/>
+        <location filename="../processing/segment.py" line="60"/>
         <source>Image</source>
         <translation>Bild</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="60"/>
+        <location filename="../processing/segment.py" line="61"/>
         <source>Model</source>
         <translation>Modell</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="104"/>
+        <location filename="../processing/cloud_mask.py" line="105"/>
         <source>Built-in model (when no model file is given)</source>
         <translation>Eingebautes Modell (wenn keine Modelldatei angegeben ist)</translation>
     </message>
@@ -94,52 +94,52 @@
         <translation>Bänder</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="64"/>
+        <location filename="../processing/segment.py" line="65"/>
         <source>Threshold</source>
         <translation>Schwellenwert</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="111"/>
+        <location filename="../processing/cloud_mask.py" line="112"/>
         <source>Tile size</source>
         <translation>Kachelgröße</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="114"/>
+        <location filename="../processing/cloud_mask.py" line="115"/>
         <source>Overlap</source>
         <translation>Überlappung</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="119"/>
+        <location filename="../processing/cloud_mask.py" line="120"/>
         <source>Cloud probability</source>
         <translation>Wolkenwahrscheinlichkeit</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="121"/>
+        <location filename="../processing/cloud_mask.py" line="122"/>
         <source>Cloud polygons</source>
         <translation>Wolkenpolygone</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="124"/>
+        <location filename="../processing/cloud_mask.py" line="125"/>
         <source>Minimum area</source>
         <translation>Mindestfläche</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="126"/>
+        <location filename="../processing/cloud_mask.py" line="127"/>
         <source>Cloud cover of the valid pixels (%)</source>
         <translation>Wolkenbedeckung der gültigen Pixel (%)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="169"/>
+        <location filename="../processing/cloud_mask.py" line="170"/>
         <source>Cloud cover: {:.2f}% of {} valid pixels ({} tiles of {} px)</source>
         <translation>Wolkenbedeckung: {:.2f}% von {} gültigen Pixeln ({} Kacheln zu {} px)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="202"/>
+        <location filename="../processing/cloud_mask.py" line="203"/>
         <source>The bundled cloud model &apos;{}&apos; is not installed with this copy of the plugin. Give an ONNX file in MODEL or choose a ukis-csmask model in BUILTIN_MODEL.</source>
         <translation>Das mitgelieferte Wolkenmodell '{}' ist mit dieser Kopie des Plugins nicht installiert. Geben Sie eine ONNX-Datei in MODEL an oder wählen Sie ein ukis-csmask-Modell in BUILTIN_MODEL.</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="229"/>
+        <location filename="../processing/cloud_mask.py" line="230"/>
         <source>{} cloud polygons</source>
         <translation>{} Wolkenpolygone</translation>
     </message>
@@ -149,7 +149,7 @@
         <translation>Szene auf Label zuschneiden</translation>
     </message>
     <message>
-        <location filename="../processing/rasterize_labels.py" line="44"/>
+        <location filename="../processing/rasterize_labels.py" line="45"/>
         <source>Labels</source>
         <translation>Labels</translation>
     </message>
@@ -159,7 +159,7 @@
         <translation>Szene</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="38"/>
+        <location filename="../ui/search_dock.py" line="39"/>
         <source>Label</source>
         <translation>Label</translation>
     </message>
@@ -204,7 +204,7 @@
         <translation>Label-Pixel ohne Bilddaten (%)</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="89"/>
+        <location filename="../processing/algorithm.py" line="93"/>
         <source>Incorrect parameter value for {}</source>
         <translation>Ungültiger Parameterwert für {}</translation>
     </message>
@@ -214,7 +214,7 @@
         <translation>Paar aus {} x {} Pixeln; Label zu {:.1f}% abgedeckt, Label-Pixel ohne Bilddaten {:.2f}%</translation>
     </message>
     <message>
-        <location filename="../processing/download_scenes.py" line="16"/>
+        <location filename="../processing/download_scenes.py" line="18"/>
         <source>Download scenes</source>
         <translation>Szenen herunterladen</translation>
     </message>
@@ -224,107 +224,107 @@
         <translation>Szenen</translation>
     </message>
     <message>
-        <location filename="../processing/download_scenes.py" line="53"/>
+        <location filename="../processing/download_scenes.py" line="55"/>
         <source>Folder</source>
         <translation>Ordner</translation>
     </message>
     <message>
-        <location filename="../processing/download_scenes.py" line="54"/>
+        <location filename="../processing/download_scenes.py" line="56"/>
         <source>Assets</source>
         <translation>Assets</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="220"/>
+        <location filename="../ui/search_dock.py" line="222"/>
         <source>Authentication</source>
         <translation>Authentifizierung</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="135"/>
+        <location filename="../processing/migrate_labels.py" line="125"/>
         <source>Token URL</source>
         <translation>Token-URL</translation>
     </message>
     <message>
-        <location filename="../processing/download_scenes.py" line="58"/>
+        <location filename="../processing/download_scenes.py" line="60"/>
         <source>Downloaded files</source>
         <translation>Heruntergeladene Dateien</translation>
     </message>
     <message>
-        <location filename="../processing/download_scenes.py" line="59"/>
+        <location filename="../processing/download_scenes.py" line="61"/>
         <source>Offline products</source>
         <translation>Offline-Produkte</translation>
     </message>
     <message>
-        <location filename="../processing/download_scenes.py" line="60"/>
+        <location filename="../processing/download_scenes.py" line="62"/>
         <source>Number of files</source>
         <translation>Anzahl der Dateien</translation>
     </message>
     <message>
-        <location filename="../processing/download_scenes.py" line="73"/>
+        <location filename="../processing/download_scenes.py" line="75"/>
         <source>The scene layer has no scenes to download.</source>
         <translation>Der Szenen-Layer enthält keine Szenen zum Herunterladen.</translation>
     </message>
     <message>
-        <location filename="../processing/download_scenes.py" line="74"/>
+        <location filename="../processing/download_scenes.py" line="76"/>
         <source>{} files to download into {}</source>
         <translation>{} Dateien werden nach {} heruntergeladen</translation>
     </message>
     <message>
-        <location filename="../processing/download_scenes.py" line="79"/>
+        <location filename="../processing/download_scenes.py" line="81"/>
         <source>{:.1f} of {:.1f} MB, {:.1f} MB/s</source>
         <translation>{:.1f} von {:.1f} MB, {:.1f} MB/s</translation>
     </message>
     <message>
-        <location filename="../processing/download_scenes.py" line="87"/>
+        <location filename="../processing/download_scenes.py" line="89"/>
         <source>Offline (in the long-term archive; order it, then download again): {}</source>
         <translation>Offline (im Langzeitarchiv; bestellen, dann erneut herunterladen): {}</translation>
     </message>
     <message>
-        <location filename="../processing/evaluate_segmentation.py" line="10"/>
+        <location filename="../processing/evaluate_segmentation.py" line="11"/>
         <source>Accuracy</source>
         <translation>Genauigkeit</translation>
     </message>
     <message>
-        <location filename="../processing/evaluate_segmentation.py" line="10"/>
+        <location filename="../processing/evaluate_segmentation.py" line="11"/>
         <source>Precision</source>
         <translation>Präzision</translation>
     </message>
     <message>
-        <location filename="../processing/evaluate_segmentation.py" line="10"/>
+        <location filename="../processing/evaluate_segmentation.py" line="11"/>
         <source>Recall</source>
         <translation>Sensitivität</translation>
     </message>
     <message>
-        <location filename="../processing/evaluate_segmentation.py" line="11"/>
+        <location filename="../processing/evaluate_segmentation.py" line="12"/>
         <source>IoU</source>
         <translation>IoU</translation>
     </message>
     <message>
-        <location filename="../processing/evaluate_segmentation.py" line="11"/>
+        <location filename="../processing/evaluate_segmentation.py" line="12"/>
         <source>F1</source>
         <translation>F1</translation>
     </message>
     <message>
-        <location filename="../processing/evaluate_segmentation.py" line="16"/>
+        <location filename="../processing/evaluate_segmentation.py" line="17"/>
         <source>Evaluate segmentation</source>
         <translation>Segmentierung bewerten</translation>
     </message>
     <message>
-        <location filename="../processing/evaluate_segmentation.py" line="36"/>
+        <location filename="../processing/evaluate_segmentation.py" line="37"/>
         <source>Prediction</source>
         <translation>Vorhersage</translation>
     </message>
     <message>
-        <location filename="../processing/evaluate_segmentation.py" line="37"/>
+        <location filename="../processing/evaluate_segmentation.py" line="38"/>
         <source>Ground truth</source>
         <translation>Referenzdaten</translation>
     </message>
     <message>
-        <location filename="../processing/evaluate_segmentation.py" line="38"/>
+        <location filename="../processing/evaluate_segmentation.py" line="39"/>
         <source>Positive class</source>
         <translation>Positive Klasse</translation>
     </message>
     <message>
-        <location filename="../processing/evaluate_segmentation.py" line="72"/>
+        <location filename="../processing/evaluate_segmentation.py" line="73"/>
         <source>Confusion matrix</source>
         <translation>Konfusionsmatrix</translation>
     </message>
@@ -334,7 +334,7 @@
         <translation>CSV-Dateien (*.csv)</translation>
     </message>
     <message>
-        <location filename="../processing/evaluate_segmentation.py" line="44"/>
+        <location filename="../processing/evaluate_segmentation.py" line="45"/>
         <source>Metrics per class</source>
         <translation>Kennzahlen je Klasse</translation>
     </message>
@@ -359,7 +359,7 @@
         <translation>Label-Bild</translation>
     </message>
     <message>
-        <location filename="../processing/rasterize_labels.py" line="48"/>
+        <location filename="../processing/rasterize_labels.py" line="49"/>
         <source>Reference raster</source>
         <translation>Referenzraster</translation>
     </message>
@@ -389,7 +389,7 @@
         <translation>Klasse {}: Farbe {}</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="280"/>
+        <location filename="../qgis_common/results_group.py" line="84"/>
         <source>Label footprints</source>
         <translation>Label-Umrisse</translation>
     </message>
@@ -404,7 +404,7 @@
         <translation>Ziel-KBS</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="165"/>
+        <location filename="../ui/search_dock.py" line="167"/>
         <source>Footprints</source>
         <translation>Umrisse</translation>
     </message>
@@ -424,57 +424,57 @@
         <translation>Label-Ordner</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="127"/>
+        <location filename="../processing/migrate_labels.py" line="117"/>
         <source>Label files</source>
         <translation>Label-Dateien</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="129"/>
+        <location filename="../processing/migrate_labels.py" line="119"/>
         <source>Date pattern</source>
         <translation>Datumsmuster</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="130"/>
+        <location filename="../processing/migrate_labels.py" line="120"/>
         <source>Dates CSV</source>
         <translation>Datums-CSV</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="177"/>
+        <location filename="../ui/search_dock.py" line="179"/>
         <source>Date</source>
         <translation>Datum</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="207"/>
+        <location filename="../ui/search_dock.py" line="209"/>
         <source>Backend</source>
         <translation>Backend</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="216"/>
+        <location filename="../ui/search_dock.py" line="218"/>
         <source>URL</source>
         <translation>URL</translation>
     </message>
     <message>
-        <location filename="../processing/search_parameters.py" line="44"/>
+        <location filename="../processing/search_parameters.py" line="47"/>
         <source>Collection</source>
         <translation>Kollektion</translation>
     </message>
     <message>
-        <location filename="../processing/search_parameters.py" line="26"/>
+        <location filename="../processing/search_parameters.py" line="27"/>
         <source>Days before</source>
         <translation>Tage davor</translation>
     </message>
     <message>
-        <location filename="../processing/search_parameters.py" line="26"/>
+        <location filename="../processing/search_parameters.py" line="27"/>
         <source>Days after</source>
         <translation>Tage danach</translation>
     </message>
     <message>
-        <location filename="../processing/search_parameters.py" line="31"/>
+        <location filename="../processing/search_parameters.py" line="32"/>
         <source>Maximum cloud cover (%)</source>
         <translation>Maximale Wolkenbedeckung (%)</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="202"/>
+        <location filename="../ui/search_dock.py" line="204"/>
         <source>Product</source>
         <translation>Produkt</translation>
     </message>
@@ -489,12 +489,12 @@
         <translation>Eine Wolkenmaske je Paar schreiben</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="145"/>
+        <location filename="../processing/migrate_labels.py" line="135"/>
         <source>Executor (Dask scheduler address)</source>
         <translation>Executor (Adresse des Dask-Schedulers)</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="147"/>
+        <location filename="../processing/migrate_labels.py" line="137"/>
         <source>Workers (0 = one per core)</source>
         <translation>Worker (0 = einer je Kern)</translation>
     </message>
@@ -504,97 +504,97 @@
         <translation>Ausgabeordner</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="151"/>
+        <location filename="../processing/migrate_labels.py" line="141"/>
         <source>Label-scene matches (CSV)</source>
         <translation>Label-Szenen-Zuordnungen (CSV)</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="154"/>
+        <location filename="../processing/migrate_labels.py" line="144"/>
         <source>QA report</source>
         <translation>QA-Bericht</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="155"/>
+        <location filename="../processing/migrate_labels.py" line="145"/>
         <source>Complete pairs</source>
         <translation>Vollständige Paare</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="156"/>
+        <location filename="../processing/migrate_labels.py" line="146"/>
         <source>Failed labels</source>
         <translation>Fehlgeschlagene Labels</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="163"/>
+        <location filename="../processing/migrate_labels.py" line="153"/>
         <source>Give either a label folder (LABELS) or label files (LABEL_FILES), not both.</source>
         <translation>Geben Sie entweder einen Label-Ordner (LABELS) oder Label-Dateien (LABEL_FILES) an, nicht beides.</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="166"/>
+        <location filename="../processing/migrate_labels.py" line="156"/>
         <source>No labels: give a label folder (LABELS) or label files (LABEL_FILES).</source>
         <translation>Keine Labels: Geben Sie einen Label-Ordner (LABELS) oder Label-Dateien (LABEL_FILES) an.</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="188"/>
+        <location filename="../processing/migrate_labels.py" line="178"/>
         <source>{} labels: {} migrated, {} already done, {} failed, {} without a scene</source>
         <translation>{} Labels: {} migriert, {} bereits erledigt, {} fehlgeschlagen, {} ohne Szene</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="197"/>
+        <location filename="../processing/migrate_labels.py" line="187"/>
         <source>Cloud masks (masks/&lt;label&gt;.tif) made from {}.</source>
         <translation>Wolkenmasken (masks/&lt;label&gt;.tif) erstellt aus {}.</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="293"/>
+        <location filename="../qgis_common/results_group.py" line="97"/>
         <source>Chosen scenes</source>
         <translation>Gewählte Szenen</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="300"/>
+        <location filename="../qgis_common/results_group.py" line="104"/>
         <source>Pairs ({})</source>
         <translation>Paare ({})</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="303"/>
+        <location filename="../qgis_common/results_group.py" line="107"/>
         <source>label</source>
         <translation>Label</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="303"/>
+        <location filename="../qgis_common/results_group.py" line="107"/>
         <source>cloud mask</source>
         <translation>Wolkenmaske</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="303"/>
+        <location filename="../qgis_common/results_group.py" line="107"/>
         <source>image</source>
         <translation>Bild</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="318"/>
+        <location filename="../qgis_common/results_group.py" line="122"/>
         <source>{} pairs: the first {} are loaded; all are in {} (matches.csv).</source>
         <translation>{} Paare: die ersten {} sind geladen; alle liegen in {} (matches.csv).</translation>
     </message>
     <message>
-        <location filename="../processing/styles.py" line="167"/>
+        <location filename="../qgis_common/styles.py" line="168"/>
         <source>Could not style &apos;{}&apos;: {}</source>
         <translation>'{}' konnte nicht gestaltet werden: {}</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="341"/>
+        <location filename="../qgis_common/results_group.py" line="145"/>
         <source>Could not load the results into a layer group: {}</source>
         <translation>Die Ergebnisse konnten nicht in eine Layergruppe geladen werden: {}</translation>
     </message>
     <message>
-        <location filename="../processing/network.py" line="45"/>
+        <location filename="../qgis_common/network.py" line="45"/>
         <source>QGIS&apos;s authentication system is disabled: {}</source>
         <translation>Das Authentifizierungssystem von QGIS ist deaktiviert: {}</translation>
     </message>
     <message>
-        <location filename="../processing/network.py" line="49"/>
+        <location filename="../qgis_common/network.py" line="49"/>
         <source>No usable authentication configuration &apos;{}&apos; (is the master password entered?).</source>
         <translation>Keine verwendbare Authentifizierungskonfiguration '{}' (ist das Master-Passwort eingegeben?).</translation>
     </message>
     <message>
-        <location filename="../processing/network.py" line="27"/>
+        <location filename="../qgis_common/network.py" line="27"/>
         <source>The authentication configuration &apos;{}&apos; has no user name; use a Basic (user name and password) configuration.</source>
         <translation>Die Authentifizierungskonfiguration '{}' hat keinen Benutzernamen; verwenden Sie eine Basic-Konfiguration (Benutzername und Passwort).</translation>
     </message>
@@ -609,42 +609,42 @@
         <translation>Label Migration: Labels auf Sentinel-2-Bilder übertragen</translation>
     </message>
     <message>
-        <location filename="../processing/rasterize_labels.py" line="19"/>
+        <location filename="../processing/rasterize_labels.py" line="20"/>
         <source>Rasterize labels by class</source>
         <translation>Labels nach Klassen rastern</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="62"/>
+        <location filename="../processing/segment.py" line="63"/>
         <source>Class config</source>
         <translation>Klassenkonfiguration</translation>
     </message>
     <message>
-        <location filename="../processing/rasterize_labels.py" line="49"/>
+        <location filename="../processing/rasterize_labels.py" line="50"/>
         <source>All touched</source>
         <translation>Alle berührten Pixel</translation>
     </message>
     <message>
-        <location filename="../processing/rasterize_labels.py" line="50"/>
+        <location filename="../processing/rasterize_labels.py" line="51"/>
         <source>Class raster</source>
         <translation>Klassenraster</translation>
     </message>
     <message>
-        <location filename="../processing/rasterize_labels.py" line="51"/>
+        <location filename="../processing/rasterize_labels.py" line="52"/>
         <source>RGB-encoded</source>
         <translation>RGB-kodiert</translation>
     </message>
     <message>
-        <location filename="../processing/rasterize_labels.py" line="131"/>
+        <location filename="../processing/rasterize_labels.py" line="132"/>
         <source>The filter of class &apos;{}&apos; is not a valid expression: {}</source>
         <translation>Der Filter der Klasse '{}' ist kein gültiger Ausdruck: {}</translation>
     </message>
     <message>
-        <location filename="../processing/rasterize_labels.py" line="156"/>
+        <location filename="../processing/rasterize_labels.py" line="157"/>
         <source>{}: {} features</source>
         <translation>{}: {} Objekte</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="118"/>
+        <location filename="../processing/segment.py" line="119"/>
         <source>{}: {} pixels</source>
         <translation>{}: {} Pixel</translation>
     </message>
@@ -704,57 +704,57 @@
         <translation>Sentinel-2-Szenen suchen</translation>
     </message>
     <message>
-        <location filename="../processing/search_scenes.py" line="74"/>
+        <location filename="../processing/search_scenes.py" line="75"/>
         <source>Label field</source>
         <translation>Label-Feld</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="172"/>
+        <location filename="../ui/search_dock.py" line="174"/>
         <source>Date field</source>
         <translation>Datumsfeld</translation>
     </message>
     <message>
-        <location filename="../processing/search_scenes.py" line="83"/>
+        <location filename="../processing/search_scenes.py" line="84"/>
         <source>Match table</source>
         <translation>Zuordnungstabelle</translation>
     </message>
     <message>
-        <location filename="../processing/search_scenes.py" line="93"/>
+        <location filename="../processing/search_scenes.py" line="94"/>
         <source>{} matches for {} labels</source>
         <translation>{} Zuordnungen für {} Labels</translation>
     </message>
     <message>
-        <location filename="../processing/search_scenes.py" line="112"/>
+        <location filename="../processing/search_scenes.py" line="113"/>
         <source>Label-scene matches</source>
         <translation>Label-Szenen-Zuordnungen</translation>
     </message>
     <message>
-        <location filename="../processing/search_scenes.py" line="137"/>
+        <location filename="../processing/search_scenes.py" line="138"/>
         <source>No date for the labels {}: give DATE, or a DATE_FIELD holding each label&apos;s date.</source>
         <translation>Kein Datum für die Labels {}: Geben Sie DATE an oder ein DATE_FIELD mit dem Datum jedes Labels.</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="19"/>
+        <location filename="../processing/segment.py" line="20"/>
         <source>Segment with a model</source>
         <translation>Mit einem Modell segmentieren</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="75"/>
+        <location filename="../processing/segment.py" line="76"/>
         <source>Classes</source>
         <translation>Klassen</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="76"/>
+        <location filename="../processing/segment.py" line="77"/>
         <source>Heatmaps</source>
         <translation>Heatmaps</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="78"/>
+        <location filename="../processing/segment.py" line="79"/>
         <source>Counts</source>
         <translation>Zählungen</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="128"/>
+        <location filename="../processing/segment.py" line="129"/>
         <source>Class counts</source>
         <translation>Pixel je Klasse</translation>
     </message>
@@ -784,12 +784,12 @@
         <translation>Bänder: {}</translation>
     </message>
     <message>
-        <location filename="../processing/styles.py" line="23"/>
+        <location filename="../qgis_common/styles.py" line="24"/>
         <source>clear</source>
         <translation>wolkenfrei</translation>
     </message>
     <message>
-        <location filename="../processing/styles.py" line="23"/>
+        <location filename="../qgis_common/styles.py" line="24"/>
         <source>cloud</source>
         <translation>Wolke</translation>
     </message>
@@ -1028,7 +1028,7 @@ Paketordner: {folder}</translation>
         <translation>Migrieren</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="263"/>
+        <location filename="../ui/search_dock.py" line="265"/>
         <source>Cancel</source>
         <translation>Abbrechen</translation>
     </message>
@@ -1043,82 +1043,82 @@ Paketordner: {folder}</translation>
         <translation>Den QA-Bericht (report.html) im Browser öffnen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="38"/>
+        <location filename="../ui/search_dock.py" line="39"/>
         <source>Rank</source>
         <translation>Rang</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="38"/>
+        <location filename="../ui/search_dock.py" line="39"/>
         <source>Title</source>
         <translation>Titel</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="38"/>
+        <location filename="../ui/search_dock.py" line="40"/>
         <source>Date and time</source>
         <translation>Datum und Uhrzeit</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="38"/>
+        <location filename="../ui/search_dock.py" line="40"/>
         <source>Cloud %</source>
         <translation>Wolken %</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="38"/>
+        <location filename="../ui/search_dock.py" line="41"/>
         <source>Coverage %</source>
         <translation>Abdeckung %</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="38"/>
+        <location filename="../ui/search_dock.py" line="41"/>
         <source>Offset (days)</source>
         <translation>Abstand (Tage)</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="109"/>
+        <location filename="../ui/search_dock.py" line="111"/>
         <source>folder</source>
         <translation>Ordner</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="420"/>
+        <location filename="../ui/search_dock.py" line="422"/>
         <source>Scene search</source>
         <translation>Szenensuche</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="176"/>
+        <location filename="../ui/search_dock.py" line="178"/>
         <source>The date of every label, used when no date field is chosen</source>
         <translation>Das Datum aller Labels, wenn kein Datumsfeld gewählt ist</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="188"/>
+        <location filename="../ui/search_dock.py" line="190"/>
         <source>before</source>
         <translation>davor</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="190"/>
+        <location filename="../ui/search_dock.py" line="192"/>
         <source>after</source>
         <translation>danach</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="192"/>
+        <location filename="../ui/search_dock.py" line="194"/>
         <source>Days</source>
         <translation>Tage</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="198"/>
+        <location filename="../ui/search_dock.py" line="200"/>
         <source>Maximum cloud cover</source>
         <translation>Maximale Wolkenbedeckung</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="212"/>
+        <location filename="../ui/search_dock.py" line="214"/>
         <source>Choose the archive folder</source>
         <translation>Archivordner wählen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="224"/>
+        <location filename="../ui/search_dock.py" line="226"/>
         <source>Search scenes</source>
         <translation>Szenen suchen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="233"/>
+        <location filename="../ui/search_dock.py" line="235"/>
         <source>Search</source>
         <translation>Suchen</translation>
     </message>
@@ -1128,112 +1128,112 @@ Paketordner: {folder}</translation>
         <translation>Kein Vorschaubild</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="258"/>
+        <location filename="../ui/search_dock.py" line="260"/>
         <source>Download folder</source>
         <translation>Download-Ordner</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="261"/>
+        <location filename="../ui/search_dock.py" line="263"/>
         <source>Download selected</source>
         <translation>Ausgewählte herunterladen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="284"/>
+        <location filename="../ui/search_dock.py" line="286"/>
         <source>Local archive folder</source>
         <translation>Ordner des lokalen Archivs</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="328"/>
+        <location filename="../ui/search_dock.py" line="330"/>
         <source>A search, download or migration is already running.</source>
         <translation>Eine Suche, ein Download oder eine Migration läuft bereits.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="332"/>
+        <location filename="../ui/search_dock.py" line="334"/>
         <source>The algorithm {} is not available.</source>
         <translation>Der Algorithmus {} ist nicht verfügbar.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="344"/>
+        <location filename="../ui/search_dock.py" line="346"/>
         <source>Searching…</source>
         <translation>Suche läuft…</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="344"/>
+        <location filename="../ui/search_dock.py" line="346"/>
         <source>Downloading…</source>
         <translation>Download läuft…</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="344"/>
+        <location filename="../ui/search_dock.py" line="346"/>
         <source>Migrating labels…</source>
         <translation>Labels werden migriert…</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="351"/>
+        <location filename="../ui/search_dock.py" line="353"/>
         <source>Choose a footprint layer.</source>
         <translation>Wählen Sie einen Umriss-Layer.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="382"/>
+        <location filename="../ui/search_dock.py" line="384"/>
         <source>Choose the folder of the local archive.</source>
         <translation>Wählen Sie den Ordner des lokalen Archivs.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="360"/>
+        <location filename="../ui/search_dock.py" line="362"/>
         <source>Select the scenes to download in the table.</source>
         <translation>Wählen Sie die herunterzuladenden Szenen in der Tabelle aus.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="363"/>
+        <location filename="../ui/search_dock.py" line="365"/>
         <source>Choose the download folder.</source>
         <translation>Wählen Sie den Download-Ordner.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="376"/>
+        <location filename="../ui/search_dock.py" line="378"/>
         <source>Choose the label folder.</source>
         <translation>Wählen Sie den Label-Ordner.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="379"/>
+        <location filename="../ui/search_dock.py" line="381"/>
         <source>Choose the output folder.</source>
         <translation>Wählen Sie den Ausgabeordner.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="385"/>
+        <location filename="../ui/search_dock.py" line="387"/>
         <source>Choose the dates CSV.</source>
         <translation>Wählen Sie die Datums-CSV.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="402"/>
+        <location filename="../ui/search_dock.py" line="404"/>
         <source>Cancelled.</source>
         <translation>Abgebrochen.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="405"/>
+        <location filename="../ui/search_dock.py" line="407"/>
         <source>The {} failed.</source>
         <translation>{} fehlgeschlagen.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="405"/>
+        <location filename="../ui/search_dock.py" line="407"/>
         <source>search</source>
         <translation>Suche</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="405"/>
+        <location filename="../ui/search_dock.py" line="407"/>
         <source>download</source>
         <translation>Download</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="405"/>
+        <location filename="../ui/search_dock.py" line="407"/>
         <source>migration</source>
         <translation>Migration</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="416"/>
+        <location filename="../ui/search_dock.py" line="418"/>
         <source>{} files downloaded.</source>
         <translation>{} Dateien heruntergeladen.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="418"/>
+        <location filename="../ui/search_dock.py" line="420"/>
         <source>Offline (to be restored first): {}</source>
         <translation>Offline (muss erst wiederhergestellt werden): {}</translation>
     </message>
@@ -1378,77 +1378,77 @@ Paketordner: {folder}</translation>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="135"/>
+        <location filename="../processing/migrate_labels.py" line="125"/>
         <source>Download URL</source>
         <translation>Download-URL</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="129"/>
+        <location filename="../processing/algorithm.py" line="148"/>
         <source>{} ran out of memory. Crop the input first or use smaller tiles.</source>
         <translation>{}: Der Arbeitsspeicher reicht nicht aus. Schneiden Sie die Eingabe zuerst zu oder verwenden Sie kleinere Kacheln.</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="137"/>
+        <location filename="../processing/algorithm.py" line="156"/>
         <source>{} failed unexpectedly: {}: {}. The details are in {}.</source>
         <translation>{} ist unerwartet fehlgeschlagen: {}: {}. Die Einzelheiten stehen in {}.</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="222"/>
+        <location filename="../processing/algorithm.py" line="280"/>
         <source>the file {}</source>
         <translation>der Datei {}</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="233"/>
+        <location filename="../processing/algorithm.py" line="291"/>
         <source>the log (View &gt; Panels &gt; Log Messages, tab &apos;{}&apos;)</source>
         <translation>dem Protokoll (Ansicht &gt; Bedienfelder &gt; Protokollmeldungen, Reiter '{}')</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="234"/>
+        <location filename="../processing/algorithm.py" line="292"/>
         <source>no log (the settings folder cannot be written)</source>
         <translation>keinem Protokoll (der Einstellungsordner ist nicht beschreibbar)</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="238"/>
+        <location filename="../processing/algorithm.py" line="296"/>
         <source>a file</source>
         <translation>eine Datei</translation>
     </message>
     <message>
-        <location filename="../processing/algorithm.py" line="242"/>
+        <location filename="../processing/algorithm.py" line="300"/>
         <source>Cannot read or write {}: {}.</source>
         <translation>{} kann nicht gelesen oder geschrieben werden: {}.</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="186"/>
+        <location filename="../processing/cloud_mask.py" line="187"/>
         <source>Cloud polygons (OUTPUT_VECTOR) need a georeferenced image, but the input raster INPUT (&apos;{}&apos;) has no coordinate reference system. Assign one first, or leave OUTPUT_VECTOR empty.</source>
         <translation>Wolkenpolygone (OUTPUT_VECTOR) brauchen ein georeferenziertes Bild, aber das Eingaberaster INPUT ('{}') hat kein Koordinatenbezugssystem. Weisen Sie zuerst eines zu oder lassen Sie OUTPUT_VECTOR leer.</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="219"/>
+        <location filename="../processing/cloud_mask.py" line="220"/>
         <source>The cloud mask was written, but the cloud polygons (OUTPUT_VECTOR) could not be: {}</source>
         <translation>Die Wolkenmaske wurde geschrieben, die Wolkenpolygone (OUTPUT_VECTOR) aber nicht: {}</translation>
     </message>
     <message>
-        <location filename="../processing/download_scenes.py" line="18"/>
+        <location filename="../processing/download_scenes.py" line="20"/>
         <source>Downloads the scenes of a layer made by &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt; (all features, or only the selected ones): whole products, or only the named assets of STAC scenes (Cloud-Optimised GeoTIFFs). Downloads resume after a cut connection, retry on 429/503 honouring Retry-After, run at most 4 at a time, are verified by the catalogue&apos;s checksum (MD5, SHA-256, BLAKE3 when the blake3 package is installed) or size, and appear under their final name only when complete. Products kept in a long-term archive (offline) are reported, not treated as errors.&lt;br&gt;&lt;br&gt;&lt;b&gt;Scenes&lt;/b&gt; (SCENES): the scene layer.&lt;br&gt;&lt;b&gt;Folder&lt;/b&gt; (FOLDER): where the files go: &amp;lt;title&amp;gt;.zip for products, &amp;lt;id&amp;gt;/&amp;lt;asset&amp;gt;.&amp;lt;ext&amp;gt; for assets (names from the layer are made safe file names; nothing is written outside the folder). A download must be what was asked for: an HTML page or JSON instead of a zip or GeoTIFF is refused.&lt;br&gt;&lt;b&gt;Assets&lt;/b&gt; (ASSETS): comma-separated STAC asset names (e.g. &lt;code&gt;blue,green,red,nir,scl&lt;/code&gt;); empty = the whole product.&lt;br&gt;&lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): a QGIS authentication configuration with the account&apos;s user name and password (Copernicus Data Space: a bearer token is fetched and refreshed before it expires; DHuS: HTTP Basic). Never stored in settings, logs or projects. The credentials go only to the servers they belong to: for Copernicus Data Space scenes the *.dataspace.copernicus.eu hosts and the token URL&apos;s host; the server in the configuration&apos;s URL field; the server of URL. Any other host named by the layer gets none (the log says so).&lt;br&gt;&lt;b&gt;Token URL&lt;/b&gt; (TOKEN_URL): the Copernicus Data Space token endpoint (default the public one).&lt;br&gt;&lt;b&gt;Server of the account&lt;/b&gt; (URL): the address of the service the credentials are for, when the authentication configuration has no URL.&lt;br&gt;Timeouts and the retry deadline are the plugin&apos;s settings (Settings &gt; Options &gt; Processing &gt; Providers &gt; Label Migration).&lt;br&gt;DOWNLOADED lists the files written; OFFLINE the products that must first be restored.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:downloadscenes -- SCENES=scenes.gpkg FOLDER=/data/sentinel2 AUTHCFG=ab12cde&lt;/code&gt;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing/download_scenes.py" line="57"/>
+        <location filename="../processing/download_scenes.py" line="59"/>
         <source>Server of the account</source>
         <translation>Server des Kontos</translation>
     </message>
     <message>
-        <location filename="../processing/download_scenes.py" line="101"/>
+        <location filename="../processing/download_scenes.py" line="103"/>
         <source>If that host is the account&apos;s server, give its address in the authentication configuration&apos;s URL field or in URL (Server of the account).</source>
         <translation>Wenn dieser Host der Server des Kontos ist, geben Sie seine Adresse im URL-Feld der Authentifizierungskonfiguration oder in URL (Server des Kontos) an.</translation>
     </message>
     <message>
-        <location filename="../processing/evaluate_segmentation.py" line="18"/>
+        <location filename="../processing/evaluate_segmentation.py" line="19"/>
         <source>Scores a predicted class raster (e.g. a cloud mask) against ground truth, pixel by pixel, with nodata of either raster left out. When the grids differ the prediction is warped onto the truth&apos;s grid with nearest neighbour.&lt;br&gt;&lt;br&gt;&lt;b&gt;Prediction&lt;/b&gt; (PREDICTION): the class raster to score.&lt;br&gt;&lt;b&gt;Ground truth&lt;/b&gt; (GROUND_TRUTH): the reference class raster.&lt;br&gt;&lt;b&gt;Positive class&lt;/b&gt; (POSITIVE): with two classes, the class whose precision, recall, IoU and F1 are reported (default 1, e.g. cloud); the run fails when it is not one of them. With more classes the means over classes are reported.&lt;br&gt;&lt;b&gt;Confusion matrix&lt;/b&gt; (OUTPUT_TABLE): CSV, truth classes in rows, predicted classes in columns.&lt;br&gt;Outputs ACCURACY, PRECISION, RECALL, IOU, F1, and PER_CLASS (one line per class).&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:evaluatesegmentation -- PREDICTION=cloudmask.tif GROUND_TRUTH=truth.tif OUTPUT_TABLE=confusion.csv&lt;/code&gt;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing/evaluate_segmentation.py" line="56"/>
+        <location filename="../processing/evaluate_segmentation.py" line="57"/>
         <source>POSITIVE ({}) is used only when the rasters hold two classes; these hold {}, so the means over the classes are reported.</source>
         <translation>POSITIVE ({}) gilt nur, wenn die Raster zwei Klassen enthalten; diese enthalten {}, daher werden die Mittelwerte über die Klassen ausgegeben.</translation>
     </message>
@@ -1458,52 +1458,52 @@ Paketordner: {folder}</translation>
         <translation>Ziel-KBS (TARGET_CRS): {!r} ist kein Koordinatenbezugssystem, das QGIS kennt.</translation>
     </message>
     <message>
-        <location filename="../processing/rasterize_labels.py" line="21"/>
+        <location filename="../processing/rasterize_labels.py" line="22"/>
         <source>Burns polygon or line labels onto the grid of a reference raster, one class per filter expression, as a training label.&lt;br&gt;&lt;br&gt;&lt;b&gt;Labels&lt;/b&gt; (INPUT): a polygon or line layer, e.g. OpenStreetMap land use.&lt;br&gt;&lt;b&gt;Class config&lt;/b&gt; (CLASSES): a JSON file or text: a list of &lt;code&gt;{&quot;name&quot;: &quot;Residential&quot;, &quot;color&quot;: &quot;#010101&quot;, &quot;filter&quot;: &quot;\&quot;landuse\&quot; = &apos;residential&apos;&quot;}&lt;/code&gt; (or skynet-data&apos;s &lt;code&gt;{&quot;classes&quot;: [...]}&lt;/code&gt; with &lt;code&gt;[field]&lt;/code&gt; filters). Class 1 is the first entry; later classes paint over earlier ones; unmatched pixels are background 0.&lt;br&gt;&lt;b&gt;Reference raster&lt;/b&gt; (REFERENCE): the grid (CRS, extent, pixel size) to burn onto.&lt;br&gt;&lt;b&gt;All touched&lt;/b&gt; (ALL_TOUCHED): burn every pixel a geometry touches (thin lines need it).&lt;br&gt;&lt;b&gt;Class raster&lt;/b&gt; (OUTPUT): uint8 with a colour table (visible colours for near-black codes).&lt;br&gt;&lt;b&gt;RGB-encoded&lt;/b&gt; (OUTPUT_RGB): optional 3-band raster in the classes&apos; encoding colours, as the seed&apos;s skynet-data labels.&lt;br&gt;Labels that do not overlap the reference raster, or a filter naming a field the layer lacks, fail the run; a class raster that comes out all background is written with a warning.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:rasterizelabels -- INPUT=osm_landuse.gpkg CLASSES=classes.json REFERENCE=pair_image.tif OUTPUT=landuse_label.tif&lt;/code&gt;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing/rasterize_labels.py" line="81"/>
+        <location filename="../processing/rasterize_labels.py" line="82"/>
         <source>No class covers any pixel of the reference grid: the class raster is all background. Check the class filters and the labels&apos; extent.</source>
         <translation>Keine Klasse bedeckt ein Pixel des Referenzrasters: Das Klassenraster ist ganz Hintergrund. Prüfen Sie die Klassenfilter und die Ausdehnung der Labels.</translation>
     </message>
     <message>
-        <location filename="../processing/rasterize_labels.py" line="93"/>
+        <location filename="../processing/rasterize_labels.py" line="94"/>
         <source>The reference raster REFERENCE (&apos;{}&apos;) has no coordinate reference system, so the labels cannot be placed on its grid. Assign one to it first.</source>
         <translation>Das Referenzraster REFERENCE ('{}') hat kein Koordinatenbezugssystem, daher können die Labels nicht auf sein Raster gelegt werden. Weisen Sie ihm zuerst eines zu.</translation>
     </message>
     <message>
-        <location filename="../processing/rasterize_labels.py" line="97"/>
+        <location filename="../processing/rasterize_labels.py" line="98"/>
         <source>The labels layer INPUT (&apos;{}&apos;) has no coordinate reference system. Assign one to it first (Layer Properties &gt; Source).</source>
         <translation>Der Label-Layer INPUT ('{}') hat kein Koordinatenbezugssystem. Weisen Sie ihm zuerst eines zu (Layereigenschaften &gt; Quelle).</translation>
     </message>
     <message>
-        <location filename="../processing/rasterize_labels.py" line="101"/>
+        <location filename="../processing/rasterize_labels.py" line="102"/>
         <source>The labels layer INPUT (&apos;{}&apos;) has no features: the class raster would be all background.</source>
         <translation>Der Label-Layer INPUT ('{}') hat keine Objekte: Das Klassenraster wäre ganz Hintergrund.</translation>
     </message>
     <message>
-        <location filename="../processing/rasterize_labels.py" line="108"/>
+        <location filename="../processing/rasterize_labels.py" line="109"/>
         <source>The extent of the labels layer INPUT (&apos;{}&apos;, {}) cannot be transformed to the reference raster&apos;s CRS ({}): {}</source>
         <translation>Die Ausdehnung des Label-Layers INPUT ('{}', {}) lässt sich nicht in das KBS des Referenzrasters ({}) transformieren: {}</translation>
     </message>
     <message>
-        <location filename="../processing/rasterize_labels.py" line="112"/>
+        <location filename="../processing/rasterize_labels.py" line="113"/>
         <source>The labels layer INPUT (&apos;{}&apos;) does not overlap the reference raster REFERENCE (&apos;{}&apos;): the labels cover {} and the reference {} (in {}), so the class raster would be all background. Choose a reference raster over the labels.</source>
         <translation>Der Label-Layer INPUT ('{}') überlappt das Referenzraster REFERENCE ('{}') nicht: Die Labels bedecken {} und die Referenz {} (in {}), das Klassenraster wäre also ganz Hintergrund. Wählen Sie ein Referenzraster über den Labels.</translation>
     </message>
     <message>
-        <location filename="../processing/rasterize_labels.py" line="137"/>
+        <location filename="../processing/rasterize_labels.py" line="138"/>
         <source>The filter of class &apos;{}&apos; ({}) names the field(s) {}, which the labels layer INPUT does not have; its fields are: {}.</source>
         <translation>Der Filter der Klasse '{}' ({}) nennt die Felder {}, die der Label-Layer INPUT nicht hat; seine Felder sind: {}.</translation>
     </message>
     <message>
-        <location filename="../processing/rasterize_labels.py" line="152"/>
+        <location filename="../processing/rasterize_labels.py" line="153"/>
         <source>Feature {} of class &apos;{}&apos; cannot be transformed to the reference raster&apos;s CRS: {}</source>
         <translation>Objekt {} der Klasse '{}' lässt sich nicht in das KBS des Referenzrasters transformieren: {}</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="120"/>
+        <location filename="../processing/segment.py" line="121"/>
         <source>Class {} ({} pixels) has no name in the class config or the model&apos;s class_names; it has no colour of its own.</source>
         <translation>Klasse {} ({} Pixel) hat keinen Namen in der Klassenkonfiguration oder in class_names des Modells; sie hat keine eigene Farbe.</translation>
     </message>
@@ -1578,68 +1578,73 @@ Paketordner: {folder}</translation>
         <translation>Eingabeskalierung: {}</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="67"/>
+        <location filename="../processing/segment.py" line="68"/>
         <source>Resample to the model&apos;s resolution</source>
         <translation>Auf die Auflösung des Modells umrechnen</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="69"/>
+        <location filename="../processing/segment.py" line="70"/>
         <source>Model resolution (cm/px, 0 = the model&apos;s)</source>
         <translation>Modellauflösung (cm/px, 0 = die des Modells)</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="72"/>
+        <location filename="../processing/segment.py" line="73"/>
         <source>Small-segment filter size (px; empty = the model&apos;s, 0 = none)</source>
         <translation>Größe des Kleinsegmentfilters (px; leer = die des Modells, 0 = keiner)</translation>
     </message>
     <message>
-        <location filename="../processing/segment.py" line="21"/>
+        <location filename="../processing/segment.py" line="22"/>
         <source>Runs any ONNX segmentation model (Deepness-compatible metadata) over a raster of any size, tiled with centre-weighted blending.&lt;br&gt;&lt;br&gt;&lt;b&gt;Image&lt;/b&gt; (INPUT): the raster; nodata stays nodata.&lt;br&gt;&lt;b&gt;Model&lt;/b&gt; (MODEL): the ONNX file.&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): comma-separated band names or numbers, overriding the model&apos;s band list.&lt;br&gt;&lt;b&gt;Classes&lt;/b&gt; (CLASSES): optional class config, a JSON file or text: a list of &lt;code&gt;{&quot;name&quot;: ..., &quot;color&quot;: &quot;#rrggbb&quot;, &quot;filter&quot;: ...}&lt;/code&gt; (class 1 first); its names and colours are used. Otherwise the model&apos;s class names and a palette.&lt;br&gt;&lt;b&gt;Input scaling&lt;/b&gt; (INPUT_SCALING): what the image&apos;s values are, as in cloudmask: 0 = automatic, 1 = raw DN (the model&apos;s reflectance_scale applies), 2 = reflectance 0-1, 3 = 8-bit 0-255; the model&apos;s input is (r / 255 - standardization_mean) / standardization_std as in Deepness. The log says what was decided; WARNINGS lists the run&apos;s warnings, e.g. an input implausible for the model.&lt;br&gt;&lt;b&gt;Threshold&lt;/b&gt; (THRESHOLD): pixels whose best probability is below it become class 0 (default: the model&apos;s seg_thresh).&lt;br&gt;&lt;b&gt;Resample to the model&apos;s resolution&lt;/b&gt; (RESAMPLE): yes by default: the model runs on the image resampled (bilinear) to the model&apos;s resolution, as in Deepness, and the outputs come back onto the image&apos;s grid.&lt;br&gt;&lt;b&gt;Model resolution&lt;/b&gt; (MODEL_RESOLUTION): in cm per pixel; 0 = the model&apos;s &lt;code&gt;resolution&lt;/code&gt; metadata.&lt;br&gt;&lt;b&gt;Small-segment filter&lt;/b&gt; (SMALL_SEGMENT): Deepness&apos;s median filter of the class map (odd size derived from the model&apos;s &lt;code&gt;seg_small_segment&lt;/code&gt; when empty; 0 = none).&lt;br&gt;&lt;b&gt;Classes&lt;/b&gt; (OUTPUT): uint8 class raster with a colour table, 255 nodata; a model with several outputs (heads) gives one band per head, named after the head.&lt;br&gt;&lt;b&gt;Heatmaps&lt;/b&gt; (OUTPUT_HEATMAPS): optional, one float32 probability band per class.&lt;br&gt;&lt;b&gt;Counts&lt;/b&gt; (OUTPUT_COUNTS): optional CSV of pixels and area per class (they sum to the valid pixels).&lt;br&gt;The outputs appear together or not at all. NaN pixels of the image are nodata; an image without a valid pixel, or a model that returns NaN for any valid pixel, fails the run and writes nothing.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:segment -- INPUT=image.tif MODEL=landuse.onnx CLASSES=classes.json OUTPUT=classes.tif OUTPUT_COUNTS=counts.csv&lt;/code&gt;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="117"/>
+        <location filename="../processing/cloud_mask.py" line="118"/>
         <source>Mark cloud shadow (value 2)</source>
         <translation>Wolkenschatten markieren (Wert 2)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="127"/>
+        <location filename="../processing/cloud_mask.py" line="128"/>
         <source>Cloud shadow of the valid pixels (%)</source>
         <translation>Wolkenschatten der gültigen Pixel (%)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="161"/>
+        <location filename="../processing/cloud_mask.py" line="162"/>
         <source>Cloud model classes: {}</source>
         <translation>Klassen des Wolkenmodells: {}</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="163"/>
+        <location filename="../processing/cloud_mask.py" line="164"/>
         <source>Cloud shadow was asked for (SHADOW), but the model has no cloud shadow class: the mask holds cloud and clear only, and SHADOW_PERCENT is 0.</source>
         <translation>Wolkenschatten wurde verlangt (SHADOW), aber das Modell hat keine Wolkenschattenklasse: Die Maske enthält nur Wolke und wolkenfrei, und SHADOW_PERCENT ist 0.</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="172"/>
+        <location filename="../processing/cloud_mask.py" line="173"/>
         <source>Cloud shadow: {:.2f}% of the valid pixels</source>
         <translation>Wolkenschatten: {:.2f}% der gültigen Pixel</translation>
     </message>
     <message>
-        <location filename="../processing/styles.py" line="23"/>
+        <location filename="../qgis_common/styles.py" line="24"/>
         <source>cloud shadow</source>
         <translation>Wolkenschatten</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="47"/>
+        <location filename="../processing/cloud_mask.py" line="48"/>
         <source>Runs an ONNX cloud segmentation model (a U-Net exported with the Deepness metadata keys: a single-channel sigmoid, or classes such as clear / cloud / cloud shadow) over a raster of any size: tiles with overlap, blended towards tile centres so no seams appear, streamed block by block.&lt;br&gt;&lt;br&gt;&lt;b&gt;Image&lt;/b&gt; (INPUT): the raster to mask; nodata stays nodata.&lt;br&gt;&lt;b&gt;Model&lt;/b&gt; (MODEL): an ONNX file (optional). Its metadata name the bands it needs (matched to band descriptions such as B02/blue ... B08/nir, B11/swir16, B12/swir22) and its scaling. When given, it wins over the built-in model.&lt;br&gt;&lt;b&gt;Built-in model&lt;/b&gt; (BUILTIN_MODEL), used when MODEL is empty: 0 = the Label Migration cloud model bundled with the plugin (4 bands B02 B03 B04 B08); 1 to 4 = the cloud/shadow U-Nets of the ukis-csmask package (pip install ukis-csmask==1.0.0): 1 = 4 bands L1C, 2 = 4 bands L2A, 3 = 6 bands L1C, 4 = 6 bands L2A (B02 B03 B04 B08 B11 B12). They take reflectance: a raster without scale/offset metadata is read as DN / 10000 (give products from baseline 04.00 on with their offset applied, e.g. safetogeotiff REFLECTANCE, or say what the values are with INPUT_SCALING).&lt;br&gt;&lt;b&gt;Classes&lt;/b&gt;: the model's class names decide, case-insensitively, which class is cloud (a name with 'cloud' or 'cirrus': cloud, clouds, thick cloud ...) and which is cloud shadow (a name with 'shadow': shadow, cloud shadow, cloud_shadow); a single-channel model is cloud only; a model whose names name no cloud has class 1 as cloud (with a warning). The log says what was decided.&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): comma-separated band names or numbers, overriding the model's band list.&lt;br&gt;&lt;b&gt;Input scaling&lt;/b&gt; (INPUT_SCALING): what the image's values are: 0 = automatic (bands with a scale/offset make reflectance with it, Byte rasters are 8-bit, integer bands DN, floating-point bands reflectance when their values are at most 2, else DN), 1 = raw DN (the model's reflectance_scale applies), 2 = reflectance 0-1, 3 = 8-bit 0-255. The log says what was decided; WARNINGS lists the run's warnings, e.g. an input implausible for the model.&lt;br&gt;&lt;b&gt;Threshold&lt;/b&gt; (THRESHOLD): cloud probability from which a pixel is cloud (default: the model's seg_thresh; without one a single-channel model uses 0.5 and a model with classes the most probable class, as for ukis-csmask). With SHADOW, a pixel that is not cloud is shadow where the shadow probability reaches the threshold (without one: where shadow is the most probable class).&lt;br&gt;&lt;b&gt;Mark cloud shadow&lt;/b&gt; (SHADOW): when ticked (default: not) the mask also marks cloud shadow with 2, for models with a shadow class (ukis-csmask's, the bundled model when it has one); the log says so when the model has none.&lt;br&gt;&lt;b&gt;Tile size&lt;/b&gt; (TILE_SIZE) and &lt;b&gt;Overlap&lt;/b&gt; (OVERLAP) in pixels: 0 = the model's own. Tiles are at most 8192 pixels, overlaps at most half a tile; tiles that would not fit the memory limit are refused before the run.&lt;br&gt;&lt;b&gt;Cloud mask&lt;/b&gt; (OUTPUT): uint8, 1 cloud, 0 clear, 255 nodata, and 2 cloud shadow with SHADOW.&lt;br&gt;&lt;b&gt;Cloud probability&lt;/b&gt; (OUTPUT_PROBABILITY): optional float32, the cloud class's probability.&lt;br&gt;&lt;b&gt;Cloud polygons&lt;/b&gt; (OUTPUT_VECTOR): optional polygons of the clouds, without specks smaller than &lt;b&gt;Minimum area&lt;/b&gt; (MIN_AREA) in the raster's units² (m² for UTM; default 1000).&lt;br&gt;CLOUD_PERCENT is the share of valid pixels that are cloud, SHADOW_PERCENT the share that is cloud shadow (0 without SHADOW or a shadow class). NaN pixels of the image are nodata; an image without a valid pixel, or a model that returns NaN for any valid pixel, fails the run and writes nothing.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:cloudmask -- INPUT=pair_image.tif MODEL=cloud.onnx OUTPUT=cloud_mask.tif&lt;/code&gt;, or with &lt;code&gt;BUILTIN_MODEL=2&lt;/code&gt; instead of MODEL for ukis-csmask's 4-band L2A model.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="41"/>
-        <source>Moves a whole label set onto Sentinel-2 in one run: for each label it searches the scenes around the label&apos;s date, chooses the one with the least cloud and cloud shadow over the label itself (the SCL band of L2A products, read for the label&apos;s window only; otherwise the cloud model, with its shadow class when it has one), then the smallest time offset, then the best coverage, and writes an aligned image/label pair. Tiles of one datatake are mosaicked when a label straddles them. A re-run skips the pairs that are complete and verified.&lt;br&gt;&lt;br&gt;&lt;b&gt;Label folder&lt;/b&gt; (LABELS): a folder of georeferenced label rasters (GeoTIFF), or PNG/JPEG labels each beside the georeferenced image it was drawn on, matched by name (&lt;i&gt;area1_label.png&lt;/i&gt; with &lt;i&gt;area1_visual.tif&lt;/i&gt;).&lt;br&gt;&lt;b&gt;Label files&lt;/b&gt; (LABEL_FILES): or (also) a list of label files.&lt;br&gt;&lt;b&gt;Date pattern&lt;/b&gt; (DATE_PATTERN): a regular expression finding the date in a file name; groups named year, month, day, or three groups in that order. Default: YYYYMMDD, YYYY-MM-DD or YYYY_MM_DD.&lt;br&gt;&lt;b&gt;Dates CSV&lt;/b&gt; (DATES_CSV): or a CSV with the columns label,date.&lt;br&gt;&lt;b&gt;Date&lt;/b&gt; (DATE): or one date for every label.&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API, 2 a DHuS hub (a national mirror given by URL: the public Copernicus hubs closed in 2023), 3 a local archive (a folder of SAFE products; URL is the folder); these numbers never change. OData and DHuS products are downloaded to OUTPUT_FOLDER/downloads (at most 4 at a time); STAC assets are read window by window.&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL), &lt;b&gt;Collection&lt;/b&gt; (COLLECTION), &lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): as in &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Download URL&lt;/b&gt; (DOWNLOAD_URL) and &lt;b&gt;Token URL&lt;/b&gt; (TOKEN_URL), advanced: for BACKEND 0 (Copernicus Data Space OData) only, the download service&apos;s base address (the part before /Products(&amp;lt;Id&amp;gt;)/$value) and the OpenID token endpoint of a private or test deployment. Default: the public Copernicus Data Space addresses.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the search window (default 10, at most 3650).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in %, a first filter (default 30, as in &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt;): the cloud over the label decides among the scenes that pass, and a scene cloudy elsewhere is often clear over the label, so a strict scene-wide limit loses usable scenes.&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): the bands of the images, comma-separated (default B02,B03,B04,B08).&lt;br&gt;&lt;b&gt;Input scaling&lt;/b&gt; (INPUT_SCALING): what the scenes&apos; values are for the cloud model: 0 = automatic, 1 = raw DN, 2 = reflectance 0-1, 3 = 8-bit 0-255 (as in cloudmask). WARNINGS lists the run&apos;s warnings.&lt;br&gt;&lt;b&gt;Cloud model&lt;/b&gt; (CLOUD_MODEL): an ONNX cloud model for scenes without SCL (default: the bundled model when installed; without one the scene cloud cover ranks them and the reason says so). Its class names say which class is cloud and which cloud shadow, as in cloudmask.&lt;br&gt;&lt;b&gt;Cloud masks&lt;/b&gt; (CLOUD_MASKS): writes OUTPUT_FOLDER/masks/&amp;lt;label&amp;gt;.tif per pair (1 cloud, 2 cloud shadow, 0 clear, 255 nodata, on the pair&apos;s grid) with the cloud model (the one rating already ran on the same crop is reused; shadow where the model has a shadow class), or, without a model, from the SCL band of L2A products (classes 8, 9, 10 cloud, 3 cloud shadow). Default: on when a cloud model is installed; the log says which source was used.&lt;br&gt;&lt;b&gt;Executor&lt;/b&gt; (EXECUTOR): empty for the local pool, or a Dask scheduler address such as tcp://10.0.0.5:8786 (its workers need this plugin importable as &lt;i&gt;labelmigration&lt;/i&gt; and the same paths).&lt;br&gt;&lt;b&gt;Workers&lt;/b&gt; (WORKERS): threads of the local pool (0 = one per core, at most 256).&lt;br&gt;&lt;b&gt;Output folder&lt;/b&gt; (OUTPUT_FOLDER): receives images/&amp;lt;label&amp;gt;.tif, labels/&amp;lt;label&amp;gt;.tif, matches.csv (MATCHES; footprint_cloud_pct counts cloud and cloud shadow over the label, footprint_shadow_pct the shadow part of it), footprints.gpkg (FOOTPRINTS, with a second layer &apos;scenes&apos;: the chosen scenes&apos; footprints) and report.html (REPORT). From the dialog the results load as a layer group &apos;Label migration: &amp;lt;folder&amp;gt;&apos;: label footprints, chosen scenes, and the pairs (image, label, cloud mask; at most 50, in collapsed sub-groups). PAIRS counts the complete pairs, FAILED the labels that failed (the reasons are in matches.csv and the report). A run in which no label got a pair fails; its matches.csv and report still say why. Labels whose names cannot be file names as they are get a safe file name (the log and matches.csv name it).&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:migratelabels -- LABELS=/data/labels BACKEND=3 URL=/data/sentinel2 DAYS_BEFORE=15 DAYS_AFTER=15 OUTPUT_FOLDER=/data/migrated&lt;/code&gt;</source>
+        <location filename="../processing/algorithm.py" line="265"/>
+        <source>Unknown value &apos;{}&apos; for {}: give one of the names {} or their numbers 0 to {}.</source>
+        <translation>Unbekannter Wert '{}' für {}: einen der Namen {} oder ihre Nummern 0 bis {} angeben.</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="30"/>
+        <source>Moves a whole label set onto Sentinel-2 in one run: for each label it searches the scenes around the label&apos;s date, chooses the one with the least cloud and cloud shadow over the label itself (the SCL band of L2A products, read for the label&apos;s window only; otherwise the cloud model, with its shadow class when it has one), then the smallest time offset, then the best coverage, and writes an aligned image/label pair. Tiles of one datatake are mosaicked when a label straddles them. A re-run skips the pairs that are complete and verified.&lt;br&gt;&lt;br&gt;&lt;b&gt;Label folder&lt;/b&gt; (LABELS): a folder of georeferenced label rasters (GeoTIFF), or PNG/JPEG labels each beside the georeferenced image it was drawn on, matched by name (&lt;i&gt;area1_label.png&lt;/i&gt; with &lt;i&gt;area1_visual.tif&lt;/i&gt;).&lt;br&gt;&lt;b&gt;Label files&lt;/b&gt; (LABEL_FILES): or (also) a list of label files.&lt;br&gt;&lt;b&gt;Date pattern&lt;/b&gt; (DATE_PATTERN): a regular expression finding the date in a file name; groups named year, month, day, or three groups in that order. Default: YYYYMMDD, YYYY-MM-DD or YYYY_MM_DD.&lt;br&gt;&lt;b&gt;Dates CSV&lt;/b&gt; (DATES_CSV): or a CSV with the columns label,date.&lt;br&gt;&lt;b&gt;Date&lt;/b&gt; (DATE): or one date for every label.&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API, 2 a DHuS hub (a national mirror given by URL: the public Copernicus hubs closed in 2023), 3 a local archive (a folder of SAFE products; URL is the folder); these numbers never change, and the names work too: cdse-odata, stac, dhus, local (BACKEND=local). OData and DHuS products are downloaded to OUTPUT_FOLDER/downloads (at most 4 at a time); STAC assets are read window by window.&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL), &lt;b&gt;Collection&lt;/b&gt; (COLLECTION), &lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): as in &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Download URL&lt;/b&gt; (DOWNLOAD_URL) and &lt;b&gt;Token URL&lt;/b&gt; (TOKEN_URL), advanced: for BACKEND 0 (Copernicus Data Space OData) only, the download service&apos;s base address (the part before /Products(&amp;lt;Id&amp;gt;)/$value) and the OpenID token endpoint of a private or test deployment. Default: the public Copernicus Data Space addresses.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the search window (default 10, at most 3650).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in %, a first filter (default 30, as in &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt;): the cloud over the label decides among the scenes that pass, and a scene cloudy elsewhere is often clear over the label, so a strict scene-wide limit loses usable scenes.&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): the bands of the images, comma-separated (default B02,B03,B04,B08).&lt;br&gt;&lt;b&gt;Input scaling&lt;/b&gt; (INPUT_SCALING): what the scenes&apos; values are for the cloud model: 0 = automatic, 1 = raw DN, 2 = reflectance 0-1, 3 = 8-bit 0-255 (as in cloudmask). WARNINGS lists the run&apos;s warnings.&lt;br&gt;&lt;b&gt;Cloud model&lt;/b&gt; (CLOUD_MODEL): an ONNX cloud model for scenes without SCL (default: the bundled model when installed; without one the scene cloud cover ranks them and the reason says so). Its class names say which class is cloud and which cloud shadow, as in cloudmask.&lt;br&gt;&lt;b&gt;Cloud masks&lt;/b&gt; (CLOUD_MASKS): writes OUTPUT_FOLDER/masks/&amp;lt;label&amp;gt;.tif per pair (1 cloud, 2 cloud shadow, 0 clear, 255 nodata, on the pair&apos;s grid) with the cloud model (the one rating already ran on the same crop is reused; shadow where the model has a shadow class), or, without a model, from the SCL band of L2A products (classes 8, 9, 10 cloud, 3 cloud shadow). Default: on when a cloud model is installed; the log says which source was used.&lt;br&gt;&lt;b&gt;Executor&lt;/b&gt; (EXECUTOR): empty for the local pool, or a Dask scheduler address such as tcp://10.0.0.5:8786 (its workers need this plugin importable as &lt;i&gt;labelmigration&lt;/i&gt; and the same paths).&lt;br&gt;&lt;b&gt;Workers&lt;/b&gt; (WORKERS): threads of the local pool (0 = one per core, at most 256).&lt;br&gt;&lt;b&gt;Output folder&lt;/b&gt; (OUTPUT_FOLDER): receives images/&amp;lt;label&amp;gt;.tif, labels/&amp;lt;label&amp;gt;.tif, matches.csv (MATCHES; footprint_cloud_pct counts cloud and cloud shadow over the label, footprint_shadow_pct the shadow part of it), footprints.gpkg (FOOTPRINTS, with a second layer &apos;scenes&apos;: the chosen scenes&apos; footprints) and report.html (REPORT). From the dialog the results load as a layer group &apos;Label migration: &amp;lt;folder&amp;gt;&apos;: label footprints, chosen scenes, and the pairs (image, label, cloud mask; at most 50, in collapsed sub-groups). PAIRS counts the complete pairs, FAILED the labels that failed (the reasons are in matches.csv and the report). A run in which no label got a pair fails; its matches.csv and report still say why. Labels whose names cannot be file names as they are get a safe file name (the log and matches.csv name it).&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:migratelabels -- LABELS=/data/labels BACKEND=3 URL=/data/sentinel2 DAYS_BEFORE=15 DAYS_AFTER=15 OUTPUT_FOLDER=/data/migrated&lt;/code&gt;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../processing/search_scenes.py" line="26"/>
-        <source>Finds, for each label footprint, the Sentinel-2 scenes taken within a date window with little cloud, and records which scene belongs to which label.&lt;br&gt;&lt;br&gt;&lt;b&gt;Footprints&lt;/b&gt; (FOOTPRINTS): polygons, e.g. from &lt;i&gt;Label footprints&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Label field&lt;/b&gt; (LABEL_FIELD): the field naming each label (default &lt;i&gt;label&lt;/i&gt;, else the feature id).&lt;br&gt;&lt;b&gt;Date field&lt;/b&gt; (DATE_FIELD): each label&apos;s date; or &lt;b&gt;Date&lt;/b&gt; (DATE) for all labels.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the window around the label date (default 10 each, at most 3650).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in % (default 30, as in &lt;i&gt;Migrate labels&lt;/i&gt;, which rates the cloud over the label itself: a scene cloudy elsewhere is often clear over a label, so a strict scene-wide limit loses usable scenes). The scenes that pass are ranked by coverage, then cloud cover; give a lower value to list only the clearest scenes, for example before downloading the whole layer.&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API (Earth Search by default; Planetary Computer or CDSE STAC by URL), 2 a DHuS hub (the public Copernicus hubs closed in 2023; through sentinelsat this reaches the national mirrors that still run DHuS, given by URL), 3 a local archive (a folder of SAFE products, zipped or not, or a static STAC catalog; URL is the folder). These numbers never change, so scripts and saved models keep their backend.&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL): the service address (default per backend) or the archive folder.&lt;br&gt;&lt;b&gt;Collection&lt;/b&gt; (COLLECTION): the STAC collection (e.g. sentinel-2-l2a).&lt;br&gt;&lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): a QGIS authentication configuration (user name and password) for services that need one; credentials are never stored in settings, logs or projects, and are sent only to the host of the service&apos;s URL.&lt;br&gt;Timeouts and the retry deadline are the plugin&apos;s settings (Settings &gt; Options &gt; Processing &gt; Providers &gt; Label Migration); a server that does not answer, or answers something that is not a catalogue&apos;s answer, ends the search with a message naming it.&lt;br&gt;&lt;b&gt;Scenes&lt;/b&gt; (OUTPUT): scene footprints with id, title, backend, datetime, cloud_cover, tile, product_type, offset_days (scene time minus label date), coverage_pct (share of the label footprint the scene covers), label and rank (1 = best: coverage, then cloud, then |offset|).&lt;br&gt;&lt;b&gt;Match table&lt;/b&gt; (OUTPUT_TABLE): CSV, one row per label-scene match.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:searchscenes -- FOOTPRINTS=footprints.gpkg DATE_FIELD=date BACKEND=3 URL=/data/sentinel2 MAX_CLOUD=20 OUTPUT=scenes.gpkg OUTPUT_TABLE=matches.csv&lt;/code&gt;</source>
+        <source>Finds, for each label footprint, the Sentinel-2 scenes taken within a date window with little cloud, and records which scene belongs to which label.&lt;br&gt;&lt;br&gt;&lt;b&gt;Footprints&lt;/b&gt; (FOOTPRINTS): polygons, e.g. from &lt;i&gt;Label footprints&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Label field&lt;/b&gt; (LABEL_FIELD): the field naming each label (default &lt;i&gt;label&lt;/i&gt;, else the feature id).&lt;br&gt;&lt;b&gt;Date field&lt;/b&gt; (DATE_FIELD): each label&apos;s date; or &lt;b&gt;Date&lt;/b&gt; (DATE) for all labels.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the window around the label date (default 10 each, at most 3650).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in % (default 30, as in &lt;i&gt;Migrate labels&lt;/i&gt;, which rates the cloud over the label itself: a scene cloudy elsewhere is often clear over a label, so a strict scene-wide limit loses usable scenes). The scenes that pass are ranked by coverage, then cloud cover; give a lower value to list only the clearest scenes, for example before downloading the whole layer.&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API (Earth Search by default; Planetary Computer or CDSE STAC by URL), 2 a DHuS hub (the public Copernicus hubs closed in 2023; through sentinelsat this reaches the national mirrors that still run DHuS, given by URL), 3 a local archive (a folder of SAFE products, zipped or not, or a static STAC catalog; URL is the folder). These numbers never change, so scripts and saved models keep their backend; the names work too: cdse-odata, stac, dhus, local (BACKEND=local).&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL): the service address (default per backend) or the archive folder.&lt;br&gt;&lt;b&gt;Collection&lt;/b&gt; (COLLECTION): the STAC collection (e.g. sentinel-2-l2a).&lt;br&gt;&lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): a QGIS authentication configuration (user name and password) for services that need one; credentials are never stored in settings, logs or projects, and are sent only to the host of the service&apos;s URL.&lt;br&gt;Timeouts and the retry deadline are the plugin&apos;s settings (Settings &gt; Options &gt; Processing &gt; Providers &gt; Label Migration); a server that does not answer, or answers something that is not a catalogue&apos;s answer, ends the search with a message naming it.&lt;br&gt;&lt;b&gt;Scenes&lt;/b&gt; (OUTPUT): scene footprints with id, title, backend, datetime, cloud_cover, tile, product_type, offset_days (scene time minus label date), coverage_pct (share of the label footprint the scene covers), label and rank (1 = best: coverage, then cloud, then |offset|).&lt;br&gt;&lt;b&gt;Match table&lt;/b&gt; (OUTPUT_TABLE): CSV, one row per label-scene match.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:searchscenes -- FOOTPRINTS=footprints.gpkg DATE_FIELD=date BACKEND=3 URL=/data/sentinel2 MAX_CLOUD=20 OUTPUT=scenes.gpkg OUTPUT_TABLE=matches.csv&lt;/code&gt;</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -8,33 +8,34 @@ import datetime
 import os
 import traceback
 from contextlib import contextmanager
-from typing import Any, Callable, Collection, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Collection, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from qgis.core import (Qgis, QgsApplication, QgsMessageLog, QgsProcessingAlgorithm, QgsProcessingContext,
                        QgsProcessingException, QgsProcessingFeedback, QgsProcessingLayerPostProcessorInterface,
-                       QgsProcessingOutputLayerDefinition, QgsRasterLayer)
-from qgis.PyQt.QtCore import QCoreApplication
+                       QgsProcessingOutputLayerDefinition, QgsProcessingParameterDefinition, QgsRasterLayer)
 from qgis.PyQt.QtGui import QIcon
 
 from ..core.util import limits
 from ..core.util.errors import LabelMigrationError
 from ..core.util.paths import check_paths
 from ..core.util.plugin_files import ICON_FILE
-from ..core.util.rasters import gdal_network_limits
+from ..core.util.gdal_settings import gdal_network_limits
+from ..qgis_common.translation import tr
 from .parameter_checks import explain_unacceptable, invalid_crs, parameter_paths
 from .settings import limits_in_force
 
 LOG_TAG = "Label Migration"
+# An enum parameter whose definition has this metadata key (a list of names, one per option) takes its options'
+# names as values too (BACKEND=local beside BACKEND=3), in processing.run and qgis_process: QGIS's enum accepts
+# indexes only (names only with usesStaticStrings, which would break the indexes of saved models), so
+# checkParameterValues and parameterAsEnum read the names themselves.
+OPTION_NAMES = "labelmigration_option_names"
 ERROR_LOG_BYTES = 1_000_000  # errors.log is rotated once beyond this size
 
 # QGIS takes the C++ side of a post-processor, but the Python side dies with its last Python
 # reference; the algorithm instance that ran is deleted before the layers load, so the
 # post-processors are kept here, for the life of the session (they are tiny).
 _POST_PROCESSORS: List[QgsProcessingLayerPostProcessorInterface] = []
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("LabelMigration", text)
 
 
 class LabelMigrationAlgorithm(QgsProcessingAlgorithm):
@@ -81,6 +82,9 @@ class LabelMigrationAlgorithm(QgsProcessingAlgorithm):
         return []
 
     def checkParameterValues(self, parameters, context):  # noqa: N802 (QGIS's name)
+        parameters, problem = self._option_names_as_indexes(parameters)
+        if problem:
+            return False, problem
         skipped = set(self.parameters_checked_at_run(parameters))
         ok, message = (True, "") if skipped else super().checkParameterValues(parameters, context)
         for definition in self.parameterDefinitions():
@@ -92,6 +96,21 @@ class LabelMigrationAlgorithm(QgsProcessingAlgorithm):
             return False, message
         problem = self.path_problem(parameters, context)
         return (False, problem) if problem else (True, "")
+
+    def _option_names_as_indexes(self, parameters: Dict) -> Tuple[Dict, Optional[str]]:
+        """The parameters with every option name of a named enum (OPTION_NAMES) replaced by its index, for QGIS's
+        checks; the reason when a value is neither an index nor a name."""
+        replaced = dict(parameters)
+        for definition in self.parameterDefinitions():
+            names = option_names(definition)
+            value = parameters.get(definition.name())
+            if not names or not isinstance(value, str) or not value.strip() or _is_index(value):
+                continue
+            index = option_index(names, value)
+            if index is None:
+                return parameters, unknown_option_message(definition.name(), value, names)
+            replaced[definition.name()] = index
+        return replaced, None
 
     def path_problem(self, parameters: Dict, context: QgsProcessingContext) -> Optional[str]:
         """Why the parameters' paths or CRSs cannot be used (an output onto an input, ...); None when fine."""
@@ -176,6 +195,18 @@ class LabelMigrationAlgorithm(QgsProcessingAlgorithm):
             text = text.replace(" ", ",")
         return [item.strip() for item in text.split(",") if item.strip()] or None
 
+    def parameterAsEnum(self, parameters: Dict, name: str, context: QgsProcessingContext) -> int:  # noqa: N802
+        """QGIS's parameterAsEnum, which also takes an option's name for an enum with OPTION_NAMES (QGIS's own
+        would silently give the default for a name)."""
+        names = option_names(self.parameterDefinition(name))
+        value = parameters.get(name)
+        if names and isinstance(value, str) and value.strip() and not _is_index(value):
+            index = option_index(names, value)
+            if index is None:
+                raise QgsProcessingException(unknown_option_message(name, value, names))
+            return index
+        return super().parameterAsEnum(parameters, name, context)
+
     def parameterAsOptionalDouble(self, parameters: Dict, name: str,  # noqa: N802
                                   context: QgsProcessingContext) -> Optional[float]:
         """An optional number parameter without a default: None when not given."""
@@ -209,7 +240,34 @@ class LabelMigrationAlgorithm(QgsProcessingAlgorithm):
             details = context.layerToLoadOnCompletionDetails(layer_id)
             details.setPostProcessor(processor)
             if hasattr(details, "layerSortKey") and getattr(processor, "layer_order", 0):  # QGIS 3.32+
-                details.layerSortKey = processor.layer_order  # processing/styles.LAYER_ORDER
+                details.layerSortKey = processor.layer_order  # qgis_common/styles.LAYER_ORDER
+
+
+def name_options(definition: QgsProcessingParameterDefinition, names: Sequence[str]) -> None:
+    """Let an enum parameter take its options' names (``names``, in the options' order) beside their indexes."""
+    metadata = definition.metadata()
+    metadata[OPTION_NAMES] = list(names)
+    definition.setMetadata(metadata)
+
+
+def option_names(definition: Optional[QgsProcessingParameterDefinition]) -> List[str]:
+    return list(definition.metadata().get(OPTION_NAMES) or []) if definition is not None else []
+
+
+def option_index(names: Sequence[str], value: str) -> Optional[int]:
+    """The index of the option called ``value`` (any case, surrounding spaces ignored); None when none is."""
+    folded = [name.lower() for name in names]
+    text = value.strip().lower()
+    return folded.index(text) if text in folded else None
+
+
+def unknown_option_message(parameter: str, value: str, names: Sequence[str]) -> str:
+    return tr("Unknown value '{}' for {}: give one of the names {} or their numbers 0 to {}.").format(
+        value, parameter, ", ".join(names), len(names) - 1)
+
+
+def _is_index(text: str) -> bool:
+    return text.strip().lstrip("+-").isdigit()
 
 
 def _log_traceback(algorithm_id: str) -> str:

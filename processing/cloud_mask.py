@@ -11,15 +11,16 @@ from qgis.PyQt.QtCore import QT_TR_NOOP
 
 from ..core.models.cloud_classes import MASK_CLOUD, MASK_SHADOW, CloudPicker
 from ..core.models.csmask import ukis_model
-from ..core.models.inference import MAX_TILE_SIZE, predict_raster
+from ..core.models.predict import predict_raster
+from ..core.models.tiling import MAX_TILE_SIZE
 from ..core.labels.mask_polygons import mask_polygons
 from ..core.util.outputs import check_output_path
 from ..core.util.plugin_files import BUNDLED_CLOUD_MODEL
-from . import field_types
+from ..qgis_common import field_types
 from .algorithm import LabelMigrationAlgorithm, tr
 from .input_scaling_parameter import WARNINGS, add_input_scaling, input_scaling_choice, report
 from .parameter_checks import parameter_paths
-from .styles import cloud_mask_styler
+from ..qgis_common.styles import cloud_mask_styler
 
 ONNX_FILTER = QT_TR_NOOP("ONNX models (*.onnx);;All files (*.*)")
 BUNDLED_MODEL = BUNDLED_CLOUD_MODEL

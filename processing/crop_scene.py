@@ -11,9 +11,9 @@ from qgis.PyQt.QtCore import QT_TR_NOOP
 from ..core.labels.crop import crop_scene
 from ..core.util.errors import LabelMigrationError
 from ..core.sentinel2.safe import is_safe_product
-from ..core.search.base import scene_at_rank
+from ..core.search.results import RANK_COLUMNS, scene_at_rank
 from .algorithm import LabelMigrationAlgorithm, tr
-from .styles import image_styler, label_styler
+from ..qgis_common.styles import image_styler, label_styler
 
 LABEL_RESAMPLING = ["near", "mode"]
 
@@ -101,7 +101,7 @@ class CropSceneAlgorithm(LabelMigrationAlgorithm):
         if source is None:
             return ""
         names = source.fields().names()
-        rows = [{name: feature[name] for name in ("label", "rank", "title", "id", "url") if name in names}
+        rows = [{name: feature[name] for name in RANK_COLUMNS if name in names}
                 for feature in source.getFeatures()]
         rank = self.parameterAsInt(parameters, self.RANK, context)
         label = os.path.splitext(os.path.basename(label_path))[0]

@@ -4,10 +4,12 @@ from qgis.core import (QgsProcessing, QgsProcessingException, QgsProcessingOutpu
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterString)
 from qgis.PyQt.QtCore import QT_TR_NOOP
 
-from ..core.net.download import CDSE_TOKEN_URL, SceneCredentials, download_many, scene_jobs
-from ..core.net.http import use_proxy
+from ..core.net.cdse import CDSE_TOKEN_URL
+from ..core.net.connections import use_proxy
+from ..core.net.parallel_downloads import download_many
+from ..core.net.scene_downloads import SceneCredentials, scene_jobs
 from .algorithm import LabelMigrationAlgorithm, tr
-from .network import auth_url, credentials, network_log, proxy_url
+from ..qgis_common.network import auth_url, credentials, network_log, proxy_url
 from .parameter_checks import parameter_paths
 
 

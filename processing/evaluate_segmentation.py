@@ -3,7 +3,8 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingOutputString, Qgs
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer)
 from qgis.PyQt.QtCore import QT_TR_NOOP
 
-from ..core.models.evaluate import evaluate, write_confusion_csv
+from ..core.models.confusion import write_confusion_csv
+from ..core.models.evaluate import evaluate
 from ..core.util.outputs import check_output_path
 from .algorithm import LabelMigrationAlgorithm, tr
 

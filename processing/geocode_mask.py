@@ -5,7 +5,7 @@ from qgis.PyQt.QtCore import QT_TR_NOOP
 
 from ..core.labels.geocode import geocode_mask
 from .algorithm import LabelMigrationAlgorithm, tr
-from .styles import label_styler
+from ..qgis_common.styles import label_styler
 
 LABEL_IMAGE_FILTER = QT_TR_NOOP("Label images (*.png *.PNG *.jpg *.jpeg *.JPG *.tif *.tiff *.TIF *.bmp);;"
                                 "All files (*.*)")

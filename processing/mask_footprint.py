@@ -5,9 +5,9 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsFeature, QgsFeatureSink,
 from qgis.PyQt.QtCore import QT_TR_NOOP, QDate
 
 from ..core.labels.footprint import label_footprints
-from . import field_types
+from ..qgis_common import field_types
 from .algorithm import LabelMigrationAlgorithm, gdal_source, tr
-from .styles import footprint_styler
+from ..qgis_common.styles import footprint_styler
 
 
 class MaskFootprintAlgorithm(LabelMigrationAlgorithm):

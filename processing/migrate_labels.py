@@ -1,35 +1,26 @@
 """migratelabels: a whole label set moved onto Sentinel-2 (best scene per label, aligned pairs, QA report)."""
 import logging
 import os
-from typing import Dict, List, Optional
+from typing import Optional
 
-from qgis.core import (QgsLayerTreeGroup, QgsProcessingLayerPostProcessorInterface, QgsProject, QgsRasterLayer,
-                       QgsVectorLayer)
 from qgis.core import (QgsProcessing, QgsProcessingContext, QgsProcessingException, QgsProcessingOutputFile,
                        QgsProcessingOutputHtml, QgsProcessingOutputNumber, QgsProcessingOutputVectorLayer,
                        QgsProcessingParameterDateTime, QgsProcessingParameterDefinition, QgsProcessingParameterFile,
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterBoolean,
                        QgsProcessingParameterMultipleLayers, QgsProcessingParameterNumber, QgsProcessingParameterString)
 from qgis.PyQt.QtCore import QT_TR_NOOP
-from qgis.PyQt.QtGui import QColor
 
-from ..core.util.errors import LabelMigrationError
-from ..core.net.http import use_proxy
-from ..core.migrate import (DEFAULT_BANDS, DEFAULT_CLOUD_MODEL, MAX_WORKERS, MigrationOptions, mask_path,
-                            migrate_labels, no_pairs_message, pair_paths)
-from ..core.migration.match_table import MATCHES_NAME, read_matches
-from ..core.util.paths import path_inside
+from ..core.net.connections import use_proxy
+from ..core.migration.options import DEFAULT_BANDS, DEFAULT_CLOUD_MODEL, MAX_WORKERS, MigrationOptions
+from ..core.migration.run import migrate_labels, no_pairs_message
+from ..qgis_common.network import network_log, proxy_url
+from ..qgis_common.results_group import ResultsGroupLoader
 from .algorithm import LabelMigrationAlgorithm, tr
 from . import search_parameters
 from .input_scaling_parameter import WARNINGS, add_input_scaling, input_scaling_choice
-from .network import network_log, proxy_url
 from .search_parameters import add_service_parameters, add_window_parameters, backend_name, search_options
-from .styles import style_cloud_mask, style_footprints, style_image, style_label
 
 LOG = logging.getLogger(__name__)
-GROUP_PREFIX = "Label migration: "
-MAX_PAIRS_LOADED = 50  # pairs loaded into the layer group at most (the rest stay on disk, listed in matches.csv)
-SCENE_COLOUR = "#1f78b4"
 
 
 class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
@@ -53,7 +44,8 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
         "<b>Date</b> (DATE): or one date for every label.<br>"
         "<b>Backend</b> (BACKEND): 0 Copernicus Data Space OData, 1 STAC API, 2 a DHuS hub (a national "
         "mirror given by URL: the public Copernicus hubs closed in 2023), 3 a local archive "
-        "(a folder of SAFE products; URL is the folder); these numbers never change. OData and DHuS products "
+        "(a folder of SAFE products; URL is the folder); these numbers never change, and the names work too: "
+        "cdse-odata, stac, dhus, local (BACKEND=local). OData and DHuS products "
         "are downloaded to OUTPUT_FOLDER/downloads (at most 4 at a time); STAC assets are read window by window.<br>"
         "<b>URL</b> (URL), <b>Collection</b> (COLLECTION), <b>Authentication</b> (AUTHCFG): as in "
         "<i>Search Sentinel-2 scenes</i>.<br>"
@@ -212,128 +204,3 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
         if parameters.get(self.CLOUD_MASKS) in (None, ""):
             return None
         return self.parameterAsBool(parameters, self.CLOUD_MASKS, context)
-
-
-# --- the results as a layer group (after the run, in the main thread) ------------------------------
-
-def group_name(output_folder: str) -> str:
-    return GROUP_PREFIX + os.path.basename(os.path.normpath(output_folder))
-
-
-def _pairs(output_folder: str) -> List[Dict[str, str]]:
-    """The complete pairs of matches.csv (done or skipped) whose files exist, in the CSV's order."""
-    pairs = []
-    for name, row in read_matches(os.path.join(output_folder, MATCHES_NAME)).items():
-        if row.get("status") not in ("done", "skipped"):
-            continue
-        try:  # matches.csv may have been edited: its paths are used only inside the output folder
-            image, label = pair_paths(output_folder, name)
-            image = path_inside(output_folder, row["image"]) if row.get("image") else image
-            label = path_inside(output_folder, row["label_raster"]) if row.get("label_raster") else label
-            mask = mask_path(output_folder, name)
-        except LabelMigrationError:
-            continue
-        if os.path.isfile(image) and os.path.isfile(label):
-            pairs.append({"label": name, "image": image, "label_raster": label,
-                          "mask": mask if os.path.isfile(mask) else ""})
-    return pairs
-
-
-def _styled(function, layer) -> None:
-    try:
-        function(layer)
-    except Exception as error:  # a style must never lose the results
-        LOG.debug("Styling a result layer with %s failed: %s", getattr(function, "__name__", function), error)
-
-
-def style_scenes(layer: QgsVectorLayer) -> None:
-    """The chosen scenes: outlines in another colour than the label footprints, labelled by tile."""
-    style_footprints(layer, "tile")
-    symbol = layer.renderer().symbol()
-    symbol.symbolLayer(0).setStrokeColor(QColor(SCENE_COLOUR))
-    settings = layer.labeling().settings()
-    text = settings.format()
-    text.setColor(QColor(SCENE_COLOUR))
-    settings.setFormat(text)
-    layer.labeling().setSettings(settings)
-    layer.triggerRepaint()
-
-
-def load_results_group(project: QgsProject, output_folder: str, footprints: Optional[QgsVectorLayer] = None,
-                       max_pairs: int = MAX_PAIRS_LOADED) -> Dict[str, object]:
-    """Load a migration's outputs into the layer group 'Label migration: <folder>' at the top of the
-    layer tree: label footprints, chosen scenes, and a collapsed sub-group per pair (label, cloud mask,
-    image). ``footprints``: the footprints layer when it is already in the project (moved into the
-    group). A group of the same name from an earlier run is replaced. Returns {'group', 'pairs',
-    'loaded', 'message'}: message says when pairs were left out."""
-    root = project.layerTreeRoot()
-    name = group_name(output_folder)
-    for old in [g for g in root.children() if isinstance(g, QgsLayerTreeGroup) and g.name() == name]:
-        ids = [layer_id for layer_id in old.findLayerIds() if footprints is None or layer_id != footprints.id()]
-        root.removeChildNode(old)
-        project.removeMapLayers(ids)
-    group = root.insertGroup(0, name)
-    gpkg = os.path.join(output_folder, "footprints.gpkg")
-    if footprints is None:
-        footprints = QgsVectorLayer(gpkg + "|layername=footprints", tr("Label footprints"), "ogr")
-        if footprints.isValid():
-            _styled(style_footprints, footprints)
-            project.addMapLayer(footprints, False)
-            group.addLayer(footprints)
-    else:
-        node = root.findLayer(footprints.id())
-        if node is not None:
-            parent = node.parent()
-            group.insertChildNode(0, node.clone())
-            parent.removeChildNode(node)
-        else:
-            group.addLayer(footprints)
-    scenes = QgsVectorLayer(gpkg + "|layername=scenes", tr("Chosen scenes"), "ogr")
-    if scenes.isValid():
-        _styled(style_scenes, scenes)
-        project.addMapLayer(scenes, False)
-        group.addLayer(scenes)
-    pairs = _pairs(output_folder)
-    shown = pairs[:max_pairs]
-    pairs_group = group.addGroup(tr("Pairs ({})").format(len(pairs)))
-    for pair in shown:
-        sub = pairs_group.addGroup(pair["label"])
-        for path, suffix, function in ((pair["label_raster"], QT_TR_NOOP("label"), style_label),
-                                       (pair["mask"], QT_TR_NOOP("cloud mask"), style_cloud_mask),
-                                       (pair["image"], QT_TR_NOOP("image"), style_image)):
-            if not path:
-                continue
-            layer = QgsRasterLayer(path, f"{pair['label']} {tr(suffix)}", "gdal")
-            if not layer.isValid():
-                continue
-            _styled(function, layer)
-            project.addMapLayer(layer, False)
-            sub.addLayer(layer)
-        sub.setExpanded(False)
-    pairs_group.setExpanded(len(shown) <= 5)
-    message = ""
-    if len(pairs) > len(shown):
-        message = tr("{} pairs: the first {} are loaded; all are in {} (matches.csv).").format(
-            len(pairs), len(shown), output_folder)
-    return {"group": group, "pairs": len(pairs), "loaded": len(shown), "message": message}
-
-
-class ResultsGroupLoader(QgsProcessingLayerPostProcessorInterface):
-    """Post-processor of the footprints layer: styles it and loads the rest of the results around it."""
-
-    def __init__(self, output_folder: str):
-        super().__init__()
-        self.output_folder = output_folder
-
-    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 (QGIS's name)
-        try:
-            style_footprints(layer)
-        except Exception as error:  # a style must never fail the algorithm
-            feedback.reportError(tr("Could not style '{}': {}").format(layer.name(), error))
-        try:
-            project = context.project() or QgsProject.instance()
-            loaded = load_results_group(project, self.output_folder, layer)
-            if loaded["message"]:
-                feedback.pushWarning(loaded["message"])
-        except Exception as error:  # the outputs are on disk whatever happens here
-            feedback.reportError(tr("Could not load the results into a layer group: {}").format(error))

@@ -18,7 +18,8 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsMapLayer, QgsProcessingF
 
 from ..core.util.errors import LabelMigrationError
 from ..core.util.paths import unreadable_reason
-from ..core.util.rasters import gdal_errors, open_raster
+from ..core.util.gdal_settings import gdal_errors
+from ..core.util.raster_read import open_raster
 
 Named = Tuple[str, str]
 INPUT_LAYER_TYPES = ("raster", "vector", "source", "multilayer", "mesh", "pointcloud")

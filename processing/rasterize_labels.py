@@ -7,11 +7,12 @@ from qgis.core import (Qgis, QgsCoordinateReferenceSystem, QgsCoordinateTransfor
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString, QgsRectangle)
 from qgis.PyQt.QtCore import QT_TR_NOOP
 
-from ..core.labels.classes import color_table, load_class_config
+from ..core.labels.class_colours import color_table
+from ..core.labels.class_config import load_class_config
 from ..core.util.limits import check_pixels
 from ..core.labels.rasterize import rasterize_classes
 from .algorithm import LabelMigrationAlgorithm, tr
-from .styles import label_styler
+from ..qgis_common.styles import label_styler
 
 
 class RasterizeLabelsAlgorithm(LabelMigrationAlgorithm):

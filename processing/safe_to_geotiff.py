@@ -4,9 +4,9 @@ from qgis.core import (QgsProcessingParameterBoolean, QgsProcessingParameterEnum
 from qgis.PyQt.QtCore import QT_TR_NOOP
 
 from ..core.sentinel2.convert import RESAMPLING_METHODS, safe_to_geotiff
-from ..core.sentinel2.safe import RESOLUTIONS
+from ..core.sentinel2.safe_product import RESOLUTIONS
 from .algorithm import LabelMigrationAlgorithm, tr
-from .styles import image_styler
+from ..qgis_common.styles import image_styler
 
 PRODUCT_FILTER = "Sentinel-2 products (MTD_MSIL1C.xml MTD_MSIL2A.xml *.zip *.SAFE);;All files (*.*)"
 

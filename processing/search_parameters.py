@@ -3,16 +3,17 @@ them to an algorithm, one reads them into core.search.SearchOptions).
 
 Names, defaults and enum orders are the public interface: scripts, qgis_process calls and saved models
 (.model3) pass them, so BACKEND=3 keeps meaning the local archive (core.search.BACKEND_CHOICES holds the order)
-and PRODUCT=1 L2A (core.search.base.PRODUCT_LEVELS).
+and PRODUCT=1 L2A (core.search.scene.PRODUCT_LEVELS). BACKEND also takes the backends' names (BACKEND=local).
 """
 from qgis.core import (QgsProcessingParameterAuthConfig, QgsProcessingParameterEnum, QgsProcessingParameterNumber,
                        QgsProcessingParameterString)
 
 from ..core.search import BACKEND_CHOICES, BACKEND_NAMES, DEFAULT_BACKEND, SearchOptions
 from ..core.search.base import (DEFAULT_DAYS_AFTER, DEFAULT_DAYS_BEFORE, DEFAULT_MAX_CLOUD, DEFAULT_PRODUCT,
-                                MAX_WINDOW_DAYS, PRODUCT_LEVELS)
-from .algorithm import tr
-from .network import credentials
+                                MAX_WINDOW_DAYS)
+from ..core.search.scene import PRODUCT_LEVELS
+from .algorithm import name_options, tr
+from ..qgis_common.network import credentials
 
 DAYS_BEFORE, DAYS_AFTER, MAX_CLOUD, PRODUCT = "DAYS_BEFORE", "DAYS_AFTER", "MAX_CLOUD", "PRODUCT"
 BACKEND, URL, COLLECTION, AUTHCFG = "BACKEND", "URL", "COLLECTION", "AUTHCFG"
@@ -36,10 +37,12 @@ def add_window_parameters(algorithm) -> None:
 
 
 def add_service_parameters(algorithm) -> None:
-    """BACKEND (enum in core.search.BACKEND_CHOICES' order), URL, COLLECTION, AUTHCFG."""
-    algorithm.addParameter(QgsProcessingParameterEnum(
-        BACKEND, tr("Backend"), [tr(info.label) for info in BACKEND_CHOICES],
-        defaultValue=BACKEND_NAMES.index(DEFAULT_BACKEND)))
+    """BACKEND (enum in core.search.BACKEND_CHOICES' order, also by name: 'cdse-odata', 'stac', 'dhus', 'local'),
+    URL, COLLECTION, AUTHCFG."""
+    backend = QgsProcessingParameterEnum(BACKEND, tr("Backend"), [tr(info.label) for info in BACKEND_CHOICES],
+                                         defaultValue=BACKEND_NAMES.index(DEFAULT_BACKEND))
+    name_options(backend, BACKEND_NAMES)  # BACKEND=local as well as BACKEND=3
+    algorithm.addParameter(backend)
     algorithm.addParameter(QgsProcessingParameterString(URL, tr("URL"), optional=True))
     algorithm.addParameter(QgsProcessingParameterString(COLLECTION, tr("Collection"), optional=True))
     algorithm.addParameter(QgsProcessingParameterAuthConfig(AUTHCFG, tr("Authentication"), optional=True))

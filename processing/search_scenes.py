@@ -1,6 +1,5 @@
 """searchscenes: Sentinel-2 scenes for each label footprint, with the label-to-scene match table."""
 import datetime as dt
-import json
 
 from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsFeature, QgsFeatureSink, QgsField,
                        QgsFields, QgsGeometry, QgsProcessing, QgsProcessingException, QgsProcessingParameterDateTime,
@@ -8,13 +7,14 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, Qgs
                        QgsProcessingParameterField, QgsProcessingParameterFileDestination, QgsWkbTypes)
 from qgis.PyQt.QtCore import QT_TR_NOOP, QDate, QDateTime, Qt
 
-from ..core.net.http import use_proxy
-from ..core.search import FootprintQuery, search_scenes, write_matches_csv
-from . import field_types, search_parameters
+from ..core.net.connections import use_proxy
+from ..core.search import LAYER_FIELDS, FootprintQuery, search_scenes, write_matches_csv
+from ..qgis_common import field_types
+from . import search_parameters
 from .algorithm import LabelMigrationAlgorithm, tr
-from .network import network_log, proxy_url
+from ..qgis_common.network import network_log, proxy_url
 from .search_parameters import add_search_parameters, search_options
-from .styles import footprint_styler
+from ..qgis_common.styles import footprint_styler
 
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
 
@@ -42,7 +42,8 @@ class SearchScenesAlgorithm(LabelMigrationAlgorithm):
         "through sentinelsat this reaches the national mirrors that still run DHuS, given by URL), 3 a local "
         "archive (a folder of SAFE products, "
         "zipped or not, or a static STAC catalog; URL is the folder). These numbers never change, so scripts "
-        "and saved models keep their backend.<br>"
+        "and saved models keep their backend; the names work too: cdse-odata, stac, dhus, local "
+        "(BACKEND=local).<br>"
         "<b>URL</b> (URL): the service address (default per backend) or the archive folder.<br>"
         "<b>Collection</b> (COLLECTION): the STAC collection (e.g. sentinel-2-l2a).<br>"
         "<b>Authentication</b> (AUTHCFG): a QGIS authentication configuration (user name and password) for "
@@ -153,13 +154,8 @@ def _as_date(value):
 
 def _fields() -> QgsFields:
     fields = QgsFields()
-    S, D = field_types.STRING, field_types.DOUBLE
-    for name, kind in (("id", S), ("title", S), ("backend", S), ("datetime", field_types.DATE_TIME),
-                       ("cloud_cover", D), ("tile", S), ("product_type", S), ("offset_days", D),
-                       ("coverage_pct", D), ("label", S), ("rank", field_types.INT), ("online", field_types.BOOL),
-                       ("url", S), ("quicklook", S), ("size", field_types.LONG_LONG), ("checksums", S),
-                       ("assets", S)):
-        fields.append(QgsField(name, kind))
+    for name, kind in LAYER_FIELDS:
+        fields.append(QgsField(name, field_types.BY_TYPE_WORD[kind]))
     return fields
 
 
@@ -175,9 +171,6 @@ def _scene_feature(match) -> QgsFeature:
         feature.setGeometry(geometry)
     moment = QDateTime(scene.datetime.replace(tzinfo=None))
     moment.setTimeSpec(Qt.TimeSpec.UTC)
-    feature.setAttributes([scene.id, scene.title, scene.backend, moment, scene.cloud_cover, scene.tile,
-                           scene.product_type, match.offset_days, match.coverage_pct, match.label, match.rank,
-                           scene.online, scene.url or "", scene.quicklook or "", scene.size,
-                           json.dumps(scene.checksums) if scene.checksums else "",
-                           json.dumps(scene.assets) if scene.assets else ""])
+    values = dict(match.layer_values(), datetime=moment)
+    feature.setAttributes([values[name] for name, _kind in LAYER_FIELDS])
     return feature

@@ -5,12 +5,14 @@ from qgis.core import (QgsProcessingParameterBoolean, QgsProcessingParameterFile
 from qgis.PyQt.QtCore import QT_TR_NOOP
 
 from ..core.labels.class_counts import class_counts, write_counts_file
-from ..core.labels.classes import color_table, load_class_config, palette_colours
-from ..core.models.inference import load_model, predict_raster
+from ..core.labels.class_colours import color_table, palette_colours
+from ..core.labels.class_config import load_class_config
+from ..core.models.onnx_model import load_model
+from ..core.models.predict import predict_raster
 from .algorithm import LabelMigrationAlgorithm, tr
 from .cloud_mask import ONNX_FILTER
 from .input_scaling_parameter import WARNINGS, add_input_scaling, input_scaling_choice, report
-from .styles import label_styler
+from ..qgis_common.styles import label_styler
 
 
 class SegmentAlgorithm(LabelMigrationAlgorithm):

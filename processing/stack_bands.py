@@ -5,7 +5,7 @@ from qgis.PyQt.QtCore import QT_TR_NOOP
 
 from ..core.sentinel2.stack import stack_bands
 from .algorithm import LabelMigrationAlgorithm, gdal_source, tr
-from .styles import image_styler
+from ..qgis_common.styles import image_styler
 
 
 class StackBandsAlgorithm(LabelMigrationAlgorithm):

@@ -13,7 +13,11 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
+# The small real imagery the tests read is in the repository (tests/data/README.md gives each file's
+# source, licence and attribution). The recorded catalogue answers are not: their README asks that they
+# be read from ../shared/fixtures and not copied, so the tests that replay them skip without it.
+TEST_DATA = Path(__file__).resolve().parent / "data"
+CATALOGUE_ANSWERS = REPO_ROOT.parent / "shared" / "fixtures"
 
 # `python -m pytest` puts the working directory (the repository root) on sys.path, where the
 # plugin's own processing/ package would shadow QGIS's; drop it.
@@ -33,11 +37,17 @@ def repo_root() -> Path:
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip(f"../shared is missing (looked for {SHARED}); tests that read shared data are skipped")
-    return SHARED
+def data_dir() -> Path:
+    """tests/data: imagery/ (real chips and patches)."""
+    return TEST_DATA
 
+
+@pytest.fixture(scope="session")
+def catalogue_dir() -> Path:
+    """../shared/fixtures: recorded catalogue answers (stac/, odata/, dhus/), read in place."""
+    if not CATALOGUE_ANSWERS.is_dir():
+        pytest.skip(f"the recorded catalogue answers are missing (looked in {CATALOGUE_ANSWERS})")
+    return CATALOGUE_ANSWERS
 
 
 # QGIS 4 removed or changed what QGIS 3 deprecates: a deprecation warning raised from the plugin's own modules

@@ -35,7 +35,7 @@ STAC_PYTHON = STAC_VENV / "bin" / "python"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 NGINX = Path(shutil.which("nginx") or "/usr/sbin/nginx")
 POSTGIS_CONTROL = Path("/usr/share/postgresql/15/extension/postgis.control")
-FIXTURES_STAC = REPO_ROOT.parent / "shared" / "fixtures" / "stac"
+FIXTURES_STAC = REPO_ROOT.parent / "shared" / "fixtures" / "stac"  # recorded items, read in place (their README)
 
 EARTH_SEARCH_ITEMS = "earth-search-sentinel-2-l2a-items.json"
 PLANETARY_COMPUTER_ITEMS = "planetary-computer-sentinel-2-l2a-items.json"

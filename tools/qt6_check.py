@@ -175,7 +175,7 @@ class _Checker(ast.NodeVisitor):
             owner = node.value.id
             if owner == "QVariant" and node.attr[:1].isupper():
                 self.add(node, "qvariant", f"QVariant.{node.attr}: QVariant.Type is gone in PyQt6 "
-                                           "(QMetaType.Type; QgsField types: processing/field_types.py)")
+                                           "(QMetaType.Type; QgsField types: qgis_common/field_types.py)")
             if (owner, node.attr) in RENAMED_ENUMS:
                 self.add(node, "renamed-enum", f"{owner}.{node.attr} is gone in Qt6: "
                                                f"{RENAMED_ENUMS[(owner, node.attr)]}")

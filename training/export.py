@@ -1,16 +1,20 @@
 """Export a trained CloudUNet to ONNX with the metadata the plugin (and Deepness) read."""
 import io
-import json
 import os
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Dict, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
 
 from .model import CloudUNet
+
+try:
+    from ..core.models.model_info import DEEPNESS_DOMAIN, ModelInfo
+except ImportError:  # run as ``python -m training.cloud``: training and core are top-level packages side by side
+    from core.models.model_info import DEEPNESS_DOMAIN, ModelInfo
 
 OPSET = 17
 
@@ -23,8 +27,9 @@ def model_metadata(bands: Sequence[str], mean: Sequence[float], std: Sequence[fl
                    tile_size: int = 512, overlap_percent: float = 10.0, resolution_m: float = 10.0,
                    reflectance_range: Optional[Sequence[Sequence[float]]] = None,
                    reflectance_scale: float = REFLECTANCE_SCALE, reflectance_offset: float = 0.0,
-                   class_names: Sequence[str] = ("clear", "cloud")) -> Dict[str, object]:
-    """The ONNX metadata for a model trained on reflectance standardised as (reflectance - mean) / std.
+                   class_names: Sequence[str] = ("clear", "cloud")) -> ModelInfo:
+    """The metadata (ModelInfo.to_metadata writes them to the ONNX file) for a model trained on reflectance
+    standardised as (reflectance - mean) / std.
 
     ``mean``/``std`` (and ``reflectance_range``, per band [min, max] of the training pixels) are in
     reflectance; the metadata hold them in Deepness's convention, which our engine follows too
@@ -37,34 +42,35 @@ def model_metadata(bands: Sequence[str], mean: Sequence[float], std: Sequence[fl
     standardisation) over the training pixels, for the engine's plausibility warning.
     """
     k = DEEPNESS_DIVISOR * reflectance_scale
-    metadata = {
-        "model_type": "Segmentor",
-        "class_names": {str(index): name for index, name in enumerate(class_names)},
-        "resolution": resolution_m * 100.0,  # Deepness: cm per pixel
-        "tile_size": tile_size,
-        "tiles_overlap": overlap_percent,
-        "standardization_mean": [(float(m) - reflectance_offset) / k for m in mean],
-        "standardization_std": [float(v) / k for v in std],
-        "standardization_domain": "deepness",  # ours: mean/std apply to r / 255 (core.models.inference.ModelInfo)
-        "seg_thresh": threshold,
-        "bands": list(bands),
-        "reflectance_scale": reflectance_scale,  # the DN the model takes -> reflectance (reflectance input)
-        "reflectance_offset": reflectance_offset,
-    }
+    input_range = None
     if reflectance_range is not None:
-        metadata["input_range"] = [[(float(low) - m) / v, (float(high) - m) / v]
-                                   for (low, high), m, v in zip(reflectance_range, mean, std)]
-    return metadata
+        input_range = [[(float(low) - m) / v, (float(high) - m) / v]
+                       for (low, high), m, v in zip(reflectance_range, mean, std)]
+    return ModelInfo(
+        model_type="Segmentor",
+        class_names=dict(enumerate(class_names)),
+        resolution=resolution_m * 100.0,  # Deepness: cm per pixel
+        tile_size=tile_size,
+        tiles_overlap=overlap_percent,
+        standardization_mean=[(float(m) - reflectance_offset) / k for m in mean],
+        standardization_std=[float(v) / k for v in std],
+        standardization_domain=DEEPNESS_DOMAIN,
+        seg_thresh=threshold,
+        bands=list(bands),
+        reflectance_scale=reflectance_scale,  # the DN the model takes -> reflectance (reflectance input)
+        reflectance_offset=reflectance_offset,
+        input_range=input_range,
+    )
 
 
-def export_onnx(model: CloudUNet, path: Path, metadata: Dict[str, object], tile_size: Optional[int] = None) -> Path:
+def export_onnx(model: CloudUNet, path: Path, info: ModelInfo, tile_size: Optional[int] = None) -> Path:
     """Write the model (sigmoid output) atomically beside ``path``: batch dynamic; rows and columns
     fixed to ``tile_size`` (default: the metadata's tile_size) because Deepness takes the input's last
     dimension as its tile size (deepness_dockwidget.py: ``input_size_px = input_0_shape[-1]``); the
     plugin's engine tiles any raster into tiles of that size. ``tile_size=0`` keeps them dynamic."""
     import onnx  # only needed here
 
-    size = int(metadata.get("tile_size") or 0) if tile_size is None else int(tile_size)
+    size = int(info.tile_size or 0) if tile_size is None else int(tile_size)
     model = model.eval()
     model.probabilities = True
     example = torch.zeros(1, model.in_channels, size or 256, size or 256)
@@ -75,7 +81,7 @@ def export_onnx(model: CloudUNet, path: Path, metadata: Dict[str, object], tile_
         torch.onnx.export(model, example, buffer, dynamo=False, opset_version=OPSET, input_names=["input"],
                           output_names=["output"], dynamic_axes={"input": dynamic, "output": dynamic})
     proto = onnx.load_from_string(buffer.getvalue())
-    set_metadata(proto, metadata)
+    set_metadata(proto, info)
     onnx.checker.check_model(proto)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -91,12 +97,12 @@ def export_onnx(model: CloudUNet, path: Path, metadata: Dict[str, object], tile_
     return path
 
 
-def set_metadata(proto, metadata: Dict[str, object]) -> None:
-    """Replace the model's metadata_props by ``metadata``, each value as JSON (Deepness json.loads them)."""
+def set_metadata(proto, info: ModelInfo) -> None:
+    """Replace the model's metadata_props by those of ``info``."""
     del proto.metadata_props[:]
-    for key, value in metadata.items():
+    for key, value in info.to_metadata().items():
         entry = proto.metadata_props.add()
-        entry.key, entry.value = key, json.dumps(value)
+        entry.key, entry.value = key, value
 
 
 def fix_spatial_size(proto, size: int) -> None:

@@ -1,10 +1,16 @@
-"""Binary segmentation counts and the scores derived from them (IGNORE pixels excluded)."""
+"""Binary segmentation counts and the scores derived from them (IGNORE pixels excluded), computed by the plugin's
+own metrics (core/models/confusion.py), so training and the evaluatesegmentation algorithm score alike."""
 from dataclasses import dataclass, fields
 from typing import Dict
 
 import numpy as np
 
 from .scene import IGNORE
+
+try:
+    from ..core.models.confusion import confusion_matrix, metrics_from_confusion
+except ImportError:  # run as ``python -m training.cloud``: training and core are top-level packages side by side
+    from core.models.confusion import confusion_matrix, metrics_from_confusion
 
 
 @dataclass
@@ -16,11 +22,8 @@ class Counts:
 
     def add(self, predicted: np.ndarray, truth: np.ndarray) -> "Counts":
         known = truth != IGNORE
-        predicted, truth = predicted[known].astype(bool), truth[known].astype(bool)
-        self.tp += int(np.count_nonzero(predicted & truth))
-        self.fp += int(np.count_nonzero(predicted & ~truth))
-        self.fn += int(np.count_nonzero(~predicted & truth))
-        self.tn += int(np.count_nonzero(~predicted & ~truth))
+        (tn, fp), (fn, tp) = confusion_matrix(truth[known].astype(bool), predicted[known].astype(bool), 2).tolist()
+        self.tp, self.fp, self.fn, self.tn = self.tp + tp, self.fp + fp, self.fn + fn, self.tn + tn
         return self
 
     def __iadd__(self, other: "Counts") -> "Counts":
@@ -29,17 +32,11 @@ class Counts:
         return self
 
     def scores(self) -> Dict[str, float]:
-        total = self.tp + self.fp + self.fn + self.tn
-        return {
-            "accuracy": _ratio(self.tp + self.tn, total),
-            "precision": _ratio(self.tp, self.tp + self.fp),
-            "recall": _ratio(self.tp, self.tp + self.fn),
-            "iou": _ratio(self.tp, self.tp + self.fp + self.fn),
-        }
-
-
-def _ratio(numerator: int, denominator: int) -> float:
-    return float(numerator) / denominator if denominator else float("nan")
+        """The positive class's scores; NaN where a ratio's denominator is 0 (no pixel to score it on)."""
+        evaluation = metrics_from_confusion([[self.tn, self.fp], [self.fn, self.tp]], (0, 1), positive=1,
+                                            zero_division=float("nan"))
+        return {"accuracy": evaluation.accuracy, "precision": evaluation.precision, "recall": evaluation.recall,
+                "iou": evaluation.iou}
 
 
 def scores(predicted: np.ndarray, truth: np.ndarray) -> Dict[str, float]:

@@ -9,7 +9,7 @@ from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTextBrowser, QVBoxLayout
 
 from ..core.util.plugin_files import METADATA_FILE, PLUGIN_DIR
-from ..processing.algorithm import tr
+from ..qgis_common.translation import tr
 
 ABOUT_DIALOG_NAME = "labelMigrationAboutDialog"
 LICENCE = "GPL-2.0-or-later"

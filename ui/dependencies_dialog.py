@@ -15,17 +15,17 @@ from qgis.PyQt.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QGroupBox
                                  QLineEdit, QPlainTextEdit, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
                                  QVBoxLayout)
 
-from ..core.install import installer
-from ..core.util.plugin_files import BUNDLED_CLOUD_MODEL
-from ..processing.algorithm import tr
+from ..core.install import package_status, pip_install, plugin_requirements, plugin_site
+from ..core.util.plugin_files import BUNDLED_CLOUD_MODEL, REQUIREMENTS_FILE
+from ..qgis_common.translation import tr
 
 LOG_TAG = "Label Migration"
 DIALOG_OBJECT_NAME = "labelMigrationDependenciesDialog"
 _OPEN = []  # dialogs opened from the message bar: the Python side must outlive the call
 
 
-STATE_TEXT = {installer.OK: "OK", installer.MISSING: "missing", installer.TOO_OLD: "too old",
-              installer.BROKEN: "broken"}
+STATE_TEXT = {package_status.OK: "OK", package_status.MISSING: "missing", package_status.TOO_OLD: "too old",
+              package_status.BROKEN: "broken"}
 COLUMNS = ("Package", "For", "Needed", "Installed", "Status", "Where")
 
 
@@ -43,18 +43,18 @@ class DependenciesDialog(QDialog):
         self.setObjectName(DIALOG_OBJECT_NAME)
         self.setWindowTitle(tr("Label Migration — Python dependencies"))
         self.resize(900, 640)
-        self.requirements_path = requirements_path or installer.REQUIREMENTS_FILE
-        self.site_dir = site_dir or installer.plugin_site_dir()
+        self.requirements_path = requirements_path or REQUIREMENTS_FILE
+        self.site_dir = site_dir or plugin_site.plugin_site_dir()
         self.search_paths = search_paths
         self.python_error = ""
         try:
-            self.python = python or installer.python_executable()
+            self.python = python or pip_install.python_executable()
         except FileNotFoundError as error:
             self.python, self.python_error = "", str(error)
-        self.requirements: List[installer.Requirement] = []
-        self.statuses: List[installer.Status] = []
+        self.requirements: List[plugin_requirements.Requirement] = []
+        self.statuses: List[package_status.Status] = []
         self.process: Optional[QProcess] = None
-        self.planned: List[installer.Requirement] = []
+        self.planned: List[plugin_requirements.Requirement] = []
         self.work_dir = tempfile.mkdtemp(prefix="labelmigration-pip-")
         self.cancelled = False
         self._build()
@@ -146,9 +146,9 @@ class DependenciesDialog(QDialog):
 
     def refresh(self) -> None:
         """Re-read the requirements file and what is installed (no imports)."""
-        self.requirements = installer.read_requirements(self.requirements_path)
-        paths = self.search_paths if self.search_paths is not None else installer.search_path(self.site_dir)
-        self.statuses = installer.check(self.requirements, paths)
+        self.requirements = plugin_requirements.read_requirements(self.requirements_path)
+        paths = self.search_paths if self.search_paths is not None else plugin_site.search_path(self.site_dir)
+        self.statuses = package_status.check(self.requirements, paths)
         self.top_statuses = [s for s in self.statuses if s.requirement.top_level]
         self.table.setRowCount(len(self.top_statuses))
         for row, status in enumerate(self.top_statuses):
@@ -160,7 +160,7 @@ class DependenciesDialog(QDialog):
             python=python, folder=self.site_dir) + (f"\n{self.python_error}" if self.python_error else ""))
         self._update_command()
 
-    def _show_row(self, row: int, status: installer.Status) -> None:
+    def _show_row(self, row: int, status: package_status.Status) -> None:
         requirement = status.requirement
         name = QTableWidgetItem(requirement.name + ("" if requirement.kind == "required" else tr(" (optional)")))
         name.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
@@ -171,7 +171,7 @@ class DependenciesDialog(QDialog):
         cells = [name, QTableWidgetItem(requirement.purpose), QTableWidgetItem(requirement.needs),
                  QTableWidgetItem(status.installed or "—"),
                  QTableWidgetItem(tr(STATE_TEXT[status.state]) + (f": {status.message}" if status.message and
-                                                                  status.state == installer.BROKEN else "")),
+                                                                  status.state == package_status.BROKEN else "")),
                  QTableWidgetItem(status.location)]
         blocked = self.table.blockSignals(True)  # itemChanged is for the user's ticks
         for column, item in enumerate(cells):
@@ -187,20 +187,20 @@ class DependenciesDialog(QDialog):
                 if self.table.item(row, 0).checkState() == Qt.CheckState.Checked and not s.ok]
 
     def _update_command(self) -> None:
-        self.planned = installer.plan_install(self.statuses, self.chosen())
+        self.planned = pip_install.plan_install(self.statuses, self.chosen())
         self.command = self._command(self.planned) if self.planned and self.python else []
         self.command_edit.setText(subprocess.list2cmdline(self.command) if self.command else
                                   tr("Nothing to install") if self.python else self.python_error)
         self.install_button.setEnabled(bool(self.command) and self.process is None)
 
-    def _command(self, plan: Sequence[installer.Requirement]) -> List[str]:
-        requirements_path, constraints_path = installer.write_install_files(
-            self.work_dir, plan, installer.shipped_constraints(self.search_paths))
+    def _command(self, plan: Sequence[plugin_requirements.Requirement]) -> List[str]:
+        requirements_path, constraints_path = pip_install.write_install_files(
+            self.work_dir, plan, pip_install.shipped_constraints(self.search_paths))
         if self.user_box.isChecked():
-            return installer.install_command(self.python, requirements_path, constraints_path=constraints_path,
-                                             user=True)
-        return installer.install_command(self.python, requirements_path, target=self.site_dir,
-                                         constraints_path=constraints_path)
+            return pip_install.install_command(self.python, requirements_path, constraints_path=constraints_path,
+                                               user=True)
+        return pip_install.install_command(self.python, requirements_path, target=self.site_dir,
+                                           constraints_path=constraints_path)
 
     # ----- installing -----------------------------------------------------------------------------
 
@@ -260,15 +260,15 @@ class DependenciesDialog(QDialog):
             self._done(False, tr("Cancelled. Packages pip had finished may remain in {folder}; "
                                  "install again to complete them.").format(folder=self.site_dir))
         elif exit_code != 0:
-            hint = installer.pip_failure_hint(self.log.toPlainText())
+            hint = pip_install.pip_failure_hint(self.log.toPlainText())
             self._done(False, tr("pip failed (exit code {code}); nothing was changed in QGIS's own "
                                  "packages. ").format(code=exit_code) + hint)
         else:
             self._succeeded()
 
     def _succeeded(self) -> None:
-        installer.refresh_imports(self.site_dir)
-        restart = installer.needs_restart(self.site_dir, self.installing)
+        plugin_site.refresh_imports(self.site_dir)
+        restart = plugin_site.needs_restart(self.site_dir, self.installing)
         self.refresh()
         still = [s.requirement.name for s in self.top_statuses if s.requirement.name in self.installing and not s.ok]
         message = tr("Installed {names}.").format(names=", ".join(self.installing))
@@ -313,11 +313,11 @@ class DependenciesDialog(QDialog):
         crash the process that imports it, so never in QGIS's own)."""
         if not self.python:
             return
-        environment = installer.probe_environment(self.site_dir)
+        environment = package_status.probe_environment(self.site_dir)
         for row, status in enumerate(self.top_statuses):
             if not status.installed:
                 continue
-            command = installer.import_probe_command(self.python, status.requirement.import_name)
+            command = package_status.import_probe_command(self.python, status.requirement.import_name)
             try:
                 # the plugin builds the command: QGIS's Python, -c and a fixed import of a module named in the
                 # shipped requirements-plugin.txt (repr-quoted); no shell, never text the user typed
@@ -327,7 +327,7 @@ class DependenciesDialog(QDialog):
             except (OSError, subprocess.TimeoutExpired) as failure:
                 error = str(failure)
             if error:
-                installer.mark_broken(status, error)
+                package_status.mark_broken(status, error)
                 self._append(f"{status.requirement.import_name}: {error}\n")
             self._show_row(row, status)
 
@@ -335,7 +335,7 @@ class DependenciesDialog(QDialog):
         """Import onnxruntime here and show what it offers and which provider runs the bundled model."""
         from ..core.install.dependencies import require
         from ..core.util.errors import LabelMigrationError
-        from ..core.models.inference import provider_report
+        from ..core.models.onnx_model import provider_report
 
         model = BUNDLED_CLOUD_MODEL
         try:
@@ -372,10 +372,10 @@ def dismiss_load_warnings() -> None:
             bar.popWidget(item)
 
 
-def missing_required(site_dir: Optional[str] = None) -> List[installer.Status]:
+def missing_required(site_dir: Optional[str] = None) -> List[package_status.Status]:
     """The required packages that are missing or too old (metadata only: fast, imports nothing)."""
-    requirements = [r for r in installer.read_requirements() if r.kind == "required"]
-    return [s for s in installer.check(requirements, installer.search_path(site_dir)) if not s.ok]
+    requirements = [r for r in plugin_requirements.read_requirements() if r.kind == "required"]
+    return [s for s in package_status.check(requirements, plugin_site.search_path(site_dir)) if not s.ok]
 
 
 def open_dialog(parent=None) -> DependenciesDialog:
@@ -390,7 +390,7 @@ def check_on_load(iface) -> None:
     """At plugin load: activate the plugin's package folder, and when a required package is missing
     or too old, say so in the message bar with a button opening the dialog. Never raises."""
     try:
-        installer.activate_plugin_site()
+        plugin_site.activate_plugin_site()
         problems = missing_required()
         if not problems:
             return

@@ -3,7 +3,7 @@
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtWidgets import QAction, QMenu
 
-from ..processing.algorithm import tr
+from ..qgis_common.translation import tr
 
 MENU_OBJECT_NAME = "labelMigrationMenu"
 SEARCH_PANEL_ACTION = "labelMigration_searchPanel"

@@ -4,7 +4,7 @@ The tab gathers what is particular to a migration (labels, where their dates com
 output folder); the search settings (window, cloud cover, product, backend, URL, authentication) are the
 dock's own, shared with its scene search. ``migrate_parameters`` builds the algorithm's parameters from
 plain values (the tests compare it with what processing.run gets); the dock runs the algorithm as a
-background task and loads the results as a layer group (processing/migrate_labels.load_results_group).
+background task and loads the results as a layer group (qgis_common/results_group.py).
 """
 from typing import Any, Dict, Optional
 
@@ -14,11 +14,11 @@ from qgis.PyQt.QtGui import QDesktopServices
 from qgis.PyQt.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QFormLayout, QHBoxLayout, QLineEdit, QPushButton,
                                  QStackedWidget, QVBoxLayout, QWidget)
 
-from ..core.migrate import DEFAULT_BANDS
+from ..core.migration.options import DEFAULT_BANDS
 from ..core.search import BACKEND_NAMES, DEFAULT_BACKEND
-from ..core.search.base import (DEFAULT_DAYS_AFTER, DEFAULT_DAYS_BEFORE, DEFAULT_MAX_CLOUD, DEFAULT_PRODUCT,
-                                PRODUCT_LEVELS)
-from ..processing.algorithm import tr
+from ..core.search.base import DEFAULT_DAYS_AFTER, DEFAULT_DAYS_BEFORE, DEFAULT_MAX_CLOUD, DEFAULT_PRODUCT
+from ..core.search.scene import PRODUCT_LEVELS
+from ..qgis_common.translation import tr
 
 MIGRATE_ALGORITHM = "labelmigration:migratelabels"
 DATE_SOURCES = ("pattern", "csv", "date")  # the order of the date source combo box

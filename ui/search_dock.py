@@ -24,10 +24,11 @@ from qgis.PyQt.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QDoubl
                                  QWidget)
 
 from ..core.search import BACKEND_CHOICES, BACKEND_NAMES, DEFAULT_BACKEND
-from ..core.search.base import (DEFAULT_DAYS_AFTER, DEFAULT_DAYS_BEFORE, DEFAULT_MAX_CLOUD, DEFAULT_PRODUCT,
-                                PRODUCT_LEVELS)
-from ..processing.algorithm import tr
-from ..processing.styles import style_footprints
+from ..core.search.base import DEFAULT_DAYS_AFTER, DEFAULT_DAYS_BEFORE, DEFAULT_MAX_CLOUD, DEFAULT_PRODUCT
+from ..core.search.scene import PRODUCT_LEVELS, TABLE_COLUMNS
+from ..qgis_common.translation import tr
+from ..qgis_common.results_group import load_results_group
+from ..qgis_common.styles import style_footprints
 from .migrate_panel import MIGRATE_ALGORITHM, MigratePanel, migrate_parameters
 
 LOG = logging.getLogger(__name__)
@@ -35,10 +36,11 @@ DOCK_OBJECT_NAME = "labelMigrationSearchDock"
 SEARCH_ALGORITHM = "labelmigration:searchscenes"
 DOWNLOAD_ALGORITHM = "labelmigration:downloadscenes"
 LOCAL_BACKEND = BACKEND_NAMES.index("local")  # BACKEND_NAMES: the order of the algorithms' BACKEND enum
-COLUMNS = (("label", QT_TR_NOOP("Label")), ("rank", QT_TR_NOOP("Rank")), ("title", QT_TR_NOOP("Title")),
-           ("datetime", QT_TR_NOOP("Date and time")), ("cloud_cover", QT_TR_NOOP("Cloud %")),
-           ("coverage_pct", QT_TR_NOOP("Coverage %")), ("offset_days", QT_TR_NOOP("Offset (days)")),
-           ("backend", QT_TR_NOOP("Backend")))
+_TITLES = {"label": QT_TR_NOOP("Label"), "rank": QT_TR_NOOP("Rank"), "title": QT_TR_NOOP("Title"),
+           "datetime": QT_TR_NOOP("Date and time"), "cloud_cover": QT_TR_NOOP("Cloud %"),
+           "coverage_pct": QT_TR_NOOP("Coverage %"), "offset_days": QT_TR_NOOP("Offset (days)"),
+           "backend": QT_TR_NOOP("Backend")}
+COLUMNS = tuple((name, _TITLES[name]) for name in TABLE_COLUMNS)
 FEATURE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 # A task still running when its dock goes (plugin unload) keeps its algorithm, context and feedback alive here
 # until it ends: the C++ task refers to them.
@@ -421,8 +423,6 @@ class SceneSearchDock(QgsDockWidget):
 
     def _migration_finished(self, results: Dict[str, Any]) -> None:
         """Loads the outputs as the layer group 'Label migration: <folder>' and reports the counts."""
-        from ..processing.migrate_labels import load_results_group
-
         folder = results.get("OUTPUT_FOLDER") or ""
         report = results.get("REPORT") or None
         self.migrate_panel.set_report(report if report and os.path.isfile(report) else None)

@@ -3,7 +3,7 @@ import importlib
 from types import ModuleType
 
 from ..util.errors import MissingDependency
-from .installer import read_requirements
+from .plugin_requirements import read_requirements
 
 # Packages the plugin does not install for users (the Dask scale-out is for developers and clusters);
 # their pins are those of requirements-dev.txt. Every other pin comes from requirements-plugin.txt.

@@ -5,7 +5,9 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from ..util.rasters import gdal_errors, open_raster, pixel_area, read_check, row_strips, srs_of, strip_height_for
+from ..util.gdal_settings import gdal_errors
+from ..util.raster_grid import pixel_area, srs_of
+from ..util.raster_read import open_raster, read_check, row_strips, strip_height_for
 
 
 def class_counts(path: str, names: Optional[Dict[int, str]] = None, band: int = 1) -> List[dict]:

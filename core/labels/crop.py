@@ -4,39 +4,26 @@ The image keeps the scene's CRS and native pixel grid (no resampling): the outpu
 label footprint's bounding box snapped outward to scene pixels, only that window is read, and
 pixels outside the footprint become nodata. The label is warped onto exactly that grid.
 """
-import math
 import os
-import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
-from osgeo import gdal, ogr, osr
+from osgeo import gdal, ogr
 
-from ..util import limits
 from ..util.errors import LabelMigrationError
-from .footprint import GEOCODE_FIRST, label_name, transform_geometry, valid_outline
+from ..util.gdal_settings import gdal_errors
 from ..util.outputs import atomic_outputs, check_output_path
 from ..util.progress import CancelCheck, ProgressCallback, Steps
-from ..sentinel2.safe import is_safe_product, open_safe, parse_band_list
-from ..sentinel2.safe_stack import band_stack
-from ..util.rasters import band_names as band_descriptions
-from ..util.rasters import (LABEL_BAND_NAME, GeoTransform, copy_color_table, create_gtiff, default_nodata, gdal_errors,
-                            gdal_type, nan_as_nodata, numpy_dtype, open_raster, raster_outline, read_check,
-                            require_georeferenced, row_strips, strip_height_for, valid_mask, validity_band_index,
-                            window_transform)
-
-# Sub-pixel slack when snapping a footprint to the scene grid, so float noise adds no empty column.
-_SNAP_TOLERANCE = 1e-6
-
-
-@dataclass
-class Window:
-    col: int
-    row: int
-    width: int
-    height: int
+from ..util.raster_grid import GeoTransform, raster_outline, require_georeferenced, window_transform
+from ..util.raster_read import band_names as band_descriptions
+from ..util.raster_read import (nan_as_nodata, open_raster, read_check, row_strips, strip_height_for, valid_mask,
+                                validity_band_index)
+from ..util.raster_write import LABEL_BAND_NAME, copy_color_table, create_gtiff, default_nodata, gdal_type, numpy_dtype
+from .crop_window import (Window, check_extents_overlap, check_window_size, densified, footprint_window,
+                          no_overlap_error)
+from .footprint import GEOCODE_FIRST, label_name, valid_outline
+from .scene_source import open_scene_source
 
 
 @dataclass
@@ -49,24 +36,6 @@ class CropResult:
     nodata_percent: float  # share of the label's valid pixels without image data
     label_pixels: int
     warnings: List[str]
-
-
-def footprint_window(footprint: ogr.Geometry, transform: Sequence[float], width: int, height: int) -> Optional[Window]:
-    """The scene pixels covering the footprint's bounding box, clipped to the scene; None if outside."""
-    inverse = gdal.InvGeoTransform(list(transform))
-    min_x, max_x, min_y, max_y = footprint.GetEnvelope()
-    cols, rows = [], []
-    for x, y in ((min_x, min_y), (min_x, max_y), (max_x, min_y), (max_x, max_y)):
-        col, row = gdal.ApplyGeoTransform(inverse, x, y)
-        cols.append(col)
-        rows.append(row)
-    col0 = max(0, math.floor(min(cols) + _SNAP_TOLERANCE))
-    col1 = min(width, math.ceil(max(cols) - _SNAP_TOLERANCE))
-    row0 = max(0, math.floor(min(rows) + _SNAP_TOLERANCE))
-    row1 = min(height, math.ceil(max(rows) - _SNAP_TOLERANCE))
-    if col1 <= col0 or row1 <= row0:
-        return None
-    return Window(col0, row0, col1 - col0, row1 - row0)
 
 
 def _memory_raster(width: int, height: int, bands: int, data_type: int, transform, srs_wkt: str) -> gdal.Dataset:
@@ -123,86 +92,6 @@ def _label_nodata(band: gdal.Band, values: np.ndarray, label_path: str) -> float
                               "no value is left for nodata.")
 
 
-@contextmanager
-def _scene_raster(scene_path: str, other_tiles: Sequence[str], band_names: Optional[Sequence[str]],
-                  label: gdal.Dataset, label_path: str):
-    """(GDAL path, band list, (column, row) of that raster on the scene's grid) of the scene: a
-    raster as it is, or for a SAFE product (with other tiles of the same datatake) an in-memory
-    raster of just the window under the label, on the product's 10 m grid."""
-    if not is_safe_product(scene_path):
-        if other_tiles:
-            raise LabelMigrationError("Other tiles can only be mosaicked with a Sentinel-2 SAFE product as the scene.")
-        yield scene_path, None, (0, 0)
-        return
-    products = [open_safe(path) for path in [scene_path, *other_tiles]]
-    stack = band_stack(products, parse_band_list(products[0], band_names), resolution=10)
-    window_path = f"/vsimem/labelmigration-window-{uuid.uuid4().hex}.tif"
-    try:
-        srs = osr.SpatialReference()
-        srs.ImportFromWkt(stack.srs_wkt)
-        srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-        label_srs, label_transform = require_georeferenced(label, label_path, "label", GEOCODE_FIRST)
-        _check_extents_overlap(label, label_path, label_srs, label_transform, srs,
-                               raster_outline(stack.transform, stack.width, stack.height), scene_path)
-        outline = valid_outline(label, label_path)
-        window = footprint_window(_densified(outline, label_srs, srs), stack.transform, stack.width, stack.height)
-        if window is None:
-            raise _no_overlap(label_path, scene_path)
-        _check_window(window, scene_path, label_path, bytes_per_pixel=2 * len(stack.bands) + 6)
-        out = create_gtiff(window_path, window.width, window.height, len(stack.bands), gdal.GDT_UInt16,
-                           stack.srs_wkt, window_transform(stack.transform, window.col, window.row),
-                           options=["PHOTOMETRIC=MINISBLACK"])
-        out.SetMetadata({"SAFE_PRODUCTS": ";".join(p.name for p in products)})
-        for position, band in enumerate(stack.bands, start=1):
-            target = out.GetRasterBand(position)
-            target.SetDescription(band)
-            target.SetNoDataValue(0)
-            offset, scale = stack.offset_and_scale(band)
-            if (offset, scale) != (0.0, 1.0):
-                target.SetOffset(offset)
-                target.SetScale(scale)
-            target.WriteArray(stack.read(band, window.col, window.row, window.width, window.height))
-        out = None
-        yield window_path, list(range(1, len(stack.bands) + 1)), (window.col, window.row)
-    finally:
-        stack.close()
-        gdal.Unlink(window_path)
-
-
-def _densified(outline: ogr.Geometry, source, target) -> ogr.Geometry:
-    min_x, max_x, min_y, max_y = outline.GetEnvelope()
-    return transform_geometry(outline, source, target, max(max_x - min_x, max_y - min_y) / 64)
-
-
-def _no_overlap(label_path: str, scene_path: str) -> LabelMigrationError:
-    return LabelMigrationError(
-        f"The label '{label_path}' and the scene '{scene_path}' do not overlap: "
-        "there are no scene pixels under the label."
-    )
-
-
-def _check_extents_overlap(label: gdal.Dataset, label_path: str, label_srs, label_transform, scene_srs,
-                           scene_outline: ogr.Geometry, scene_path: str) -> None:
-    """Refuse a label whose extent misses the scene before any label pixel is read."""
-    extent = raster_outline(label_transform, label.RasterXSize, label.RasterYSize)
-    try:
-        extent = _densified(extent, label_srs, scene_srs)
-    except LabelMigrationError:
-        return  # the extent does not fit the scene's CRS: the outline of the valid pixels decides
-    if not extent.Intersects(scene_outline):
-        raise _no_overlap(label_path, scene_path)
-
-
-def _check_window(window: Window, scene_path: str, label_path: str, bytes_per_pixel: float) -> None:
-    """Refuse a crop window beyond the pixel or memory limit before it is allocated: the label and
-    its footprint mask are held on the window's grid at once."""
-    what = f"The part of the scene '{scene_path}' under the label '{label_path}'"
-    advice = "use a smaller label or a scene with coarser pixels"
-    limits.check_pixels(window.width, window.height, what, advice)
-    limits.check_memory(float(window.width) * window.height * bytes_per_pixel,
-                        f"Cropping the scene '{scene_path}' to the label '{label_path}'", advice)
-
-
 def bands_by_name(dataset: gdal.Dataset, scene_path: str, names: Sequence[str]) -> List[int]:
     """1-based band numbers of the bands whose descriptions are names (case-insensitive)."""
     described = {name.lower(): index for index, name in enumerate(band_descriptions(dataset), start=1) if name}
@@ -234,7 +123,8 @@ def crop_scene(scene_path: str, label_path: str, output_image: str, output_label
         check_output_path(output, [scene_path, *other_tiles, label_path], role)
     with gdal_errors():
         label = open_raster(label_path, "label")
-        with _scene_raster(scene_path, other_tiles, band_names, label, label_path) as (scene_raster, stacked, corner):
+        source = open_scene_source(scene_path, other_tiles, band_names, label, label_path)
+        with source as (scene_raster, stacked, corner):
             result = _crop(scene_raster, scene_path, label, label_path, output_image, output_label,
                            stacked or bands, None if stacked else band_names, label_resampling, require_data, steps)
     result.window.col += corner[0]
@@ -258,15 +148,15 @@ def _crop(scene_raster: str, scene_path: str, label: gdal.Dataset, label_path: s
             raise LabelMigrationError(f"The scene '{scene_path}' has no band {index} (it has {scene.RasterCount}).")
 
     scene_outline = raster_outline(scene_transform, scene.RasterXSize, scene.RasterYSize)
-    _check_extents_overlap(label, label_path, label_srs, label_transform, scene_srs, scene_outline, scene_path)
-    footprint = _densified(valid_outline(label, label_path), label_srs, scene_srs)
+    check_extents_overlap(label, label_path, label_srs, label_transform, scene_srs, scene_outline, scene_path)
+    footprint = densified(valid_outline(label, label_path), label_srs, scene_srs)
     steps.report(0.05)
     covered = footprint.Intersection(scene_outline)
     window = footprint_window(footprint, scene_transform, scene.RasterXSize, scene.RasterYSize)
     if window is None or covered is None or covered.IsEmpty() or covered.GetArea() <= 0:
-        raise _no_overlap(label_path, scene_path)
-    _check_window(window, scene_path, label_path,
-                  bytes_per_pixel=4 + 5 * numpy_dtype(label.GetRasterBand(1).DataType).itemsize)
+        raise no_overlap_error(label_path, scene_path)
+    check_window_size(window, scene_path, label_path,
+                      bytes_per_pixel=4 + 5 * numpy_dtype(label.GetRasterBand(1).DataType).itemsize)
     covered_percent = 100.0 * covered.GetArea() / footprint.GetArea()
     warnings = []
     if covered_percent < 99.999:

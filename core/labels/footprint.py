@@ -9,8 +9,9 @@ from osgeo import gdal, ogr, osr
 from ..util.dates import date_from_metadata, date_from_name, first_date
 from ..util.errors import LabelMigrationError
 from ..util.progress import CancelCheck, ProgressCallback, Steps
-from ..util.rasters import (check_raster_size, gdal_errors, nan_as_nodata, open_raster, read_check,
-                            require_georeferenced, srs_from_user, validity_band_index)
+from ..util.gdal_settings import gdal_errors
+from ..util.raster_grid import require_georeferenced, srs_from_user
+from ..util.raster_read import check_raster_size, nan_as_nodata, open_raster, read_check, validity_band_index
 
 WGS84 = "EPSG:4326"
 # what a label without georeferencing needs first

@@ -11,9 +11,11 @@ from ..util.dates import date_from_metadata, date_from_name, first_date
 from ..util.errors import LabelMigrationError
 from ..util.outputs import atomic_output, check_output_path
 from ..util.progress import CancelCheck, ProgressCallback, Steps
-from ..util.rasters import (LABEL_BAND_NAME, VALIDITY_BAND_NAME, check_raster_size, color_table_from, create_gtiff,
-                            gdal_errors, has_geotransform, open_raster, read_check, require_georeferenced, row_strips,
-                            strip_height_for, valid_mask)
+from ..util.gdal_settings import gdal_errors
+from ..util.raster_grid import has_geotransform, require_georeferenced
+from ..util.raster_read import (VALIDITY_BAND_NAME, check_raster_size, open_raster, read_check, row_strips,
+                                strip_height_for, valid_mask)
+from ..util.raster_write import LABEL_BAND_NAME, color_table_from, create_gtiff
 
 MAX_CLASS_COLOURS = 255  # index 0..254 for colours; keeps uint8 labels
 

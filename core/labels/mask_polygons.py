@@ -3,7 +3,9 @@ from typing import List, Tuple
 
 from osgeo import gdal, ogr
 
-from ..util.rasters import gdal_errors, open_raster, read_check, require_georeferenced
+from ..util.gdal_settings import gdal_errors
+from ..util.raster_grid import require_georeferenced
+from ..util.raster_read import open_raster, read_check
 
 
 def mask_polygons(mask_path: str, value: int = 1, min_area: float = 0.0) -> Tuple[str, List[Tuple[str, float]]]:

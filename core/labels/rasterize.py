@@ -4,12 +4,15 @@ from typing import Dict, Optional, Sequence, Tuple
 import numpy as np
 from osgeo import gdal, ogr, osr
 
-from .classes import ClassConfig, encode_rgb
+from .class_colours import encode_rgb
+from .class_config import ClassConfig
 from ..util.limits import check_pixels
 from ..util.outputs import atomic_outputs, check_output_path
 from ..util.progress import CancelCheck, ProgressCallback, Steps
-from ..util.rasters import (LABEL_BAND_NAME, color_table_from, create_gtiff, gdal_errors, open_raster,
-                            require_georeferenced, row_strips, strip_height_for)
+from ..util.gdal_settings import gdal_errors
+from ..util.raster_grid import require_georeferenced
+from ..util.raster_read import open_raster, row_strips, strip_height_for
+from ..util.raster_write import LABEL_BAND_NAME, color_table_from, create_gtiff
 
 ClassGeometries = Sequence[Tuple[ClassConfig, Sequence[str]]]  # (class, WKT geometries in srs_wkt)
 

@@ -5,7 +5,8 @@ import numpy as np
 from osgeo import gdal
 
 from ..util.outputs import atomic_output
-from ..util.rasters import band_names, gdal_errors, open_raster
+from ..util.gdal_settings import gdal_errors
+from ..util.raster_read import band_names, open_raster
 
 _RGB_NAMES = (("b04", "red"), ("b03", "green"), ("b02", "blue"))
 _OUTLINE_COLOUR = (255, 230, 0)

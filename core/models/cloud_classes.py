@@ -101,7 +101,7 @@ def cloud_classes(names: Optional[Dict[int, str]], channels: Optional[int], mode
 
 
 def model_cloud_classes(model) -> CloudClasses:
-    """The decision for an open model (core.models.inference.Model; its output channels known or None), with the
+    """The decision for an open model (core.models.onnx_model.Model; its output channels known or None), with the
     warning for a model whose names say nothing logged once per model file."""
     channels = model.head_channels[0] if model.head_channels else model.classes
     decided = cloud_classes(model.info.class_names, channels, model.path)
@@ -141,7 +141,7 @@ def predict_clouds(input_path: str, model_path: str, outputs: Dict[str, str], sh
     """predict_raster for a cloud model: 'classes' is the mask (1 cloud, 2 cloud shadow when ``shadow`` and the
     model has a shadow class, 0 else, 255 nodata), 'probability' the cloud probability. Returns
     (PredictionResult, CloudClasses)."""
-    from .inference import predict_raster
+    from .predict import predict_raster
 
     picker = CloudPicker(shadow)
     result = predict_raster(input_path, model_path, outputs, only_class=picker, **kwargs)

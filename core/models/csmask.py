@@ -19,7 +19,7 @@ import os
 from typing import Tuple
 
 from ..util.errors import LabelMigrationError, MissingDependency
-from .inference import ModelInfo
+from .model_info import ModelInfo
 
 UKIS_VARIANTS = ("4b-l1c", "4b-l2a", "6b-l1c", "6b-l2a")
 UKIS_REQUIREMENT = "ukis-csmask==1.0.0"

@@ -25,7 +25,8 @@ import numpy as np
 from osgeo import gdal
 
 from ..util.errors import LabelMigrationError
-from ..util.rasters import create_gtiff, has_geotransform
+from ..util.raster_grid import has_geotransform
+from ..util.raster_write import create_gtiff
 
 BACKGROUND = "background"
 RESOLUTION_TOLERANCE = 0.01  # grids within 1 % of the model's resolution are used as they are

@@ -4,130 +4,28 @@ The comparison happens on the ground truth's grid. A prediction on another grid 
 resolution or extent) is warped onto it with nearest neighbour through a warped VRT, so nothing
 is written to disk and only row strips are ever held in memory. Pixels that are nodata (or
 outside the data) in either raster are left out. The confusion matrix has the truth in rows and
-the prediction in columns and accumulates strip by strip with ``np.bincount``.
-
-The positive class: with two classes (or one) the headline numbers are the positive class's, so a
-positive class that is not among them fails the evaluation; with more classes they are the macro
-means and the positive class is not used.
-
-Zero divisions: for a class that occurs in the truth or in the prediction, a ratio whose
-denominator is zero counts as 0 (a class never predicted has precision 0, a class predicted but
-absent from the truth has recall 0, as scikit-learn's ``zero_division=0``). A class absent from
-both gets NaN for every metric and is left out of the macro means.
+the prediction in columns and accumulates strip by strip with ``np.bincount``; core.models.confusion
+derives the metrics from it (the positive class and zero divisions are explained there).
 """
-import csv
-import math
-from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from osgeo import gdal
 
-from ..util.errors import LabelMigrationError
 from ..labels.footprint import transform_geometry
+from ..util.errors import LabelMigrationError
 from ..util.limits import check_pixels
-from ..util.outputs import atomic_output
 from ..util.progress import CancelCheck, ProgressCallback, Steps
-from ..util.rasters import (gdal_errors, grid_difference, numpy_dtype, open_raster, pixel_to_world, raster_outline,
-                            read_check, require_georeferenced, row_strips, strip_height_for, valid_mask)
+from ..util.gdal_settings import gdal_errors
+from ..util.raster_grid import grid_difference, pixel_to_world, raster_outline, require_georeferenced
+from ..util.raster_read import open_raster, read_check, row_strips, strip_height_for, valid_mask
+from ..util.raster_write import numpy_dtype
+from .confusion import Evaluation, metrics_from_confusion
+
 
 # Value range up to which a strip's (truth, prediction) pairs are counted with one bincount.
 _BINCOUNT_LIMIT = 1 << 22
 MAX_CLASSES = 1024  # distinct values a class raster may hold; more means it is no class raster
-
-
-@dataclass
-class ClassMetrics:
-    value: int
-    support: int  # truth pixels of the class
-    predicted: int  # prediction pixels of the class
-    true_positives: int
-    precision: float
-    recall: float
-    iou: float
-    f1: float
-
-
-@dataclass
-class Evaluation:
-    classes: List[int]
-    confusion: np.ndarray  # int64 (truth rows, prediction columns), ordered as classes
-    per_class: Dict[int, ClassMetrics]
-    accuracy: float
-    mean_precision: float
-    mean_recall: float
-    mean_iou: float
-    mean_f1: float
-    positive: Optional[int] = None  # the positive class of a binary evaluation, else None
-    excluded_pixels: int = 0  # valid in both rasters but with a value outside ``classes``
-    warped: bool = False  # the prediction was warped onto the truth's grid
-    warnings: List[str] = field(default_factory=list)
-
-    @property
-    def total(self) -> int:
-        return int(self.confusion.sum())
-
-    @property
-    def binary(self) -> bool:
-        return self.positive is not None
-
-    def _headline(self, name: str) -> float:
-        if self.binary:
-            return getattr(self.per_class[self.positive], name)
-        return getattr(self, f"mean_{name}")
-
-    # The headline numbers: the positive class's for binary, the macro means otherwise.
-    @property
-    def precision(self) -> float:
-        return self._headline("precision")
-
-    @property
-    def recall(self) -> float:
-        return self._headline("recall")
-
-    @property
-    def iou(self) -> float:
-        return self._headline("iou")
-
-    @property
-    def f1(self) -> float:
-        return self._headline("f1")
-
-
-def _ratio(numerator: int, denominator: int) -> float:
-    return numerator / denominator if denominator else 0.0
-
-
-def metrics_from_confusion(confusion: np.ndarray, classes: Sequence[int], positive: Optional[int] = 1,
-                           excluded_pixels: int = 0) -> Evaluation:
-    """An Evaluation from a confusion matrix (truth rows, prediction columns)."""
-    confusion = np.asarray(confusion, dtype=np.int64)
-    classes = [int(c) for c in classes]
-    total = int(confusion.sum())
-    per_class = {}
-    for position, value in enumerate(classes):
-        tp = int(confusion[position, position])
-        support = int(confusion[position, :].sum())
-        predicted = int(confusion[:, position].sum())
-        fp, fn = predicted - tp, support - tp
-        if support == 0 and predicted == 0:
-            nan = float("nan")
-            per_class[value] = ClassMetrics(value, 0, 0, 0, nan, nan, nan, nan)
-            continue
-        per_class[value] = ClassMetrics(value, support, predicted, tp, _ratio(tp, tp + fp), _ratio(tp, tp + fn),
-                                        _ratio(tp, tp + fp + fn), _ratio(2 * tp, 2 * tp + fp + fn))
-
-    def mean(name: str) -> float:
-        values = [getattr(m, name) for m in per_class.values() if not math.isnan(getattr(m, name))]
-        return float(np.mean(values)) if values else float("nan")
-
-    return Evaluation(
-        classes=classes, confusion=confusion, per_class=per_class,
-        accuracy=float(np.trace(confusion)) / total if total else float("nan"),
-        mean_precision=mean("precision"), mean_recall=mean("recall"), mean_iou=mean("iou"), mean_f1=mean("f1"),
-        positive=positive if (positive is not None and len(classes) == 2 and positive in classes) else None,
-        excluded_pixels=excluded_pixels,
-    )
 
 
 def _warped_prediction(prediction: gdal.Dataset, prediction_path: str, truth: gdal.Dataset, truth_srs,
@@ -304,38 +202,3 @@ def _check_positive(positive: Optional[int], classes: List[int], explicit: bool)
         f"POSITIVE to the class whose precision, recall, IoU and F1 you want"
         + (" (with a single class present they would be undefined for any other class)." if len(classes) == 1
            else "."))
-
-
-def _format(value: float) -> str:
-    return "" if math.isnan(value) else f"{value:.6f}"
-
-
-def write_confusion_csv(path: str, evaluation: Evaluation, names: Optional[Dict[int, str]] = None) -> str:
-    """Write the confusion matrix as CSV, atomically.
-
-    One row per truth class: ``truth`` (class value), ``name``, one ``predicted_<value>`` column
-    per class, ``total``; then a ``total`` row with the column sums.
-    """
-    names = names or {}
-    classes = evaluation.classes
-    confusion = evaluation.confusion
-    with atomic_output(path) as temporary:
-        with open(temporary, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["truth", "name"] + [f"predicted_{c}" for c in classes] + ["total"])
-            for i, value in enumerate(classes):
-                writer.writerow([value, names.get(value, "")] + confusion[i].tolist() + [int(confusion[i].sum())])
-            writer.writerow(["total", ""] + confusion.sum(axis=0).tolist() + [int(confusion.sum())])
-    return path
-
-
-def metrics_rows(evaluation: Evaluation) -> List[List[str]]:
-    """Per-class and mean metrics as text rows (header first), for tables and logs."""
-    rows = [["class", "support", "predicted", "precision", "recall", "iou", "f1"]]
-    for value in evaluation.classes:
-        m = evaluation.per_class[value]
-        rows.append([str(value), str(m.support), str(m.predicted), _format(m.precision), _format(m.recall),
-                     _format(m.iou), _format(m.f1)])
-    rows.append(["mean", str(evaluation.total), str(evaluation.total), _format(evaluation.mean_precision),
-                 _format(evaluation.mean_recall), _format(evaluation.mean_iou), _format(evaluation.mean_f1)])
-    return rows

@@ -185,6 +185,11 @@ def decide(dataset: gdal.Dataset, bands: Sequence[int], info, choice: Optional[s
     return decision
 
 
+def scaling_for(dataset: gdal.Dataset, bands: Sequence[int], info, choice: Optional[str] = "auto") -> InputTransform:
+    """The transform alone (see decide), for code that reads tiles itself."""
+    return decide(dataset, bands, info, choice).transform
+
+
 def _resolve(requested: str, declared, types, sample: np.ndarray, has_model_scale: bool) -> Tuple[str, str]:
     convention = "model input = (r / 255 - standardization_mean) / standardization_std, as in Deepness"
     if not has_model_scale:

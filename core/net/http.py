@@ -12,52 +12,32 @@ all tries of one request, counted from the first, and ``stall_timeout_s`` for bo
 which is then both the connect and the read timeout.
 
 Retries follow the one policy of :mod:`core.net.retry` (which statuses, how often, Retry-After, the
-deadline, the log line, the final message); :func:`retry_requests` puts a requests Session (that
-of sentinelsat, for DHuS searches) under the same policy and timeouts.
+deadline, the log line, the final message); :mod:`core.net.requests_sessions` puts a requests Session
+(that of sentinelsat, for DHuS searches) under the same policy and timeouts. Timeouts, credential
+scopes and the connections themselves live in :mod:`core.net.timeouts`, :mod:`core.net.credentials`
+and :mod:`core.net.connections`.
 """
 import base64
-import functools
 import http.client
 import json
-import logging
 import socket
 import ssl
-import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
-from typing import Callable, ContextManager, Dict, Iterable, List, Optional, Tuple, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 from ..util import limits
 from ..util.errors import LabelMigrationError
-from ..util.job_setting import JobSetting
-from .retry import (MAX_RETRY_WAIT, RETRY_STATUSES, Retries, retry_after_seconds, retry_delay,  # noqa: F401 (API)
-                    retryable, sleep_cancellable, tries_text)
-
-LOG = logging.getLogger(__name__)
+from .connections import Watchdog, opener
+from .credentials import ScopedCredentials
+from .retry import Retries, retryable
+from .timeouts import StallWatch, Timeouts, timeouts
 
 USER_AGENT = "LabelMigration-QGIS-plugin"
 DEFAULT_TIMEOUT = None  # None: the connect and read timeouts of the limits in force
 READ_BLOCK = 1 << 16
-HeadersProvider = Callable[[], Dict[str, str]]
-_CREDENTIAL_HEADERS = ("authorization", "cookie")  # never carried to another host by a redirect
-
-
-_PROXY: JobSetting[Optional[str]] = JobSetting(None)
-
-
-def use_proxy(proxy_url: Optional[str]) -> ContextManager[Optional[str]]:
-    """Send this job's requests (every thread) through proxy_url, e.g. QGIS's proxy setting.
-
-    Without one, urllib's default applies: the http_proxy / https_proxy environment variables.
-    """
-    return _PROXY.using(proxy_url or None)
-
-
-def current_proxy() -> Optional[str]:
-    return _PROXY.current()
 
 
 class HttpError(LabelMigrationError):
@@ -91,239 +71,6 @@ def display_url(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
-# -- timeouts -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Timeouts:
-    connect: float
-    read: float
-    deadline: float  # all tries of one request end this long after the first began
-    stall: float
-    ends: float = float("inf")  # time.monotonic() when the current request's deadline passes
-    configured: Optional[Tuple[float, float]] = None  # (connect, read) before within() shortened them
-
-    def within(self, remaining: float) -> "Timeouts":
-        """These timeouts, none longer than the time left before the deadline (at least 0.1 s)."""
-        left = max(0.1, remaining)
-        return Timeouts(min(self.connect, left), min(self.read, left), self.deadline, self.stall,
-                        time.monotonic() + left, self.configured or (self.connect, self.read))
-
-    def named(self) -> Tuple[float, float]:
-        """(connect, read) as the settings (or the caller) give them, for messages."""
-        return self.configured or (self.connect, self.read)
-
-
-def timeouts(timeout: Optional[float] = None) -> Timeouts:
-    """The timeouts in force; an explicit timeout (a caller's) is both the connect and read timeout."""
-    now = limits.current()
-    connect, read = (now.connect_timeout_s, now.read_timeout_s) if timeout is None else (timeout, timeout)
-    return Timeouts(float(connect), float(read), float(now.retry_deadline_s), float(now.stall_timeout_s))
-
-
-class StallWatch:
-    """Tells a stalled transfer: one that brought fewer than min_bytes in the last `seconds`."""
-
-    def __init__(self, seconds: float, min_bytes: int = limits.STALL_MIN_BYTES,
-                 clock: Callable[[], float] = time.monotonic):
-        self.seconds, self.min_bytes, self.clock = seconds, min_bytes, clock
-        self.start, self.bytes = clock(), 0
-
-    def stalled(self, received: int) -> bool:
-        """Count received bytes; True when a window of `seconds` ended with too few bytes."""
-        self.bytes += received
-        now = self.clock()
-        if now - self.start < self.seconds:
-            return False
-        too_few = self.bytes < self.min_bytes
-        self.start, self.bytes = now, 0
-        return too_few
-
-    def message(self) -> str:
-        return (f"the transfer stalled (fewer than {self.min_bytes // 1024} KiB in {self.seconds:g} s"
-                f", or {limits.raise_hint('stall_timeout_s')})")
-
-
-# -- credentials only where they belong ----------------------------------------------------------
-def _origin(url: str) -> Tuple[str, str, int]:
-    parts = urllib.parse.urlsplit(url)
-    scheme = (parts.scheme or "").lower()
-    try:
-        port = parts.port or {"https": 443, "http": 80}.get(scheme, 0)
-    except ValueError:
-        port = 0
-    return scheme, (parts.hostname or "").lower(), port
-
-
-class CredentialScope:
-    """The hosts one set of credentials may be sent to: those of the given URLs (same host and
-    port; never over http when the URL says https) and, over https, the hosts of the given domains
-    and their subdomains."""
-
-    def __init__(self, urls: Iterable[Optional[str]] = (), domains: Iterable[str] = ()):
-        self.origins = {_origin(url) for url in urls if url and _origin(url)[1]}
-        self.domains = tuple(domain.lower().strip(".") for domain in domains if domain)
-
-    def allows(self, url: str) -> bool:
-        scheme, host, port = _origin(url)
-        if not host:
-            return False
-        for allowed_scheme, allowed_host, allowed_port in self.origins:
-            if host == allowed_host and port == allowed_port and (scheme == "https" or allowed_scheme != "https"):
-                return True
-        return scheme == "https" and any(host == d or host.endswith("." + d) for d in self.domains)
-
-    def describe(self) -> str:
-        hosts = sorted(f"{host}:{port}" if port not in (80, 443) else host for _s, host, port in self.origins)
-        return ", ".join([f"*.{domain}" for domain in self.domains] + hosts) or "no host"
-
-
-class ScopedCredentials:
-    """Credential headers (a provider's: Basic auth, a bearer token) for the URLs its scope allows.
-
-    Any other URL gets none, and warn says so once per host (default: the log). Thread-safe.
-    """
-
-    def __init__(self, provider: HeadersProvider, scope: CredentialScope,
-                 warn: Optional[Callable[[str], None]] = None, what: str = "the credentials", advice: str = ""):
-        self.provider, self.scope, self.what, self.advice = provider, scope, what, advice
-        self.warn = warn or LOG.warning
-        self._warned: set = set()
-        self._lock = threading.Lock()
-
-    def __repr__(self) -> str:
-        return f"ScopedCredentials(scope={self.scope.describe()!r})"
-
-    def headers_for(self, url: str) -> Dict[str, str]:
-        if self.scope.allows(url):
-            return dict(self.provider())
-        host = urllib.parse.urlsplit(url).netloc.rpartition("@")[2] or url
-        with self._lock:
-            first = host not in self._warned
-            self._warned.add(host)
-        if first:
-            self.warn(f"{host} got no credentials ({self.what}): {self._where()}. The request to {host} goes "
-                      f"without them." + (f" {self.advice}" if self.advice else ""))
-        return {}
-
-    def _where(self) -> str:
-        if not (self.scope.origins or self.scope.domains):
-            return "no server was named for them"
-        return f"they are sent only to the hosts of the service they were configured for ({self.scope.describe()})"
-
-    def invalidate(self) -> None:
-        """Forget a cached token (the server refused it), when the provider keeps one."""
-        if hasattr(self.provider, "invalidate"):
-            self.provider.invalidate()
-
-
-def scoped(provider, url: str) -> Optional[ScopedCredentials]:
-    """provider as ScopedCredentials: as it is when it already is one; a provider with a ``scope``
-    (a CdseToken) within that scope; any other callable only for url's own host (the caller named
-    it), so that a redirect to another host never carries the credentials."""
-    if provider is None or isinstance(provider, ScopedCredentials):
-        return provider
-    scope = getattr(provider, "scope", None)
-    return ScopedCredentials(provider, scope if isinstance(scope, CredentialScope) else CredentialScope([url]),
-                             what=getattr(provider, "what", "the credentials"))
-
-
-# -- connections with a connect timeout, a read timeout and a deadline for the answer's headers ---
-class _Watchdog:
-    """Cuts a connection whose answer headers have not all come within `seconds` of connecting
-    (a socket timeout alone is reset by every byte of a drip). It is given a little longer than
-    the read timeout, so that a silent server is told by the socket timeout."""
-
-    def __init__(self, seconds: float):
-        self.seconds, self.expired = seconds, False
-        self._timer: Optional[threading.Timer] = None
-        self._lock = threading.Lock()
-
-    def watch(self, sock: socket.socket) -> None:
-        with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()  # a redirect: a new connection, a new wait
-            self._timer = threading.Timer(self.seconds, self._expire, (sock,))
-            self._timer.daemon = True
-            self._timer.start()
-
-    def _expire(self, sock: socket.socket) -> None:
-        with self._lock:
-            self.expired = True
-        try:  # on the OS socket: an SSL socket must not be touched from this thread
-            raw = socket.socket(fileno=sock.fileno())
-            try:
-                raw.shutdown(socket.SHUT_RDWR)
-            finally:
-                raw.detach()
-        except (OSError, ValueError):
-            pass  # already closed
-
-    def cancel(self) -> None:
-        with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-
-
-class _Timed:
-    """Mixed into http.client connections: the connect timeout while connecting, then the read timeout."""
-
-    def __init__(self, *args, read_timeout: Optional[float] = None, watchdog: Optional[_Watchdog] = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._read_timeout, self._watchdog = read_timeout, watchdog
-
-    def connect(self):
-        super().connect()
-        self.sock.settimeout(self._read_timeout)
-        if self._watchdog is not None:
-            self._watchdog.watch(self.sock)
-
-
-class _HTTPConnection(_Timed, http.client.HTTPConnection):
-    pass
-
-
-class _HTTPSConnection(_Timed, http.client.HTTPSConnection):
-    pass
-
-
-class _HTTPHandler(urllib.request.HTTPHandler):
-    def __init__(self, read_timeout: float, watchdog: _Watchdog):
-        super().__init__()
-        self.connection = functools.partial(_HTTPConnection, read_timeout=read_timeout, watchdog=watchdog)
-
-    def http_open(self, req):
-        return self.do_open(self.connection, req)
-
-
-class _HTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, read_timeout: float, watchdog: _Watchdog):
-        super().__init__()
-        self.connection = functools.partial(_HTTPSConnection, read_timeout=read_timeout, watchdog=watchdog)
-
-    def https_open(self, req):
-        return self.do_open(self.connection, req, context=self._context)
-
-
-class _RedirectHandler(urllib.request.HTTPRedirectHandler):
-    """Follows redirects without carrying credentials to another host; the scope decides anew."""
-
-    def __init__(self, credentials: Optional[ScopedCredentials]):
-        super().__init__()
-        self.credentials = credentials
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        new = super().redirect_request(req, fp, code, msg, headers, newurl)
-        if new is None:
-            return None
-        if _origin(new.full_url) != _origin(req.full_url):
-            for name in list(new.headers):
-                if name.lower() in _CREDENTIAL_HEADERS:
-                    del new.headers[name]
-        if self.credentials is not None:
-            for name, value in self.credentials.headers_for(new.full_url).items():
-                new.add_unredirected_header(name, value)
-        return new
-
-
 # -- one try ---------------------------------------------------------------------------------------
 def _send(url: str, headers: Optional[Dict[str, str]], times: Timeouts, method: str = "GET",
           data: Optional[bytes] = None, credentials: Optional[ScopedCredentials] = None):
@@ -333,13 +80,9 @@ def _send(url: str, headers: Optional[Dict[str, str]], times: Timeouts, method: 
     if credentials is not None:
         for name, value in credentials.headers_for(url).items():
             request.add_unredirected_header(name, value)
-    watchdog = _Watchdog(times.read + min(1.0, times.read))
-    handlers = [_HTTPHandler(times.read, watchdog), _HTTPSHandler(times.read, watchdog), _RedirectHandler(credentials)]
-    proxy = current_proxy()
-    if proxy:
-        handlers.insert(0, urllib.request.ProxyHandler({"http": proxy, "https": proxy}))
+    watchdog = Watchdog(times.read + min(1.0, times.read))
     try:
-        response = urllib.request.build_opener(*handlers).open(request, timeout=times.connect)
+        response = opener(times, credentials, watchdog).open(request, timeout=times.connect)
     except urllib.error.HTTPError as error:
         if not watchdog.expired:
             raise _http_error(display_url(url), error) from None
@@ -362,13 +105,13 @@ def _no_answer(error: BaseException, times: Timeouts, cut_by_watchdog: bool) -> 
     connecting = isinstance(error, urllib.error.URLError)  # urllib wraps errors of the connect and send
     connect, read = times.named()
     if cut_by_watchdog:
-        return (f"it did not send a complete answer within {_seconds(read)} s (read timeout"
+        return (f"it did not send a complete answer within {seconds_text(read)} s (read timeout"
                 f", or {limits.raise_hint('read_timeout_s')})")
     if isinstance(reason, (socket.timeout, TimeoutError)):
         if connecting:
-            return (f"it did not accept a connection within {_seconds(connect)} s (connection timeout"
+            return (f"it did not accept a connection within {seconds_text(connect)} s (connection timeout"
                     f", or {limits.raise_hint('connect_timeout_s')})")
-        return (f"it accepted the connection but sent no answer within {_seconds(read)} s (read timeout"
+        return (f"it accepted the connection but sent no answer within {seconds_text(read)} s (read timeout"
                 f", or {limits.raise_hint('read_timeout_s')})")
     if isinstance(reason, ConnectionRefusedError):
         return "it refused the connection (nothing answers at that address)"
@@ -381,7 +124,7 @@ def _no_answer(error: BaseException, times: Timeouts, cut_by_watchdog: bool) -> 
     return f"{reason or type(reason).__name__}"
 
 
-def _seconds(value: float) -> str:
+def seconds_text(value: float) -> str:
     return f"{value:g}" if value == round(value, 1) else f"{value:.1f}"
 
 
@@ -548,100 +291,3 @@ def post_form(url: str, fields: Dict[str, str], timeout: Optional[float] = DEFAU
     answer, content_type = _with_retries(url, lambda times: _fetch(url, headers, times, "POST", data, None),
                                          timeout, retries, backoff, is_cancelled)
     return decode_json(answer, content_type, url)
-
-
-# -- requests sessions (sentinelsat) under the same policy ---------------------------------------
-def retry_requests(session, retries: int = 3, backoff: float = 1.0, timeout: Optional[float] = DEFAULT_TIMEOUT,
-                   is_cancelled: Optional[Callable[[], bool]] = None):
-    """Mount on a requests Session (sentinelsat's) an adapter that retries every request under
-    core.net.retry's policy (the statuses of RETRY_STATUSES, refused, reset or cut connections and
-    timeouts; Retry-After; the count; the retry deadline; every retry logged), and gives each try
-    the connect and read timeouts in force when the caller gives none (sentinelsat's own timeout
-    never reaches requests). A request that gives up raises HttpError naming the URL (without its
-    query), the status or what happened, and how often it was tried. Returns the session.
-
-    requests is imported only here (it comes with sentinelsat); core.net.http itself needs only the
-    standard library.
-    """
-    import requests
-    from requests.adapters import HTTPAdapter
-
-    configured = _single(timeout)  # the caller's single timeout, else the limits in force
-    network_errors = (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
-                      requests.exceptions.ChunkedEncodingError)
-
-    class RetryingAdapter(HTTPAdapter):
-        def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
-            times = timeouts(configured)
-            asked = timeout if timeout is not None else (times.connect, times.read)
-            shown = display_url(request.url)
-            state = Retries(shown, retries, backoff, times.deadline, is_cancelled)
-            while True:
-                state.begin()
-                status = retry_after = None
-                try:
-                    response = super().send(request, stream=stream, timeout=_clipped(asked, state.time_left()),
-                                            verify=verify, cert=cert, proxies=proxies)
-                    if response.status_code in RETRY_STATUSES:
-                        status, retry_after = response.status_code, response.headers.get("Retry-After")
-                        text = status_text(shown, status, response.reason or "")
-                        response.close()
-                    else:
-                        if not stream:
-                            response.content  # noqa: B018 (read here: a body cut off is retried too)
-                        return response
-                except network_errors as error:
-                    text = f"Cannot reach {shown}: {_requests_reason(error, times)}"
-                delay = state.failed(retry_after)
-                if delay is None:
-                    raise HttpError(state.gave_up(text, status), status, retry_after)
-                state.wait(delay, status, text)
-
-    adapter = RetryingAdapter()
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
-
-
-def _single(timeout):
-    return timeout if isinstance(timeout, (int, float)) else None
-
-
-def _clipped(timeout, left: float):
-    """A requests timeout (one number or (connect, read)) none of whose parts outlasts left seconds."""
-    left = max(0.1, left)
-    if isinstance(timeout, tuple):
-        return tuple(None if part is None else min(part, left) for part in timeout)
-    return left if timeout is None else min(timeout, left)
-
-
-def _requests_reason(error: BaseException, times: Timeouts) -> str:
-    """What happened when requests got no (complete) answer, in the words of _no_answer."""
-    import requests
-
-    connect, read = times.named()
-    if isinstance(error, requests.exceptions.ConnectTimeout):
-        return (f"it did not accept a connection within {_seconds(connect)} s (connection timeout"
-                f", or {limits.raise_hint('connect_timeout_s')})")
-    if isinstance(error, requests.exceptions.Timeout):
-        return (f"it accepted the connection but sent no answer within {_seconds(read)} s (read timeout"
-                f", or {limits.raise_hint('read_timeout_s')})")
-    if isinstance(error, requests.exceptions.ChunkedEncodingError):
-        return "the answer broke off"
-    causes, seen = [error], set()
-    while causes:
-        cause = causes.pop()
-        if cause is None or id(cause) in seen:
-            continue
-        seen.add(id(cause))
-        if isinstance(cause, ConnectionRefusedError):
-            return "it refused the connection (nothing answers at that address)"
-        if isinstance(cause, (http.client.RemoteDisconnected, ConnectionResetError, ConnectionAbortedError)):
-            return "it closed the connection without answering"
-        if isinstance(cause, socket.gaierror):
-            return "the host name is unknown (check the URL and the network)"
-        if isinstance(cause, ssl.SSLError):
-            return f"the secure connection failed ({getattr(cause, 'reason', None) or cause})"
-        causes.extend([getattr(cause, "reason", None), cause.__cause__, cause.__context__,
-                       *[arg for arg in getattr(cause, "args", ()) if isinstance(arg, BaseException)]])
-    return type(error).__name__

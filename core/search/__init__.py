@@ -1,4 +1,5 @@
-"""Scene search: one small interface (base.SearchBackend) over several catalogues.
+"""Scene search: one small interface (base.SearchBackend) over several catalogues; the scene record and its
+rows in scene.py.
 
     backend = make_backend("cdse-odata")            # or "stac", "dhus", "local" (URL = a folder)
     matches = search_scenes(footprints, backend, days_before=10, days_after=10, max_cloud=3.0, product="L2A")
@@ -8,9 +9,11 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from ..util.errors import LabelMigrationError
-from .base import (CSV_COLUMNS, DEFAULT_DAYS_AFTER, DEFAULT_DAYS_BEFORE, DEFAULT_MAX_CLOUD, DEFAULT_PRODUCT,
-                   FootprintQuery, Match, Scene, SearchBackend, SearchWindow, rank_matches, search_scenes,
-                   write_matches_csv)
+from .base import (DEFAULT_DAYS_AFTER, DEFAULT_DAYS_BEFORE, DEFAULT_MAX_CLOUD, DEFAULT_PRODUCT, FootprintQuery,
+                   SearchBackend, SearchWindow)
+from .matching import rank_matches, search_scenes
+from .results import write_matches_csv
+from .scene import CSV_COLUMNS, LAYER_FIELDS, Match, Scene
 from ..net.http import basic_auth
 from .dhus import DEFAULT_URL as DHUS_URL, DhusBackend
 from .local import LocalArchiveBackend
@@ -91,6 +94,6 @@ def make_backend(name: str, url: Optional[str] = None, credentials: Optional[Cre
     return info.factory(url or info.default_url, credentials)
 
 
-__all__ = ["BACKENDS", "BACKEND_CHOICES", "BACKEND_NAMES", "CSV_COLUMNS", "DEFAULT_BACKEND", "FootprintQuery", "Match",
-           "Scene", "SearchBackend", "SearchOptions", "SearchWindow", "make_backend", "rank_matches", "search_scenes",
-           "write_matches_csv"]
+__all__ = ["BACKENDS", "BACKEND_CHOICES", "BACKEND_NAMES", "CSV_COLUMNS", "DEFAULT_BACKEND", "FootprintQuery",
+           "LAYER_FIELDS", "Match", "Scene", "SearchBackend", "SearchOptions", "SearchWindow", "make_backend",
+           "rank_matches", "search_scenes", "write_matches_csv"]

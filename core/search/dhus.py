@@ -4,7 +4,7 @@ searched through sentinelsat, imported only when a DHuS search runs.
 sentinelsat's errors quote server pages; they are turned into the plugin's own messages (the URL
 named, HTML pages and 401s explained, never a password).
 
-Every request of sentinelsat's session goes through :func:`core.net.http.retry_requests`: the plugin's
+Every request of sentinelsat's session goes through :func:`core.net.requests_sessions.retry_requests`: the plugin's
 retry policy (core.net.retry: 429/5xx, reset connections, Retry-After, the count and the retry
 deadline, each retry logged) and the connect and read timeouts in force apply to DHuS as to the
 other catalogues.
@@ -15,11 +15,16 @@ from typing import List, Optional, Tuple
 from osgeo import ogr
 
 from ..net import http
+from ..net.connections import current_proxy
+from ..net.requests_sessions import retry_requests
+from ..net.timeouts import timeouts
 from ..util import limits
 from ..install.dependencies import require
 from ..util.errors import LabelMigrationError
 from ..util.progress import CancelCheck, ProgressCallback, Steps
-from .base import Scene, check_product, iso_z, parse_datetime, scene_passes, tile_from_name
+from .base import check_product, scene_passes
+from .scene import Scene, tile_from_name
+from .timestamps import iso_z, parse_datetime
 
 DEFAULT_URL = "https://apihub.copernicus.eu/apihub"  # closed in 2023: give a hub that still runs DHuS
 PRODUCT_TYPES = {"L1C": "S2MSI1C", "L2A": "S2MSI2A"}
@@ -58,11 +63,11 @@ class DhusBackend:
         sentinelsat = require("sentinelsat", "Searching a DHuS hub")
         user, password = self.credentials or (None, None)
         # requests takes (connect, read), and strips credentials on redirects to other hosts
-        times = http.timeouts(self.timeout)
+        times = timeouts(self.timeout)
         api = sentinelsat.SentinelAPI(user, password, self.url + "/", timeout=(times.connect, times.read),
                                       show_progressbars=False)
-        http.retry_requests(api.session, self.retries, self.backoff, self.timeout, is_cancelled)
-        proxy = http.current_proxy()
+        retry_requests(api.session, self.retries, self.backoff, self.timeout, is_cancelled)
+        proxy = current_proxy()
         if proxy:
             api.session.proxies.update({"http": proxy, "https": proxy})
         steps.check()
@@ -91,7 +96,7 @@ class DhusBackend:
         if status:
             return http.HttpError(f"{shown} answered HTTP {status}.", status)
         if "timed out" in str(error).lower() or "timeout" in type(error).__name__.lower():
-            times = http.timeouts(self.timeout)
+            times = timeouts(self.timeout)
             return http.HttpError(f"Cannot reach {shown}: it did not answer within the connection timeout of "
                                   f"{times.connect:g} s or the read timeout of {times.read:g} s"
                                   f", or {limits.raise_hint('read_timeout_s')}.")

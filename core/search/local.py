@@ -14,8 +14,12 @@ from osgeo import ogr, osr
 from ..util import limits
 from ..util.errors import Cancelled, LabelMigrationError
 from ..util.progress import CancelCheck, ProgressCallback, Steps
-from ..sentinel2.safe import SafeProduct, is_safe_product, open_safe, parse_xml, xml_text
-from .base import Scene, parse_datetime, scene_passes
+from ..sentinel2.safe import is_safe_product, open_safe
+from ..sentinel2.safe_metadata import parse_xml, xml_text
+from ..sentinel2.safe_product import SafeProduct
+from .base import scene_passes
+from .scene import Scene
+from .timestamps import parse_datetime
 from .stac import item_scene
 
 STAC_ROOTS = ("catalog.json", "collection.json")

@@ -14,10 +14,12 @@ from typing import Dict, List, Optional
 from osgeo import ogr
 
 from ..net import http
-from ..net.download import odata_checksums
+from ..net.checksums import odata_checksums
 from ..util.errors import LabelMigrationError
 from ..util.progress import CancelCheck, ProgressCallback, Steps
-from .base import Scene, check_product, iso_z, parse_datetime, scene_passes, tile_from_name
+from .base import check_product, scene_passes
+from .scene import Scene, tile_from_name
+from .timestamps import iso_z, parse_datetime
 
 DEFAULT_URL = "https://catalogue.dataspace.copernicus.eu/odata/v1"
 DEFAULT_DOWNLOAD_URL = "https://download.dataspace.copernicus.eu/odata/v1"

@@ -19,10 +19,12 @@ from osgeo import ogr
 from ..net import http
 from ..install.dependencies import require
 from ..util.errors import LabelMigrationError, MissingDependency
-from ..net.http import ScopedCredentials, display_url
+from ..net.credentials import ScopedCredentials, scoped
+from ..net.http import display_url
 from ..util.progress import CancelCheck, ProgressCallback, Steps
-from .base import (Scene, as_utc, check_product, interval_string, parse_datetime, product_level, scene_passes,
-                   tile_from_name)
+from .base import check_product, scene_passes
+from .scene import Scene, product_level, tile_from_name
+from .timestamps import as_utc, interval_string, parse_datetime
 
 EARTH_SEARCH = "https://earth-search.aws.element84.com/v1"
 PLANETARY_COMPUTER = "https://planetarycomputer.microsoft.com/api/stac/v1"
@@ -146,7 +148,7 @@ class StacBackend:
         headers = dict(headers or {})
         secret = {key: headers.pop(key) for key in list(headers) if key.lower() == "authorization"}
         self.headers = headers
-        self.credentials = credentials or (http.scoped(lambda: secret, self.url) if secret else None)
+        self.credentials = credentials or (scoped(lambda: secret, self.url) if secret else None)
         self.sign = "planetarycomputer" in self.url if sign is None else sign
         self.page_size, self.timeout, self.retries, self.backoff = page_size, timeout, retries, backoff
 

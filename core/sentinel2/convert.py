@@ -10,8 +10,11 @@ from ..util import limits
 from ..util.errors import Cancelled, LabelMigrationError
 from ..util.outputs import atomic_output, check_output_path
 from ..util.progress import CancelCheck, ProgressCallback, Steps
-from ..util.rasters import GTIFF_OPTIONS, gdal_cache_limit, gdal_errors, gdal_type, row_strips
-from .safe import open_safe, parse_band_list
+from ..util.gdal_settings import gdal_cache_limit, gdal_errors
+from ..util.raster_read import row_strips
+from ..util.raster_write import GTIFF_OPTIONS, gdal_type
+from .safe import open_safe
+from .safe_product import parse_band_list
 from .safe_stack import BandStack, band_stack
 
 RESAMPLING_METHODS = ("bilinear", "cubic", "cubicspline", "lanczos", "average", "near")  # the default first

@@ -7,97 +7,21 @@ blend nodata into the swath edge. A pixel is valid exactly where the native pixe
 is. Tiles of one datatake are mosaicked: a later tile fills where earlier ones have no data.
 """
 import math
-import threading
-from collections import OrderedDict
-from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 from osgeo import gdal, gdal_array, osr
 
 from ..util.errors import LabelMigrationError
-from ..util.rasters import gdal_cache_limit, read_check
-from .safe import CLASS_BANDS, RESOLUTIONS, SafeProduct
+from ..util.raster_read import read_check
+from .band_files import OpenBandFile, open_band_file
+from .safe_product import CLASS_BANDS, RESOLUTIONS, SafeProduct
 
 # GDAL's RasterIO kernels by the names gdalwarp uses
 RESAMPLING_KERNELS = {"near": gdal.GRIORA_NearestNeighbour, "bilinear": gdal.GRIORA_Bilinear,
                       "cubic": gdal.GRIORA_Cubic, "cubicspline": gdal.GRIORA_CubicSpline,
                       "lanczos": gdal.GRIORA_Lanczos, "average": gdal.GRIORA_Average}
-
-
-# While band files are reused (a migration run), at most this many stay open, most recently used kept
-MAX_KEPT_BAND_FILES = 64
-# and GDAL's block cache (by default 5 % of the RAM) is held at most at this: enough for the tiles
-# around a few rows of labels, not for whole Sentinel-2 bands
-REUSE_BLOCK_CACHE_BYTES = 256 * 1024 ** 2
-_KEPT_LOCK = threading.Lock()
-_KEPT = {"users": 0, "files": OrderedDict(), "cache_limit": ExitStack()}
-
-
-@dataclass
-class _OpenBandFile:
-    """An open band file; a GDAL dataset is read by one thread at a time, so reads take its lock."""
-    dataset: gdal.Dataset
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-def begin_reusing_band_files() -> None:
-    """From now on band files stay open between band stacks and are shared by the threads of the
-    process, so that GDAL's block cache, which lives with the open file, serves the JPEG 2000 tiles
-    decoded for one label to the next label on the same tile instead of decoding them again.
-    Balanced by end_reusing_band_files()."""
-    with _KEPT_LOCK:
-        _KEPT["users"] += 1
-        if _KEPT["users"] == 1:
-            _KEPT["cache_limit"].enter_context(gdal_cache_limit(REUSE_BLOCK_CACHE_BYTES))
-
-
-def end_reusing_band_files() -> None:
-    """The last user closes every kept file and gives GDAL's block cache its size back."""
-    with _KEPT_LOCK:
-        _KEPT["users"] = max(0, _KEPT["users"] - 1)
-        if _KEPT["users"] == 0:
-            _KEPT["files"].clear()
-            _KEPT["cache_limit"].close()  # gdal_cache_limit restores the size it lowered
-
-
-@contextmanager
-def reusing_band_files() -> Iterator[None]:
-    begin_reusing_band_files()
-    try:
-        yield
-    finally:
-        end_reusing_band_files()
-
-
-def _open_band_file(path: str) -> _OpenBandFile:
-    """A newly opened file, or the kept one of the same, unchanged file while files are reused."""
-    with _KEPT_LOCK:
-        reusing = _KEPT["users"] > 0
-    if not reusing:
-        return _OpenBandFile(_gdal_open(path))
-    stat = gdal.VSIStatL(path)
-    key = (path, stat.mtime, stat.size) if stat is not None else (path, None, None)
-    with _KEPT_LOCK:
-        kept = _KEPT["files"].get(key)
-        if kept is not None:
-            _KEPT["files"].move_to_end(key)
-            return kept
-    opened = _OpenBandFile(_gdal_open(path))  # outside the lock: other threads go on meanwhile
-    with _KEPT_LOCK:
-        kept = _KEPT["files"].setdefault(key, opened)  # or the one another thread opened meanwhile
-        _KEPT["files"].move_to_end(key)
-        while len(_KEPT["files"]) > MAX_KEPT_BAND_FILES:
-            _KEPT["files"].popitem(last=False)  # a reader still holding it finishes with it first
-    return kept
-
-
-def _gdal_open(path: str) -> gdal.Dataset:
-    dataset = gdal.Open(path)
-    if dataset is None:  # GDAL without exceptions
-        raise RuntimeError(gdal.GetLastErrorMsg() or "GDAL cannot open it")
-    return dataset
 
 
 @dataclass
@@ -126,7 +50,7 @@ class BandStack:
     transform: Tuple[float, float, float, float, float, float]
     srs_wkt: str
     _sources: Dict[str, List[_BandSource]] = field(default_factory=dict)
-    _files: Dict[str, _OpenBandFile] = field(default_factory=dict)
+    _files: Dict[str, OpenBandFile] = field(default_factory=dict)
 
     def dtype(self, band: str) -> np.dtype:
         if self.reflectance and band not in CLASS_BANDS:
@@ -176,9 +100,9 @@ class BandStack:
         reflectance[~valid] = np.nan
         return reflectance
 
-    def _file(self, path: str) -> _OpenBandFile:
+    def _file(self, path: str) -> OpenBandFile:
         if path not in self._files:
-            self._files[path] = _open_band_file(path)
+            self._files[path] = open_band_file(path)
         return self._files[path]
 
     def _read_file(self, path: str, x: int, y: int, width: int, height: int) -> np.ndarray:
@@ -282,12 +206,12 @@ def band_stack(products: Sequence[SafeProduct], bands: Sequence[str], resolution
 
 
 def _band_source(product: SafeProduct, band: str, resolution: int, resampling: str, min_x: float, max_y: float,
-                 files: Dict[str, _OpenBandFile]) -> _BandSource:
+                 files: Dict[str, OpenBandFile]) -> _BandSource:
     path, file_resolution = product.band_file(band, resolution)
     if gdal.VSIStatL(path) is None:
         raise LabelMigrationError(f"The band file '{path}' of product '{product.source}' is missing.")
     try:
-        opened = _open_band_file(path)
+        opened = open_band_file(path)
     except RuntimeError as error:
         raise LabelMigrationError(
             f"The band file '{path}' of product '{product.source}' is corrupt or truncated: {str(error).strip()}."

@@ -11,8 +11,10 @@ from ..util import limits
 from ..util.errors import LabelMigrationError
 from ..util.outputs import atomic_output, check_output_path
 from ..util.progress import CancelCheck, ProgressCallback, Steps
-from ..util.rasters import (check_raster_size, create_gtiff, gdal_errors, gdal_type, has_geotransform, numpy_dtype,
-                            open_raster, read_check, row_strips, srs_of, strip_height_for)
+from ..util.gdal_settings import gdal_errors
+from ..util.raster_grid import has_geotransform, srs_of
+from ..util.raster_read import check_raster_size, open_raster, read_check, row_strips, strip_height_for
+from ..util.raster_write import create_gtiff, gdal_type, numpy_dtype
 
 # 38-Cloud patches: red_patch_192_10_by_12_LC08_..., train_nir/nir_patch_...
 _THIRTY_EIGHT_CLOUD = re.compile(r"^(red|green|blue|nir|gt)_patch_", re.IGNORECASE)

@@ -4,6 +4,7 @@ Debian's /usr/bin/qgis_process wrapper adds --noversioncheck, which 3.22 rejects
 qgis_process.bin like the README does. HOME points at a temporary folder so the user's real QGIS
 profile is never touched.
 """
+import datetime as dt
 import json
 import os
 import shutil
@@ -15,6 +16,7 @@ import rasterio
 
 from labelmigration.tests.support.environment import user_environment
 from labelmigration.tests.support.rasters import from_origin, origin_in, write_png, write_raster
+from labelmigration.tests.support.safe_products import make_safe_product
 
 pytestmark = pytest.mark.cli
 QGIS_PROCESS = shutil.which("qgis_process.bin") or "/usr/bin/qgis_process.bin"
@@ -124,3 +126,47 @@ def test_readme_examples_run(home, repo_root, tmp_path):
     assert len(migrated) == 6 and (tmp_path / "migrated" / "report.html").exists()  # 5 demo labels
     rows = (tmp_path / "matches.csv").read_text().splitlines()
     assert len(rows) == 2 and "S2B_MSIL2A_20200815T102559" in rows[1] and rows[1].startswith("label_geocoded,")
+
+
+def _footprint_file(path, x0, y0):
+    """A GeoPackage with one 1 km square label in UTM 32N."""
+    from osgeo import ogr, osr
+
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32632)
+    source = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
+    layer = source.CreateLayer("footprints", srs, ogr.wkbPolygon)
+    layer.CreateField(ogr.FieldDefn("label", ogr.OFTString))
+    feature = ogr.Feature(layer.GetLayerDefn())
+    feature.SetField("label", "label_0")
+    feature.SetGeometry(ogr.CreateGeometryFromWkt(
+        f"POLYGON(({x0} {y0},{x0 + 1000} {y0},{x0 + 1000} {y0 + 1000},{x0} {y0 + 1000},{x0} {y0}))"))
+    layer.CreateFeature(feature)
+    source = None
+    return path
+
+
+def test_backend_by_name_from_the_shell(home, tmp_path):
+    """BACKEND=local means BACKEND=3 (the numbers stay for saved models and scripts); an unknown name is refused
+    with the list of names."""
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    product = make_safe_product(archive, "L2A", size_10m=546, sensing=dt.datetime(2020, 8, 14, 10, 25, 59),
+                                cloud_cover=0.5)
+    footprints = _footprint_file(tmp_path / "footprints.gpkg", 699960.0 + 1000, 5400000.0 - 3000)
+    tables = {}
+    for backend in ("local", "3"):
+        table = tmp_path / f"matches_{backend}.csv"
+        qgis_process(home, "run", "labelmigration:searchscenes", "--", f"FOOTPRINTS={footprints}", "DATE=2020-08-15",
+                     f"BACKEND={backend}", f"URL={archive}", f"OUTPUT={tmp_path / f'scenes_{backend}.gpkg'}",
+                     f"OUTPUT_TABLE={table}")
+        tables[backend] = table.read_text()
+    assert product.name in tables["local"] and tables["local"] == tables["3"]
+
+    result = qgis_process(home, "run", "labelmigration:searchscenes", "--", f"FOOTPRINTS={footprints}",
+                          "DATE=2020-08-15", "BACKEND=mars", f"URL={archive}", f"OUTPUT={tmp_path / 'mars.gpkg'}",
+                          check=False)
+    assert result.returncode != 0
+    assert ("Unknown value 'mars' for BACKEND: give one of the names cdse-odata, stac, dhus, local or their numbers "
+            "0 to 3") in result.stdout + result.stderr
+    assert not (tmp_path / "mars.gpkg").exists()

@@ -90,11 +90,11 @@ def e2e_servers_started(tmp_path_factory):
     if reason:
         pytest.skip(reason)
     if not (e2e_servers.FIXTURES_STAC / e2e_servers.EARTH_SEARCH_ITEMS).is_file():
-        pytest.skip(f"the STAC fixtures are missing (looked in {e2e_servers.FIXTURES_STAC})")
+        pytest.skip(f"the recorded STAC items are missing (looked in {e2e_servers.FIXTURES_STAC})")
     _bypass_proxies_for_loopback()
     directory = tmp_path_factory.mktemp("e2e-servers")
     started = time.monotonic()
-    servers = e2e_servers.E2EServers(directory).start()
+    servers = e2e_servers.E2EServers(directory, e2e_servers.FIXTURES_STAC).start()
     servers.timings["total"] = time.monotonic() - started
     try:
         yield servers

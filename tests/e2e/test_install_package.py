@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from labelmigration.core.install import installer
+from labelmigration.core.install import package_status, pip_install, plugin_requirements
 
 PACKAGE = "six==1.16.0"  # tiny, pure Python, no dependencies
 
@@ -24,24 +24,25 @@ def registry_reachable(python: str) -> str:
 
 
 def test_installs_into_a_target_and_imports_from_there(tmp_path):
-    python = installer.python_executable()
+    python = pip_install.python_executable()
     reason = registry_reachable(python)
     if reason:
         pytest.skip(reason)
-    requirement = installer.parse_requirements(f"{PACKAGE}  # optional; import=six")[0]
+    requirement = plugin_requirements.parse_requirements(f"{PACKAGE}  # optional; import=six")[0]
     target = tmp_path / "labelmigration-packages" / ("python%d.%d" % sys.version_info[:2])
-    statuses = installer.check([requirement], [str(target)])  # only the empty target: six is missing there
-    plan = installer.plan_install(statuses, ["six"])
-    requirements_path, constraints_path = installer.write_install_files(
-        str(tmp_path / "work"), plan, installer.shipped_constraints())
-    command = installer.install_command(python, requirements_path, target=str(target),
-                                        constraints_path=constraints_path)
+    statuses = package_status.check([requirement], [str(target)])  # only the empty target: six is missing there
+    plan = pip_install.plan_install(statuses, ["six"])
+    requirements_path, constraints_path = pip_install.write_install_files(
+        str(tmp_path / "work"), plan, pip_install.shipped_constraints())
+    command = pip_install.install_command(python, requirements_path, target=str(target),
+                                          constraints_path=constraints_path)
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert sorted(p.name for p in target.iterdir() if not p.name.startswith("__")) == ["six-1.16.0.dist-info", "six.py"]
-    assert [(s.state, s.installed) for s in installer.check([requirement], [str(target)])] == [("ok", "1.16.0")]
+    assert [(s.state, s.installed) for s in package_status.check([requirement], [str(target)])] == [("ok", "1.16.0")]
     probe = subprocess.run([sys.executable, "-S", "-c", "import six; print(six.__version__, six.__file__)"],
-                           capture_output=True, text=True, env=installer.probe_environment(str(target), {}), timeout=60)
+                           capture_output=True, text=True, env=package_status.probe_environment(str(target), {}),
+                           timeout=60)
     version, location = probe.stdout.split()
     assert version == "1.16.0" and location.startswith(str(target))
 
@@ -51,7 +52,7 @@ def test_the_dialog_installs_a_missing_package(qgis_app, tmp_path):
     into the plugin-owned folder and the re-check finds it there."""
     from labelmigration.ui.dependencies_dialog import DependenciesDialog
 
-    python = installer.python_executable()
+    python = pip_install.python_executable()
     reason = registry_reachable(python)
     if reason:
         pytest.skip(reason)
@@ -66,5 +67,5 @@ def test_the_dialog_installs_a_missing_package(qgis_app, tmp_path):
     assert dialog.status_rows() == [("six", "ok", "1.16.0")], dialog.log.toPlainText()[-2000:]
     assert (target / "six.py").is_file()
     probe = subprocess.run([sys.executable, "-S", "-c", "import six; print(six.__file__)"], capture_output=True,
-                           text=True, env=installer.probe_environment(str(target), {}), timeout=60)
+                           text=True, env=package_status.probe_environment(str(target), {}), timeout=60)
     assert probe.stdout.strip().startswith(str(target))

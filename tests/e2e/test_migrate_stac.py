@@ -4,7 +4,7 @@ label rated from SCL, the pair cropped through /vsicurl/ range reads.
 Real: the STAC API (stac-fastapi-pgstac on PostgreSQL + PostGIS) serving the real Earth Search
 items S2B_24MUA_20250731_0_L2A and S2B_24MUV_20250731_0_L2A (their geometry, datetime,
 eo:cloud_cover, s2:product_uri, asset keys; hrefs rewritten to the loopback nginx), nginx answering
-HTTP range requests, GDAL reading the assets through /vsicurl/, and the whole core.migrate code path.
+HTTP range requests, GDAL reading the assets through /vsicurl/, and the whole core.migration code path.
 Nothing is mocked.
 
 Synthetic: the pixels. The two items are adjacent tiles of one datatake (GS2B_20250731T130249, UTM 24S,
@@ -37,11 +37,13 @@ from osgeo import gdal, osr
 from shapely.geometry import box, shape
 from shapely.ops import transform as shapely_transform
 
-from labelmigration.core.migrate import MigrationOptions, migrate_labels, verify_pair
+from labelmigration.core.migration.options import MigrationOptions
+from labelmigration.core.migration.pair import verify_pair
+from labelmigration.core.migration.run import migrate_labels
 
 pytestmark = pytest.mark.e2e
 
-SHARED_STAC = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "stac"
+STAC_ANSWERS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "stac"  # recorded items, read in place
 MAIN_ID, FILL_ID = "S2B_24MUA_20250731_0_L2A", "S2B_24MUV_20250731_0_L2A"
 EPSG = 32724
 BANDS = {"B02": "blue", "B03": "green", "B04": "red", "B08": "nir"}
@@ -103,7 +105,7 @@ def scenes(stac_api, asset_server):
     """The two items (as served) and the band pixels written for them: {id: (item, {band: array})}."""
     items = {item["id"]: item for item in stac_api.items_of("sentinel-2-l2a") if item["id"] in (MAIN_ID, FILL_ID)}
     assert set(items) == {MAIN_ID, FILL_ID}
-    fixture_file = SHARED_STAC / "earth-search-sentinel-2-l2a-items.json"
+    fixture_file = STAC_ANSWERS / "earth-search-sentinel-2-l2a-items.json"
     fixture = {f["id"]: f for f in json.loads(fixture_file.read_text())["features"]}
     for item_id, item in items.items():  # the served items are the real ones
         assert item["properties"]["eo:cloud_cover"] == fixture[item_id]["properties"]["eo:cloud_cover"]

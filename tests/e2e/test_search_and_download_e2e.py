@@ -10,7 +10,8 @@ import pytest
 from shapely.geometry import box, shape
 
 from labelmigration.core.net.download import download
-from labelmigration.core.search.base import FootprintQuery, search_scenes
+from labelmigration.core.search.base import FootprintQuery
+from labelmigration.core.search.matching import search_scenes
 from labelmigration.core.search.stac import StacBackend
 
 pytestmark = pytest.mark.e2e

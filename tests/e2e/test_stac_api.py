@@ -17,7 +17,7 @@ from shapely.geometry import box, mapping, shape
 
 pytestmark = pytest.mark.e2e
 
-SHARED_STAC = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "stac"
+STAC_ANSWERS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "stac"  # recorded items, read in place
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -45,7 +45,7 @@ def search_all(api_url: str, body: dict) -> list[dict]:
 
 
 def fixture_features(name: str) -> list[dict]:
-    return json.loads((SHARED_STAC / name).read_text())["features"]
+    return json.loads((STAC_ANSWERS / name).read_text())["features"]
 
 
 def parse_time(text: str) -> datetime:

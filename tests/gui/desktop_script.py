@@ -377,7 +377,7 @@ def _lm_step_demo_chain():
     stack = [name for _, name in sorted((order.index(layer.id()), name) for layer, name in (
         (footprint, "footprints"), (pair_label, "label"), (pair_image, "image"))
         if layer is not None and layer.id() in order)]
-    # processing/styles.place_above: QGIS 3.40 alone would load the label under its image
+    # qgis_common/styles.place_above: QGIS 3.40 alone would load the label under its image
     lm.check("demo_label_above_image", stack.index("label") < stack.index("image") if {"label", "image"} <= set(stack)
              else False, f"top to bottom: {stack}")
     for layer in QgsProject.instance().mapLayers().values():  # show only the demo layers

@@ -170,15 +170,15 @@ def onnxruntime_folder(tmp: Path) -> Path:
     return folder
 
 
-def oncloudn_chip(shared_dir: Path, folder: Path):
-    """The first On Cloud N chip of ../shared/data/oncloudn (a real Sentinel-2 L2A chip with a human cloud label)
+def oncloudn_chip(data_dir: Path, folder: Path):
+    """The first On Cloud N chip of tests/data/imagery/oncloudn (a real Sentinel-2 L2A chip with a human cloud label)
     written as a GeoTIFF with bands B02 B03 B04 B08 into folder; returns (its path, the npz arrays). Skips the
     test when the data are missing."""
     import numpy as np
 
     from labelmigration.tests.support.rasters import from_origin, write_raster
 
-    path = shared_dir / "data" / "oncloudn" / "oncloudn_5chips.npz"
+    path = data_dir / "imagery" / "oncloudn" / "oncloudn_2chips.npz"
     if not path.is_file():
         pytest.skip(f"{path} is missing")
     chips = np.load(path)

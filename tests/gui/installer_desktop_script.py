@@ -67,12 +67,12 @@ def _step_wait_for_desktop():
 
 def _step_before():
     """Nothing installed yet: QGIS's Python cannot find onnxruntime, the package folder is on sys.path."""
-    from labelmigration.core.install import installer
+    from labelmigration.core.install import plugin_site
 
     site_dir = _expected_site_dir()
     lm.state["site_dir"] = site_dir
     lm.fact("expected_site_dir", site_dir)
-    lm.fact("plugin_site_dir", os.path.normpath(installer.plugin_site_dir()))
+    lm.fact("plugin_site_dir", os.path.normpath(plugin_site.plugin_site_dir()))
     lm.fact("sys_executable", sys.executable)
     lm.fact("python_version", "%d.%d.%d" % sys.version_info[:3])
     lm.fact("pythonpath", os.environ.get("PYTHONPATH", ""))
@@ -85,8 +85,8 @@ def _step_before():
                     f"QGIS's Python already finds onnxruntime at {spec.origin} (sys.executable {sys.executable}, "
                     f"PYTHONPATH {os.environ.get('PYTHONPATH', '')!r}): installing it would prove nothing"):
         lm.state["stop"] = "onnxruntime was importable before the install"
-    lm.check("plugin_site_dir_is_the_profile_folder", os.path.normpath(installer.plugin_site_dir()) == site_dir,
-             f"installer.plugin_site_dir() {installer.plugin_site_dir()}, expected {site_dir}")
+    lm.check("plugin_site_dir_is_the_profile_folder", os.path.normpath(plugin_site.plugin_site_dir()) == site_dir,
+             f"plugin_site.plugin_site_dir() {plugin_site.plugin_site_dir()}, expected {site_dir}")
     lm.check("site_dir_on_sys_path_at_load", site_dir in (os.path.normpath(p) for p in sys.path if p),
              f"{site_dir} in sys.path: {sys.path[:4]}…")
     # check_on_load's message bar entry, as the user sees it at start-up
@@ -258,7 +258,7 @@ def _step_cloudmask():
     """cloudmask from its algorithm dialog, no MODEL: the bundled model, run by the onnxruntime just installed."""
     if _stopped("cloudmask"):
         return
-    from labelmigration.processing.styles import style_image
+    from labelmigration.qgis_common.styles import style_image
 
     image = QgsRasterLayer(_IN["chip"], "oncloudn chip")
     if lm.check("chip_loaded", image.isValid(), _IN["chip"]):

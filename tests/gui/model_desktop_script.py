@@ -23,7 +23,7 @@ _LM_IN = lm.inputs
 
 def _lm_step_image():
     """The scene as the user would look at it (true colour, as the plugin styles images)."""
-    from labelmigration.processing.styles import style_image
+    from labelmigration.qgis_common.styles import style_image
 
     layer = QgsRasterLayer(_LM_IN["scene_a"], "scene_a")
     ok = layer.isValid()

@@ -14,10 +14,11 @@ dialog's Install button (pip downloads from the registry; nothing is faked), che
 imports in that same session from ``<profile>/python/labelmigration-packages/python3.X``, and runs
 ``cloudmask`` from its algorithm dialog with the bundled model.
 
-Expected answers: the version is the pin in requirements-plugin.txt (read here with core.install.installer); the
+Expected answers: the version is the pin in requirements-plugin.txt (read here with
+core.install.plugin_requirements); the
 installed folder is read here with importlib.metadata; the cloud mask is compared with what the plugin's core
 (core.models.cloud_classes.predict_clouds, with the test venv's onnxruntime) computes from the same chip and model, and
-with the chip's human cloud label. Input: the first On Cloud N chip in ../shared/data/oncloudn (skipped
+with the chip's human cloud label. Input: the first On Cloud N chip in tests/data/imagery/oncloudn (skipped
 without it). Report, log and screenshots: test-output/gui/installer_* (on the matrix: $LM_MATRIX_OUTPUT/gui/).
 """
 import importlib.metadata
@@ -52,9 +53,9 @@ PACKAGE = "onnxruntime"
 
 
 def _requirements():
-    from labelmigration.core.install import installer
+    from labelmigration.core.install import plugin_requirements
 
-    return installer.read_requirements()
+    return plugin_requirements.read_requirements()
 
 
 def _pin(name):
@@ -89,8 +90,8 @@ def registry():
 
 
 @pytest.fixture(scope="module")
-def chip(shared_dir, tmp_path_factory):
-    scene, chips = session.oncloudn_chip(shared_dir, tmp_path_factory.mktemp("installer-inputs"))
+def chip(data_dir, tmp_path_factory):
+    scene, chips = session.oncloudn_chip(data_dir, tmp_path_factory.mktemp("installer-inputs"))
     return {"scene": str(scene), "cloud_label": chips["label"][0]}
 
 
@@ -204,7 +205,7 @@ def test_cloudmask_runs_with_the_installed_onnxruntime(installer_run, chip):
     layer = session.fact(installer_run, "cloudmask_layer")
     assert layer["count"] == 1 and layer["valid"] and layer["renderer"] == "paletted" and layer["band"] == 1, layer
     assert layer["classes"]["0"]["color"][3] == 0, layer["classes"]  # clear sky transparent
-    assert layer["classes"]["1"]["color"] == [0x00, 0xE5, 0xFF, 255], layer["classes"]  # processing/styles.py
+    assert layer["classes"]["1"]["color"] == [0x00, 0xE5, 0xFF, 255], layer["classes"]  # qgis_common/styles.py
     expected = str(installer_run["work"] / "expected_mask.tif")
     # the core's cloud mask of the same model (its classes decided by core.models.cloud_classes, whatever its channels)
     predict_clouds(chip["scene"], BUNDLED_MODEL, {"classes": expected})

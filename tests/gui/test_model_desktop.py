@@ -33,7 +33,7 @@ SCREENSHOTS = ("cloudmask_canvas.png", "segment_canvas.png", "evaluatesegmentati
 RESULT = "model_result.json"
 LOG = "model_qgis.log"
 
-# plugin styles (processing/styles.py): kept literal here so a change there shows up as a failure
+# plugin styles (qgis_common/styles.py): kept literal here so a change there shows up as a failure
 CLOUD_COLOUR = [0x00, 0xE5, 0xFF, 255]
 CLOUD_OPACITY = 0.5
 LABEL_OPACITY = 0.6

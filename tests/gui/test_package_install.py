@@ -7,7 +7,7 @@ unzipped copy (module __file__), then opens ``cloudmask`` and ``cropscene`` from
 (search box, double-click), fills the dialog, clicks Run and closes it. cloudmask gets no model: it runs the
 model bundled in the zip. This module checks the outputs against what the plugin's core computes here.
 
-Input: the first On Cloud N chip in ../shared/data/oncloudn (a real Sentinel-2 L2A chip with a human cloud
+Input: the first On Cloud N chip in tests/data/imagery/oncloudn (a real Sentinel-2 L2A chip with a human cloud
 label); skipped without it. onnxruntime is made visible to QGIS's Python as in test_model_desktop.py.
 Report, log and screenshots: test-output/gui/package_*.
 """
@@ -47,11 +47,11 @@ def _install_zip(zip_path: Path, profiles_root: Path, repo_root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def chip(shared_dir, tmp_path_factory):
+def chip(data_dir, tmp_path_factory):
     folder = tmp_path_factory.mktemp("package-inputs")
     from labelmigration.tests.support.rasters import from_origin, write_raster
 
-    scene, chips = session.oncloudn_chip(shared_dir, folder)
+    scene, chips = session.oncloudn_chip(data_dir, folder)
     epsg = int(chips["epsg"][0])
     x0, y0 = map(float, chips["ul_xy"][0])
     r0, rows, c0, cols = LABEL_WINDOW

@@ -206,7 +206,7 @@ def test_model_run_picks_the_best_scene_of_the_search(workflow_run, workflow_inp
 
 
 def test_model_outputs_load_styled(workflow_run):
-    """The model's outputs open in the project after the run, with the plugin's styles (processing/styles.py)."""
+    """The model's outputs open in the project after the run, with the plugin's styles (qgis_common/styles.py)."""
     layers = session.fact(workflow_run, "model_layers")
     for name, layer in layers.items():
         assert layer["count"] == 1 and layer["valid"] and layer["in_layer_tree"], f"{name}: {layer}"

@@ -94,7 +94,8 @@ def test_outputs_load_styled(run, inputs, tmp_path, loads_results_without_a_desk
     background = [c for c in label.renderer().classes() if c.value == 0]
     assert background and background[0].color.alpha() == 0
     first_class = [c for c in label.renderer().classes() if c.value == 1]
-    # core.labels.classes.PALETTE's first colour (tab20 blue), the one segment writes into class 1's colour table too
+    # core.labels.class_colours.PALETTE's first colour (tab20 blue), the one segment writes into class 1's colour
+    # table too
     assert first_class[0].color.name() == "#1f77b4"
 
     results = processing.runAndLoadResults("labelmigration:maskfootprint",
@@ -106,9 +107,10 @@ def test_outputs_load_styled(run, inputs, tmp_path, loads_results_without_a_desk
 
 
 def test_labels_without_a_colour_table_take_the_core_palette(qgis_app):
-    """processing/styles has no palette of its own: class i is core.labels.classes.palette_colour(i) as a QColor."""
-    from labelmigration.core.labels.classes import PALETTE, palette_colour
-    from labelmigration.processing.styles import class_colour
+    """qgis_common/styles has no palette of its own: class i is core.labels.class_colours.palette_colour(i) as a
+    QColor."""
+    from labelmigration.core.labels.class_colours import PALETTE, palette_colour
+    from labelmigration.qgis_common.styles import class_colour
 
     for index in range(1, len(PALETTE) + 3):
         assert class_colour(index).getRgb() == (*palette_colour(index), 255)

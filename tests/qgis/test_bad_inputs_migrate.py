@@ -1,4 +1,4 @@
-"""Bad-input table for migratelabels (processing/migrate_labels.py, core/migrate.py, core/search/local.py).
+"""Bad-input table for migratelabels (processing/migrate_labels.py, core/migration/, core/search/local.py).
 
 Expected answers: the issue's report (issue 13) of what a hostile or clumsy user got before, and the
 shape of the answer it asks for:

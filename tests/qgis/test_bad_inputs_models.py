@@ -11,7 +11,7 @@ Where the expected answers come from:
   of cloudmask failed. Each must now fail with a message naming the file or parameter and the
   problem, leaving nothing behind.
 * the parameter definitions (THRESHOLD 0..1, TILE_SIZE at most 8192, OVERLAP at most 4096) and the
-  ONNX conventions of core/models/inference.py (one float tensor (batch, bands, rows, cols) in, (batch,
+  ONNX conventions of core/models/onnx_model.py (one float tensor (batch, bands, rows, cols) in, (batch,
   classes, rows, cols) out, at most 255 classes) for the other hostile models and values.
 """
 import dataclasses

@@ -88,12 +88,12 @@ def reflectance_scene(tmp_path):
                         nodata=0, descriptions=("B02", "B03", "B04", "B08")), bright
 
 
-def test_builtin_ukis_model(run, shared_dir, tmp_path):
+def test_builtin_ukis_model(run, data_dir, tmp_path):
     pytest.importorskip("ukis_csmask", reason="pip install ukis-csmask==1.0.0 (requirements-dev.txt)")
     from labelmigration.core.models.csmask import ukis_model
-    from labelmigration.core.models.inference import predict_raster
+    from labelmigration.core.models.predict import predict_raster
 
-    chips = np.load(shared_dir / "data/oncloudn/oncloudn_5chips.npz")  # real S2 L2A chips with cloud labels
+    chips = np.load(data_dir / "imagery/oncloudn/oncloudn_2chips.npz")  # real S2 L2A chips with cloud labels
     image, label = chips["image"][0][:, :300, :300], chips["label"][0][:300, :300]
     scene = write_raster(tmp_path / "chip.tif", image, f"EPSG:{int(chips['epsg'][0])}",
                          from_origin(*map(float, chips["ul_xy"][0]), 10, 10), descriptions=("B02", "B03", "B04", "B08"))
@@ -155,7 +155,7 @@ def test_builtin_ukis_model_without_the_package(run, reflectance_scene, tmp_path
         run("cloudmask", {"INPUT": str(scene), "BUILTIN_MODEL": 1, "OUTPUT": str(tmp_path / "mask.tif")})
 
 
-def test_bundled_model_is_the_default(run, shared_dir, tmp_path):
+def test_bundled_model_is_the_default(run, data_dir, tmp_path):
     """No MODEL and no BUILTIN_MODEL: the model shipped in models/ masks a real On Cloud N chip."""
     import json
     import os
@@ -169,7 +169,7 @@ def test_bundled_model_is_the_default(run, shared_dir, tmp_path):
     assert os.path.isfile(BUNDLED_MODEL[:-len(".onnx")] + ".md")  # its model card
     meta = onnxruntime.InferenceSession(BUNDLED_MODEL, providers=["CPUExecutionProvider"]).get_modelmeta()
     assert json.loads(meta.custom_metadata_map["bands"]) == ["blue", "green", "red", "nir"]
-    chips = np.load(shared_dir / "data/oncloudn/oncloudn_5chips.npz")
+    chips = np.load(data_dir / "imagery/oncloudn/oncloudn_2chips.npz")
     image, label = chips["image"][0], chips["label"][0]
     scene = write_raster(tmp_path / "chip.tif", image, f"EPSG:{int(chips['epsg'][0])}",
                          from_origin(*map(float, chips["ul_xy"][0]), 10, 10), descriptions=("B02", "B03", "B04", "B08"))
@@ -245,8 +245,8 @@ def _run_loaded(provider, parameters, tmp_path, name):
 
 def test_shadow_marks_the_shadow_class(provider, three_class_scene, tmp_path):
     """Expected: the model's rule (bright cloud, very dark shadow) on the three column bands; the legend colours of
-    processing/styles.py."""
-    from labelmigration.processing.styles import CLOUD_COLOUR, SHADOW_COLOUR
+    qgis_common/styles.py."""
+    from labelmigration.qgis_common.styles import CLOUD_COLOUR, SHADOW_COLOUR
 
     scene, model = three_class_scene
     result, log, style = _run_loaded(provider, {"INPUT": str(scene), "MODEL": str(model), "SHADOW": True,
@@ -305,16 +305,14 @@ def test_a_three_class_bundled_model_is_the_default(provider, three_class_scene,
         assert (values[:, 30:] == 0).all()
 
 
-def test_bundled_model_on_a_landsat_patch_with_bands_named_as_stac_names_them(run, shared_dir, tmp_path):
+def test_bundled_model_on_a_landsat_patch_with_bands_named_as_stac_names_them(run, data_dir, tmp_path):
     """A real L8 Biome patch (Landsat 8, 30 m) as a user brings Landsat: uint16 DN (reflectance x 10000) with the
     band names of the STAC catalogues' landsat-c2-l2 assets (blue, green, red, nir08) and a stray coastal band first.
 
     The shipped model was trained on all 36 Biome patches (models/cloud_s2_4band.md gives the cross-validated
     figures), so this is a check that Landsat input is read by band name and masked with shadow, not a score:
-    the expected answer is Biome's human label of this patch (l8biome/README.txt)."""
-    path = shared_dir / "data/l8biome/l8biome_lkpeng.npz"
-    if not path.exists():
-        pytest.skip("../shared/data/l8biome is not here")
+    the expected answer is Biome's human label of this patch (tests/data/README.md)."""
+    path = data_dir / "imagery/l8biome/l8biome_2patches.npz"
     import onnxruntime
 
     from labelmigration.processing.cloud_mask import BUNDLED_MODEL

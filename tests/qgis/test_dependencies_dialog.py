@@ -132,10 +132,11 @@ def test_cancel_stops_pip(qgis_app, setup, tmp_path):
 
 
 def test_check_on_load_offers_the_dialog_only_when_a_required_package_is_missing(qgis_app, qgis_iface, monkeypatch):
-    from labelmigration.core.install import installer
+    from labelmigration.core.install import package_status, plugin_requirements
     from labelmigration.ui import dependencies_dialog
 
-    missing = installer.Status(installer.parse_requirements("onnxruntime==1.31.1  # required")[0], installer.MISSING)
+    missing = package_status.Status(plugin_requirements.parse_requirements("onnxruntime==1.31.1  # required")[0],
+                                    package_status.MISSING)
     pushed = []
     monkeypatch.setattr(qgis_iface.messageBar(), "pushWidget", lambda item, *args: pushed.append(item), raising=False)
     monkeypatch.setattr(dependencies_dialog, "missing_required", lambda: [])

@@ -9,7 +9,7 @@ from labelmigration.tests.support.fault_server import Fault, fault_server
 from labelmigration.tests.support.qgis_auth import auth_config
 
 pytestmark = pytest.mark.qgis
-ZIP, TIFF = b"PK\x03\x04", b"II*\x00"  # downloads must start like their kind (core.net.download.SIGNATURES)
+ZIP, TIFF = b"PK\x03\x04", b"II*\x00"  # downloads must start like their kind (core.net.content_checks.SIGNATURES)
 
 
 def scene_layer(rows):

@@ -1,7 +1,7 @@
 """INPUT_SCALING through processing.run: the issue's acceptance test and the implausible-input warning.
 
 Expected answers: the On Cloud N chips hold DN with reflectance = DN / 10000 and no offset (their
-README in ../shared/data: 2018-2020 acquisitions, before processing baseline 04.00), so the same scene
+tests/data/README.md: 2018-2020 acquisitions, before processing baseline 04.00), so the same scene
 as float32 reflectance is DN x 1e-4; the bundled cloud model must give the same mask for both (and for
 reflectance whose bands declare scale 1 / offset 0 explicitly: a VRT keeps that declaration, GTiff
 drops it).
@@ -17,10 +17,10 @@ pytestmark = pytest.mark.qgis
 
 
 @pytest.fixture
-def chip(shared_dir, tmp_path):
-    chips = np.load(shared_dir / "data/oncloudn/oncloudn_5chips.npz")
-    dn = chips["image"][2]
-    crs, origin = f"EPSG:{int(chips['epsg'][2])}", from_origin(*map(float, chips["ul_xy"][2]), 10, 10)
+def chip(data_dir, tmp_path):
+    chips = np.load(data_dir / "imagery/oncloudn/oncloudn_2chips.npz")
+    dn = chips["image"][1]
+    crs, origin = f"EPSG:{int(chips['epsg'][1])}", from_origin(*map(float, chips["ul_xy"][1]), 10, 10)
     names = ("B02", "B03", "B04", "B08")
     paths = {"dn": write_raster(tmp_path / "dn.tif", dn, crs, origin, descriptions=names),
              "reflectance": write_raster(tmp_path / "reflectance.tif", (dn * 1e-4).astype(np.float32), crs,

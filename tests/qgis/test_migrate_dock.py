@@ -97,11 +97,11 @@ def test_run_from_the_dock_loads_the_layer_group(dock, wait_idle, run, inputs, t
     from qgis.core import (QgsLayerTreeGroup, QgsLayerTreeLayer, QgsMultiBandColorRenderer,
                            QgsPalettedRasterRenderer, QgsProject)
 
-    from labelmigration.core import migrate
+    from labelmigration.core.migration import options as migration_options
     from labelmigration.ui import migrate_panel
 
     # without a cloud model the masks of L2A pairs come from SCL, which this test checks pixel by pixel
-    monkeypatch.setattr(migrate, "DEFAULT_CLOUD_MODEL", str(tmp_path / "no-model.onnx"))
+    monkeypatch.setattr(migration_options, "DEFAULT_CLOUD_MODEL", str(tmp_path / "no-model.onnx"))
     archive, made, labels = inputs
     output = tmp_path / "migrated"
     fill(dock, archive, labels, output)
@@ -155,7 +155,7 @@ def test_run_from_the_dock_loads_the_layer_group(dock, wait_idle, run, inputs, t
         assert isinstance(kinds["label"], QgsPalettedRasterRenderer) and kinds["label"].opacity() == 0.6
         assert isinstance(kinds["cloud mask"], QgsPalettedRasterRenderer)
         # a pair's mask may hold cloud shadow (SCL class 3, or a model's shadow class): its legend names all three
-        # (processing/styles.py CLOUD_MASK_CLASSES)
+        # (qgis_common/styles.py CLOUD_MASK_CLASSES)
         assert [c.label for c in kinds["cloud mask"].classes()] == ["clear", "cloud", "cloud shadow"]
 
     # a second run replaces the group rather than stacking another one
@@ -189,10 +189,11 @@ def test_many_pairs_are_capped(inputs, tmp_path, qgis_app):
 
     from qgis.core import QgsProject
 
-    from labelmigration.processing.migrate_labels import load_results_group
+    from labelmigration.qgis_common.results_group import load_results_group
 
     archive, _, labels = inputs
-    from labelmigration.core.migrate import MigrationOptions, migrate_labels
+    from labelmigration.core.migration.options import MigrationOptions
+    from labelmigration.core.migration.run import migrate_labels
     migrate_labels(str(labels), MigrationOptions(backend="local", url=str(archive), days_before=3, days_after=3,
                                                  cloud_masks=True, write_report=False), str(tmp_path))
     project = QgsProject()

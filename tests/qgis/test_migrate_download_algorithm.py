@@ -89,7 +89,7 @@ def read_matches(path):
 # -- the test -----------------------------------------------------------------------------------------
 
 def test_odata_download_goes_to_download_url_with_a_token_from_token_url(run, served, labels, outside, tmp_path):
-    from labelmigration.core.migrate import verify_pair
+    from labelmigration.core.migration.pair import verify_pair
 
     with replay_server() as catalogue, fault_server(user=USER, password=PASSWORD) as files:
         catalogue.add_json("/odata/v1/Products", {"value": [odata_product(served)]})

@@ -7,7 +7,7 @@ pytestmark = pytest.mark.qgis
 def test_credentials_from_the_auth_database(qgis_app):
     from qgis.core import QgsApplication, QgsAuthMethodConfig
 
-    from labelmigration.processing.network import credentials
+    from labelmigration.qgis_common.network import credentials
 
     manager = QgsApplication.authManager()
     if not manager.masterPasswordIsSet():
@@ -27,7 +27,7 @@ def test_credentials_from_the_auth_database(qgis_app):
 def test_proxy_from_qgis_settings(qgis_app):
     from qgis.core import QgsSettings
 
-    from labelmigration.processing.network import proxy_url
+    from labelmigration.qgis_common.network import proxy_url
 
     settings = QgsSettings()
     try:
@@ -47,7 +47,7 @@ def test_proxy_from_qgis_settings(qgis_app):
 def test_auth_url_is_the_configurations_url(qgis_app):
     from qgis.core import QgsApplication, QgsAuthMethodConfig
 
-    from labelmigration.processing.network import auth_url
+    from labelmigration.qgis_common.network import auth_url
 
     manager = QgsApplication.authManager()
     if not manager.masterPasswordIsSet():
@@ -71,7 +71,7 @@ def test_network_log_shows_the_cores_retries_in_the_feedback(qgis_app):
     from qgis.core import QgsProcessingFeedback
 
     from labelmigration.core.net import http, retry
-    from labelmigration.processing.network import network_log
+    from labelmigration.qgis_common.network import network_log
 
     class Feedback(QgsProcessingFeedback):
         def __init__(self):

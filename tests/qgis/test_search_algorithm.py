@@ -121,3 +121,43 @@ def test_cropscene_takes_the_ranked_scene_of_a_search_result(run, archive, tmp_p
         run("cropscene", {"LABEL": str(other), "SCENES": scenes, "OUTPUT_IMAGE": str(tmp_path / "x.tif"),
                           "OUTPUT_LABEL": str(tmp_path / "y.tif")})
     assert not (tmp_path / "x.tif").exists() and not (tmp_path / "failed.tif").exists()
+
+
+@pytest.mark.parametrize("backend", ["local", " Local ", "3"])
+def test_backend_by_name_or_number(run, archive, backend):
+    """BACKEND takes core.search.BACKEND_NAMES beside the indexes saved models and scripts use (3 = local)."""
+    folder, made = archive
+    layer = footprint_layer([dt.date(2020, 8, 15)])
+    result = run("searchscenes", {"FOOTPRINTS": layer, "DATE_FIELD": "date", "BACKEND": backend, "URL": str(folder),
+                                  "MAX_CLOUD": 5, "OUTPUT": "memory:"})
+    from qgis.core import QgsProcessingContext, QgsProcessingUtils
+    scenes = result["OUTPUT"]
+    if isinstance(scenes, str):
+        scenes = QgsProcessingUtils.mapLayerFromString(scenes, QgsProcessingContext())
+    assert sorted((f["rank"], f["title"], f["backend"]) for f in scenes.getFeatures()) == [
+        (1, made["closer"].name, "local"), (2, made["clear"].name, "local")]
+
+
+def test_unknown_backend_name_lists_the_names(run, archive):
+    from qgis.core import QgsProcessingException
+
+    folder, _ = archive
+    for algorithm, parameters in (("searchscenes", {"FOOTPRINTS": footprint_layer([dt.date(2020, 8, 15)]),
+                                                    "DATE_FIELD": "date", "OUTPUT": "memory:"}),
+                                  ("migratelabels", {"LABELS": str(folder), "OUTPUT_FOLDER": str(folder) + "-out"})):
+        with pytest.raises(QgsProcessingException, match=r"Unknown value 'mars' for BACKEND: give one of the names "
+                                                         r"cdse-odata, stac, dhus, local or their numbers 0 to 3"):
+            run(algorithm, {**parameters, "BACKEND": "mars", "URL": str(folder)})
+
+
+def test_local_archive_by_name_is_an_input_folder_of_migratelabels(run, archive, tmp_path):
+    """migratelabels guards the local archive (URL) against its output folder whether BACKEND is 3 or 'local'."""
+    from qgis.core import QgsProcessingException
+
+    folder, _ = archive
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    for backend in (3, "local"):
+        with pytest.raises(QgsProcessingException, match="nested with the input folder URL"):
+            run("migratelabels", {"LABELS": str(labels), "BACKEND": backend, "URL": str(folder),
+                                  "OUTPUT_FOLDER": str(folder / "migrated")})

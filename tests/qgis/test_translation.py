@@ -13,8 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 TS = ROOT / "i18n" / "labelmigration_de.ts"
 QM = ROOT / "i18n" / "labelmigration_de.qm"
 # the sources the Makefile's translations target hands pylupdate5 (the core only for its backend labels)
-I18N_SOURCES = sorted([*ROOT.glob("*.py"), *ROOT.glob("processing/*.py"), *ROOT.glob("ui/*.py"),
-                       ROOT / "core" / "search" / "__init__.py"])
+I18N_SOURCES = sorted([*ROOT.glob("*.py"), *ROOT.glob("processing/*.py"), *ROOT.glob("qgis_common/*.py"),
+                       *ROOT.glob("ui/*.py"), ROOT / "core" / "search" / "__init__.py"])
 
 
 def ts_messages(path: Path, context: str) -> dict:

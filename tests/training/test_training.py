@@ -139,7 +139,8 @@ def test_export_matches_pytorch_and_carries_the_metadata(tmp_path):
 
 
 def write_toy_data(folder, rng):
-    """Tiny copies of ../shared/data's layout (README there): L8 Biome npz, On Cloud N npz, eo-learn frames."""
+    """Tiny copies of the full training data's layout (README.md, Training): L8 Biome npz, On Cloud N npz, eo-learn
+    frames."""
     (folder / "l8biome").mkdir(parents=True)
     (folder / "oncloudn").mkdir()
     (folder / "eolearn_s2").mkdir()

@@ -4,11 +4,11 @@ import json
 import numpy as np
 import pytest
 
-from labelmigration.core.labels.classes import (PALETTE, ClassConfig, color_table, decode_rgb, display_colours,
-                                                encode_rgb, load_class_config, palette_colour, palette_colours,
-                                                qgis_filter)
+from labelmigration.core.labels.class_colours import (PALETTE, color_table, decode_rgb, display_colours, encode_rgb,
+                                                      palette_colour, palette_colours)
+from labelmigration.core.labels.class_config import ClassConfig, load_class_config, qgis_filter
 from labelmigration.core.util.errors import LabelMigrationError
-from labelmigration.core.util.rasters import color_table_from
+from labelmigration.core.util.raster_write import color_table_from
 
 SKYNET_NAMES = ["Water", "Forest", "Farmland", "Residential", "Industrial", "Road"]
 SKYNET = {
@@ -190,8 +190,8 @@ def test_a_folder_is_no_config_file(tmp_path):
         load_class_config(str(tmp_path))
 
 
-# matplotlib's tab20 in the order core/labels/classes.py has always listed it: the colour tables that segment and
-# rasterizelabels wrote before the palette had one home (processing/styles.py's own gold-first palette went away)
+# matplotlib's tab20 in the order core/labels/class_colours.py has always listed it: the colour tables that segment and
+# rasterizelabels wrote before the palette had one home (qgis_common/styles.py's own gold-first palette went away)
 TAB20 = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
          (227, 119, 194), (188, 189, 34), (23, 190, 207), (127, 127, 127), (174, 199, 232), (255, 187, 120),
          (152, 223, 138), (255, 152, 150), (197, 176, 213), (196, 156, 148), (247, 182, 210), (219, 219, 141),
@@ -219,6 +219,6 @@ def test_no_second_palette_in_the_sources():
     rgb_list = re.compile(r'(\(\d{1,3}, \d{1,3}, \d{1,3}\),\s*){3,}')
     sources = [p for folder in ("core", "processing", "ui") for p in (root / folder).rglob("*.py")]
     offenders = [str(p.relative_to(root)) for p in sources
-                 if p.name != "classes.py" and (hex_list.search(p.read_text(encoding="utf-8"))
-                                                 or rgb_list.search(p.read_text(encoding="utf-8")))]
+                 if p.name != "class_colours.py" and (hex_list.search(p.read_text(encoding="utf-8"))
+                                                      or rgb_list.search(p.read_text(encoding="utf-8")))]
     assert sources and offenders == []

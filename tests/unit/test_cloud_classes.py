@@ -18,7 +18,9 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx", reason="the onnx package builds the test models")
 
 from labelmigration.core.models import cloud_classes as cc  # noqa: E402
-from labelmigration.core.models import inference  # noqa: E402
+from labelmigration.core.models.onnx_model import load_model  # noqa: E402
+from labelmigration.core.models.output_writers import only_class_mask  # noqa: E402
+from labelmigration.core.models.predict import predict_raster  # noqa: E402
 from labelmigration.core.models.cloud_classes import CloudClasses, cloud_classes, predict_clouds  # noqa: E402
 from labelmigration.core.util.errors import LabelMigrationError  # noqa: E402
 from labelmigration.tests.support.onnx_models import (cloud_shadow_model, cloud_shadow_reference,  # noqa: E402
@@ -79,14 +81,14 @@ def test_only_class_mask_with_cloud_and_shadow():
                   [0.3, 0.7, 0.35, 0.45],
                   [0.1, 0.1, 0.45, 0.45]], np.float32).reshape(3, 1, 4)
     # argmax: clear, cloud, shadow, and a tie cloud/shadow that argmax gives to the first (cloud)
-    np.testing.assert_array_equal(inference.only_class_mask(p, (1, 2), None)[0], [0, 1, 2, 1])
-    np.testing.assert_array_equal(inference.only_class_mask(p, 1, None)[0], [0, 1, 0, 1])
+    np.testing.assert_array_equal(only_class_mask(p, (1, 2), None)[0], [0, 1, 2, 1])
+    np.testing.assert_array_equal(only_class_mask(p, 1, None)[0], [0, 1, 0, 1])
     # threshold 0.4: cloud where p(cloud) >= 0.4 first, else shadow where p(shadow) >= 0.4
-    np.testing.assert_array_equal(inference.only_class_mask(p, (1, 2), 0.4)[0], [0, 1, 2, 1])
-    np.testing.assert_array_equal(inference.only_class_mask(p, (1, 2), 0.5)[0], [0, 1, 0, 0])
+    np.testing.assert_array_equal(only_class_mask(p, (1, 2), 0.4)[0], [0, 1, 2, 1])
+    np.testing.assert_array_equal(only_class_mask(p, (1, 2), 0.5)[0], [0, 1, 0, 0])
     # a group: cloud + shadow together (0.4, 0.8, 0.8, 0.9) reach 0.75 where neither alone does
-    np.testing.assert_array_equal(inference.only_class_mask(p, ((1, 2),), 0.75)[0], [0, 1, 1, 1])
-    np.testing.assert_array_equal(inference.only_class_mask(p, ((1, 2),), None)[0], [0, 1, 1, 1])
+    np.testing.assert_array_equal(only_class_mask(p, ((1, 2),), 0.75)[0], [0, 1, 1, 1])
+    np.testing.assert_array_equal(only_class_mask(p, ((1, 2),), None)[0], [0, 1, 1, 1])
 
 
 # ----- predict_clouds on the tiny 3-class model --------------------------------------------------------------------
@@ -150,7 +152,7 @@ def test_ukis_style_names_in_model_info(tmp_path, three_regions):
 
     image, dn = three_regions
     model = cloud_shadow_model(tmp_path / "three.onnx", class_names={})
-    info = inference.load_model(str(model)).info
+    info = load_model(str(model)).info
     info.class_names = dict(UKIS_CLASS_NAMES)
     result, classes = predict_clouds(str(image), str(model), {"classes": str(tmp_path / "m.tif")}, shadow=True,
                                      model_info=info)
@@ -171,8 +173,8 @@ def test_a_model_without_names_takes_class_1_and_warns_once(tmp_path, three_regi
         values = mask.read(1)
     assert (values[1:, :10] == 1).all() and (values[:, 10:] == 0).all()
     picker = cc.CloudPicker(shadow=True, warn=True)  # cloudmask's picker puts the note among the warnings
-    result = inference.predict_raster(str(image), str(model), {"classes": str(tmp_path / "m3.tif")},
-                                      only_class=picker)
+    result = predict_raster(str(image), str(model), {"classes": str(tmp_path / "m3.tif")},
+                            only_class=picker)
     assert classes.note in result.warnings
 
 
@@ -185,7 +187,7 @@ def test_a_one_channel_sigmoid_model_works_as_before(tmp_path, three_regions):
                                  "reflectance_scale": 1e-4, "class_names": {"0": "clear", "1": "cloud"}})
     expected = (conv_reference(dn * 1e-4, weights, [-6.0])[0] >= 0.5).astype(np.uint8)
     before = str(tmp_path / "before.tif")
-    inference.predict_raster(str(image), str(model), {"classes": before})  # what the plugin ran before
+    predict_raster(str(image), str(model), {"classes": before})  # what the plugin ran before
     for shadow in (False, True):
         out = str(tmp_path / f"mask{shadow}.tif")
         result, classes = predict_clouds(str(image), str(model), {"classes": out}, shadow=shadow)
@@ -201,7 +203,7 @@ def test_picked_classes_must_exist(tmp_path, three_regions):
     image, _ = three_regions
     model = cloud_shadow_model(tmp_path / "three.onnx")
     with pytest.raises(LabelMigrationError, match="no class 3"):
-        inference.predict_raster(str(image), str(model), {"classes": str(tmp_path / "x.tif")}, only_class=(1, 3))
+        predict_raster(str(image), str(model), {"classes": str(tmp_path / "x.tif")}, only_class=(1, 3))
     assert not (tmp_path / "x.tif").exists()
 
 
@@ -215,17 +217,17 @@ def _label(path, x0, y0):
 def test_scl_shadow_counts_and_is_marked_in_the_mask(tmp_path, monkeypatch):
     """An L2A label inside an SCL block of class 3 (cloud shadow; seed 4, block (10, 9): 1 + (30 + 45 + 4) mod 11):
     the footprint is 100 % not usable, all of it shadow, and the pair's mask is 2 (SCL without a model)."""
-    from labelmigration.core import migrate
+    from labelmigration.core.migration import options as migration_options, run
     from labelmigration.tests.support.safe_products import make_safe_product
 
-    monkeypatch.setattr(migrate, "DEFAULT_CLOUD_MODEL", str(tmp_path / "no-model.onnx"))
+    monkeypatch.setattr(migration_options, "DEFAULT_CLOUD_MODEL", str(tmp_path / "no-model.onnx"))
     archive = tmp_path / "archive"
     make_safe_product(archive, "L2A", size_10m=180, sensing=dt.datetime(2020, 8, 13, 10, 25, 59), cloud_cover=1.0,
                       seed=4)
     label = _label(tmp_path / "shadowed_20200815.tif", 699960.0 + 9 * 140.0, 5400000.0 - 10 * 100.0)
-    options = migrate.MigrationOptions(backend="local", url=str(archive), days_before=5, days_after=5,
-                                       product="L2A", workers=1, write_report=False, cloud_masks=True)
-    row = migrate.migrate_labels([str(label)], options, str(tmp_path / "out")).rows[0]
+    options = migration_options.MigrationOptions(backend="local", url=str(archive), days_before=5, days_after=5,
+                                                 product="L2A", workers=1, write_report=False, cloud_masks=True)
+    row = run.migrate_labels([str(label)], options, str(tmp_path / "out")).rows[0]
     assert row["status"] == "done", row
     assert (row["footprint_cloud_pct"], row["footprint_shadow_pct"]) == ("100", "100")
     with rasterio.open(tmp_path / "out" / "masks" / "shadowed_20200815.tif") as mask:
@@ -236,7 +238,8 @@ def test_cloud_model_shadow_counts_in_the_rating_and_the_mask(tmp_path):
     """L1C has no SCL: the 3-class model rates the footprint; cloud and shadow both count in footprint_cloud_pct,
     shadow alone in footprint_shadow_pct, and the pair's mask holds 1 cloud and 2 shadow. The rule's thresholds
     are put between B02 values of the pair (read from a first run) so that all three classes occur."""
-    from labelmigration.core import migrate
+    from labelmigration.core.migration.options import MigrationOptions
+    from labelmigration.core.migration.run import migrate_labels
     from labelmigration.tests.support.safe_products import make_safe_product
 
     archive = tmp_path / "archive"
@@ -245,10 +248,10 @@ def test_cloud_model_shadow_counts_in_the_rating_and_the_mask(tmp_path):
 
     def run(out, **rule):
         model = cloud_shadow_model(tmp_path / f"{out}.onnx", bands=["B02"], **rule)
-        options = migrate.MigrationOptions(backend="local", url=str(archive), days_before=5, days_after=5,
-                                           product="L1C", workers=1, write_report=False, cloud_model=str(model),
-                                           cloud_masks=True)
-        return migrate.migrate_labels([str(label)], options, str(tmp_path / out)).rows[0]
+        options = MigrationOptions(backend="local", url=str(archive), days_before=5, days_after=5,
+                                   product="L1C", workers=1, write_report=False, cloud_model=str(model),
+                                   cloud_masks=True)
+        return migrate_labels([str(label)], options, str(tmp_path / out)).rows[0]
 
     run("probe")
     with rasterio.open(tmp_path / "probe" / "images" / "modelled_20200815.tif") as probe:
@@ -274,8 +277,8 @@ def test_cloud_model_shadow_counts_in_the_rating_and_the_mask(tmp_path):
 
 
 def test_match_tables_agree_on_the_shadow_column():
-    from labelmigration.core import migrate
-    from labelmigration.core.migration import qa_report
+    from labelmigration.core.migration import match_table
+    from labelmigration.core.migration import qa_page as qa_report
 
-    assert migrate.MATCH_COLUMNS == qa_report.COLUMNS
-    assert migrate.MATCH_COLUMNS.index("footprint_shadow_pct") == migrate.MATCH_COLUMNS.index("footprint_cloud_pct") + 1
+    assert match_table.COLUMNS == qa_report.COLUMNS
+    assert match_table.COLUMNS.index("footprint_shadow_pct") == match_table.COLUMNS.index("footprint_cloud_pct") + 1

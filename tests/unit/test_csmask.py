@@ -9,7 +9,13 @@ import rasterio
 
 pytest.importorskip("onnxruntime")
 
-from labelmigration.core.models import csmask, inference  # noqa: E402
+from labelmigration.core.models import csmask  # noqa: E402
+from labelmigration.core.models.band_selection import select_bands  # noqa: E402
+from labelmigration.core.models.input_scaling import scaling_for  # noqa: E402
+from labelmigration.core.models.model_info import ModelInfo  # noqa: E402
+from labelmigration.core.models.onnx_model import Model, load_model, run_batch  # noqa: E402
+from labelmigration.core.models.predict import predict_raster  # noqa: E402
+from labelmigration.core.models.tiling import read_tile  # noqa: E402
 from labelmigration.core.util.errors import LabelMigrationError, MissingDependency  # noqa: E402
 from labelmigration.tests.support.rasters import from_origin, write_raster  # noqa: E402
 
@@ -35,7 +41,7 @@ def test_output_activation_sigmoid_from_metadata(tmp_path):
     logits = conv_model(tmp_path / "logits.onnx", weights, [0.5], sigmoid=False,
                         metadata={"reflectance_scale": 1e-4, "output_activation": "sigmoid"})
     out = str(tmp_path / "p.tif")
-    inference.predict_raster(str(image), str(logits), {"probability": out}, tile_size=16, overlap=4)
+    predict_raster(str(image), str(logits), {"probability": out}, tile_size=16, overlap=4)
     with rasterio.open(out) as dataset:
         np.testing.assert_allclose(dataset.read(), conv_reference(dn * 1e-4, weights, [0.5]), atol=1e-6)
 
@@ -50,11 +56,11 @@ def test_softmax_override_and_only_class(tmp_path):
     image = write_raster(tmp_path / "in.tif", dn, CRS, TRANSFORM)
     model = conv_model(tmp_path / "logits.onnx", weights, bias, sigmoid=False)  # no metadata in the file
     # standardization_std 1 / (255 x 1e-4): Deepness's (DN / 255 - 0) / std is DN x 1e-4 (core.models.input_scaling)
-    info = inference.ModelInfo(class_names={0: "clear", 1: "cloud", 2: "shadow"}, reflectance_scale=1e-4,
-                               standardization_std=[1 / (255 * 1e-4)], output_activation="softmax", tile_size=16,
-                               tiles_overlap=25)
+    info = ModelInfo(class_names={0: "clear", 1: "cloud", 2: "shadow"}, reflectance_scale=1e-4,
+                     standardization_std=[1 / (255 * 1e-4)], output_activation="softmax", tile_size=16,
+                     tiles_overlap=25)
     out = {"probability": str(tmp_path / "p.tif"), "classes": str(tmp_path / "c.tif")}
-    result = inference.predict_raster(str(image), str(model), out, model_info=info, only_class=1)
+    result = predict_raster(str(image), str(model), out, model_info=info, only_class=1)
     logits = conv_reference(dn * 1e-4, weights, bias, sigmoid_out=False)
     softmax = np.exp(logits) / np.exp(logits).sum(axis=0)
     expected_mask = (np.argmax(softmax, axis=0) == 1).astype(np.uint8)
@@ -66,20 +72,20 @@ def test_softmax_override_and_only_class(tmp_path):
     assert result.stats["classes"]["counts"] == {"not cloud": int(expected_mask.size - expected_mask.sum()),
                                                  "cloud": int(expected_mask.sum())}
     # with a threshold the mask is the class's probability against it, not the argmax
-    inference.predict_raster(str(image), str(model), {"classes": str(tmp_path / "t.tif")}, model_info=info,
-                             only_class=1, threshold=0.2)
+    predict_raster(str(image), str(model), {"classes": str(tmp_path / "t.tif")}, model_info=info,
+                   only_class=1, threshold=0.2)
     with rasterio.open(tmp_path / "t.tif") as classes:
         np.testing.assert_array_equal(classes.read(1), (softmax[1] >= 0.2).astype(np.uint8))
     with pytest.raises(LabelMigrationError, match="no class 3"):
-        inference.predict_raster(str(image), str(model), {"classes": str(tmp_path / "x.tif")}, model_info=info,
-                                 only_class=3)
+        predict_raster(str(image), str(model), {"classes": str(tmp_path / "x.tif")}, model_info=info,
+                       only_class=3)
     assert not (tmp_path / "x.tif").exists()
 
 
 def test_bad_output_activation_in_metadata():
     with pytest.raises(LabelMigrationError, match="output_activation"):
-        inference.ModelInfo.from_metadata({"output_activation": '"relu"'}, "m.onnx")
-    assert inference.ModelInfo.from_metadata({"output_activation": '"Softmax"'}).output_activation == "softmax"
+        ModelInfo.from_metadata({"output_activation": '"relu"'}, "m.onnx")
+    assert ModelInfo.from_metadata({"output_activation": '"Softmax"'}).output_activation == "softmax"
 
 
 # ----- ukis-csmask model cards ---------------------------------------------------------------------
@@ -107,11 +113,11 @@ def test_six_band_model_finds_sentinel2_band_names(ukis, tmp_path):
     path, info = csmask.ukis_model("6b-l2a")
     names = ["B12", "B08", "B02", "B11", "B04", "B03"]
     image = write_raster(tmp_path / "in.tif", np.ones((6, 4, 4), np.uint16), CRS, TRANSFORM, descriptions=names)
-    model = inference.Model(path, None, info, "input", 6, (256, 256))
+    model = Model(path, None, info, "input", 6, (256, 256))
     from osgeo import gdal
     dataset = gdal.Open(str(image))
     # blue green red nir swir16 swir22 = B02 B03 B04 B08 B11 B12
-    assert inference.select_bands(dataset, model) == [3, 6, 5, 2, 4, 1]
+    assert select_bands(dataset, model) == [3, 6, 5, 2, 4, 1]
 
 
 def test_missing_package_says_what_to_install(monkeypatch):
@@ -130,8 +136,8 @@ PUBLISHED_IOU = 0.746
 
 
 @pytest.fixture(scope="module")
-def chip(shared_dir, tmp_path_factory):
-    path = shared_dir / "data/oncloudn/oncloudn_5chips.npz"
+def chip(data_dir, tmp_path_factory):
+    path = data_dir / "imagery/oncloudn/oncloudn_2chips.npz"
     if not path.is_file():
         pytest.skip(f"{path} is missing")
     data = np.load(path)
@@ -148,7 +154,7 @@ def test_ukis_model_through_our_engine_agrees_with_ukis_csmask(ukis, chip, tmp_p
     tif, image, label = chip
     path, info = csmask.ukis_model("4b-l2a")
     out = {"classes": str(tmp_path / "mask.tif"), "probability": str(tmp_path / "p.tif")}
-    result = inference.predict_raster(str(tif), path, out, model_info=info, only_class=csmask.CLOUD_CLASS)
+    result = predict_raster(str(tif), path, out, model_info=info, only_class=csmask.CLOUD_CLASS)
     with rasterio.open(out["classes"]) as dataset:
         ours = dataset.read(1) == 1
     reflectance = np.moveaxis(image, 0, -1).astype(np.float32) / 10000
@@ -156,13 +162,13 @@ def test_ukis_model_through_our_engine_agrees_with_ukis_csmask(ukis, chip, tmp_p
                     providers=["CPUExecutionProvider"])
 
     # identical preprocessing: one tile of our standardised input is CSmask's standardised image
-    model = inference.load_model(path, info)
+    model = load_model(path, info)
     from osgeo import gdal
     dataset = gdal.Open(str(tif))
-    scaling = inference.scaling_for(dataset, [1, 2, 3, 4], info)
-    tile = scaling.apply(inference.read_tile(dataset, [1, 2, 3, 4], 256, 0, (256, 256)))
+    scaling = scaling_for(dataset, [1, 2, 3, 4], info)
+    tile = scaling.apply(read_tile(dataset, [1, 2, 3, 4], 256, 0, (256, 256)))
     np.testing.assert_allclose(tile, np.moveaxis(theirs.img[0:256, 256:512], -1, 0), atol=1e-5)
-    probability = inference.run_batch(model, tile[np.newaxis])[0]
+    probability = run_batch(model, tile[np.newaxis])[0]
     np.testing.assert_allclose(probability.sum(axis=0), 1.0, atol=1e-5)
 
     # the masks differ only through the tiling (their 204 px stride with mirrored borders and Tukey

@@ -23,7 +23,12 @@ pytest.importorskip("onnxruntime")
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from labelmigration.core.models import deepness, inference  # noqa: E402
+from labelmigration.core.models import deepness  # noqa: E402
+from labelmigration.core.models.model_info import ModelInfo  # noqa: E402
+from labelmigration.core.models.onnx_model import load_model  # noqa: E402
+from labelmigration.core.models.predict import predict_raster  # noqa: E402
+from labelmigration.core.models.tiling import read_tile  # noqa: E402
+from labelmigration.core.util.errors import LabelMigrationError  # noqa: E402
 from labelmigration.tests.support.rasters import from_origin, write_raster  # noqa: E402
 
 CRS = "EPSG:32633"
@@ -113,7 +118,7 @@ def _engine_input(tmp_path, image, channels, **kwargs):
     """The model input the engine makes from ``image`` (per band), read back through an identity model."""
     model = identity_model(tmp_path / "identity.onnx", channels)
     out = str(tmp_path / "engine-input.tif")
-    inference.predict_raster(image, model, {"probability": out}, tile_size=64, overlap=4, **kwargs)
+    predict_raster(image, model, {"probability": out}, tile_size=64, overlap=4, **kwargs)
     return _read(out)[0].astype(np.float64)
 
 
@@ -138,9 +143,9 @@ def test_a_static_batch_dimension_is_the_batch_size(tmp_path, fixed_batch, tiles
     image = _raster(tmp_path / "in.tif", _image(np.random.default_rng(1), 2, 20, 50))
     engine = _engine_input(tmp_path, image, 2)
     model = sigmoid_model(tmp_path / "b.onnx", [0.01, -0.02], [0.3], batch=fixed_batch)
-    assert inference.load_model(model).batch == fixed_batch
+    assert load_model(model).batch == fixed_batch
     out = str(tmp_path / "p.tif")
-    result = inference.predict_raster(image, model, {"probability": out}, tile_size=16, overlap=4, batch_size=2)
+    result = predict_raster(image, model, {"probability": out}, tile_size=16, overlap=4, batch_size=2)
     assert result.tiles == 2 * tiles_per_row
     expected = _sigmoid(0.01 * engine[0] - 0.02 * engine[1] + 0.3)
     np.testing.assert_allclose(_read(out)[0][0], expected, atol=1e-5)
@@ -161,7 +166,7 @@ def test_an_output_smaller_than_the_tile_is_centred_and_covers_the_raster(tmp_pa
     weights = rng.normal(size=(1, 2, 5, 5)).astype(np.float32) * 0.01
     model = valid_conv_model(tmp_path / "valid.onnx", weights)
     out = str(tmp_path / "p.tif")
-    result = inference.predict_raster(image, model, {"probability": out}, tile_size=16, overlap=3, batch_size=3)
+    result = predict_raster(image, model, {"probability": out}, tile_size=16, overlap=3, batch_size=3)
     padded = np.stack([np.pad(engine[b], 2, constant_values=zero[b]) for b in range(2)])
     expected = np.zeros((41, 37))
     for b in range(2):
@@ -176,8 +181,8 @@ def test_an_output_larger_than_half_the_window_overlap_is_refused(tmp_path):
     """The overlap is between the predicted windows; more than half of them is refused by name."""
     image = _raster(tmp_path / "in.tif", _image(np.random.default_rng(3), 1, 30, 30))
     model = valid_conv_model(tmp_path / "valid.onnx", np.ones((1, 1, 9, 9), np.float32))
-    with pytest.raises(inference.LabelMigrationError, match=r"predicts only the central 8 x 8 pixels"):
-        inference.predict_raster(image, model, {"classes": str(tmp_path / "c.tif")}, tile_size=16, overlap=6)
+    with pytest.raises(LabelMigrationError, match=r"predicts only the central 8 x 8 pixels"):
+        predict_raster(image, model, {"classes": str(tmp_path / "c.tif")}, tile_size=16, overlap=6)
 
 
 # ----- 3. several output heads -------------------------------------------------------------------------------
@@ -192,11 +197,11 @@ def test_two_heads_give_one_class_band_per_head_named_from_their_class_names(tmp
     engine = _engine_input(tmp_path, image, 2)
     names = [{"0": "water"}, {"0": "other", "1": "coffee", "2": "bare"}]
     model = two_head_model(tmp_path / "heads.onnx", 2, metadata={"class_names": names})
-    loaded = inference.load_model(model)
+    loaded = load_model(model)
     assert loaded.info.head_names == [{0: "water"}, {0: "other", 1: "coffee", 2: "bare"}]
     assert loaded.class_names_of(0) == {0: "background", 1: "water"}
     out = {"classes": str(tmp_path / "c.tif"), "probability": str(tmp_path / "p.tif")}
-    result = inference.predict_raster(image, model, out, tile_size=16, overlap=4, threshold=0.5)
+    result = predict_raster(image, model, out, tile_size=16, overlap=4, threshold=0.5)
     classes, dataset = _read(out["classes"])
     assert classes.shape == (2, 24, 30) and dataset.descriptions == ("water", "landuse")
     water = _sigmoid(engine.sum(axis=0) - 1.0)
@@ -226,7 +231,7 @@ def test_class_names_formats(text, expected):
     Python literal with integer keys (read with ast.literal_eval); a dict is one output's names, a list of dicts
     one per output."""
     assert deepness.parse_class_names(text) == expected
-    assert inference.ModelInfo.from_metadata({"names": text}).head_names == expected
+    assert ModelInfo.from_metadata({"names": text}).head_names == expected
 
 
 # ----- 4. channel-less (N x H x W) sigmoid outputs ---------------------------------------------------------------
@@ -239,7 +244,7 @@ def test_channel_less_sigmoid_output_in_batches_of_several_tiles(tmp_path):
     model = sigmoid_model(tmp_path / "nhw.onnx", [0.02, -0.01], [0.1], channel_less=True,
                           metadata={"class_names": {"0": "tree"}})
     out = {"classes": str(tmp_path / "c.tif"), "probability": str(tmp_path / "p.tif")}
-    result = inference.predict_raster(image, model, out, tile_size=16, overlap=4, batch_size=3)
+    result = predict_raster(image, model, out, tile_size=16, overlap=4, batch_size=3)
     probability = _sigmoid(0.02 * engine[0] - 0.01 * engine[1] + 0.1)
     np.testing.assert_allclose(_read(out["probability"])[0][0], probability, atol=1e-5)
     np.testing.assert_array_equal(_read(out["classes"])[0][0], (probability >= 0.5).astype(np.uint8))
@@ -257,7 +262,7 @@ def test_a_sigmoid_head_named_once_means_background_and_that_class(tmp_path):
     model = sigmoid_model(tmp_path / "x.onnx", [1.0], [-float(np.median(engine))],
                           metadata={"class_names": {"0": "building"}})
     out = {"classes": str(tmp_path / "c.tif"), "probability": str(tmp_path / "p.tif")}
-    result = inference.predict_raster(image, model, out, tile_size=16, overlap=4)
+    result = predict_raster(image, model, out, tile_size=16, overlap=4)
     probability = _sigmoid(engine[0] - np.median(engine))
     counts = result.stats["classes"]["counts"]
     assert counts == {"background": int((probability < 0.5).sum()), "building": int((probability >= 0.5).sum())}
@@ -280,13 +285,13 @@ def test_resolution_resamples_the_input_and_brings_the_outputs_back(tmp_path):
     high, low = engine[0][board == 1].mean(), engine[0][board == 0].mean()
     model = identity_model(tmp_path / "id.onnx", 1, metadata={"resolution": 2000})
     out = str(tmp_path / "p.tif")
-    result = inference.predict_raster(image, model, {"probability": out}, tile_size=16, overlap=4,
-                                      resolution=2000)
+    result = predict_raster(image, model, {"probability": out}, tile_size=16, overlap=4,
+                            resolution=2000)
     probability, dataset = _read(out)
     assert (dataset.width, dataset.height, dataset.transform) == (40, 40, GRID)
     assert (result.width, result.height) == (40, 40)
     np.testing.assert_allclose(probability[0][4:-4, 4:-4], (high + low) / 2, rtol=1e-3)
-    inference.predict_raster(image, model, {"probability": out}, tile_size=16, overlap=4)  # resolution=None
+    predict_raster(image, model, {"probability": out}, tile_size=16, overlap=4)  # resolution=None
     np.testing.assert_allclose(_read(out)[0][0], engine[0], atol=1e-6)
 
 
@@ -301,7 +306,7 @@ def test_resolution_keeps_nodata_and_the_class_grid(tmp_path):
     model = sigmoid_model(tmp_path / "s.onnx", [1.0 / abs(engine[0, 5, 5] - middle) * 20],
                           [-middle / abs(engine[0, 5, 5] - middle) * 20])
     out = str(tmp_path / "c.tif")
-    result = inference.predict_raster(image, model, {"classes": out}, tile_size=16, overlap=4, resolution=3000)
+    result = predict_raster(image, model, {"classes": out}, tile_size=16, overlap=4, resolution=3000)
     classes = _read(out)[0][0]
     assert (classes[0, :5] == 255).all()
     assert (classes[3:, :12] == 1).all() and (classes[3:, 18:] == 0).all()
@@ -313,7 +318,7 @@ def test_resolution_is_not_applied_without_a_metric_grid(tmp_path):
     path = str(write_raster(tmp_path / "geo.tif", np.ones((1, 10, 10), np.float32), "EPSG:4326",
                             from_origin(10, 50, 0.001, 0.001)))
     model = identity_model(tmp_path / "id.onnx", 1)
-    result = inference.predict_raster(path, model, {"probability": str(tmp_path / "p.tif")}, resolution=100)
+    result = predict_raster(path, model, {"probability": str(tmp_path / "p.tif")}, resolution=100)
     assert any("not resampled" in warning and "not projected" in warning for warning in result.warnings)
 
 
@@ -337,11 +342,11 @@ def test_small_segments_are_median_filtered_as_in_deepness(tmp_path):
     gain = 20 / abs(engine[0][mask == 1].mean() - middle)
     model = sigmoid_model(tmp_path / "s.onnx", [gain], [-gain * middle], metadata={"seg_small_segment": 3})
     out = str(tmp_path / "c.tif")
-    result = inference.predict_raster(image, model, {"classes": out}, tile_size=16, overlap=4)
+    result = predict_raster(image, model, {"classes": out}, tile_size=16, overlap=4)
     expected = ndimage.median_filter(mask, size=3, mode="nearest")
     np.testing.assert_array_equal(_read(out)[0][0], expected)
     assert result.stats["classes"]["counts"]["1"] == int(expected.sum())
-    inference.predict_raster(image, model, {"classes": out}, tile_size=16, overlap=4, small_segment=0)
+    predict_raster(image, model, {"classes": out}, tile_size=16, overlap=4, small_segment=0)
     np.testing.assert_array_equal(_read(out)[0][0], mask)
 
 
@@ -379,7 +384,7 @@ def test_tiles_past_the_raster_are_zero_padded():
     dataset = gdal.GetDriverByName("MEM").Create("", 5, 4, 1, gdal.GDT_Float32)
     values = np.arange(1, 21, dtype=np.float32).reshape(4, 5)
     dataset.GetRasterBand(1).WriteArray(values)
-    tile = inference.read_tile(dataset, [1], -2, -1, (8, 9))
+    tile = read_tile(dataset, [1], -2, -1, (8, 9))
     expected = np.zeros((8, 9), np.float32)
     expected[1:5, 2:7] = values
     np.testing.assert_array_equal(tile[0], expected)

@@ -36,7 +36,7 @@ def test_a_qgis_deprecation_through_sip_counts():
 
 def test_the_plugin_field_types_raise_no_deprecation():
     core = pytest.importorskip("qgis.core", reason="QgsField")
-    from labelmigration.processing import field_types
+    from labelmigration.qgis_common import field_types
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)

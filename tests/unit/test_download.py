@@ -14,16 +14,21 @@ import types
 
 import pytest
 
-from labelmigration.core.net import download as dl
-from labelmigration.core.net.download import (CdseToken, DownloadJob, DownloadResult, ProductOffline, download,
-                                              download_many, odata_checksums, odata_job, offline_result, scene_jobs)
+from labelmigration.core.net.cdse import CdseToken, odata_job
+from labelmigration.core.net.checksums import odata_checksums
+from labelmigration.core.net.content_checks import WrongContent
+from labelmigration.core.net.download import download
+from labelmigration.core.net.download_types import (DownloadFailed, DownloadJob, DownloadResult, ProductOffline,
+                                                    offline_result)
+from labelmigration.core.net.parallel_downloads import download_many
+from labelmigration.core.net.scene_downloads import scene_jobs
 from labelmigration.core.util.errors import Cancelled, LabelMigrationError
 from labelmigration.core.net.http import HttpError
 from labelmigration.tests.support.fault_server import Fault, corrupted, fault_server
 
 SIZE = 600_000
 FAST = {"backoff": 0.01, "timeout": 5, "chunk_size": 65536}
-ZIP, TIFF = b"PK\x03\x04", b"II*\x00"  # downloads are checked to start like their kind (core.net.download.SIGNATURES)
+ZIP, TIFF = b"PK\x03\x04", b"II*\x00"  # downloads must start like their kind (core.net.content_checks.SIGNATURES)
 
 
 def payload(size: int = SIZE, seed: int = 1, header: bytes = ZIP) -> bytes:
@@ -266,8 +271,8 @@ def test_dhus_202_accepted_is_reported_as_offline(server, product, tmp_path):
     assert folder_names(tmp_path) == []
 
 
-def test_odata_products_become_jobs_or_offline_results(shared_dir, tmp_path):
-    answer = json.loads((shared_dir / "fixtures/odata/cdse-odata-sentinel2-search.json").read_text())
+def test_odata_products_become_jobs_or_offline_results(catalogue_dir, tmp_path):
+    answer = json.loads((catalogue_dir / "odata/cdse-odata-sentinel2-search.json").read_text())
     product = answer["value"][0]
     job = odata_job(product, str(tmp_path))
     assert job.url == f"https://download.dataspace.copernicus.eu/odata/v1/Products({product['Id']})/$value"
@@ -367,7 +372,7 @@ def test_download_many_survives_faults_and_reports_failures(server, tmp_path):
     assert (tmp_path / "good.tif").read_bytes() == good and not (tmp_path / "bad.tif").exists()
     assert caught.value.results[0].ok and not caught.value.results[1].ok
     outcomes = download_many(jobs, raise_on_error=False, **FAST)
-    assert outcomes[0].skipped and isinstance(outcomes[1], dl.DownloadFailed)
+    assert outcomes[0].skipped and isinstance(outcomes[1], DownloadFailed)
 
 
 def test_cancel_stops_every_download(server, tmp_path):
@@ -396,7 +401,7 @@ def test_real_blake3_checksum(server, product, tmp_path):
 def test_html_page_with_200_is_not_saved_as_a_zip(server, product, tmp_path):
     url, _data = product
     server.script(PATH, Fault(html_error=True))
-    with pytest.raises(dl.WrongContent) as caught:
+    with pytest.raises(WrongContent) as caught:
         download(url + "?token=abc", str(tmp_path / "S2A.zip"), retries=0, **FAST)
     message = str(caught.value)
     assert f"{server.url}{PATH} sent an HTML page instead of a zip archive for 'S2A.zip'" in message
@@ -414,7 +419,7 @@ def test_html_page_with_200_is_not_saved_as_a_zip(server, product, tmp_path):
 ])
 def test_content_that_is_not_the_kind_asked_for_is_refused(server, tmp_path, name, body, content_type, came):
     url = server.add_file("/" + name, body, content_type=content_type)
-    with pytest.raises(dl.WrongContent, match=f"sent {re.escape(came)}.* instead of"):
+    with pytest.raises(WrongContent, match=f"sent {re.escape(came)}.* instead of"):
         download(url, str(tmp_path / name), retries=0, **FAST)
     assert folder_names(tmp_path) == []
 
@@ -432,7 +437,7 @@ def test_content_of_the_kind_asked_for_passes(server, tmp_path, name, body):
 def test_resumed_part_of_the_wrong_kind_is_refused(server, tmp_path):
     url = server.add_file("/a.zip", b"<html>" + bytes(5000))
     (tmp_path / "a.zip.part").write_bytes(b"<html>")
-    with pytest.raises(dl.WrongContent, match="sent an HTML page"):
+    with pytest.raises(WrongContent, match="sent an HTML page"):
         download(url, str(tmp_path / "a.zip"), **FAST)
     assert folder_names(tmp_path) == []
 
@@ -528,12 +533,13 @@ def test_malformed_scene_rows_are_named(tmp_path, fields, message):
 
 
 def test_malformed_assets_field_is_named(tmp_path):
-    with pytest.raises(LabelMigrationError, match=r"The assets field of the scene 'S2A_MSIL2A_X.SAFE' is not valid JSON"):
+    with pytest.raises(LabelMigrationError,
+                       match=r"The assets field of the scene 'S2A_MSIL2A_X.SAFE' is not valid JSON"):
         scene_jobs([row(assets="{blue: x}")], str(tmp_path), ["blue"])
 
 
 def test_scene_credentials_choose_token_or_basic_and_their_hosts(server):
-    from labelmigration.core.net.download import SceneCredentials
+    from labelmigration.core.net.scene_downloads import SceneCredentials
 
     credentials = SceneCredentials(("alice", "secret"), token_url=server.url + "/token",
                                    allowed_urls=["https://hub.example.org/dhus", None], warn=lambda _text: None)

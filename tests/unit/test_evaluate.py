@@ -7,7 +7,8 @@ import pytest
 
 from labelmigration.core.models import evaluate as evaluate_module
 from labelmigration.core.util.errors import Cancelled, LabelMigrationError
-from labelmigration.core.models.evaluate import evaluate, metrics_from_confusion, metrics_rows, write_confusion_csv
+from labelmigration.core.models.confusion import metrics_from_confusion, metrics_rows, write_confusion_csv
+from labelmigration.core.models.evaluate import evaluate
 from labelmigration.tests.support.rasters import from_origin, write_raster
 
 CRS = "EPSG:32632"

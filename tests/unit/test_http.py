@@ -4,7 +4,8 @@ import time
 
 import pytest
 
-from labelmigration.core.net.http import HttpError, basic_auth, get_json, open_once, open_url, post_form, retry_delay
+from labelmigration.core.net.http import HttpError, basic_auth, get_json, open_once, open_url, post_form
+from labelmigration.core.net.retry import retry_delay
 from labelmigration.tests.support.fault_server import Fault, fault_server
 from labelmigration.tests.support.loopback import closed_port_url
 
@@ -124,7 +125,8 @@ def test_post_form_keeps_the_password_out_of_messages(server):
 def test_use_proxy_sends_requests_through_the_proxy():
     """The fault server answers an absolute-URI request like a forward proxy would, so a file comes
     back from a host that does not exist only when the request went through the proxy."""
-    from labelmigration.core.net.http import HttpError, current_proxy, get_json, use_proxy
+    from labelmigration.core.net.connections import current_proxy, use_proxy
+    from labelmigration.core.net.http import HttpError, get_json
     from labelmigration.tests.support.fault_server import fault_server
 
     with fault_server() as server:
@@ -140,7 +142,7 @@ def test_use_proxy_sends_requests_through_the_proxy():
 
 # -- credentials only where they belong (issue 13: downloadscenes sent them to any host a layer named) --
 def test_credential_scope_by_host_port_and_domain():
-    from labelmigration.core.net.http import CredentialScope
+    from labelmigration.core.net.credentials import CredentialScope
 
     scope = CredentialScope(["http://127.0.0.1:8000/token", "https://hub.example.org/dhus"],
                             ["dataspace.copernicus.eu"])
@@ -156,7 +158,7 @@ def test_credential_scope_by_host_port_and_domain():
 
 
 def test_scoped_credentials_go_to_their_host_only_and_warn_once(server):
-    from labelmigration.core.net.http import CredentialScope, ScopedCredentials
+    from labelmigration.core.net.credentials import CredentialScope, ScopedCredentials
 
     warnings = []
     with fault_server() as foreign:
@@ -175,7 +177,7 @@ def test_scoped_credentials_go_to_their_host_only_and_warn_once(server):
 
 def test_redirect_to_a_foreign_host_carries_no_credentials(server):
     """urllib copies Authorization to the redirect's host; the scope decides again there."""
-    from labelmigration.core.net.http import CredentialScope, ScopedCredentials
+    from labelmigration.core.net.credentials import CredentialScope, ScopedCredentials
 
     with fault_server() as foreign:
         target = foreign.add_file("/stolen.json", b"{}", content_type="application/json")
@@ -190,7 +192,7 @@ def test_redirect_to_a_foreign_host_carries_no_credentials(server):
 
 
 def test_redirect_to_an_allowed_host_keeps_the_credentials(server):
-    from labelmigration.core.net.http import CredentialScope, ScopedCredentials
+    from labelmigration.core.net.credentials import CredentialScope, ScopedCredentials
 
     with fault_server() as zipper:
         target = zipper.add_file("/product.json", b"{}", content_type="application/json")

@@ -1,6 +1,8 @@
 """The ONNX inference engine against tiny models whose outputs are computed by hand in numpy."""
+import json
 import os
 import tracemalloc
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -12,7 +14,11 @@ from rasterio.windows import Window
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
-from labelmigration.core.models import inference  # noqa: E402
+from labelmigration.core.models.band_selection import select_bands  # noqa: E402
+from labelmigration.core.models.model_info import ModelInfo  # noqa: E402
+from labelmigration.core.models.onnx_model import load_model  # noqa: E402
+from labelmigration.core.models.predict import predict_raster  # noqa: E402
+from labelmigration.core.models.tiling import axis_weight, resolve_tiling, tile_starts  # noqa: E402
 from labelmigration.core.util.errors import Cancelled, LabelMigrationError  # noqa: E402
 from labelmigration.tests.support.onnx_models import (conv_model, conv_reference, sigmoid,  # noqa: E402
                                                       softmax_model)
@@ -44,7 +50,7 @@ def test_model_metadata_is_read(tmp_path):
         "tile_size": 64, "tiles_overlap": 20, "standardization_mean": [0.1, 0.2, 0.3],
         "standardization_std": [1, 2, 3], "seg_thresh": 0.4, "bands": ["B04", "B03", "B02"],
         "reflectance_scale": 0.0001, "standardization_domain": "deepness"}, raw_metadata=True)
-    model = inference.load_model(str(path))
+    model = load_model(str(path))
     info = model.info
     assert not info.legacy_standardization and not model.warnings
     assert info.class_names == {0: "clear", 1: "cloud"}
@@ -52,7 +58,7 @@ def test_model_metadata_is_read(tmp_path):
     assert info.bands == ["B04", "B03", "B02"] and info.reflectance_scale == 0.0001
     assert info.standardization_std == [1.0, 2.0, 3.0]
     assert model.channels == 3 and model.fixed_size is None
-    assert inference.resolve_tiling(model, None, None) == ((64, 64), 13)
+    assert resolve_tiling(model, None, None) == ((64, 64), 13)
 
 
 def test_a_model_exported_before_the_deepness_domain_is_read_as_it_was_meant(tmp_path):
@@ -63,16 +69,33 @@ def test_a_model_exported_before_the_deepness_domain_is_read_as_it_was_meant(tmp
     path = conv_model(tmp_path / "old.onnx", identity, [0.0, 0.0], sigmoid=False, raw_metadata=True, metadata={
         "model_type": "Segmentor", "standardization_mean": mean, "standardization_std": std,
         "reflectance_scale": scale, "reflectance_offset": offset})
-    model = inference.load_model(str(path))
+    model = load_model(str(path))
     assert model.info.legacy_standardization and "standardization_domain" in " ".join(model.warnings)
     dn = _dn(np.random.default_rng(3), 2, 16, 20)
     image = _raster(tmp_path / "in.tif", dn)
     out = {"probability": str(tmp_path / "p.tif")}
-    inference.predict_raster(image, str(path), out, tile_size=8, input_scaling="dn")
+    predict_raster(image, str(path), out, tile_size=8, input_scaling="dn")
     got = gdal.Open(out["probability"]).ReadAsArray()
     expected = (dn * np.float32(scale) + np.float32(offset) - np.array(mean, np.float32)[:, None, None]) / \
         np.array(std, np.float32)[:, None, None]
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_model_info_writes_the_metadata_it_reads():
+    """ModelInfo.to_metadata is what training/export.py writes; reading it back gives the same ModelInfo, and a model
+    of the former export (standardization in reflectance) is written in the Deepness domain with the same meaning."""
+    info = ModelInfo(class_names={0: "clear", 1: "cloud"}, resolution=1000.0, tile_size=64, tiles_overlap=20.0,
+                     standardization_mean=[0.5], standardization_std=[2.0], standardization_domain="deepness",
+                     seg_thresh=0.4, bands=["red"], reflectance_scale=1e-4, input_range=[[-1.0, 3.0]])
+    props = info.to_metadata()
+    assert json.loads(props["class_names"]) == {"0": "clear", "1": "cloud"} and "output_activation" not in props
+    assert ModelInfo.from_metadata(props) == replace(info, head_names=[info.class_names])
+    legacy = ModelInfo.from_metadata({"standardization_mean": "[0.1]", "standardization_std": "[0.05]",
+                                      "reflectance_scale": "0.0001"})
+    again = ModelInfo.from_metadata(legacy.to_metadata())
+    assert legacy.legacy_standardization and not again.legacy_standardization
+    assert (again.standardization_mean, again.standardization_std) == (legacy.standardization_mean,
+                                                                       legacy.standardization_std)
 
 
 def test_one_by_one_model_exact_per_pixel(tmp_path):
@@ -81,7 +104,7 @@ def test_one_by_one_model_exact_per_pixel(tmp_path):
     image = _raster(tmp_path / "in.tif", dn)
     model = conv_model(tmp_path / "m.onnx", W1, B1, metadata={"reflectance_scale": 0.0001, "seg_thresh": 0.6})
     out = {"probability": str(tmp_path / "p.tif"), "classes": str(tmp_path / "c.tif")}
-    result = inference.predict_raster(image, str(model), out, tile_size=16, overlap=4)
+    result = predict_raster(image, str(model), out, tile_size=16, overlap=4)
     expected = conv_reference(dn * 0.0001, W1, B1)
     probability, dataset = _read(out["probability"])
     assert dataset.crs.to_epsg() == 32633 and dataset.transform == TRANSFORM
@@ -100,10 +123,10 @@ def test_bands_by_description_with_aliases(tmp_path):
     model = conv_model(tmp_path / "m.onnx", W1, B1, metadata={"bands": ["red", "Green", "blue"],
                                                               "reflectance_scale": 0.0001})
     dataset = gdal.Open(image)
-    assert inference.select_bands(dataset, inference.load_model(str(model))) == [2, 3, 4]
+    assert select_bands(dataset, load_model(str(model))) == [2, 3, 4]
     dataset = None
     out = {"probability": str(tmp_path / "p.tif")}
-    inference.predict_raster(image, str(model), out, tile_size=8)
+    predict_raster(image, str(model), out, tile_size=8)
     np.testing.assert_allclose(_read(out["probability"])[0], conv_reference(dn[[1, 2, 3]] * 0.0001, W1, B1),
                                atol=1e-6)
 
@@ -111,28 +134,28 @@ def test_bands_by_description_with_aliases(tmp_path):
 def test_bands_by_explicit_numbers_names_and_default(tmp_path):
     image = _raster(tmp_path / "in.tif", _dn(np.random.default_rng(3), 4, 8, 8),
                     descriptions=["blue", "green", "red", "nir"])
-    model = inference.load_model(str(conv_model(tmp_path / "m.onnx", W1, B1)))
+    model = load_model(str(conv_model(tmp_path / "m.onnx", W1, B1)))
     dataset = gdal.Open(image)
-    assert inference.select_bands(dataset, model, [4, "2", 1]) == [4, 2, 1]
-    assert inference.select_bands(dataset, model, ["B08", "red", "B02"]) == [4, 3, 1]
-    assert inference.select_bands(dataset, model) == [1, 2, 3]
+    assert select_bands(dataset, model, [4, "2", 1]) == [4, 2, 1]
+    assert select_bands(dataset, model, ["B08", "red", "B02"]) == [4, 3, 1]
+    assert select_bands(dataset, model) == [1, 2, 3]
     with pytest.raises(LabelMigrationError, match="takes 3 bands but 2 were chosen"):
-        inference.select_bands(dataset, model, [1, 2])
+        select_bands(dataset, model, [1, 2])
     with pytest.raises(LabelMigrationError, match="has no band 7"):
-        inference.select_bands(dataset, model, [7, 1, 2])
+        select_bands(dataset, model, [7, 1, 2])
 
 
 def test_landsat_nir08_is_nir_only_where_no_band_is_nir(tmp_path):
     """Expected from the STAC catalogues' asset names: landsat-c2-l2 (Earth Search, Planetary Computer) calls
     Landsat's NIR band nir08; Earth Search's sentinel-2-l2a calls B08 nir and B8A nir08."""
     bands = {"bands": ["blue", "red", "nir"]}
-    model = inference.load_model(str(conv_model(tmp_path / "m.onnx", W1, B1, metadata=bands)))
+    model = load_model(str(conv_model(tmp_path / "m.onnx", W1, B1, metadata=bands)))
     landsat = _raster(tmp_path / "landsat.tif", _dn(np.random.default_rng(5), 4, 8, 8),
                       descriptions=["blue", "green", "red", "nir08"])
-    assert inference.select_bands(gdal.Open(landsat), model) == [1, 3, 4]
+    assert select_bands(gdal.Open(landsat), model) == [1, 3, 4]
     sentinel = _raster(tmp_path / "s2.tif", _dn(np.random.default_rng(5), 5, 8, 8),
                        descriptions=["blue", "red", "nir08", "nir", "swir16"])
-    assert inference.select_bands(gdal.Open(sentinel), model) == [1, 2, 4]
+    assert select_bands(gdal.Open(sentinel), model) == [1, 2, 4]
 
 
 def test_unnamed_bands_are_read_in_order_and_the_decision_is_reported(tmp_path):
@@ -141,14 +164,14 @@ def test_unnamed_bands_are_read_in_order_and_the_decision_is_reported(tmp_path):
     model = conv_model(tmp_path / "m.onnx", W1, B1, metadata={"bands": ["blue", "green", "red"],
                                                               "reflectance_scale": 0.0001})
     notes = []
-    assert inference.select_bands(gdal.Open(image), inference.load_model(str(model)), notes=notes) == [1, 2, 3]
+    assert select_bands(gdal.Open(image), load_model(str(model)), notes=notes) == [1, 2, 3]
     assert "carry no names" in notes[0] and "blue, green, red" in notes[0]
-    result = inference.predict_raster(image, str(model), {"probability": str(tmp_path / "p.tif")}, tile_size=8)
+    result = predict_raster(image, str(model), {"probability": str(tmp_path / "p.tif")}, tile_size=8)
     assert any("carry no names" in warning for warning in result.warnings)
     np.testing.assert_allclose(_read(str(tmp_path / "p.tif"))[0], conv_reference(dn[:3] * 0.0001, W1, B1), atol=1e-6)
     partly = _raster(tmp_path / "partly.tif", dn, descriptions=["blue", "", "", ""])
     with pytest.raises(LabelMigrationError, match="green"):  # some names: matched by name, no guessing
-        inference.select_bands(gdal.Open(partly), inference.load_model(str(model)))
+        select_bands(gdal.Open(partly), load_model(str(model)))
 
 
 def test_missing_band_is_named_with_the_rasters_bands(tmp_path):
@@ -156,7 +179,7 @@ def test_missing_band_is_named_with_the_rasters_bands(tmp_path):
                     descriptions=["blue", "green", "red"])
     model = conv_model(tmp_path / "m.onnx", W1, B1, metadata={"bands": ["red", "B11", "blue"]})
     with pytest.raises(LabelMigrationError) as error:
-        inference.predict_raster(image, str(model), {"probability": str(tmp_path / "p.tif")})
+        predict_raster(image, str(model), {"probability": str(tmp_path / "p.tif")})
     assert "B11" in str(error.value) and "'blue'" in str(error.value) and "in.tif" in str(error.value)
     assert not os.path.exists(tmp_path / "p.tif")
 
@@ -165,7 +188,7 @@ def test_too_few_bands_for_the_default(tmp_path):
     image = _raster(tmp_path / "in.tif", _dn(np.random.default_rng(4), 2, 8, 8))
     model = conv_model(tmp_path / "m.onnx", W1, B1)
     with pytest.raises(LabelMigrationError, match="takes 3 bands but .* has only 2"):
-        inference.predict_raster(image, str(model), {"probability": str(tmp_path / "p.tif")})
+        predict_raster(image, str(model), {"probability": str(tmp_path / "p.tif")})
 
 
 def test_band_offset_scale_then_standardization(tmp_path):
@@ -179,7 +202,7 @@ def test_band_offset_scale_then_standardization(tmp_path):
     model = conv_model(tmp_path / "m.onnx", W1, B1, metadata={
         "reflectance_scale": 123.0, "standardization_mean": mean, "standardization_std": std})
     out = {"probability": str(tmp_path / "p.tif")}
-    inference.predict_raster(image, str(model), out, tile_size=8, overlap=0.25)
+    predict_raster(image, str(model), out, tile_size=8, overlap=0.25)
     reflectance = dn * np.array([1e-4, 1e-4, 2e-4])[:, None, None] + np.array([-0.1, -0.1, 0])[:, None, None]
     standard = (reflectance - np.array(mean)[:, None, None]) / np.array(std)[:, None, None]
     np.testing.assert_allclose(_read(out["probability"])[0], conv_reference(standard, W1, B1), atol=1e-5)
@@ -191,13 +214,13 @@ def test_model_scaling_when_the_raster_declares_none(tmp_path):
     model = conv_model(tmp_path / "m.onnx", W1, B1, sigmoid=False,
                        metadata={"reflectance_scale": 0.0001, "reflectance_offset": -0.1})
     out = {"probability": str(tmp_path / "p.tif")}
-    inference.predict_raster(image, str(model), out)
+    predict_raster(image, str(model), out)
     np.testing.assert_allclose(_read(out["probability"])[0],
                                conv_reference(dn * 1e-4 - 0.1, W1, B1, sigmoid_out=False), atol=1e-5)
 
 
 @pytest.mark.parametrize("tile, overlap, fixed", [(16, 4, False), (16, 2, False), (12, 0.5, False),
-                                                 (16, 3, True)])
+                                                  (16, 3, True)])
 def test_tiles_blend_without_seams(tmp_path, tile, overlap, fixed):
     """Small overlapping tiles give the whole-raster prediction everywhere: tile borders, raster edges."""
     rng = np.random.default_rng(7)
@@ -207,7 +230,7 @@ def test_tiles_blend_without_seams(tmp_path, tile, overlap, fixed):
     image = _raster(tmp_path / "in.tif", image_values)
     model = conv_model(tmp_path / "m.onnx", weights, bias, size=tile if fixed else None)
     out = {"probability": str(tmp_path / "p.tif")}
-    result = inference.predict_raster(image, str(model), out, tile_size=tile, overlap=overlap, batch_size=3)
+    result = predict_raster(image, str(model), out, tile_size=tile, overlap=overlap, batch_size=3)
     assert result.tiles > 20
     np.testing.assert_allclose(_read(out["probability"])[0], conv_reference(image_values, weights, bias),
                                atol=1e-5, rtol=0)
@@ -218,7 +241,7 @@ def test_raster_smaller_than_a_tile_is_padded(tmp_path):
     image = _raster(tmp_path / "in.tif", dn)
     model = conv_model(tmp_path / "m.onnx", W1, B1, size=16, metadata={"reflectance_scale": 1e-4})
     out = {"probability": str(tmp_path / "p.tif")}
-    result = inference.predict_raster(image, str(model), out)
+    result = predict_raster(image, str(model), out)
     assert result.tiles == 1 and result.tile_size == (16, 16)
     np.testing.assert_allclose(_read(out["probability"])[0], conv_reference(dn * 1e-4, W1, B1), atol=1e-6)
 
@@ -226,8 +249,8 @@ def test_raster_smaller_than_a_tile_is_padded(tmp_path):
 def test_blending_weights_are_positive_inside_the_raster():
     for length, tile, overlap in [(83, 16, 2), (100, 10, 3), (16, 16, 2), (17, 16, 2), (5, 16, 2)]:
         total = np.zeros(length)
-        for start in inference.tile_starts(length, tile, tile - overlap):
-            weight = inference.axis_weight(start, tile, length)
+        for start in tile_starts(length, tile, tile - overlap):
+            weight = axis_weight(start, tile, length)
             end = min(length, start + tile)
             total[start:end] += weight[: end - start]
         assert (total > 0).all(), (length, tile, overlap)
@@ -241,7 +264,7 @@ def test_nodata_stays_nodata(tmp_path):
     image = _raster(tmp_path / "in.tif", dn, nodata=0)
     model = conv_model(tmp_path / "m.onnx", W1, B1, metadata={"reflectance_scale": 1e-4})
     out = {"probability": str(tmp_path / "p.tif"), "classes": str(tmp_path / "c.tif")}
-    result = inference.predict_raster(image, str(model), out, tile_size=8)
+    result = predict_raster(image, str(model), out, tile_size=8)
     invalid = (dn == 0).any(axis=0)
     probability, dataset = _read(out["probability"])
     assert np.isnan(dataset.nodata)
@@ -260,7 +283,7 @@ def test_multiclass_argmax_and_threshold(tmp_path):
     model = softmax_model(tmp_path / "m.onnx", weights, bias, metadata={
         "reflectance_scale": 0.001, "seg_thresh": 0.5, "class_names": {"0": "a", "1": "b", "2": "c"}})
     out = {"probability": str(tmp_path / "p.tif"), "classes": str(tmp_path / "c.tif")}
-    result = inference.predict_raster(image, str(model), out, tile_size=8)
+    result = predict_raster(image, str(model), out, tile_size=8)
     logits = np.einsum("kc,cyx->kyx", weights, dn * 0.001) + np.array(bias)[:, None, None]
     expected = np.exp(logits) / np.exp(logits).sum(axis=0)
     probability, dataset = _read(out["probability"])
@@ -275,9 +298,9 @@ def test_a_file_that_is_not_onnx_is_named(tmp_path):
     fake = tmp_path / "model.onnx"
     fake.write_text("not a model")
     with pytest.raises(LabelMigrationError, match="model.onnx' is not an ONNX model"):
-        inference.load_model(str(fake))
+        load_model(str(fake))
     with pytest.raises(LabelMigrationError, match="missing.onnx' does not exist"):
-        inference.load_model(str(tmp_path / "missing.onnx"))
+        load_model(str(tmp_path / "missing.onnx"))
 
 
 def test_cancel_leaves_no_output(tmp_path):
@@ -286,8 +309,8 @@ def test_cancel_leaves_no_output(tmp_path):
     calls = []
     out = {"probability": str(tmp_path / "p.tif"), "classes": str(tmp_path / "c.tif")}
     with pytest.raises(Cancelled):
-        inference.predict_raster(image, str(model), out, tile_size=8, batch_size=2,
-                                 progress=calls.append, is_cancelled=lambda: len(calls) >= 2)
+        predict_raster(image, str(model), out, tile_size=8, batch_size=2,
+                       progress=calls.append, is_cancelled=lambda: len(calls) >= 2)
     assert sorted(os.listdir(tmp_path)) == ["in.tif", "m.onnx"]
 
 
@@ -295,8 +318,8 @@ def test_progress_reaches_one(tmp_path):
     image = _raster(tmp_path / "in.tif", _dn(np.random.default_rng(12), 3, 40, 40))
     model = conv_model(tmp_path / "m.onnx", W1, B1)
     seen = []
-    inference.predict_raster(image, str(model), {"classes": str(tmp_path / "c.tif")}, tile_size=8,
-                             batch_size=2, progress=seen.append)
+    predict_raster(image, str(model), {"classes": str(tmp_path / "c.tif")}, tile_size=8,
+                   batch_size=2, progress=seen.append)
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 10
 
 
@@ -304,7 +327,7 @@ def test_unknown_output_role(tmp_path):
     image = _raster(tmp_path / "in.tif", _dn(np.random.default_rng(13), 3, 8, 8))
     model = conv_model(tmp_path / "m.onnx", W1, B1)
     with pytest.raises(LabelMigrationError, match="Unknown output 'mask'"):
-        inference.predict_raster(image, str(model), {"mask": str(tmp_path / "x.tif")})
+        predict_raster(image, str(model), {"mask": str(tmp_path / "x.tif")})
 
 
 def test_memory_stays_bounded_by_tile_rows(tmp_path):
@@ -321,7 +344,7 @@ def test_memory_stays_bounded_by_tile_rows(tmp_path):
     out = {"probability": str(tmp_path / "p.tif"), "classes": str(tmp_path / "c.tif")}
     tracemalloc.start()
     try:
-        result = inference.predict_raster(str(path), str(model), out, tile_size=256, overlap=16, batch_size=4)
+        result = predict_raster(str(path), str(model), out, tile_size=256, overlap=16, batch_size=4)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

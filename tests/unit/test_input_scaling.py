@@ -19,7 +19,9 @@ from osgeo import gdal
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
-from labelmigration.core.models import inference  # noqa: E402
+from labelmigration.core.models.model_info import ModelInfo  # noqa: E402
+from labelmigration.core.models.onnx_model import load_model  # noqa: E402
+from labelmigration.core.models.predict import predict_raster  # noqa: E402
 from labelmigration.core.models import input_scaling as scaling  # noqa: E402
 from labelmigration.core.util.errors import LabelMigrationError  # noqa: E402
 from labelmigration.tests.support.onnx_models import conv_model  # noqa: E402
@@ -29,8 +31,8 @@ REPO = Path(__file__).resolve().parents[2]
 BUNDLED = REPO / "models" / "cloud_s2_4band.onnx"
 CRS = "EPSG:32633"
 TRANSFORM = from_origin(500000, 4000000, 10, 10)
-S2 = inference.ModelInfo(reflectance_scale=1e-4, reflectance_offset=0.0)  # a model trained on DN / 10000
-DEEPNESS = inference.ModelInfo(standardization_mean=[0.5], standardization_std=[0.25])  # no reflectance_scale
+S2 = ModelInfo(reflectance_scale=1e-4, reflectance_offset=0.0)  # a model trained on DN / 10000
+DEEPNESS = ModelInfo(standardization_mean=[0.5], standardization_std=[0.25])  # no reflectance_scale
 
 
 def _dataset(tmp_path, array, name="in.tif", scale=None, offset=None, nodata=None, vrt=False):
@@ -163,7 +165,7 @@ def test_a_deepness_style_8bit_model_receives_x_over_255_standardised(tmp_path):
     image = np.random.default_rng(2).integers(0, 256, size=(2, 20, 24)).astype(np.uint8)
     path = write_raster(tmp_path / "rgb.tif", image, crs=CRS, transform=TRANSFORM)
     out = {"probability": str(tmp_path / "p.tif")}
-    result = inference.predict_raster(str(path), str(model), out, tile_size=8)
+    result = predict_raster(str(path), str(model), out, tile_size=8)
     got = gdal.Open(out["probability"]).ReadAsArray()
     expected = (image / np.float32(255.0) - np.array(mean, np.float32)[:, None, None]) / \
         np.array(std, np.float32)[:, None, None]
@@ -184,7 +186,7 @@ def _deepness_input(model_path: str, dn_tile: np.ndarray) -> np.ndarray:
     return np.transpose((x - mean) / std, (0, 3, 1, 2))
 
 
-def test_deepness_reads_the_bundled_model_and_feeds_what_our_engine_feeds(shared_dir, tmp_path):
+def test_deepness_reads_the_bundled_model_and_feeds_what_our_engine_feeds(data_dir, tmp_path):
     """Our bundled model read as Deepness reads it: its keys, JSON values, input shape -> tile size; for a
     real On Cloud N DN chip the tensor Deepness would feed equals our engine's."""
     import onnxruntime
@@ -200,17 +202,17 @@ def test_deepness_reads_the_bundled_model_and_feeds_what_our_engine_feeds(shared
     channels = session.get_outputs()[0].shape[1]
     assert cloud_classes({int(k): v for k, v in meta["class_names"].items()}, channels).note == ""
     assert len(meta["input_range"]) == 4 and all(low < high for low, high in meta["input_range"])
-    chips = np.load(shared_dir / "data/oncloudn/oncloudn_5chips.npz")
+    chips = np.load(data_dir / "imagery/oncloudn/oncloudn_2chips.npz")
     dn = chips["image"][0]
     theirs = _deepness_input(str(BUNDLED), np.moveaxis(dn, 0, -1))
     path = write_raster(tmp_path / "chip.tif", dn, crs=CRS, transform=TRANSFORM,
                         descriptions=("B02", "B03", "B04", "B08"))
-    info = inference.load_model(str(BUNDLED)).info
+    info = load_model(str(BUNDLED)).info
     ours = scaling.decide(gdal.Open(str(path)), [1, 2, 3, 4], info).apply(dn)
     np.testing.assert_allclose(ours, theirs[0], rtol=1e-5, atol=1e-5)
 
 
-def test_the_bundled_model_predicts_as_before_on_dn(shared_dir, tmp_path):
+def test_the_bundled_model_predicts_as_before_on_dn(data_dir, tmp_path):
     """Metadata rewritten into Deepness's domain, same network: on a real On Cloud N DN chip the engine's
     probability equals the former preprocessing's ((DN x 1e-4 - mean) / std with the training statistics
     in reflectance, the former metadata, reproduced from the training scenes) run on the same network.
@@ -230,7 +232,7 @@ def test_the_bundled_model_predicts_as_before_on_dn(shared_dir, tmp_path):
     if not np.allclose(np.array(former_mean) / k, meta["standardization_mean"], rtol=1e-6):  # a later model
         former_mean = [m * k for m in meta["standardization_mean"]]
         former_std = [v * k for v in meta["standardization_std"]]
-    chips = np.load(shared_dir / "data/oncloudn/oncloudn_5chips.npz")
+    chips = np.load(data_dir / "imagery/oncloudn/oncloudn_2chips.npz")
     dn = chips["image"][1]
     before_input = ((dn * np.float32(1e-4)).astype(np.float32) - np.array(former_mean, np.float32)[:, None, None]) \
         / np.array(former_std, np.float32)[:, None, None]

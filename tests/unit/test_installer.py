@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from labelmigration.core.install import installer
-from labelmigration.core.models.inference import CPU_PROVIDER, create_session, providers
+from labelmigration.core.install import package_status, pip_install, plugin_requirements, plugin_site
+from labelmigration.core.models.onnx_model import CPU_PROVIDER, create_session, providers
 
-REPO = Path(installer.__file__).resolve().parents[2]
+REPO = Path(plugin_requirements.__file__).resolve().parents[2]
 
 REQUIREMENTS = """\
 # a comment line
@@ -36,7 +36,7 @@ def fake_dist(folder, name, version, files=()):
 
 @pytest.fixture
 def requirements():
-    return installer.parse_requirements(REQUIREMENTS)
+    return plugin_requirements.parse_requirements(REQUIREMENTS)
 
 
 @pytest.fixture
@@ -64,21 +64,21 @@ def test_requirements_file_is_read_with_its_annotations(requirements):
 @pytest.mark.parametrize("line", ["numpy==1.26.4  # via=x", "GDAL==3.8.4  # required", "PyQt5==5.15.9  # optional"])
 def test_packages_qgis_ships_are_refused_in_the_file(line):
     with pytest.raises(ValueError, match="must not be installed"):
-        installer.parse_requirements(line)
+        plugin_requirements.parse_requirements(line)
 
 
 def test_unpinned_or_unannotated_lines_are_rejected():
     with pytest.raises(ValueError, match="not pinned"):
-        installer.parse_requirements("requests>=2  # via=x")
+        plugin_requirements.parse_requirements("requests>=2  # via=x")
     with pytest.raises(ValueError, match="neither required/optional nor via"):
-        installer.parse_requirements("requests==2.0")
+        plugin_requirements.parse_requirements("requests==2.0")
 
 
 def test_the_plugins_requirements_file_parses_and_never_names_a_shipped_package():
-    requirements = installer.read_requirements()
+    requirements = plugin_requirements.read_requirements()
     names = {r.key for r in requirements}
     assert {"onnxruntime", "pystac-client", "sentinelsat", "ukis-csmask"} <= names
-    assert not names & set(installer.SHIPPED_WITH_QGIS)
+    assert not names & set(plugin_requirements.SHIPPED_WITH_QGIS)
     for requirement in requirements:  # every dependency hangs off a line in the file
         assert set(requirement.via) <= names, requirement
 
@@ -86,7 +86,7 @@ def test_the_plugins_requirements_file_parses_and_never_names_a_shipped_package(
 def test_require_messages_name_the_pins_of_the_requirements_files():
     from labelmigration.core.install.dependencies import DEVELOPER_PACKAGES, pinned_requirement
 
-    for requirement in installer.read_requirements():
+    for requirement in plugin_requirements.read_requirements():
         if requirement.top_level:
             assert pinned_requirement(requirement.import_name) == f"{requirement.name}=={requirement.version}"
     assert pinned_requirement("pystac_client.stac_api_io") == pinned_requirement("pystac_client")
@@ -95,7 +95,7 @@ def test_require_messages_name_the_pins_of_the_requirements_files():
                 if "==" in line and not line.startswith("#")}
     for module, requirement in DEVELOPER_PACKAGES.items():
         assert pinned_requirement(module) == requirement == dev_pins[requirement.split("==")[0]]
-        assert all(r.key != installer.normalize(module) for r in installer.read_requirements())
+        assert all(r.key != plugin_requirements.normalize(module) for r in plugin_requirements.read_requirements())
 
 
 @pytest.mark.parametrize("version, spec, expected", [
@@ -104,7 +104,7 @@ def test_require_messages_name_the_pins_of_the_requirements_files():
     ("1.0rc1", ">=1.0", False), ("1.0.post1", ">1.0", True), ("1.0", "==1.0.0", True), ("3.1.0", "!=3.1", False),
     ("1.2.3+local", ">=1.2.3", True), ("0.4", "", True)])
 def test_version_specifiers(version, spec, expected):
-    assert installer.satisfies(version, spec) is expected
+    assert plugin_requirements.satisfies(version, spec) is expected
 
 
 @pytest.mark.parametrize("marker, environment, expected", [
@@ -114,11 +114,11 @@ def test_version_specifiers(version, spec, expected):
     ('sys_platform == "darwin" or sys_platform == "linux"', LINUX, True),
     ('sys_platform == "linux" and python_version >= "3.12"', LINUX, False)])
 def test_markers(marker, environment, expected):
-    assert installer.marker_applies(marker, environment) is expected
+    assert plugin_requirements.marker_applies(marker, environment) is expected
 
 
 def test_check_reads_metadata_without_importing(requirements, site):
-    statuses = {s.requirement.name: s for s in installer.check(requirements, [str(site)], LINUX)}
+    statuses = {s.requirement.name: s for s in package_status.check(requirements, [str(site)], LINUX)}
     assert "winonly" not in statuses  # its marker leaves it out on Linux
     assert (statuses["present"].state, statuses["present"].installed) == ("ok", "1.2")
     assert statuses["present"].location == str(site)
@@ -132,31 +132,31 @@ def test_first_copy_on_the_path_wins_and_alternative_distributions_count(require
     target = tmp_path / "target"
     fake_dist(target, "ancient", "2.1")
     fake_dist(target, "absent-gpu", "3.1.0")
-    statuses = {s.requirement.name: s for s in installer.check(requirements, [str(target), str(site)], LINUX)}
+    statuses = {s.requirement.name: s for s in package_status.check(requirements, [str(target), str(site)], LINUX)}
     assert (statuses["ancient"].state, statuses["ancient"].location) == ("ok", str(target))
     assert (statuses["absent"].state, statuses["absent"].distribution) == ("ok", "absent-gpu")
 
 
 def test_plan_takes_the_chosen_packages_and_their_unsatisfied_dependencies(requirements, site):
-    statuses = installer.check(requirements, [str(site)], LINUX)
-    plan = installer.plan_install(statuses, ["absent", "present"])
+    statuses = package_status.check(requirements, [str(site)], LINUX)
+    plan = pip_install.plan_install(statuses, ["absent", "present"])
     # present is OK so its (old) helper is left alone; absent brings its too-old helper
     assert [r.pin for r in plan] == ["absent==3.1.0", "helper==0.5"]
-    assert installer.plan_install(statuses, []) == []
+    assert pip_install.plan_install(statuses, []) == []
 
 
 def test_plan_refuses_shipped_packages(requirements, site):
-    statuses = installer.check(requirements, [str(site)], LINUX)
-    with pytest.raises(installer.InstallRefused, match="QGIS ships numpy"):
-        installer.plan_install(statuses, ["numpy"])
+    statuses = package_status.check(requirements, [str(site)], LINUX)
+    with pytest.raises(pip_install.InstallRefused, match="QGIS ships numpy"):
+        pip_install.plan_install(statuses, ["numpy"])
 
 
 def test_install_files_and_shipped_constraints(tmp_path, requirements, site):
     fake_dist(site, "numpy", "1.24.2")
     fake_dist(site, "GDAL", "3.6.2")
-    constraints = installer.shipped_constraints([str(site)])
+    constraints = pip_install.shipped_constraints([str(site)])
     assert constraints == ["gdal==3.6.2", "numpy==1.24.2"]
-    req, con = installer.write_install_files(str(tmp_path / "work"), requirements[:2], constraints)
+    req, con = pip_install.write_install_files(str(tmp_path / "work"), requirements[:2], constraints)
     assert open(req).read().splitlines()[1:] == ["present==1.0.0", "ancient==2.0.0"]
     assert open(con).read().splitlines()[1:] == constraints
 
@@ -189,21 +189,22 @@ def exists_in(*paths):
          expected="/Applications/QGIS.app/Contents/MacOS/bin/python3"),
 ], ids=["linux", "linux-qgis-binary", "osgeo4w", "osgeo4w-wrapper", "windows-standalone", "macos", "macos-old"])
 def test_python_executable_per_platform(case):
-    found = installer.python_executable(case["executable"], case["prefix"], (3, 9), case["platform"],
-                                        exists_in(*case["files"]))
+    found = pip_install.python_executable(case["executable"], case["prefix"], (3, 9), case["platform"],
+                                          exists_in(*case["files"]))
     assert found == case["expected"]
 
 
 def test_no_python_found_says_where_it_looked():
     with pytest.raises(FileNotFoundError, match=r"qgis-bin\.exe.*python\.exe"):
-        installer.python_executable(r"C:\QGIS\bin\qgis-bin.exe", r"C:\QGIS\apps\Python39", (3, 9), "win32",
-                                    exists_in())
+        pip_install.python_executable(r"C:\QGIS\bin\qgis-bin.exe", r"C:\QGIS\apps\Python39", (3, 9), "win32",
+                                      exists_in())
 
 
 def test_install_command_into_the_target_folder():
-    command = installer.install_command(r"C:\OSGeo4W\apps\Python39\python.exe", r"C:\Temp\req.txt",
-                                        target=r"C:\Users\me\AppData\Roaming\QGIS\QGIS3\profiles\default\python"
-                                               r"\labelmigration-packages\python3.9", constraints_path=r"C:\Temp\c.txt")
+    command = pip_install.install_command(r"C:\OSGeo4W\apps\Python39\python.exe", r"C:\Temp\req.txt",
+                                          target=r"C:\Users\me\AppData\Roaming\QGIS\QGIS3\profiles\default\python"
+                                                 r"\labelmigration-packages\python3.9",
+                                          constraints_path=r"C:\Temp\c.txt")
     assert command[:4] == [r"C:\OSGeo4W\apps\Python39\python.exe", "-m", "pip", "install"]
     assert "--no-deps" in command and "--upgrade" in command and "--user" not in command
     # a path with spaces stays one argument (never a shell string)
@@ -213,12 +214,12 @@ def test_install_command_into_the_target_folder():
 
 
 def test_install_command_with_user():
-    command = installer.install_command("/Applications/QGIS.app/Contents/MacOS/bin/python3",
-                                        "/tmp/Application Support/req.txt", user=True)
+    command = pip_install.install_command("/Applications/QGIS.app/Contents/MacOS/bin/python3",
+                                          "/tmp/Application Support/req.txt", user=True)
     assert "--user" in command and "--target" not in command
     assert command[-1] == "/tmp/Application Support/req.txt"
     with pytest.raises(ValueError):
-        installer.install_command("python3", "r.txt", target="/t", user=True)
+        pip_install.install_command("python3", "r.txt", target="/t", user=True)
 
 
 @pytest.mark.parametrize("plugin_dir, platform, environ, expected", [
@@ -229,18 +230,18 @@ def test_install_command_with_user():
     ("/work/checkout", "linux", {"LABELMIGRATION_SITE_DIR": "/opt/site"}, "/opt/site/python3.9"),
 ])
 def test_plugin_site_dir(plugin_dir, platform, environ, expected):
-    assert installer.plugin_site_dir(plugin_dir, environ, (3, 9), platform, home="/home/u") == expected
+    assert plugin_site.plugin_site_dir(plugin_dir, environ, (3, 9), platform, home="/home/u") == expected
 
 
 def test_activated_folder_makes_new_packages_importable_at_once(tmp_path, monkeypatch):
     site = tmp_path / "site"
     site.mkdir()
     monkeypatch.setattr(sys, "path", list(sys.path))
-    installer.activate_plugin_site(str(site))
-    installer.activate_plugin_site(str(site))
+    plugin_site.activate_plugin_site(str(site))
+    plugin_site.activate_plugin_site(str(site))
     assert sys.path.count(str(site)) == 1 and sys.path[0] == str(site)
     (site / "labelmigration_fresh_module.py").write_text("VALUE = 42\n")  # "installed" after activation
-    installer.refresh_imports(str(site))
+    plugin_site.refresh_imports(str(site))
     try:
         assert importlib.import_module("labelmigration_fresh_module").VALUE == 42
     finally:
@@ -251,13 +252,13 @@ def test_restart_is_needed_only_for_modules_already_imported(tmp_path):
     site = tmp_path / "site"
     fake_dist(site, "fresh-pkg", "1.0", ["fresh_pkg/__init__.py"])
     fake_dist(site, "used-pkg", "1.0", ["used_pkg/__init__.py", "used_helper.py"])
-    assert installer.top_level_modules(str(site), ["used-pkg"]) == {"used-pkg": ["used_helper", "used_pkg"]}
-    assert installer.needs_restart(str(site), ["fresh-pkg", "used-pkg"], loaded={"os", "used_helper"}) == ["used-pkg"]
+    assert plugin_site.top_level_modules(str(site), ["used-pkg"]) == {"used-pkg": ["used_helper", "used_pkg"]}
+    assert plugin_site.needs_restart(str(site), ["fresh-pkg", "used-pkg"], loaded={"os", "used_helper"}) == ["used-pkg"]
 
 
 def test_pip_failure_hints():
-    assert "ensurepip" in installer.pip_failure_hint("/usr/bin/python3: No module named pip")
-    assert installer.pip_failure_hint("all fine") == ""
+    assert "ensurepip" in pip_install.pip_failure_hint("/usr/bin/python3: No module named pip")
+    assert pip_install.pip_failure_hint("all fine") == ""
 
 
 def test_import_probe_runs_in_another_python_with_the_folder_on_its_path(tmp_path):
@@ -266,8 +267,8 @@ def test_import_probe_runs_in_another_python_with_the_folder_on_its_path(tmp_pat
     site = tmp_path / "site"
     (site / "probe_me").mkdir(parents=True)
     (site / "probe_me" / "__init__.py").write_text("__version__ = '9.9'\n")
-    result = subprocess.run(installer.import_probe_command(sys.executable, "probe_me"), capture_output=True,
-                            text=True, env=installer.probe_environment(str(site)), timeout=60)
+    result = subprocess.run(package_status.import_probe_command(sys.executable, "probe_me"), capture_output=True,
+                            text=True, env=package_status.probe_environment(str(site)), timeout=60)
     assert result.stdout.strip() == "9.9"
 
 
@@ -333,7 +334,8 @@ def test_fallback_warning_reaches_the_prediction_result(tmp_path, monkeypatch):
     pytest.importorskip("onnx")
     import numpy as np
 
-    from labelmigration.core.models import inference
+    from labelmigration.core.models import onnx_model
+    from labelmigration.core.models.predict import predict_raster
     from labelmigration.tests.support.onnx_models import conv_model
     from labelmigration.tests.support.rasters import from_origin, write_raster
 
@@ -344,11 +346,11 @@ def test_fallback_warning_reaches_the_prediction_result(tmp_path, monkeypatch):
 
     claims_cuda = types.SimpleNamespace(get_available_providers=lambda: ["CUDAExecutionProvider", CPU_PROVIDER],
                                         InferenceSession=session)
-    monkeypatch.setattr(inference, "require", lambda name, purpose: claims_cuda)
+    monkeypatch.setattr(onnx_model, "require", lambda name, purpose: claims_cuda)
     model = conv_model(tmp_path / "m.onnx", np.ones((1, 1, 1, 1), np.float32), [0.0])
     image = write_raster(tmp_path / "in.tif", np.ones((1, 8, 8), np.uint16), crs="EPSG:32633",
                          transform=from_origin(500000, 4000000, 10, 10))
-    result = inference.predict_raster(str(image), str(model), {"classes": str(tmp_path / "c.tif")}, tile_size=8)
+    result = predict_raster(str(image), str(model), {"classes": str(tmp_path / "c.tif")}, tile_size=8)
     assert result.valid_pixels == 64
     assert len(result.warnings) == 1 and "CUDA wasn't able to be loaded" in result.warnings[0]
-    assert inference.load_model(str(model)).provider == CPU_PROVIDER
+    assert onnx_model.load_model(str(model)).provider == CPU_PROVIDER

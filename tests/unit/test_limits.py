@@ -47,7 +47,7 @@ def test_gdal_reads_from_a_server_that_never_answers_end_within_the_read_timeout
 
     from osgeo import gdal
 
-    from labelmigration.core.util.rasters import gdal_network_limits
+    from labelmigration.core.util.gdal_settings import gdal_network_limits
     from labelmigration.tests.support.fault_server import Fault, fault_server
 
     with fault_server() as server:

@@ -6,8 +6,7 @@ from pathlib import Path
 
 from osgeo import ogr
 
-from labelmigration.core.migration import match_table, qa_report
-from labelmigration.core import migrate
+from labelmigration.core.migration import footprints, match_table, pair, qa_page, rows, run
 from labelmigration.core.migration.match_table import (ALREADY_DONE, COLUMNS, NUMERIC_COLUMNS, PATH_COLUMNS,
                                                        is_finished, read_matches, write_matches)
 
@@ -17,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # names, so a change is a change of the public output.
 EXPECTED_COLUMNS = ("label", "scene", "datetime", "offset_days", "scene_cloud_pct", "footprint_cloud_pct",
                     "footprint_shadow_pct", "nodata_pct", "coverage_pct", "status", "reason", "image", "label_raster")
-# footprints.gpkg's fields as core/migrate.py _FOOTPRINT_FIELDS listed them by hand before (order and types)
+# footprints.gpkg's fields as core/migrate.py _FOOTPRINT_FIELDS listed them by hand before (order and types; now
+# core/migration/footprints.py FOOTPRINT_FIELDS)
 EXPECTED_FOOTPRINT_FIELDS = (
     ("label", ogr.OFTString), ("status", ogr.OFTString), ("reason", ogr.OFTString), ("scene", ogr.OFTString),
     ("tile", ogr.OFTString), ("datetime", ogr.OFTString), ("offset_days", ogr.OFTReal),
@@ -33,10 +33,10 @@ def test_the_schema_is_the_documented_one():
 
 
 def test_migrate_and_the_report_use_this_schema_not_a_copy():
-    assert migrate.MATCH_COLUMNS is match_table.COLUMNS
-    assert qa_report.COLUMNS is match_table.COLUMNS
-    assert qa_report.STATUSES is match_table.STATUSES and migrate.ALREADY_DONE is match_table.ALREADY_DONE
-    assert migrate.read_matches is read_matches and migrate.write_matches is write_matches
+    assert rows.COLUMNS is match_table.COLUMNS and pair.COLUMNS is match_table.COLUMNS
+    assert qa_page.COLUMNS is match_table.COLUMNS
+    assert qa_page.STATUSES is match_table.STATUSES and pair.ALREADY_DONE is match_table.ALREADY_DONE
+    assert run.read_matches is read_matches and run.write_matches is write_matches
 
 
 def test_no_other_module_spells_out_the_columns():
@@ -49,7 +49,7 @@ def test_no_other_module_spells_out_the_columns():
 
 
 def test_footprints_gpkg_fields_follow_the_schema():
-    assert migrate._FOOTPRINT_FIELDS == EXPECTED_FOOTPRINT_FIELDS
+    assert footprints.FOOTPRINT_FIELDS == EXPECTED_FOOTPRINT_FIELDS
 
 
 def test_write_and_read_back(tmp_path):

@@ -16,10 +16,14 @@ import rasterio
 from osgeo import ogr
 
 from labelmigration.core.util import limits
-from labelmigration.core import migrate as migrate_module
 from labelmigration.core.util.errors import Cancelled, LabelMigrationError
-from labelmigration.core.migrate import (MATCH_COLUMNS, MigrationOptions, date_from_pattern, find_labels,
-                                         migrate_labels, read_dates_csv, verify_pair, compile_date_pattern)
+from labelmigration.core.migration import options as migration_options
+from labelmigration.core.migration.labels import date_from_pattern, find_labels, read_dates_csv
+from labelmigration.core.migration.match_table import COLUMNS as MATCH_COLUMNS
+from labelmigration.core.migration.options import MigrationOptions
+from labelmigration.core.migration.pair import verify_pair
+from labelmigration.core.migration.run import migrate_labels
+from labelmigration.core.util.dates import compile_date_pattern
 from labelmigration.tests.support.rasters import from_origin, write_png, write_raster
 from labelmigration.tests.support.safe_products import make_safe_product
 
@@ -215,7 +219,7 @@ def test_l1c_without_a_cloud_model_ranks_by_scene_cloud(tmp_path, monkeypatch):
     clear = make_safe_product(archive, "L1C", size_10m=SIZE, sensing=dt.datetime(2020, 8, 17, 10, 25, 59),
                               cloud_cover=2.0)
     label = write_label(tmp_path / "l1c_20200815.tif", (10, 5))
-    monkeypatch.setattr(migrate_module, "DEFAULT_CLOUD_MODEL", str(tmp_path / "no-model.onnx"))
+    monkeypatch.setattr(migration_options, "DEFAULT_CLOUD_MODEL", str(tmp_path / "no-model.onnx"))
     result = migrate_labels([str(label)], options(archive, product="L1C", write_report=False), str(tmp_path / "out"))
     row = result.rows[0]
     assert (row["status"], row["scene"], row["footprint_cloud_pct"]) == ("done", clear.name, "")
@@ -342,7 +346,7 @@ def test_label_straddling_two_tiles_is_mosaicked(tmp_path):
 def test_cloud_model_rates_the_footprint_and_writes_the_mask(tmp_path):
     """L1C has no SCL: the model's mask over the crop is the footprint cloud and the pair's cloud mask."""
     pytest.importorskip("onnx", reason="the onnx package builds the test model")
-    from labelmigration.core.models.inference import predict_raster
+    from labelmigration.core.models.predict import predict_raster
     from labelmigration.tests.support.onnx_models import conv_model
 
     archive = tmp_path / "archive"

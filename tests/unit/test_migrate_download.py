@@ -22,7 +22,9 @@ import pytest
 import rasterio
 
 from labelmigration.core.labels.crop import crop_scene
-from labelmigration.core.migrate import DEFAULT_BANDS, MigrationOptions, migrate_labels, verify_pair
+from labelmigration.core.migration.options import DEFAULT_BANDS, MigrationOptions
+from labelmigration.core.migration.pair import verify_pair
+from labelmigration.core.migration.run import migrate_labels
 from labelmigration.tests.support.catalogue_answers import Served, dhus_entry, odata_product
 from labelmigration.tests.support.fault_server import Fault, fault_server
 from labelmigration.tests.support.rasters import from_origin, write_raster

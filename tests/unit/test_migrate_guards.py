@@ -22,8 +22,11 @@ import pytest
 from labelmigration.core.util import limits
 from labelmigration.core.util.dates import compile_date_pattern
 from labelmigration.core.util.errors import LabelMigrationError
-from labelmigration.core.migrate import (MigrationOptions, download_name, find_labels, migrate_labels, no_pairs_message,
-                                         pair_paths, pair_stem, prepare_tasks, read_dates_csv, read_matches)
+from labelmigration.core.migration.labels import find_labels, read_dates_csv
+from labelmigration.core.migration.match_table import read_matches
+from labelmigration.core.migration.options import MigrationOptions
+from labelmigration.core.migration.pair_files import download_name, pair_paths, pair_stem
+from labelmigration.core.migration.run import migrate_labels, no_pairs_message, prepare_tasks
 from labelmigration.core.util.paths import path_inside
 from labelmigration.core.search.local import LocalArchiveBackend
 from labelmigration.tests.support.catalogue_answers import Served, odata_product
@@ -219,7 +222,7 @@ def test_ordinary_date_patterns_pass(pattern):
 
 
 def test_a_pattern_finding_an_impossible_date_leaves_the_label_without_one():
-    from labelmigration.core.migrate import date_from_pattern
+    from labelmigration.core.migration.labels import date_from_pattern
 
     pattern = compile_date_pattern(r"(?P<year>\d+)-(?P<month>\d+)-(?P<day>\d+)")
     assert date_from_pattern("x_" + "9" * 40 + "-01-01.tif", pattern) is None
@@ -269,7 +272,7 @@ def test_options_that_cannot_work_are_refused_before_anything_is_written(archive
 
 
 def test_stac_bands_may_be_asset_keys_but_not_anything(archive, tmp_path):
-    from labelmigration.core.migrate import check_bands
+    from labelmigration.core.migration.checks import check_bands
 
     assert check_bands(["visual", "B8"], "stac") == ["VISUAL", "B08"]
     with pytest.raises(LabelMigrationError, match="Unknown band"):

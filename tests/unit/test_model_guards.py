@@ -17,7 +17,11 @@ from osgeo import gdal
 pytest.importorskip("onnxruntime")
 onnx = pytest.importorskip("onnx")
 
-from labelmigration.core.models import inference  # noqa: E402
+from labelmigration.core.models.model_info import ModelInfo  # noqa: E402
+from labelmigration.core.models.onnx_model import Model, load_model, run_batch  # noqa: E402
+from labelmigration.core.models.predict import predict_raster  # noqa: E402
+from labelmigration.core.models.streaming import RowBlender  # noqa: E402
+from labelmigration.core.models.tiling import fit_batch, resolve_tiling, tile_memory  # noqa: E402
 from labelmigration.core.util import limits  # noqa: E402
 from labelmigration.core.util.errors import LabelMigrationError  # noqa: E402
 from labelmigration.tests.support.folders import read_only_folder  # noqa: E402
@@ -47,7 +51,7 @@ def test_nan_predictions_fail_with_their_share_and_leave_nothing(tmp_path):
     model = log_model(tmp_path / "log.onnx", 1, metadata={"reflectance_scale": 1e-4, "reflectance_offset": -0.5})
     out = {"classes": str(tmp_path / "out" / "c.tif"), "probability": str(tmp_path / "out" / "p.tif")}
     with pytest.raises(LabelMigrationError) as error:
-        inference.predict_raster(image, str(model), out, tile_size=16, overlap=4)
+        predict_raster(image, str(model), out, tile_size=16, overlap=4)
     message = str(error.value)
     assert "log.onnx' produced NaN" in message and "for 25 % of the valid pixels (200 of 800)" in message
     assert "in.tif" in message and "no output was written" in message
@@ -61,7 +65,7 @@ def test_nan_input_pixels_are_nodata_whatever_the_metadata_says(tmp_path):
     image = _image(tmp_path, values)
     model = scaled_model(tmp_path / "m.onnx", 2, 1.0)
     out = {"classes": str(tmp_path / "c.tif"), "probability": str(tmp_path / "p.tif")}
-    result = inference.predict_raster(image, str(model), out, tile_size=8, overlap=2)
+    result = predict_raster(image, str(model), out, tile_size=8, overlap=2)
     invalid = np.isnan(values).any(axis=0)
     assert result.valid_pixels == 12 * 15 - 13
     with rasterio.open(out["classes"]) as classes, rasterio.open(out["probability"]) as probability:
@@ -73,12 +77,12 @@ def test_an_input_without_any_valid_pixel_fails(tmp_path):
     image = _image(tmp_path, np.full((2, 10, 10), np.nan, np.float32))
     model = scaled_model(tmp_path / "m.onnx", 2, 1.0)
     with pytest.raises(LabelMigrationError, match=r"in\.tif' has no valid pixel in the bands used \(1, 2\)"):
-        inference.predict_raster(image, str(model), {"classes": str(tmp_path / "c.tif")})
+        predict_raster(image, str(model), {"classes": str(tmp_path / "c.tif")})
     assert _files(tmp_path) == ["in.tif", "m.onnx"]
 
 
 def test_nan_on_a_tile_border_of_weight_zero_does_not_poison_its_neighbour():
-    blender = inference._RowBlender(1, 4, 8)
+    blender = RowBlender(1, 4, 8)
     prediction = np.full((1, 4, 4), 0.25, np.float32)
     prediction[0, :, 3] = np.nan  # the tile's last column, where its weight is 0
     weight = np.ones((4, 4), np.float32)
@@ -96,7 +100,7 @@ def test_values_outside_zero_to_one_are_reported_as_logits(tmp_path):
     image = _image(tmp_path, np.full((1, 8, 8), 20000, np.uint16))
     model = conv_model(tmp_path / "logits.onnx", np.ones((1, 1, 1, 1), np.float32), [0.0], sigmoid=False,
                        metadata={"reflectance_scale": 1e-4})  # output 2.0 everywhere
-    result = inference.predict_raster(image, str(model), {"classes": str(tmp_path / "c.tif")})
+    result = predict_raster(image, str(model), {"classes": str(tmp_path / "c.tif")})
     assert any("outside 0..1 for 100 % of the valid pixels" in warning for warning in result.warnings)
 
 
@@ -120,31 +124,31 @@ def test_a_raster_over_the_pixel_limit_is_refused_before_any_output(tmp_path):
     model = scaled_model(tmp_path / "m.onnx", 1, 1e-4)
     with pytest.raises(LabelMigrationError, match=r"huge\.vrt' is 1,000,000 x 1,000,000 pixels \(1,000,000 "
                                                   r"megapixels\), more than the limit of 10,000 megapixels"):
-        inference.predict_raster(vrt, str(model), {"classes": str(tmp_path / "out" / "c.tif")})
+        predict_raster(vrt, str(model), {"classes": str(tmp_path / "out" / "c.tif")})
     assert not (tmp_path / "out").exists()
 
 
 def test_the_issues_100000_pixel_tile_is_counted_at_its_real_size():
     # the issue: TILE_SIZE 100,000 asked for a 74.5 GiB allocation (and tracebacked)
-    assert inference._tile_memory((100_000, 100_000), 1, 4, 1, 120, 120) >= 74.5 * 2 ** 30
+    assert tile_memory((100_000, 100_000), 1, 4, 1, 120, 120) >= 74.5 * 2 ** 30
 
 
 def test_the_batch_shrinks_to_fit_the_memory_limit_then_the_tile_is_refused():
     arguments = dict(bands=4, classes=2, width=5000, height=5000, fixed=False, model_path="m.onnx")
-    one = inference._tile_memory((1024, 1024), 1, 4, 2, 5000, 5000)
-    four = inference._tile_memory((1024, 1024), 4, 4, 2, 5000, 5000)
+    one = tile_memory((1024, 1024), 1, 4, 2, 5000, 5000)
+    four = tile_memory((1024, 1024), 4, 4, 2, 5000, 5000)
     with limits.using(limits.with_values(max_memory_mb=four / 1e6)):
-        assert inference.fit_batch((1024, 1024), 4, **arguments) == 4
+        assert fit_batch((1024, 1024), 4, **arguments) == 4
     with limits.using(limits.with_values(max_memory_mb=(one + 1) / 1e6)):
-        assert inference.fit_batch((1024, 1024), 4, **arguments) == 1
+        assert fit_batch((1024, 1024), 4, **arguments) == 1
     with limits.using(limits.with_values(max_memory_mb=(one - 1) / 1e6)):
         with pytest.raises(LabelMigrationError) as error:
-            inference.fit_batch((1024, 1024), 4, **arguments)
+            fit_batch((1024, 1024), 4, **arguments)
         largest = int(error.value.args[0].split("at most ")[1].split(" pixels")[0].replace(",", ""))
         budget = limits.current().memory_bytes()
     assert "tiles of 1,024 x 1,024 pixels" in str(error.value) and "TILE_SIZE" in str(error.value)
-    assert inference._tile_memory((largest, largest), 1, 4, 2, 5000, 5000) <= budget
-    assert inference._tile_memory((largest + 1, largest + 1), 1, 4, 2, 5000, 5000) > budget
+    assert tile_memory((largest, largest), 1, 4, 2, 5000, 5000) <= budget
+    assert tile_memory((largest + 1, largest + 1), 1, 4, 2, 5000, 5000) > budget
 
 
 def test_a_model_fixed_to_huge_tiles_is_refused_with_what_to_do(tmp_path):
@@ -152,13 +156,13 @@ def test_a_model_fixed_to_huge_tiles_is_refused_with_what_to_do(tmp_path):
     model = scaled_model(tmp_path / "big.onnx", 1, 1e-4, size=100_000)
     with pytest.raises(LabelMigrationError, match=r"tiles of 100,000 x 100,000 pixels .* MB of memory.*use a "
                                                   r"model made for smaller tiles \(the model '.*big\.onnx' takes"):
-        inference.predict_raster(image, str(model), {"classes": str(tmp_path / "c.tif")})
+        predict_raster(image, str(model), {"classes": str(tmp_path / "c.tif")})
 
 
 def test_a_raster_too_wide_for_any_tile_is_told_to_crop():
     with limits.using(limits.with_values(max_memory_mb=1)):
         with pytest.raises(LabelMigrationError, match="crop the raster first"):
-            inference.fit_batch((64, 64), 1, 4, 1, 10_000_000, 100, False, "m.onnx")
+            fit_batch((64, 64), 1, 4, 1, 10_000_000, 100, False, "m.onnx")
 
 
 @pytest.mark.parametrize("tile, overlap, message", [
@@ -167,10 +171,10 @@ def test_a_raster_too_wide_for_any_tile_is_told_to_crop():
     (3, None, r"Tiles of 3 pixels \(the tile size \(TILE_SIZE\)\) are too small; use at least 4"),
 ])
 def test_tiling_that_would_never_end_or_cannot_blend(tmp_path, tile, overlap, message):
-    model = inference.load_model(str(scaled_model(tmp_path / "m.onnx", 1, 1.0)))
+    model = load_model(str(scaled_model(tmp_path / "m.onnx", 1, 1.0)))
     with pytest.raises(LabelMigrationError, match=message):
-        inference.resolve_tiling(model, tile, overlap)
-    assert inference.resolve_tiling(model, 64, 32) == ((64, 64), 32)  # half a tile is still fine
+        resolve_tiling(model, tile, overlap)
+    assert resolve_tiling(model, 64, 32) == ((64, 64), 32)  # half a tile is still fine
 
 
 # ----- models that break the conventions ----------------------------------------------------------------------
@@ -198,27 +202,27 @@ def _empty(folder):
 def test_models_that_cannot_be_run_are_refused_on_loading(tmp_path, make, message):
     path = make(tmp_path)
     with pytest.raises(LabelMigrationError, match=message) as error:
-        inference.load_model(str(path))
+        load_model(str(path))
     assert os.path.basename(str(path)) in str(error.value)
 
 
 def _fake_model(run):
-    return inference.Model("fake.onnx", SimpleNamespace(run=run), inference.ModelInfo(), "input", 1, None)
+    return Model("fake.onnx", SimpleNamespace(run=run), ModelInfo(), "input", 1, None)
 
 
 def test_outputs_found_wrong_only_at_run_time_are_named():
     batch = np.zeros((2, 1, 8, 8), np.float32)
     with pytest.raises(LabelMigrationError, match=r"fake\.onnx' returns 0 output channels"):
-        inference.run_batch(_fake_model(lambda *_: [np.zeros((2, 0, 8, 8), np.float32)]), batch)
+        run_batch(_fake_model(lambda *_: [np.zeros((2, 0, 8, 8), np.float32)]), batch)
     with pytest.raises(LabelMigrationError, match=r"fake\.onnx' returned shape \(1, 1, 8, 8\) for input"):
-        inference.run_batch(_fake_model(lambda *_: [np.zeros((1, 1, 8, 8), np.float32)]), batch)
+        run_batch(_fake_model(lambda *_: [np.zeros((1, 1, 8, 8), np.float32)]), batch)
 
     def fails(*_):
         raise RuntimeError("[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : Non-zero status code")
 
     with pytest.raises(LabelMigrationError, match=r"fake\.onnx' failed on a batch of input \(2, 1, 8, 8\): "
                                                   r"\[ONNXRuntimeError\]"):
-        inference.run_batch(_fake_model(fails), batch)
+        run_batch(_fake_model(fails), batch)
 
 
 @pytest.mark.parametrize("metadata, message", [
@@ -236,13 +240,13 @@ def test_scaling_metadata_that_would_poison_every_pixel(tmp_path, metadata, mess
         entry.key, entry.value = key, value
     onnx.save(proto, str(model))
     with pytest.raises(LabelMigrationError, match=message):
-        inference.predict_raster(image, str(model), {"classes": str(tmp_path / "c.tif")})
+        predict_raster(image, str(model), {"classes": str(tmp_path / "c.tif")})
     if "seg_thresh" in metadata:  # THRESHOLD replaces the model's: the run goes on
-        inference.predict_raster(image, str(model), {"classes": str(tmp_path / "c.tif")}, threshold=0.5)
+        predict_raster(image, str(model), {"classes": str(tmp_path / "c.tif")}, threshold=0.5)
 
 
 def test_band_names_given_as_text_in_the_metadata(tmp_path):
-    info = inference.ModelInfo.from_metadata({"bands": '"B04, B03"'})
+    info = ModelInfo.from_metadata({"bands": '"B04, B03"'})
     assert info.bands == ["B04", "B03"]
 
 
@@ -252,7 +256,7 @@ def test_a_band_scale_of_zero_in_the_raster_is_refused(tmp_path):
         dataset.scales = (0.0,)
     model = scaled_model(tmp_path / "m.onnx", 1, 1.0)
     with pytest.raises(LabelMigrationError, match=r"Band 1 of the input raster declares scale 0\.0"):
-        inference.predict_raster(image, str(model), {"classes": str(tmp_path / "c.tif")})
+        predict_raster(image, str(model), {"classes": str(tmp_path / "c.tif")})
 
 
 def test_too_few_bands_names_the_missing_ones(tmp_path):
@@ -260,7 +264,7 @@ def test_too_few_bands_names_the_missing_ones(tmp_path):
     model = scaled_model(tmp_path / "m.onnx", 13, 1.0)
     with pytest.raises(LabelMigrationError, match=r"takes 13 bands but .*in\.tif' has only 4 \(bands 5 to 13 "
                                                   r"missing\)"):
-        inference.predict_raster(image, str(model), {"classes": str(tmp_path / "c.tif")})
+        predict_raster(image, str(model), {"classes": str(tmp_path / "c.tif")})
 
 
 # ----- outputs that belong together ---------------------------------------------------------------------------
@@ -277,8 +281,8 @@ def test_extra_outputs_are_published_with_the_rasters(tmp_path):
                 handle.write(str(int(classes.read(1).sum())))
         return "done"
 
-    result = inference.predict_raster(image, str(model), {"classes": str(out / "c.tif")},
-                                      extra_outputs={"counts": str(out / "counts.txt")}, finish=finish)
+    result = predict_raster(image, str(model), {"classes": str(out / "c.tif")},
+                            extra_outputs={"counts": str(out / "counts.txt")}, finish=finish)
     assert result.finished == "done" and (out / "counts.txt").read_text() == "64"
     assert _files(out) == ["c.tif", "counts.txt"]
 
@@ -291,8 +295,8 @@ def test_a_failing_finish_publishes_nothing(tmp_path):
         raise LabelMigrationError("the polygons could not be made")
 
     with pytest.raises(LabelMigrationError, match="polygons"):
-        inference.predict_raster(image, str(model), {"classes": str(tmp_path / "out" / "c.tif")},
-                                 extra_outputs={"counts": str(tmp_path / "out" / "counts.csv")}, finish=finish)
+        predict_raster(image, str(model), {"classes": str(tmp_path / "out" / "c.tif")},
+                       extra_outputs={"counts": str(tmp_path / "out" / "counts.csv")}, finish=finish)
     assert not (tmp_path / "out").exists()
 
 
@@ -303,6 +307,6 @@ def test_an_extra_output_that_cannot_be_written_fails_before_the_model_runs(tmp_
     with read_only_folder(tmp_path) as folder:
         with pytest.raises(LabelMigrationError, match=r"Cannot write the counts output '.*read-only/counts\.csv': "
                                                       r"the folder '.*read-only' is not writable"):
-            inference.predict_raster(image, str(model), {"classes": str(tmp_path / "c.tif")},
-                                     extra_outputs={"counts": str(folder / "counts.csv")}, progress=ran.append)
+            predict_raster(image, str(model), {"classes": str(tmp_path / "c.tif")},
+                           extra_outputs={"counts": str(folder / "counts.csv")}, progress=ran.append)
     assert ran == [] and not (tmp_path / "c.tif").exists()

@@ -15,9 +15,11 @@ import time
 import pytest
 
 from labelmigration.core.util import limits
-from labelmigration.core.net.download import CdseToken, download
+from labelmigration.core.net.cdse import CdseToken
+from labelmigration.core.net.download import download
 from labelmigration.core.util.errors import LabelMigrationError
-from labelmigration.core.net.http import HttpError, StallWatch, get_json, open_once
+from labelmigration.core.net.http import HttpError, get_json, open_once
+from labelmigration.core.net.timeouts import StallWatch
 from labelmigration.core.search.odata import ODataBackend
 from labelmigration.core.search.stac import StacBackend
 from labelmigration.tests.support.fault_server import Fault, fault_server

@@ -43,8 +43,9 @@ def test_package_contents(package):
     names = package["names"]
     assert all(name.startswith("labelmigration/") for name in names)
     for required in ("metadata.txt", "__init__.py", "plugin.py", "icon.svg", "LICENSE", "core/labels/crop.py",
-                     "processing/provider.py", "ui/menu.py", "ui/about_dialog.py",
-                     "ui/dependencies_dialog.py", "core/install/installer.py", "requirements-plugin.txt",
+                     "processing/provider.py", "qgis_common/styles.py", "qgis_common/results_group.py",
+                     "ui/menu.py", "ui/about_dialog.py",
+                     "ui/dependencies_dialog.py", "core/install/pip_install.py", "requirements-plugin.txt",
                      "models/cloud_s2_4band.onnx", "models/cloud_s2_4band.md"):
         assert f"labelmigration/{required}" in names, required
     top_level = {name.split("/")[1] for name in names}
@@ -57,7 +58,7 @@ def test_package_contents(package):
 def test_package_has_every_plugin_module(package, repo_root):
     """Every .py of the plugin's own packages is in the zip (also new, not yet committed ones)."""
     expected = {f"labelmigration/{path.relative_to(repo_root).as_posix()}"
-                for folder in ("core", "processing", "ui") for path in (repo_root / folder).rglob("*.py")
+                for folder in ("core", "processing", "qgis_common", "ui") for path in (repo_root / folder).rglob("*.py")
                 if "__pycache__" not in path.parts}
     assert expected - set(package["names"]) == set()
 

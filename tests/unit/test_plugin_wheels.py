@@ -10,7 +10,7 @@ evaluates the pinned version's wheels the way ``pip download --only-binary=:all:
 --implementation cp --python-version X.Y --abi cpXY --platform ...`` does: the wheel's tags against the
 tags pip derives for that pair (with ``packaging``, the library pip vendors for it), and the file's
 Requires-Python against X.Y. Only the pins whose environment marker applies to a pair are checked
-there (markers evaluated by core/install/installer.py for that pair, not for this machine).
+there (markers evaluated by core/install/plugin_requirements.py for that pair, not for this machine).
 
 Why not run pip itself per pair: pip (23.x) ``install --dry-run`` and ``download`` fetch every chosen
 wheel in full, ukis-csmask's is 145 MB, so seven pairs moved over 1 GB and took ~40 s of two CPUs;
@@ -43,7 +43,7 @@ except ImportError:  # pragma: no cover - pytest depends on packaging; pip vendo
     from pip._vendor.packaging.utils import InvalidWheelFilename, parse_wheel_filename
     from pip._vendor.packaging.version import InvalidVersion, Version
 
-from labelmigration.core.install import installer
+from labelmigration.core.install import plugin_requirements
 
 
 INDEX_URL = "https://pypi.org/simple"   # the registry; pip's local configuration (mirrors, find-links) plays no part
@@ -82,7 +82,7 @@ class Target:
     platforms: Tuple[str, ...]    # the wheel platform tags that Python installs
 
     def marker_environment(self) -> Dict[str, str]:
-        """The PEP 508 marker variables of that Python, for installer.marker_applies."""
+        """The PEP 508 marker variables of that Python, for plugin_requirements.marker_applies."""
         sys_platform = {"Windows": "win32", "Linux": "linux", "Darwin": "darwin"}[self.system]
         return {"sys_platform": sys_platform, "platform_system": self.system,
                 "os_name": "nt" if self.system == "Windows" else "posix",
@@ -123,17 +123,18 @@ TARGETS: Tuple[Target, ...] = (
 )
 
 
-def requirements() -> List[installer.Requirement]:
-    return installer.read_requirements()
+def requirements() -> List[plugin_requirements.Requirement]:
+    return plugin_requirements.read_requirements()
 
 
-def lines_for(target: Target, lines: Sequence[installer.Requirement]) -> List[installer.Requirement]:
+def lines_for(target: Target,
+              lines: Sequence[plugin_requirements.Requirement]) -> List[plugin_requirements.Requirement]:
     """The lines whose environment marker applies to ``target`` (not to this machine)."""
     environment = target.marker_environment()
-    return [line for line in lines if installer.marker_applies(line.marker, environment)]
+    return [line for line in lines if plugin_requirements.marker_applies(line.marker, environment)]
 
 
-def pins_for(target: Target, lines: Sequence[installer.Requirement]) -> List[str]:
+def pins_for(target: Target, lines: Sequence[plugin_requirements.Requirement]) -> List[str]:
     """'name==version' of the lines that apply to ``target``, markers evaluated and stripped."""
     return [f"{line.name}=={line.version}" for line in lines_for(target, lines)]
 
@@ -146,7 +147,7 @@ class RegistryUnreachable(RuntimeError):
 
 def fetch_listing(name: str) -> List[dict]:
     """The registry's files of a project (PEP 691 JSON simple API); [] when it has no such project."""
-    url = f"{INDEX_URL.rstrip('/')}/{installer.normalize(name)}/"
+    url = f"{INDEX_URL.rstrip('/')}/{plugin_requirements.normalize(name)}/"
     request = urllib.request.Request(url, headers={"Accept": "application/vnd.pypi.simple.v1+json"})
     try:
         with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S, context=ssl.create_default_context()) as answer:
@@ -160,7 +161,7 @@ def fetch_listing(name: str) -> List[dict]:
                                   f"test needs it (deselect it with -m 'not registry' where there is no network)")
 
 
-def pinned_wheels(files: Sequence[dict], line: installer.Requirement) -> List[dict]:
+def pinned_wheels(files: Sequence[dict], line: plugin_requirements.Requirement) -> List[dict]:
     """The wheels among a project's ``files`` whose version is the pinned one (as PEP 440 compares)."""
     wanted, wheels = Version(line.version), []
     for item in files:
@@ -170,7 +171,7 @@ def pinned_wheels(files: Sequence[dict], line: installer.Requirement) -> List[di
             name, version, _build, tags = parse_wheel_filename(item["filename"])
         except (InvalidWheelFilename, InvalidVersion):
             continue
-        if version == wanted and name == installer.normalize(line.name):
+        if version == wanted and name == plugin_requirements.normalize(line.name):
             wheels.append({**item, "tags": tags})
     return wheels
 
@@ -185,7 +186,7 @@ def installable(wheel: dict, target: Target, supported: frozenset) -> bool:
     return python_ok and bool(wheel["tags"] & supported)
 
 
-def fetch_pinned_wheels(lines: Sequence[installer.Requirement]) -> Dict[str, List[dict]]:
+def fetch_pinned_wheels(lines: Sequence[plugin_requirements.Requirement]) -> Dict[str, List[dict]]:
     """normalized name -> the registry's wheels of the pinned version, every project asked once."""
     first = fetch_listing(lines[0].name)  # alone first: an unreachable registry fails after one timeout, not many
     with ThreadPoolExecutor(PARALLEL_REQUESTS) as pool:
@@ -193,7 +194,7 @@ def fetch_pinned_wheels(lines: Sequence[installer.Requirement]) -> Dict[str, Lis
     return {line.key: pinned_wheels(files, line) for line, files in zip(lines, listings)}
 
 
-def missing_wheels(targets: Sequence[Target], lines: Sequence[installer.Requirement],
+def missing_wheels(targets: Sequence[Target], lines: Sequence[plugin_requirements.Requirement],
                    wheels: Dict[str, List[dict]]) -> Dict[str, List[str]]:
     """target name -> the pins that apply there and have no wheel pip would install there."""
     missing = {}
@@ -206,7 +207,7 @@ def missing_wheels(targets: Sequence[Target], lines: Sequence[installer.Requirem
 
 def describe(pin: str, target: Target, wheels: Dict[str, List[dict]]) -> str:
     """Why ``pin`` has no wheel for ``target``, from the registry's wheels of that version."""
-    files = wheels.get(installer.normalize(pin.split("==")[0]), [])
+    files = wheels.get(plugin_requirements.normalize(pin.split("==")[0]), [])
     if not files:
         return f"{pin}: the registry has no wheel of this version"
     family = target.platforms[0].split("_")[0]  # win, manylinux, macosx
@@ -245,7 +246,7 @@ def test_markers_are_evaluated_for_each_target_not_this_machine():
 
 
 def test_marker_filtering_of_a_small_file():
-    lines = installer.parse_requirements(
+    lines = plugin_requirements.parse_requirements(
         "a==1.0  # required; import=a\n"
         "b==2.0 ; platform_system == \"Windows\"  # via=a\n"
         "c==3.0 ; sys_platform == \"darwin\" and platform_machine == \"arm64\"  # via=a\n"
@@ -271,7 +272,7 @@ def test_platform_tags():
 
 def test_wheel_selection_follows_pips_rules():
     """Tags and Requires-Python, on made-up listings (no network)."""
-    line = installer.parse_requirements("x==1.0  # required; import=x\n")[0]
+    line = plugin_requirements.parse_requirements("x==1.0  # required; import=x\n")[0]
     files = [{"filename": f"x-1.0-{tag}.whl"} for tag in (
         "cp312-cp312-win_amd64", "cp311-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64",
         "cp313-cp313-manylinux_2_39_x86_64", "cp313-cp313-macosx_15_0_arm64", "cp311-cp311-win_amd64")]

@@ -12,7 +12,8 @@ import pytest
 from osgeo import gdal
 
 from labelmigration.core.util.errors import Cancelled
-from labelmigration.core.migration.qa_report import histogram_bins, write_report
+from labelmigration.core.migration.qa_page import histogram_bins
+from labelmigration.core.migration.qa_report import write_report
 from labelmigration.tests.support.range_server import range_server
 from labelmigration.tests.support.rasters import from_origin, write_raster
 

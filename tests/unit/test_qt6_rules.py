@@ -32,7 +32,7 @@ def rules(tmp_path, source: str, enums=False) -> list:
 
 def test_the_scan_covers_what_the_zip_ships():
     names = {str(p.relative_to(REPO_ROOT)) for p in PLUGIN_SOURCES}
-    assert {"plugin.py", "processing/provider.py", "ui/search_dock.py", "core/migrate.py"} <= names
+    assert {"plugin.py", "processing/provider.py", "ui/search_dock.py", "core/migration/run.py"} <= names
     assert not any(name.startswith(("tests/", "tools/", "training/", "bench/")) for name in names)
 
 
@@ -99,7 +99,7 @@ def test_what_qt6_accepts_is_not_reported(tmp_path, source):
 
 
 @pytest.mark.parametrize("source", [
-    # the QgsField types of processing/field_types.py: QVariant.Type only where QGIS is older than 3.38
+    # the QgsField types of qgis_common/field_types.py: QVariant.Type only where QGIS is older than 3.38
     "if Qgis.versionInt() >= 33800:\n    STRING = QMetaType.Type.QString\nelse:\n    STRING = QVariant.Type.String\n",
     "if not hasattr(QVariant, 'Type'):\n    pass\nelse:\n    kind = QVariant.Int\n",
     "if QT_VERSION < 0x060000:\n    from qgis.PyQt.QtWidgets import QActionGroup\n",

@@ -1,8 +1,8 @@
-"""core.util.rasters.grid_difference: the one grid comparison of pairs, masks and evaluations."""
+"""core.util.raster_grid.grid_difference: the one grid comparison of pairs, masks and evaluations."""
 import numpy as np
 from osgeo import gdal
 
-from labelmigration.core.util.rasters import grid_difference
+from labelmigration.core.util.raster_grid import grid_difference
 from labelmigration.tests.support.rasters import from_origin, write_raster
 
 
@@ -30,7 +30,8 @@ def test_grid_difference(tmp_path):
 def test_open_raster_names_folders_and_bandless_datasets(tmp_path):
     import pytest
     from labelmigration.core.util.errors import LabelMigrationError
-    from labelmigration.core.util.rasters import gdal_errors, open_raster
+    from labelmigration.core.util.gdal_settings import gdal_errors
+    from labelmigration.core.util.raster_read import open_raster
     folder = tmp_path / "label.tif"
     folder.mkdir()
     with gdal_errors(), pytest.raises(LabelMigrationError, match=r"The label '.*label\.tif' is a folder, not an image"):
@@ -46,7 +47,8 @@ def test_open_raster_names_folders_and_bandless_datasets(tmp_path):
 def test_srs_from_user_refuses_unknown_crs_with_or_without_gdal_exceptions():
     import pytest
     from labelmigration.core.util.errors import LabelMigrationError
-    from labelmigration.core.util.rasters import gdal_errors, srs_from_user
+    from labelmigration.core.util.gdal_settings import gdal_errors
+    from labelmigration.core.util.raster_grid import srs_from_user
     assert srs_from_user("EPSG:32632").GetAuthorityCode(None) == "32632"
     for definition in ("EPSG:999999", "north-up please", ""):
         with pytest.raises(LabelMigrationError, match="is not a coordinate reference system GDAL knows"):
@@ -56,7 +58,7 @@ def test_srs_from_user_refuses_unknown_crs_with_or_without_gdal_exceptions():
 
 
 def test_nan_is_nodata_in_float_rasters_that_declare_none(tmp_path):
-    from labelmigration.core.util.rasters import nan_as_nodata, valid_mask
+    from labelmigration.core.util.raster_read import nan_as_nodata, valid_mask
     values = np.ones((4, 6), np.float32)
     values[1:3, 2:4] = np.nan
     dataset = gdal.Open(str(write_raster(tmp_path / "f.tif", values, "EPSG:32632", from_origin(0, 40, 10, 10))))
@@ -72,7 +74,7 @@ def test_nan_is_nodata_in_float_rasters_that_declare_none(tmp_path):
 def test_unusable_geotransform_is_refused(tmp_path):
     import pytest
     from labelmigration.core.util.errors import LabelMigrationError
-    from labelmigration.core.util.rasters import require_georeferenced
+    from labelmigration.core.util.raster_grid import require_georeferenced
     path = tmp_path / "flat.vrt"
     path.write_text('<VRTDataset rasterXSize="4" rasterYSize="4"><SRS>EPSG:32632</SRS><GeoTransform>0, 0, 0, 0, 0, 0'
                     '</GeoTransform><VRTRasterBand dataType="Byte" band="1"/></VRTDataset>')

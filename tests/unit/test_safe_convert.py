@@ -290,7 +290,7 @@ def test_unreadable_product_and_raster_say_permission_denied(tmp_path, products)
         product.chmod(0)
         raster.chmod(0)
         code = ("from labelmigration.core.sentinel2.safe import open_safe\n"
-                "from labelmigration.core.util.rasters import open_raster\n"
+                "from labelmigration.core.util.raster_read import open_raster\n"
                 f"for call in (lambda: open_safe({str(product)!r}), lambda: open_raster({str(raster)!r}, 'label')):\n"
                 "    try:\n        call()\n    except Exception as error:\n        print(error)\n")
         command = [sys.executable, "-c", code]

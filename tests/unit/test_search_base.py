@@ -5,8 +5,12 @@ import datetime as dt
 import pytest
 
 from labelmigration.core.util.errors import LabelMigrationError
-from labelmigration.core.search.base import (CSV_COLUMNS, FootprintQuery, Scene, SearchWindow, coverage_pct,
-                                             geometry_from_wkt, parse_datetime, search_scenes, write_matches_csv)
+from labelmigration.core.search.base import FootprintQuery, SearchWindow
+from labelmigration.core.search.geometry import coverage_pct, geometry_from_wkt
+from labelmigration.core.search.matching import search_scenes
+from labelmigration.core.search.results import write_matches_csv
+from labelmigration.core.search.scene import CSV_COLUMNS, Scene
+from labelmigration.core.search.timestamps import parse_datetime
 
 UTC = dt.timezone.utc
 LABEL = "POLYGON((10 50,10.1 50,10.1 50.1,10 50.1,10 50))"
@@ -135,7 +139,7 @@ def test_progress_and_cancel():
 
 
 def test_scene_at_rank_picks_the_ranked_scene_of_the_named_label():
-    from labelmigration.core.search.base import scene_at_rank
+    from labelmigration.core.search.results import scene_at_rank
 
     rows = [{"label": "a", "rank": 1, "title": "A1", "url": "/archive/A1.SAFE.zip"},
             {"label": "a", "rank": 2, "title": "A2", "url": "https://cog.example/A2/B04.tif"},

@@ -19,8 +19,8 @@ START, END = dt.datetime(2018, 12, 12, tzinfo=UTC), dt.datetime(2018, 12, 28, tz
 
 
 @pytest.fixture()
-def recorded(shared_dir):
-    path = shared_dir / "fixtures" / "dhus" / "dhus-opensearch-s2-cloudcover-0.json"
+def recorded(catalogue_dir):
+    path = catalogue_dir / "dhus" / "dhus-opensearch-s2-cloudcover-0.json"
     if not path.exists():
         pytest.skip(f"the recorded DHuS answer is missing: {path}")
     return json.loads(path.read_text())

@@ -38,8 +38,8 @@ QUERY_CONFORMANCE = ["https://api.stacspec.org/v1.0.0/core", "https://api.stacsp
                      "https://api.stacspec.org/v1.0.0/item-search#query"]
 
 
-def fixture(shared_dir, *parts):
-    path = shared_dir.joinpath("fixtures", *parts)
+def fixture(catalogue_dir, *parts):
+    path = catalogue_dir.joinpath(*parts)
     if not path.exists():
         pytest.skip(f"the recorded answer is missing: {path}")
     return path
@@ -69,11 +69,11 @@ class Catalogue:
                 if all(r.query.get(k) == v for k, v in (self.query or {}).items())]
 
 
-def stac_catalogue(server, shared_dir, path):
+def stac_catalogue(server, catalogue_dir, path):
     pytest.importorskip("pystac_client")
     from labelmigration.tests.unit.test_search_stac import stac_api, window_of
 
-    items = json.loads(fixture(shared_dir, "stac", "earth-search-sentinel-2-l2a-items.json").read_text())["features"]
+    items = json.loads(fixture(catalogue_dir, "stac", "earth-search-sentinel-2-l2a-items.json").read_text())["features"]
     stac_api(server, items, QUERY_CONFORMANCE, page_size=2)
     start, end = window_of(items)
     return Catalogue(server, path, None,
@@ -82,8 +82,8 @@ def stac_catalogue(server, shared_dir, path):
                       "sentinel-2-l2a"))
 
 
-def odata_catalogue(server, shared_dir):
-    folder = fixture(shared_dir, "odata", "cdse-odata-paging-page1.json").parent
+def odata_catalogue(server, catalogue_dir):
+    folder = fixture(catalogue_dir, "odata", "cdse-odata-paging-page1.json").parent
     pages = [json.loads((folder / f"cdse-odata-paging-page{n}.json").read_text()
                         .replace(ODATA_RECORDED_BASE, server.url + "/odata/v1")) for n in range(1, 6)]
     server.add_json("/odata/v1/Products", pages[0])
@@ -95,9 +95,9 @@ def odata_catalogue(server, shared_dir):
                       dt.datetime(2014, 5, 1, tzinfo=UTC), None, None))
 
 
-def dhus_catalogue(server, shared_dir):
+def dhus_catalogue(server, catalogue_dir):
     pytest.importorskip("sentinelsat")
-    recorded = json.loads(fixture(shared_dir, "dhus", "dhus-opensearch-s2-cloudcover-0.json").read_text())
+    recorded = json.loads(fixture(catalogue_dir, "dhus", "dhus-opensearch-s2-cloudcover-0.json").read_text())
     server.add_json("/hub/search", recorded)
     area = "POLYGON((-66.2695 -8.0592,-57.3047 -8.0592,-57.3047 0.7031,-66.2695 0.7031,-66.2695 -8.0592))"
     return Catalogue(server, "/hub/search", None,
@@ -107,16 +107,16 @@ def dhus_catalogue(server, shared_dir):
 
 
 @pytest.fixture(params=["stac-landing", "stac-search", "odata", "dhus"])
-def catalogue(request, shared_dir):
+def catalogue(request, catalogue_dir):
     with replay_server() as server:
         if request.param == "stac-landing":
-            yield stac_catalogue(server, shared_dir, "/")
+            yield stac_catalogue(server, catalogue_dir, "/")
         elif request.param == "stac-search":
-            yield stac_catalogue(server, shared_dir, "/search")
+            yield stac_catalogue(server, catalogue_dir, "/search")
         elif request.param == "odata":
-            yield odata_catalogue(server, shared_dir)
+            yield odata_catalogue(server, catalogue_dir)
         else:
-            yield dhus_catalogue(server, shared_dir)
+            yield dhus_catalogue(server, catalogue_dir)
 
 
 def gap_after_first_fault(catalogue):

@@ -7,7 +7,8 @@ import pytest
 from osgeo import ogr, osr
 
 from labelmigration.core.util.errors import LabelMigrationError
-from labelmigration.core.search.base import FootprintQuery, search_scenes
+from labelmigration.core.search.base import FootprintQuery
+from labelmigration.core.search.matching import search_scenes
 from labelmigration.core.search.local import LocalArchiveBackend
 from labelmigration.tests.support.safe_products import make_safe_product
 
@@ -103,8 +104,8 @@ def test_missing_folder_is_a_clear_error(tmp_path):
         LocalArchiveBackend(str(tmp_path / "nope")).search(LABEL_WKT, when(1), when(30), None, None)
 
 
-def test_static_stac_catalog_on_disk(shared_dir, tmp_path):
-    source = shared_dir / "fixtures" / "stac" / "earth-search-sentinel-2-l2a-items.json"
+def test_static_stac_catalog_on_disk(catalogue_dir, tmp_path):
+    source = catalogue_dir / "stac" / "earth-search-sentinel-2-l2a-items.json"
     if not source.exists():
         pytest.skip(f"{source} is missing")
     features = json.loads(source.read_text())["features"]

@@ -20,8 +20,8 @@ DOWNLOAD = "https://download.dataspace.copernicus.eu/odata/v1"
 
 
 @pytest.fixture()
-def odata_dir(shared_dir):
-    folder = shared_dir / "fixtures" / "odata"
+def odata_dir(catalogue_dir):
+    folder = catalogue_dir / "odata"
     if not (folder / "cdse-odata-paging-page1.json").exists():
         pytest.skip(f"the recorded OData answers are missing from {folder}")
     return folder

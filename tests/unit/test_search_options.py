@@ -4,7 +4,7 @@ import inspect
 import re
 from pathlib import Path
 
-from labelmigration.core.migrate import MigrationOptions
+from labelmigration.core.migration.options import MigrationOptions
 from labelmigration.core.search import BACKEND_CHOICES, BACKEND_NAMES, BACKENDS, SearchOptions, search_scenes
 from labelmigration.core.search.base import SearchWindow
 

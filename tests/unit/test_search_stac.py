@@ -11,7 +11,7 @@ import types
 import pytest
 
 from labelmigration.core.util.errors import LabelMigrationError
-from labelmigration.core.search.base import parse_datetime
+from labelmigration.core.search.timestamps import parse_datetime
 from labelmigration.core.search.stac import StacBackend, cloud_arguments, item_scene
 from labelmigration.tests.support.loopback import closed_port_url
 from labelmigration.tests.support.replay_server import replay_server
@@ -24,21 +24,21 @@ FILTER_CONFORMANCE = ["https://api.stacspec.org/v1.0.0/core", "https://api.stacs
 WORLD = "POLYGON((-180 -90,180 -90,180 90,-180 90,-180 -90))"
 
 
-def fixture_items(shared_dir, name):
-    path = shared_dir / "fixtures" / "stac" / name
+def fixture_items(catalogue_dir, name):
+    path = catalogue_dir / "stac" / name
     if not path.exists():
         pytest.skip(f"the recorded STAC items are missing: {path}")
     return json.loads(path.read_text())["features"]
 
 
 @pytest.fixture()
-def earth_search(shared_dir):
-    return fixture_items(shared_dir, "earth-search-sentinel-2-l2a-items.json")
+def earth_search(catalogue_dir):
+    return fixture_items(catalogue_dir, "earth-search-sentinel-2-l2a-items.json")
 
 
 @pytest.fixture()
-def planetary(shared_dir):
-    return fixture_items(shared_dir, "planetary-computer-sentinel-2-l2a-items.json")
+def planetary(catalogue_dir):
+    return fixture_items(catalogue_dir, "planetary-computer-sentinel-2-l2a-items.json")
 
 
 # -- mapping ---------------------------------------------------------------------------------------

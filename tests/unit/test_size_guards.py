@@ -1,4 +1,4 @@
-"""Size guards of the raster algorithms' cores (core.util.limits through core.util.rasters.check_raster_size, the
+"""Size guards of the raster algorithms' cores (core.util.limits through core.util.raster_read.check_raster_size, the
 crop window, the SAFE metadata size) and the line between "too large" and "corrupt".
 
 Where the expected answers come from: issue 13. A VRT declaring 1,000,000 x 1,000,000 pixels used all
@@ -20,7 +20,8 @@ from labelmigration.core.labels.crop import crop_scene
 from labelmigration.core.util.errors import LabelMigrationError
 from labelmigration.core.labels.footprint import label_footprints
 from labelmigration.core.labels.geocode import geocode_mask
-from labelmigration.core.util.rasters import check_raster_size, gdal_errors, open_raster, read_check
+from labelmigration.core.util.gdal_settings import gdal_errors
+from labelmigration.core.util.raster_read import check_raster_size, open_raster, read_check
 from labelmigration.core.sentinel2.safe import open_safe
 from labelmigration.core.sentinel2.stack import stack_bands
 from labelmigration.tests.support.rasters import from_origin, write_png, write_raster

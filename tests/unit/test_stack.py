@@ -86,9 +86,9 @@ def test_mismatches_are_clear_errors(tmp_path, kind, message):
     assert not (tmp_path / "out.tif").exists()
 
 
-def test_real_38cloud_sample_patch(tmp_path, shared_dir):
+def test_real_38cloud_sample_patch(tmp_path, data_dir):
     """38-Cloud's sample patches are grey JPEGs stored as RGB: each counts as one band."""
-    folder = shared_dir / "data" / "38cloud_sample"
+    folder = data_dir / "imagery" / "38cloud_sample"
     inputs = [next(folder.glob(f"{band}_patch_*.jpg")) for band in ("red", "green", "blue", "nir")]
     output = tmp_path / "patch.tif"
     result = stack_bands([str(p) for p in inputs], str(output))

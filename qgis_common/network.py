@@ -7,8 +7,8 @@ from urllib.parse import quote
 
 from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsProcessingException, QgsSettings
 
-from ..core.net import download, http, retry
-from .algorithm import tr
+from ..core import net
+from .translation import tr
 
 LOG = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class _FeedbackHandler(logging.Handler):
 def network_log(feedback) -> Iterator[None]:
     """Show the core's network messages (every retry, with its reason) in the algorithm's log."""
     handler = _FeedbackHandler(feedback)
-    loggers = [logging.getLogger(module.__name__) for module in (http, download, retry)]
+    loggers = [logging.getLogger(net.__name__)]  # every core.net module's logger passes its records up to it
     for logger in loggers:
         logger.addHandler(handler)
     try:

@@ -8,11 +8,12 @@ from qgis.core import (QgsFillSymbol, QgsLayerTree, QgsMultiBandColorRenderer, Q
 from qgis.PyQt.QtCore import QT_TR_NOOP
 from qgis.PyQt.QtGui import QColor, QFontInfo
 
-from ..core.labels.classes import palette_colour
+from ..core.labels.class_colours import palette_colour
 from ..core.util.paths import same_file
 from ..core.migration.quicklook import rgb_band_indices
-from ..core.util.rasters import gdal_errors, open_raster
-from .algorithm import tr
+from ..core.util.gdal_settings import gdal_errors
+from ..core.util.raster_read import open_raster
+from .translation import tr
 
 LABEL_OPACITY = 0.6
 CLOUD_COLOUR = "#00e5ff"
@@ -26,7 +27,7 @@ FOOTPRINT_COLOUR = "#ff7f00"
 
 
 def class_colour(index: int) -> QColor:
-    """Class ``index``'s colour for labels without a colour table: core.labels.classes' palette, the one class
+    """Class ``index``'s colour for labels without a colour table: core.labels.class_colours' palette, the one class
     rasters get written into their colour table, so every layer shows a class in the same colour."""
     return QColor(*palette_colour(index))
 

@@ -11,3 +11,7 @@ else:
     STRING, INT, LONG_LONG, DOUBLE, BOOL, DATE, DATE_TIME = (
         QVariant.Type.String, QVariant.Type.Int, QVariant.Type.LongLong, QVariant.Type.Double, QVariant.Type.Bool,
         QVariant.Type.Date, QVariant.Type.DateTime)
+
+# the type words of plain-data field lists (core.search.scene.LAYER_FIELDS)
+BY_TYPE_WORD = {"string": STRING, "int": INT, "long": LONG_LONG, "double": DOUBLE, "bool": BOOL, "date": DATE,
+                "datetime": DATE_TIME}

@@ -9,16 +9,13 @@ Two JSON forms load:
 Class indexes follow the order of the list, from 1; 0 is the implicit background. Later classes
 paint over earlier ones when rasterizing. Each class's ``color`` is its *encoding* colour, the one
 written to the RGB-encoded output (skynet-data uses near-black greys #010101, #020202, ... so that
-the red channel is the class index); :func:`display_colours` gives visible colours for QGIS.
+the red channel is the class index); class_colours.display_colours gives visible colours for QGIS.
 """
-import colorsys
 import json
 import os
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple, Union
-
-import numpy as np
+from typing import Dict, List, Tuple, Union
 
 from ..util.errors import LabelMigrationError
 from ..util.limits import check_metadata_size
@@ -27,18 +24,6 @@ from ..util.paths import unreadable_reason
 RGB = Tuple[int, int, int]
 BACKGROUND: RGB = (0, 0, 0)
 MAX_CLASSES = 255  # the class raster is uint8, 0 being the background
-
-# Colours whose channels are all at most this and nearly equal read as black in QGIS.
-_NEAR_BLACK = 32
-# The one class palette (matplotlib's tab20): the colour tables written into class rasters (palette_colours,
-# display_colours) and the colours QGIS gives label rasters without a colour table (processing/styles.py) both
-# come from here, so a class shows in the same colour in every layer.
-PALETTE: Tuple[RGB, ...] = (
-    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
-    (227, 119, 194), (188, 189, 34), (23, 190, 207), (127, 127, 127), (174, 199, 232), (255, 187, 120),
-    (152, 223, 138), (255, 152, 150), (197, 176, 213), (196, 156, 148), (247, 182, 210), (219, 219, 141),
-    (158, 218, 229), (199, 199, 199),
-)
 
 
 @dataclass(frozen=True)
@@ -212,97 +197,3 @@ def load_class_config(text_or_path) -> List[ClassConfig]:
         colours[colour] = index
         classes.append(ClassConfig(index, name, colour, qgis_filter(expression.strip())))
     return classes
-
-
-def _near_black(colour: RGB) -> bool:
-    return max(colour) <= _NEAR_BLACK and max(colour) - min(colour) <= 2
-
-
-def display_colours(config: Sequence[ClassConfig]) -> Dict[int, RGB]:
-    """{index: colour} for showing the class raster: each class's own colour, except near-black greys
-    (such as skynet-data's #010101..#060606), which get distinct palette colours; 0 stays black."""
-    taken = {c.color for c in config if not _near_black(c.color)}
-    colours: Dict[int, RGB] = {0: BACKGROUND}
-    palette = [colour for colour in PALETTE if colour not in taken]
-    extra = 0
-    for entry in config:
-        if not _near_black(entry.color):
-            colours[entry.index] = entry.color
-            continue
-        if palette:
-            colour = palette.pop(0)
-        else:  # more classes than the palette: spread hues evenly
-            extra += 1
-            while True:
-                r, g, b = colorsys.hsv_to_rgb((extra * 0.618033988749895) % 1.0, 0.75, 0.9)
-                colour = (int(r * 255), int(g * 255), int(b * 255))
-                if colour not in taken:
-                    break
-                extra += 1
-        taken.add(colour)
-        colours[entry.index] = colour
-    return colours
-
-
-def palette_colour(index: int) -> RGB:
-    """The palette's colour of class ``index`` (from 1; the palette repeats after its last colour)."""
-    return PALETTE[(index - 1) % len(PALETTE)]
-
-
-def palette_colours(count: int) -> Dict[int, RGB]:
-    """Distinct colours for classes 1..count (class 0 black), for class rasters without a config."""
-    colours: Dict[int, RGB] = {0: BACKGROUND}
-    for index in range(1, count + 1):
-        colours[index] = palette_colour(index)
-    return colours
-
-
-def color_table(config: Sequence[ClassConfig], display: bool = False) -> Dict[int, RGB]:
-    """{index: (r, g, b)} for a GDAL colour table (see rasters.color_table_from), background 0 black.
-
-    display=False gives the encoding colours; display=True the visible ones of display_colours.
-    """
-    if display:
-        return display_colours(config)
-    colours = {0: BACKGROUND}
-    colours.update({entry.index: entry.color for entry in config})
-    return colours
-
-
-def _lookup(config: Sequence[ClassConfig]) -> np.ndarray:
-    table = np.zeros((256, 3), dtype=np.uint8)
-    for entry in config:
-        table[entry.index] = entry.color
-    return table
-
-
-def encode_rgb(classes_array: np.ndarray, config: Sequence[ClassConfig]) -> np.ndarray:
-    """(3, rows, cols) uint8: each pixel painted with its class's encoding colour, background black."""
-    values = np.asarray(classes_array)
-    known = {0} | {entry.index for entry in config}
-    if values.size:
-        if values.min() < 0 or values.max() > 255 or not np.isin(np.unique(values), list(known)).all():
-            unknown = sorted(set(np.unique(values).tolist()) - known)
-            raise LabelMigrationError("The class raster holds values that are not classes of the configuration: "
-                                      f"{unknown[:10]}.")
-    return np.moveaxis(_lookup(config)[values.astype(np.intp)], -1, 0)
-
-
-def decode_rgb(rgb: np.ndarray, config: Sequence[ClassConfig]) -> np.ndarray:
-    """The class raster (rows, cols) uint8 back from an RGB-encoded (3, rows, cols) array.
-
-    Colours that belong to no class raise an error.
-    """
-    rgb = np.asarray(rgb)
-    if rgb.ndim != 3 or rgb.shape[0] != 3:
-        raise LabelMigrationError("An RGB-encoded class raster needs three bands.")
-    code = (rgb[0].astype(np.int64) << 16) | (rgb[1].astype(np.int64) << 8) | rgb[2].astype(np.int64)
-    codes = np.array([0] + [(r << 16) | (g << 8) | b for r, g, b in (e.color for e in config)], dtype=np.int64)
-    indexes = np.array([0] + [e.index for e in config], dtype=np.uint8)
-    order = np.argsort(codes)
-    position = np.searchsorted(codes[order], code)
-    position = np.clip(position, 0, len(codes) - 1)
-    found = codes[order][position] == code
-    if not found.all():
-        raise LabelMigrationError("The RGB-encoded raster holds colours that belong to no class of the configuration.")
-    return indexes[order][position]

@@ -1,0 +1,113 @@
+"""Running the labels' work: a local thread pool or a Dask cluster, the labels in the order they lie
+(LabelTask.place) so that neighbouring labels share the JPEG 2000 blocks decoded for the first of them,
+and the outcomes handed back in the labels' own order."""
+import logging
+import os
+import uuid
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from typing import List, Optional, Sequence
+
+from ..install.dependencies import require
+from ..net.parallel_downloads import MAX_CONNECTIONS
+from ..sentinel2.band_files import begin_reusing_band_files, end_reusing_band_files, reusing_band_files
+from ..util import limits
+from ..util.errors import Cancelled, LabelMigrationError
+from ..util.progress import Steps
+from ..util.gdal_settings import gdal_errors
+from .checks import executor_kind
+from .options import LabelTask, MigrationOptions
+from .pair import LabelOutcome, migrate_label
+from .rows import match_row, one_line
+
+LOG = logging.getLogger(__name__)
+
+
+def local_workers(options: MigrationOptions, tasks: int) -> int:
+    """Threads for the local pool: the cores (or WORKERS, never more), and never more downloads at
+    once than the catalogue allows."""
+    cores = os.cpu_count() or 1
+    workers = min(options.workers or cores, cores)
+    if options.backend != "local":
+        workers = min(workers, MAX_CONNECTIONS)
+    return max(1, min(workers, tasks))
+
+
+def work_order(tasks: Sequence[LabelTask]) -> List[int]:
+    """The tasks' indexes in the order they are worked: by place (ties and unknown places by their order)."""
+    return sorted(range(len(tasks)), key=lambda index: tasks[index].place)
+
+
+def run_tasks(tasks: List[LabelTask], options: MigrationOptions, steps: Steps) -> List[LabelOutcome]:
+    """migrate_label for every task, on the local pool or the Dask cluster; outcomes in task order."""
+    if not tasks:
+        return []
+    order = work_order(tasks)
+    if executor_kind(options.executor) == "dask":
+        return _run_dask(tasks, order, options.executor.strip(), steps)
+    outcomes: List[Optional[LabelOutcome]] = [None] * len(tasks)
+    # GDAL's exception switch is process-wide: keep it on for the whole pool so that no thread's
+    # gdal_errors() block switches it off while another thread is inside its own
+    with gdal_errors(), reusing_band_files(), \
+            ThreadPoolExecutor(local_workers(options, len(tasks)), thread_name_prefix="migrate") as pool:
+        # the pool starts the tasks in the order they are submitted
+        pending = {pool.submit(migrate_label, tasks[index], None, steps.cancelled): index for index in order}
+        try:
+            while pending:
+                done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                for future in done:
+                    outcomes[pending.pop(future)] = future.result()
+                steps.report(sum(o is not None for o in outcomes) / len(tasks))
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            wait(pending)  # running labels end (removing their temporaries) before the error leaves
+            if steps.cancelled():
+                raise _cancel_message(outcomes) from None
+            raise
+    return outcomes
+
+
+def _cancel_message(outcomes: Sequence[Optional[LabelOutcome]]) -> Cancelled:
+    done = sum(1 for o in outcomes if o is not None and o.row["status"] in ("done", "skipped"))
+    return Cancelled(f"Cancelled by the user; {done} complete pairs are kept (a re-run skips them) and no "
+                     f"half-written pair was left.")
+
+
+def _run_dask(tasks: List[LabelTask], order: List[int], address: str, steps: Steps) -> List[LabelOutcome]:
+    distributed = require("distributed", "Running the migration on a Dask cluster")
+    try:
+        timeout = limits.current().connect_timeout_s
+        client = distributed.Client(address, timeout=f"{timeout:g}s", set_as_default=False)
+    except (OSError, TimeoutError) as error:
+        raise LabelMigrationError(
+            f"Cannot reach the Dask scheduler at '{address}' within {timeout:g} s: {one_line(error)}. Check "
+            f"EXECUTOR, or leave it empty for the local pool.") from None
+    outcomes: List[Optional[LabelOutcome]] = [None] * len(tasks)
+    try:
+        client.run(begin_reusing_band_files)  # on every worker, for this run
+        # the scheduler breaks ties between independent tasks by key: keys in work order keep the order
+        run = uuid.uuid4().hex[:8]
+        keys = [f"migrate-label-{run}-{position:07d}" for position in range(len(order))]
+        futures = client.map(migrate_label, [tasks[index] for index in order], key=keys, pure=False)
+        index = {future.key: order[position] for position, future in enumerate(futures)}
+        finished = distributed.as_completed(futures, loop=client.loop)
+        for future in finished:
+            if steps.cancelled():
+                client.cancel(futures)
+                raise _cancel_message(outcomes)
+            try:
+                outcomes[index[future.key]] = future.result()
+            except Cancelled:
+                raise
+            except Exception as error:  # a worker lost, or the plugin not importable on it
+                task = tasks[index[future.key]]
+                outcomes[index[future.key]] = LabelOutcome(row=match_row(
+                    task.label, status="failed", reason=f"The Dask worker failed: {one_line(error)}"))
+            steps.report(sum(o is not None for o in outcomes) / len(tasks))
+    finally:
+        try:
+            client.run(end_reusing_band_files)
+        except Exception as error:  # noqa: BLE001 (a lost worker closes its files anyway)
+            LOG.debug("Ending the band file reuse on the Dask workers failed: %s", error)
+        client.close()
+    return outcomes
