@@ -25,10 +25,12 @@ help:
 setup: $(VENV)/.setup-done
 	tools/install_e2e_servers.sh
 
-$(VENV)/.setup-done: requirements-dev.txt requirements-training.txt tools/install_debian_packages.sh
+# pyarrow (exportdataset's GeoParquet index) is installed at the pin of requirements-plugin.txt, its one place.
+$(VENV)/.setup-done: requirements-dev.txt requirements-training.txt requirements-plugin.txt tools/install_debian_packages.sh
 	tools/install_debian_packages.sh
 	test -x $(PYTHON) || /usr/bin/python3 -m venv --system-site-packages $(VENV)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r requirements-training.txt
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check "$$(sed -n 's/^\(pyarrow==[^ ]*\).*/\1/p' requirements-plugin.txt)"
 	touch $@
 
 # The whole suite on the host's QGIS (3.22), then the unit, qgis, cli and gui tiers on QGIS 3.40 and 3.44 (test-matrix).

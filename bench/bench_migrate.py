@@ -1,6 +1,7 @@
 """Benchmark: migrating a label set from a local archive of full-size Sentinel-2 products (issue 7).
 
     .venv/bin/python bench/bench_migrate.py [--workdir /tmp/lm-bench-migrate] [--labels 200] [--size 10980]
+        [--repeat 3] (the fastest of so many runs of each contender and floor, on a busy machine)
 
 Makes once, cached in --workdir (outside git): --dates full-size synthetic L2A products of one tile
 (10980 x 10980 at 10 m, zipped, with per-pixel noise so the JP2s are as large and slow to decode as
@@ -22,11 +23,13 @@ worker process (the contender's own process for sequential and pool; each Dask w
 client.run, and the client's), the ratios, and
 whether the three matches.csv are equal. No QA report is written (the same for all three).
 Each contender runs twice on the same places: labels named row by row over the grid ("sorted") and
-named in a random order of places ("shuffled"); the pool should be as fast on both. Then the floor: the
-time to decode, once each, only the JPEG 2000 blocks of the pairs' bands (B02, B03, B04, B08 of each
-label's chosen product, as the sorted run's matches.csv names it) under the labels, on one thread per
-core, with GDAL's block cache off; each contender's labels per minute are compared with it.
-(Rating also reads the SCL of every candidate product, which the floor leaves out.)
+named in a random order of places ("shuffled"); the pool should be as fast on both. Then, per order, the
+floor (bench/migrate_floor.py): the time to decode, once each, only the JPEG 2000 blocks of the pairs' bands
+(B02, B03, B04, B08 of each label's chosen product, as that order's matches.csv names it) under the labels,
+on one thread per core, with GDAL's block cache off; each contender's labels per minute are compared with it.
+(Rating also reads the SCL of every candidate product, which the floor leaves out: a second figure, "+ SCL",
+adds the time to decode, once each, the SCL blocks under the labels of every product within
+the search window. Each contender's time is also given without its process start-up, as measured inside it.)
 Small-scale check: --labels 10 --size 1098 --dates 2 --workdir /tmp/lm-bench-migrate-small.
 """
 import argparse
@@ -42,6 +45,7 @@ import time
 from pathlib import Path
 
 from common import import_plugin, own_peak_rss_mb
+from migrate_floor import WINDOW_DAYS, step_floor
 
 
 ULX, ULY = 699960.0, 5400000.0
@@ -106,7 +110,7 @@ def make_labels(folder: Path, count: int, size: int, dates: int, shuffled: bool 
 
 def options(archive: Path, **changes):
     from labelmigration.core.migration.options import MigrationOptions
-    values = dict(backend="local", url=str(archive), days_before=10, days_after=10, max_cloud=100.0,
+    values = dict(backend="local", url=str(archive), days_before=WINDOW_DAYS, days_after=WINDOW_DAYS, max_cloud=100.0,
                   product="L2A", write_report=False, cloud_masks=False)
     values.update(changes)
     return MigrationOptions(**values)
@@ -118,17 +122,21 @@ def step_sequential(labels, archive, out):
     from labelmigration.core.migration.run import prepare_tasks
     from labelmigration.core.sentinel2.band_files import reusing_band_files
     from labelmigration.core.util.gdal_settings import gdal_errors
+    started, cpu = time.perf_counter(), time.process_time()
     tasks = prepare_tasks(str(labels), options(archive), out)
     with gdal_errors(), reusing_band_files():  # as migrate_labels does: decoded JP2 tiles serve the next label
         rows = [migrate_label(task).row for task in tasks]
     write_matches(os.path.join(out, "matches.csv"), rows)
-    return {"workers_mb": [own_peak_rss_mb()]}
+    return {"workers_mb": [own_peak_rss_mb()], "seconds_in_process": time.perf_counter() - started,
+            "cpu_in_process": time.process_time() - cpu}
 
 
 def step_pool(labels, archive, out):
     from labelmigration.core.migration.run import migrate_labels
+    started, cpu = time.perf_counter(), time.process_time()
     result = migrate_labels(str(labels), options(archive), out)
-    return {"workers_mb": [own_peak_rss_mb()], "threads": len(os.sched_getaffinity(0)), "pairs": result.pairs}
+    return {"workers_mb": [own_peak_rss_mb()], "threads": len(os.sched_getaffinity(0)), "pairs": result.pairs,
+            "seconds_in_process": time.perf_counter() - started, "cpu_in_process": time.process_time() - cpu}
 
 
 def step_dask(labels, archive, out):
@@ -142,58 +150,7 @@ def step_dask(labels, archive, out):
         seconds = time.perf_counter() - started
         workers = client.run(own_peak_rss_mb)
     return {"workers_mb": sorted(workers.values()), "client_mb": own_peak_rss_mb(), "pairs": result.pairs,
-            "seconds_without_startup": seconds}
-
-
-def label_blocks(labels, archive, matches):
-    """The JPEG 2000 blocks (band file, x, y, width, height) of the pairs' bands under the done labels, each once."""
-    import csv
-    from osgeo import gdal
-    from labelmigration.core.migration.options import DEFAULT_BANDS
-    from labelmigration.core.sentinel2.safe import open_safe
-    products = {path.name[:-len(".zip")]: open_safe(str(path)) for path in Path(archive).glob("*.SAFE.zip")}
-    with open(matches, newline="", encoding="utf-8") as handle:
-        rows = [row for row in csv.DictReader(handle) if row["status"] == "done"]
-    blocks = set()
-    for row in rows:
-        product = products[row["scene"] if row["scene"].endswith(".SAFE") else row["scene"] + ".SAFE"]
-        label = gdal.Open(str(Path(labels) / f"{row['label']}.tif"))
-        lx, lpx, _, ly, _, lpy = label.GetGeoTransform()
-        ulx, res, _, uly, _, _ = product.grid.transform(10)
-        x0, x1 = int((lx - ulx) // res), int(-(-(lx + label.RasterXSize * lpx - ulx) // res))
-        y0, y1 = int((uly - ly) // res), int(-(-(uly - ly - label.RasterYSize * lpy) // res))
-        for band in DEFAULT_BANDS:
-            path, _ = product.band_file(band, 10)
-            dataset = gdal.Open(path)
-            bw, bh = dataset.GetRasterBand(1).GetBlockSize()
-            for by in range(y0 // bh, (y1 - 1) // bh + 1):
-                for bx in range(x0 // bw, (x1 - 1) // bw + 1):
-                    blocks.add((path, bx * bw, by * bh, min(bw, dataset.RasterXSize - bx * bw),
-                                min(bh, dataset.RasterYSize - by * bh)))
-    return sorted(blocks), len(rows)
-
-
-def step_floor(labels, archive, out, matches):
-    """Decode each block of label_blocks once, one thread per core (each with its own datasets), no block cache."""
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-    from osgeo import gdal
-    blocks, labels_done = label_blocks(labels, archive, matches)
-    gdal.SetCacheMax(0)
-    local = threading.local()
-
-    def decode(block):
-        path, x, y, width, height = block
-        opened = local.__dict__.setdefault("datasets", {})
-        if path not in opened:
-            opened[path] = gdal.Open(path)
-        return len(opened[path].GetRasterBand(1).ReadRaster(x, y, width, height))
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
-        decoded = sum(pool.map(decode, blocks))
-    return {"floor_seconds": time.perf_counter() - started, "blocks": len(blocks), "labels_done": labels_done,
-            "bytes": decoded, "workers_mb": [own_peak_rss_mb()]}
+            "seconds_without_startup": seconds, "seconds_in_process": seconds, "cpu_in_process": None}
 
 
 STEPS = {"sequential": step_sequential, "pool": step_pool, "dask": step_dask, "floor": step_floor}
@@ -229,6 +186,8 @@ def main():
     parser.add_argument("--dates", type=int, default=3, help="products (acquisition dates) in the archive")
     parser.add_argument("--noise-dn", type=int, default=100, help="per-pixel noise (real-size JP2s)")
     parser.add_argument("--contenders", default=",".join(CONTENDERS))
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run each contender and floor so many times and keep the fastest (a busy machine)")
     parser.add_argument("--orders", default="sorted,shuffled",
                         help="label names row by row over the grid (sorted), in a random order of places (shuffled)")
     parser.add_argument("--step", help=argparse.SUPPRESS)
@@ -252,26 +211,41 @@ def main():
                                   arguments.size, arguments.dates, order == "shuffled") for order in orders}
     print(f"{arguments.labels} labels, {len(products)} products of {arguments.size} px "
           f"({sum(p.stat().st_size for p in products) / 1e6:.0f} MB), {os.cpu_count()} cores", flush=True)
-    results, matches_file = {}, workdir / "floor-matches.csv"
+    results, floors = {}, {}
     for order in orders:
         for name in arguments.contenders.split(","):
-            result = results[f"{name} {order}"] = run_contender(name, folders[order], archive, workdir)
+            result = results[f"{name} {order}"] = min(
+                (run_contender(name, folders[order], archive, workdir) for _ in range(arguments.repeat)),
+                key=lambda r: r["seconds"])
             rate = arguments.labels / result["seconds"] * 60
             memory = ", ".join(f"{mb:.0f}" for mb in result["workers_mb"])
             extra = f"; client {result['client_mb']:.0f} MB, {result['seconds_without_startup']:.1f} s without " \
                     f"the cluster start-up" if name == "dask" else ""
             print(f"{name:11s} {order:9s} {result['seconds']:8.1f} s  {rate:8.1f} labels/min  "
                   f"CPU {result['cpu_percent']:4.0f} %  peak RSS per worker {memory} MB{extra}", flush=True)
-            if not matches_file.exists() or order == orders[0]:
-                matches_file.write_text(result["matches"], encoding="utf-8")
-                floor_labels = folders[order]
-    floor = run_contender("floor", floor_labels, archive, workdir, str(matches_file))
-    floor_rate = floor["labels_done"] / floor["floor_seconds"] * 60
-    print(f"{'floor':21s} {floor['floor_seconds']:8.1f} s  {floor_rate:8.1f} labels/min  ({floor['blocks']} "
-          f"JPEG 2000 blocks of the pairs' bands under {floor['labels_done']} labels, each decoded once)")
+        # each order's own floor: the labels' dates differ by place between the orders, so do the chosen products
+        matches_file = workdir / f"floor-matches-{order}.csv"
+        matches_file.write_text(results[f"{name} {order}"]["matches"], encoding="utf-8")
+        floor = floors[order] = min((run_contender("floor", folders[order], archive, workdir, str(matches_file))
+                                     for _ in range(arguments.repeat)), key=lambda r: r["floor_seconds"])
+        floor["with_scl"] = floor["floor_seconds"] + floor["scl_seconds"]
+        print(f"{'floor':11s} {order:9s} {floor['floor_seconds']:8.1f} s  "
+              f"{floor['labels_done'] / floor['floor_seconds'] * 60:8.1f} labels/min  ({floor['blocks']} JPEG 2000 "
+              f"blocks of the pairs' bands under {floor['labels_done']} labels, each decoded once)")
+        scl_rate = floor['labels_done'] / floor['with_scl'] * 60
+        print(f"{'+ SCL':11s} {order:9s} {floor['with_scl']:8.1f} s  {scl_rate:8.1f} labels/min  (floor and the "
+              f"{floor['scl_blocks']} SCL blocks under the labels of every product "
+              f"rated, {floor['scl_seconds']:.1f} s)", flush=True)
     print()
     for key, result in results.items():
-        print(f"{key:21s} {result['seconds'] / floor['floor_seconds']:.2f}x the floor's time")
+        floor, inside = floors[key.split()[-1]], result["seconds_in_process"]
+        print(f"{key:21s} {result['seconds'] / floor['floor_seconds']:.2f}x the floor's time "
+              f"({inside / floor['floor_seconds']:.2f}x without the process start-up: {inside:.1f} s, "
+              f"{arguments.labels / inside * 60:.1f} labels/min; {result['seconds'] / floor['with_scl']:.2f}x the "
+              f"floor with the candidates' SCL)")
+        if result.get("cpu_in_process"):
+            print(f"{'':21s} CPU {result['cpu_in_process']:.1f} s inside the process, "
+                  f"{result['cpu_in_process'] / floor['floor_cpu']:.2f}x the floor's {floor['floor_cpu']:.1f} s")
     if "pool sorted" in results and "pool shuffled" in results:
         speed = results['pool sorted']['seconds'] / results['pool shuffled']['seconds']
         print(f"pool shuffled / sorted speed: {speed:.2f}x")
@@ -286,7 +260,7 @@ def main():
         tables = {result.pop("matches") for key, result in results.items() if key.endswith(" " + order)}
         same = same and len(tables) == 1
     print(f"matches.csv identical across contenders (per order): {same}")
-    print(json.dumps({"floor": floor, **results}))
+    print(json.dumps({"floors": floors, **results}))
     if not same:
         raise SystemExit("the contenders' matches.csv differ")
 

@@ -18,6 +18,16 @@ So migratelabels must choose 2020-08-18 for 'fields_north' although 2020-08-13 i
 cloudy as a whole: the choice rests on the cloud over the label itself. 'river_20200817' straddles
 the two tiles (mosaicked); 'village_20200903' has no scene within 10 days (reported, not migrated).
 
+Two labels for the quality checks (issue 19):
+
+* '20200811_planet_fields_label.png' is drawn on '20200811_planet_fields_visual.tif', a Planet-like
+  image georeferenced SHIFT_M (20 m east, 10 m north) away from Sentinel-2: both show at p what lies
+  at p - SHIFT_M. migratelabels measures that shift against the Sentinel-2 pixels and, with
+  COREGISTER=1, moves the label back onto them.
+* 'harvested_20200810.tif' labels maize that was harvested before the Sentinel-2 scenes: in the
+  archive the maize inside CHANGE_AREA (about a third of it) is stubble (both dates), so the pair's
+  change score stands out.
+
 Everything is deterministic. The labels are small and committed (a fresh clone needs no generator
 run); the archive (about 2 MB of JPEG2000) takes about two seconds and is not committed.
 """
@@ -66,6 +76,13 @@ LABEL_RASTERS = (
 PLANET_LABEL = "20200812_planet_lake_label.png"  # drawn on the reference beside it
 PLANET_REFERENCE = "20200812_planet_lake_visual.tif"
 PLANET_CENTRE, PLANET_PIXEL, PLANET_SIZE = (691400.0, 5338300.0), 3.0, 180
+# The misregistered Planet-like pair: where its georeferencing puts a feature minus where it is (UTM, m)
+SHIFTED_LABEL = "20200811_planet_fields_label.png"
+SHIFTED_REFERENCE = "20200811_planet_fields_visual.tif"
+SHIFTED_CENTRE, SHIFT_M = (693500.0, 5337600.0), (20.0, 10.0)
+# The changed label: maize in CHANGE_AREA (x0, y0, x1, y1, UTM) is stubble in the archive's products
+CHANGED_LABEL = ("harvested_20200810.tif", "EPSG:32632", 5.0, (693100.0, 5338950.0), (80, 60))
+CHANGE_AREA = (692900.0, 5338800.0, 693060.0, 5339100.0)
 
 # SCL classes of the clear land cover
 SCL_VEGETATION, SCL_NOT_VEGETATED, SCL_WATER = 4, 5, 6
@@ -93,6 +110,10 @@ def sample_grid() -> _Grid:
             landscape_module.ROOF_RED, landscape_module.ROOF_GREY)
     scl[np.isin(cover, bare)] = SCL_NOT_VEGETATED
     scl[cover == landscape_module.WATER] = SCL_WATER
+    x0, y0, x1, y1 = CHANGE_AREA  # the changed label's maize harvested after it was drawn
+    changed = (cover == landscape_module.MAIZE) & (cx >= x0) & (cx < x1) & (cy >= y0) & (cy < y1)
+    reflectance[:, changed] = np.asarray(landscape_module.REFLECTANCE[landscape_module.STUBBLE])[:, None]
+    scl[changed] = SCL_NOT_VEGETATED
     return _Grid(reflectance, scl)
 
 
@@ -235,31 +256,45 @@ def write_labels(folder: Path) -> list:
     folder.mkdir(parents=True, exist_ok=True)
     land = landscape()
     written = []
-    for name, crs, pixel, centre, (cols, rows) in LABEL_RASTERS:
+    for name, crs, pixel, centre, (cols, rows) in LABEL_RASTERS + (CHANGED_LABEL,):
         x0, y0 = _origin(crs, centre, pixel, cols, rows)
         x, y = landscape_module.pixel_centres(x0, y0, pixel, cols, rows, 1)
         _create(folder / name, crs, x0, y0, pixel, _label_classes(land, *_utm(crs, x, y)))
         written.append(folder / name)
 
-    # A PlanetScope-like reference (EPSG:3035, 3 m, RGB) and the plain PNG label drawn on it.
+    # PlanetScope-like references (EPSG:3035, 3 m, RGB) and the plain PNG labels drawn on them: one
+    # georeferenced right, one SHIFT_M away from Sentinel-2
+    pairs = ((PLANET_REFERENCE, PLANET_LABEL, PLANET_CENTRE, (0.0, 0.0), "2020:08:12 10:15:12"),
+             (SHIFTED_REFERENCE, SHIFTED_LABEL, SHIFTED_CENTRE, SHIFT_M, "2020:08:11 10:12:40"))
+    for reference_name, label_name, centre, shift, taken in pairs:
+        _write_planet_pair(folder, land, reference_name, label_name, centre, shift, taken)
+        written += [folder / reference_name, folder / label_name]
+    for path in folder.glob("*.aux.xml"):
+        path.unlink()
+    return written
+
+
+def _write_planet_pair(folder: Path, land, reference_name: str, label_name: str, centre, shift, taken: str) -> None:
+    """A Planet-like RGB reference and the PNG label drawn on it; both show at (UTM) p what lies at p - shift."""
     crs = landscape_module.REFERENCE_CRS
-    x0, y0 = _origin(crs, PLANET_CENTRE, PLANET_PIXEL, PLANET_SIZE, PLANET_SIZE)
+
+    def ground(x, y):
+        ux, uy = _utm(crs, x, y)
+        return ux - shift[0], uy - shift[1]
+
+    x0, y0 = _origin(crs, centre, PLANET_PIXEL, PLANET_SIZE, PLANET_SIZE)
     x, y = landscape_module.pixel_centres(x0, y0, PLANET_PIXEL, PLANET_SIZE, PLANET_SIZE, 2)
-    reflectance = landscape_module.block_mean(land.reflectance(*_utm(crs, x, y)), 2)
+    reflectance = landscape_module.block_mean(land.reflectance(*ground(x, y)), 2)
     rgb = np.clip(landscape_module.to_visual(reflectance), 1, 255).astype(np.uint8)
-    reference = _create(folder / PLANET_REFERENCE, crs, x0, y0, PLANET_PIXEL, rgb,
+    reference = _create(folder / reference_name, crs, x0, y0, PLANET_PIXEL, rgb,
                         ("COMPRESS=DEFLATE", "PREDICTOR=2", "ZLEVEL=9", "PHOTOMETRIC=RGB"))
-    reference.SetMetadata({"TIFFTAG_DATETIME": "2020:08:12 10:15:12",
-                           "SYNTHETIC": "yes: generated by demo/make_migration_data.py"})
+    reference.SetMetadata({"TIFFTAG_DATETIME": taken, "SYNTHETIC": "yes: generated by demo/make_migration_data.py"})
     reference = None
     cx, cy = landscape_module.pixel_centres(x0, y0, PLANET_PIXEL, PLANET_SIZE, PLANET_SIZE, 1)
     memory = gdal.GetDriverByName("MEM").Create("", PLANET_SIZE, PLANET_SIZE, 1, gdal.GDT_Byte)
-    memory.GetRasterBand(1).WriteArray(_label_classes(land, *_utm(crs, cx, cy)))
-    gdal.GetDriverByName("PNG").CreateCopy(str(folder / PLANET_LABEL), memory, options=["ZLEVEL=9"])
+    memory.GetRasterBand(1).WriteArray(_label_classes(land, *ground(cx, cy)))
+    gdal.GetDriverByName("PNG").CreateCopy(str(folder / label_name), memory, options=["ZLEVEL=9"])
     memory = None
-    for path in folder.glob("*.aux.xml"):
-        path.unlink()
-    return written + [folder / PLANET_REFERENCE, folder / PLANET_LABEL]
 
 
 def import_plugin() -> None:

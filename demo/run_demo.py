@@ -249,7 +249,7 @@ def migrate_label_set(output: Path) -> Path:
     folder = output / "migrated"
     parameters = {"LABELS": str(LABEL_SET), "BACKEND": 3, "URL": str(archive), "DAYS_BEFORE": 10,
                   "DAYS_AFTER": 10, "MAX_CLOUD": 30, "PRODUCT": 1, "CLOUD_MASKS": True,
-                  "OUTPUT_FOLDER": str(folder)}
+                  "COREGISTER": 1, "OUTPUT_FOLDER": str(folder)}
     result = run_algorithm("labelmigration:migratelabels", parameters)
     with open(folder / "matches.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
@@ -265,6 +265,7 @@ def migrate_label_set(output: Path) -> Path:
         print(f"  {row['label']:28} {row['scene'] or '-':62} {offset:>6} {scene_cloud:>11} {label_cloud:>16}  "
               f"{row['status']}" + (f": {row['reason']}" if row["reason"] else ""))
     explain_cloudy_choice(archive, rows)
+    explain_quality(rows)
     masks = sorted((folder / "masks").glob("*.tif")) if (folder / "masks").is_dir() else []
     print()
     print(f"  pairs        {folder / 'images'}/<label>.tif + {folder / 'labels'}/<label>.tif")
@@ -298,6 +299,35 @@ def explain_cloudy_choice(archive: Path, rows) -> None:
     print(f"\n  Why fields_north_20200814 is on {row['datetime'][:10]} ({row['offset_days']} d, scene cloud "
           f"{row['scene_cloud_pct']}%): the closer scene of 2020-08-13 (-1 d, less cloud as a whole) is {cloudy:.0f}% "
           f"cloud or cloud shadow over the label itself (its SCL band under the label's footprint).")
+
+
+def explain_quality(rows) -> None:
+    """The shift measured for the misregistered label against the true one, and the labels flagged for change."""
+    import make_migration_data
+    from labelmigration.core.quality.report_sections import flagged, number
+
+    print("\n  Co-registration (COREGISTER=1) and change scores:")
+    print(f"  {'label':28} {'shift x':>8} {'shift y':>8} {'confidence':>10} {'moved':>7} {'change':>7}")
+    done = [row for row in rows if row["status"] == "done"]
+    for row, flag in zip(done, flagged(done)):
+        values = [number(row.get(key)) for key in ("shift_x_m", "shift_y_m", "shift_confidence", "label_moved_m",
+                                                   "change_score")]
+        cells = ["-" if value is None else f"{value:.{digits}f}" for value, digits in zip(values, (1, 1, 2, 1, 2))]
+        print(f"  {row['label']:28} {cells[0]:>8} {cells[1]:>8} {cells[2]:>10} {cells[3]:>7} {cells[4]:>7}"
+              + ("  flagged: check this label" if flag else ""))
+    shifted = next((r for r in done if r["label"] == Path(make_migration_data.SHIFTED_LABEL).stem), None)
+    if shifted is not None:
+        true_x, true_y = make_migration_data.SHIFT_M
+        x, y = number(shifted.get("shift_x_m")), number(shifted.get("shift_y_m"))
+        recovered = "unknown" if x is None or y is None else f"x {x:+.1f} m, y {y:+.1f} m"
+        moved = number(shifted.get("label_moved_m"))
+        print(f"\n  Shifted label {shifted['label']}: true shift x {true_x:+.1f} m, y {true_y:+.1f} m (east, north); "
+              f"recovered {recovered}; " + (f"label moved {moved:.1f} m onto the Sentinel-2 pixels." if moved
+                                            else "label not moved."))
+    for row, flag in zip(done, flagged(done)):
+        if flag:
+            print(f"  Flagged for change: {row['label']} (change score {number(row['change_score']):.2f}; "
+                  f"the report lists it under 'Check these labels').")
 
 
 def write_project(output: Path, single, migrated: Path) -> None:

@@ -89,7 +89,7 @@
         <translation>Eingebautes Modell (wenn keine Modelldatei angegeben ist)</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="97"/>
+        <location filename="../ui/migrate_panel.py" line="116"/>
         <source>Bands</source>
         <translation>Bänder</translation>
     </message>
@@ -144,7 +144,7 @@
         <translation>{} Wolkenpolygone</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="23"/>
+        <location filename="../processing/crop_scene.py" line="25"/>
         <source>Crop scene to label</source>
         <translation>Szene auf Label zuschneiden</translation>
     </message>
@@ -154,7 +154,7 @@
         <translation>Labels</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="62"/>
+        <location filename="../ui/migrate_panel.py" line="29"/>
         <source>Scene</source>
         <translation>Szene</translation>
     </message>
@@ -169,37 +169,37 @@
         <translation>Bandnamen</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="73"/>
+        <location filename="../processing/crop_scene.py" line="88"/>
         <source>Other tiles</source>
         <translation>Weitere Kacheln</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="75"/>
+        <location filename="../processing/crop_scene.py" line="90"/>
         <source>Label resampling</source>
         <translation>Resampling des Labels</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="75"/>
+        <location filename="../processing/crop_scene.py" line="90"/>
         <source>Nearest neighbour</source>
         <translation>Nächster Nachbar</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="75"/>
+        <location filename="../processing/crop_scene.py" line="90"/>
         <source>Mode (majority)</source>
         <translation>Modus (Mehrheit)</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="79"/>
+        <location filename="../processing/crop_scene.py" line="99"/>
         <source>Label on image grid</source>
         <translation>Label im Bildraster</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="80"/>
+        <location filename="../processing/crop_scene.py" line="100"/>
         <source>Label footprint covered by the scene (%)</source>
         <translation>Von der Szene abgedeckter Label-Umriss (%)</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="81"/>
+        <location filename="../processing/crop_scene.py" line="101"/>
         <source>Label pixels without image data (%)</source>
         <translation>Label-Pixel ohne Bilddaten (%)</translation>
     </message>
@@ -209,7 +209,7 @@
         <translation>Ungültiger Parameterwert für {}</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="134"/>
+        <location filename="../processing/crop_scene.py" line="156"/>
         <source>Pair of {} x {} pixels; label covered {:.1f}%, label pixels without image data {:.2f}%</source>
         <translation>Paar aus {} x {} Pixeln; Label zu {:.1f}% abgedeckt, Label-Pixel ohne Bilddaten {:.2f}%</translation>
     </message>
@@ -219,7 +219,7 @@
         <translation>Szenen herunterladen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="453"/>
+        <location filename="../ui/search_dock.py" line="457"/>
         <source>Scenes</source>
         <translation>Szenen</translation>
     </message>
@@ -239,7 +239,7 @@
         <translation>Authentifizierung</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="125"/>
+        <location filename="../processing/migrate_labels.py" line="141"/>
         <source>Token URL</source>
         <translation>Token-URL</translation>
     </message>
@@ -329,7 +329,7 @@
         <translation>Konfusionsmatrix</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="88"/>
+        <location filename="../ui/migrate_panel.py" line="107"/>
         <source>CSV files (*.csv)</source>
         <translation>CSV-Dateien (*.csv)</translation>
     </message>
@@ -389,7 +389,7 @@
         <translation>Klasse {}: Farbe {}</translation>
     </message>
     <message>
-        <location filename="../qgis_common/results_group.py" line="84"/>
+        <location filename="../qgis_common/results_group.py" line="107"/>
         <source>Label footprints</source>
         <translation>Label-Umrisse</translation>
     </message>
@@ -414,27 +414,27 @@
         <translation>Es wurden keine Label-Raster angegeben.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="444"/>
+        <location filename="../ui/search_dock.py" line="448"/>
         <source>Migrate labels</source>
         <translation>Labels migrieren</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="78"/>
+        <location filename="../ui/migrate_panel.py" line="97"/>
         <source>Label folder</source>
         <translation>Label-Ordner</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="117"/>
+        <location filename="../processing/migrate_labels.py" line="133"/>
         <source>Label files</source>
         <translation>Label-Dateien</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="119"/>
+        <location filename="../processing/migrate_labels.py" line="135"/>
         <source>Date pattern</source>
         <translation>Datumsmuster</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="120"/>
+        <location filename="../processing/migrate_labels.py" line="136"/>
         <source>Dates CSV</source>
         <translation>Datums-CSV</translation>
     </message>
@@ -479,107 +479,107 @@
         <translation>Produkt</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="106"/>
+        <location filename="../ui/migrate_panel.py" line="125"/>
         <source>Cloud model</source>
         <translation>Wolkenmodell</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="98"/>
+        <location filename="../ui/migrate_panel.py" line="117"/>
         <source>Write a cloud mask per pair</source>
         <translation>Eine Wolkenmaske je Paar schreiben</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="135"/>
+        <location filename="../processing/migrate_labels.py" line="158"/>
         <source>Executor (Dask scheduler address)</source>
         <translation>Executor (Adresse des Dask-Schedulers)</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="137"/>
+        <location filename="../processing/migrate_labels.py" line="160"/>
         <source>Workers (0 = one per core)</source>
         <translation>Worker (0 = einer je Kern)</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="109"/>
+        <location filename="../ui/migrate_panel.py" line="128"/>
         <source>Output folder</source>
         <translation>Ausgabeordner</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="141"/>
+        <location filename="../processing/migrate_labels.py" line="167"/>
         <source>Label-scene matches (CSV)</source>
         <translation>Label-Szenen-Zuordnungen (CSV)</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="144"/>
+        <location filename="../processing/migrate_labels.py" line="170"/>
         <source>QA report</source>
         <translation>QA-Bericht</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="145"/>
+        <location filename="../processing/migrate_labels.py" line="171"/>
         <source>Complete pairs</source>
         <translation>Vollständige Paare</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="146"/>
+        <location filename="../processing/migrate_labels.py" line="172"/>
         <source>Failed labels</source>
         <translation>Fehlgeschlagene Labels</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="153"/>
+        <location filename="../processing/migrate_labels.py" line="179"/>
         <source>Give either a label folder (LABELS) or label files (LABEL_FILES), not both.</source>
         <translation>Geben Sie entweder einen Label-Ordner (LABELS) oder Label-Dateien (LABEL_FILES) an, nicht beides.</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="156"/>
+        <location filename="../processing/migrate_labels.py" line="182"/>
         <source>No labels: give a label folder (LABELS) or label files (LABEL_FILES).</source>
         <translation>Keine Labels: Geben Sie einen Label-Ordner (LABELS) oder Label-Dateien (LABEL_FILES) an.</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="178"/>
+        <location filename="../processing/migrate_labels.py" line="206"/>
         <source>{} labels: {} migrated, {} already done, {} failed, {} without a scene</source>
         <translation>{} Labels: {} migriert, {} bereits erledigt, {} fehlgeschlagen, {} ohne Szene</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="187"/>
+        <location filename="../processing/migrate_labels.py" line="215"/>
         <source>Cloud masks (masks/&lt;label&gt;.tif) made from {}.</source>
         <translation>Wolkenmasken (masks/&lt;label&gt;.tif) erstellt aus {}.</translation>
     </message>
     <message>
-        <location filename="../qgis_common/results_group.py" line="97"/>
+        <location filename="../qgis_common/results_group.py" line="120"/>
         <source>Chosen scenes</source>
         <translation>Gewählte Szenen</translation>
     </message>
     <message>
-        <location filename="../qgis_common/results_group.py" line="104"/>
+        <location filename="../qgis_common/results_group.py" line="127"/>
         <source>Pairs ({})</source>
         <translation>Paare ({})</translation>
     </message>
     <message>
-        <location filename="../qgis_common/results_group.py" line="107"/>
+        <location filename="../qgis_common/results_group.py" line="130"/>
         <source>label</source>
         <translation>Label</translation>
     </message>
     <message>
-        <location filename="../qgis_common/results_group.py" line="107"/>
+        <location filename="../qgis_common/results_group.py" line="130"/>
         <source>cloud mask</source>
         <translation>Wolkenmaske</translation>
     </message>
     <message>
-        <location filename="../qgis_common/results_group.py" line="107"/>
+        <location filename="../qgis_common/results_group.py" line="130"/>
         <source>image</source>
         <translation>Bild</translation>
     </message>
     <message>
-        <location filename="../qgis_common/results_group.py" line="122"/>
+        <location filename="../qgis_common/results_group.py" line="145"/>
         <source>{} pairs: the first {} are loaded; all are in {} (matches.csv).</source>
         <translation>{} Paare: die ersten {} sind geladen; alle liegen in {} (matches.csv).</translation>
     </message>
     <message>
-        <location filename="../qgis_common/styles.py" line="168"/>
+        <location filename="../qgis_common/styles.py" line="204"/>
         <source>Could not style &apos;{}&apos;: {}</source>
         <translation>'{}' konnte nicht gestaltet werden: {}</translation>
     </message>
     <message>
-        <location filename="../qgis_common/results_group.py" line="145"/>
+        <location filename="../qgis_common/results_group.py" line="168"/>
         <source>Could not load the results into a layer group: {}</source>
         <translation>Die Ergebnisse konnten nicht in eine Layergruppe geladen werden: {}</translation>
     </message>
@@ -604,7 +604,7 @@
         <translation>Label Migration</translation>
     </message>
     <message>
-        <location filename="../processing/provider.py" line="35"/>
+        <location filename="../processing/provider.py" line="37"/>
         <source>Label Migration: move labels onto Sentinel-2 imagery</source>
         <translation>Label Migration: Labels auf Sentinel-2-Bilder übertragen</translation>
     </message>
@@ -659,42 +659,37 @@
         <translation>Raster</translation>
     </message>
     <message>
-        <location filename="../processing/safe_to_geotiff.py" line="18"/>
-        <source>Converts a Sentinel-2 L1C or L2A product into one multiband GeoTIFF with every band on one grid, read where it lies (a zip is read in place, never extracted).&lt;br&gt;&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (INPUT): the .SAFE folder, the product zip, or its MTD_MSIL1C.xml / MTD_MSIL2A.xml.&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): comma-separated band names in output order, e.g. &lt;code&gt;B02,B03,B04,B08&lt;/code&gt;; empty = all spectral bands (B01 B02 B03 B04 B05 B06 B07 B08 B8A B09 B10 B11 B12; L2A has no B10).&lt;br&gt;&lt;b&gt;Add the scene classification&lt;/b&gt; (INCLUDE_SCL): L2A only; appends SCL (always nearest neighbour).&lt;br&gt;&lt;b&gt;Resolution&lt;/b&gt; (RESOLUTION): 10, 20 or 60 m: the tile&apos;s grid at that resolution (0, 1, 2).&lt;br&gt;&lt;b&gt;Resampling&lt;/b&gt; (RESAMPLING): for bands of another native resolution; bilinear by default. Nodata (DN 0) never blends into valid pixels.&lt;br&gt;&lt;b&gt;Reflectance&lt;/b&gt; (REFLECTANCE): float32 reflectance = (DN + offset) / quantification, with the offset (-1000 from processing baseline 04.00 on) and quantification read from the product&apos;s own metadata; nodata NaN. Off: uint16 DN unchanged with the same offset and scale stored as band metadata, nodata 0.&lt;br&gt;&lt;b&gt;Cloud-optimised&lt;/b&gt; (COG): write a COG with overviews instead of a tiled GeoTIFF.&lt;br&gt;&lt;b&gt;GeoTIFF&lt;/b&gt; (OUTPUT): band descriptions are the band names.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:safetogeotiff -- INPUT=S2B_MSIL2A_20200815T102559_N0214_R108_T32UPU_20200815T130012.zip BANDS=B02,B03,B04,B08 RESOLUTION=0 REFLECTANCE=true OUTPUT=T32UPU_20200815.tif&lt;/code&gt;</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../processing/safe_to_geotiff.py" line="45"/>
+        <location filename="../processing/safe_to_geotiff.py" line="47"/>
         <source>Add the scene classification</source>
         <translation>Szenenklassifikation hinzufügen</translation>
     </message>
     <message>
-        <location filename="../processing/safe_to_geotiff.py" line="46"/>
+        <location filename="../processing/safe_to_geotiff.py" line="48"/>
         <source>Resolution</source>
         <translation>Auflösung</translation>
     </message>
     <message>
-        <location filename="../processing/safe_to_geotiff.py" line="48"/>
+        <location filename="../processing/safe_to_geotiff.py" line="50"/>
         <source>Resampling</source>
         <translation>Resampling</translation>
     </message>
     <message>
-        <location filename="../processing/safe_to_geotiff.py" line="50"/>
+        <location filename="../processing/safe_to_geotiff.py" line="52"/>
         <source>Reflectance</source>
         <translation>Reflektanz</translation>
     </message>
     <message>
-        <location filename="../processing/safe_to_geotiff.py" line="51"/>
+        <location filename="../processing/safe_to_geotiff.py" line="53"/>
         <source>Cloud-optimised</source>
         <translation>Cloud-optimiert</translation>
     </message>
     <message>
-        <location filename="../processing/safe_to_geotiff.py" line="52"/>
+        <location filename="../processing/safe_to_geotiff.py" line="54"/>
         <source>GeoTIFF</source>
         <translation>GeoTIFF</translation>
     </message>
     <message>
-        <location filename="../processing/safe_to_geotiff.py" line="67"/>
+        <location filename="../processing/safe_to_geotiff.py" line="69"/>
         <source>{} product, processing baseline {}, EPSG:{}, {} x {} pixels, bands {}</source>
         <translation>{}-Produkt, Processing Baseline {}, EPSG:{}, {} x {} Pixel, Bänder {}</translation>
     </message>
@@ -784,12 +779,12 @@
         <translation>Bänder: {}</translation>
     </message>
     <message>
-        <location filename="../qgis_common/styles.py" line="24"/>
+        <location filename="../qgis_common/styles.py" line="25"/>
         <source>clear</source>
         <translation>wolkenfrei</translation>
     </message>
     <message>
-        <location filename="../qgis_common/styles.py" line="24"/>
+        <location filename="../qgis_common/styles.py" line="25"/>
         <source>cloud</source>
         <translation>Wolke</translation>
     </message>
@@ -844,7 +839,7 @@
         <translation>Noch nicht geprüft: Die Prüfung importiert onnxruntime.</translation>
     </message>
     <message>
-        <location filename="../ui/dependencies_dialog.py" line="135"/>
+        <location filename="../ui/migrate_panel.py" line="29"/>
         <source>Check</source>
         <translation>Prüfen</translation>
     </message>
@@ -978,52 +973,52 @@ Paketordner: {folder}</translation>
         <translation>Version, Lizenz, Links und Datennachweis des mitgelieferten Modells</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="76"/>
+        <location filename="../ui/migrate_panel.py" line="95"/>
         <source>A folder of georeferenced label rasters, or PNG/JPEG labels each beside the GeoTIFF it was drawn on</source>
         <translation>Ein Ordner mit georeferenzierten Label-Rastern oder PNG/JPEG-Labels, jeweils neben dem GeoTIFF, auf dem sie gezeichnet wurden</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="80"/>
+        <location filename="../ui/migrate_panel.py" line="99"/>
         <source>Date in the file name</source>
         <translation>Datum im Dateinamen</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="81"/>
+        <location filename="../ui/migrate_panel.py" line="100"/>
         <source>Dates CSV (label,date)</source>
         <translation>Datums-CSV (label,date)</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="82"/>
+        <location filename="../ui/migrate_panel.py" line="101"/>
         <source>One date for every label</source>
         <translation>Ein Datum für alle Labels</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="83"/>
+        <location filename="../ui/migrate_panel.py" line="102"/>
         <source>Label dates</source>
         <translation>Label-Daten</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="86"/>
+        <location filename="../ui/migrate_panel.py" line="105"/>
         <source>YYYYMMDD or YYYY-MM-DD (default), or a regular expression</source>
         <translation>JJJJMMTT oder JJJJ-MM-TT (Standard) oder ein regulärer Ausdruck</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="100"/>
+        <location filename="../ui/migrate_panel.py" line="119"/>
         <source>From the cloud model, or from SCL (classes 8, 9, 10) for L2A products when no model is installed</source>
         <translation>Aus dem Wolkenmodell oder, ohne installiertes Modell, aus SCL (Klassen 8, 9, 10) bei L2A-Produkten</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="104"/>
+        <location filename="../ui/migrate_panel.py" line="123"/>
         <source>ONNX models (*.onnx)</source>
         <translation>ONNX-Modelle (*.onnx)</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="105"/>
+        <location filename="../ui/migrate_panel.py" line="124"/>
         <source>Optional; default: the bundled cloud model when installed</source>
         <translation>Optional; Standard: das mitgelieferte Wolkenmodell, falls installiert</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="112"/>
+        <location filename="../ui/migrate_panel.py" line="131"/>
         <source>Migrate</source>
         <translation>Migrieren</translation>
     </message>
@@ -1033,12 +1028,12 @@ Paketordner: {folder}</translation>
         <translation>Abbrechen</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="115"/>
+        <location filename="../ui/migrate_panel.py" line="134"/>
         <source>Open report</source>
         <translation>Bericht öffnen</translation>
     </message>
     <message>
-        <location filename="../ui/migrate_panel.py" line="117"/>
+        <location filename="../ui/migrate_panel.py" line="136"/>
         <source>Open the QA report (report.html) in the browser</source>
         <translation>Den QA-Bericht (report.html) im Browser öffnen</translation>
     </message>
@@ -1123,7 +1118,7 @@ Paketordner: {folder}</translation>
         <translation>Suchen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="489"/>
+        <location filename="../ui/search_dock.py" line="493"/>
         <source>No quicklook</source>
         <translation>Kein Vorschaubild</translation>
     </message>
@@ -1248,27 +1243,27 @@ Paketordner: {folder}</translation>
         <translation>Die Ergebnisse konnten nicht geladen werden: {}</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="441"/>
+        <location filename="../ui/search_dock.py" line="445"/>
         <source>The reasons are in matches.csv and the report.</source>
         <translation>Die Gründe stehen in matches.csv und im Bericht.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="451"/>
+        <location filename="../ui/search_dock.py" line="455"/>
         <source>The search returned no scene layer.</source>
         <translation>Die Suche hat keinen Szenen-Layer geliefert.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="475"/>
+        <location filename="../ui/search_dock.py" line="479"/>
         <source>{} scenes for {} labels.</source>
         <translation>{} Szenen für {} Labels.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="493"/>
+        <location filename="../ui/search_dock.py" line="497"/>
         <source>Loading quicklook…</source>
         <translation>Vorschaubild wird geladen…</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="514"/>
+        <location filename="../ui/search_dock.py" line="518"/>
         <source>Quicklook not available</source>
         <translation>Vorschaubild nicht verfügbar</translation>
     </message>
@@ -1348,37 +1343,32 @@ Paketordner: {folder}</translation>
         <translation>Enthält veränderte Copernicus-Sentinel-Daten.</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="63"/>
+        <location filename="../processing/crop_scene.py" line="78"/>
         <source>Search result (instead of a scene)</source>
         <translation>Suchergebnis (statt einer Szene)</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="66"/>
+        <location filename="../processing/crop_scene.py" line="81"/>
         <source>Rank of the scene in the search result</source>
         <translation>Rang der Szene im Suchergebnis</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="87"/>
+        <location filename="../processing/crop_scene.py" line="109"/>
         <source>Give either a scene (SCENE) or a search result (SCENES), not both.</source>
         <translation>Geben Sie entweder eine Szene (SCENE) oder ein Suchergebnis (SCENES) an, nicht beides.</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="88"/>
+        <location filename="../processing/crop_scene.py" line="110"/>
         <source>Give a scene (SCENE) or a search result to take it from (SCENES).</source>
         <translation>Geben Sie eine Szene (SCENE) oder ein Suchergebnis an, aus dem sie genommen wird (SCENES).</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="112"/>
+        <location filename="../processing/crop_scene.py" line="134"/>
         <source>Scene of rank {} in the search result: {}</source>
         <translation>Szene mit Rang {} im Suchergebnis: {}</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="25"/>
-        <source>Cuts the scene pixels under a label and puts the label on exactly the same grid, so the two form an aligned training pair. Only the needed window of the scene is read, so a remote Cloud-Optimised GeoTIFF (&lt;code&gt;/vsicurl/https://...&lt;/code&gt;) costs a few requests.&lt;br&gt;&lt;br&gt;&lt;b&gt;Scene&lt;/b&gt; (SCENE): any GDAL raster: GeoTIFF, VRT or a /vsicurl/ COG; or a Sentinel-2 product (.SAFE folder, zip or MTD_MSIL1C.xml / MTD_MSIL2A.xml), cropped straight from its JP2 bands on the 10 m grid (bands of 20 and 60 m resampled bilinearly) without converting it first.&lt;br&gt;&lt;b&gt;Search result&lt;/b&gt; (SCENES): instead of SCENE, a &lt;i&gt;searchscenes&lt;/i&gt; output (layer or file): its scene of rank RANK is cropped (a local product, or a remote GeoTIFF read through /vsicurl/). When the result holds several labels, the one named like the label file is used. This chains searchscenes to cropscene in the graphical modeler.&lt;br&gt;&lt;b&gt;Rank&lt;/b&gt; (RANK): which scene of the search result, 1 = the best (default).&lt;br&gt;&lt;b&gt;Other tiles&lt;/b&gt; (OTHER_TILES): further Sentinel-2 products of the same datatake, mosaicked with the scene when the label straddles MGRS tiles.&lt;br&gt;&lt;b&gt;Label&lt;/b&gt; (LABEL): a georeferenced label raster, in any CRS (e.g. EPSG:3035 label, UTM scene).&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): scene bands to keep by number, in order (default: all).&lt;br&gt;&lt;b&gt;Band names&lt;/b&gt; (BAND_NAMES): or by name, comma-separated: band descriptions, or Sentinel-2 band names for products, e.g. &lt;code&gt;B02,B03,B04,B08&lt;/code&gt;.&lt;br&gt;&lt;b&gt;Label resampling&lt;/b&gt; (LABEL_RESAMPLING): nearest (default) or mode (majority class, better when the label is much finer than the scene).&lt;br&gt;&lt;b&gt;Image&lt;/b&gt; (OUTPUT_IMAGE): the scene&apos;s own pixels, CRS and grid (never resampled) over the label&apos;s bounding box; pixels outside the label&apos;s footprint are nodata.&lt;br&gt;&lt;b&gt;Label on image grid&lt;/b&gt; (OUTPUT_LABEL): the label on exactly the image&apos;s grid; nodata outside the label.&lt;br&gt;A label partly outside the scene is cropped to what overlaps; COVERED_PERCENT reports the share of the label footprint inside the scene and NODATA_PERCENT the share of label pixels without image data.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:cropscene -- SCENE=S2_T32UPU.tif LABEL=mask.tif OUTPUT_IMAGE=pair_image.tif OUTPUT_LABEL=pair_label.tif&lt;/code&gt;; or the best scene of a search: &lt;code&gt;SCENES=scenes.gpkg RANK=1&lt;/code&gt; instead of SCENE</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../processing/migrate_labels.py" line="125"/>
+        <location filename="../processing/migrate_labels.py" line="141"/>
         <source>Download URL</source>
         <translation>Download-URL</translation>
     </message>
@@ -1623,7 +1613,7 @@ Paketordner: {folder}</translation>
         <translation>Wolkenschatten: {:.2f}% der gültigen Pixel</translation>
     </message>
     <message>
-        <location filename="../qgis_common/styles.py" line="24"/>
+        <location filename="../qgis_common/styles.py" line="25"/>
         <source>cloud shadow</source>
         <translation>Wolkenschatten</translation>
     </message>
@@ -1638,13 +1628,238 @@ Paketordner: {folder}</translation>
         <translation>Unbekannter Wert '{}' für {}: einen der Namen {} oder ihre Nummern 0 bis {} angeben.</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="30"/>
-        <source>Moves a whole label set onto Sentinel-2 in one run: for each label it searches the scenes around the label&apos;s date, chooses the one with the least cloud and cloud shadow over the label itself (the SCL band of L2A products, read for the label&apos;s window only; otherwise the cloud model, with its shadow class when it has one), then the smallest time offset, then the best coverage, and writes an aligned image/label pair. Tiles of one datatake are mosaicked when a label straddles them. A re-run skips the pairs that are complete and verified.&lt;br&gt;&lt;br&gt;&lt;b&gt;Label folder&lt;/b&gt; (LABELS): a folder of georeferenced label rasters (GeoTIFF), or PNG/JPEG labels each beside the georeferenced image it was drawn on, matched by name (&lt;i&gt;area1_label.png&lt;/i&gt; with &lt;i&gt;area1_visual.tif&lt;/i&gt;).&lt;br&gt;&lt;b&gt;Label files&lt;/b&gt; (LABEL_FILES): or (also) a list of label files.&lt;br&gt;&lt;b&gt;Date pattern&lt;/b&gt; (DATE_PATTERN): a regular expression finding the date in a file name; groups named year, month, day, or three groups in that order. Default: YYYYMMDD, YYYY-MM-DD or YYYY_MM_DD.&lt;br&gt;&lt;b&gt;Dates CSV&lt;/b&gt; (DATES_CSV): or a CSV with the columns label,date.&lt;br&gt;&lt;b&gt;Date&lt;/b&gt; (DATE): or one date for every label.&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API, 2 a DHuS hub (a national mirror given by URL: the public Copernicus hubs closed in 2023), 3 a local archive (a folder of SAFE products; URL is the folder); these numbers never change, and the names work too: cdse-odata, stac, dhus, local (BACKEND=local). OData and DHuS products are downloaded to OUTPUT_FOLDER/downloads (at most 4 at a time); STAC assets are read window by window.&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL), &lt;b&gt;Collection&lt;/b&gt; (COLLECTION), &lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): as in &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Download URL&lt;/b&gt; (DOWNLOAD_URL) and &lt;b&gt;Token URL&lt;/b&gt; (TOKEN_URL), advanced: for BACKEND 0 (Copernicus Data Space OData) only, the download service&apos;s base address (the part before /Products(&amp;lt;Id&amp;gt;)/$value) and the OpenID token endpoint of a private or test deployment. Default: the public Copernicus Data Space addresses.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the search window (default 10, at most 3650).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in %, a first filter (default 30, as in &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt;): the cloud over the label decides among the scenes that pass, and a scene cloudy elsewhere is often clear over the label, so a strict scene-wide limit loses usable scenes.&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): the bands of the images, comma-separated (default B02,B03,B04,B08).&lt;br&gt;&lt;b&gt;Input scaling&lt;/b&gt; (INPUT_SCALING): what the scenes&apos; values are for the cloud model: 0 = automatic, 1 = raw DN, 2 = reflectance 0-1, 3 = 8-bit 0-255 (as in cloudmask). WARNINGS lists the run&apos;s warnings.&lt;br&gt;&lt;b&gt;Cloud model&lt;/b&gt; (CLOUD_MODEL): an ONNX cloud model for scenes without SCL (default: the bundled model when installed; without one the scene cloud cover ranks them and the reason says so). Its class names say which class is cloud and which cloud shadow, as in cloudmask.&lt;br&gt;&lt;b&gt;Cloud masks&lt;/b&gt; (CLOUD_MASKS): writes OUTPUT_FOLDER/masks/&amp;lt;label&amp;gt;.tif per pair (1 cloud, 2 cloud shadow, 0 clear, 255 nodata, on the pair&apos;s grid) with the cloud model (the one rating already ran on the same crop is reused; shadow where the model has a shadow class), or, without a model, from the SCL band of L2A products (classes 8, 9, 10 cloud, 3 cloud shadow). Default: on when a cloud model is installed; the log says which source was used.&lt;br&gt;&lt;b&gt;Executor&lt;/b&gt; (EXECUTOR): empty for the local pool, or a Dask scheduler address such as tcp://10.0.0.5:8786 (its workers need this plugin importable as &lt;i&gt;labelmigration&lt;/i&gt; and the same paths).&lt;br&gt;&lt;b&gt;Workers&lt;/b&gt; (WORKERS): threads of the local pool (0 = one per core, at most 256).&lt;br&gt;&lt;b&gt;Output folder&lt;/b&gt; (OUTPUT_FOLDER): receives images/&amp;lt;label&amp;gt;.tif, labels/&amp;lt;label&amp;gt;.tif, matches.csv (MATCHES; footprint_cloud_pct counts cloud and cloud shadow over the label, footprint_shadow_pct the shadow part of it), footprints.gpkg (FOOTPRINTS, with a second layer &apos;scenes&apos;: the chosen scenes&apos; footprints) and report.html (REPORT). From the dialog the results load as a layer group &apos;Label migration: &amp;lt;folder&amp;gt;&apos;: label footprints, chosen scenes, and the pairs (image, label, cloud mask; at most 50, in collapsed sub-groups). PAIRS counts the complete pairs, FAILED the labels that failed (the reasons are in matches.csv and the report). A run in which no label got a pair fails; its matches.csv and report still say why. Labels whose names cannot be file names as they are get a safe file name (the log and matches.csv name it).&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:migratelabels -- LABELS=/data/labels BACKEND=3 URL=/data/sentinel2 DAYS_BEFORE=15 DAYS_AFTER=15 OUTPUT_FOLDER=/data/migrated&lt;/code&gt;</source>
+        <location filename="../processing/search_scenes.py" line="26"/>
+        <source>Finds, for each label footprint, the Sentinel-2 scenes taken within a date window with little cloud, and records which scene belongs to which label.&lt;br&gt;&lt;br&gt;&lt;b&gt;Footprints&lt;/b&gt; (FOOTPRINTS): polygons, e.g. from &lt;i&gt;Label footprints&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Label field&lt;/b&gt; (LABEL_FIELD): the field naming each label (default &lt;i&gt;label&lt;/i&gt;, else the feature id).&lt;br&gt;&lt;b&gt;Date field&lt;/b&gt; (DATE_FIELD): each label&apos;s date; or &lt;b&gt;Date&lt;/b&gt; (DATE) for all labels.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the window around the label date (default 10 each, at most 3650).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in % (default 30, as in &lt;i&gt;Migrate labels&lt;/i&gt;, which rates the cloud over the label itself: a scene cloudy elsewhere is often clear over a label, so a strict scene-wide limit loses usable scenes). The scenes that pass are ranked by coverage, then cloud cover; give a lower value to list only the clearest scenes, for example before downloading the whole layer.&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API (Earth Search by default; Planetary Computer or CDSE STAC by URL), 2 a DHuS hub (the public Copernicus hubs closed in 2023; through sentinelsat this reaches the national mirrors that still run DHuS, given by URL), 3 a local archive (a folder of SAFE products, zipped or not, or a static STAC catalog; URL is the folder). These numbers never change, so scripts and saved models keep their backend; the names work too: cdse-odata, stac, dhus, local (BACKEND=local).&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL): the service address (default per backend) or the archive folder.&lt;br&gt;&lt;b&gt;Collection&lt;/b&gt; (COLLECTION): the STAC collection (e.g. sentinel-2-l2a).&lt;br&gt;&lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): a QGIS authentication configuration (user name and password) for services that need one; credentials are never stored in settings, logs or projects, and are sent only to the host of the service&apos;s URL.&lt;br&gt;Timeouts and the retry deadline are the plugin&apos;s settings (Settings &gt; Options &gt; Processing &gt; Providers &gt; Label Migration); a server that does not answer, or answers something that is not a catalogue&apos;s answer, ends the search with a message naming it.&lt;br&gt;&lt;b&gt;Scenes&lt;/b&gt; (OUTPUT): scene footprints with id, title, backend, datetime, cloud_cover, tile, product_type, offset_days (scene time minus label date), coverage_pct (share of the label footprint the scene covers), label and rank (1 = best: coverage, then cloud, then |offset|).&lt;br&gt;&lt;b&gt;Match table&lt;/b&gt; (OUTPUT_TABLE): CSV, one row per label-scene match.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:searchscenes -- FOOTPRINTS=footprints.gpkg DATE_FIELD=date BACKEND=3 URL=/data/sentinel2 MAX_CLOUD=20 OUTPUT=scenes.gpkg OUTPUT_TABLE=matches.csv&lt;/code&gt;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing/search_scenes.py" line="26"/>
-        <source>Finds, for each label footprint, the Sentinel-2 scenes taken within a date window with little cloud, and records which scene belongs to which label.&lt;br&gt;&lt;br&gt;&lt;b&gt;Footprints&lt;/b&gt; (FOOTPRINTS): polygons, e.g. from &lt;i&gt;Label footprints&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Label field&lt;/b&gt; (LABEL_FIELD): the field naming each label (default &lt;i&gt;label&lt;/i&gt;, else the feature id).&lt;br&gt;&lt;b&gt;Date field&lt;/b&gt; (DATE_FIELD): each label&apos;s date; or &lt;b&gt;Date&lt;/b&gt; (DATE) for all labels.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the window around the label date (default 10 each, at most 3650).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in % (default 30, as in &lt;i&gt;Migrate labels&lt;/i&gt;, which rates the cloud over the label itself: a scene cloudy elsewhere is often clear over a label, so a strict scene-wide limit loses usable scenes). The scenes that pass are ranked by coverage, then cloud cover; give a lower value to list only the clearest scenes, for example before downloading the whole layer.&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API (Earth Search by default; Planetary Computer or CDSE STAC by URL), 2 a DHuS hub (the public Copernicus hubs closed in 2023; through sentinelsat this reaches the national mirrors that still run DHuS, given by URL), 3 a local archive (a folder of SAFE products, zipped or not, or a static STAC catalog; URL is the folder). These numbers never change, so scripts and saved models keep their backend; the names work too: cdse-odata, stac, dhus, local (BACKEND=local).&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL): the service address (default per backend) or the archive folder.&lt;br&gt;&lt;b&gt;Collection&lt;/b&gt; (COLLECTION): the STAC collection (e.g. sentinel-2-l2a).&lt;br&gt;&lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): a QGIS authentication configuration (user name and password) for services that need one; credentials are never stored in settings, logs or projects, and are sent only to the host of the service&apos;s URL.&lt;br&gt;Timeouts and the retry deadline are the plugin&apos;s settings (Settings &gt; Options &gt; Processing &gt; Providers &gt; Label Migration); a server that does not answer, or answers something that is not a catalogue&apos;s answer, ends the search with a message naming it.&lt;br&gt;&lt;b&gt;Scenes&lt;/b&gt; (OUTPUT): scene footprints with id, title, backend, datetime, cloud_cover, tile, product_type, offset_days (scene time minus label date), coverage_pct (share of the label footprint the scene covers), label and rank (1 = best: coverage, then cloud, then |offset|).&lt;br&gt;&lt;b&gt;Match table&lt;/b&gt; (OUTPUT_TABLE): CSV, one row per label-scene match.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:searchscenes -- FOOTPRINTS=footprints.gpkg DATE_FIELD=date BACKEND=3 URL=/data/sentinel2 MAX_CLOUD=20 OUTPUT=scenes.gpkg OUTPUT_TABLE=matches.csv&lt;/code&gt;</source>
+        <location filename="../processing/crop_scene.py" line="27"/>
+        <source>Cuts the scene pixels under a label and puts the label on exactly the same grid, so the two form an aligned training pair. Only the needed window of the scene is read, so a remote Cloud-Optimised GeoTIFF (&lt;code&gt;/vsicurl/https://...&lt;/code&gt;) costs a few requests.&lt;br&gt;&lt;br&gt;&lt;b&gt;Scene&lt;/b&gt; (SCENE): any GDAL raster: GeoTIFF, VRT or a /vsicurl/ COG; or a Sentinel-2 product (.SAFE folder, zip or MTD_MSIL1C.xml / MTD_MSIL2A.xml, or an EOPF Zarr product: a .zarr folder or URL, Zarr v2 or v3), cropped straight from its bands on the 10 m grid (bands of 20 and 60 m resampled bilinearly) without converting it first; of a Zarr product only the chunks under the label are read.&lt;br&gt;&lt;b&gt;Search result&lt;/b&gt; (SCENES): instead of SCENE, a &lt;i&gt;searchscenes&lt;/i&gt; output (layer or file): its scene of rank RANK is cropped (a local product, or a remote GeoTIFF read through /vsicurl/). When the result holds several labels, the one named like the label file is used. This chains searchscenes to cropscene in the graphical modeler.&lt;br&gt;&lt;b&gt;Rank&lt;/b&gt; (RANK): which scene of the search result, 1 = the best (default).&lt;br&gt;&lt;b&gt;Other tiles&lt;/b&gt; (OTHER_TILES): further Sentinel-2 products of the same datatake, mosaicked with the scene when the label straddles MGRS tiles.&lt;br&gt;&lt;b&gt;Label&lt;/b&gt; (LABEL): a georeferenced label raster, in any CRS (e.g. EPSG:3035 label, UTM scene).&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): scene bands to keep by number, in order (default: all).&lt;br&gt;&lt;b&gt;Band names&lt;/b&gt; (BAND_NAMES): or by name, comma-separated: band descriptions, or Sentinel-2 band names for products, e.g. &lt;code&gt;B02,B03,B04,B08&lt;/code&gt;.&lt;br&gt;&lt;b&gt;Label resampling&lt;/b&gt; (LABEL_RESAMPLING): nearest (default) or mode (majority class, better when the label is much finer than the scene).&lt;br&gt;&lt;b&gt;Image&lt;/b&gt; (OUTPUT_IMAGE): the scene&apos;s own pixels, CRS and grid (never resampled) over the label&apos;s bounding box; pixels outside the label&apos;s footprint are nodata.&lt;br&gt;&lt;b&gt;Label on image grid&lt;/b&gt; (OUTPUT_LABEL): the label on exactly the image&apos;s grid; nodata outside the label.&lt;br&gt;&lt;b&gt;Co-register&lt;/b&gt; (COREGISTER): 0 (default) measures the shift between the label&apos;s source image and the image by sub-pixel phase correlation (SHIFT_X_M, SHIFT_Y_M in metres: where the source shows a feature minus where the scene shows it; SHIFT_CONFIDENCE 0 to 1); 1 also moves the label by minus the shift when SHIFT_CONFIDENCE is 0.5 or more (LABEL_MOVED_M). CHANGE_SCORE: how badly the image fits the label (0 fits; core.quality.change).&lt;br&gt;&lt;b&gt;Source image&lt;/b&gt; (SOURCE_IMAGE): the image the label was drawn on (default: &amp;lt;label&amp;gt;_source.tif beside the label; without one no shift is measured).&lt;br&gt;A label partly outside the scene is cropped to what overlaps; COVERED_PERCENT reports the share of the label footprint inside the scene and NODATA_PERCENT the share of label pixels without image data.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:cropscene -- SCENE=S2_T32UPU.tif LABEL=mask.tif OUTPUT_IMAGE=pair_image.tif OUTPUT_LABEL=pair_label.tif&lt;/code&gt;; or the best scene of a search: &lt;code&gt;SCENES=scenes.gpkg RANK=1&lt;/code&gt; instead of SCENE</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="151"/>
+        <source>Co-register</source>
+        <translation>Koregistrieren</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="151"/>
+        <source>Measure the shift only</source>
+        <translation>Nur die Verschiebung messen</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="151"/>
+        <source>Measure and move the label when confident</source>
+        <translation>Messen und das Label bei hoher Sicherheit verschieben</translation>
+    </message>
+    <message>
+        <location filename="../processing/crop_scene.py" line="97"/>
+        <source>Source image</source>
+        <translation>Quellbild</translation>
+    </message>
+    <message>
+        <location filename="../processing/export_dataset.py" line="16"/>
+        <source>Export dataset for machine learning</source>
+        <translation>Datensatz für maschinelles Lernen exportieren</translation>
+    </message>
+    <message>
+        <location filename="../processing/export_dataset.py" line="62"/>
+        <source>Migrated folder</source>
+        <translation>Migrierter Ordner</translation>
+    </message>
+    <message>
+        <location filename="../processing/export_dataset.py" line="64"/>
+        <source>Chip size (pixels)</source>
+        <translation>Kachelgröße (Pixel)</translation>
+    </message>
+    <message>
+        <location filename="../processing/export_dataset.py" line="66"/>
+        <source>Overlap (pixels)</source>
+        <translation>Überlappung (Pixel)</translation>
+    </message>
+    <message>
+        <location filename="../processing/export_dataset.py" line="68"/>
+        <source>Maximum nodata (%)</source>
+        <translation>Maximal NoData (%)</translation>
+    </message>
+    <message>
+        <location filename="../processing/export_dataset.py" line="68"/>
+        <source>Maximum cloud (%)</source>
+        <translation>Maximal Wolken (%)</translation>
+    </message>
+    <message>
+        <location filename="../processing/export_dataset.py" line="68"/>
+        <source>Maximum cloud shadow (%)</source>
+        <translation>Maximal Wolkenschatten (%)</translation>
+    </message>
+    <message>
+        <location filename="../processing/export_dataset.py" line="72"/>
+        <source>Split block size (m)</source>
+        <translation>Blockgröße der Aufteilung (m)</translation>
+    </message>
+    <message>
+        <location filename="../processing/export_dataset.py" line="74"/>
+        <source>Train share</source>
+        <translation>Anteil Training</translation>
+    </message>
+    <message>
+        <location filename="../processing/export_dataset.py" line="74"/>
+        <source>Validation share</source>
+        <translation>Anteil Validierung</translation>
+    </message>
+    <message>
+        <location filename="../processing/export_dataset.py" line="74"/>
+        <source>Test share</source>
+        <translation>Anteil Test</translation>
+    </message>
+    <message>
+        <location filename="../processing/export_dataset.py" line="77"/>
+        <source>Seed</source>
+        <translation>Startwert</translation>
+    </message>
+    <message>
+        <location filename="../processing/export_dataset.py" line="81"/>
+        <source>GeoParquet index</source>
+        <translation>GeoParquet-Index</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="165"/>
+        <source>Dataset folder</source>
+        <translation>Datensatzordner</translation>
+    </message>
+    <message>
+        <location filename="../processing/export_dataset.py" line="80"/>
+        <source>STAC catalogue</source>
+        <translation>STAC-Katalog</translation>
+    </message>
+    <message>
+        <location filename="../processing/export_dataset.py" line="84"/>
+        <source>Chips</source>
+        <translation>Kacheln</translation>
+    </message>
+    <message>
+        <location filename="../processing/export_dataset.py" line="85"/>
+        <source>Train chips</source>
+        <translation>Trainingskacheln</translation>
+    </message>
+    <message>
+        <location filename="../processing/export_dataset.py" line="85"/>
+        <source>Validation chips</source>
+        <translation>Validierungskacheln</translation>
+    </message>
+    <message>
+        <location filename="../processing/export_dataset.py" line="85"/>
+        <source>Test chips</source>
+        <translation>Testkacheln</translation>
+    </message>
+    <message>
+        <location filename="../processing/export_dataset.py" line="103"/>
+        <source>{} chips from {} pairs: {} train, {} validation, {} test; dropped: {}</source>
+        <translation>{} Kacheln aus {} Paaren: {} Training, {} Validierung, {} Test; verworfen: {}</translation>
+    </message>
+    <message>
+        <location filename="../processing/export_dataset.py" line="107"/>
+        <source>Dataset chips</source>
+        <translation>Datensatzkacheln</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="33"/>
+        <source>Moves a whole label set onto Sentinel-2 in one run: for each label it searches the scenes around the label&apos;s date, chooses the one with the least cloud and cloud shadow over the label itself (the SCL band of L2A products, read for the label&apos;s window only; otherwise the cloud model, with its shadow class when it has one), then the smallest time offset, then the best coverage, and writes an aligned image/label pair. Tiles of one datatake are mosaicked when a label straddles them. A re-run skips the pairs that are complete and verified.&lt;br&gt;&lt;br&gt;&lt;b&gt;Label folder&lt;/b&gt; (LABELS): a folder of georeferenced label rasters (GeoTIFF), or PNG/JPEG labels each beside the georeferenced image it was drawn on, matched by name (&lt;i&gt;area1_label.png&lt;/i&gt; with &lt;i&gt;area1_visual.tif&lt;/i&gt;).&lt;br&gt;&lt;b&gt;Label files&lt;/b&gt; (LABEL_FILES): or (also) a list of label files.&lt;br&gt;&lt;b&gt;Date pattern&lt;/b&gt; (DATE_PATTERN): a regular expression finding the date in a file name; groups named year, month, day, or three groups in that order. Default: YYYYMMDD, YYYY-MM-DD or YYYY_MM_DD.&lt;br&gt;&lt;b&gt;Dates CSV&lt;/b&gt; (DATES_CSV): or a CSV with the columns label,date.&lt;br&gt;&lt;b&gt;Date&lt;/b&gt; (DATE): or one date for every label.&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API, 2 a DHuS hub (a national mirror given by URL: the public Copernicus hubs closed in 2023), 3 a local archive (a folder of SAFE products; URL is the folder); these numbers never change, and the names work too: cdse-odata, stac, dhus, local (BACKEND=local). OData and DHuS products are downloaded to OUTPUT_FOLDER/downloads (at most 4 at a time); STAC assets are read window by window.&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL), &lt;b&gt;Collection&lt;/b&gt; (COLLECTION), &lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): as in &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Download URL&lt;/b&gt; (DOWNLOAD_URL) and &lt;b&gt;Token URL&lt;/b&gt; (TOKEN_URL), advanced: for BACKEND 0 (Copernicus Data Space OData) only, the download service&apos;s base address (the part before /Products(&amp;lt;Id&amp;gt;)/$value) and the OpenID token endpoint of a private or test deployment. Default: the public Copernicus Data Space addresses.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the search window (default 10, at most 3650).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in %, a first filter (default 30, as in &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt;): the cloud over the label decides among the scenes that pass, and a scene cloudy elsewhere is often clear over the label, so a strict scene-wide limit loses usable scenes.&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): the bands of the images, comma-separated (default B02,B03,B04,B08).&lt;br&gt;&lt;b&gt;Input scaling&lt;/b&gt; (INPUT_SCALING): what the scenes&apos; values are for the cloud model: 0 = automatic, 1 = raw DN, 2 = reflectance 0-1, 3 = 8-bit 0-255 (as in cloudmask). WARNINGS lists the run&apos;s warnings.&lt;br&gt;&lt;b&gt;Cloud model&lt;/b&gt; (CLOUD_MODEL): an ONNX cloud model for scenes without SCL (default: the bundled model when installed; without one the scene cloud cover ranks them and the reason says so). Its class names say which class is cloud and which cloud shadow, as in cloudmask.&lt;br&gt;&lt;b&gt;Cloud masks&lt;/b&gt; (CLOUD_MASKS): writes OUTPUT_FOLDER/masks/&amp;lt;label&amp;gt;.tif per pair (1 cloud, 2 cloud shadow, 0 clear, 255 nodata, on the pair&apos;s grid) with the cloud model (the one rating already ran on the same crop is reused; shadow where the model has a shadow class), or, without a model, from the SCL band of L2A products (classes 8, 9, 10 cloud, 3 cloud shadow). Default: on when a cloud model is installed; the log says which source was used.&lt;br&gt;&lt;b&gt;Co-register&lt;/b&gt; (COREGISTER): 0 (default) measures the shift between each label&apos;s source image and the Sentinel-2 pair by sub-pixel phase correlation (matches.csv shift_x_m, shift_y_m in metres, shift_confidence 0 to 1; empty when unknown); 1 also moves the label by minus the shift when shift_confidence is 0.5 or more (label_moved_m). A label&apos;s source image: the reference raster of a PNG/JPEG label, else a raster named as the label in SOURCE_IMAGES, else &amp;lt;label&amp;gt;_source.tif beside the label. Every pair also gets a change_score (0: the Sentinel-2 pixels still fit the label); the report lists the outliers under &apos;Check these labels&apos;.&lt;br&gt;&lt;b&gt;Source images&lt;/b&gt; (SOURCE_IMAGES): a folder of the labels&apos; source images, named as the labels.&lt;br&gt;&lt;b&gt;Executor&lt;/b&gt; (EXECUTOR): empty for the local pool, or a Dask scheduler address such as tcp://10.0.0.5:8786 (its workers need this plugin importable as &lt;i&gt;labelmigration&lt;/i&gt; and the same paths).&lt;br&gt;&lt;b&gt;Workers&lt;/b&gt; (WORKERS): threads of the local pool (0 = one per core, at most 256).&lt;br&gt;&lt;b&gt;Export dataset&lt;/b&gt; (EXPORT_DATASET, default off): after the run, exports the pairs as a machine-learning dataset into OUTPUT_FOLDER/dataset (DATASET) with the defaults of &lt;i&gt;Export dataset for machine learning&lt;/i&gt; (exportdataset): 256-pixel chips, STAC catalogue, GeoParquet index, blocked splits.&lt;br&gt;&lt;b&gt;Output folder&lt;/b&gt; (OUTPUT_FOLDER): receives images/&amp;lt;label&amp;gt;.tif, labels/&amp;lt;label&amp;gt;.tif, matches.csv (MATCHES; footprint_cloud_pct counts cloud and cloud shadow over the label, footprint_shadow_pct the shadow part of it), footprints.gpkg (FOOTPRINTS, with a second layer &apos;scenes&apos;: the chosen scenes&apos; footprints) and report.html (REPORT). From the dialog the results load as a layer group &apos;Label migration: &amp;lt;folder&amp;gt;&apos;: label footprints, chosen scenes, and the pairs (image, label, cloud mask; at most 50, in collapsed sub-groups). PAIRS counts the complete pairs, FAILED the labels that failed (the reasons are in matches.csv and the report). A run in which no label got a pair fails; its matches.csv and report still say why. Labels whose names cannot be file names as they are get a safe file name (the log and matches.csv name it).&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:migratelabels -- LABELS=/data/labels BACKEND=3 URL=/data/sentinel2 DAYS_BEFORE=15 DAYS_AFTER=15 OUTPUT_FOLDER=/data/migrated&lt;/code&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="155"/>
+        <source>Source images (folder)</source>
+        <translation>Quellbilder (Ordner)</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="163"/>
+        <source>Export a dataset for machine learning</source>
+        <translation>Einen Datensatz für maschinelles Lernen exportieren</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="235"/>
+        <source>Exporting the dataset…</source>
+        <translation>Datensatz wird exportiert…</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="242"/>
+        <source>No dataset was exported: {}</source>
+        <translation>Es wurde kein Datensatz exportiert: {}</translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="244"/>
+        <source>Dataset: {} chips ({} train, {} validation, {} test) in {}</source>
+        <translation>Datensatz: {} Kacheln ({} Training, {} Validierung, {} Test) in {}</translation>
+    </message>
+    <message>
+        <location filename="../processing/safe_to_geotiff.py" line="18"/>
+        <source>Converts a Sentinel-2 L1C or L2A product into one multiband GeoTIFF with every band on one grid, read where it lies (a zip is read in place, never extracted).&lt;br&gt;&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (INPUT): the .SAFE folder, the product zip, or its MTD_MSIL1C.xml / MTD_MSIL2A.xml; or an EOPF Zarr product (a .zarr folder or URL, Zarr v2 or v3; radiometry from its arrays&apos; scale_factor and add_offset).&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): comma-separated band names in output order, e.g. &lt;code&gt;B02,B03,B04,B08&lt;/code&gt;; empty = all spectral bands (B01 B02 B03 B04 B05 B06 B07 B08 B8A B09 B10 B11 B12; L2A has no B10).&lt;br&gt;&lt;b&gt;Add the scene classification&lt;/b&gt; (INCLUDE_SCL): L2A only; appends SCL (always nearest neighbour).&lt;br&gt;&lt;b&gt;Resolution&lt;/b&gt; (RESOLUTION): 10, 20 or 60 m: the tile&apos;s grid at that resolution (0, 1, 2).&lt;br&gt;&lt;b&gt;Resampling&lt;/b&gt; (RESAMPLING): for bands of another native resolution; bilinear by default. Nodata (DN 0) never blends into valid pixels.&lt;br&gt;&lt;b&gt;Reflectance&lt;/b&gt; (REFLECTANCE): float32 reflectance = (DN + offset) / quantification, with the offset (-1000 from processing baseline 04.00 on) and quantification read from the product&apos;s own metadata; nodata NaN. Off: uint16 DN unchanged with the same offset and scale stored as band metadata, nodata 0.&lt;br&gt;&lt;b&gt;Cloud-optimised&lt;/b&gt; (COG): write a COG with overviews instead of a tiled GeoTIFF.&lt;br&gt;&lt;b&gt;GeoTIFF&lt;/b&gt; (OUTPUT): band descriptions are the band names.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:safetogeotiff -- INPUT=S2B_MSIL2A_20200815T102559_N0214_R108_T32UPU_20200815T130012.zip BANDS=B02,B03,B04,B08 RESOLUTION=0 REFLECTANCE=true OUTPUT=T32UPU_20200815.tif&lt;/code&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../qgis_common/styles.py" line="143"/>
+        <source>Change outlier: check the label</source>
+        <translation>Auffällige Änderung: Label prüfen</translation>
+    </message>
+    <message>
+        <location filename="../qgis_common/styles.py" line="143"/>
+        <source>Label moved by its shift</source>
+        <translation>Label um seinen Versatz verschoben</translation>
+    </message>
+    <message>
+        <location filename="../qgis_common/styles.py" line="143"/>
+        <source>Other pairs</source>
+        <translation>Übrige Paare</translation>
+    </message>
+    <message>
+        <location filename="../ui/migrate_panel.py" line="29"/>
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <location filename="../ui/migrate_panel.py" line="29"/>
+        <source>Shift x (m)</source>
+        <translation>Versatz x (m)</translation>
+    </message>
+    <message>
+        <location filename="../ui/migrate_panel.py" line="29"/>
+        <source>Shift y (m)</source>
+        <translation>Versatz y (m)</translation>
+    </message>
+    <message>
+        <location filename="../ui/migrate_panel.py" line="29"/>
+        <source>Shift confidence</source>
+        <translation>Versatz-Konfidenz</translation>
+    </message>
+    <message>
+        <location filename="../ui/migrate_panel.py" line="29"/>
+        <source>Moved (m)</source>
+        <translation>Verschoben (m)</translation>
+    </message>
+    <message>
+        <location filename="../ui/migrate_panel.py" line="29"/>
+        <source>Change score</source>
+        <translation>Änderungswert</translation>
+    </message>
+    <message>
+        <location filename="../ui/migrate_panel.py" line="74"/>
+        <source>change</source>
+        <translation>Änderung</translation>
+    </message>
+    <message>
+        <location filename="../ui/migrate_panel.py" line="140"/>
+        <source>Flagged pairs only</source>
+        <translation>Nur markierte Paare</translation>
+    </message>
+    <message>
+        <location filename="../ui/migrate_panel.py" line="141"/>
+        <source>Only the pairs whose change score stands out from the run (the report&apos;s &quot;Check these labels&quot;)</source>
+        <translation>Nur die Paare, deren Änderungswert im Lauf heraussticht (im Bericht „Check these labels“)</translation>
+    </message>
+    <message>
+        <location filename="../processing/export_dataset.py" line="18"/>
+        <source>Cuts the image/label pairs of a &lt;i&gt;Migrate labels&lt;/i&gt; output folder into chips that training frameworks read, with a STAC catalogue, a GeoParquet index and spatially blocked train/validation/test splits.&lt;br&gt;&lt;br&gt;&lt;b&gt;Migrated folder&lt;/b&gt; (INPUT): the OUTPUT_FOLDER of migratelabels (matches.csv, images/, labels/, and masks/ when it wrote cloud masks).&lt;br&gt;&lt;b&gt;Chip size&lt;/b&gt; (CHIP_SIZE) in pixels, default 256, and &lt;b&gt;Overlap&lt;/b&gt; (OVERLAP), the pixels shared by neighbouring chips, default 0: chips step by size minus overlap; the last chip of a row or column ends at the pair's edge, and a pair smaller than a chip gives one chip padded with nodata.&lt;br&gt;&lt;b&gt;Maximum nodata&lt;/b&gt; (MAX_NODATA), % of the chip, default 50; &lt;b&gt;Maximum cloud&lt;/b&gt; (MAX_CLOUD) and &lt;b&gt;Maximum cloud shadow&lt;/b&gt; (MAX_SHADOW), % of the chip's pixels with data, default 20: chips above a threshold are dropped. Cloud and shadow come from the pair's cloud mask (1 cloud, 2 shadow); chips of a pair without one are not checked for cloud, and the log says so.&lt;br&gt;&lt;b&gt;Block size&lt;/b&gt; (BLOCK_SIZE) in metres, default 10240: the splits are made of square blocks of this size; a chip belongs to the block holding its centre. &lt;b&gt;Train share&lt;/b&gt; (TRAIN_SHARE), &lt;b&gt;Validation share&lt;/b&gt; (VALIDATION_SHARE) and &lt;b&gt;Test share&lt;/b&gt; (TEST_SHARE), default 70, 15 and 15, are the shares of the chips; blocks go to the split furthest below its share, in an order shuffled by &lt;b&gt;Seed&lt;/b&gt; (SEED): the same input and seed always give the same splits. No two chips that touch or overlap fall in different splits: where they would, the train chip (or else the validation chip) is dropped.&lt;br&gt;&lt;b&gt;GeoParquet index&lt;/b&gt; (GEOPARQUET), default on,: writes chips.parquet; it needs the Python package pyarrow (Plugins &gt; Label Migration &gt; Python dependencies…). Without it the rest is written and a warning says what to install.&lt;br&gt;&lt;b&gt;Dataset folder&lt;/b&gt; (OUTPUT): a new or empty folder outside the migrated folder (an earlier export there is replaced once the new one is complete). It receives images/, labels/ and masks/ (cloud-optimised GeoTIFF chips, the pair's pixels unchanged), catalog.json (CATALOG: a STAC catalogue, one item per chip with the label extension, the assets image, labels and cloud_mask, its split and its provenance: source label, scene, time offset, cloud fraction, and shift and change scores where matches.csv has them), chips.parquet (INDEX) and chips.gpkg (CHIPS_LAYER: the chips' outlines by split, loaded from the dialog). CHIPS, TRAIN, VALIDATION and TEST count the chips.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:exportdataset -- INPUT=/data/migrated CHIP_SIZE=256 OVERLAP=32 MAX_CLOUD=10 BLOCK_SIZE=5120 SEED=1 OUTPUT=/data/dataset&lt;/code&gt;</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -9,7 +9,9 @@ from qgis.core import (QgsProcessing, QgsProcessingException, QgsProcessingOutpu
 from qgis.PyQt.QtCore import QT_TR_NOOP
 
 from ..core.labels.crop import crop_scene
+from ..core.quality.pair_quality import assess_pair, source_image_for
 from ..core.util.errors import LabelMigrationError
+from ..core.sentinel2.eopf import is_eopf_product
 from ..core.sentinel2.safe import is_safe_product
 from ..core.search.results import RANK_COLUMNS, scene_at_rank
 from .algorithm import LabelMigrationAlgorithm, tr
@@ -27,8 +29,10 @@ class CropSceneAlgorithm(LabelMigrationAlgorithm):
         "two form an aligned training pair. Only the needed window of the scene is read, so a "
         "remote Cloud-Optimised GeoTIFF (<code>/vsicurl/https://...</code>) costs a few requests.<br><br>"
         "<b>Scene</b> (SCENE): any GDAL raster: GeoTIFF, VRT or a /vsicurl/ COG; or a Sentinel-2 "
-        "product (.SAFE folder, zip or MTD_MSIL1C.xml / MTD_MSIL2A.xml), cropped straight from its JP2 "
-        "bands on the 10 m grid (bands of 20 and 60 m resampled bilinearly) without converting it first.<br>"
+        "product (.SAFE folder, zip or MTD_MSIL1C.xml / MTD_MSIL2A.xml, or an EOPF Zarr product: a .zarr "
+        "folder or URL, Zarr v2 or v3), cropped straight from its bands on the 10 m grid (bands of 20 and "
+        "60 m resampled bilinearly) without converting it first; of a Zarr product only the chunks under the "
+        "label are read.<br>"
         "<b>Search result</b> (SCENES): instead of SCENE, a <i>searchscenes</i> output (layer or file): its "
         "scene of rank RANK is cropped (a local product, or a remote GeoTIFF read through /vsicurl/). When the "
         "result holds several labels, the one named like the label file is used. This chains searchscenes "
@@ -46,6 +50,13 @@ class CropSceneAlgorithm(LabelMigrationAlgorithm):
         "label's bounding box; pixels outside the label's footprint are nodata.<br>"
         "<b>Label on image grid</b> (OUTPUT_LABEL): the label on exactly the image's grid; nodata "
         "outside the label.<br>"
+        "<b>Co-register</b> (COREGISTER): 0 (default) measures the shift between the label's source image and "
+        "the image by sub-pixel phase correlation (SHIFT_X_M, SHIFT_Y_M in metres: where the source shows a "
+        "feature minus where the scene shows it; SHIFT_CONFIDENCE 0 to 1); 1 also moves the label by minus the "
+        "shift when SHIFT_CONFIDENCE is 0.5 or more (LABEL_MOVED_M). CHANGE_SCORE: how badly the image "
+        "fits the label (0 fits; core.quality.change).<br>"
+        "<b>Source image</b> (SOURCE_IMAGE): the image the label was drawn on (default: "
+        "&lt;label&gt;_source.tif beside the label; without one no shift is measured).<br>"
         "A label partly outside the scene is cropped to what overlaps; COVERED_PERCENT reports the "
         "share of the label footprint inside the scene and NODATA_PERCENT the share of label pixels "
         "without image data.<br><br>"
@@ -57,6 +68,10 @@ class CropSceneAlgorithm(LabelMigrationAlgorithm):
     SCENE, LABEL, BANDS, LABEL_RESAMPLING = "SCENE", "LABEL", "BANDS", "LABEL_RESAMPLING"
     BAND_NAMES, OTHER_TILES, SCENES, RANK = "BAND_NAMES", "OTHER_TILES", "SCENES", "RANK"
     OUTPUT_IMAGE, OUTPUT_LABEL = "OUTPUT_IMAGE", "OUTPUT_LABEL"
+    COREGISTER, SOURCE_IMAGE = "COREGISTER", "SOURCE_IMAGE"
+    QUALITY_OUTPUTS = (("SHIFT_X_M", "shift_x_m"), ("SHIFT_Y_M", "shift_y_m"),
+                       ("SHIFT_CONFIDENCE", "shift_confidence"), ("LABEL_MOVED_M", "label_moved_m"),
+                       ("CHANGE_SCORE", "change_score"))
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer(self.SCENE, tr("Scene"), optional=True))
@@ -75,10 +90,17 @@ class CropSceneAlgorithm(LabelMigrationAlgorithm):
         self.addParameter(QgsProcessingParameterEnum(
             self.LABEL_RESAMPLING, tr("Label resampling"), [tr("Nearest neighbour"), tr("Mode (majority)")],
             defaultValue=0))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.COREGISTER, tr("Co-register"), [tr("Measure the shift only"),
+                                                 tr("Measure and move the label when confident")], defaultValue=0,
+            optional=True))  # optional: graphical models saved before this parameter existed still run
+        self.addParameter(QgsProcessingParameterRasterLayer(self.SOURCE_IMAGE, tr("Source image"), optional=True))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT_IMAGE, tr("Image")))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT_LABEL, tr("Label on image grid")))
         self.addOutput(QgsProcessingOutputNumber("COVERED_PERCENT", tr("Label footprint covered by the scene (%)")))
         self.addOutput(QgsProcessingOutputNumber("NODATA_PERCENT", tr("Label pixels without image data (%)")))
+        for name, column in self.QUALITY_OUTPUTS:
+            self.addOutput(QgsProcessingOutputNumber(name, column))
 
     def checkParameterValues(self, parameters, context):  # noqa: N802 (QGIS's name)
         has_scene = parameters.get(self.SCENE) not in (None, "")
@@ -94,7 +116,7 @@ class CropSceneAlgorithm(LabelMigrationAlgorithm):
 
     def _scene_product(self, parameters) -> str:
         value = parameters.get(self.SCENE)
-        return value if isinstance(value, str) and is_safe_product(value) else ""
+        return value if isinstance(value, str) and (is_safe_product(value) or is_eopf_product(value)) else ""
 
     def _scene_from_result(self, parameters, context, feedback, label_path: str) -> str:
         source = self.parameterAsSource(parameters, self.SCENES, context)
@@ -134,7 +156,16 @@ class CropSceneAlgorithm(LabelMigrationAlgorithm):
         feedback.pushInfo(tr("Pair of {} x {} pixels; label covered {:.1f}%, label pixels without image data {:.2f}%")
                           .format(result.window.width, result.window.height, result.covered_percent,
                                   result.nodata_percent))
+        source = (self.raster_path(parameters, self.SOURCE_IMAGE, context)
+                  if parameters.get(self.SOURCE_IMAGE) not in (None, "") else source_image_for(label_path))
+        quality, warnings = assess_pair(output_image, output_label, None, source,
+                                        self.parameterAsEnum(parameters, self.COREGISTER, context))
+        for warning in warnings:
+            feedback.reportError(warning, False)
+        feedback.pushInfo(", ".join(f"{column} {quality[column] or '-'}" for _name, column in self.QUALITY_OUTPUTS))
         self.style_on_load(context, output_image, image_styler())
         self.style_on_load(context, output_label, label_styler(above=output_image))
         return {self.OUTPUT_IMAGE: output_image, self.OUTPUT_LABEL: output_label,
-                "COVERED_PERCENT": result.covered_percent, "NODATA_PERCENT": result.nodata_percent}
+                "COVERED_PERCENT": result.covered_percent, "NODATA_PERCENT": result.nodata_percent,
+                **{name: float(quality[column]) if quality[column] else None
+                   for name, column in self.QUALITY_OUTPUTS}}

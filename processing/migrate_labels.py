@@ -7,12 +7,15 @@ from qgis.core import (QgsProcessing, QgsProcessingContext, QgsProcessingExcepti
                        QgsProcessingOutputHtml, QgsProcessingOutputNumber, QgsProcessingOutputVectorLayer,
                        QgsProcessingParameterDateTime, QgsProcessingParameterDefinition, QgsProcessingParameterFile,
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterBoolean,
-                       QgsProcessingParameterMultipleLayers, QgsProcessingParameterNumber, QgsProcessingParameterString)
+                       QgsProcessingParameterEnum, QgsProcessingParameterMultipleLayers, QgsProcessingParameterNumber,
+                       QgsProcessingParameterString)
 from qgis.PyQt.QtCore import QT_TR_NOOP
+from qgis.core import QgsProcessingOutputFolder
 
 from ..core.net.connections import use_proxy
 from ..core.migration.options import DEFAULT_BANDS, DEFAULT_CLOUD_MODEL, MAX_WORKERS, MigrationOptions
 from ..core.migration.run import migrate_labels, no_pairs_message
+from ..core.dataset.export import ExportOptions, export_dataset
 from ..qgis_common.network import network_log, proxy_url
 from ..qgis_common.results_group import ResultsGroupLoader
 from .algorithm import LabelMigrationAlgorithm, tr
@@ -71,10 +74,21 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
         "on the same crop is reused; shadow where the model has a shadow class), or, without a model, from the "
         "SCL band of L2A products (classes 8, 9, 10 cloud, 3 cloud shadow). Default: on when a "
         "cloud model is installed; the log says which source was used.<br>"
+        "<b>Co-register</b> (COREGISTER): 0 (default) measures the shift between each label's source image and "
+        "the Sentinel-2 pair by sub-pixel phase correlation (matches.csv shift_x_m, shift_y_m in metres, "
+        "shift_confidence 0 to 1; empty when unknown); 1 also moves the label by minus the shift when "
+        "shift_confidence is 0.5 or more (label_moved_m). A label's source image: the reference raster of a "
+        "PNG/JPEG label, else a raster named as the label in SOURCE_IMAGES, else &lt;label&gt;_source.tif "
+        "beside the label. Every pair also gets a change_score (0: the Sentinel-2 pixels still fit the label); "
+        "the report lists the outliers under 'Check these labels'.<br>"
+        "<b>Source images</b> (SOURCE_IMAGES): a folder of the labels' source images, named as the labels.<br>"
         "<b>Executor</b> (EXECUTOR): empty for the local pool, or a Dask scheduler address such as "
         "tcp://10.0.0.5:8786 (its workers need this plugin importable as <i>labelmigration</i> and the same "
         "paths).<br>"
         "<b>Workers</b> (WORKERS): threads of the local pool (0 = one per core, at most 256).<br>"
+        "<b>Export dataset</b> (EXPORT_DATASET), default off: after the run, exports the pairs as a machine-learning "
+        "dataset into OUTPUT_FOLDER/dataset (DATASET) with the defaults of <i>Export dataset for machine "
+        "learning</i> (exportdataset): 256-pixel chips, STAC catalogue, GeoParquet index, blocked splits.<br>"
         "<b>Output folder</b> (OUTPUT_FOLDER): receives images/&lt;label&gt;.tif, labels/&lt;label&gt;.tif, "
         "matches.csv (MATCHES; footprint_cloud_pct counts cloud and cloud shadow over the label, "
         "footprint_shadow_pct the shadow part of it), footprints.gpkg (FOOTPRINTS, with a second layer 'scenes': "
@@ -98,6 +112,8 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
     DOWNLOAD_URL, TOKEN_URL, BANDS = "DOWNLOAD_URL", "TOKEN_URL", "BANDS"
     CLOUD_MODEL, EXECUTOR, WORKERS, OUTPUT_FOLDER = "CLOUD_MODEL", "EXECUTOR", "WORKERS", "OUTPUT_FOLDER"
     CLOUD_MASKS = "CLOUD_MASKS"
+    EXPORT_DATASET, DATASET = "EXPORT_DATASET", "DATASET"
+    COREGISTER, SOURCE_IMAGES = "COREGISTER", "SOURCE_IMAGES"
     MATCHES, FOOTPRINTS, REPORT, PAIRS, FAILED = "MATCHES", "FOOTPRINTS", "REPORT", "PAIRS", "FAILED"
     # the run writes images/<label>.tif, labels/<label>.tif, matches.csv ... there: no input may lie inside
     EXCLUSIVE_OUTPUT_FOLDERS = (OUTPUT_FOLDER,)
@@ -132,11 +148,21 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
             self.CLOUD_MODEL, tr("Cloud model"), QgsProcessingParameterFile.Behavior.File, "onnx", optional=True))
         self.addParameter(QgsProcessingParameterBoolean(
             self.CLOUD_MASKS, tr("Write a cloud mask per pair"), os.path.isfile(DEFAULT_CLOUD_MODEL), optional=True))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.COREGISTER, tr("Co-register"), [tr("Measure the shift only"),
+                                                 tr("Measure and move the label when confident")], defaultValue=0,
+            optional=True))  # optional: graphical models saved before this parameter existed still run
+        self.addParameter(QgsProcessingParameterFile(
+            self.SOURCE_IMAGES, tr("Source images (folder)"), QgsProcessingParameterFile.Behavior.Folder,
+            optional=True))
         self.addParameter(QgsProcessingParameterString(self.EXECUTOR, tr("Executor (Dask scheduler address)"),
                                                        optional=True))
         self.addParameter(QgsProcessingParameterNumber(
             self.WORKERS, tr("Workers (0 = one per core)"), QgsProcessingParameterNumber.Type.Integer, 0, minValue=0,
             maxValue=MAX_WORKERS))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.EXPORT_DATASET, tr("Export a dataset for machine learning"), False, optional=True))
+        self.addOutput(QgsProcessingOutputFolder(self.DATASET, tr("Dataset folder")))
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, tr("Output folder")))
         self.addOutput(QgsProcessingOutputFile(self.MATCHES, tr("Label-scene matches (CSV)")))
         self.addOutput(QgsProcessingOutputVectorLayer(self.FOOTPRINTS, tr("Label footprints"),
@@ -168,6 +194,8 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
             cloud_masks=self._cloud_masks(parameters, context),
             download_url=self.parameterAsString(parameters, self.DOWNLOAD_URL, context).strip() or None,
             token_url=self.parameterAsString(parameters, self.TOKEN_URL, context).strip() or None,
+            coregister=self.parameterAsEnum(parameters, self.COREGISTER, context),
+            source_images=self.parameterAsFile(parameters, self.SOURCE_IMAGES, context) or None,
         )
         output_folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
         with use_proxy(proxy_url()), network_log(feedback):
@@ -197,7 +225,26 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
                    self.PAIRS: result.pairs, self.FAILED: result.failed, WARNINGS: "\n".join(result.warnings)}
         if result.report:
             outputs[self.REPORT] = result.report
+        if self.parameterAsBool(parameters, self.EXPORT_DATASET, context):
+            outputs[self.DATASET] = self._export_dataset(output_folder, feedback)
         return outputs
+
+    def _export_dataset(self, output_folder: str, feedback) -> Optional[str]:
+        """exportdataset's defaults into OUTPUT_FOLDER/dataset; a dataset that cannot be made is a warning (the
+        pairs stand without it)."""
+        feedback.setProgressText(tr("Exporting the dataset…"))
+        try:
+            exported = self.run_core(export_dataset, feedback, migrated_folder=output_folder,
+                                     output_folder=os.path.join(output_folder, "dataset"), options=ExportOptions())
+        except QgsProcessingException as error:
+            if feedback.isCanceled():
+                raise
+            feedback.pushWarning(tr("No dataset was exported: {}").format(error))
+            return None
+        feedback.pushInfo(tr("Dataset: {} chips ({} train, {} validation, {} test) in {}").format(
+            exported.chips, exported.splits["train"], exported.splits["validation"], exported.splits["test"],
+            exported.output_folder))
+        return exported.output_folder
 
     def _cloud_masks(self, parameters, context) -> Optional[bool]:
         """CLOUD_MASKS as given; when left out, on whenever a cloud model is given or bundled."""

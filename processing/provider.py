@@ -9,6 +9,7 @@ from .cloud_mask import CloudMaskAlgorithm
 from .crop_scene import CropSceneAlgorithm
 from .download_scenes import DownloadScenesAlgorithm
 from .evaluate_segmentation import EvaluateSegmentationAlgorithm
+from .export_dataset import ExportDatasetAlgorithm
 from .geocode_mask import GeocodeMaskAlgorithm
 from .mask_footprint import MaskFootprintAlgorithm
 from .migrate_labels import MigrateLabelsAlgorithm
@@ -20,7 +21,8 @@ from .stack_bands import StackBandsAlgorithm
 
 ALGORITHMS = (GeocodeMaskAlgorithm, MaskFootprintAlgorithm, CropSceneAlgorithm, StackBandsAlgorithm,
               SafeToGeoTiffAlgorithm, SearchScenesAlgorithm, DownloadScenesAlgorithm, EvaluateSegmentationAlgorithm,
-              CloudMaskAlgorithm, SegmentAlgorithm, RasterizeLabelsAlgorithm, MigrateLabelsAlgorithm)
+              CloudMaskAlgorithm, SegmentAlgorithm, RasterizeLabelsAlgorithm, MigrateLabelsAlgorithm,
+              ExportDatasetAlgorithm)
 PROVIDER_ID = "labelmigration"
 
 

@@ -18,7 +18,9 @@ class SafeToGeoTiffAlgorithm(LabelMigrationAlgorithm):
     HELP = QT_TR_NOOP(
         "Converts a Sentinel-2 L1C or L2A product into one multiband GeoTIFF with every band on one "
         "grid, read where it lies (a zip is read in place, never extracted).<br><br>"
-        "<b>Product</b> (INPUT): the .SAFE folder, the product zip, or its MTD_MSIL1C.xml / MTD_MSIL2A.xml.<br>"
+        "<b>Product</b> (INPUT): the .SAFE folder, the product zip, or its MTD_MSIL1C.xml / MTD_MSIL2A.xml; "
+        "or an EOPF Zarr product (a .zarr folder or URL, Zarr v2 or v3; radiometry from its arrays' "
+        "scale_factor and add_offset).<br>"
         "<b>Bands</b> (BANDS): comma-separated band names in output order, e.g. <code>B02,B03,B04,B08</code>; "
         "empty = all spectral bands (B01 B02 B03 B04 B05 B06 B07 B08 B8A B09 B10 B11 B12; L2A has no B10).<br>"
         "<b>Add the scene classification</b> (INCLUDE_SCL): L2A only; appends SCL (always nearest neighbour).<br>"

@@ -2,7 +2,7 @@
 (ResultsGroupLoader, a post-processor of the footprints layer) and by the search dock after its background run."""
 import logging
 import os
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Set
 
 from qgis.core import (QgsLayerTreeGroup, QgsProcessingLayerPostProcessorInterface, QgsProject, QgsRasterLayer,
                        QgsVectorLayer)
@@ -10,10 +10,11 @@ from qgis.PyQt.QtCore import QT_TR_NOOP
 from qgis.PyQt.QtGui import QColor
 
 from ..core.migration.pair_files import mask_path, pair_paths
-from ..core.migration.match_table import MATCHES_NAME, read_matches
+from ..core.migration.match_table import MATCHES_NAME, is_finished, read_matches
+from ..core.quality.report_sections import flagged as change_outliers, number
 from ..core.util.errors import LabelMigrationError
 from ..core.util.paths import path_inside
-from .styles import style_cloud_mask, style_footprints, style_image, style_label
+from .styles import style_cloud_mask, style_footprints, style_image, style_label, style_pair_quality
 from .translation import tr
 
 LOG = logging.getLogger(__name__)
@@ -43,6 +44,28 @@ def _pairs(output_folder: str) -> List[Dict[str, str]]:
             pairs.append({"label": name, "image": image, "label_raster": label,
                           "mask": mask if os.path.isfile(mask) else ""})
     return pairs
+
+
+def pair_quality(output_folder: str) -> List[Dict[str, object]]:
+    """Every row of the run's matches.csv (its order) with 'moved' (the label was moved by its shift) and 'flagged'
+    (its change score is an outlier among the run's pairs: core.quality.change.outliers, as the QA report's
+    "Check these labels" section decides)."""
+    rows = list(read_matches(os.path.join(output_folder, MATCHES_NAME)).values())
+    pairs = [row for row in rows if is_finished(row)]
+    flags = {id(row): flag for row, flag in zip(pairs, change_outliers(pairs))}
+    return [dict(row, moved=bool(number(row.get("label_moved_m"))), flagged=flags.get(id(row), False))
+            for row in rows]
+
+
+def flagged_labels(output_folder: str) -> Set[str]:
+    """The labels whose change score is an outlier of the run (pair_quality)."""
+    return {str(row["label"]) for row in pair_quality(output_folder) if row["flagged"]}
+
+
+def style_results_footprints(layer: QgsVectorLayer, output_folder: str) -> None:
+    """The footprints layer of a run: outlined and labelled, moved and flagged pairs styled apart."""
+    style_footprints(layer)
+    style_pair_quality(layer, flagged_labels(output_folder))
 
 
 def _styled(function, layer) -> None:
@@ -83,7 +106,7 @@ def load_results_group(project: QgsProject, output_folder: str, footprints: Opti
     if footprints is None:
         footprints = QgsVectorLayer(gpkg + "|layername=footprints", tr("Label footprints"), "ogr")
         if footprints.isValid():
-            _styled(style_footprints, footprints)
+            _styled(lambda layer: style_results_footprints(layer, output_folder), footprints)
             project.addMapLayer(footprints, False)
             group.addLayer(footprints)
     else:
@@ -133,7 +156,7 @@ class ResultsGroupLoader(QgsProcessingLayerPostProcessorInterface):
 
     def postProcessLayer(self, layer, context, feedback):  # noqa: N802 (QGIS's name)
         try:
-            style_footprints(layer)
+            style_results_footprints(layer, self.output_folder)
         except Exception as error:  # a style must never fail the algorithm
             feedback.reportError(tr("Could not style '{}': {}").format(layer.name(), error))
         try:

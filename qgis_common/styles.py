@@ -1,8 +1,9 @@
 """Styles applied when outputs load into the map: labels paletted, footprints outlined, images RGB."""
-from typing import Dict, Optional
+from typing import Dict, Iterable, Optional
 
-from qgis.core import (QgsFillSymbol, QgsLayerTree, QgsMultiBandColorRenderer, QgsPalettedRasterRenderer,
-                       QgsPalLayerSettings, QgsProcessingLayerPostProcessorInterface, QgsRasterLayer,
+from qgis.core import (QgsExpression, QgsFillSymbol, QgsLayerTree, QgsMultiBandColorRenderer,
+                       QgsPalettedRasterRenderer, QgsPalLayerSettings, QgsProcessingLayerPostProcessorInterface,
+                       QgsRasterLayer, QgsRuleBasedRenderer,
                        QgsTextBufferSettings, QgsTextFormat, QgsVectorLayer, QgsVectorLayerSimpleLabeling,
                        QgsContrastEnhancement, QgsRasterMinMaxOrigin)
 from qgis.PyQt.QtCore import QT_TR_NOOP
@@ -24,6 +25,10 @@ CLOUD_OPACITY = 0.5
 CLOUD_MASK_CLASSES = ((0, None, QT_TR_NOOP("clear")), (1, CLOUD_COLOUR, QT_TR_NOOP("cloud")),
                       (2, SHADOW_COLOUR, QT_TR_NOOP("cloud shadow")))
 FOOTPRINT_COLOUR = "#ff7f00"
+# The footprints of pairs the quality checks single out (issue 19), in the QA report's colours
+MOVED_COLOUR = "#1e5fa1"  # the label was moved by its measured shift (COREGISTER=1)
+FLAGGED_COLOUR = "#d7191c"  # the change score is an outlier of the run: check the label
+MOVED_RULE = 'coalesce("label_moved_m", 0) > 0'
 
 
 def class_colour(index: int) -> QColor:
@@ -113,6 +118,37 @@ def style_footprints(layer: QgsVectorLayer, label_field: str = "label") -> None:
     settings.setFormat(text)
     layer.setLabeling(QgsVectorLayerSimpleLabeling(settings))
     layer.setLabelsEnabled(True)
+    layer.triggerRepaint()
+
+
+def flagged_expression(flagged: Iterable[str]) -> str:
+    """The expression selecting the footprints of the labels ``flagged`` (none: an expression that is false)."""
+    names = sorted(set(flagged))
+    if not names:
+        return "FALSE"
+    return '"label" IN ({})'.format(", ".join(QgsExpression.quotedString(name) for name in names))
+
+
+def _outline(colour: str, width: float, style: str = "solid") -> QgsFillSymbol:
+    return QgsFillSymbol.createSimple({"color": "0,0,0,0", "outline_color": colour, "outline_width": str(width),
+                                       "outline_style": style, "style": "no"})
+
+
+def style_pair_quality(layer: QgsVectorLayer, flagged: Iterable[str] = ()) -> None:
+    """The label footprints by their quality (issue 19), with a legend: change outliers (``flagged``, the labels
+    the QA report lists under "Check these labels") in thick red, labels moved by their shift in dashed blue,
+    the others outlined as style_footprints does. A pair both moved and flagged shows both outlines.
+    The labelling of style_footprints is kept."""
+    root = QgsRuleBasedRenderer.Rule(None)
+    rules = ((tr("Change outlier: check the label"), flagged_expression(flagged), _outline(FLAGGED_COLOUR, 1.4)),
+             (tr("Label moved by its shift"), MOVED_RULE, _outline(MOVED_COLOUR, 0.8, "dash")),
+             (tr("Other pairs"), "ELSE", _outline(FOOTPRINT_COLOUR, 0.6)))
+    for title, expression, symbol in rules:
+        rule = QgsRuleBasedRenderer.Rule(symbol, 0, 0, "" if expression == "ELSE" else expression, title)
+        if expression == "ELSE":
+            rule.setIsElse(True)
+        root.appendChild(rule)
+    layer.setRenderer(QgsRuleBasedRenderer(root))
     layer.triggerRepaint()
 
 

@@ -4,24 +4,33 @@ The tab gathers what is particular to a migration (labels, where their dates com
 output folder); the search settings (window, cloud cover, product, backend, URL, authentication) are the
 dock's own, shared with its scene search. ``migrate_parameters`` builds the algorithm's parameters from
 plain values (the tests compare it with what processing.run gets); the dock runs the algorithm as a
-background task and loads the results as a layer group (qgis_common/results_group.py).
+background task and loads the results as a layer group (qgis_common/results_group.py), and the tab lists the
+run's labels with their shift and change columns (issue 19), filtered to the flagged pairs on demand.
 """
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 from qgis.gui import QgsFileWidget
-from qgis.PyQt.QtCore import QDate, Qt, QUrl
-from qgis.PyQt.QtGui import QDesktopServices
-from qgis.PyQt.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QFormLayout, QHBoxLayout, QLineEdit, QPushButton,
-                                 QStackedWidget, QVBoxLayout, QWidget)
+from qgis.PyQt.QtCore import QT_TR_NOOP, QDate, Qt, QUrl
+from qgis.PyQt.QtGui import QBrush, QColor, QDesktopServices
+from qgis.PyQt.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QFormLayout, QHBoxLayout,
+                                 QHeaderView, QLineEdit, QPushButton, QStackedWidget, QTableWidget, QTableWidgetItem,
+                                 QVBoxLayout, QWidget)
 
 from ..core.migration.options import DEFAULT_BANDS
 from ..core.search import BACKEND_NAMES, DEFAULT_BACKEND
 from ..core.search.base import DEFAULT_DAYS_AFTER, DEFAULT_DAYS_BEFORE, DEFAULT_MAX_CLOUD, DEFAULT_PRODUCT
 from ..core.search.scene import PRODUCT_LEVELS
+from ..qgis_common.styles import FLAGGED_COLOUR, MOVED_COLOUR
 from ..qgis_common.translation import tr
 
 MIGRATE_ALGORITHM = "labelmigration:migratelabels"
 DATE_SOURCES = ("pattern", "csv", "date")  # the order of the date source combo box
+# The results table: matches.csv columns (qgis_common.results_group.pair_quality adds moved and flagged)
+RESULT_COLUMNS = (("label", QT_TR_NOOP("Label")), ("status", QT_TR_NOOP("Status")), ("scene", QT_TR_NOOP("Scene")),
+                  ("offset_days", QT_TR_NOOP("Offset (days)")), ("shift_x_m", QT_TR_NOOP("Shift x (m)")),
+                  ("shift_y_m", QT_TR_NOOP("Shift y (m)")), ("shift_confidence", QT_TR_NOOP("Shift confidence")),
+                  ("label_moved_m", QT_TR_NOOP("Moved (m)")), ("change_score", QT_TR_NOOP("Change score")),
+                  ("flagged", QT_TR_NOOP("Check")))
 
 
 def migrate_parameters(labels: str, output_folder: str, date_source: str = "pattern", date_pattern: str = "",
@@ -57,6 +66,16 @@ def migrate_parameters(labels: str, output_folder: str, date_source: str = "patt
     if authcfg:
         parameters["AUTHCFG"] = authcfg
     return parameters
+
+
+def result_cell(row: Dict[str, Any], name: str) -> str:
+    """The table's text for one column of a pair_quality row."""
+    if name == "flagged":
+        return tr("change") if row.get("flagged") else ""
+    value = row.get(name)
+    if name == "label_moved_m" and not row.get("moved"):
+        return ""  # 0: measured, not moved
+    return "" if value is None else str(value)
 
 
 def open_url(url: QUrl) -> bool:
@@ -118,8 +137,21 @@ class MigratePanel(QWidget):
         for button in (self.run_button, self.cancel_button, self.report_button):
             buttons.addWidget(button)
         layout.addLayout(buttons)
-        layout.addStretch(1)
+        self.flagged_only_check = QCheckBox(tr("Flagged pairs only"), self)
+        self.flagged_only_check.setToolTip(tr("Only the pairs whose change score stands out from the run "
+                                              "(the report's \"Check these labels\")"))
+        self.flagged_only_check.toggled.connect(self.apply_filter)
+        layout.addWidget(self.flagged_only_check)
+        self.results_table = QTableWidget(0, len(RESULT_COLUMNS), self)
+        self.results_table.setHorizontalHeaderLabels([tr(title) for _name, title in RESULT_COLUMNS])
+        self.results_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.results_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.results_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.results_table.verticalHeader().setVisible(False)
+        self.results_table.setMinimumHeight(120)
+        layout.addWidget(self.results_table, 1)
         self.report_path: Optional[str] = None
+        self.results: List[Dict[str, Any]] = []
 
     def date_source(self) -> str:
         return self.date_source_combo.currentData()
@@ -130,6 +162,36 @@ class MigratePanel(QWidget):
     def set_report(self, path: Optional[str]) -> None:
         self.report_path = path or None
         self.report_button.setEnabled(self.report_path is not None)
+
+    def set_results(self, rows: Sequence[Dict[str, Any]]) -> None:
+        """Lists a run's labels (qgis_common.results_group.pair_quality rows): flagged pairs in red, the moved
+        distance of moved labels in blue."""
+        self.results = list(rows)
+        table = self.results_table
+        table.clearContents()
+        table.setRowCount(len(self.results))
+        for index, row in enumerate(self.results):
+            for column, (name, _title) in enumerate(RESULT_COLUMNS):
+                item = QTableWidgetItem(result_cell(row, name))
+                if name in ("offset_days", "shift_x_m", "shift_y_m", "shift_confidence", "label_moved_m",
+                            "change_score"):
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if row.get("flagged") and name in ("label", "change_score", "flagged"):
+                    item.setForeground(QBrush(QColor(FLAGGED_COLOUR)))
+                elif row.get("moved") and name == "label_moved_m":
+                    item.setForeground(QBrush(QColor(MOVED_COLOUR)))
+                table.setItem(index, column, item)
+        self.apply_filter()
+
+    def apply_filter(self, *_args) -> None:
+        """Hides the rows that are not flagged while "Flagged pairs only" is checked."""
+        only = self.flagged_only_check.isChecked()
+        for index, row in enumerate(self.results):
+            self.results_table.setRowHidden(index, only and not row.get("flagged"))
+
+    def visible_labels(self) -> List[str]:
+        return [str(row.get("label")) for index, row in enumerate(self.results)
+                if not self.results_table.isRowHidden(index)]
 
     def open_report(self) -> bool:
         if not self.report_path:

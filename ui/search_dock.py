@@ -27,7 +27,7 @@ from ..core.search import BACKEND_CHOICES, BACKEND_NAMES, DEFAULT_BACKEND
 from ..core.search.base import DEFAULT_DAYS_AFTER, DEFAULT_DAYS_BEFORE, DEFAULT_MAX_CLOUD, DEFAULT_PRODUCT
 from ..core.search.scene import PRODUCT_LEVELS, TABLE_COLUMNS
 from ..qgis_common.translation import tr
-from ..qgis_common.results_group import load_results_group
+from ..qgis_common.results_group import load_results_group, pair_quality
 from ..qgis_common.styles import style_footprints
 from .migrate_panel import MIGRATE_ALGORITHM, MigratePanel, migrate_parameters
 
@@ -434,6 +434,10 @@ class SceneSearchDock(QgsDockWidget):
             self.show_error(tr("The results could not be loaded: {}").format(error))
             return
         self.migration_group = loaded["group"]
+        try:
+            self.migrate_panel.set_results(pair_quality(folder))
+        except Exception as error:  # the table is a convenience: the layer group and matches.csv have it all
+            LOG.debug("Listing the migration results failed: %s", error)
         if loaded["message"]:
             text += " " + loaded["message"]
         self.status_label.setText(text)

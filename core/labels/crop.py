@@ -5,7 +5,7 @@ label footprint's bounding box snapped outward to scene pixels, only that window
 pixels outside the footprint become nodata. The label is warped onto exactly that grid.
 """
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -108,18 +108,20 @@ def crop_scene(scene_path: str, label_path: str, output_image: str, output_label
                bands: Optional[Sequence[int]] = None, label_resampling: str = "near",
                band_names: Optional[Sequence[str]] = None, other_tiles: Sequence[str] = (),
                require_data: bool = False, progress: Optional[ProgressCallback] = None,
-               is_cancelled: Optional[CancelCheck] = None) -> CropResult:
+               is_cancelled: Optional[CancelCheck] = None, outputs_checked: bool = False) -> CropResult:
     """Write the scene pixels under the label and the label on the same grid.
 
     The scene is any GDAL raster or a Sentinel-2 SAFE product (folder, zip or MTD xml; other
     tiles of the same datatake are mosaicked in). Bands are picked by number (bands) or by name
     (band_names: band descriptions, or Sentinel-2 band names for SAFE products). require_data
-    refuses a pair whose image has no data under any label pixel (nothing is written).
+    refuses a pair whose image has no data under any label pixel (nothing is written). outputs_checked:
+    the caller has made sure that the outputs overwrite no input and can be written (a migration run checks
+    its output folder once), so that check is not made again here.
     """
     steps = Steps(progress, is_cancelled)
     if os.path.realpath(output_image) == os.path.realpath(output_label):
         raise LabelMigrationError("The output image and the output label must be different files.")
-    for output, role in ((output_image, "output image"), (output_label, "output label")):
+    for output, role in () if outputs_checked else ((output_image, "output image"), (output_label, "output label")):
         check_output_path(output, [scene_path, *other_tiles, label_path], role)
     with gdal_errors():
         label = open_raster(label_path, "label")
@@ -147,12 +149,59 @@ def _crop(scene_raster: str, scene_path: str, label: gdal.Dataset, label_path: s
         if not 1 <= index <= scene.RasterCount:
             raise LabelMigrationError(f"The scene '{scene_path}' has no band {index} (it has {scene.RasterCount}).")
 
-    scene_outline = raster_outline(scene_transform, scene.RasterXSize, scene.RasterYSize)
+    grid = label_on_grid(label, label_path, label_srs, label_transform, scene_srs, scene_transform,
+                         (scene.RasterXSize, scene.RasterYSize), scene_path, label_resampling)
+    steps.report(0.15)
+    with atomic_outputs(output_image, output_label) as (image_temporary, label_temporary):
+        image_missing = _write_image(scene, scene_path, image_temporary, band_list, grid, steps.sub(0.15, 0.95))
+        if require_data and grid.label_pixels and image_missing >= grid.label_pixels:
+            raise LabelMigrationError(
+                f"The scene '{scene_path}' has no data under the label '{label_path}' (every pixel there is "
+                f"nodata), so the pair would hold no image. Choose a scene that covers the label with data.")
+        _write_label(label, label_path, label_temporary, grid, scene_path)
+        steps.report(1.0)
+    return crop_result(output_image, output_label, grid, image_missing)
+
+
+def crop_result(image: str, label: str, grid: "LabelGrid", image_missing: int) -> CropResult:
+    """What a crop of the grid's window returns; image_missing: the label pixels without image data."""
+    warnings = list(grid.warnings)
+    if grid.label_pixels == 0:
+        warnings.append("No label pixel falls on the scene grid (the label is smaller than one scene pixel).")
+    return CropResult(
+        image=image, label=label, window=replace(grid.window), transform=grid.transform,
+        covered_percent=grid.covered_percent,
+        nodata_percent=100.0 * image_missing / grid.label_pixels if grid.label_pixels else 100.0,
+        label_pixels=grid.label_pixels, warnings=warnings,
+    )
+
+
+@dataclass
+class LabelGrid:
+    """The label on a scene's pixel grid: the window under its footprint, the footprint's pixels (inside)
+    and the label's values and valid pixels there. It depends on the label and the grid only, so the
+    candidates of one tile and the pair share it."""
+    window: Window
+    transform: GeoTransform
+    srs_wkt: str
+    inside: np.ndarray
+    label_values: np.ndarray
+    label_valid: np.ndarray  # inside the footprint too
+    label_pixels: int
+    covered_percent: float
+    warnings: List[str]
+
+
+def label_on_grid(label: gdal.Dataset, label_path: str, label_srs, label_transform, scene_srs, scene_transform,
+                  scene_size: Tuple[int, int], scene_path: str, label_resampling: str = "near",
+                  outline: Optional[ogr.Geometry] = None) -> LabelGrid:
+    """Place the label on the scene grid (scene_size columns, rows): see LabelGrid. outline: the label's
+    valid outline when the caller has it already (core.labels.footprint.valid_outline)."""
+    scene_outline = raster_outline(scene_transform, *scene_size)
     check_extents_overlap(label, label_path, label_srs, label_transform, scene_srs, scene_outline, scene_path)
-    footprint = densified(valid_outline(label, label_path), label_srs, scene_srs)
-    steps.report(0.05)
+    footprint = densified(outline or valid_outline(label, label_path), label_srs, scene_srs)
     covered = footprint.Intersection(scene_outline)
-    window = footprint_window(footprint, scene_transform, scene.RasterXSize, scene.RasterYSize)
+    window = footprint_window(footprint, scene_transform, *scene_size)
     if window is None or covered is None or covered.IsEmpty() or covered.GetArea() <= 0:
         raise no_overlap_error(label_path, scene_path)
     check_window_size(window, scene_path, label_path,
@@ -169,32 +218,22 @@ def _crop(scene_raster: str, scene_path: str, label: gdal.Dataset, label_path: s
     inside = _rasterize(footprint, window.width, window.height, transform, scene_srs)
     label_values, label_valid = _warp_label(label, label_path, window, transform, srs_wkt, label_resampling)
     label_valid &= inside
-    label_pixels = int(label_valid.sum())
-    steps.report(0.15)
-
-    with atomic_outputs(output_image, output_label) as (image_temporary, label_temporary):
-        image_missing = _write_image(scene, scene_path, image_temporary, band_list, window, transform, srs_wkt,
-                                     inside, label_valid, steps.sub(0.15, 0.95))
-        if require_data and label_pixels and image_missing >= label_pixels:
-            raise LabelMigrationError(
-                f"The scene '{scene_path}' has no data under the label '{label_path}' (every pixel there is "
-                f"nodata), so the pair would hold no image. Choose a scene that covers the label with data.")
-        _write_label(label, label_path, label_temporary, label_values, label_valid, transform, srs_wkt,
-                     scene_path)
-        steps.report(1.0)
-    if label_pixels == 0:
-        warnings.append("No label pixel falls on the scene grid (the label is smaller than one scene pixel).")
-    return CropResult(
-        image=output_image, label=output_label, window=window, transform=transform,
-        covered_percent=covered_percent,
-        nodata_percent=100.0 * image_missing / label_pixels if label_pixels else 100.0,
-        label_pixels=label_pixels, warnings=warnings,
-    )
+    return LabelGrid(window=window, transform=transform, srs_wkt=srs_wkt, inside=inside, label_values=label_values,
+                     label_valid=label_valid, label_pixels=int(label_valid.sum()), covered_percent=covered_percent,
+                     warnings=warnings)
 
 
-def _write_image(scene: gdal.Dataset, scene_path: str, path: str, band_list: List[int], window: Window,
-                 transform, srs_wkt: str, inside: np.ndarray, label_valid: np.ndarray, steps: Steps) -> int:
+def label_output(label: gdal.Dataset, label_path: str, grid: LabelGrid) -> Tuple[np.ndarray, float]:
+    """The pair's label raster values (nodata outside the label's valid pixels) and that nodata value."""
+    nodata = _label_nodata(label.GetRasterBand(1), grid.label_values[grid.label_valid], label_path)
+    return np.where(grid.label_valid, grid.label_values, nodata).astype(grid.label_values.dtype), nodata
+
+
+def _write_image(scene: gdal.Dataset, scene_path: str, path: str, band_list: List[int], grid: LabelGrid,
+                 steps: Steps) -> int:
     """Stream the window strip by strip; return the label pixels that have no image data."""
+    window, transform, srs_wkt, inside, label_valid = (grid.window, grid.transform, grid.srs_wkt, grid.inside,
+                                                       grid.label_valid)
     first = scene.GetRasterBand(band_list[0])
     dtype = np.result_type(*[numpy_dtype(scene.GetRasterBand(i).DataType) for i in band_list])
     nodata = first.GetNoDataValue()
@@ -229,12 +268,10 @@ def _write_image(scene: gdal.Dataset, scene_path: str, path: str, band_list: Lis
     return missing
 
 
-def _write_label(label: gdal.Dataset, label_path: str, path: str, values: np.ndarray, valid: np.ndarray,
-                 transform, srs_wkt: str, scene_path: str) -> None:
+def _write_label(label: gdal.Dataset, label_path: str, path: str, grid: LabelGrid, scene_path: str) -> None:
     source = label.GetRasterBand(1)
-    nodata = _label_nodata(source, values[valid], label_path)
-    output = np.where(valid, values, nodata).astype(values.dtype)
-    out = create_gtiff(path, output.shape[1], output.shape[0], 1, source.DataType, srs_wkt, transform)
+    output, nodata = label_output(label, label_path, grid)
+    out = create_gtiff(path, output.shape[1], output.shape[0], 1, source.DataType, grid.srs_wkt, grid.transform)
     band = out.GetRasterBand(1)
     band.SetNoDataValue(nodata)
     band.SetDescription(LABEL_BAND_NAME)

@@ -4,12 +4,12 @@ import math
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from osgeo import gdal, ogr
+from osgeo import gdal, ogr, osr
 
 from ..util import limits
 from ..util.errors import LabelMigrationError
-from ..util.raster_grid import raster_outline
-from .footprint import transform_geometry
+from ..util.raster_grid import raster_outline, require_georeferenced
+from .footprint import GEOCODE_FIRST, transform_geometry
 
 # Sub-pixel slack when snapping a footprint to the scene grid, so float noise adds no empty column.
 _SNAP_TOLERANCE = 1e-6
@@ -73,3 +73,29 @@ def check_window_size(window: Window, scene_path: str, label_path: str, bytes_pe
     limits.check_pixels(window.width, window.height, what, advice)
     limits.check_memory(float(window.width) * window.height * bytes_per_pixel,
                         f"Cropping the scene '{scene_path}' to the label '{label_path}'", advice)
+
+
+@dataclass
+class StackWindow:
+    """The window of a product stack's grid under a label, with the spatial references it was found with."""
+    window: Window
+    srs: osr.SpatialReference
+    label_srs: osr.SpatialReference
+    label_transform: Sequence[float]
+
+
+def stack_window(stack, label: gdal.Dataset, label_path: str, outline: ogr.Geometry, scene_path: str,
+                 bytes_per_pixel: float) -> StackWindow:
+    """The window of ``stack``'s grid (core.sentinel2.safe_stack.BandStack) under the label's ``outline``;
+    refused when they do not overlap or the window is too large."""
+    srs = osr.SpatialReference()
+    srs.ImportFromWkt(stack.srs_wkt)
+    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    label_srs, label_transform = require_georeferenced(label, label_path, "label", GEOCODE_FIRST)
+    check_extents_overlap(label, label_path, label_srs, label_transform, srs,
+                          raster_outline(stack.transform, stack.width, stack.height), scene_path)
+    window = footprint_window(densified(outline, label_srs, srs), stack.transform, stack.width, stack.height)
+    if window is None:
+        raise no_overlap_error(label_path, scene_path)
+    check_window_size(window, scene_path, label_path, bytes_per_pixel=bytes_per_pixel)
+    return StackWindow(window, srs, label_srs, label_transform)

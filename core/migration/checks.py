@@ -52,7 +52,9 @@ def settle_options(options: MigrationOptions) -> RunSettings:
         bands=tuple(bands), cloud_model=options.cloud_model, input_scaling=options.input_scaling,
         max_candidates=options.max_candidates,
         cloud_masks=wants_cloud_masks(options) and (cloud_model_path(options) is not None or product == "L2A"),
-        download_url=options.download_url, token_url=options.token_url)
+        download_url=options.download_url, token_url=options.token_url,
+        coregister=options.coregister, min_shift_confidence=options.min_shift_confidence,
+        source_images=options.source_images,)
 
 
 def cloud_model_note(options: MigrationOptions) -> Optional[str]:

@@ -13,6 +13,7 @@ from ..util.errors import Cancelled, LabelMigrationError
 from ..util.outputs import atomic_output
 from ..util.progress import Steps
 from ..util.raster_grid import grid_difference
+from ..util.raster_write import create_gtiff
 from .options import LabelTask, RunSettings, cloud_model_path
 from .pair_files import pair_stem
 from .rating import SCL_SHADOW
@@ -40,8 +41,9 @@ def write_cloud_mask(best: Candidate, image: str, target: str, settings: RunSett
             if result.warnings:  # e.g. an input implausible for the cloud model (core.models.input_scaling)
                 note = f"The cloud mask may be wrong: {one_line(result.warnings[0])}"
         mask = _mask_from_classes(clouds)
-    elif best.scl_crop:
-        scl = _onto_grid(best.scl_crop, image, os.path.join(work, "pair-scl.tif"))
+    elif best.scl_crop or best.scl_window is not None:
+        source = best.scl_crop or _write_scl_window(best.scl_window, os.path.join(work, "scl-window.tif"))
+        scl = _onto_grid(source, image, os.path.join(work, "pair-scl.tif"))
         values, _ = _read_band(scl)
         mask = np.where(np.isin(values, SCL_CLOUD_MASK), MASK_CLOUD, MASK_CLEAR).astype(np.uint8)
         mask[values == SCL_SHADOW] = MASK_SHADOW
@@ -120,6 +122,18 @@ def _onto_grid(source: str, reference: str, output: str) -> str:
         raise LabelMigrationError(f"Cannot resample '{source}' onto the pair's grid.")
     result = None
     return output
+
+
+def _write_scl_window(window, path: str) -> str:
+    """The SCL rating read under the label (core.migration.scl_rating.SclWindow) as a raster (0: no data)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    height, width = window.values.shape
+    dataset = create_gtiff(path, width, height, 1, gdal.GDT_Byte, window.srs_wkt, window.transform)
+    band = dataset.GetRasterBand(1)
+    band.SetNoDataValue(0)
+    band.WriteArray(window.values)
+    dataset = None
+    return path
 
 
 def _write_mask(mask: np.ndarray, reference: str, target: str) -> None:

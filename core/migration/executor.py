@@ -1,9 +1,12 @@
 """Running the labels' work: a local thread pool or a Dask cluster, the labels in the order they lie
 (LabelTask.place) so that neighbouring labels share the JPEG 2000 blocks decoded for the first of them,
-and the outcomes handed back in the labels' own order."""
+and the outcomes handed back in the labels' own order. The local pool gives each thread a contiguous run
+of that order (WorkRuns), so that the threads decode different blocks at once."""
 import logging
 import os
+import threading
 import uuid
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import List, Optional, Sequence
 
@@ -45,26 +48,60 @@ def run_tasks(tasks: List[LabelTask], options: MigrationOptions, steps: Steps) -
     if executor_kind(options.executor) == "dask":
         return _run_dask(tasks, order, options.executor.strip(), steps)
     outcomes: List[Optional[LabelOutcome]] = [None] * len(tasks)
+    workers = local_workers(options, len(tasks))
+    runs = WorkRuns(order, workers)
+    stop = threading.Event()
+
+    def work(worker: int) -> None:
+        while not stop.is_set():
+            index = runs.take(worker)
+            if index is None:
+                return
+            outcomes[index] = migrate_label(tasks[index], None, steps.cancelled)
+
     # GDAL's exception switch is process-wide: keep it on for the whole pool so that no thread's
     # gdal_errors() block switches it off while another thread is inside its own
-    with gdal_errors(), reusing_band_files(), \
-            ThreadPoolExecutor(local_workers(options, len(tasks)), thread_name_prefix="migrate") as pool:
-        # the pool starts the tasks in the order they are submitted
-        pending = {pool.submit(migrate_label, tasks[index], None, steps.cancelled): index for index in order}
+    with gdal_errors(), reusing_band_files(), ThreadPoolExecutor(workers, thread_name_prefix="migrate") as pool:
+        pending = {pool.submit(work, worker) for worker in range(workers)}
         try:
             while pending:
-                done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
                 for future in done:
-                    outcomes[pending.pop(future)] = future.result()
+                    future.result()
                 steps.report(sum(o is not None for o in outcomes) / len(tasks))
         except BaseException:
-            for future in pending:
-                future.cancel()
+            stop.set()
             wait(pending)  # running labels end (removing their temporaries) before the error leaves
             if steps.cancelled():
                 raise _cancel_message(outcomes) from None
             raise
     return outcomes
+
+
+class WorkRuns:
+    """The work order cut into one contiguous run per worker: each worker takes the labels of its own run
+    in order, so the workers decode different JPEG 2000 blocks at the same time and each block mostly once
+    (neighbouring labels of one run share them through the block cache). A worker whose run is done takes
+    from the far end of the longest run left, so that no worker idles while labels remain."""
+
+    def __init__(self, order: Sequence[int], workers: int):
+        size, extra = divmod(len(order), max(1, workers))
+        self._runs: List[deque] = []
+        start = 0
+        for worker in range(max(1, workers)):
+            end = start + size + (1 if worker < extra else 0)
+            self._runs.append(deque(order[start:end]))
+            start = end
+        self._lock = threading.Lock()
+
+    def take(self, worker: int) -> Optional[int]:
+        """The next label for the worker, None when every label is taken."""
+        with self._lock:
+            own = self._runs[worker]
+            if own:
+                return own.popleft()
+            longest = max(self._runs, key=len)
+            return longest.pop() if longest else None
 
 
 def _cancel_message(outcomes: Sequence[Optional[LabelOutcome]]) -> Cancelled:

@@ -16,9 +16,17 @@ MATCHES_NAME = "matches.csv"
 # footprint_cloud_pct counts cloud and cloud shadow (what makes a pixel unusable); footprint_shadow_pct is the
 # shadow part of it ('' when the source has no shadow class)
 COLUMNS = ("label", "scene", "datetime", "offset_days", "scene_cloud_pct", "footprint_cloud_pct",
-           "footprint_shadow_pct", "nodata_pct", "coverage_pct", "status", "reason", "image", "label_raster")
+           "footprint_shadow_pct", "nodata_pct", "coverage_pct", "status", "reason", "image", "label_raster",
+           *("shift_x_m", "shift_y_m", "shift_confidence", "label_moved_m", "change_score"))
+# the last five (core.quality, issue 19) come last so that readers of older tables keep their columns:
+# shift_x_m, shift_y_m: where the source image shows a feature minus where Sentinel-2 shows it (metres in the
+# pair's CRS; '' unknown: no source image, or a shift beyond the search window); shift_confidence 0 to 1;
+# label_moved_m: how far COREGISTER=1 moved the label (0: not moved); change_score: 0 the Sentinel-2 pixels fit
+# the label, up to 1 a class no longer recognisable (core.quality.change)
 NUMERIC_COLUMNS = ("offset_days", "scene_cloud_pct", "footprint_cloud_pct", "footprint_shadow_pct", "nodata_pct",
-                   "coverage_pct")  # written as numbers ('' when unknown); the rest are text
+                   "coverage_pct", "shift_x_m", "shift_y_m", "shift_confidence", "label_moved_m",
+                   "change_score")  # written as numbers ('' when unknown); the rest are text
+QUALITY_COLUMNS = ("shift_x_m", "shift_y_m", "shift_confidence", "label_moved_m", "change_score")
 PATH_COLUMNS = ("image", "label_raster")  # relative to the output folder
 STATUSES = ("done", "skipped", "failed", "no scene")
 ALREADY_DONE = "already done"  # the reason of a label skipped because its pair exists and verifies

@@ -44,6 +44,12 @@ class MigrationOptions:
     # deployment gives its own: the base before /Products(<Id>)/$value, and the OpenID token endpoint)
     download_url: Optional[str] = None
     token_url: Optional[str] = None
+    # issue 19 (core.quality): 0 measure the shift between each label's source image and Sentinel-2; 1 also move
+    # the label by it when shift_confidence >= min_shift_confidence. source_images: a folder of source images
+    # named as the labels (else a PNG's reference raster, or <label>_source.tif beside the label)
+    coregister: int = 0
+    min_shift_confidence: float = 0.5
+    source_images: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,9 @@ class RunSettings:
     cloud_masks: bool
     download_url: Optional[str]
     token_url: Optional[str]
+    coregister: int = 0  # MigrationOptions.coregister, min_shift_confidence, source_images
+    min_shift_confidence: float = 0.5
+    source_images: Optional[str] = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from osgeo import gdal, ogr
 from ..labels.crop import CropResult, crop_scene
 from ..labels.footprint import WGS84, label_footprint
 from ..labels.geocode import geocode_mask
+from ..quality.pair_quality import assess_pair, source_image_for
 from ..search.base import FootprintQuery
 from ..search.matching import search_scenes
 from ..util.errors import Cancelled, LabelMigrationError
@@ -27,6 +28,7 @@ from .pair_files import mask_path, pair_paths, pair_stem
 from .rating import rate
 from .rows import match_row, one_line
 from .scenes import Candidate, datatakes, fetch, search_backend
+from .scl_rating import LabelPlacements
 
 
 @dataclass
@@ -144,11 +146,12 @@ def _migrate(task: LabelTask, label_path: str, footprint_wkt: str, image: str, l
     rated = sorted(candidates, key=lambda c: c.key())[:max(1, limit)]
     os.makedirs(work, exist_ok=True)
     notes = []
+    placements = LabelPlacements(label_path)  # the label placed once per tile grid, for all its candidates
     for index, candidate in enumerate(rated):
         steps.check()
         try:
             fetch(candidate, settings, task.output_folder, work, steps)
-            note = rate(candidate, label_path, settings, os.path.join(work, f"c{index}"), steps)
+            note = rate(candidate, label_path, settings, os.path.join(work, f"c{index}"), steps, placements)
             if note:
                 notes.append(note)
         except Cancelled:
@@ -163,8 +166,9 @@ def _migrate(task: LabelTask, label_path: str, footprint_wkt: str, image: str, l
     if best.crop is not None:
         result = _publish_crop(best.crop, image, label_out)
     else:
+        # the run checked its output folder (core.migration.checks.check_output_folder): no input lies there
         result = crop_scene(best.path, label_path, image, label_out, band_names=best.band_names,
-                            other_tiles=best.other_tiles, is_cancelled=steps.cancelled)
+                            other_tiles=best.other_tiles, is_cancelled=steps.cancelled, outputs_checked=True)
     outcome.warnings.extend(result.warnings)
     outcome.tile = "+".join(scene.tile for scene in best.scenes)
     problem = verify_pair(image, label_out)
@@ -188,7 +192,11 @@ def _migrate(task: LabelTask, label_path: str, footprint_wkt: str, image: str, l
             warning = f"No cloud mask was written: {one_line(error)}"
         if warning:
             outcome.warnings.append(warning)
-    return match_row(name, status="done", reason=" ".join(dict.fromkeys(notes)), **common)
+    quality, warnings = assess_pair(image, label_out, mask_path(task.output_folder, name) if settings.cloud_masks
+                                    else None, source_image_for(task.path, task.reference, settings.source_images),
+                                    settings.coregister, settings.min_shift_confidence)
+    outcome.warnings.extend(warnings)
+    return match_row(name, status="done", reason=" ".join(dict.fromkeys(notes)), **common, **quality)
 
 
 def _publish_crop(crop: CropResult, image: str, label: str) -> CropResult:

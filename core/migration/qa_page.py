@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 from urllib.parse import quote
 
+from ..quality import report_sections as quality
 from .match_table import COLUMNS, NUMERIC_COLUMNS, PATH_COLUMNS, STATUSES, is_finished
 
 _PERCENT_EDGES = tuple(range(0, 101, 10))
@@ -157,7 +158,7 @@ th,td{border:1px solid #d5dae1;padding:3px 7px;text-align:left;vertical-align:to
 th{background:#eef1f5}td.num{text-align:right}.scroll{overflow-x:auto}table.matches td{white-space:nowrap}
 .status-done{color:#1e7a35}.status-failed{color:#a12a2a;font-weight:600}.status-skipped{color:#8a5a00}
 .status-no-scene{color:#6b4fa0}
-"""
+""" + quality.STYLE
 
 
 def render_page(title: str, rows: List[dict], pairs: List[dict], thumbnails: List[dict], now: datetime) -> str:
@@ -168,11 +169,14 @@ def render_page(title: str, rows: List[dict], pairs: List[dict], thumbnails: Lis
            f'<p class="meta">Written <time datetime="{_e(now.isoformat(timespec="seconds"))}">'
            f'{_e(now.strftime("%Y-%m-%d %H:%M %Z").strip())}</time></p>']
     out += _summary(rows, pairs)
+    flags = quality.flagged(pairs)
+    figures = [_figure(row, thumbnail, flag) for row, thumbnail, flag in zip(pairs, thumbnails, flags)]
+    if any(quality.number(row.get("change_score")) is not None for row in pairs):
+        out += quality.check_section(pairs, figures, flags)
     out.append(f'<h2 id="pairs">Pairs ({len(pairs)})</h2>')
     if pairs:
-        out.append('<div class="thumbs">')
-        out += [_figure(row, thumbnail) for row, thumbnail in zip(pairs, thumbnails)]
-        out.append("</div>")
+        out.append(quality.moved_note(pairs))
+        out += ['<div class="thumbs">', *figures, "</div>"]
     else:
         out.append('<p class="empty">No pair was written.</p>')
     out += _distributions(pairs)
@@ -211,10 +215,12 @@ def _summary(rows: List[dict], pairs: List[dict]) -> List[str]:
     return out
 
 
-def _figure(row: dict, thumbnail: dict) -> str:
+def _figure(row: dict, thumbnail: dict, flagged: bool = False) -> str:
     if "src" in thumbnail:
-        picture = (f'<img src="{_e(thumbnail["src"])}" width="{thumbnail["width"]}" '
-                   f'height="{thumbnail["height"]}" alt="{_e(row.get("label"))}" loading="lazy">')
+        picture = (f'<div class="thumb" style="width:{thumbnail["width"]}px;margin:0 auto">'
+                   f'<img src="{_e(thumbnail["src"])}" width="{thumbnail["width"]}" '
+                   f'height="{thumbnail["height"]}" alt="{_e(row.get("label"))}" loading="lazy">'
+                   f'{quality.shift_arrow(row, thumbnail["width"], thumbnail["height"])}</div>')
     else:
         picture = f'<div class="missing">No thumbnail: {_e(thumbnail["error"])}</div>'
     caption = (
@@ -225,7 +231,7 @@ def _figure(row: dict, thumbnail: dict) -> str:
         f'footprint cloud {_e(_format_number(row.get("footprint_cloud_pct")))} %'
         + (f' (of which shadow {_e(_format_number(row.get("footprint_shadow_pct")))} %)'
            if text_of(row.get("footprint_shadow_pct")).strip() else '') +
-        f' · nodata {_e(_format_number(row.get("nodata_pct")))} %')
+        f' · nodata {_e(_format_number(row.get("nodata_pct")))} %' + quality.caption_line(row, flagged))
     return f'<figure class="pair">{picture}<figcaption>{caption}</figcaption></figure>'
 
 
@@ -234,8 +240,12 @@ def _distributions(pairs: List[dict]) -> List[str]:
     for key, label, edges in (("offset_days", "Offset from the label date (days)", None),
                               ("footprint_cloud_pct", "Cloud and cloud shadow over the label footprint (%)",
                                _PERCENT_EDGES),
-                              ("scene_cloud_pct", "Cloud over the whole scene (%)", _PERCENT_EDGES)):
-        values = [number for number in (_number(row.get(key)) for row in pairs) if number is not None]
+                              ("scene_cloud_pct", "Cloud over the whole scene (%)", _PERCENT_EDGES),
+                              ("shift_m", "Shift of the source image against Sentinel-2 (m)", None),
+                              ("change_score", "Change score (0 the pixels fit the label)",
+                               tuple(round(i * 0.05, 2) for i in range(21)))):
+        values = [number for number in ((quality.shift_of(row) if key == "shift_m" else _number(row.get(key)))
+                                        for row in pairs) if number is not None]
         missing = len(pairs) - len(values)
         note = f"{len(values)} pairs" + (f", {missing} without a value" if missing else "")
         out.append(f'<figure>{_histogram_svg(key, label, values, edges)}'

@@ -10,19 +10,30 @@ from osgeo import gdal
 
 from ..labels.crop import crop_scene
 from ..models.cloud_classes import MASK_CLOUD, MASK_NODATA, MASK_SHADOW
+from ..sentinel2.safe import is_safe_product
 from ..util.errors import Cancelled, LabelMigrationError
 from ..util.progress import Steps
 from .options import RunSettings, cloud_model_path
 from .rows import one_line
 from .scenes import Candidate
+from .scl_rating import LabelPlacements, read_scl_window
 
 LOG = logging.getLogger(__name__)
 SCL_CLOUDY = (3, 8, 9, 10)  # cloud shadow, cloud medium / high probability, thin cirrus
 SCL_SHADOW = 3
 
 
-def rate(candidate: Candidate, label_path: str, settings: RunSettings, work: str, steps: Steps) -> Optional[str]:
-    """Set the candidate's cloud fraction over the label footprint; a note when it is an estimate."""
+def rate(candidate: Candidate, label_path: str, settings: RunSettings, work: str, steps: Steps,
+         placements: Optional[LabelPlacements] = None) -> Optional[str]:
+    """Set the candidate's cloud fraction over the label footprint; a note when it is an estimate.
+    placements: the label's placements on tile grids, shared by its candidates (core.migration.scl_rating)."""
+    # SCL of a SAFE product: read in memory, nothing written (other products are cropped to a file)
+    if candidate.scl and candidate.scl_is_product and is_safe_product(candidate.scl):
+        steps.check()
+        window = read_scl_window(candidate.scl, candidate.other_tiles, placements or LabelPlacements(label_path))
+        candidate.scl_window = window
+        return _rate_scl(candidate, window.values, window.label_inside, window.covered_percent,
+                         window.nodata_percent)
     os.makedirs(work, exist_ok=True)
     if candidate.scl:
         other = candidate.other_tiles if candidate.scl_is_product else []
@@ -31,12 +42,7 @@ def rate(candidate: Candidate, label_path: str, settings: RunSettings, work: str
                             band_names=bands, other_tiles=other, is_cancelled=steps.cancelled)
         candidate.scl_crop = result.image
         scl, inside = _window_arrays(result.image, result.label)
-        seen = inside & (scl != 0)
-        if seen.any():
-            candidate.footprint_cloud = 100.0 * float(np.isin(scl[seen], SCL_CLOUDY).sum()) / seen.sum()
-            candidate.footprint_shadow = 100.0 * float((scl[seen] == SCL_SHADOW).sum()) / seen.sum()
-        candidate.coverage_pct, candidate.nodata_pct = result.covered_percent, result.nodata_percent
-        return None if seen.any() else "No SCL data under the label: the scene cloud cover was used."
+        return _rate_scl(candidate, scl, inside, result.covered_percent, result.nodata_percent)
     model = cloud_model_path(settings)
     if not model:
         return "No cloud model is installed: candidates were ranked by the scene cloud cover."
@@ -63,6 +69,16 @@ def rate(candidate: Candidate, label_path: str, settings: RunSettings, work: str
     if result.warnings:  # e.g. an input implausible for the cloud model (core.models.input_scaling): the run says so
         return f"The cloud model's rating may be wrong: {one_line(result.warnings[0])}"
     return None
+
+
+def _rate_scl(candidate: Candidate, scl: np.ndarray, inside: np.ndarray, covered_pct: float,
+              nodata_pct: float) -> Optional[str]:
+    seen = inside & (scl != 0)
+    if seen.any():
+        candidate.footprint_cloud = 100.0 * float(np.isin(scl[seen], SCL_CLOUDY).sum()) / seen.sum()
+        candidate.footprint_shadow = 100.0 * float((scl[seen] == SCL_SHADOW).sum()) / seen.sum()
+    candidate.coverage_pct, candidate.nodata_pct = covered_pct, nodata_pct
+    return None if seen.any() else "No SCL data under the label: the scene cloud cover was used."
 
 
 def _window_arrays(values_path: str, label_path: str) -> Tuple[np.ndarray, np.ndarray]:

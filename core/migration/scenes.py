@@ -14,6 +14,7 @@ from ..net.http import basic_auth
 from ..net.parallel_downloads import MAX_CONNECTIONS
 from ..search import make_backend
 from ..search.scene import Scene
+from ..sentinel2.eopf import is_eopf_product
 from ..sentinel2.safe import is_safe_product
 from ..util.errors import LabelMigrationError
 from ..util.paths import path_inside
@@ -68,6 +69,7 @@ class Candidate:
     scl_crop: Optional[str] = None  # SCL on the candidate's crop (rating read it)
     crop: Optional[CropResult] = None  # the candidate's image/label crop, when rating made one for the model
     scl_is_product: bool = False  # scl is a SAFE product (its SCL band read, its other tiles too), not a raster
+    scl_window: Optional[object] = None  # SCL under the label read in memory (core.migration.scl_rating.SclWindow)
 
     @property
     def scene(self) -> Scene:
@@ -127,7 +129,7 @@ def fetch(candidate: Candidate, settings: RunSettings, output_folder: str, work:
 def _is_product(scene: Scene, settings: RunSettings) -> bool:
     if settings.backend in DOWNLOAD_BACKENDS:
         return True
-    return os.path.exists(scene.url) and is_safe_product(scene.url)
+    return os.path.exists(scene.url) and (is_safe_product(scene.url) or is_eopf_product(scene.url))
 
 
 def _product_path(scene: Scene, settings: RunSettings, output_folder: str, steps: Steps) -> str:

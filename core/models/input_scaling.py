@@ -53,6 +53,7 @@ import numpy as np
 from osgeo import gdal
 
 from ..util.errors import LabelMigrationError
+from .input_sample import SAMPLE_SIZE, read_sample  # noqa: F401 (SAMPLE_SIZE: part of this module's interface)
 
 LOG = logging.getLogger(__name__)
 
@@ -63,7 +64,6 @@ DEEPNESS_DIVISOR = 255.0  # Deepness: preprocessing_utils.normalize_values_to_01
 REFLECTANCE_MAX = 2.0  # a 99th percentile of valid values at most this: reflectance, not DN
 REFLECTANCE_RANGE = (-0.2, 2.0)  # plausible reflectance when the model records no input_range
 EIGHT_BIT_RANGE = (0.0, 255.0)
-SAMPLE_SIZE = 256  # the sample is read decimated to at most this many pixels a side (overviews if any)
 OUTSIDE_SHARE = 0.01  # more than this share of sampled pixels far outside the range: a warning
 FLAT_SPREAD = 5e-4  # model input spread below this share of the range's width: the input collapsed
 _INTEGER_TYPES = (gdal.GDT_Byte, gdal.GDT_UInt16, gdal.GDT_Int16, gdal.GDT_UInt32, gdal.GDT_Int32)
@@ -75,10 +75,21 @@ class InputTransform:
     scale: np.ndarray
     offset: np.ndarray
 
-    def apply(self, pixels: np.ndarray) -> np.ndarray:
+    def apply(self, pixels: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
+        """The model input of (bands, rows, cols) ``pixels``, computed in place (into ``out`` when given: a
+        batch's slot) without temporaries; NaN and infinity (possible in floating-point input only) become 0."""
         shape = (-1, 1, 1)
-        values = pixels.astype(np.float32) * self.scale.reshape(shape) + self.offset.reshape(shape)
-        return np.nan_to_num(values, copy=False, nan=0.0, posinf=0.0, neginf=0.0)  # NaN nodata
+        kind = np.result_type(np.float32, self.scale, self.offset)  # float32, as (pixels as float32) x scale
+        values = out if out is not None and out.dtype == kind else np.empty(pixels.shape, kind)
+        values[...] = pixels if kind == np.float32 else pixels.astype(np.float32)  # rounded to float32 first
+        np.multiply(values, self.scale.reshape(shape), out=values)
+        np.add(values, self.offset.reshape(shape), out=values)
+        if pixels.dtype.kind not in "biu":  # NaN nodata
+            np.nan_to_num(values, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        if out is not None and values is not out:
+            out[...] = values
+            return out
+        return values
 
 
 @dataclass
@@ -117,22 +128,6 @@ def standardization(info, count: int) -> Tuple[np.ndarray, np.ndarray]:
     if np.any(arrays[1] == 0):
         raise LabelMigrationError("The model's standardization_std contains a zero.")
     return arrays[0], arrays[1]
-
-
-def read_sample(dataset: gdal.Dataset, bands: Sequence[int], size: int = SAMPLE_SIZE) -> np.ndarray:
-    """(bands, n) float64 values of pixels valid in every band, read decimated (few pixels)."""
-    cols, rows = min(size, dataset.RasterXSize), min(size, dataset.RasterYSize)
-    values, valid = [], np.ones((rows, cols), bool)
-    for number in bands:
-        band = dataset.GetRasterBand(number)
-        array = band.ReadAsArray(0, 0, dataset.RasterXSize, dataset.RasterYSize, buf_xsize=cols, buf_ysize=rows)
-        array = np.asarray(array, np.float64)
-        valid &= np.isfinite(array)
-        nodata = band.GetNoDataValue()
-        if nodata is not None and np.isfinite(nodata):
-            valid &= array != nodata
-        values.append(array)
-    return np.stack([v[valid] for v in values]) if values else np.zeros((0, 0))
 
 
 def _band_metadata(dataset: gdal.Dataset, bands: Sequence[int]) -> List[Tuple[Optional[float], Optional[float]]]:

@@ -35,6 +35,9 @@ class OutputWriters:
             if not 0 <= number < classes:
                 raise LabelMigrationError(f"The model returns {classes} class(es); it has no class {number}.")
         self.picked = picked  # the classes (groups of them) the class raster marks 1, 2, ...; None: all classes
+        # picked classes with a threshold need only their groups' probabilities: only those are blended (reduce)
+        self.reduced = picked is not None and info.seg_thresh is not None
+        self.blended_channels = len(picked) if self.reduced else classes
         self.roles, self.classes, self.info = roles, (1 if picked is not None else classes), info
         self.heads = [1] if picked is not None else heads  # channels per head
         self.starts = np.cumsum([0] + self.heads).tolist()  # first channel of each head
@@ -75,28 +78,43 @@ class OutputWriters:
         name = names.get(channel + (1 if self.heads[head] == 1 and len(names) > 1 else 0), f"class {channel}")
         return name if len(self.heads) == 1 else f"{self.labels[head]}: {name}"
 
+    def reduce(self, prediction: np.ndarray) -> np.ndarray:
+        """What is blended of a (batch, channels, rows, cols) prediction: the picked groups' probabilities when
+        a threshold decides (all that write needs; blending is linear, so a group's sum blends alike), else all."""
+        if not self.reduced:
+            return prediction
+        if len(self.picked) == 1 and len(self.picked[0]) == 1:
+            return prediction[:, self.picked[0][0]:self.picked[0][0] + 1]  # a view: no copy
+        return np.stack([_group_probability(prediction.swapaxes(0, 1), group) for group in self.picked], axis=1)
+
     def write(self, row: int, probability: np.ndarray, valid: np.ndarray, not_finite: Optional[np.ndarray]) -> None:
+        """Rows from ``row`` on: ``probability`` is the blended output, (channels, rows, cols), of what ``reduce``
+        kept."""
         if not_finite is not None:
             self.not_finite += int((valid & not_finite).sum())
             valid = valid & ~not_finite
-        if self.picked is not None:
+        if self.reduced:
+            heads = [_threshold_mask(probability, self.info.seg_thresh)]
+            probability = probability[:1]
+        elif self.picked is not None:
             heads = [only_class_mask(probability, self.picked, self.info.seg_thresh)]
             probability = _group_probability(probability, self.picked[0])[np.newaxis]
         else:
             heads = [classify(probability[a:b], self.info.seg_thresh) for a, b in zip(self.starts, self.starts[1:])]
-        self.valid += int(valid.sum())
-        outside = (probability < -_UNIT_SLACK) | (probability > 1 + _UNIT_SLACK)  # blending rounds a little
-        self.outside_unit += int((valid & outside.any(axis=0)).sum())
-        self.sums += np.where(valid, probability, 0).sum(axis=(1, 2), dtype=np.float64)
+        self.valid += int(np.count_nonzero(valid))
+        if probability.size and (probability.min() < -_UNIT_SLACK or probability.max() > 1 + _UNIT_SLACK):
+            outside = (probability < -_UNIT_SLACK) | (probability > 1 + _UNIT_SLACK)  # blending rounds a little
+            self.outside_unit += int((valid & outside.any(axis=0)).sum())
+        self.sums += np.where(valid, probability, np.float32(0)).sum(axis=(1, 2), dtype=np.float64)
         if "probability" in self.datasets:
             out = np.where(valid, probability, np.float32(np.nan)).astype(np.float32)
             for index in range(self.classes):
                 self.datasets["probability"].GetRasterBand(index + 1).WriteArray(out[index], 0, row)
         for number, (classes, counts) in enumerate(zip(heads, self.head_counts), start=1):
-            counts += np.bincount(classes[valid].ravel(), minlength=len(counts))[: len(counts)]
+            out = np.where(valid, classes.astype(np.uint8, copy=False), np.uint8(CLASSES_NODATA))
+            counts += np.bincount(out.ravel(), minlength=CLASSES_NODATA + 1)[: len(counts)]  # nodata: bin 255
             if "classes" in self.datasets:
-                self.datasets["classes"].GetRasterBand(number).WriteArray(
-                    np.where(valid, classes, CLASSES_NODATA).astype(np.uint8), 0, row)
+                self.datasets["classes"].GetRasterBand(number).WriteArray(out, 0, row)
 
     def _group_name(self, group: Tuple[int, ...]) -> str:
         return " + ".join(self.info.class_names.get(number, f"class {number}") for number in group)
@@ -162,6 +180,17 @@ def _group_probability(probability: np.ndarray, group: Sequence[int]) -> np.ndar
     return probability[list(group)].sum(axis=0)
 
 
+def _threshold_mask(groups: np.ndarray, threshold: float) -> np.ndarray:
+    """only_class_mask with a threshold, on the groups' probabilities (reduce): 1 where the first reaches it, else
+    2 where the second does, ..."""
+    if groups.shape[0] == 1:
+        return (groups[0] >= threshold).view(np.uint8)
+    mask = np.zeros(groups.shape[1:], np.uint8)
+    for value in range(groups.shape[0], 0, -1):
+        mask[groups[value - 1] >= threshold] = value
+    return mask
+
+
 def only_class_mask(probability: np.ndarray, only_class, threshold: Optional[float]) -> np.ndarray:
     """1 where ``only_class`` wins the argmax (or, given a threshold, where its probability reaches it), else 0.
 
@@ -174,7 +203,7 @@ def only_class_mask(probability: np.ndarray, only_class, threshold: Optional[flo
     if threshold is None:
         best = np.argmax(probability, axis=0)
         for value, group in enumerate(groups, start=1):
-            mask[np.isin(best, group)] = value
+            mask[best == group[0] if len(group) == 1 else np.isin(best, group)] = value
         return mask
     for value, group in reversed(list(enumerate(groups, start=1))):
         mask[_group_probability(probability, group) >= threshold] = value

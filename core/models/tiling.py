@@ -137,6 +137,7 @@ class TilePlan:
         self.cols = tile_starts(self.width, self.out[1], self.out[1] - overlap)
         self.tile_count = len(self.rows) * len(self.cols)
         self.col_weights = [axis_weight(x, self.out[1], self.width) for x in self.cols]
+        self.nodata_rule = nodata_rule(source, bands)  # None: read_valid reads the validity
 
     def read(self, x: int, y: int) -> np.ndarray:
         """The input tile whose predicted window starts at (x, y)."""
@@ -188,6 +189,40 @@ def read_tile(dataset: gdal.Dataset, bands: List[int], x: int, y: int, tile: Tup
 
 
 _FLOAT_TYPES = (gdal.GDT_Float32, gdal.GDT_Float64, gdal.GDT_CFloat32, gdal.GDT_CFloat64)
+_INTEGER_RANGES = {gdal.GDT_Byte: (0, 255), gdal.GDT_UInt16: (0, 65535), gdal.GDT_Int16: (-32768, 32767),
+                   gdal.GDT_UInt32: (0, 2 ** 32 - 1), gdal.GDT_Int32: (-2 ** 31, 2 ** 31 - 1)}
+
+
+def nodata_rule(dataset: gdal.Dataset, bands: List[int]) -> Optional[List[Optional[int]]]:
+    """Per band the integer nodata value (None: every value valid) when read_valid's answer follows from the
+    values alone (integer bands of one type, whose GDAL mask is their nodata value or none): the tiles already read
+    then say which pixels are valid (tile_valid). None when a mask band, alpha band, floating-point values, signed
+    bytes or bands of several types (read as the first one's) decide."""
+    rule = []
+    for number in bands:
+        band = dataset.GetRasterBand(number)
+        flags, nodata = band.GetMaskFlags(), band.GetNoDataValue()
+        low, high = _INTEGER_RANGES.get(band.DataType, (None, None))
+        if low is None or band.DataType != dataset.GetRasterBand(bands[0]).DataType or \
+                band.GetMetadataItem("PIXELTYPE", "IMAGE_STRUCTURE") == "SIGNEDBYTE":
+            return None
+        if flags == gdal.GMF_ALL_VALID:
+            rule.append(None)
+        elif flags == gdal.GMF_NODATA and nodata is not None and float(nodata).is_integer() and \
+                low <= nodata <= high:
+            rule.append(int(nodata))
+        else:
+            return None
+    return rule
+
+
+def tile_valid(pixels: np.ndarray, rule: List[Optional[int]]) -> np.ndarray:
+    """read_valid of the (bands, rows, cols) values read, under nodata_rule's ``rule``."""
+    valid = np.ones(pixels.shape[1:], bool)
+    for values, nodata in zip(pixels, rule):
+        if nodata is not None:
+            valid &= values != nodata
+    return valid
 
 
 def read_valid(dataset: gdal.Dataset, bands: List[int], x: int, y: int, cols: int, rows: int) -> np.ndarray:

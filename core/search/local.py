@@ -1,4 +1,5 @@
-"""A local archive: a folder of SAFE products (folders or zips) and/or static STAC catalogs on disk.
+"""A local archive: a folder of SAFE products (folders or zips), EOPF Zarr products (.zarr folders)
+and/or static STAC catalogs on disk.
 
 Everything is indexed from the products' own metadata, so searches work offline. The index is
 built once per backend and reused for every label footprint.
@@ -14,6 +15,7 @@ from osgeo import ogr, osr
 from ..util import limits
 from ..util.errors import Cancelled, LabelMigrationError
 from ..util.progress import CancelCheck, ProgressCallback, Steps
+from ..sentinel2.eopf import EopfProduct, open_eopf
 from ..sentinel2.safe import is_safe_product, open_safe
 from ..sentinel2.safe_metadata import parse_xml, xml_text
 from ..sentinel2.safe_product import SafeProduct
@@ -77,9 +79,12 @@ class LocalArchiveBackend:
         for folder, subfolders, files in os.walk(self.url):
             steps.check()
             products = [name for name in subfolders if name.upper().endswith(".SAFE")]
-            subfolders[:] = sorted(name for name in subfolders if name not in products)
+            zarrs = [name for name in subfolders if name.lower().endswith(".zarr")]
+            subfolders[:] = sorted(name for name in subfolders if name not in products and name not in zarrs)
             for name in sorted(products):
                 yield from self._safe(os.path.join(folder, name))
+            for name in sorted(zarrs):
+                yield from self._safe(os.path.join(folder, name), eopf=True)
             for name in sorted(files):
                 path = os.path.join(folder, name)
                 if name.lower().endswith(".zip"):
@@ -87,11 +92,14 @@ class LocalArchiveBackend:
                 elif name.lower().endswith(".json"):
                     yield from self._stac_file(path, name)
 
-    def _safe(self, path: str) -> Iterator[Scene]:
+    def _safe(self, path: str, eopf: bool = False) -> Iterator[Scene]:
         try:
-            if not is_safe_product(path):
+            if eopf:
+                scene = eopf_scene(open_eopf(path, with_band_paths=False), self.name)
+            elif not is_safe_product(path):
                 return
-            scene = safe_scene(open_safe(path), self.name)
+            else:
+                scene = safe_scene(open_safe(path), self.name)
         except Cancelled:
             raise
         except _UNREADABLE_PRODUCT as error:
@@ -162,6 +170,20 @@ def safe_scene(product: SafeProduct, backend: str) -> Scene:
         id=name, title=name, backend=backend, datetime=parse_datetime(product.sensing_start),
         cloud_cover=float(cloud) if cloud else None, tile=product.tile, product_type=product.product_type,
         footprint_wkt=_mtd_footprint(xml_text(root, "EXT_POS_LIST")) or tile_footprint(product),
+        url=os.path.abspath(product.source), assets={"product": os.path.abspath(product.source)},
+        collection=f"sentinel-2-{product.level.lower()}",
+    )
+
+
+def eopf_scene(product: EopfProduct, backend: str) -> Scene:
+    """An EOPF Zarr product's scene from its stac_discovery item (date, tile, cloud cover, footprint)."""
+    name = product.name[:-5] if product.name.lower().endswith(".zarr") else product.name
+    footprint = ogr.CreateGeometryFromJson(json.dumps(product.footprint)) if product.footprint else None
+    return Scene(
+        id=name, title=name, backend=backend, datetime=parse_datetime(product.sensing_start),
+        cloud_cover=product.cloud_cover, tile=product.tile, product_type=product.product_type,
+        footprint_wkt=footprint.ExportToIsoWkt() if footprint is not None and footprint.IsValid()
+        else tile_footprint(product),
         url=os.path.abspath(product.source), assets={"product": os.path.abspath(product.source)},
         collection=f"sentinel-2-{product.level.lower()}",
     )

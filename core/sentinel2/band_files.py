@@ -16,7 +16,7 @@ MAX_KEPT_BAND_FILES = 64
 # around a few rows of labels, not for whole Sentinel-2 bands
 REUSE_BLOCK_CACHE_BYTES = 256 * 1024 ** 2
 _KEPT_LOCK = threading.Lock()
-_KEPT = {"users": 0, "files": OrderedDict(), "cache_limit": ExitStack()}
+_KEPT = {"users": 0, "files": OrderedDict(), "cache_limit": ExitStack(), "products": {}}
 
 
 @dataclass
@@ -43,6 +43,7 @@ def end_reusing_band_files() -> None:
         _KEPT["users"] = max(0, _KEPT["users"] - 1)
         if _KEPT["users"] == 0:
             _KEPT["files"].clear()
+            _KEPT["products"].clear()
             _KEPT["cache_limit"].close()  # gdal_cache_limit restores the size it lowered
 
 
@@ -82,3 +83,22 @@ def _gdal_open(path: str) -> gdal.Dataset:
     if dataset is None:  # GDAL without exceptions
         raise RuntimeError(gdal.GetLastErrorMsg() or "GDAL cannot open it")
     return dataset
+
+
+def kept_product(path: str):
+    """core.sentinel2.safe.open_safe(path); while band files are reused, a product's metadata is read
+    once per run (again when the product changes) instead of once per label and candidate."""
+    from .safe import open_safe
+    with _KEPT_LOCK:
+        reusing = _KEPT["users"] > 0
+    if not reusing:
+        return open_safe(path)
+    stat = gdal.VSIStatL(path)
+    key = (path, stat.mtime, stat.size) if stat is not None else (path, None, None)
+    with _KEPT_LOCK:
+        product = _KEPT["products"].get(key)
+    if product is None:
+        product = open_safe(path)
+        with _KEPT_LOCK:
+            product = _KEPT["products"].setdefault(key, product)
+    return product

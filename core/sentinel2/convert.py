@@ -1,4 +1,4 @@
-"""Convert a Sentinel-2 SAFE product into one multiband GeoTIFF on one correct grid."""
+"""Convert a Sentinel-2 product (SAFE, or EOPF Zarr: eopf.py) into one multiband GeoTIFF on one correct grid."""
 import os
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence
@@ -13,7 +13,7 @@ from ..util.progress import CancelCheck, ProgressCallback, Steps
 from ..util.gdal_settings import gdal_cache_limit, gdal_errors
 from ..util.raster_read import row_strips
 from ..util.raster_write import GTIFF_OPTIONS, gdal_type
-from .safe import open_safe
+from .eopf import fetch_for_reading, open_product
 from .safe_product import parse_band_list
 from .safe_stack import BandStack, band_stack
 
@@ -51,8 +51,9 @@ def safe_to_geotiff(product_path: str, output: str, bands: Optional[Sequence[str
         raise LabelMigrationError(f"Unknown resampling '{resampling}'; use one of {', '.join(RESAMPLING_METHODS)}.")
     check_output_path(output, [product_path])
     with gdal_errors(), gdal_cache_limit(CACHE_BYTES):
-        product = open_safe(product_path)
+        product = open_product(product_path)
         chosen = parse_band_list(product, bands, with_scl=include_scl)
+        fetch_for_reading([product], chosen, resolution)  # the chunks of a remote Zarr v3 product
         stack = band_stack([product], chosen, resolution, resampling, reflectance)
         try:
             _check_size(stack, product_path)

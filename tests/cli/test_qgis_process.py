@@ -105,7 +105,7 @@ def test_readme_examples_run(home, repo_root, tmp_path):
     section = readme.split("## Algorithms", 1)[1].split("### From Python", 1)[0]
     blocks = [block.split("```", 1)[0] for block in section.split("```sh\n")[1:]]
     offline = [block for block in blocks if not block.startswith("# needs ")]  # the network, a model
-    assert len(blocks) == 13 and len(offline) == 10
+    assert len(blocks) == 14 and len(offline) == 11
     blocks = offline
     script = "set -euo pipefail\n" + "\n".join(blocks).replace("/tmp/", f"{tmp_path}/")
     result = subprocess.run(["bash", "-c", script], cwd=repo_root, capture_output=True, text=True, timeout=300,
@@ -123,7 +123,8 @@ def test_readme_examples_run(home, repo_root, tmp_path):
         assert (image.transform, image.shape) == (label.transform, label.shape)
         assert (image.read(1) != 0).any()
     migrated = (tmp_path / "migrated" / "matches.csv").read_text().splitlines()
-    assert len(migrated) == 6 and (tmp_path / "migrated" / "report.html").exists()  # 5 demo labels
+    assert len(migrated) == 8 and (tmp_path / "migrated" / "report.html").exists()  # 7 demo labels
+    assert (tmp_path / "dataset" / "catalog.json").is_file() and (tmp_path / "dataset" / "chips.gpkg").is_file()
     rows = (tmp_path / "matches.csv").read_text().splitlines()
     assert len(rows) == 2 and "S2B_MSIL2A_20200815T102559" in rows[1] and rows[1].startswith("label_geocoded,")
 

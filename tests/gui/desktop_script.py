@@ -29,8 +29,8 @@ import qgis.utils
 
 _LM_PLUGIN = "labelmigration"
 _LM_PROVIDER = "labelmigration"
-_LM_ALGORITHMS = ("cloudmask", "cropscene", "downloadscenes", "evaluatesegmentation", "geocodemask", "maskfootprint", "migratelabels",
-                  "rasterizelabels", "safetogeotiff", "searchscenes", "segment",
+_LM_ALGORITHMS = ("cloudmask", "cropscene", "downloadscenes", "evaluatesegmentation", "exportdataset", "geocodemask",
+                  "maskfootprint", "migratelabels", "rasterizelabels", "safetogeotiff", "searchscenes", "segment",
                   "stackbands")
 _LM_MENU_NAME = "labelMigrationMenu"
 _LM_SEARCH_PANEL_ACTION = "labelMigration_searchPanel"

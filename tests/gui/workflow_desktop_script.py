@@ -20,8 +20,8 @@ and LM_GUI_WORKFLOW_INPUTS: a JSON file with the input paths.
 import os
 import time
 
-from qgis.core import (QgsApplication, QgsProcessingModelAlgorithm, QgsProcessingModelChildAlgorithm,
-                       QgsProcessingModelChildParameterSource, QgsProcessingModelOutput, QgsProcessingModelParameter,
+from qgis.core import (QgsApplication, QgsProcessingModelAlgorithm, QgsProcessingModelChildParameterSource,
+                       QgsProcessingModelParameter,
                        QgsProcessingParameterDateTime, QgsProcessingParameterFile, QgsProcessingParameterRasterLayer,
                        QgsProject)
 from qgis.PyQt.QtCore import QDate, QPointF, QTimer
@@ -30,6 +30,7 @@ from qgis.PyQt.QtWidgets import QApplication
 import desktop_harness
 from desktop_harness import PROVIDER as _LM_PROVIDER
 from desktop_harness import describe, layers_with_source, show_only
+from model_children import model_child
 
 lm = desktop_harness.Harness(inputs_env="LM_GUI_WORKFLOW_INPUTS", extra_log_tags=("Processing",))
 _LM_IN = lm.inputs
@@ -57,25 +58,7 @@ def _lm_build_model():
         model.addModelParameter(definition, component)
 
     def child(child_id, algorithm, description, position, parameters, outputs=()):
-        component = QgsProcessingModelChildAlgorithm(f"{_LM_PROVIDER}:{algorithm}")
-        component.setChildId(child_id)
-        component.setDescription(description)
-        component.setPosition(QPointF(*position))
-        for name, value in parameters.items():
-            component.addParameterSources(name, value if isinstance(value, list) else [value])
-        for definition in component.algorithm().parameterDefinitions():  # as the designer fills in defaults
-            if definition.name() not in parameters and not definition.isDestination() \
-                    and definition.defaultValue() is not None:
-                component.addParameterSources(definition.name(), [source.fromStaticValue(definition.defaultValue())])
-        model_outputs = {}
-        for index, (name, child_output) in enumerate(outputs):
-            output = QgsProcessingModelOutput(name, name)
-            output.setChildId(child_id)
-            output.setChildOutputName(child_output)
-            output.setPosition(QPointF(position[0] + 230, position[1] + 50 + 45 * index))
-            model_outputs[name] = output
-        component.setModelOutputs(model_outputs)
-        return component
+        return model_child(f"{_LM_PROVIDER}:{algorithm}", child_id, description, position, parameters, outputs)
 
     model.addChildAlgorithm(child("geocode", "geocodemask", "Geocode label", (420, 90), {
         "INPUT": source.fromModelParameter("label_image"), "REFERENCE": source.fromModelParameter("reference")},

@@ -8,7 +8,8 @@ from labelmigration.tests.support.rasters import from_origin, origin_in, write_p
 pytestmark = pytest.mark.qgis
 
 ALGORITHMS = {"geocodemask", "maskfootprint", "cropscene", "stackbands", "safetogeotiff", "searchscenes",
-              "downloadscenes", "evaluatesegmentation", "cloudmask", "segment", "rasterizelabels", "migratelabels"}
+              "downloadscenes", "evaluatesegmentation", "cloudmask", "segment", "rasterizelabels", "migratelabels",
+              "exportdataset"}
 
 
 @pytest.fixture

@@ -201,7 +201,8 @@ def test_sample_data_is_reproducible(tmp_path):
 # -- the label set migrated with migratelabels (step 5) and the project (step 6) --------------------
 
 LABEL_SET = DATA / "labels"
-MIGRATED_LABELS = ("20200812_planet_lake_label", "fields_north_20200814", "maize_2020-08-16", "river_20200817")
+MIGRATED_LABELS = ("20200812_planet_lake_label", "fields_north_20200814", "maize_2020-08-16", "river_20200817",
+                   "20200811_planet_fields_label", "harvested_20200810")
 
 
 def read_matches(folder: Path):
@@ -242,7 +243,9 @@ def test_label_set_pairs_have_verified_grids(demo_output):
             classes = label.read(1)
             valid = classes != label.nodata if label.nodata is not None else np.ones(classes.shape, bool)
             assert set(np.unique(classes[valid]).tolist()) <= {0, 1, 2} and (classes[valid] > 0).any(), name
-            assert (image.read()[:, valid] != 0).all(), f"{name}: nodata under the label"
+            under = (image.read()[:, valid] == 0).any(axis=0)
+            # a label moved by its shift (COREGISTER=1) is blanked where it would reach past the image's footprint
+            assert not under.any(), f"{name}: nodata under the label"
             # the pair's cloud mask: 0 clear, 1 cloud, 2 cloud shadow (a model with a shadow class), 255 nodata
             assert set(np.unique(mask.read(1)).tolist()) <= {0, 1, 2, 255}
         assert f"images/{name}.tif" == rows[name]["image"]
@@ -316,12 +319,35 @@ def test_report_project_and_summary(demo_output):
     html = report.read_text(encoding="utf-8")
     for name in MIGRATED_LABELS + ("village_20200903",):
         assert name in html
-    assert f"{folder / 'masks'}/<label>.tif (4)" in stdout
+    assert f"{folder / 'masks'}/<label>.tif (6)" in stdout
     project = (output / "demo.qgs").read_text(encoding="utf-8")
     for name in MIGRATED_LABELS:
         for sub in ("images", "labels", "masks"):
             assert f"migrated/{sub}/{name}.tif" in project, f"{sub}/{name} is not in demo.qgs"
     assert "pair_image.tif" in project and "EPSG:32632" in project
+
+
+@pytest.mark.qgis
+def test_shifted_label_is_corrected_and_changed_label_flagged(demo_output):
+    """Issue 19: the Planet-like pair georeferenced 20 m east, 10 m north of Sentinel-2 gets that shift back (within
+    0.2 pixel) and is moved (COREGISTER=1); the label whose maize was harvested before the scene is flagged."""
+    output, stdout = demo_output
+    rows = read_matches(output / "migrated")
+    shifted = rows["20200811_planet_fields_label"]
+    assert float(shifted["shift_x_m"]) == pytest.approx(20.0, abs=2.0)
+    assert float(shifted["shift_y_m"]) == pytest.approx(10.0, abs=2.0)
+    assert float(shifted["shift_confidence"]) >= 0.5
+    assert float(shifted["label_moved_m"]) == pytest.approx(22.36, abs=1.0)
+    assert "true shift x +20.0 m, y +10.0 m" in stdout and "label moved 22.4 m" in stdout
+    changed = rows["harvested_20200810"]
+    others = [float(row["change_score"]) for name, row in rows.items()
+              if row["change_score"] and name not in ("harvested_20200810", "river_20200817")]
+    assert float(changed["change_score"]) > max(others) + 0.1
+    assert "Flagged for change: harvested_20200810" in stdout
+    html = (output / "migrated" / "report.html").read_text(encoding="utf-8")
+    check = html[html.index('id="check"'):html.index('id="pairs"')]
+    assert "harvested_20200810" in check and "20200811_planet_fields_label" not in check
+    assert "moved-labels" in html and "data-shift-x=" in html
 
 
 def test_project_opens_without_questions_or_font_warnings(qgis_app, demo_output):

@@ -25,13 +25,14 @@ def test_load_and_unload_twice(qgis_iface, qgis_processing):
         assert {a.name() for a in provider.algorithms()} == {"geocodemask", "maskfootprint", "cropscene", "stackbands",
                                                              "safetogeotiff", "searchscenes",
                                                              "downloadscenes", "evaluatesegmentation", "cloudmask",
-                                                             "segment", "rasterizelabels", "migratelabels"}
+                                                             "segment", "rasterizelabels", "migratelabels",
+                                                             "exportdataset"}
         menus = labelmigration_menus(qgis_iface)
         assert len(menus) == 1
         actions = [a for a in menus[0].menu().actions() if not a.isSeparator()]
         entries = [a.text() for a in actions]
-        # the search panel, 12 algorithms, "Python dependencies…" and "About Label Migration…"
-        assert len(entries) == 15 and all(text.endswith("…") for text in entries)
+        # the search panel, 13 algorithms, "Python dependencies…" and "About Label Migration…"
+        assert len(entries) == 16 and all(text.endswith("…") for text in entries)
         assert actions[0].objectName() == "labelMigration_searchPanel"
         assert [a.objectName() for a in actions[-2:]] == ["labelMigration_dependencies", "labelMigration_about"]
         assert entries[-2:] == ["Python dependencies…", "About Label Migration…"]

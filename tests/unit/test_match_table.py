@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # and core/migration/qa_report.py COLUMNS, identical copies) and as migratelabels' help documents it: scripts read these
 # names, so a change is a change of the public output.
 EXPECTED_COLUMNS = ("label", "scene", "datetime", "offset_days", "scene_cloud_pct", "footprint_cloud_pct",
-                    "footprint_shadow_pct", "nodata_pct", "coverage_pct", "status", "reason", "image", "label_raster")
+                    "footprint_shadow_pct", "nodata_pct", "coverage_pct", "status", "reason", "image", "label_raster",
+                    # issue 19, appended so that readers of the older header keep every column where it was
+                    "shift_x_m", "shift_y_m", "shift_confidence", "label_moved_m", "change_score")
 # footprints.gpkg's fields as core/migrate.py _FOOTPRINT_FIELDS listed them by hand before (order and types; now
 # core/migration/footprints.py FOOTPRINT_FIELDS)
 EXPECTED_FOOTPRINT_FIELDS = (
@@ -23,7 +25,8 @@ EXPECTED_FOOTPRINT_FIELDS = (
     ("tile", ogr.OFTString), ("datetime", ogr.OFTString), ("offset_days", ogr.OFTReal),
     ("scene_cloud_pct", ogr.OFTReal), ("footprint_cloud_pct", ogr.OFTReal), ("footprint_shadow_pct", ogr.OFTReal),
     ("nodata_pct", ogr.OFTReal), ("coverage_pct", ogr.OFTReal), ("image", ogr.OFTString),
-    ("label_raster", ogr.OFTString))
+    ("label_raster", ogr.OFTString), ("shift_x_m", ogr.OFTReal), ("shift_y_m", ogr.OFTReal),
+    ("shift_confidence", ogr.OFTReal), ("label_moved_m", ogr.OFTReal), ("change_score", ogr.OFTReal))
 
 
 def test_the_schema_is_the_documented_one():

@@ -18,8 +18,7 @@ TARGET = HERE / "search_and_crop.model3"
 
 
 def build_model(provider_id: str = "labelmigration"):
-    from qgis.core import (QgsProcessing, QgsProcessingModelAlgorithm, QgsProcessingModelChildAlgorithm,
-                           QgsProcessingModelChildParameterSource, QgsProcessingModelOutput,
+    from qgis.core import (QgsProcessing, QgsProcessingModelAlgorithm, QgsProcessingModelChildParameterSource,
                            QgsProcessingModelParameter, QgsProcessingParameterDateTime,
                            QgsProcessingParameterFeatureSource, QgsProcessingParameterFile,
                            QgsProcessingParameterRasterLayer)
@@ -37,26 +36,11 @@ def build_model(provider_id: str = "labelmigration"):
         component.setPosition(QPointF(120, 60 + 110 * row))
         model.addModelParameter(definition, component)
 
+    sys.path.insert(0, str(REPO_ROOT / "tests" / "gui"))
+    from model_children import model_child
+
     def child(child_id, algorithm, position, parameters, outputs):
-        component = QgsProcessingModelChildAlgorithm(f"{provider_id}:{algorithm}")
-        component.setChildId(child_id)
-        component.setDescription(component.algorithm().displayName())
-        component.setPosition(QPointF(*position))
-        for name, value in parameters.items():
-            component.addParameterSources(name, [value])
-        for definition in component.algorithm().parameterDefinitions():  # as the designer fills in defaults
-            if definition.name() not in parameters and not definition.isDestination() \
-                    and definition.defaultValue() is not None:
-                component.addParameterSources(definition.name(), [source.fromStaticValue(definition.defaultValue())])
-        model_outputs = {}
-        for index, (name, child_output) in enumerate(outputs):
-            output = QgsProcessingModelOutput(name, name)
-            output.setChildId(child_id)
-            output.setChildOutputName(child_output)
-            output.setPosition(QPointF(position[0] + 230, position[1] + 50 + 45 * index))
-            model_outputs[name] = output
-        component.setModelOutputs(model_outputs)
-        return component
+        return model_child(f"{provider_id}:{algorithm}", child_id, None, position, parameters, outputs)
 
     model.addChildAlgorithm(child("search", "searchscenes", (420, 90), {
         "FOOTPRINTS": source.fromModelParameter("footprints"), "DATE": source.fromModelParameter("label_date"),

@@ -1,0 +1,1 @@
+"""Export of a migrated folder as a machine-learning dataset (exportdataset): chips, STAC, GeoParquet, splits."""
