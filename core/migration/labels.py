@@ -11,6 +11,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 from osgeo import osr
 
 from ..labels.footprint import label_name
+from ..quality.pair_quality import is_source_image_of
 from ..util import limits
 from ..util.dates import date_in_text
 from ..util.errors import LabelMigrationError
@@ -42,7 +43,8 @@ def find_labels(labels: LabelsArgument) -> List[LabelInput]:
     """The labels of a folder or a list of files, PNG/JPEG ones paired with their reference raster.
 
     A PNG/JPEG label ``<base>[_label|_mask].png`` takes the GeoTIFF beside it whose name starts
-    with ``<base>`` as its reference; a GeoTIFF used as a reference is not itself a label.
+    with ``<base>`` as its reference; a GeoTIFF used as a reference is not itself a label, nor is a
+    label's source image ``<label>_source.tif`` (core.quality.pair_quality).
     """
     if isinstance(labels, str):
         if not os.path.isdir(labels):
@@ -57,6 +59,7 @@ def find_labels(labels: LabelsArgument) -> List[LabelInput]:
                 raise LabelMigrationError(f"The label file '{path}' does not exist.")
     if not paths:
         raise LabelMigrationError(f"No label rasters ({', '.join(LABEL_EXTENSIONS)}) were found in '{labels}'.")
+    paths = [p for p in paths if not is_source_image_of(p, paths)]
     rasters = [p for p in paths if not p.lower().endswith(PLAIN_IMAGE_EXTENSIONS)]
     found, references = [], set()
     for path in paths:

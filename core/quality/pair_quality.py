@@ -23,6 +23,19 @@ COREGISTER_MEASURE, COREGISTER_MOVE = 0, 1
 _RASTER_EXTENSIONS = (".tif", ".tiff", ".vrt", ".jp2", ".png", ".jpg", ".jpeg", ".img")
 
 
+SOURCE_SUFFIX = "_source.tif"  # <label>_source.tif beside a label is that label's source image
+
+
+def is_source_image_of(path: str, label_paths) -> bool:
+    """Whether ``path`` is ``<label>_source.tif`` for one of ``label_paths`` (so it is no label itself)."""
+    name = os.path.basename(path)
+    if not name.endswith(SOURCE_SUFFIX):
+        return False
+    folder, stem = os.path.dirname(path), name[:-len(SOURCE_SUFFIX)]
+    return any(os.path.dirname(other) == folder and os.path.splitext(os.path.basename(other))[0] == stem
+               for other in label_paths if other != path)
+
+
 def source_image_for(label_path: str, reference: Optional[str] = None,
                      source_images: Optional[str] = None) -> Optional[str]:
     """The label's source image (module doc), or None when it has none."""
@@ -34,7 +47,7 @@ def source_image_for(label_path: str, reference: Optional[str] = None,
             base, extension = os.path.splitext(name)
             if base == stem and extension.lower() in _RASTER_EXTENSIONS:
                 return os.path.join(source_images, name)
-    beside = os.path.join(os.path.dirname(label_path), stem + "_source.tif")
+    beside = os.path.join(os.path.dirname(label_path), stem + SOURCE_SUFFIX)
     return beside if os.path.isfile(beside) else None
 
 

@@ -108,3 +108,32 @@ def test_coregister_0_measures_without_moving(runs):
     with rasterio.open(measured / "labels" / f"{LABEL}.tif") as before, \
             rasterio.open(only_measured / "labels" / f"{LABEL}.tif") as after:
         np.testing.assert_array_equal(before.read(1), after.read(1))
+
+
+def test_a_source_image_beside_the_label_is_used_and_is_no_label(runs, tmp_path):
+    """<label>_source.tif in the label folder: found as the label's source image (no SOURCE_IMAGES), and not
+    migrated as a label of its own. The expected shift is SHIFT_M, as for the SOURCE_IMAGES runs above."""
+    from labelmigration.core.migration.labels import find_labels
+
+    measured = runs[0]
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    with rasterio.open(measured / "labels" / f"{LABEL}.tif") as label:
+        label_profile, classes = dict(label.profile), label.read()
+    with rasterio.open(labels / f"{LABEL}.tif", "w", **label_profile) as copy:
+        copy.write(classes)
+    with rasterio.open(measured / "images" / f"{LABEL}.tif") as image:
+        profile = dict(image.profile, transform=Affine.translation(*SHIFT_M) * image.transform)
+        pixels = image.read()
+    with rasterio.open(labels / f"{LABEL}_source.tif", "w", **profile) as source:
+        source.write(pixels)
+    assert [item.name for item in find_labels(str(labels))] == [LABEL]
+    archive = tmp_path / "archive"
+    make_safe_product(archive, "L2A", size_10m=SIZE, sensing=dt.datetime(2020, 8, 14, 10, 25, 59),
+                      cloud_cover=1.0, seed=3, noise_dn=300, nodata_corner=False)
+    out = tmp_path / "out"
+    migrate_labels(str(labels), options(archive), str(out))
+    rows = read_rows(out)
+    assert list(rows) == [LABEL]
+    assert float(rows[LABEL]["shift_x_m"]) == pytest.approx(SHIFT_M[0], abs=2.0)  # 0.2 pixel
+    assert float(rows[LABEL]["shift_y_m"]) == pytest.approx(SHIFT_M[1], abs=2.0)
