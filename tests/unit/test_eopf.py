@@ -115,8 +115,9 @@ def test_over_http_the_same_reader_fetches_only_the_chunks_under_a_window(tmp_pa
         values = stack.read("B02", 75, 40, 30, 30)
     np.testing.assert_array_equal(values, safe._values_at("B02", 10, slice(40, 70))[:, 75:105])
     prefix = f"/{written.path.name}/measurements/reflectance/r10m/b02/"
+    # GDAL 3.10 also asks for the array's folder itself (a listing, no pixels): only files count
     chunks = {path[len(prefix):] for path in requested if path.startswith(prefix) and "/." not in path
-              and not path.endswith(("zarr.json", ".zarray", ".zattrs"))}
+              and not path.endswith(("zarr.json", ".zarray", ".zattrs")) and path != prefix}
     assert chunks == ({"1.2"} if zarr_format == 2 else {"c/1/2"})
 
 

@@ -64,17 +64,17 @@ def _write(path, array, x, y, nodata, descriptions=None, colours=None):
     dataset = gdal.GetDriverByName("GTiff").Create(str(path), bands.shape[2], bands.shape[1], bands.shape[0], kind)
     dataset.SetGeoTransform((x, 10.0, 0.0, y, 0.0, -10.0))
     dataset.SetProjection(_srs_wkt())
-    for index in range(bands.shape[0]):
-        band = dataset.GetRasterBand(index + 1)
-        band.WriteArray(bands[index])
-        band.SetNoDataValue(nodata)
-        if descriptions:
-            band.SetDescription(descriptions[index])
-    if colours:
+    if colours:  # before any pixel is written: GDAL 3.10 refuses to change a GeoTIFF's photometric tag after
         table = gdal.ColorTable()
         for value, colour in colours.items():
             table.SetColorEntry(value, colour)
         dataset.GetRasterBand(1).SetColorTable(table)
+    for index in range(bands.shape[0]):
+        band = dataset.GetRasterBand(index + 1)
+        band.SetNoDataValue(nodata)
+        band.WriteArray(bands[index])
+        if descriptions:
+            band.SetDescription(descriptions[index])
     dataset = None
 
 
@@ -130,20 +130,31 @@ def exported(migrated):
 
 def stac_validator():
     """Validation against STAC 1.1.0 (the schemas pystac ships) and LABEL_RULES, offline. pystac's own
-    validator needs jsonschema >= 4.18; Debian's 4.10 runs the same schemas through a RefResolver."""
+    validator needs jsonschema >= 4.18; Debian 12's 4.10 runs the same schemas through a RefResolver, Debian 13's
+    4.19 through a referencing registry."""
     from jsonschema import Draft7Validator, RefResolver
     from pystac.validation.local_validator import VERSION, get_local_schema_cache
 
     store = get_local_schema_cache()
     store[LABEL_SCHEMA_URI] = LABEL_RULES
     base = f"https://schemas.stacspec.org/v{VERSION}"
+    try:  # jsonschema >= 4.18 (Debian 13) resolves references through referencing; 4.10 (Debian 12) has no registry
+        from referencing import Registry, Resource
+        from referencing.jsonschema import DRAFT7
+        registry = Registry().with_resources(
+            (uri, Resource.from_contents(schema, default_specification=DRAFT7)) for uri, schema in store.items())
+    except ImportError:
+        registry = None
 
     def validate(document):
         kind = {"Feature": "item", "Collection": "collection", "Catalog": "catalog"}[document["type"]]
         uris = [f"{base}/{kind}-spec/json-schema/{kind}.json"] + document.get("stac_extensions", [])
         for uri in uris:
             schema = store[uri]
-            Draft7Validator(schema, resolver=RefResolver(uri, schema, store=store)).validate(document)
+            if registry is not None:
+                Draft7Validator(schema, registry=registry).validate(document)
+            else:
+                Draft7Validator(schema, resolver=RefResolver(uri, schema, store=store)).validate(document)
         return uris
     return validate
 
