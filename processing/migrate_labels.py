@@ -19,14 +19,13 @@ from ..core.dataset.export import ExportOptions, export_dataset
 from ..qgis_common.network import network_log, proxy_url
 from ..qgis_common.results_group import ResultsGroupLoader
 from .algorithm import LabelMigrationAlgorithm, tr
-from . import search_parameters
 from .input_scaling_parameter import WARNINGS, add_input_scaling, input_scaling_choice
-from .search_parameters import add_service_parameters, add_window_parameters, backend_name, search_options
+from .search_parameters import SearchParameters
 
 LOG = logging.getLogger(__name__)
 
 
-class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
+class MigrateLabelsAlgorithm(SearchParameters, LabelMigrationAlgorithm):
     ALGORITHM_ID = "migratelabels"
     DISPLAY_NAME = QT_TR_NOOP("Migrate labels")
     GROUP = QT_TR_NOOP("Labels")
@@ -104,11 +103,7 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
     )
 
     LABELS, LABEL_FILES, DATE_PATTERN, DATES_CSV, DATE = "LABELS", "LABEL_FILES", "DATE_PATTERN", "DATES_CSV", "DATE"
-    # the shared search parameters (processing/search_parameters.py)
-    BACKEND, URL = search_parameters.BACKEND, search_parameters.URL
-    COLLECTION, AUTHCFG = search_parameters.COLLECTION, search_parameters.AUTHCFG
-    DAYS_BEFORE, DAYS_AFTER = search_parameters.DAYS_BEFORE, search_parameters.DAYS_AFTER
-    MAX_CLOUD, PRODUCT = search_parameters.MAX_CLOUD, search_parameters.PRODUCT
+    # BACKEND, URL, COLLECTION, AUTHCFG, DAYS_BEFORE, DAYS_AFTER, MAX_CLOUD, PRODUCT: from SearchParameters
     DOWNLOAD_URL, TOKEN_URL, BANDS = "DOWNLOAD_URL", "TOKEN_URL", "BANDS"
     CLOUD_MODEL, EXECUTOR, WORKERS, OUTPUT_FOLDER = "CLOUD_MODEL", "EXECUTOR", "WORKERS", "OUTPUT_FOLDER"
     CLOUD_MASKS = "CLOUD_MASKS"
@@ -121,7 +116,7 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
     def extra_input_folders(self, parameters, context):
         """The local archive (URL when BACKEND is the local archive): never nested with OUTPUT_FOLDER."""
         if parameters.get(self.BACKEND) in (None, "") or \
-                backend_name(self, parameters, context) != "local":
+                self.backend_name(parameters, context) != "local":
             return []
         url = self.parameterAsString(parameters, self.URL, context).strip()
         folder = url[len("file://"):] if url.startswith("file://") else url
@@ -137,12 +132,12 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
             self.DATES_CSV, tr("Dates CSV"), QgsProcessingParameterFile.Behavior.File, "csv", optional=True))
         self.addParameter(QgsProcessingParameterDateTime(
             self.DATE, tr("Date"), QgsProcessingParameterDateTime.Type.Date, optional=True))
-        add_service_parameters(self)
+        self.add_service_parameters()
         for name, description in ((self.DOWNLOAD_URL, tr("Download URL")), (self.TOKEN_URL, tr("Token URL"))):
             parameter = QgsProcessingParameterString(name, description, optional=True)
             parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
             self.addParameter(parameter)
-        add_window_parameters(self)
+        self.add_window_parameters()
         self.addParameter(QgsProcessingParameterString(self.BANDS, tr("Bands"), ",".join(DEFAULT_BANDS)))
         self.addParameter(QgsProcessingParameterFile(
             self.CLOUD_MODEL, tr("Cloud model"), QgsProcessingParameterFile.Behavior.File, "onnx", optional=True))
@@ -182,7 +177,7 @@ class MigrateLabelsAlgorithm(LabelMigrationAlgorithm):
             raise QgsProcessingException(tr("No labels: give a label folder (LABELS) or label files (LABEL_FILES)."))
         date = self.parameterAsDateTime(parameters, self.DATE, context)
         options = MigrationOptions(
-            **search_options(self, parameters, context).as_dict(),
+            **self.search_options(parameters, context).as_dict(),
             bands=self.parameterAsNames(parameters, self.BANDS, context, spaces_separate=True),
             date_pattern=self.parameterAsString(parameters, self.DATE_PATTERN, context) or None,
             dates_csv=self.parameterAsFile(parameters, self.DATES_CSV, context) or None,

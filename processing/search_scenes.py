@@ -10,16 +10,15 @@ from qgis.PyQt.QtCore import QT_TR_NOOP, QDate, QDateTime, Qt
 from ..core.net.connections import use_proxy
 from ..core.search import LAYER_FIELDS, FootprintQuery, search_scenes, write_matches_csv
 from ..qgis_common import field_types
-from . import search_parameters
 from .algorithm import LabelMigrationAlgorithm, tr
 from ..qgis_common.network import network_log, proxy_url
-from .search_parameters import add_search_parameters, search_options
+from .search_parameters import SearchParameters
 from ..qgis_common.styles import footprint_styler
 
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
 
 
-class SearchScenesAlgorithm(LabelMigrationAlgorithm):
+class SearchScenesAlgorithm(SearchParameters, LabelMigrationAlgorithm):
     ALGORITHM_ID = "searchscenes"
     DISPLAY_NAME = QT_TR_NOOP("Search Sentinel-2 scenes")
     GROUP = QT_TR_NOOP("Scenes")
@@ -62,11 +61,7 @@ class SearchScenesAlgorithm(LabelMigrationAlgorithm):
     )
 
     FOOTPRINTS, LABEL_FIELD, DATE_FIELD, DATE = "FOOTPRINTS", "LABEL_FIELD", "DATE_FIELD", "DATE"
-    # the shared search parameters (processing/search_parameters.py)
-    DAYS_BEFORE, DAYS_AFTER = search_parameters.DAYS_BEFORE, search_parameters.DAYS_AFTER
-    MAX_CLOUD, PRODUCT = search_parameters.MAX_CLOUD, search_parameters.PRODUCT
-    BACKEND, URL = search_parameters.BACKEND, search_parameters.URL
-    COLLECTION, AUTHCFG = search_parameters.COLLECTION, search_parameters.AUTHCFG
+    # BACKEND, URL, COLLECTION, AUTHCFG, DAYS_BEFORE, DAYS_AFTER, MAX_CLOUD, PRODUCT: from SearchParameters
     OUTPUT, OUTPUT_TABLE = "OUTPUT", "OUTPUT_TABLE"
 
     def initAlgorithm(self, config=None):
@@ -78,7 +73,7 @@ class SearchScenesAlgorithm(LabelMigrationAlgorithm):
             self.DATE_FIELD, tr("Date field"), None, self.FOOTPRINTS, optional=True))
         self.addParameter(QgsProcessingParameterDateTime(
             self.DATE, tr("Date"), QgsProcessingParameterDateTime.Type.Date, optional=True))
-        add_search_parameters(self)
+        self.add_search_parameters()
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, tr("Scenes"), QgsProcessing.SourceType.TypeVectorPolygon))
         self.addParameter(QgsProcessingParameterFileDestination(
@@ -86,7 +81,7 @@ class SearchScenesAlgorithm(LabelMigrationAlgorithm):
 
     def process(self, parameters, context, feedback):
         footprints = self._footprints(parameters, context)
-        options = search_options(self, parameters, context)
+        options = self.search_options(parameters, context)
         with self.core_errors():
             backend = options.make_backend()
         with use_proxy(proxy_url()), network_log(feedback):

@@ -1,14 +1,15 @@
 """Running the labels' work: a local thread pool or a Dask cluster, the labels in the order they lie
 (LabelTask.place) so that neighbouring labels share the JPEG 2000 blocks decoded for the first of them,
 and the outcomes handed back in the labels' own order. The local pool gives each thread a contiguous run
-of that order (WorkRuns), so that the threads decode different blocks at once."""
+of that order (WorkRuns), so that the threads decode different blocks at once; on Dask each worker thread's
+run is pinned to its worker (dask_runs)."""
 import logging
 import os
 import threading
 import uuid
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..install.dependencies import require
 from ..net.parallel_downloads import MAX_CONNECTIONS
@@ -78,6 +79,27 @@ def run_tasks(tasks: List[LabelTask], options: MigrationOptions, steps: Steps) -
     return outcomes
 
 
+def contiguous_runs(order: Sequence[int], count: int) -> List[List[int]]:
+    """The work order cut into ``count`` contiguous runs of (nearly) equal length, in order."""
+    size, extra = divmod(len(order), max(1, count))
+    runs, start = [], 0
+    for run in range(max(1, count)):
+        end = start + size + (1 if run < extra else 0)
+        runs.append(list(order[start:end]))
+        start = end
+    return runs
+
+
+def dask_runs(order: Sequence[int], worker_threads: Dict[str, int]) -> List[Tuple[str, List[int]]]:
+    """One contiguous run of the work order per Dask worker thread, each run pinned to its worker (address,
+    label indexes): as with the local pool, a worker's threads decode neighbouring JPEG 2000 blocks once
+    instead of every worker decoding the blocks of every place."""
+    slots = [address for address in sorted(worker_threads) for _ in range(max(1, int(worker_threads[address])))]
+    if not slots:
+        return [("", list(order))]
+    return [(address, run) for address, run in zip(slots, contiguous_runs(order, len(slots))) if run]
+
+
 class WorkRuns:
     """The work order cut into one contiguous run per worker: each worker takes the labels of its own run
     in order, so the workers decode different JPEG 2000 blocks at the same time and each block mostly once
@@ -85,13 +107,7 @@ class WorkRuns:
     from the far end of the longest run left, so that no worker idles while labels remain."""
 
     def __init__(self, order: Sequence[int], workers: int):
-        size, extra = divmod(len(order), max(1, workers))
-        self._runs: List[deque] = []
-        start = 0
-        for worker in range(max(1, workers)):
-            end = start + size + (1 if worker < extra else 0)
-            self._runs.append(deque(order[start:end]))
-            start = end
+        self._runs: List[deque] = [deque(run) for run in contiguous_runs(order, workers)]
         self._lock = threading.Lock()
 
     def take(self, worker: int) -> Optional[int]:
@@ -123,10 +139,20 @@ def _run_dask(tasks: List[LabelTask], order: List[int], address: str, steps: Ste
     try:
         client.run(begin_reusing_band_files)  # on every worker, for this run
         # the scheduler breaks ties between independent tasks by key: keys in work order keep the order
-        run = uuid.uuid4().hex[:8]
-        keys = [f"migrate-label-{run}-{position:07d}" for position in range(len(order))]
-        futures = client.map(migrate_label, [tasks[index] for index in order], key=keys, pure=False)
-        index = {future.key: order[position] for position, future in enumerate(futures)}
+        run_id = uuid.uuid4().hex[:8]
+        keys = [f"migrate-label-{run_id}-{position:07d}" for position in range(len(order))]
+        threads = {address: info.get("nthreads", 1) for address, info in client.scheduler_info()["workers"].items()}
+        futures, index, position = [], {}, 0
+        runs = dask_runs(order, threads)
+        for address, run in runs:
+            # pinned to its worker, still free to move when that worker is lost or idle ones steal work
+            placed = dict(workers=[address], allow_other_workers=True) if address else {}
+            run_futures = client.map(migrate_label, [tasks[i] for i in run], key=keys[position:position + len(run)],
+                                     pure=False, **placed)
+            index.update({future.key: label for future, label in zip(run_futures, run)})
+            futures.extend(run_futures)
+            position += len(run)
+        LOG.debug("Dask: %d labels in %d contiguous runs over %d workers", len(order), len(runs), len(threads))
         finished = distributed.as_completed(futures, loop=client.loop)
         for future in finished:
             if steps.cancelled():

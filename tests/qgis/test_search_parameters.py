@@ -1,5 +1,5 @@
-"""processing/search_parameters: searchscenes and migratelabels declare and read the search parameters from
-one block, with one default each, and BACKEND's indexes keep meaning what they meant."""
+"""processing/search_parameters: searchscenes and migratelabels declare and read the search parameters through
+one mixin (SearchParameters), with one default each, and BACKEND's indexes keep meaning what they meant."""
 import pytest
 
 pytestmark = pytest.mark.qgis
@@ -26,10 +26,10 @@ def _description(definition):
 
 
 def test_both_algorithms_declare_the_same_search_parameters(provider):
-    from labelmigration.processing.search_parameters import SEARCH_PARAMETERS
+    from labelmigration.processing.search_parameters import SearchParameters
 
     algorithms = _algorithms(provider)
-    for name in SEARCH_PARAMETERS:
+    for name in SearchParameters.SEARCH_PARAMETERS:
         searched, migrated = (_description(algorithms[a].parameterDefinition(name)) for a in SHARING)
         assert searched == migrated, name
 
@@ -64,15 +64,28 @@ def test_the_parameters_are_read_into_search_options(provider, algorithm_id):
     from qgis.core import QgsProcessingContext
 
     from labelmigration.core.search import SearchOptions
-    from labelmigration.processing.search_parameters import backend_name, search_options
+    from labelmigration.processing.search_parameters import SearchParameters
 
     algorithm = provider.algorithm(algorithm_id)
+    assert isinstance(algorithm, SearchParameters)
     context = QgsProcessingContext()
     parameters = {"BACKEND": 3, "URL": " /data/archive ", "COLLECTION": " sentinel-2-l2a ", "DAYS_BEFORE": 5,
                   "DAYS_AFTER": 6, "MAX_CLOUD": 12.5, "PRODUCT": 0}
-    assert backend_name(algorithm, parameters, context) == "local"
-    assert search_options(algorithm, parameters, context) == SearchOptions(
+    assert algorithm.backend_name(parameters, context) == "local"
+    assert algorithm.search_options(parameters, context) == SearchOptions(
         backend="local", url="/data/archive", collection="sentinel-2-l2a", credentials=None, days_before=5,
         days_after=6, max_cloud=12.5, product="L1C")
     # parameters left out take the declared defaults, which are the core's
-    assert search_options(algorithm, {}, context) == SearchOptions()
+    assert algorithm.search_options({}, context) == SearchOptions()
+
+
+def test_the_search_parameters_keep_their_names_on_the_algorithms(provider):
+    """Scripts and saved models address the parameters as SearchScenesAlgorithm.MAX_CLOUD etc.; the mixin is their
+    one declaration, so the algorithms' names are the mixin's own and every one of them is declared."""
+    from labelmigration.processing.search_parameters import SearchParameters
+
+    for algorithm in _algorithms(provider).values():
+        declared = {definition.name() for definition in algorithm.parameterDefinitions()}
+        for name in SearchParameters.SEARCH_PARAMETERS:
+            assert getattr(type(algorithm), name) == name and name in declared
+        assert algorithm.create().parameterDefinition("MAX_CLOUD").defaultValue() == 30.0
