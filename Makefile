@@ -99,6 +99,11 @@ bench-migrate: setup
 bench-cloudmask: setup
 	$(PYTHON) bench/bench_cloudmask.py
 
+# bytes read over HTTP for a label from a remote EOPF Zarr product and from COGs, against the chunks/tiles it meets
+.PHONY: bench-bytes
+bench-bytes: setup
+	$(PYTHON) bench/bench_bytes_read.py $(BENCH_ARGS)
+
 # README.md's algorithm reference, between its BEGIN/END ALGORITHM REFERENCE markers, made from the registered
 # algorithms' help (headless QGIS) and the examples and notes of tools/algorithm_notes.md; tests/qgis/test_docs.py
 # fails when it is not current.

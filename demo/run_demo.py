@@ -13,7 +13,12 @@ Runs in headless QGIS, through QGIS Processing exactly as the toolbox or a scrip
    Sentinel-2 L2A products (made into OUTPUT_FOLDER/archive on the first run, about 2 s)
                                 -> migrated/: images/, labels/, masks/ (cloud masks), matches.csv,
                                    footprints.gpkg, report.html
-6. a QGIS project with every output styled (the migration as a layer group) -> demo.qgs
+6. labelmigration:exportdataset  the migrated folder -> dataset/: COG chips, STAC catalogue, GeoParquet index,
+   spatially blocked train/validation/test splits
+7. labelmigration:trainsegmentation  a small U-Net from the dataset (a few epochs, seconds; needs PyTorch, which
+   `make setup` installs into .venv) -> model.onnx + model.md (the model card), then labelmigration:segment
+   runs it on a migrated pair -> segmented.tif
+8. a QGIS project with every output styled (the migration as a layer group) -> demo.qgs
 
 The sample data in demo/data/ are synthetic (see demo/data/README.md).
 """
@@ -223,6 +228,9 @@ def run(output: Path) -> None:
     print(f"Label classes on the Sentinel-2 grid: {classes}")
 
     migrated = migrate_label_set(output)
+    sys.path.insert(0, str(REPO_ROOT / "demo"))
+    from train_model_demo import export_and_train
+    export_and_train(output, migrated, run_algorithm)
     write_project(output, [(geocoded, "label"), (pair_image, "image"), (pair_label, "label"),
                            (footprint_path, "footprint")], migrated)
 

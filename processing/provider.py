@@ -18,11 +18,12 @@ from .safe_to_geotiff import SafeToGeoTiffAlgorithm
 from .search_scenes import SearchScenesAlgorithm
 from .segment import SegmentAlgorithm
 from .stack_bands import StackBandsAlgorithm
+from .train_segmentation import TrainSegmentationAlgorithm
 
 ALGORITHMS = (GeocodeMaskAlgorithm, MaskFootprintAlgorithm, CropSceneAlgorithm, StackBandsAlgorithm,
               SafeToGeoTiffAlgorithm, SearchScenesAlgorithm, DownloadScenesAlgorithm, EvaluateSegmentationAlgorithm,
               CloudMaskAlgorithm, SegmentAlgorithm, RasterizeLabelsAlgorithm, MigrateLabelsAlgorithm,
-              ExportDatasetAlgorithm)
+              ExportDatasetAlgorithm, TrainSegmentationAlgorithm)
 PROVIDER_ID = "labelmigration"
 
 

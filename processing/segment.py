@@ -5,7 +5,7 @@ from qgis.core import (QgsProcessingParameterBoolean, QgsProcessingParameterFile
 from qgis.PyQt.QtCore import QT_TR_NOOP
 
 from ..core.labels.class_counts import class_counts, write_counts_file
-from ..core.labels.class_colours import color_table, palette_colours
+from ..core.labels.class_colours import color_table, model_colours
 from ..core.labels.class_config import load_class_config
 from ..core.models.onnx_model import load_model
 from ..core.models.predict import predict_raster
@@ -27,7 +27,8 @@ class SegmentAlgorithm(LabelMigrationAlgorithm):
         "<b>Bands</b> (BANDS): comma-separated band names or numbers, overriding the model's band list.<br>"
         "<b>Classes</b> (CLASSES): optional class config, a JSON file or text: a list of "
         "<code>{\"name\": ..., \"color\": \"#rrggbb\", \"filter\": ...}</code> (class 1 first); its names and "
-        "colours are used. Otherwise the model's class names and a palette.<br>"
+        "colours are used. Otherwise the model's class names, and its class colours (class_colors metadata, as "
+        "trainsegmentation writes) or a palette.<br>"
         "<b>Input scaling</b> (INPUT_SCALING): what the image's values are, as in cloudmask: 0 = automatic, "
         "1 = raw DN (the model's reflectance_scale applies), 2 = reflectance 0-1, 3 = 8-bit 0-255; the model's "
         "input is (r / 255 - standardization_mean) / standardization_std as in Deepness. The log says what was "
@@ -94,7 +95,7 @@ class SegmentAlgorithm(LabelMigrationAlgorithm):
                 head_names = [names] + head_names[1:]
             else:
                 names = head_names[0]
-                colours = palette_colours(max(max(n) if n else 1 for n in head_names))
+                colours = model_colours(max(max(n) if n else 1 for n in head_names), model.info.class_colors)
         resolution = None
         if self.parameterAsBool(parameters, self.RESAMPLE, context):
             resolution = self.parameterAsDouble(parameters, self.MODEL_RESOLUTION, context) or model.info.resolution

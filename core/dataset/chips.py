@@ -123,8 +123,10 @@ class OpenPair:
     def classes(self) -> Dict[int, Tuple[Optional[str], Optional[str]]]:
         """The label's class names (category names) and colours (#rrggbb, colour table) by value."""
         band = self.label.GetRasterBand(1)
-        names = band.GetCategoryNames() or []
+        # the colour table first: GDAL 3.6's GeoTIFF driver loads the .aux.xml holding the category names only
+        # once something else asks for it, and GetCategoryNames alone then answers None
         table = band.GetColorTable()
+        names = band.GetCategoryNames() or []
         found: Dict[int, Tuple[Optional[str], Optional[str]]] = {}
         for value in range(max(len(names), table.GetCount() if table is not None else 0)):
             name = names[value] if value < len(names) and names[value] else None

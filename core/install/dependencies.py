@@ -3,7 +3,7 @@ import importlib
 from types import ModuleType
 
 from ..util.errors import MissingDependency
-from .plugin_requirements import read_requirements
+from .plugin_requirements import marker_applies, read_requirements
 
 # Packages the plugin does not install for users (the Dask scale-out is for developers and clusters);
 # their pins are those of requirements-dev.txt. Every other pin comes from requirements-plugin.txt.
@@ -13,16 +13,33 @@ DEVELOPER_PACKAGES = {
 }
 
 
-def pinned_requirement(module_name: str) -> str:
-    """The pip requirement ('name==version') that provides an importable module."""
+def _line_of(module_name: str):
     top = module_name.split(".")[0]
     try:
         for requirement in read_requirements():
-            if requirement.top_level and requirement.import_name == top:
-                return f"{requirement.name}=={requirement.version}"
+            # a module may have a line per platform or Python (markers): the one for this Python
+            if requirement.top_level and requirement.import_name == top and marker_applies(requirement.marker):
+                return requirement
     except (OSError, ValueError):  # a damaged installation: still name the package
         pass
+    return None
+
+
+def pinned_requirement(module_name: str) -> str:
+    """The pip requirement ('name==version') that provides an importable module."""
+    requirement = _line_of(module_name)
+    if requirement is not None:
+        return f"{requirement.name}=={requirement.version}"
+    top = module_name.split(".")[0]
     return DEVELOPER_PACKAGES.get(top, top)
+
+
+def pip_arguments(module_name: str) -> str:
+    """What to give 'pip install' for a module: the quoted pin, and the index that serves it where the file names
+    one ('"torch==2.13.0+cpu" --extra-index-url https://download.pytorch.org/whl/cpu')."""
+    requirement = _line_of(module_name)
+    index = f" --extra-index-url {requirement.index}" if requirement is not None and requirement.index else ""
+    return f'"{pinned_requirement(module_name)}"{index}'
 
 
 def require(module_name: str, purpose: str) -> ModuleType:
@@ -34,5 +51,5 @@ def require(module_name: str, purpose: str) -> ModuleType:
         raise MissingDependency(
             f"{purpose} needs the Python package '{requirement.split('==')[0]}', which is not "
             f"installed in the Python that QGIS runs ({error}). Install it from the menu Label Migration > "
-            f"Python dependencies…, or with: python -m pip install \"{requirement}\""
+            f"Python dependencies…, or with: python -m pip install {pip_arguments(module_name)}"
         ) from error

@@ -69,6 +69,10 @@ def write_install_files(folder: str, plan: Sequence[Requirement], constraints: S
     constraints_path = os.path.join(folder, "constraints.txt")
     with open(requirements_path, "w", encoding="utf-8") as handle:
         handle.write("# generated from requirements-plugin.txt: what this Python lacks\n")
+        # pip reads index options in a requirements file; e.g. PyTorch's CPU-only builds (torch==X+cpu) are
+        # only on PyTorch's index, the other pins come from the default one
+        for index in dict.fromkeys(r.index for r in plan if r.index):
+            handle.write(f"--extra-index-url {index}\n")
         handle.writelines(f"{r.pin}\n" for r in plan)
     with open(constraints_path, "w", encoding="utf-8") as handle:
         handle.write("# packages QGIS ships, pinned to the installed versions\n")

@@ -139,6 +139,7 @@ class Requirement:
     needs: str = ""                # versions that work; an installed one within it is kept
     via: Tuple[str, ...] = ()      # the lines that depend on this one
     also: Tuple[str, ...] = ()     # other distributions providing import_name
+    index: str = ""                # an extra package index that serves this pin (PyTorch's CPU-only builds)
 
     @property
     def key(self) -> str:
@@ -182,7 +183,9 @@ def parse_requirements(text: str) -> List[Requirement]:
             import_name=values.get("import", name.replace("-", "_") if top else ""),
             purpose=values.get("for", ""),
             needs=values.get("needs", f">={version}" if top else ""),
-            via=listed("via"), also=listed("also")))
+            via=listed("via"), also=listed("also"), index=values.get("index", "")))
+        if requirements[-1].index and not requirements[-1].index.startswith("https://"):
+            raise ValueError(f"line {number}: the index of '{name}' must be an https:// address")
         if top and requirements[-1].via:
             raise ValueError(f"line {number}: a {kind} package is not a dependency (via=)")
         if not top and not requirements[-1].via:

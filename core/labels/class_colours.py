@@ -1,12 +1,12 @@
 """Colours of class rasters: the one class palette, visible colours for QGIS, colour tables, and the
 RGB encoding of class rasters (each class painted with its configuration's encoding colour)."""
 import colorsys
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Mapping, Sequence, Tuple
 
 import numpy as np
 
 from ..util.errors import LabelMigrationError
-from .class_config import BACKGROUND, RGB, ClassConfig
+from .class_config import BACKGROUND, RGB, ClassConfig, parse_colour
 
 # Colours whose channels are all at most this and nearly equal read as black in QGIS.
 _NEAR_BLACK = 32
@@ -61,6 +61,15 @@ def palette_colours(count: int) -> Dict[int, RGB]:
     colours: Dict[int, RGB] = {0: BACKGROUND}
     for index in range(1, count + 1):
         colours[index] = palette_colour(index)
+    return colours
+
+
+def model_colours(count: int, class_colors: Mapping[int, str]) -> Dict[int, RGB]:
+    """Classes 0..count in the model's own colours (its class_colors metadata, '#rrggbb'), the palette's for
+    classes it gives none."""
+    colours = palette_colours(max([count, *class_colors]) if class_colors else count)
+    colours.update({index: parse_colour(colour, f"The model's class {index}")
+                    for index, colour in class_colors.items()})
     return colours
 
 

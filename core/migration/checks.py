@@ -5,6 +5,7 @@ import re
 import uuid
 from typing import List, Optional, Sequence
 
+from ..landsat.names import is_landsat_collection
 from ..models.cloud_classes import cloud_classes
 from ..search import make_backend
 from ..search.base import check_product, check_window_days
@@ -51,7 +52,9 @@ def settle_options(options: MigrationOptions) -> RunSettings:
         max_cloud=None if options.max_cloud is None else float(options.max_cloud), product=product,
         bands=tuple(bands), cloud_model=options.cloud_model, input_scaling=options.input_scaling,
         max_candidates=options.max_candidates,
-        cloud_masks=wants_cloud_masks(options) and (cloud_model_path(options) is not None or product == "L2A"),
+        # masks from the cloud model, or from the products' own SCL (Sentinel-2 L2A) or QA_PIXEL (Landsat)
+        cloud_masks=wants_cloud_masks(options) and (cloud_model_path(options) is not None or product == "L2A"
+                                                    or is_landsat_collection(options.collection)),
         download_url=options.download_url, token_url=options.token_url,
         coregister=options.coregister, min_shift_confidence=options.min_shift_confidence,
         source_images=options.source_images,)

@@ -1,5 +1,5 @@
 """The pair's cloud mask (0 clear, 1 cloud, 2 cloud shadow, 255 nodata: core.models.cloud_classes), on the
-pair's grid, from the cloud model's classes or from SCL."""
+pair's grid, from the cloud model's classes or from SCL; a Landsat pair's from its QA_PIXEL bits."""
 import os
 import shutil
 import uuid
@@ -8,6 +8,8 @@ from typing import List, Optional, Tuple
 import numpy as np
 from osgeo import gdal
 
+from ..landsat.bands import QA_MASK_SOURCE, SENSOR as LANDSAT_SENSOR
+from ..landsat.qa_pixel import mask_on_grid
 from ..models.cloud_classes import MASK_CLEAR, MASK_CLOUD, MASK_NODATA, MASK_SHADOW
 from ..util.errors import Cancelled, LabelMigrationError
 from ..util.outputs import atomic_output
@@ -29,10 +31,14 @@ def write_cloud_mask(best: Candidate, image: str, target: str, settings: RunSett
 
     The cloud model's output on the candidate's crop is reused when rating ran it (the crop is the
     pair's image); else the model runs on the pair's image; without a model SCL (8, 9, 10 cloud, 3
-    shadow) is used.
+    shadow) is used. A Landsat pair's mask always comes from its QA_PIXEL (core.landsat.qa_pixel.mask_from_qa):
+    the product's own flags, where the model was trained on Sentinel-2.
     """
     model = cloud_model_path(settings)
     note = None
+    if best.qa_pixel:
+        _write_mask(mask_on_grid(best.qa_pixel, image, work), image, target, QA_MASK_SOURCE)
+        return None
     if model:
         clouds = best.clouds if best.clouds and same_grid(best.clouds, image) else None
         if clouds is None:
@@ -40,7 +46,7 @@ def write_cloud_mask(best: Candidate, image: str, target: str, settings: RunSett
             result = _predict_clouds(image, model, clouds, settings, steps)
             if result.warnings:  # e.g. an input implausible for the cloud model (core.models.input_scaling)
                 note = f"The cloud mask may be wrong: {one_line(result.warnings[0])}"
-        mask = _mask_from_classes(clouds)
+        mask, source = _mask_from_classes(clouds), _model_source(model)
     elif best.scl_crop or best.scl_window is not None:
         source = best.scl_crop or _write_scl_window(best.scl_window, os.path.join(work, "scl-window.tif"))
         scl = _onto_grid(source, image, os.path.join(work, "pair-scl.tif"))
@@ -48,15 +54,19 @@ def write_cloud_mask(best: Candidate, image: str, target: str, settings: RunSett
         mask = np.where(np.isin(values, SCL_CLOUD_MASK), MASK_CLOUD, MASK_CLEAR).astype(np.uint8)
         mask[values == SCL_SHADOW] = MASK_SHADOW
         mask[values == 0] = MASK_NODATA  # SCL 0: no data
+        source = "SCL (classes 8, 9, 10 as 1; 3 as 2; 0 as 255)"
     else:
         return "No cloud mask: no cloud model is installed and the scene has no SCL band."
-    _write_mask(mask, image, target)
+    _write_mask(mask, image, target, source)
     return note
 
 
 def mask_for_complete_pair(task: LabelTask, image: str, target: str, steps: Steps) -> List[str]:
     """A pair complete from an earlier run without its mask: the model makes one from the image."""
     model = cloud_model_path(task.settings)
+    if (gdal.Open(image).GetMetadata() or {}).get("SENSOR") == LANDSAT_SENSOR:
+        return ["No cloud mask for this already complete Landsat pair: qa_pixel is only read while the pair is "
+                "made (delete the pair to make it again)."]
     if not model:
         return ["No cloud mask for this already complete pair: SCL is only read while the pair is made "
                 "(delete the pair to make it again, or give a cloud model)."]
@@ -65,7 +75,7 @@ def mask_for_complete_pair(task: LabelTask, image: str, target: str, steps: Step
         os.makedirs(work, exist_ok=True)
         clouds = os.path.join(work, "clouds.tif")
         result = _predict_clouds(image, model, clouds, task.settings, steps)
-        _write_mask(_mask_from_classes(clouds), image, target)
+        _write_mask(_mask_from_classes(clouds), image, target, _model_source(model))
         if result.warnings:  # e.g. an input implausible for the cloud model (core.models.input_scaling)
             return [f"The cloud mask may be wrong: {one_line(result.warnings[0])}"]
     except Cancelled:
@@ -84,6 +94,10 @@ def _predict_clouds(image: str, model: str, classes_path: str, settings: RunSett
     result, _classes = predict_clouds(image, model, {"classes": classes_path}, shadow=True,
                                       is_cancelled=steps.cancelled, input_scaling=settings.input_scaling)
     return result
+
+
+def _model_source(model: str) -> str:
+    return f"the cloud model {os.path.basename(model)}"
 
 
 def _mask_from_classes(classes_path: str) -> np.ndarray:
@@ -136,8 +150,9 @@ def _write_scl_window(window, path: str) -> str:
     return path
 
 
-def _write_mask(mask: np.ndarray, reference: str, target: str) -> None:
-    """A uint8 GeoTIFF (nodata 255) on the reference's grid, published atomically."""
+def _write_mask(mask: np.ndarray, reference: str, target: str, source: Optional[str] = None) -> None:
+    """A uint8 GeoTIFF (nodata 255) on the reference's grid, published atomically; ``source`` (what the mask
+    was made from, in words) becomes its CLOUD_MASK_SOURCE metadata."""
     width, height, transform, projection = _grid(reference)
     os.makedirs(os.path.dirname(target), exist_ok=True)
     with atomic_output(target) as temporary:
@@ -148,6 +163,8 @@ def _write_mask(mask: np.ndarray, reference: str, target: str) -> None:
         band = dataset.GetRasterBand(1)
         band.SetNoDataValue(MASK_NODATA)
         band.SetDescription("cloud")
+        if source:
+            dataset.SetMetadata({"CLOUD_MASK_SOURCE": source})
         band.WriteArray(mask)
         dataset.FlushCache()
         dataset = None

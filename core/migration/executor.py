@@ -22,6 +22,7 @@ from .checks import executor_kind
 from .options import LabelTask, MigrationOptions
 from .pair import LabelOutcome, migrate_label
 from .rows import match_row, one_line
+from .scenes import forget_backends
 
 LOG = logging.getLogger(__name__)
 
@@ -172,5 +173,10 @@ def _run_dask(tasks: List[LabelTask], order: List[int], address: str, steps: Ste
             client.run(end_reusing_band_files)
         except Exception as error:  # noqa: BLE001 (a lost worker closes its files anyway)
             LOG.debug("Ending the band file reuse on the Dask workers failed: %s", error)
+        for run in {task.settings.run for task in tasks}:  # each worker process logged in and relayed on its own
+            try:
+                client.run(forget_backends, run)  # its search backend, CDSE asset token (password) and relay paths
+            except Exception as error:  # noqa: BLE001 (a lost worker's memory is gone with it)
+                LOG.warning("Forgetting the run's credentials on the Dask workers failed: %s", one_line(error))
         client.close()
     return outcomes

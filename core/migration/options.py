@@ -5,6 +5,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence, Tuple, Union
 
+from ..landsat.bands import QA_MASK_SOURCE
+from ..landsat.names import is_landsat_collection
 from ..search.base import DEFAULT_DAYS_AFTER, DEFAULT_DAYS_BEFORE, DEFAULT_MAX_CLOUD, DEFAULT_PRODUCT
 from ..util.plugin_files import BUNDLED_CLOUD_MODEL
 
@@ -108,6 +110,8 @@ def mask_source(options: MigrationOptions, product: Optional[str]) -> Optional[s
     is the checked product level."""
     if not wants_cloud_masks(options):
         return None
+    if is_landsat_collection(options.collection):  # core.migration.cloud_masks: qa_pixel
+        return QA_MASK_SOURCE
     model = cloud_model_path(options)
     if model:
         return f"the cloud model {model} (1 cloud, 2 cloud shadow where the model has a shadow class)"

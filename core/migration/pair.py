@@ -11,6 +11,7 @@ from osgeo import gdal, ogr
 from ..labels.crop import CropResult, crop_scene
 from ..labels.footprint import WGS84, label_footprint
 from ..labels.geocode import geocode_mask
+from ..landsat.names import is_landsat_collection
 from ..quality.pair_quality import assess_pair, source_image_for
 from ..search.base import FootprintQuery
 from ..search.matching import search_scenes
@@ -138,7 +139,8 @@ def _migrate(task: LabelTask, label_path: str, footprint_wkt: str, image: str, l
     if not matches:
         cloud = f" and at most {settings.max_cloud:g}% cloud" if settings.max_cloud is not None else ""
         return match_row(name, status="no scene", reason=(
-            f"No {settings.product or 'Sentinel-2'} scene from {settings.days_before:g} days before to "
+            f"No {'Landsat' if is_landsat_collection(settings.collection) else settings.product or 'Sentinel-2'}"
+            f" scene from {settings.days_before:g} days before to "
             f"{settings.days_after:g} days after {date.isoformat()}{cloud} covers the label."))
     candidates = datatakes(matches)
     limit = settings.max_candidates or (DOWNLOAD_CANDIDATES if settings.backend in DOWNLOAD_BACKENDS

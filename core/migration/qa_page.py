@@ -189,8 +189,11 @@ def render_page(title: str, rows: List[dict], pairs: List[dict], thumbnails: Lis
     out.append(f'<h2 id="matches">All matches ({len(rows)})</h2>')
     out.append('<p class="meta">footprint_cloud_pct: cloud and cloud shadow over the label footprint (SCL classes '
                '3, 8, 9, 10, or the cloud model\'s cloud and shadow classes); footprint_shadow_pct: the shadow part '
-               'of it, empty where the cloud model has no shadow class. The cloud masks (masks/) hold 1 cloud, '
-               '2 cloud shadow, 0 clear, 255 nodata.</p>')
+               'of it, empty where the cloud model has no shadow class; for Landsat pairs, qa_pixel\'s dilated '
+               'cloud, cirrus, cloud and cloud shadow bits. The cloud masks (masks/) hold 1 cloud, 2 cloud shadow, '
+               '0 clear, 255 nodata: from the cloud model, else SCL; for Landsat pairs always from qa_pixel (its '
+               'cloud bits as 1, cloud shadow as 2, fill as 255); each mask names its source in its '
+               'CLOUD_MASK_SOURCE metadata.</p>')
     out.append(_table(rows, _columns(rows), "matches"))
     out.append("</body></html>\n")
     return "\n".join(out)

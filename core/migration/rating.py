@@ -9,6 +9,7 @@ import numpy as np
 from osgeo import gdal
 
 from ..labels.crop import crop_scene
+from ..landsat.qa_pixel import rate_qa_pixel
 from ..models.cloud_classes import MASK_CLOUD, MASK_NODATA, MASK_SHADOW
 from ..sentinel2.safe import is_safe_product
 from ..util.errors import Cancelled, LabelMigrationError
@@ -27,6 +28,8 @@ def rate(candidate: Candidate, label_path: str, settings: RunSettings, work: str
          placements: Optional[LabelPlacements] = None) -> Optional[str]:
     """Set the candidate's cloud fraction over the label footprint; a note when it is an estimate.
     placements: the label's placements on tile grids, shared by its candidates (core.migration.scl_rating)."""
+    if candidate.qa_pixel:  # Landsat: QA_PIXEL's cloud and shadow bits in place of SCL
+        return rate_qa_pixel(candidate, label_path, work, steps)
     # SCL of a SAFE product: read in memory, nothing written (other products are cropped to a file)
     if candidate.scl and candidate.scl_is_product and is_safe_product(candidate.scl):
         steps.check()

@@ -9,11 +9,14 @@ from typing import Dict, List, Optional, Sequence
 
 from ..labels.crop import CropResult
 from ..net.cdse import CDSE_TOKEN_URL, CdseToken
+from ..net.cdse_assets import forget_run, token_bound_scenes
 from ..net.download import download, download_lock
 from ..net.http import basic_auth
 from ..net.parallel_downloads import MAX_CONNECTIONS
 from ..search import make_backend
 from ..search.scene import Scene
+from ..landsat.assets import fetch_landsat  # after core.search: it reads core.migration.stac_assets
+from ..landsat.names import acquisition_key, is_landsat
 from ..sentinel2.eopf import is_eopf_product
 from ..sentinel2.safe import is_safe_product
 from ..util.errors import LabelMigrationError
@@ -50,6 +53,7 @@ def forget_backends(run: Optional[str]) -> None:
     with _BACKENDS_LOCK:
         for key in [key for key in _BACKENDS if key[0] == run]:
             del _BACKENDS[key]
+    forget_run(run)  # the run's CDSE asset token
 
 
 @dataclass
@@ -70,6 +74,7 @@ class Candidate:
     crop: Optional[CropResult] = None  # the candidate's image/label crop, when rating made one for the model
     scl_is_product: bool = False  # scl is a SAFE product (its SCL band read, its other tiles too), not a raster
     scl_window: Optional[object] = None  # SCL under the label read in memory (core.migration.scl_rating.SclWindow)
+    qa_pixel: Optional[str] = None  # Landsat: its QA_PIXEL raster, rated in place of SCL (core.landsat.qa_pixel)
 
     @property
     def scene(self) -> Scene:
@@ -84,7 +89,10 @@ class Candidate:
 
 def _datatake_key(scene: Scene):
     """Tiles of one acquisition share the product name's spacecraft, datatake start and relative orbit
-    (a STAC item's own datetime differs from tile to tile by seconds)."""
+    (a STAC item's own datetime differs from tile to tile by seconds). Landsat: core.landsat.names."""
+    landsat = acquisition_key(scene)
+    if landsat:
+        return landsat
     named = _DATATAKE.match(scene.title or "")
     if named:
         return named.groups()
@@ -110,11 +118,18 @@ def fetch(candidate: Candidate, settings: RunSettings, output_folder: str, work:
     SAFE (OData, DHuS) or a VRT over the STAC assets (COG range reads through /vsicurl/).
     Each scene is checked for being a product once; rating reads the answer in candidate.scl_is_product."""
     bands = [band.strip().upper() for band in settings.bands]
-    products = [] if settings.backend == "stac" else [
+    # a STAC item is read through its band assets, an EOPF item (its product asset a .zarr) through the Zarr reader
+    products = [scene for scene in candidate.scenes if is_eopf_product(scene.url or "")] \
+        if settings.backend == "stac" else [
         scene for scene in candidate.scenes if scene.url and _is_product(scene, settings)]
     candidate.band_names = bands
+    if settings.backend == "stac" and is_landsat(candidate.scene):
+        fetch_landsat(candidate, bands, work)
+        return
     if not products or products[0] is not candidate.scene:
-        candidate.path, candidate.scl = stac_rasters(candidate.scenes, bands, work)
+        readable = token_bound_scenes(candidate.scenes, settings.run, settings.credentials, settings.token_url,
+                                      [url for url in (settings.download_url,) if url])  # CDSE v1's assets
+        candidate.path, candidate.scl = stac_rasters(readable, bands, work)
         return
     paths = [_product_path(scene, settings, output_folder, steps) for scene in products]
     # only the tiles that cover part of the label are mosaicked; the first covers most of it

@@ -6,6 +6,7 @@ from typing import List, Optional, Sequence, Tuple
 
 from osgeo import gdal, osr
 
+from ..net.cdse_assets import band_asset_keys
 from ..search.scene import Scene
 from ..util.errors import LabelMigrationError
 from ..util.gdal_settings import gdal_errors
@@ -105,7 +106,7 @@ def _mosaic_vrt(path: str, sources: Sequence[str]) -> str:
 
 
 def _asset(scene: Scene, band: str) -> Optional[str]:
-    for key in (band, band.lower(), STAC_BAND_ASSETS.get(band, "")):
+    for key in (band, band.lower(), STAC_BAND_ASSETS.get(band, ""), *band_asset_keys(scene.assets, band)):
         href = scene.assets.get(key)
         if href:
             return "/vsicurl/" + href if href.startswith(("http://", "https://")) else href

@@ -6,8 +6,10 @@ output head), ``resolution`` (cm/px), ``tile_size``, ``tiles_overlap`` (percent)
 model's input order), ``reflectance_scale`` and ``reflectance_offset`` (reflectance = DN * scale + offset, used
 when the raster's bands declare no scale/offset of their own), ``output_activation`` ("softmax" over classes or
 "sigmoid", applied to each tile's output before blending, for models that return logits), ``input_range`` and
-``standardization_domain``. ModelInfo.from_metadata reads them (the engine) and ModelInfo.to_metadata writes
-them (training/export.py), so both sides share one definition.
+``standardization_domain``, ``class_colors`` (class index -> '#rrggbb', for models trained on a dataset whose
+classes have colours: segment draws the class raster in them). ModelInfo.from_metadata reads them (the engine)
+and ModelInfo.to_metadata writes them (training/export.py, core/segmentation_training), so both sides share one
+definition.
 """
 import json
 from dataclasses import dataclass, field
@@ -23,7 +25,7 @@ DEEPNESS_DOMAIN = "deepness"  # standardization_domain: mean/std apply to r / 25
 # the keys to_metadata writes, in this order; None values are left out
 METADATA_KEYS = ("model_type", "class_names", "resolution", "tile_size", "tiles_overlap", "standardization_mean",
                  "standardization_std", "standardization_domain", "seg_thresh", "seg_small_segment", "bands",
-                 "reflectance_scale", "reflectance_offset", "output_activation", "input_range")
+                 "reflectance_scale", "reflectance_offset", "output_activation", "input_range", "class_colors")
 
 
 @dataclass
@@ -49,6 +51,7 @@ class ModelInfo:
     # re-expresses them and sets legacy_standardization.
     standardization_domain: Optional[str] = None
     legacy_standardization: bool = False
+    class_colors: Dict[int, str] = field(default_factory=dict)  # class index -> '#rrggbb' (the first head's)
 
     def __post_init__(self):
         if self.output_activation is not None and self.output_activation not in OUTPUT_ACTIVATIONS:
@@ -77,6 +80,7 @@ class ModelInfo:
                 output_activation=_optional(lambda v: str(v).lower(), values.get("output_activation")),
                 input_range=_range_list(values.get("input_range")),
                 standardization_domain=_optional(str, values.get("standardization_domain")),
+                class_colors=_colour_map(values.get("class_colors")),
             )._from_former_domain()
         except (TypeError, ValueError, OverflowError) as error:
             raise LabelMigrationError(f"The model '{path}' has malformed metadata: {error}.") from error
@@ -120,9 +124,25 @@ class ModelInfo:
         values["class_names"] = [{str(index): name for index, name in head.items()} for head in heads]
         if len(heads) == 1:
             values["class_names"] = values["class_names"][0]
+        values["class_colors"] = {str(index): colour for index, colour in sorted(self.class_colors.items())} or None
         if self.legacy_standardization and self.standardization_domain is None:
             values["standardization_domain"] = DEEPNESS_DOMAIN  # from_metadata re-expressed mean/std in it
         return {key: json.dumps(value) for key, value in values.items() if value is not None}
+
+
+def _colour_map(value) -> Dict[int, str]:
+    """class_colors: {"1": "#rrggbb", ...}; a colour that is not #rrggbb is refused (malformed metadata)."""
+    if value in (None, "", {}):
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"class_colors must map class indexes to '#rrggbb' colours, not {value!r}")
+    colours = {}
+    for index, colour in value.items():
+        text = str(colour).strip().lower()
+        if len(text) != 7 or text[0] != "#" or any(c not in "0123456789abcdef" for c in text[1:]):
+            raise ValueError(f"class_colors holds {colour!r} for class {index}, which is not '#rrggbb'")
+        colours[int(index)] = text
+    return colours
 
 
 def _band_list(value) -> Optional[List[str]]:

@@ -23,6 +23,12 @@ CDSE_DOWNLOAD_URL = "https://download.dataspace.copernicus.eu/odata/v1/Products(
 CDSE_DOMAIN = "dataspace.copernicus.eu"  # the public CDSE hosts: catalogue, download, zipper, identity
 
 
+def is_cdse_url(url: Optional[str]) -> bool:
+    """Whether the URL is on one of CDSE's own hosts (*.dataspace.copernicus.eu)."""
+    host = (urllib.parse.urlsplit(url or "").hostname or "").lower()
+    return host == CDSE_DOMAIN or host.endswith("." + CDSE_DOMAIN)
+
+
 def odata_job(product: dict, folder: str, url_template: str = CDSE_DOWNLOAD_URL) -> Union[DownloadJob, ProductOffline]:
     """The download job for a CDSE OData product (``<Name>.zip`` in folder), or ProductOffline.
 

@@ -14,6 +14,7 @@ from .base import (DEFAULT_DAYS_AFTER, DEFAULT_DAYS_BEFORE, DEFAULT_MAX_CLOUD, D
 from .matching import rank_matches, search_scenes
 from .results import write_matches_csv
 from .scene import CSV_COLUMNS, LAYER_FIELDS, Match, Scene
+from ..net.cdse import is_cdse_url
 from ..net.http import basic_auth
 from .dhus import DEFAULT_URL as DHUS_URL, DhusBackend
 from .local import LocalArchiveBackend
@@ -42,8 +43,8 @@ class BackendInfo:
 # never changes. A new backend goes at the end.
 BACKEND_CHOICES: Tuple[BackendInfo, ...] = (
     BackendInfo("cdse-odata", QT_TR_NOOP("CDSE OData"), ODATA_URL, lambda url, _credentials: ODataBackend(url)),
-    BackendInfo("stac", QT_TR_NOOP("STAC API"), STAC_URL,
-                lambda url, credentials: StacBackend(url, headers=basic_auth(credentials))),
+    BackendInfo("stac", QT_TR_NOOP("STAC API"), STAC_URL, lambda url, credentials: StacBackend(
+        url, headers=None if is_cdse_url(url) else basic_auth(credentials))),
     BackendInfo("dhus", QT_TR_NOOP("DHuS (sentinelsat-style hub)"), DHUS_URL,
                 lambda url, credentials: DhusBackend(url, credentials)),
     BackendInfo("local", QT_TR_NOOP("Local archive"), None,
@@ -83,8 +84,8 @@ class SearchOptions:
 def make_backend(name: str, url: Optional[str] = None, credentials: Optional[Credentials] = None) -> SearchBackend:
     """A backend by registry name; url None or '' means the backend's default address.
 
-    CDSE OData searches are anonymous (credentials are for downloads); STAC and DHuS send them as
-    HTTP Basic authentication.
+    CDSE OData and CDSE STAC searches are anonymous (the credentials are for a CDSE token, used for
+    downloads and assets only); other STAC APIs and DHuS get them as HTTP Basic authentication.
     """
     info = BACKENDS.get((name or "").strip().lower())
     if info is None:

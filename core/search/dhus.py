@@ -11,6 +11,7 @@ other catalogues.
 """
 import datetime as dt
 from typing import List, Optional, Tuple
+from urllib.parse import urlsplit
 
 from osgeo import ogr
 
@@ -26,7 +27,10 @@ from .base import check_product, scene_passes
 from .scene import Scene, tile_from_name
 from .timestamps import iso_z, parse_datetime
 
-DEFAULT_URL = "https://apihub.copernicus.eu/apihub"  # closed in 2023: give a hub that still runs DHuS
+DEFAULT_URL = "https://apihub.copernicus.eu/apihub"  # closed in 2023: a search there says so (closed_hub_message)
+# The Copernicus Open Access Hub (scihub.copernicus.eu; its API hub on apihub.copernicus.eu from April 2021)
+# ceased operations at the end of October 2023, with the other public Copernicus DHuS hubs.
+CLOSED_HUB_HOSTS = ("scihub.copernicus.eu", "apihub.copernicus.eu")
 PRODUCT_TYPES = {"L1C": "S2MSI1C", "L2A": "S2MSI2A"}
 MAX_RESULTS = 10000
 
@@ -60,6 +64,9 @@ class DhusBackend:
                product: Optional[str] = None, collection: Optional[str] = None,
                progress: Optional[ProgressCallback] = None, is_cancelled: Optional[CancelCheck] = None) -> List[Scene]:
         steps = Steps(progress, is_cancelled)
+        closed = closed_hub_message(self.url)
+        if closed:  # nothing answers there any more: say why before sentinelsat meets a bare connection error
+            raise LabelMigrationError(closed)
         sentinelsat = require("sentinelsat", "Searching a DHuS hub")
         user, password = self.credentials or (None, None)
         # requests takes (connect, read), and strips credentials on redirects to other hosts
@@ -117,6 +124,17 @@ class DhusBackend:
             checksums={}, size=_size_bytes(size) if size else None, quicklook=properties.get("link_icon"),
             online=str(properties.get("offline", "false")).lower() != "true", collection="SENTINEL-2",
         )
+
+
+def closed_hub_message(url: str) -> Optional[str]:
+    """Why a DHuS search at url cannot work when url is one of the closed public Copernicus hubs, else None."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host not in CLOSED_HUB_HOSTS:
+        return None
+    return (f"{http.display_url(url)} is the address of the Copernicus Open Access Hub, and the public Copernicus "
+            f"DHuS hubs closed in 2023. sentinelsat works only against a national mirror that still runs DHuS: "
+            f"give that mirror's URL (URL), or search the Copernicus Data Space with the CDSE OData or the STAC "
+            f"backend.")
 
 
 def _footprint(wkt: Optional[str]) -> Optional[str]:

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import re
 from dataclasses import asdict, dataclass, field, fields
-from typing import Dict, Mapping, NamedTuple, Optional, Tuple, Union
+from typing import Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 from ..util.errors import LabelMigrationError
 from .timestamps import as_utc, parse_datetime
@@ -53,6 +53,7 @@ class Scene:
     quicklook: Optional[str] = None
     online: bool = True
     collection: Optional[str] = None
+    band_scales: Dict[str, List[float]] = field(default_factory=dict)  # asset -> [scale, offset] (raster:bands)
 
     @property
     def level(self) -> Optional[str]:

@@ -18,8 +18,11 @@ from osgeo import ogr
 
 from ..net import http
 from ..install.dependencies import require
+from ..landsat.bands import asset_scales
+from ..landsat.names import wrs_tile
 from ..util.errors import LabelMigrationError, MissingDependency
 from ..net.credentials import ScopedCredentials, scoped
+from ..net.cdse_assets import https_alternate
 from ..net.http import display_url
 from ..util.progress import CancelCheck, ProgressCallback, Steps
 from .base import check_product, scene_passes
@@ -29,12 +32,14 @@ from .timestamps import as_utc, interval_string, parse_datetime
 EARTH_SEARCH = "https://earth-search.aws.element84.com/v1"
 PLANETARY_COMPUTER = "https://planetarycomputer.microsoft.com/api/stac/v1"
 CDSE_STAC = "https://stac.dataspace.copernicus.eu/v1/"
+EOPF_STAC = "https://stac.core.eopf.eodc.eu"  # ESA's EOPF Sentinel Zarr Samples: items whose product asset is a .zarr
 DEFAULT_URL = EARTH_SEARCH
 # server -> product level -> collection
 COLLECTIONS = {
     "earth-search": {"L2A": "sentinel-2-l2a", "L1C": "sentinel-2-l1c"},
     "planetarycomputer": {"L2A": "sentinel-2-l2a"},
     "dataspace.copernicus": {"L2A": "sentinel-2-l2a", "L1C": "sentinel-2-l1c"},
+    "eopf.eodc": {"L2A": "sentinel-2-l2a", "L1C": "sentinel-2-l1c"},
 }
 QUICKLOOK_ASSETS = ("thumbnail", "rendered_preview", "preview", "QUICKLOOK", "quicklook")
 PRODUCT_ASSETS = ("product", "safe", "PRODUCT", "Product")
@@ -52,7 +57,11 @@ def default_collection(url: str, product: Optional[str]) -> Optional[str]:
 # -- item mapping ----------------------------------------------------------------------------------
 
 def item_tile(properties: dict, item_id: str) -> str:
-    """MGRS tile from s2:mgrs_tile, grid:code (MGRS-32UPU), mgrs:* or the product name."""
+    """MGRS tile from s2:mgrs_tile, grid:code (MGRS-32UPU), mgrs:* or the product name; a Landsat
+    scene's WRS-2 path/row (core.landsat.names)."""
+    landsat = wrs_tile(properties, item_id)
+    if landsat:
+        return landsat
     if properties.get("s2:mgrs_tile"):
         return str(properties["s2:mgrs_tile"])
     code = str(properties.get("grid:code") or "")
@@ -67,7 +76,7 @@ def item_tile(properties: dict, item_id: str) -> str:
 
 
 def item_product_type(properties: dict, item_id: str, collection: Optional[str]) -> str:
-    for key in ("s2:product_type", "product:type", "productType"):
+    for key in ("s2:product_type", "product:type", "productType", "landsat:correction"):
         if properties.get(key):
             return str(properties[key])
     for text in (properties.get("s2:product_uri"), item_id, collection):
@@ -81,7 +90,8 @@ def item_scene(item: dict, backend: str, base_href: Optional[str] = None) -> Sce
     """A Scene from a STAC item (a GeoJSON Feature dict); relative hrefs resolve against base_href."""
     properties = item.get("properties") or {}
     item_id = str(item.get("id", ""))
-    assets = {name: _absolute(asset.get("href", ""), base_href)
+    # an s3:// href with an HTTPS alternate (CDSE v1): the alternate, which GDAL can read
+    assets = {name: _absolute(https_alternate(asset) or asset.get("href", ""), base_href)
               for name, asset in (item.get("assets") or {}).items() if asset.get("href")}
     cloud = properties.get("eo:cloud_cover")
     moment = properties.get("datetime") or properties.get("start_datetime")
@@ -96,7 +106,7 @@ def item_scene(item: dict, backend: str, base_href: Optional[str] = None) -> Sce
         url=next((assets[name] for name in PRODUCT_ASSETS if name in assets), None), assets=assets,
         checksums=_checksums(item.get("assets") or {}), size=None,
         quicklook=next((assets[name] for name in QUICKLOOK_ASSETS if name in assets), None),
-        online=True, collection=item.get("collection"),
+        online=True, collection=item.get("collection"), band_scales=asset_scales(item.get("assets") or {}),
     )
 
 

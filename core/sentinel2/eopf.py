@@ -71,7 +71,9 @@ class ZarrStore:
             return
         consolidated = read_json(f"{root}/.zmetadata")
         if consolidated is None and read_json(f"{root}/.zgroup") is None:
-            raise LabelMigrationError(f"'{root}' is not a Zarr product: it has no zarr.json, .zmetadata or .zgroup.")
+            shown = root[len("/vsicurl/"):] if root.startswith("/vsicurl/") else root  # the URL as people gave it
+            raise LabelMigrationError(f"'{shown}' is not a Zarr product (or not there): it has no zarr.json, "
+                                      f".zmetadata or .zgroup.")
         self.zarr_format = 2
         self.metadata_path = f"{root}/.zmetadata" if consolidated is not None else f"{root}/.zgroup"
         self._consolidated = (consolidated or {}).get("metadata") or {}

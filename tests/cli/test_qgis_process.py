@@ -105,7 +105,7 @@ def test_readme_examples_run(home, repo_root, tmp_path):
     section = readme.split("## Algorithms", 1)[1].split("### From Python", 1)[0]
     blocks = [block.split("```", 1)[0] for block in section.split("```sh\n")[1:]]
     offline = [block for block in blocks if not block.startswith("# needs ")]  # the network, a model
-    assert len(blocks) == 14 and len(offline) == 11
+    assert len(blocks) == 15 and len(offline) == 11
     blocks = offline
     script = "set -euo pipefail\n" + "\n".join(blocks).replace("/tmp/", f"{tmp_path}/")
     result = subprocess.run(["bash", "-c", script], cwd=repo_root, capture_output=True, text=True, timeout=300,

@@ -69,3 +69,28 @@ def test_the_dialog_installs_a_missing_package(qgis_app, tmp_path):
     probe = subprocess.run([sys.executable, "-S", "-c", "import six; print(six.__file__)"], capture_output=True,
                            text=True, env=package_status.probe_environment(str(target), {}), timeout=60)
     assert probe.stdout.strip().startswith(str(target))
+
+
+WHEELS = "/opt/wheels"  # where these machines keep PyTorch's CPU-only wheel (requirements-training.txt)
+
+
+def test_the_torch_line_installs_the_cpu_only_wheel(tmp_path):
+    """The installer's files for requirements-plugin.txt's torch line name PyTorch's CPU index, and pip resolves the
+    pin to the CPU-only wheel (torch-2.13.0+cpu, the build PyTorch publishes on https://download.pytorch.org/whl/cpu)
+    from a local folder holding it, offline (a dry run: nothing is installed)."""
+    import glob
+
+    wheels = glob.glob(f"{WHEELS}/torch-*+cpu-*.whl")
+    if not wheels:
+        pytest.skip(f"no CPU-only torch wheel in {WHEELS}")
+    torch_line = next(r for r in plugin_requirements.read_requirements() if r.key == "torch")
+    requirements_path, _ = pip_install.write_install_files(str(tmp_path / "work"), [torch_line], [])
+    lines = open(requirements_path).read().splitlines()[1:]
+    assert lines == ["--extra-index-url https://download.pytorch.org/whl/cpu", torch_line.pin]
+    command = pip_install.install_command(sys.executable, requirements_path, target=str(tmp_path / "target"))
+    command[command.index("install") + 1:command.index("install") + 1] = ["--dry-run", "--no-index", "--find-links",
+                                                                          WHEELS]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Would install torch-2.13.0+cpu" in result.stdout
+    assert any(w.split("/")[-1].startswith(f"torch-{torch_line.version}-") for w in wheels)

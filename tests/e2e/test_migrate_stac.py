@@ -35,8 +35,8 @@ import numpy as np
 import pytest
 from osgeo import gdal, osr
 from shapely.geometry import box, shape
-from shapely.ops import transform as shapely_transform
 
+from labelmigration.tests.support.georef import to_lonlat, write_label
 from labelmigration.core.migration.options import MigrationOptions
 from labelmigration.core.migration.pair import verify_pair
 from labelmigration.core.migration.run import migrate_labels
@@ -142,12 +142,7 @@ def scenes(stac_api, asset_server):
 def label_folder(tmp_path_factory, scenes):
     folder = tmp_path_factory.mktemp("stac-labels")
     values = (np.arange(LABEL_PX * LABEL_PX).reshape(LABEL_PX, LABEL_PX) % 7).astype(np.uint8)
-    dataset = gdal.GetDriverByName("GTiff").Create(str(folder / f"field_{LABEL_DATE}.tif"), LABEL_PX, LABEL_PX, 1,
-                                                   gdal.GDT_Byte)
-    dataset.SetGeoTransform([LABEL_LEFT, 10, 0, LABEL_TOP, 0, -10])
-    dataset.SetProjection(_srs_wkt())
-    dataset.GetRasterBand(1).WriteArray(values)
-    dataset = None
+    write_label(folder / f"field_{LABEL_DATE}.tif", values, LABEL_LEFT, LABEL_TOP, EPSG)
     # the label is inside both items' footprints and no other Earth Search item's
     label_lonlat = _lonlat(box(LABEL_LEFT, LABEL_TOP - LABEL_PX * 10, LABEL_LEFT + LABEL_PX * 10, LABEL_TOP))
     for item, _ in scenes.values():
@@ -156,12 +151,7 @@ def label_folder(tmp_path_factory, scenes):
 
 
 def _lonlat(geometry):
-    source, target = osr.SpatialReference(), osr.SpatialReference()
-    source.ImportFromEPSG(EPSG)
-    target.ImportFromEPSG(4326)
-    target.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-    convert = osr.CoordinateTransformation(source, target)
-    return shapely_transform(lambda x, y: convert.TransformPoint(x, y)[:2], geometry)
+    return to_lonlat(geometry, EPSG)
 
 
 def _options(stac_api, bands):

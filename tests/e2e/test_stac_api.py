@@ -74,7 +74,8 @@ def test_landing_page_lists_item_search_and_filtering(stac_api):
 
 def test_collections_hold_all_fixture_items(stac_api):
     collections = {c["id"]: c for c in request_json(stac_api.url + "/collections")["collections"]}
-    assert set(collections) == {"sentinel-2-l2a", "sentinel-2-l2a-pc"}
+    # other e2e modules load collections of their own into the session's database (CDSE, Landsat)
+    assert {"sentinel-2-l2a", "sentinel-2-l2a-pc"} <= set(collections)
     for collection_id, fixture in (("sentinel-2-l2a", "earth-search-sentinel-2-l2a-items.json"),
                                    ("sentinel-2-l2a-pc", "planetary-computer-sentinel-2-l2a-items.json")):
         served = search_all(stac_api.url, {"collections": [collection_id], "limit": 100})
@@ -128,7 +129,7 @@ def test_datetime_outside_every_item_finds_nothing(stac_api):
 
 
 def test_every_asset_href_points_to_the_asset_server(stac_api, asset_server):
-    served = search_all(stac_api.url, {"limit": 100})
+    served = search_all(stac_api.url, {"collections": ["sentinel-2-l2a", "sentinel-2-l2a-pc"], "limit": 100})
     assert len(served) == len(stac_api.items) == 40
     for feature in served:
         for key, asset in feature["assets"].items():

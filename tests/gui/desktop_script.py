@@ -31,7 +31,7 @@ _LM_PLUGIN = "labelmigration"
 _LM_PROVIDER = "labelmigration"
 _LM_ALGORITHMS = ("cloudmask", "cropscene", "downloadscenes", "evaluatesegmentation", "exportdataset", "geocodemask",
                   "maskfootprint", "migratelabels", "rasterizelabels", "safetogeotiff", "searchscenes", "segment",
-                  "stackbands")
+                  "stackbands", "trainsegmentation")
 _LM_MENU_NAME = "labelMigrationMenu"
 _LM_SEARCH_PANEL_ACTION = "labelMigration_searchPanel"
 _LM_SEARCH_DOCK_NAME = "labelMigrationSearchDock"

@@ -9,7 +9,7 @@ pytestmark = pytest.mark.qgis
 
 ALGORITHMS = {"geocodemask", "maskfootprint", "cropscene", "stackbands", "safetogeotiff", "searchscenes",
               "downloadscenes", "evaluatesegmentation", "cloudmask", "segment", "rasterizelabels", "migratelabels",
-              "exportdataset"}
+              "exportdataset", "trainsegmentation"}
 
 
 @pytest.fixture

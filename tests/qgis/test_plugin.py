@@ -26,13 +26,13 @@ def test_load_and_unload_twice(qgis_iface, qgis_processing):
                                                              "safetogeotiff", "searchscenes",
                                                              "downloadscenes", "evaluatesegmentation", "cloudmask",
                                                              "segment", "rasterizelabels", "migratelabels",
-                                                             "exportdataset"}
+                                                             "exportdataset", "trainsegmentation"}
         menus = labelmigration_menus(qgis_iface)
         assert len(menus) == 1
         actions = [a for a in menus[0].menu().actions() if not a.isSeparator()]
         entries = [a.text() for a in actions]
-        # the search panel, 13 algorithms, "Python dependencies…" and "About Label Migration…"
-        assert len(entries) == 16 and all(text.endswith("…") for text in entries)
+        # the search panel, 14 algorithms, "Python dependencies…" and "About Label Migration…"
+        assert len(entries) == 17 and all(text.endswith("…") for text in entries)
         assert actions[0].objectName() == "labelMigration_searchPanel"
         assert [a.objectName() for a in actions[-2:]] == ["labelMigration_dependencies", "labelMigration_about"]
         assert entries[-2:] == ["Python dependencies…", "About Label Migration…"]

@@ -66,6 +66,25 @@ def test_model_class_names_without_a_config(run, scene_and_model, tmp_path):
     assert names == ["other", "forest", "water"]
 
 
+def test_the_models_own_class_colours_without_a_config(run, scene_and_model, tmp_path):
+    """A model with class_colors metadata (as trainsegmentation writes from its dataset) is drawn in them; a class
+    it gives no colour keeps the palette's (core.labels.class_colours.PALETTE, class 2 -> its second entry)."""
+    import onnx
+
+    from labelmigration.core.labels.class_colours import PALETTE
+
+    scene, model = scene_and_model
+    proto = onnx.load(str(model))
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = "class_colors", json.dumps({"1": "#228B22"})
+    coloured = tmp_path / "coloured.onnx"
+    onnx.save(proto, str(coloured))
+    result = run("segment", {"INPUT": str(scene), "MODEL": str(coloured), "OUTPUT": str(tmp_path / "c.tif")})
+    with rasterio.open(result["OUTPUT"]) as classes:
+        colours = classes.colormap(1)
+    assert colours[1][:3] == (34, 139, 34) and colours[2][:3] == PALETTE[1]
+
+
 def test_counts_in_a_read_only_folder_fail_before_the_model_runs(run, scene_and_model, tmp_path):
     # the issue: a CSV output in a folder that cannot be written ended in a PermissionError traceback
     from qgis.core import QgsProcessingException

@@ -31,7 +31,8 @@ def test_labels_run_on_the_worker_their_run_is_pinned_to(monkeypatch):
     test_migrate.py's Dask test)."""
     distributed = pytest.importorskip("distributed")
     monkeypatch.setattr(executor, "migrate_label", _where)
-    tasks = [SimpleNamespace(label=f"label{index}", place=(index * 7) % 12) for index in range(12)]
+    settings = SimpleNamespace(run="dask-runs-test")
+    tasks = [SimpleNamespace(label=f"label{index}", place=(index * 7) % 12, settings=settings) for index in range(12)]
     order = executor.work_order(tasks)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster:

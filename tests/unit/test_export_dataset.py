@@ -58,7 +58,7 @@ def _srs_wkt():
     return srs.ExportToWkt()
 
 
-def _write(path, array, x, y, nodata, descriptions=None, colours=None):
+def _write(path, array, x, y, nodata, descriptions=None, colours=None, categories=None):
     bands = array if array.ndim == 3 else array[np.newaxis]
     kind = gdal.GDT_UInt16 if bands.dtype == np.uint16 else gdal.GDT_Byte
     dataset = gdal.GetDriverByName("GTiff").Create(str(path), bands.shape[2], bands.shape[1], bands.shape[0], kind)
@@ -75,6 +75,8 @@ def _write(path, array, x, y, nodata, descriptions=None, colours=None):
         band.WriteArray(bands[index])
         if descriptions:
             band.SetDescription(descriptions[index])
+    if categories:  # a GeoTIFF keeps them in its .aux.xml (GDAL's PAM), as rasterizelabels' outputs do
+        dataset.GetRasterBand(1).SetCategoryNames(categories)
     dataset = None
 
 
@@ -92,7 +94,8 @@ def make_migrated_folder(folder):
             label[:4, :4] = 1
         _write(folder / "images" / f"{name}.tif", image, x, y, 0, ["B02", "B03", "B04", "B08"])
         _write(folder / "labels" / f"{name}.tif", label, x, y, 0,
-               colours={0: (0, 0, 0, 0), 1: (0, 128, 0, 255), 2: (0, 0, 255, 255)})
+               colours={0: (0, 0, 0, 0), 1: (0, 128, 0, 255), 2: (0, 0, 255, 255)},
+               categories=["background", "forest", "water"])
         if masked:
             mask = np.zeros((SIZE, SIZE), dtype=np.uint8)
             if name == "cloudy":
@@ -195,6 +198,9 @@ def test_catalogue_loads_and_validates_with_the_label_extension(exported):
     collection = pystac.Collection.from_file(str(folder / "collection.json"))
     assert {c["value"]: c["color"] for c in collection.extra_fields["labelmigration:classes"]} == {
         1: "#008000", 2: "#0000ff"}  # the labels' colour table
+    # the labels' category names (in their .aux.xml: GDAL 3.6 reads them only once the colour table was asked for)
+    assert {c["value"]: c["name"] for c in collection.extra_fields["labelmigration:classes"]} == {
+        1: "forest", 2: "water"}
     validate(collection.to_dict())
     validate(json.loads((folder / "catalog.json").read_text()))
     with pytest.raises(Exception, match="label:type"):

@@ -86,9 +86,11 @@ def test_model_info_writes_the_metadata_it_reads():
     of the former export (standardization in reflectance) is written in the Deepness domain with the same meaning."""
     info = ModelInfo(class_names={0: "clear", 1: "cloud"}, resolution=1000.0, tile_size=64, tiles_overlap=20.0,
                      standardization_mean=[0.5], standardization_std=[2.0], standardization_domain="deepness",
-                     seg_thresh=0.4, bands=["red"], reflectance_scale=1e-4, input_range=[[-1.0, 3.0]])
+                     seg_thresh=0.4, bands=["red"], reflectance_scale=1e-4, input_range=[[-1.0, 3.0]],
+                     class_colors={1: "#ffffff"})
     props = info.to_metadata()
     assert json.loads(props["class_names"]) == {"0": "clear", "1": "cloud"} and "output_activation" not in props
+    assert json.loads(props["class_colors"]) == {"1": "#ffffff"}
     assert ModelInfo.from_metadata(props) == replace(info, head_names=[info.class_names])
     legacy = ModelInfo.from_metadata({"standardization_mean": "[0.1]", "standardization_std": "[0.05]",
                                       "reflectance_scale": "0.0001"})
@@ -96,6 +98,9 @@ def test_model_info_writes_the_metadata_it_reads():
     assert legacy.legacy_standardization and not again.legacy_standardization
     assert (again.standardization_mean, again.standardization_std) == (legacy.standardization_mean,
                                                                        legacy.standardization_std)
+    assert "class_colors" not in legacy.to_metadata()  # no colours: no key (Deepness's own models have none)
+    with pytest.raises(LabelMigrationError, match="class_colors"):
+        ModelInfo.from_metadata({"class_colors": '{"1": "green"}'}, "m.onnx")
 
 
 def test_one_by_one_model_exact_per_pixel(tmp_path):

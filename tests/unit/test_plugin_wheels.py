@@ -294,7 +294,10 @@ def test_wheel_selection_follows_pips_rules():
 
 @pytest.mark.registry
 def test_every_pin_has_a_wheel_for_every_promised_pair():
-    lines = requirements()
+    # a line served by another index (index=: PyTorch's CPU-only Linux builds) is not on PyPI, and that index
+    # cannot be reached from here: those lines are left out of this check (test_dependencies checks the message
+    # that names the index; tests/e2e/test_install_package.py resolves the torch line from the local wheel)
+    lines = [line for line in requirements() if not line.index]
     try:
         wheels = fetch_pinned_wheels(lines)
     except RegistryUnreachable as error:

@@ -1,0 +1,9 @@
+"""Landsat 8/9 Collection 2 Level-2 (STAC collection ``landsat-c2-l2``) as a migration target.
+
+bands: which Landsat asset holds each band the run asks for, and the scale and offset to surface
+reflectance (the one mapping); qa_pixel: the QA_PIXEL bits that rate a scene's cloud and shadow over the
+label and make the pair's cloud mask; names: the WRS-2 path/row (the scene record's tile) and the
+acquisition grouping; assets: the band VRT and the QA_PIXEL raster a candidate is read from. Hooks:
+core.search.stac (tile, scales), core.migration.scenes (grouping, fetch), core.migration.rating (QA_PIXEL in
+place of SCL) and core.migration.cloud_masks (the pair's mask from QA_PIXEL).
+"""
