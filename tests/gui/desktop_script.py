@@ -274,6 +274,30 @@ def _lm_step_cropscene_dialog():
     yield 200
 
 
+def _lm_step_trainsegmentation_dialog():
+    """The training dialog a user opens from the toolbox: every parameter has its widget (no run: training needs
+    PyTorch in QGIS's Python, which this desktop may lack; tests/qgis runs the algorithm)."""
+    import processing
+
+    dialog = processing.createAlgorithmDialog(f"{_LM_PROVIDER}:trainsegmentation")
+    if not lm.check("trainsegmentation_dialog_created", dialog is not None, repr(dialog)):
+        return
+    dialog.resize(900, 700)
+    dialog.show()
+    yield 800
+    wrappers = sorted(getattr(dialog.mainWidget(), "wrappers", {}).keys())
+    expected = ("DATASET", "EPOCHS", "BATCH_SIZE", "LEARNING_RATE", "PATCH_SIZE", "SEED", "OUTPUT_MODEL",
+                "OUTPUT_CARD")
+    lm.check("trainsegmentation_dialog_parameters", all(name in wrappers for name in expected),
+             f"parameter widgets {wrappers}")
+    lm.check("trainsegmentation_dialog_title", "Train segmentation model" in dialog.windowTitle(),
+             dialog.windowTitle())
+    lm.grab(dialog, "trainsegmentation_dialog.png")
+    dialog.close()
+    dialog.deleteLater()
+    yield 200
+
+
 def _lm_step_make_rasters():
     import numpy as np
 
@@ -574,6 +598,7 @@ _LM_STEPS = [
     ("menu", _lm_step_menu),
     ("menu_action_opens_dialog", _lm_step_menu_action_opens_dialog),
     ("cropscene_dialog", _lm_step_cropscene_dialog),
+    ("trainsegmentation_dialog", _lm_step_trainsegmentation_dialog),
     ("make_rasters", _lm_step_make_rasters),
     ("run_stackbands", _lm_step_run_stackbands),
     ("run_stackbands_dialog", _lm_step_run_stackbands_dialog),

@@ -20,8 +20,8 @@ pytestmark = pytest.mark.gui
 QGIS_TIMEOUT_S = 120
 WATCHDOG_S = 100  # the script gives up (and reports where) a little before the test kills QGIS
 SCRIPT = Path(__file__).with_name("desktop_script.py")
-SCREENSHOTS = ("menu_open.png", "cropscene_dialog.png", "stackbands_dialog.png", "demo_pair_canvas.png",
-               "main_window.png", "search_dock.png", "main_window_after_reload.png")
+SCREENSHOTS = ("menu_open.png", "cropscene_dialog.png", "trainsegmentation_dialog.png", "stackbands_dialog.png",
+               "demo_pair_canvas.png", "main_window.png", "search_dock.png", "main_window_after_reload.png")
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +43,11 @@ def test_plugin_provider_toolbox_and_menu(desktop_run):
 
 def test_menu_entry_opens_the_algorithm_dialog(desktop_run):
     session.assert_checks(desktop_run, ["menu_action_opens_dialog"])
+
+
+def test_trainsegmentation_dialog_shows_its_parameters(desktop_run):
+    session.assert_checks(desktop_run, ["trainsegmentation_dialog_created", "trainsegmentation_dialog_parameters",
+                                        "trainsegmentation_dialog_title", "screenshot_trainsegmentation_dialog.png"])
 
 
 def test_cropscene_dialog_shows_its_parameters(desktop_run):
