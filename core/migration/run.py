@@ -21,7 +21,7 @@ from .footprints import FOOTPRINTS_NAME, write_footprints
 from .labels import LabelsArgument, find_labels, label_date, label_place, read_dates_csv
 from .match_table import MATCHES_NAME, read_matches, write_matches
 from .options import LabelTask, MigrationOptions, mask_source
-from .pair_files import pair_paths
+from .pair_files import mask_path, pair_paths
 from .scenes import forget_backends, search_backend
 
 # temporaries of core.util.outputs.atomic_outputs: '.<stem>.<random>.part<ext>' (plus GDAL sidecars)
@@ -70,6 +70,10 @@ def migrate_labels(labels: LabelsArgument, options: MigrationOptions, output_fol
         warnings.append("No cloud masks were written: no cloud model is installed and L1C products have no "
                         "SCL band (give CLOUD_MODEL).")
         source = None
+    paired = [row["label"] for row in rows if row["status"] in ("done", "skipped")]
+    if source is not None and paired and not any(os.path.isfile(mask_path(folder, label)) for label in paired):
+        warnings.append("No cloud masks were written: each pair's warning says why.")
+        source = None  # the summary must not say masks were made from the model when none was
     steps.report(0.92)
     report = None
     if options.write_report:

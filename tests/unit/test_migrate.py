@@ -8,6 +8,7 @@ block (10, 8) is class 9 (cloud, high probability), with seed 0 it is class 5 (n
 import csv
 import datetime as dt
 import os
+import sys
 import time
 
 import numpy as np
@@ -398,3 +399,19 @@ def test_verify_pair_names_what_is_wrong(tmp_path):
     assert "reference systems differ" in verify_pair(str(image), str(no_crs))
     assert "expected 1" in verify_pair(str(image), str(image))
     assert "missing" in verify_pair(str(image), str(tmp_path / "absent.tif"))
+
+
+def test_without_onnxruntime_the_result_does_not_claim_masks_from_the_model(tmp_path, monkeypatch):
+    """With the bundled model installed but onnxruntime missing (a fresh QGIS before the dependency installer ran),
+    no mask can be made: the labels still migrate, each says why it has no mask, and the run's mask_source (what
+    migratelabels' summary prints as 'Cloud masks ... made from ...') is None, with a warning instead."""
+    archive = tmp_path / "archive"
+    make_safe_product(archive, "L1C", size_10m=SIZE, sensing=dt.datetime(2020, 8, 14, 10, 25, 59), cloud_cover=5.0)
+    label = write_label(tmp_path / "blocked_20200815.tif", (10, 5))
+    assert os.path.isfile(migration_options.DEFAULT_CLOUD_MODEL)
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # 'import onnxruntime' raises ImportError
+    result = migrate_labels([str(label)], options(archive, product="L1C", write_report=False, cloud_masks=True),
+                            str(tmp_path / "out"))
+    assert result.pairs == 1 and not (tmp_path / "out" / "masks" / "blocked_20200815.tif").exists()
+    assert result.mask_source is None
+    assert any("No cloud masks were written" in warning for warning in result.warnings)
