@@ -107,13 +107,9 @@ def counting_server(folder: Path):
     server.lock, server.data, server.metadata = threading.Lock(), 0, 0
     server.cog_data_start = {}  # url path -> offset of the first tile (what lies before is the header)
     server.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    from labelmigration.tests.support.loopback import serving  # after import_plugin()
+    with serving(server):
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 class Window(NamedTuple):

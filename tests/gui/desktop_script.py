@@ -254,48 +254,36 @@ def _lm_step_menu_action_opens_dialog():
              f"visible dialogs {seen.get('visible')}")
 
 
-def _lm_step_cropscene_dialog():
+def _lm_dialog_shows(algorithm, title, parameters):
+    """Generator: the algorithm's dialog as a user opens it from the toolbox: made, every parameter with its
+    widget, its title, a screenshot <algorithm>_dialog.png; closed again (nothing run)."""
     import processing
 
-    dialog = processing.createAlgorithmDialog(f"{_LM_PROVIDER}:cropscene")
-    if not lm.check("cropscene_dialog_created", dialog is not None, repr(dialog)):
-        return
-    dialog.resize(900, 700)
-    dialog.show()
-    yield 800
-    panel = dialog.mainWidget()
-    wrappers = sorted(getattr(panel, "wrappers", {}).keys())
-    lm.check("cropscene_dialog_parameters", all(name in wrappers for name in _LM_CROPSCENE_PARAMETERS),
-             f"parameter widgets {wrappers}")
-    lm.check("cropscene_dialog_title", "Crop scene to label" in dialog.windowTitle(), dialog.windowTitle())
-    lm.grab(dialog, "cropscene_dialog.png")
-    dialog.close()
-    dialog.deleteLater()
-    yield 200
-
-
-def _lm_step_trainsegmentation_dialog():
-    """The training dialog a user opens from the toolbox: every parameter has its widget (no run: training needs
-    PyTorch in QGIS's Python, which this desktop may lack; tests/qgis runs the algorithm)."""
-    import processing
-
-    dialog = processing.createAlgorithmDialog(f"{_LM_PROVIDER}:trainsegmentation")
-    if not lm.check("trainsegmentation_dialog_created", dialog is not None, repr(dialog)):
+    dialog = processing.createAlgorithmDialog(f"{_LM_PROVIDER}:{algorithm}")
+    if not lm.check(f"{algorithm}_dialog_created", dialog is not None, repr(dialog)):
         return
     dialog.resize(900, 700)
     dialog.show()
     yield 800
     wrappers = sorted(getattr(dialog.mainWidget(), "wrappers", {}).keys())
-    expected = ("DATASET", "EPOCHS", "BATCH_SIZE", "LEARNING_RATE", "PATCH_SIZE", "SEED", "OUTPUT_MODEL",
-                "OUTPUT_CARD")
-    lm.check("trainsegmentation_dialog_parameters", all(name in wrappers for name in expected),
+    lm.check(f"{algorithm}_dialog_parameters", all(name in wrappers for name in parameters),
              f"parameter widgets {wrappers}")
-    lm.check("trainsegmentation_dialog_title", "Train segmentation model" in dialog.windowTitle(),
-             dialog.windowTitle())
-    lm.grab(dialog, "trainsegmentation_dialog.png")
+    lm.check(f"{algorithm}_dialog_title", title in dialog.windowTitle(), dialog.windowTitle())
+    lm.grab(dialog, f"{algorithm}_dialog.png")
     dialog.close()
     dialog.deleteLater()
     yield 200
+
+
+def _lm_step_cropscene_dialog():
+    yield from _lm_dialog_shows("cropscene", "Crop scene to label", _LM_CROPSCENE_PARAMETERS)
+
+
+def _lm_step_trainsegmentation_dialog():
+    """No run: training needs PyTorch in QGIS's Python, which this desktop may lack (tests/qgis runs it)."""
+    yield from _lm_dialog_shows("trainsegmentation", "Train segmentation model",
+                                ("DATASET", "EPOCHS", "BATCH_SIZE", "LEARNING_RATE", "PATCH_SIZE", "SEED",
+                                 "OUTPUT_MODEL", "OUTPUT_CARD"))
 
 
 def _lm_step_make_rasters():
