@@ -6,11 +6,10 @@ import os
 import uuid
 from typing import List, Optional, Sequence, Tuple
 
-from osgeo import gdal, osr
+from osgeo import gdal
 
 from ..search.scene import Scene  # core.search before core.migration.stac_assets, which reads it
-from ..migration.stac_assets import stac_rasters
-from ..util.errors import LabelMigrationError
+from ..migration.stac_assets import asset_href, mosaic_vrt, same_crs, stac_rasters
 from ..util.gdal_settings import gdal_errors
 from .bands import QA_PIXEL_ASSET, band_scale, describe_pixels, landsat_assets
 from .qa_pixel import QA_NODATA
@@ -44,35 +43,14 @@ def landsat_rasters(scenes: Sequence[Scene], bands: Sequence[str], work: str) ->
 
 def _qa_pixel(scenes: Sequence[Scene], projection: str, work: str) -> Optional[str]:
     """The first scene's QA_PIXEL, with the other rows' (same CRS) under it where it has no data."""
-    hrefs = [_href(scene) for scene in scenes]
+    hrefs = [asset_href(scene, QA_PIXEL_ASSET) for scene in scenes]
     if not hrefs[0]:
         return None
-    kept = [href for href in hrefs[1:] if href and _same_crs(href, projection)]
+    kept = [href for href in hrefs[1:] if href and same_crs(href, projection)]
     if not kept:
         return hrefs[0]
-    path = os.path.join(work, f"{uuid.uuid4().hex[:8]}_qa_pixel.vrt")
-    vrt = gdal.BuildVRT(path, list(reversed(kept)) + [hrefs[0]], srcNodata=QA_NODATA, VRTNodata=QA_NODATA)
-    if vrt is None:
-        raise LabelMigrationError(f"The QA_PIXEL rasters of '{scenes[0].title}' cannot be mosaicked.")
-    vrt = None
-    return path
-
-
-def _href(scene: Scene) -> Optional[str]:
-    href = scene.assets.get(QA_PIXEL_ASSET)
-    if not href:
-        return None
-    return "/vsicurl/" + href if href.startswith(("http://", "https://")) else href
-
-
-def _same_crs(href: str, projection: str) -> bool:
-    try:
-        with gdal_errors():
-            dataset = gdal.Open(href)
-            return dataset is not None and osr.SpatialReference(wkt=projection).IsSame(
-                osr.SpatialReference(wkt=dataset.GetProjection()))
-    except RuntimeError:
-        return False
+    return mosaic_vrt(os.path.join(work, f"{uuid.uuid4().hex[:8]}_qa_pixel.vrt"), list(reversed(kept)) + [hrefs[0]],
+                      nodata=QA_NODATA)
 
 
 def fetch_landsat(candidate, bands: List[str], work: str) -> None:

@@ -24,7 +24,7 @@ def stac_rasters(scenes: Sequence[Scene], bands: Sequence[str], work: str) -> Tu
     The first scene covers most of the label; the other tiles in its CRS fill in where the label
     straddles tiles (the first one on top, nodata 0 never covering valid pixels)."""
     scene = scenes[0]
-    hrefs = [_asset(scene, band) for band in bands]
+    hrefs = [asset_href(scene, band) for band in bands]
     missing = [band for band, href in zip(bands, hrefs) if href is None]
     if missing:
         raise LabelMigrationError(f"The scene '{scene.title}' has no asset for {', '.join(missing)} "
@@ -37,16 +37,16 @@ def stac_rasters(scenes: Sequence[Scene], bands: Sequence[str], work: str) -> Tu
         raise LabelMigrationError(f"The scene '{scene.title}' has band assets that cannot be read: "
                                   f"{'; '.join(_unreadable(bands, hrefs)) or ', '.join(bands)}.")
     others = _tiles_to_mosaic(scene, scenes[1:], bands, vrt.GetProjection())
-    scl = _asset(scene, "SCL") if scene.level == "L2A" else None
+    scl = asset_href(scene, "SCL") if scene.level == "L2A" else None
     if others:
         vrt = None
-        layers = [_mosaic_vrt(os.path.join(work, f"{uuid.uuid4().hex[:8]}_{band}.vrt"),
-                              [_asset(other, band) for other in reversed(others)] + [href])
+        layers = [mosaic_vrt(os.path.join(work, f"{uuid.uuid4().hex[:8]}_{band}.vrt"),
+                             [asset_href(other, band) for other in reversed(others)] + [href])
                   for band, href in zip(bands, hrefs)]
         vrt = gdal.BuildVRT(vrt_path, layers, separate=True, resolution="highest")
-        if scl and all(_asset(other, "SCL") for other in others):
-            scl = _mosaic_vrt(os.path.join(work, f"{uuid.uuid4().hex[:8]}_SCL.vrt"),
-                              [_asset(other, "SCL") for other in reversed(others)] + [scl])
+        if scl and all(asset_href(other, "SCL") for other in others):
+            scl = mosaic_vrt(os.path.join(work, f"{uuid.uuid4().hex[:8]}_SCL.vrt"),
+                             [asset_href(other, "SCL") for other in reversed(others)] + [scl])
     for index, band in enumerate(bands, start=1):
         vrt.GetRasterBand(index).SetDescription(band)
         vrt.GetRasterBand(index).SetNoDataValue(0)
@@ -78,34 +78,38 @@ def _unreadable(bands: Sequence[str], hrefs: Sequence[str]) -> List[str]:
 
 def _tiles_to_mosaic(scene: Scene, others: Sequence[Scene], bands: Sequence[str], projection: str) -> List[Scene]:
     """The other tiles that have every band, in the first tile's CRS (tiles in another UTM zone are left out)."""
-    first = osr.SpatialReference(wkt=projection)
     kept = []
     for other in others:
-        hrefs = [_asset(other, band) for band in bands]
-        if not all(hrefs):
-            continue
-        try:
-            with gdal_errors():
-                dataset = gdal.Open(hrefs[0])
-                same = dataset is not None and first.IsSame(osr.SpatialReference(wkt=dataset.GetProjection()))
-                dataset = None
-        except RuntimeError:
-            same = False
-        if same:
+        hrefs = [asset_href(other, band) for band in bands]
+        if all(hrefs) and same_crs(hrefs[0], projection):
             kept.append(other)
     return kept
 
 
-def _mosaic_vrt(path: str, sources: Sequence[str]) -> str:
-    """One band from several tiles on one grid; later sources are drawn over earlier ones where valid."""
-    vrt = gdal.BuildVRT(path, list(sources), resolution="highest", srcNodata=0, VRTNodata=0)
+def same_crs(href: str, projection: str) -> bool:
+    """Whether the raster at href is in the CRS of ``projection`` (WKT); False when it cannot be opened."""
+    try:
+        with gdal_errors():
+            dataset = gdal.Open(href)
+            return dataset is not None and osr.SpatialReference(wkt=projection).IsSame(
+                osr.SpatialReference(wkt=dataset.GetProjection()))
+    except RuntimeError:
+        return False
+
+
+def mosaic_vrt(path: str, sources: Sequence[str], nodata: float = 0) -> str:
+    """One band from several tiles on one grid; later sources are drawn over earlier ones where valid (not
+    ``nodata``)."""
+    vrt = gdal.BuildVRT(path, list(sources), resolution="highest", srcNodata=nodata, VRTNodata=nodata)
     if vrt is None:
         raise LabelMigrationError(f"The tiles {', '.join(sources)} cannot be mosaicked.")
     vrt = None
     return path
 
 
-def _asset(scene: Scene, band: str) -> Optional[str]:
+def asset_href(scene: Scene, band: str) -> Optional[str]:
+    """The GDAL path of the scene's asset for a band (by its name, Earth Search's key or CDSE's keys), or of
+    the asset of that key; /vsicurl/ for http(s)."""
     for key in (band, band.lower(), STAC_BAND_ASSETS.get(band, ""), *band_asset_keys(scene.assets, band)):
         href = scene.assets.get(key)
         if href:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from labelmigration.core.migration.scenes import datatakes
-from labelmigration.core.migration.stac_assets import _asset
+from labelmigration.core.migration.stac_assets import asset_href
 from labelmigration.core.net import cdse_assets
 from labelmigration.core.search.scene import Match
 from labelmigration.core.search.stac import CDSE_STAC, default_collection, item_scene
@@ -45,8 +45,8 @@ def test_a_cdse_item_s_band_assets_are_its_https_alternates_finest_first(item):
     assert cdse_assets.band_asset_keys(scene.assets, "B02") == ["B02_10m", "B02_20m"]
     assert cdse_assets.band_asset_keys(scene.assets, "SCL") == ["SCL_20m"]
     assert cdse_assets.band_asset_keys(scene.assets, "B8A") == []
-    assert _asset(scene, "B02") == "/vsicurl/" + item["assets"]["B02_10m"]["alternate"]["https"]["href"]
-    assert _asset(scene, "B05") is None
+    assert asset_href(scene, "B02") == "/vsicurl/" + item["assets"]["B02_10m"]["alternate"]["https"]["href"]
+    assert asset_href(scene, "B05") is None
 
 
 def test_tiles_of_one_datatake_make_one_candidate(item):
