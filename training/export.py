@@ -1,8 +1,7 @@
 """Export a trained CloudUNet to ONNX with the metadata the plugin (and Deepness) read."""
-import io
+import argparse
 import os
 import tempfile
-import warnings
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -13,10 +12,12 @@ from .model import CloudUNet
 
 try:
     from ..core.models.model_info import DEEPNESS_DOMAIN, ModelInfo
+    from ..core.segmentation_training.onnx_export import exported_proto
+    from ..core.segmentation_training.onnx_softmax import elementwise_softmax
 except ImportError:  # run as ``python -m training.cloud``: training and core are top-level packages side by side
     from core.models.model_info import DEEPNESS_DOMAIN, ModelInfo
-
-OPSET = 17
+    from core.segmentation_training.onnx_export import exported_proto
+    from core.segmentation_training.onnx_softmax import elementwise_softmax
 
 
 REFLECTANCE_SCALE = 0.0001  # Sentinel-2: reflectance = DN x 1e-4 (+ offset, 0 before baseline 04.00)
@@ -64,24 +65,20 @@ def model_metadata(bands: Sequence[str], mean: Sequence[float], std: Sequence[fl
 
 
 def export_onnx(model: CloudUNet, path: Path, info: ModelInfo, tile_size: Optional[int] = None) -> Path:
-    """Write the model (sigmoid output) atomically beside ``path``: batch dynamic; rows and columns
+    """Write the model (its probabilities) atomically beside ``path``: batch dynamic; rows and columns
     fixed to ``tile_size`` (default: the metadata's tile_size) because Deepness takes the input's last
     dimension as its tile size (deepness_dockwidget.py: ``input_size_px = input_0_shape[-1]``); the
     plugin's engine tiles any raster into tiles of that size. ``tile_size=0`` keeps them dynamic."""
-    import onnx  # only needed here
-
     size = int(info.tile_size or 0) if tile_size is None else int(tile_size)
-    model = model.eval()
-    model.probabilities = True
-    example = torch.zeros(1, model.in_channels, size or 256, size or 256)
-    buffer = io.BytesIO()
-    dynamic = {0: "batch"} if size else {0: "batch", 2: "rows", 3: "cols"}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the TorchScript exporter announces its own deprecation
-        torch.onnx.export(model, example, buffer, dynamo=False, opset_version=OPSET, input_names=["input"],
-                          output_names=["output"], dynamic_axes={"input": dynamic, "output": dynamic})
-    proto = onnx.load_from_string(buffer.getvalue())
+    proto = exported_proto(model, size)
     set_metadata(proto, info)
+    return save_atomically(proto, path)
+
+
+def save_atomically(proto, path: Path) -> Path:
+    """Check ``proto`` and write it beside ``path``, then rename it into place (readable by all)."""
+    import onnx
+
     onnx.checker.check_model(proto)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -105,14 +102,16 @@ def set_metadata(proto, info: ModelInfo) -> None:
         entry.key, entry.value = key, value
 
 
-def fix_spatial_size(proto, size: int) -> None:
-    """Set the rows and columns of the graph's input and output to ``size`` (batch stays dynamic)."""
-    for value in list(proto.graph.input) + list(proto.graph.output):
-        dims = value.type.tensor_type.shape.dim
-        for dim in dims[2:]:
-            dim.ClearField("dim_param")
-            dim.dim_value = size
-    del proto.graph.value_info[:]  # shapes inferred for dynamic sizes; onnxruntime infers them again
+def rewrite_softmax(path: Path) -> int:
+    """Give an exported model file the elementwise softmax that export_onnx now writes (weights, metadata and
+    outputs unchanged to float rounding): how the bundled model, exported before, got it. Returns the count."""
+    import onnx
+
+    proto = onnx.load(str(path))
+    replaced = elementwise_softmax(proto)
+    if replaced:
+        save_atomically(proto, path)
+    return replaced
 
 
 def parity(model: CloudUNet, path: Path, seed: int = 0, shape=(2, 203, 317)) -> float:
@@ -132,3 +131,17 @@ def parity(model: CloudUNet, path: Path, seed: int = 0, shape=(2, 203, 317)) -> 
         expected = model(torch.from_numpy(x)).numpy()
     actual = session.run(None, {"input": x})[0]
     return float(np.max(np.abs(actual - expected)))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.export", description=rewrite_softmax.__doc__)
+    parser.add_argument("--elementwise-softmax", type=Path, required=True, metavar="MODEL_ONNX",
+                        help="the .onnx file to rewrite in place")
+    args = parser.parse_args(argv)
+    replaced = rewrite_softmax(args.elementwise_softmax)
+    print(f"{args.elementwise_softmax}: {replaced} Softmax node(s) written as elementwise operations")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

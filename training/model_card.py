@@ -77,7 +77,8 @@ teacher (ukis-csmask), by one command (below), and exported to ONNX with the plu
   their own scale/offset (baseline 04.00 and later) are turned into reflectance first; reflectance and
   8-bit rasters are told apart by INPUT_SCALING automatic. `input_range` gives per band the model
   input's range over the real training pixels, for the plugin's plausibility warning.
-- Output: three channels of softmax probabilities, `class_names` 0 clear, 1 cloud, 2 shadow (thin
+- Output: three channels of softmax probabilities (in the graph as ReduceMax, Exp, ReduceSum and Div, which
+  onnxruntime runs faster on CPU than its Softmax over channels), `class_names` 0 clear, 1 cloud, 2 shadow (thin
   cloud counts as cloud); the class is the most probable one. `tile_size` 512, `tiles_overlap` 10 %,
   `resolution` 1000 cm (10 m): it was trained on 10 m and 30 m pixels (patches zoomed 0.6x to 1.7x).
 - Size: {summary['model_bytes'] / 1e6:.2f} MB. ONNX vs PyTorch on random input: max difference

@@ -17,6 +17,7 @@ import torch
 from ..models.model_info import DEEPNESS_DOMAIN, ModelInfo
 from .dataset import TrainingDataset
 from .network import CloudUNet
+from .onnx_softmax import elementwise_softmax
 
 OPSET = 17
 DEEPNESS_DIVISOR = 255.0
@@ -34,21 +35,32 @@ def model_info(dataset: TrainingDataset, mean, std, tile_size: int) -> ModelInfo
         class_colors={c.value: c.colour for c in dataset.classes if c.colour})
 
 
+def exported_proto(model: CloudUNet, tile_size: int):
+    """The model as an onnx ModelProto of its probabilities: batch dynamic, rows and columns fixed to tile_size
+    (0: dynamic too), the channel softmax in its elementwise form (onnx_softmax)."""
+    import onnx
+
+    model = model.eval()
+    model.probabilities = True
+    size = int(tile_size)
+    dynamic = {0: "batch"} if size else {0: "batch", 2: "rows", 3: "cols"}
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter announces its own deprecation
+        torch.onnx.export(model, torch.zeros(1, model.in_channels, size or 256, size or 256), buffer, dynamo=False,
+                          opset_version=OPSET, input_names=["input"], output_names=["output"],
+                          dynamic_axes={"input": dynamic, "output": dynamic})
+    proto = onnx.load_from_string(buffer.getvalue())
+    elementwise_softmax(proto)
+    return proto
+
+
 def onnx_bytes(model: CloudUNet, props: Dict[str, str], tile_size: int) -> bytes:
     """The serialised ONNX model (batch dynamic, rows and columns fixed to tile_size: Deepness takes the input's
     last dimension as its tile size) with props as its metadata_props."""
     import onnx
 
-    model = model.eval()
-    model.probabilities = True
-    buffer = io.BytesIO()
-    dynamic = {0: "batch"}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the TorchScript exporter announces its own deprecation
-        torch.onnx.export(model, torch.zeros(1, model.in_channels, tile_size, tile_size), buffer, dynamo=False,
-                          opset_version=OPSET, input_names=["input"], output_names=["output"],
-                          dynamic_axes={"input": dynamic, "output": dynamic})
-    proto = onnx.load_from_string(buffer.getvalue())
+    proto = exported_proto(model, tile_size)
     del proto.metadata_props[:]
     for key, value in props.items():
         entry = proto.metadata_props.add()

@@ -138,6 +138,19 @@ def test_export_matches_pytorch_and_carries_the_metadata(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]  # no temporary left behind
 
 
+def test_export_writes_the_softmax_as_elementwise_operations(tmp_path):
+    """A three-class export (clear, cloud, shadow, as the bundled model): onnxruntime's Softmax over channels
+    is slow on CPU, so the export carries ReduceMax/Exp/ReduceSum/Div (core/segmentation_training/onnx_softmax);
+    its probabilities must still be PyTorch's softmax."""
+    onnx = pytest.importorskip("onnx")
+    model = CloudUNet(4, 3, (4, 8, 8))
+    path = export_onnx(model, tmp_path / "m3.onnx", model_metadata(("blue", "green", "red", "nir"), [0.1] * 4,
+                                                                   [0.2] * 4, tile_size=0,
+                                                                   class_names=("clear", "cloud", "shadow")))
+    assert "Softmax" not in {node.op_type for node in onnx.load(str(path)).graph.node}
+    assert parity(model, path) < 1e-5
+
+
 def write_toy_data(folder, rng):
     """Tiny copies of the full training data's layout (README.md, Training): L8 Biome npz, On Cloud N npz, eo-learn
     frames."""
