@@ -63,12 +63,23 @@ class OpenPair:
         self.width, self.height = self.image.RasterXSize, self.image.RasterYSize
         self.transform = tuple(self.image.GetGeoTransform())
         for other, path in ((self.label, label), (self.mask, mask)):
-            if other is not None and (other.RasterXSize, other.RasterYSize) != (self.width, self.height):
-                raise LabelMigrationError(f"'{path}' is not on the grid of its image '{image}'.")
+            if other is not None and not self._on_grid(other):
+                raise LabelMigrationError(f"'{path}' is not on the grid of its image '{image}' (run migratelabels "
+                                          f"again for this label).")
         if self.transform[2] or self.transform[4]:
             raise LabelMigrationError(f"'{image}' is rotated; only north-up pairs can be chipped.")
         if self.mask is not None and self.mask.RasterCount < 1:
             self.mask = None
+
+    def _on_grid(self, other: gdal.Dataset) -> bool:
+        """Whether other has the image's size, pixels and place (to a thousandth of a pixel) and CRS."""
+        if (other.RasterXSize, other.RasterYSize) != (self.width, self.height):
+            return False
+        tolerance = 1e-3 * min(abs(self.transform[1]), abs(self.transform[5]))
+        if any(abs(a - b) > tolerance for a, b in zip(other.GetGeoTransform(), self.transform)):
+            return False
+        mine, theirs = self.image.GetSpatialRef(), other.GetSpatialRef()
+        return mine is None or theirs is None or bool(mine.IsSame(theirs))
 
     def window_bounds(self, xoff: int, yoff: int, size: int) -> Tuple[float, float, float, float]:
         """(minx, miny, maxx, maxy) of a window in the pair's CRS."""

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from ..util.errors import LabelMigrationError, MissingDependency
-from ..util.paths import is_within
+from ..util.paths import is_within, nearest_existing_folder
 from ..util.progress import CancelCheck, ProgressCallback, Steps
 from .chip_layer import LAYER_FILE, write_chip_layer
 from .chips import OpenPair, plan_windows
@@ -67,8 +67,12 @@ def export_dataset(migrated_folder: str, output_folder: str, options: Optional[E
     steps = Steps(progress, is_cancelled)
     _check(migrated_folder, output_folder, options)
     pairs, score_columns, warnings = find_pairs(migrated_folder)
+    if not pairs and warnings:  # pairs listed done, but none on disk
+        raise LabelMigrationError(f"'{migrated_folder}' holds no complete pair: {' '.join(warnings)} Run "
+                                  f"migratelabels again into this folder.")
     if not pairs:
-        raise LabelMigrationError(f"'{migrated_folder}' holds no complete pair (matches.csv lists none done).")
+        raise LabelMigrationError(f"'{migrated_folder}' holds no complete pair: matches.csv lists none done (its "
+                                  f"reason column says why); run migratelabels again once that is fixed.")
     with_index = options.geoparquet
     if with_index:
         try:
@@ -77,9 +81,13 @@ def export_dataset(migrated_folder: str, output_folder: str, options: Optional[E
             warnings.append(f"No GeoParquet index was written: {error}")
             with_index = False
     candidates, dropped = _candidates(pairs, options, steps.sub(0.0, 0.3), warnings)
+    if not candidates and not any(dropped.values()):  # every pair was left out
+        left_out = " ".join(warning for warning in warnings if ": left out" in warning)
+        raise LabelMigrationError(f"No pair of '{migrated_folder}' could be chipped: {left_out} Nothing was written.")
     if not candidates:
-        raise LabelMigrationError(f"No chip was kept: {_counts_text(dropped)} of the chips exceeded the nodata, "
-                                  f"cloud or shadow thresholds. Nothing was written.")
+        raise LabelMigrationError(f"No chip was kept: every chip exceeded the nodata, cloud or shadow thresholds "
+                                  f"(dropped: {_counts_text(dropped)}); raise MAX_NODATA, MAX_CLOUD or MAX_SHADOW. "
+                                  f"Nothing was written.")
     result = assign_splits([chip.place for chip in candidates], options.block_size_m, options.fractions, options.seed)
     chips = [chip for index, chip in enumerate(candidates) if index not in result.dropped]
     for index, chip in enumerate(candidates):
@@ -113,8 +121,12 @@ def export_dataset(migrated_folder: str, output_folder: str, options: Optional[E
 def _check(migrated_folder: str, output_folder: str, options: ExportOptions) -> None:
     if not output_folder:
         raise LabelMigrationError("No output folder was given for the dataset.")
+    if not os.path.exists(migrated_folder):
+        raise LabelMigrationError(f"The migrated folder '{migrated_folder}' does not exist: give the output folder "
+                                  f"of migratelabels (it holds matches.csv).")
     if not os.path.isdir(migrated_folder):
-        raise LabelMigrationError(f"The migrated folder '{migrated_folder}' does not exist.")
+        raise LabelMigrationError(f"The migrated folder '{migrated_folder}' is a file, not a folder: give the output "
+                                  f"folder of migratelabels (it holds matches.csv).")
     if os.path.abspath(output_folder) == os.path.abspath(migrated_folder) or is_within(migrated_folder, output_folder):
         raise LabelMigrationError(f"The dataset folder '{output_folder}' would replace the migrated folder "
                                   f"'{migrated_folder}': choose a new folder (e.g. a subfolder 'dataset').")
@@ -131,6 +143,17 @@ def _check(migrated_folder: str, output_folder: str, options: ExportOptions) -> 
         if os.listdir(output_folder) and not _earlier_export(output_folder):
             raise LabelMigrationError(f"The dataset folder '{output_folder}' is not empty and holds no earlier "
                                       f"export: choose a new or empty folder.")
+    _check_writable(output_folder)
+
+
+def _check_writable(output_folder: str) -> None:
+    """Refuse, before any work, a dataset folder whose staging folder beside it could not be made."""
+    folder = nearest_existing_folder(output_folder)
+    try:
+        os.rmdir(tempfile.mkdtemp(dir=folder, prefix=".labelmigration-"))
+    except OSError as error:
+        raise LabelMigrationError(f"Cannot write the dataset folder '{output_folder}': the folder '{folder}' is not "
+                                  f"writable ({error.strerror or error}). Choose another dataset folder.") from None
 
 
 def _earlier_export(folder: str) -> bool:
@@ -151,7 +174,7 @@ def _candidates(pairs, options: ExportOptions, steps: Steps, warnings: List[str]
         try:
             opened = OpenPair(pair.image, pair.label_raster, pair.mask)
         except LabelMigrationError as error:
-            warnings.append(f"{pair.label}: left out ({error})")
+            warnings.append(f"{pair.label}: left out ({str(error).rstrip('.')}).")
             continue
         wkt = opened.image.GetProjection()
         lonlat, crs = LonLat(wkt), crs_name(wkt)

@@ -46,10 +46,13 @@ def find_pairs(folder: str) -> Tuple[List[PairSource], List[str], List[str]]:
             columns = list(reader.fieldnames or ())
             rows = list(reader)
     except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise LabelMigrationError(f"Cannot read the match table '{matches}': {error}.") from None
+        raise LabelMigrationError(f"Cannot read the match table '{matches}': {error}. Choose the output folder of "
+                                  f"migratelabels, whose matches.csv it wrote.") from None
     missing = {"label", "image", "label_raster"} - set(columns)
     if missing:
-        raise LabelMigrationError(f"The match table '{matches}' lacks the columns {', '.join(sorted(missing))}.")
+        raise LabelMigrationError(f"The match table '{matches}' lacks the columns {', '.join(sorted(missing))}: "
+                                  f"it is not the matches.csv migratelabels writes. Choose the output folder of "
+                                  f"migratelabels.")
     pairs, warnings = [], []
     for row in rows:
         if not row.get("label") or not is_finished(row):
