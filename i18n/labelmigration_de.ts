@@ -144,7 +144,7 @@
         <translation>{} Wolkenpolygone</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="25"/>
+        <location filename="../processing/crop_scene.py" line="26"/>
         <source>Crop scene to label</source>
         <translation>Szene auf Label zuschneiden</translation>
     </message>
@@ -169,22 +169,22 @@
         <translation>Bandnamen</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="88"/>
+        <location filename="../processing/crop_scene.py" line="91"/>
         <source>Other tiles</source>
         <translation>Weitere Kacheln</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="90"/>
+        <location filename="../processing/crop_scene.py" line="93"/>
         <source>Label resampling</source>
         <translation>Resampling des Labels</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="90"/>
+        <location filename="../processing/crop_scene.py" line="93"/>
         <source>Nearest neighbour</source>
         <translation>Nächster Nachbar</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="90"/>
+        <location filename="../processing/crop_scene.py" line="93"/>
         <source>Mode (majority)</source>
         <translation>Modus (Mehrheit)</translation>
     </message>
@@ -239,7 +239,7 @@
         <translation>Authentifizierung</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="151"/>
+        <location filename="../processing/migrate_labels.py" line="155"/>
         <source>Token URL</source>
         <translation>Token-URL</translation>
     </message>
@@ -424,17 +424,17 @@
         <translation>Label-Ordner</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="143"/>
+        <location filename="../processing/migrate_labels.py" line="147"/>
         <source>Label files</source>
         <translation>Label-Dateien</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="145"/>
+        <location filename="../processing/migrate_labels.py" line="149"/>
         <source>Date pattern</source>
         <translation>Datumsmuster</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="146"/>
+        <location filename="../processing/migrate_labels.py" line="150"/>
         <source>Dates CSV</source>
         <translation>Datums-CSV</translation>
     </message>
@@ -489,12 +489,12 @@
         <translation>Eine Wolkenmaske je Paar schreiben</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="168"/>
+        <location filename="../processing/migrate_labels.py" line="169"/>
         <source>Executor (Dask scheduler address)</source>
         <translation>Executor (Adresse des Dask-Schedulers)</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="170"/>
+        <location filename="../processing/migrate_labels.py" line="171"/>
         <source>Workers (0 = one per core)</source>
         <translation>Worker (0 = einer je Kern)</translation>
     </message>
@@ -504,42 +504,42 @@
         <translation>Ausgabeordner</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="177"/>
+        <location filename="../processing/migrate_labels.py" line="178"/>
         <source>Label-scene matches (CSV)</source>
         <translation>Label-Szenen-Zuordnungen (CSV)</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="180"/>
+        <location filename="../processing/migrate_labels.py" line="181"/>
         <source>QA report</source>
         <translation>QA-Bericht</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="181"/>
+        <location filename="../processing/migrate_labels.py" line="182"/>
         <source>Complete pairs</source>
         <translation>Vollständige Paare</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="182"/>
+        <location filename="../processing/migrate_labels.py" line="183"/>
         <source>Failed labels</source>
         <translation>Fehlgeschlagene Labels</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="189"/>
+        <location filename="../processing/migrate_labels.py" line="190"/>
         <source>Give either a label folder (LABELS) or label files (LABEL_FILES), not both.</source>
         <translation>Geben Sie entweder einen Label-Ordner (LABELS) oder Label-Dateien (LABEL_FILES) an, nicht beides.</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="192"/>
+        <location filename="../processing/migrate_labels.py" line="193"/>
         <source>No labels: give a label folder (LABELS) or label files (LABEL_FILES).</source>
         <translation>Keine Labels: Geben Sie einen Label-Ordner (LABELS) oder Label-Dateien (LABEL_FILES) an.</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="216"/>
+        <location filename="../processing/migrate_labels.py" line="218"/>
         <source>{} labels: {} migrated, {} already done, {} failed, {} without a scene</source>
         <translation>{} Labels: {} migriert, {} bereits erledigt, {} fehlgeschlagen, {} ohne Szene</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="225"/>
+        <location filename="../processing/migrate_labels.py" line="227"/>
         <source>Cloud masks (masks/&lt;label&gt;.tif) made from {}.</source>
         <translation>Wolkenmasken (masks/&lt;label&gt;.tif) erstellt aus {}.</translation>
     </message>
@@ -1343,12 +1343,12 @@ Paketordner: {folder}</translation>
         <translation>Enthält veränderte Copernicus-Sentinel-Daten.</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="78"/>
+        <location filename="../processing/crop_scene.py" line="81"/>
         <source>Search result (instead of a scene)</source>
         <translation>Suchergebnis (statt einer Szene)</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="81"/>
+        <location filename="../processing/crop_scene.py" line="84"/>
         <source>Rank of the scene in the search result</source>
         <translation>Rang der Szene im Suchergebnis</translation>
     </message>
@@ -1368,7 +1368,7 @@ Paketordner: {folder}</translation>
         <translation>Szene mit Rang {} im Suchergebnis: {}</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="151"/>
+        <location filename="../processing/migrate_labels.py" line="155"/>
         <source>Download URL</source>
         <translation>Download-URL</translation>
     </message>
@@ -1623,22 +1623,17 @@ Paketordner: {folder}</translation>
         <translation>Unbekannter Wert '{}' für {}: einen der Namen {} oder ihre Nummern 0 bis {} angeben.</translation>
     </message>
     <message>
-        <location filename="../processing/crop_scene.py" line="27"/>
-        <source>Cuts the scene pixels under a label and puts the label on exactly the same grid, so the two form an aligned training pair. Only the needed window of the scene is read, so a remote Cloud-Optimised GeoTIFF (&lt;code&gt;/vsicurl/https://...&lt;/code&gt;) costs a few requests.&lt;br&gt;&lt;br&gt;&lt;b&gt;Scene&lt;/b&gt; (SCENE): any GDAL raster: GeoTIFF, VRT or a /vsicurl/ COG; or a Sentinel-2 product (.SAFE folder, zip or MTD_MSIL1C.xml / MTD_MSIL2A.xml, or an EOPF Zarr product: a .zarr folder or URL, Zarr v2 or v3), cropped straight from its bands on the 10 m grid (bands of 20 and 60 m resampled bilinearly) without converting it first; of a Zarr product only the chunks under the label are read.&lt;br&gt;&lt;b&gt;Search result&lt;/b&gt; (SCENES): instead of SCENE, a &lt;i&gt;searchscenes&lt;/i&gt; output (layer or file): its scene of rank RANK is cropped (a local product, or a remote GeoTIFF read through /vsicurl/). When the result holds several labels, the one named like the label file is used. This chains searchscenes to cropscene in the graphical modeler.&lt;br&gt;&lt;b&gt;Rank&lt;/b&gt; (RANK): which scene of the search result, 1 = the best (default).&lt;br&gt;&lt;b&gt;Other tiles&lt;/b&gt; (OTHER_TILES): further Sentinel-2 products of the same datatake, mosaicked with the scene when the label straddles MGRS tiles.&lt;br&gt;&lt;b&gt;Label&lt;/b&gt; (LABEL): a georeferenced label raster, in any CRS (e.g. EPSG:3035 label, UTM scene).&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): scene bands to keep by number, in order (default: all).&lt;br&gt;&lt;b&gt;Band names&lt;/b&gt; (BAND_NAMES): or by name, comma-separated: band descriptions, or Sentinel-2 band names for products, e.g. &lt;code&gt;B02,B03,B04,B08&lt;/code&gt;.&lt;br&gt;&lt;b&gt;Label resampling&lt;/b&gt; (LABEL_RESAMPLING): nearest (default) or mode (majority class, better when the label is much finer than the scene).&lt;br&gt;&lt;b&gt;Image&lt;/b&gt; (OUTPUT_IMAGE): the scene&apos;s own pixels, CRS and grid (never resampled) over the label&apos;s bounding box; pixels outside the label&apos;s footprint are nodata.&lt;br&gt;&lt;b&gt;Label on image grid&lt;/b&gt; (OUTPUT_LABEL): the label on exactly the image&apos;s grid; nodata outside the label.&lt;br&gt;&lt;b&gt;Co-register&lt;/b&gt; (COREGISTER): 0 (default) measures the shift between the label&apos;s source image and the image by sub-pixel phase correlation (SHIFT_X_M, SHIFT_Y_M in metres: where the source shows a feature minus where the scene shows it; SHIFT_CONFIDENCE 0 to 1); 1 also moves the label by minus the shift when SHIFT_CONFIDENCE is 0.5 or more (LABEL_MOVED_M). CHANGE_SCORE: how badly the image fits the label (0 fits; core.quality.change).&lt;br&gt;&lt;b&gt;Source image&lt;/b&gt; (SOURCE_IMAGE): the image the label was drawn on (default: &amp;lt;label&amp;gt;_source.tif beside the label; without one no shift is measured).&lt;br&gt;A label partly outside the scene is cropped to what overlaps; COVERED_PERCENT reports the share of the label footprint inside the scene and NODATA_PERCENT the share of label pixels without image data.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:cropscene -- SCENE=S2_T32UPU.tif LABEL=mask.tif OUTPUT_IMAGE=pair_image.tif OUTPUT_LABEL=pair_label.tif&lt;/code&gt;; or the best scene of a search: &lt;code&gt;SCENES=scenes.gpkg RANK=1&lt;/code&gt; instead of SCENE</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../processing/migrate_labels.py" line="161"/>
+        <location filename="../processing/coregistration_parameters.py" line="26"/>
         <source>Co-register</source>
         <translation>Koregistrieren</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="161"/>
+        <location filename="../processing/coregistration_parameters.py" line="26"/>
         <source>Measure the shift only</source>
         <translation>Nur die Verschiebung messen</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="161"/>
+        <location filename="../processing/coregistration_parameters.py" line="26"/>
         <source>Measure and move the label when confident</source>
         <translation>Messen und das Label bei hoher Sicherheit verschieben</translation>
     </message>
@@ -1753,27 +1748,27 @@ Paketordner: {folder}</translation>
         <translation>Datensatzkacheln</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="165"/>
+        <location filename="../processing/migrate_labels.py" line="166"/>
         <source>Source images (folder)</source>
         <translation>Quellbilder (Ordner)</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="173"/>
+        <location filename="../processing/migrate_labels.py" line="174"/>
         <source>Export a dataset for machine learning</source>
         <translation>Einen Datensatz für maschinelles Lernen exportieren</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="245"/>
+        <location filename="../processing/migrate_labels.py" line="247"/>
         <source>Exporting the dataset…</source>
         <translation>Datensatz wird exportiert…</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="252"/>
+        <location filename="../processing/migrate_labels.py" line="254"/>
         <source>No dataset was exported: {}</source>
         <translation>Es wurde kein Datensatz exportiert: {}</translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="254"/>
+        <location filename="../processing/migrate_labels.py" line="256"/>
         <source>Dataset: {} chips ({} train, {} validation, {} test) in {}</source>
         <translation>Datensatz: {} Kacheln ({} Training, {} Validierung, {} Test) in {}</translation>
     </message>
@@ -1848,11 +1843,6 @@ Paketordner: {folder}</translation>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../processing/migrate_labels.py" line="32"/>
-        <source>Moves a whole label set onto Sentinel-2 in one run: for each label it searches the scenes around the label&apos;s date, chooses the one with the least cloud and cloud shadow over the label itself (the SCL band of L2A products, read for the label&apos;s window only; otherwise the cloud model, with its shadow class when it has one), then the smallest time offset, then the best coverage, and writes an aligned image/label pair. Tiles of one datatake are mosaicked when a label straddles them. A re-run skips the pairs that are complete and verified.&lt;br&gt;&lt;br&gt;&lt;b&gt;Label folder&lt;/b&gt; (LABELS): a folder of georeferenced label rasters (GeoTIFF), or PNG/JPEG labels each beside the georeferenced image it was drawn on, matched by name (&lt;i&gt;area1_label.png&lt;/i&gt; with &lt;i&gt;area1_visual.tif&lt;/i&gt;).&lt;br&gt;&lt;b&gt;Label files&lt;/b&gt; (LABEL_FILES): or (also) a list of label files.&lt;br&gt;&lt;b&gt;Date pattern&lt;/b&gt; (DATE_PATTERN): a regular expression finding the date in a file name; groups named year, month, day, or three groups in that order. Default: YYYYMMDD, YYYY-MM-DD or YYYY_MM_DD.&lt;br&gt;&lt;b&gt;Dates CSV&lt;/b&gt; (DATES_CSV): or a CSV with the columns label,date.&lt;br&gt;&lt;b&gt;Date&lt;/b&gt; (DATE): or one date for every label.&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API, 2 a DHuS hub (the public Copernicus hubs, the Copernicus Open Access Hub among them, closed in 2023; sentinelsat works only against a national mirror that still runs DHuS, given by URL), 3 a local archive (a folder of SAFE products; URL is the folder); these numbers never change, and the names work too: cdse-odata, stac, dhus, local (BACKEND=local). OData and DHuS products are downloaded to OUTPUT_FOLDER/downloads (at most 4 at a time); STAC assets are read window by window, the items of ESA&apos;s EOPF catalogue (https://stac.core.eopf.eodc.eu) from their Zarr products, only the chunks under each label; the JP2 band files of CDSE STAC items (https://stac.dataspace.copernicus.eu/v1/) through their HTTPS alternates with the Copernicus Data Space token of AUTHCFG (at most 4 requests to CDSE at once).&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL), &lt;b&gt;Collection&lt;/b&gt; (COLLECTION), &lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): as in &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Download URL&lt;/b&gt; (DOWNLOAD_URL) and &lt;b&gt;Token URL&lt;/b&gt; (TOKEN_URL), advanced: for BACKEND 0 (Copernicus Data Space OData) and CDSE STAC assets, the download service&apos;s base address (the part before /Products(&amp;lt;Id&amp;gt;)/$value) and the OpenID token endpoint of a private or test deployment. Default: the public Copernicus Data Space addresses.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the search window (default 10, at most 3650).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in %, a first filter (default 30, as in &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt;): the cloud over the label decides among the scenes that pass, and a scene cloudy elsewhere is often clear over the label, so a strict scene-wide limit loses usable scenes.&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): the bands of the images, comma-separated (default B02,B03,B04,B08).&lt;br&gt;&lt;b&gt;Landsat&lt;/b&gt;: with BACKEND=stac and COLLECTION=landsat-c2-l2 (Landsat 8/9 Collection 2 Level-2, Planetary Computer or Earth Search) the labels migrate onto Landsat: B01 B02 B03 B04 B08 (or B8A) B11 B12 map to the assets coastal blue green red nir08 swir16 swir22 (common names work too; the red-edge bands B05-B07, B09 and B10 have no Landsat counterpart and fail the label); pairs lie on the 30 m grid; the images keep Landsat DN (uint16, nodata 0) with each band&apos;s scale and offset to surface reflectance (reflectance = DN * 0.0000275 - 0.2, or the item&apos;s raster:bands) in the GeoTIFF and the metadata PIXEL_VALUES; qa_pixel&apos;s cloud, dilated cloud, cirrus and cloud shadow bits rate the cloud over the label in place of SCL; the scene&apos;s tile is its WRS-2 path/row (PPP/RRR).&lt;br&gt;&lt;b&gt;Input scaling&lt;/b&gt; (INPUT_SCALING): what the scenes&apos; values are for the cloud model: 0 = automatic, 1 = raw DN, 2 = reflectance 0-1, 3 = 8-bit 0-255 (as in cloudmask). WARNINGS lists the run&apos;s warnings.&lt;br&gt;&lt;b&gt;Cloud model&lt;/b&gt; (CLOUD_MODEL): an ONNX cloud model for scenes without SCL (default: the bundled model when installed; without one the scene cloud cover ranks them and the reason says so). Its class names say which class is cloud and which cloud shadow, as in cloudmask.&lt;br&gt;&lt;b&gt;Cloud masks&lt;/b&gt; (CLOUD_MASKS): writes OUTPUT_FOLDER/masks/&amp;lt;label&amp;gt;.tif per pair (1 cloud, 2 cloud shadow, 0 clear, 255 nodata, on the pair&apos;s grid) with the cloud model (the one rating already ran on the same crop is reused; shadow where the model has a shadow class), or, without a model, from the SCL band of L2A products (classes 8, 9, 10 cloud, 3 cloud shadow); a Landsat pair&apos;s mask always comes from its qa_pixel band (dilated cloud, cirrus and cloud bits 1, cloud shadow 2). Default: on when a cloud model is installed; the log says which source was used.&lt;br&gt;&lt;b&gt;Co-register&lt;/b&gt; (COREGISTER): 0 (default) measures the shift between each label&apos;s source image and the Sentinel-2 pair by sub-pixel phase correlation (matches.csv shift_x_m, shift_y_m in metres, shift_confidence 0 to 1; empty when unknown); 1 also moves the label by minus the shift when shift_confidence is 0.5 or more (label_moved_m). A label&apos;s source image: the reference raster of a PNG/JPEG label, else a raster named as the label in SOURCE_IMAGES, else &amp;lt;label&amp;gt;_source.tif beside the label. Every pair also gets a change_score (0: the Sentinel-2 pixels still fit the label); the report lists the outliers under &apos;Check these labels&apos;.&lt;br&gt;&lt;b&gt;Source images&lt;/b&gt; (SOURCE_IMAGES): a folder of the labels&apos; source images, named as the labels.&lt;br&gt;&lt;b&gt;Executor&lt;/b&gt; (EXECUTOR): empty for the local pool, or a Dask scheduler address such as tcp://10.0.0.5:8786 (its workers need this plugin importable as &lt;i&gt;labelmigration&lt;/i&gt; and the same paths; each worker process logs in to CDSE and keeps to its 4 connections on its own, so run one worker process per machine for CDSE).&lt;br&gt;&lt;b&gt;Workers&lt;/b&gt; (WORKERS): threads of the local pool (0 = one per core, at most 256).&lt;br&gt;&lt;b&gt;Export dataset&lt;/b&gt; (EXPORT_DATASET), default off: after the run, exports the pairs as a machine-learning dataset into OUTPUT_FOLDER/dataset (DATASET) with the defaults of &lt;i&gt;Export dataset for machine learning&lt;/i&gt; (exportdataset): 256-pixel chips, STAC catalogue, GeoParquet index, blocked splits.&lt;br&gt;&lt;b&gt;Output folder&lt;/b&gt; (OUTPUT_FOLDER): receives images/&amp;lt;label&amp;gt;.tif, labels/&amp;lt;label&amp;gt;.tif, matches.csv (MATCHES; footprint_cloud_pct counts cloud and cloud shadow over the label, footprint_shadow_pct the shadow part of it), footprints.gpkg (FOOTPRINTS, with a second layer &apos;scenes&apos;: the chosen scenes&apos; footprints) and report.html (REPORT). From the dialog the results load as a layer group &apos;Label migration: &amp;lt;folder&amp;gt;&apos;: label footprints, chosen scenes, and the pairs (image, label, cloud mask; at most 50, in collapsed sub-groups). PAIRS counts the complete pairs, FAILED the labels that failed (the reasons are in matches.csv and the report). A run in which no label got a pair fails; its matches.csv and report still say why. Labels whose names cannot be file names as they are get a safe file name (the log and matches.csv name it).&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:migratelabels -- LABELS=/data/labels BACKEND=3 URL=/data/sentinel2 DAYS_BEFORE=15 DAYS_AFTER=15 OUTPUT_FOLDER=/data/migrated&lt;/code&gt;</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <location filename="../processing/search_scenes.py" line="25"/>
         <source>Finds, for each label footprint, the Sentinel-2 scenes taken within a date window with little cloud, and records which scene belongs to which label.&lt;br&gt;&lt;br&gt;&lt;b&gt;Footprints&lt;/b&gt; (FOOTPRINTS): polygons, e.g. from &lt;i&gt;Label footprints&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Label field&lt;/b&gt; (LABEL_FIELD): the field naming each label (default &lt;i&gt;label&lt;/i&gt;, else the feature id).&lt;br&gt;&lt;b&gt;Date field&lt;/b&gt; (DATE_FIELD): each label&apos;s date; or &lt;b&gt;Date&lt;/b&gt; (DATE) for all labels.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the window around the label date (default 10 each, at most 3650).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in % (default 30, as in &lt;i&gt;Migrate labels&lt;/i&gt;, which rates the cloud over the label itself: a scene cloudy elsewhere is often clear over a label, so a strict scene-wide limit loses usable scenes). The scenes that pass are ranked by coverage, then cloud cover; give a lower value to list only the clearest scenes, for example before downloading the whole layer.&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API (Earth Search by default; Planetary Computer, CDSE STAC or ESA&apos;s EOPF Zarr catalogue https://stac.core.eopf.eodc.eu by URL), 2 a DHuS hub (the public Copernicus hubs, the Copernicus Open Access Hub among them, closed in 2023; sentinelsat works only against the national mirrors that still run DHuS: give one&apos;s URL), 3 a local archive (a folder of SAFE products, zipped or not, or a static STAC catalog; URL is the folder). These numbers never change, so scripts and saved models keep their backend; the names work too: cdse-odata, stac, dhus, local (BACKEND=local).&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL): the service address (default per backend) or the archive folder.&lt;br&gt;&lt;b&gt;Collection&lt;/b&gt; (COLLECTION): the STAC collection (e.g. sentinel-2-l2a).&lt;br&gt;&lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): a QGIS authentication configuration (user name and password) for services that need one; credentials are never stored in settings, logs or projects, and are sent only to the host of the service&apos;s URL.&lt;br&gt;Timeouts and the retry deadline are the plugin&apos;s settings (Settings &gt; Options &gt; Processing &gt; Providers &gt; Label Migration); a server that does not answer, or answers something that is not a catalogue&apos;s answer, ends the search with a message naming it.&lt;br&gt;&lt;b&gt;Scenes&lt;/b&gt; (OUTPUT): scene footprints with id, title, backend, datetime, cloud_cover, tile, product_type, offset_days (scene time minus label date), coverage_pct (share of the label footprint the scene covers), label and rank (1 = best: coverage, then cloud, then |offset|).&lt;br&gt;&lt;b&gt;Match table&lt;/b&gt; (OUTPUT_TABLE): CSV, one row per label-scene match.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:searchscenes -- FOOTPRINTS=footprints.gpkg DATE_FIELD=date BACKEND=3 URL=/data/sentinel2 MAX_CLOUD=20 OUTPUT=scenes.gpkg OUTPUT_TABLE=matches.csv&lt;/code&gt;</source>
         <translation type="unfinished"></translation>
@@ -1921,6 +1911,21 @@ Paketordner: {folder}</translation>
         <location filename="../processing/train_segmentation.py" line="85"/>
         <source>Model {} (epoch {} kept); model card {}</source>
         <translation>Modell {} (Epoche {} behalten); Modellbeschreibung {}</translation>
+    </message>
+    <message>
+        <location filename="../processing/coregistration_parameters.py" line="30"/>
+        <source>Minimum shift confidence to move the label</source>
+        <translation>Mindestkonfidenz der Verschiebung zum Verschieben des Labels</translation>
+    </message>
+    <message>
+        <location filename="../processing/crop_scene.py" line="28"/>
+        <source>Cuts the scene pixels under a label and puts the label on exactly the same grid, so the two form an aligned training pair. Only the needed window of the scene is read, so a remote Cloud-Optimised GeoTIFF (&lt;code&gt;/vsicurl/https://...&lt;/code&gt;) costs a few requests.&lt;br&gt;&lt;br&gt;&lt;b&gt;Scene&lt;/b&gt; (SCENE): any GDAL raster: GeoTIFF, VRT or a /vsicurl/ COG; or a Sentinel-2 product (.SAFE folder, zip or MTD_MSIL1C.xml / MTD_MSIL2A.xml, or an EOPF Zarr product: a .zarr folder or URL, Zarr v2 or v3), cropped straight from its bands on the 10 m grid (bands of 20 and 60 m resampled bilinearly) without converting it first; of a Zarr product only the chunks under the label are read.&lt;br&gt;&lt;b&gt;Search result&lt;/b&gt; (SCENES): instead of SCENE, a &lt;i&gt;searchscenes&lt;/i&gt; output (layer or file): its scene of rank RANK is cropped (a local product, or a remote GeoTIFF read through /vsicurl/). When the result holds several labels, the one named like the label file is used. This chains searchscenes to cropscene in the graphical modeler.&lt;br&gt;&lt;b&gt;Rank&lt;/b&gt; (RANK): which scene of the search result, 1 = the best (default).&lt;br&gt;&lt;b&gt;Other tiles&lt;/b&gt; (OTHER_TILES): further Sentinel-2 products of the same datatake, mosaicked with the scene when the label straddles MGRS tiles.&lt;br&gt;&lt;b&gt;Label&lt;/b&gt; (LABEL): a georeferenced label raster, in any CRS (e.g. EPSG:3035 label, UTM scene).&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): scene bands to keep by number, in order (default: all).&lt;br&gt;&lt;b&gt;Band names&lt;/b&gt; (BAND_NAMES): or by name, comma-separated: band descriptions, or Sentinel-2 band names for products, e.g. &lt;code&gt;B02,B03,B04,B08&lt;/code&gt;.&lt;br&gt;&lt;b&gt;Label resampling&lt;/b&gt; (LABEL_RESAMPLING): nearest (default) or mode (majority class, better when the label is much finer than the scene).&lt;br&gt;&lt;b&gt;Image&lt;/b&gt; (OUTPUT_IMAGE): the scene&apos;s own pixels, CRS and grid (never resampled) over the label&apos;s bounding box; pixels outside the label&apos;s footprint are nodata.&lt;br&gt;&lt;b&gt;Label on image grid&lt;/b&gt; (OUTPUT_LABEL): the label on exactly the image&apos;s grid; nodata outside the label.&lt;br&gt;&lt;b&gt;Co-register&lt;/b&gt; (COREGISTER): 0 (default) measures the shift between the label&apos;s source image and the image by sub-pixel phase correlation (SHIFT_X_M, SHIFT_Y_M in metres: where the source shows a feature minus where the scene shows it; SHIFT_CONFIDENCE 0 to 1); 1 also moves the label by minus the shift when SHIFT_CONFIDENCE is MIN_SHIFT_CONFIDENCE (default 0.5) or more (LABEL_MOVED_M). CHANGE_SCORE: how badly the image fits the label (0 fits; core.quality.change).&lt;br&gt;&lt;b&gt;Minimum shift confidence&lt;/b&gt; (MIN_SHIFT_CONFIDENCE), advanced: the SHIFT_CONFIDENCE (0 to 1, default 0.5) from which COREGISTER=1 moves the label; raise it to move only on a clear match.&lt;br&gt;&lt;b&gt;Source image&lt;/b&gt; (SOURCE_IMAGE): the image the label was drawn on (default: &amp;lt;label&amp;gt;_source.tif beside the label; without one no shift is measured).&lt;br&gt;A label partly outside the scene is cropped to what overlaps; COVERED_PERCENT reports the share of the label footprint inside the scene and NODATA_PERCENT the share of label pixels without image data.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:cropscene -- SCENE=S2_T32UPU.tif LABEL=mask.tif OUTPUT_IMAGE=pair_image.tif OUTPUT_LABEL=pair_label.tif&lt;/code&gt;; or the best scene of a search: &lt;code&gt;SCENES=scenes.gpkg RANK=1&lt;/code&gt; instead of SCENE</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/migrate_labels.py" line="34"/>
+        <source>Moves a whole label set onto Sentinel-2 in one run: for each label it searches the scenes around the label&apos;s date, chooses the one with the least cloud and cloud shadow over the label itself (the SCL band of L2A products, read for the label&apos;s window only; otherwise the cloud model, with its shadow class when it has one), then the smallest time offset, then the best coverage, and writes an aligned image/label pair. Tiles of one datatake are mosaicked when a label straddles them. A re-run skips the pairs that are complete and verified.&lt;br&gt;&lt;br&gt;&lt;b&gt;Label folder&lt;/b&gt; (LABELS): a folder of georeferenced label rasters (GeoTIFF), or PNG/JPEG labels each beside the georeferenced image it was drawn on, matched by name (&lt;i&gt;area1_label.png&lt;/i&gt; with &lt;i&gt;area1_visual.tif&lt;/i&gt;).&lt;br&gt;&lt;b&gt;Label files&lt;/b&gt; (LABEL_FILES): or (also) a list of label files.&lt;br&gt;&lt;b&gt;Date pattern&lt;/b&gt; (DATE_PATTERN): a regular expression finding the date in a file name; groups named year, month, day, or three groups in that order. Default: YYYYMMDD, YYYY-MM-DD or YYYY_MM_DD.&lt;br&gt;&lt;b&gt;Dates CSV&lt;/b&gt; (DATES_CSV): or a CSV with the columns label,date.&lt;br&gt;&lt;b&gt;Date&lt;/b&gt; (DATE): or one date for every label.&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API, 2 a DHuS hub (the public Copernicus hubs, the Copernicus Open Access Hub among them, closed in 2023; sentinelsat works only against a national mirror that still runs DHuS, given by URL), 3 a local archive (a folder of SAFE products; URL is the folder); these numbers never change, and the names work too: cdse-odata, stac, dhus, local (BACKEND=local). OData and DHuS products are downloaded to OUTPUT_FOLDER/downloads (at most 4 at a time); STAC assets are read window by window, the items of ESA&apos;s EOPF catalogue (https://stac.core.eopf.eodc.eu) from their Zarr products, only the chunks under each label; the JP2 band files of CDSE STAC items (https://stac.dataspace.copernicus.eu/v1/) through their HTTPS alternates with the Copernicus Data Space token of AUTHCFG (at most 4 requests to CDSE at once).&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL), &lt;b&gt;Collection&lt;/b&gt; (COLLECTION), &lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): as in &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Download URL&lt;/b&gt; (DOWNLOAD_URL) and &lt;b&gt;Token URL&lt;/b&gt; (TOKEN_URL), advanced: for BACKEND 0 (Copernicus Data Space OData) and CDSE STAC assets, the download service&apos;s base address (the part before /Products(&amp;lt;Id&amp;gt;)/$value) and the OpenID token endpoint of a private or test deployment. Default: the public Copernicus Data Space addresses.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the search window (default 10, at most 3650).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in %, a first filter (default 30, as in &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt;): the cloud over the label decides among the scenes that pass, and a scene cloudy elsewhere is often clear over the label, so a strict scene-wide limit loses usable scenes.&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): the bands of the images, comma-separated (default B02,B03,B04,B08).&lt;br&gt;&lt;b&gt;Landsat&lt;/b&gt;: with BACKEND=stac and COLLECTION=landsat-c2-l2 (Landsat 8/9 Collection 2 Level-2, Planetary Computer or Earth Search) the labels migrate onto Landsat: B01 B02 B03 B04 B08 (or B8A) B11 B12 map to the assets coastal blue green red nir08 swir16 swir22 (common names work too; the red-edge bands B05-B07, B09 and B10 have no Landsat counterpart and fail the label); pairs lie on the 30 m grid; the images keep Landsat DN (uint16, nodata 0) with each band&apos;s scale and offset to surface reflectance (reflectance = DN * 0.0000275 - 0.2, or the item&apos;s raster:bands) in the GeoTIFF and the metadata PIXEL_VALUES; qa_pixel&apos;s cloud, dilated cloud, cirrus and cloud shadow bits rate the cloud over the label in place of SCL; the scene&apos;s tile is its WRS-2 path/row (PPP/RRR).&lt;br&gt;&lt;b&gt;Input scaling&lt;/b&gt; (INPUT_SCALING): what the scenes&apos; values are for the cloud model: 0 = automatic, 1 = raw DN, 2 = reflectance 0-1, 3 = 8-bit 0-255 (as in cloudmask). WARNINGS lists the run&apos;s warnings.&lt;br&gt;&lt;b&gt;Cloud model&lt;/b&gt; (CLOUD_MODEL): an ONNX cloud model for scenes without SCL (default: the bundled model when installed; without one the scene cloud cover ranks them and the reason says so). Its class names say which class is cloud and which cloud shadow, as in cloudmask.&lt;br&gt;&lt;b&gt;Cloud masks&lt;/b&gt; (CLOUD_MASKS): writes OUTPUT_FOLDER/masks/&amp;lt;label&amp;gt;.tif per pair (1 cloud, 2 cloud shadow, 0 clear, 255 nodata, on the pair&apos;s grid) with the cloud model (the one rating already ran on the same crop is reused; shadow where the model has a shadow class), or, without a model, from the SCL band of L2A products (classes 8, 9, 10 cloud, 3 cloud shadow); a Landsat pair&apos;s mask always comes from its qa_pixel band (dilated cloud, cirrus and cloud bits 1, cloud shadow 2). Default: on when a cloud model is installed; the log says which source was used.&lt;br&gt;&lt;b&gt;Co-register&lt;/b&gt; (COREGISTER): 0 (default) measures the shift between each label&apos;s source image and the Sentinel-2 pair by sub-pixel phase correlation (matches.csv shift_x_m, shift_y_m in metres, shift_confidence 0 to 1; empty when unknown); 1 also moves the label by minus the shift when shift_confidence is MIN_SHIFT_CONFIDENCE (default 0.5) or more (label_moved_m). A label&apos;s source image: the reference raster of a PNG/JPEG label, else a raster named as the label in SOURCE_IMAGES, else &amp;lt;label&amp;gt;_source.tif beside the label. Every pair also gets a change_score (0: the Sentinel-2 pixels still fit the label); the report lists the outliers under &apos;Check these labels&apos;.&lt;br&gt;&lt;b&gt;Minimum shift confidence&lt;/b&gt; (MIN_SHIFT_CONFIDENCE), advanced: the shift_confidence (0 to 1, default 0.5) from which COREGISTER=1 moves a label; raise it to move only on a clear match.&lt;br&gt;&lt;b&gt;Source images&lt;/b&gt; (SOURCE_IMAGES): a folder of the labels&apos; source images, named as the labels.&lt;br&gt;&lt;b&gt;Executor&lt;/b&gt; (EXECUTOR): empty for the local pool, or a Dask scheduler address such as tcp://10.0.0.5:8786 (its workers need this plugin importable as &lt;i&gt;labelmigration&lt;/i&gt; and the same paths; each worker process logs in to CDSE and keeps to its 4 connections on its own, so run one worker process per machine for CDSE).&lt;br&gt;&lt;b&gt;Workers&lt;/b&gt; (WORKERS): threads of the local pool (0 = one per core, at most 256).&lt;br&gt;&lt;b&gt;Export dataset&lt;/b&gt; (EXPORT_DATASET), default off: after the run, exports the pairs as a machine-learning dataset into OUTPUT_FOLDER/dataset (DATASET) with the defaults of &lt;i&gt;Export dataset for machine learning&lt;/i&gt; (exportdataset): 256-pixel chips, STAC catalogue, GeoParquet index, blocked splits.&lt;br&gt;&lt;b&gt;Output folder&lt;/b&gt; (OUTPUT_FOLDER): receives images/&amp;lt;label&amp;gt;.tif, labels/&amp;lt;label&amp;gt;.tif, matches.csv (MATCHES; footprint_cloud_pct counts cloud and cloud shadow over the label, footprint_shadow_pct the shadow part of it), footprints.gpkg (FOOTPRINTS, with a second layer &apos;scenes&apos;: the chosen scenes&apos; footprints) and report.html (REPORT). From the dialog the results load as a layer group &apos;Label migration: &amp;lt;folder&amp;gt;&apos;: label footprints, chosen scenes, and the pairs (image, label, cloud mask; at most 50, in collapsed sub-groups). PAIRS counts the complete pairs, FAILED the labels that failed (the reasons are in matches.csv and the report). A run in which no label got a pair fails; its matches.csv and report still say why. Labels whose names cannot be file names as they are get a safe file name (the log and matches.csv name it).&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:migratelabels -- LABELS=/data/labels BACKEND=3 URL=/data/sentinel2 DAYS_BEFORE=15 DAYS_AFTER=15 OUTPUT_FOLDER=/data/migrated&lt;/code&gt;</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 </TS>

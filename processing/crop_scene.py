@@ -15,12 +15,13 @@ from ..core.sentinel2.eopf import is_eopf_product
 from ..core.sentinel2.safe import is_safe_product
 from ..core.search.results import RANK_COLUMNS, scene_at_rank
 from .algorithm import LabelMigrationAlgorithm, tr
+from .coregistration_parameters import CoregistrationParameters
 from ..qgis_common.styles import image_styler, label_styler
 
 LABEL_RESAMPLING = ["near", "mode"]
 
 
-class CropSceneAlgorithm(LabelMigrationAlgorithm):
+class CropSceneAlgorithm(CoregistrationParameters, LabelMigrationAlgorithm):
     ALGORITHM_ID = "cropscene"
     DISPLAY_NAME = QT_TR_NOOP("Crop scene to label")
     GROUP = QT_TR_NOOP("Labels")
@@ -53,8 +54,10 @@ class CropSceneAlgorithm(LabelMigrationAlgorithm):
         "<b>Co-register</b> (COREGISTER): 0 (default) measures the shift between the label's source image and "
         "the image by sub-pixel phase correlation (SHIFT_X_M, SHIFT_Y_M in metres: where the source shows a "
         "feature minus where the scene shows it; SHIFT_CONFIDENCE 0 to 1); 1 also moves the label by minus the "
-        "shift when SHIFT_CONFIDENCE is 0.5 or more (LABEL_MOVED_M). CHANGE_SCORE: how badly the image "
-        "fits the label (0 fits; core.quality.change).<br>"
+        "shift when SHIFT_CONFIDENCE is MIN_SHIFT_CONFIDENCE (default 0.5) or more (LABEL_MOVED_M). "
+        "CHANGE_SCORE: how badly the image fits the label (0 fits; core.quality.change).<br>"
+        "<b>Minimum shift confidence</b> (MIN_SHIFT_CONFIDENCE), advanced: the SHIFT_CONFIDENCE (0 to 1, "
+        "default 0.5) from which COREGISTER=1 moves the label; raise it to move only on a clear match.<br>"
         "<b>Source image</b> (SOURCE_IMAGE): the image the label was drawn on (default: "
         "&lt;label&gt;_source.tif beside the label; without one no shift is measured).<br>"
         "A label partly outside the scene is cropped to what overlaps; COVERED_PERCENT reports the "
@@ -68,7 +71,7 @@ class CropSceneAlgorithm(LabelMigrationAlgorithm):
     SCENE, LABEL, BANDS, LABEL_RESAMPLING = "SCENE", "LABEL", "BANDS", "LABEL_RESAMPLING"
     BAND_NAMES, OTHER_TILES, SCENES, RANK = "BAND_NAMES", "OTHER_TILES", "SCENES", "RANK"
     OUTPUT_IMAGE, OUTPUT_LABEL = "OUTPUT_IMAGE", "OUTPUT_LABEL"
-    COREGISTER, SOURCE_IMAGE = "COREGISTER", "SOURCE_IMAGE"
+    SOURCE_IMAGE = "SOURCE_IMAGE"  # COREGISTER, MIN_SHIFT_CONFIDENCE: from CoregistrationParameters
     QUALITY_OUTPUTS = (("SHIFT_X_M", "shift_x_m"), ("SHIFT_Y_M", "shift_y_m"),
                        ("SHIFT_CONFIDENCE", "shift_confidence"), ("LABEL_MOVED_M", "label_moved_m"),
                        ("CHANGE_SCORE", "change_score"))
@@ -90,10 +93,7 @@ class CropSceneAlgorithm(LabelMigrationAlgorithm):
         self.addParameter(QgsProcessingParameterEnum(
             self.LABEL_RESAMPLING, tr("Label resampling"), [tr("Nearest neighbour"), tr("Mode (majority)")],
             defaultValue=0))
-        self.addParameter(QgsProcessingParameterEnum(
-            self.COREGISTER, tr("Co-register"), [tr("Measure the shift only"),
-                                                 tr("Measure and move the label when confident")], defaultValue=0,
-            optional=True))  # optional: graphical models saved before this parameter existed still run
+        self.add_coregistration_parameters()
         self.addParameter(QgsProcessingParameterRasterLayer(self.SOURCE_IMAGE, tr("Source image"), optional=True))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT_IMAGE, tr("Image")))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT_LABEL, tr("Label on image grid")))
@@ -158,8 +158,8 @@ class CropSceneAlgorithm(LabelMigrationAlgorithm):
                                   result.nodata_percent))
         source = (self.raster_path(parameters, self.SOURCE_IMAGE, context)
                   if parameters.get(self.SOURCE_IMAGE) not in (None, "") else source_image_for(label_path))
-        quality, warnings = assess_pair(output_image, output_label, None, source,
-                                        self.parameterAsEnum(parameters, self.COREGISTER, context))
+        coregister, min_confidence = self.coregistration_choice(parameters, context)
+        quality, warnings = assess_pair(output_image, output_label, None, source, coregister, min_confidence)
         for warning in warnings:
             feedback.reportError(warning, False)
         feedback.pushInfo(", ".join(f"{column} {quality[column] or '-'}" for _name, column in self.QUALITY_OUTPUTS))

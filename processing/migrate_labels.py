@@ -7,7 +7,7 @@ from qgis.core import (QgsProcessing, QgsProcessingContext, QgsProcessingExcepti
                        QgsProcessingOutputHtml, QgsProcessingOutputNumber, QgsProcessingOutputVectorLayer,
                        QgsProcessingParameterDateTime, QgsProcessingParameterDefinition, QgsProcessingParameterFile,
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterBoolean,
-                       QgsProcessingParameterEnum, QgsProcessingParameterMultipleLayers, QgsProcessingParameterNumber,
+                       QgsProcessingParameterMultipleLayers, QgsProcessingParameterNumber,
                        QgsProcessingParameterString)
 from qgis.PyQt.QtCore import QT_TR_NOOP
 from qgis.core import QgsProcessingOutputFolder
@@ -19,13 +19,15 @@ from ..core.dataset.export import ExportOptions, export_dataset
 from ..qgis_common.network import network_log, proxy_url
 from ..qgis_common.results_group import ResultsGroupLoader
 from .algorithm import LabelMigrationAlgorithm, tr
+from .coregistration_parameters import CoregistrationParameters
 from .input_scaling_parameter import WARNINGS, add_input_scaling, input_scaling_choice
 from .search_parameters import SearchParameters
 
 LOG = logging.getLogger(__name__)
 
 
-class MigrateLabelsAlgorithm(SearchParameters, LabelMigrationAlgorithm):
+class MigrateLabelsAlgorithm(CoregistrationParameters, SearchParameters,  # the parameter mixins first
+                             LabelMigrationAlgorithm):
     ALGORITHM_ID = "migratelabels"
     DISPLAY_NAME = QT_TR_NOOP("Migrate labels")
     GROUP = QT_TR_NOOP("Labels")
@@ -90,10 +92,12 @@ class MigrateLabelsAlgorithm(SearchParameters, LabelMigrationAlgorithm):
         "<b>Co-register</b> (COREGISTER): 0 (default) measures the shift between each label's source image and "
         "the Sentinel-2 pair by sub-pixel phase correlation (matches.csv shift_x_m, shift_y_m in metres, "
         "shift_confidence 0 to 1; empty when unknown); 1 also moves the label by minus the shift when "
-        "shift_confidence is 0.5 or more (label_moved_m). A label's source image: the reference raster of a "
-        "PNG/JPEG label, else a raster named as the label in SOURCE_IMAGES, else &lt;label&gt;_source.tif "
-        "beside the label. Every pair also gets a change_score (0: the Sentinel-2 pixels still fit the label); "
-        "the report lists the outliers under 'Check these labels'.<br>"
+        "shift_confidence is MIN_SHIFT_CONFIDENCE (default 0.5) or more (label_moved_m). A label's source "
+        "image: the reference raster of a PNG/JPEG label, else a raster named as the label in SOURCE_IMAGES, "
+        "else &lt;label&gt;_source.tif beside the label. Every pair also gets a change_score (0: the Sentinel-2 "
+        "pixels still fit the label); the report lists the outliers under 'Check these labels'.<br>"
+        "<b>Minimum shift confidence</b> (MIN_SHIFT_CONFIDENCE), advanced: the shift_confidence (0 to 1, "
+        "default 0.5) from which COREGISTER=1 moves a label; raise it to move only on a clear match.<br>"
         "<b>Source images</b> (SOURCE_IMAGES): a folder of the labels' source images, named as the labels.<br>"
         "<b>Executor</b> (EXECUTOR): empty for the local pool, or a Dask scheduler address such as "
         "tcp://10.0.0.5:8786 (its workers need this plugin importable as <i>labelmigration</i> and the same "
@@ -123,7 +127,7 @@ class MigrateLabelsAlgorithm(SearchParameters, LabelMigrationAlgorithm):
     CLOUD_MODEL, EXECUTOR, WORKERS, OUTPUT_FOLDER = "CLOUD_MODEL", "EXECUTOR", "WORKERS", "OUTPUT_FOLDER"
     CLOUD_MASKS = "CLOUD_MASKS"
     EXPORT_DATASET, DATASET = "EXPORT_DATASET", "DATASET"
-    COREGISTER, SOURCE_IMAGES = "COREGISTER", "SOURCE_IMAGES"
+    SOURCE_IMAGES = "SOURCE_IMAGES"  # COREGISTER, MIN_SHIFT_CONFIDENCE: from CoregistrationParameters
     MATCHES, FOOTPRINTS, REPORT, PAIRS, FAILED = "MATCHES", "FOOTPRINTS", "REPORT", "PAIRS", "FAILED"
     # the run writes images/<label>.tif, labels/<label>.tif, matches.csv ... there: no input may lie inside
     EXCLUSIVE_OUTPUT_FOLDERS = (OUTPUT_FOLDER,)
@@ -158,10 +162,7 @@ class MigrateLabelsAlgorithm(SearchParameters, LabelMigrationAlgorithm):
             self.CLOUD_MODEL, tr("Cloud model"), QgsProcessingParameterFile.Behavior.File, "onnx", optional=True))
         self.addParameter(QgsProcessingParameterBoolean(
             self.CLOUD_MASKS, tr("Write a cloud mask per pair"), os.path.isfile(DEFAULT_CLOUD_MODEL), optional=True))
-        self.addParameter(QgsProcessingParameterEnum(
-            self.COREGISTER, tr("Co-register"), [tr("Measure the shift only"),
-                                                 tr("Measure and move the label when confident")], defaultValue=0,
-            optional=True))  # optional: graphical models saved before this parameter existed still run
+        self.add_coregistration_parameters()
         self.addParameter(QgsProcessingParameterFile(
             self.SOURCE_IMAGES, tr("Source images (folder)"), QgsProcessingParameterFile.Behavior.Folder,
             optional=True))
@@ -191,6 +192,7 @@ class MigrateLabelsAlgorithm(SearchParameters, LabelMigrationAlgorithm):
         if not folder and not files:
             raise QgsProcessingException(tr("No labels: give a label folder (LABELS) or label files (LABEL_FILES)."))
         date = self.parameterAsDateTime(parameters, self.DATE, context)
+        coregister, min_shift_confidence = self.coregistration_choice(parameters, context)
         options = MigrationOptions(
             **self.search_options(parameters, context).as_dict(),
             bands=self.parameterAsNames(parameters, self.BANDS, context, spaces_separate=True),
@@ -204,7 +206,7 @@ class MigrateLabelsAlgorithm(SearchParameters, LabelMigrationAlgorithm):
             cloud_masks=self._cloud_masks(parameters, context),
             download_url=self.parameterAsString(parameters, self.DOWNLOAD_URL, context).strip() or None,
             token_url=self.parameterAsString(parameters, self.TOKEN_URL, context).strip() or None,
-            coregister=self.parameterAsEnum(parameters, self.COREGISTER, context),
+            coregister=coregister, min_shift_confidence=min_shift_confidence,
             source_images=self.parameterAsFile(parameters, self.SOURCE_IMAGES, context) or None,
         )
         output_folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)

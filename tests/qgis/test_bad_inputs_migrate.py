@@ -143,6 +143,8 @@ CASES = [
     # -- numbers, model, bands, executor ------------------------------------------------------------------
     Case("days-before-huge", "migratelabels", lambda ws: _run(ws, DAYS_BEFORE=1e9),
          message=r"Days before \(DAYS_BEFORE\): 1000000000(\.0)? is above the maximum of 3650", cli=True),
+    Case("min-shift-confidence-above-one", "migratelabels", lambda ws: _run(ws, COREGISTER=1, MIN_SHIFT_CONFIDENCE=1.5),
+         message=r"\(MIN_SHIFT_CONFIDENCE\): 1\.5 is above the maximum of 1\."),
     Case("workers-huge", "migratelabels", lambda ws: _run(ws, WORKERS=10 ** 9),
          message=r"WORKERS\): 1000000000 is above the maximum of 256"),
     Case("cloud-model-not-onnx", "migratelabels", lambda ws: _run(
