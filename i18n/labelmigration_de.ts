@@ -39,32 +39,32 @@
         <translation>ONNX-Modelle (*.onnx);;Alle Dateien (*.*)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="28"/>
+        <location filename="../processing/cloud_mask.py" line="30"/>
         <source>Label Migration cloud model, 4 bands (bundled)</source>
         <translation>Label-Migration-Wolkenmodell, 4 Bänder (mitgeliefert)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="28"/>
+        <location filename="../processing/cloud_mask.py" line="30"/>
         <source>ukis-csmask 4 bands L1C</source>
         <translation>ukis-csmask 4 Bänder L1C</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="28"/>
+        <location filename="../processing/cloud_mask.py" line="30"/>
         <source>ukis-csmask 4 bands L2A</source>
         <translation>ukis-csmask 4 Bänder L2A</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="28"/>
+        <location filename="../processing/cloud_mask.py" line="30"/>
         <source>ukis-csmask 6 bands L1C</source>
         <translation>ukis-csmask 6 Bänder L1C</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="28"/>
+        <location filename="../processing/cloud_mask.py" line="30"/>
         <source>ukis-csmask 6 bands L2A</source>
         <translation>ukis-csmask 6 Bänder L2A</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="119"/>
+        <location filename="../processing/cloud_mask.py" line="125"/>
         <source>Cloud mask</source>
         <translation>Wolkenmaske</translation>
     </message>
@@ -84,7 +84,7 @@
         <translation>Modell</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="105"/>
+        <location filename="../processing/cloud_mask.py" line="111"/>
         <source>Built-in model (when no model file is given)</source>
         <translation>Eingebautes Modell (wenn keine Modelldatei angegeben ist)</translation>
     </message>
@@ -99,47 +99,47 @@
         <translation>Schwellenwert</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="112"/>
+        <location filename="../processing/cloud_mask.py" line="118"/>
         <source>Tile size</source>
         <translation>Kachelgröße</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="115"/>
+        <location filename="../processing/cloud_mask.py" line="121"/>
         <source>Overlap</source>
         <translation>Überlappung</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="120"/>
+        <location filename="../processing/cloud_mask.py" line="126"/>
         <source>Cloud probability</source>
         <translation>Wolkenwahrscheinlichkeit</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="122"/>
+        <location filename="../processing/cloud_mask.py" line="128"/>
         <source>Cloud polygons</source>
         <translation>Wolkenpolygone</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="125"/>
+        <location filename="../processing/cloud_mask.py" line="131"/>
         <source>Minimum area</source>
         <translation>Mindestfläche</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="127"/>
+        <location filename="../processing/cloud_mask.py" line="133"/>
         <source>Cloud cover of the valid pixels (%)</source>
         <translation>Wolkenbedeckung der gültigen Pixel (%)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="170"/>
+        <location filename="../processing/cloud_mask.py" line="176"/>
         <source>Cloud cover: {:.2f}% of {} valid pixels ({} tiles of {} px)</source>
         <translation>Wolkenbedeckung: {:.2f}% von {} gültigen Pixeln ({} Kacheln zu {} px)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="203"/>
+        <location filename="../processing/cloud_mask.py" line="210"/>
         <source>The bundled cloud model &apos;{}&apos; is not installed with this copy of the plugin. Give an ONNX file in MODEL or choose a ukis-csmask model in BUILTIN_MODEL.</source>
         <translation>Das mitgelieferte Wolkenmodell '{}' ist mit dieser Kopie des Plugins nicht installiert. Geben Sie eine ONNX-Datei in MODEL an oder wählen Sie ein ukis-csmask-Modell in BUILTIN_MODEL.</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="230"/>
+        <location filename="../processing/cloud_mask.py" line="237"/>
         <source>{} cloud polygons</source>
         <translation>{} Wolkenpolygone</translation>
     </message>
@@ -1408,12 +1408,12 @@ Paketordner: {folder}</translation>
         <translation>{} kann nicht gelesen oder geschrieben werden: {}.</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="187"/>
+        <location filename="../processing/cloud_mask.py" line="193"/>
         <source>Cloud polygons (OUTPUT_VECTOR) need a georeferenced image, but the input raster INPUT (&apos;{}&apos;) has no coordinate reference system. Assign one first, or leave OUTPUT_VECTOR empty.</source>
         <translation>Wolkenpolygone (OUTPUT_VECTOR) brauchen ein georeferenziertes Bild, aber das Eingaberaster INPUT ('{}') hat kein Koordinatenbezugssystem. Weisen Sie zuerst eines zu oder lassen Sie OUTPUT_VECTOR leer.</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="220"/>
+        <location filename="../processing/cloud_mask.py" line="227"/>
         <source>The cloud mask was written, but the cloud polygons (OUTPUT_VECTOR) could not be: {}</source>
         <translation>Die Wolkenmaske wurde geschrieben, die Wolkenpolygone (OUTPUT_VECTOR) aber nicht: {}</translation>
     </message>
@@ -1583,27 +1583,27 @@ Paketordner: {folder}</translation>
         <translation>Größe des Kleinsegmentfilters (px; leer = die des Modells, 0 = keiner)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="118"/>
+        <location filename="../processing/cloud_mask.py" line="124"/>
         <source>Mark cloud shadow (value 2)</source>
         <translation>Wolkenschatten markieren (Wert 2)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="128"/>
+        <location filename="../processing/cloud_mask.py" line="134"/>
         <source>Cloud shadow of the valid pixels (%)</source>
         <translation>Wolkenschatten der gültigen Pixel (%)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="162"/>
+        <location filename="../processing/cloud_mask.py" line="168"/>
         <source>Cloud model classes: {}</source>
         <translation>Klassen des Wolkenmodells: {}</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="164"/>
+        <location filename="../processing/cloud_mask.py" line="170"/>
         <source>Cloud shadow was asked for (SHADOW), but the model has no cloud shadow class: the mask holds cloud and clear only, and SHADOW_PERCENT is 0.</source>
         <translation>Wolkenschatten wurde verlangt (SHADOW), aber das Modell hat keine Wolkenschattenklasse: Die Maske enthält nur Wolke und wolkenfrei, und SHADOW_PERCENT ist 0.</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="173"/>
+        <location filename="../processing/cloud_mask.py" line="179"/>
         <source>Cloud shadow: {:.2f}% of the valid pixels</source>
         <translation>Wolkenschatten: {:.2f}% der gültigen Pixel</translation>
     </message>
@@ -1611,11 +1611,6 @@ Paketordner: {folder}</translation>
         <location filename="../qgis_common/styles.py" line="25"/>
         <source>cloud shadow</source>
         <translation>Wolkenschatten</translation>
-    </message>
-    <message>
-        <location filename="../processing/cloud_mask.py" line="48"/>
-        <source>Runs an ONNX cloud segmentation model (a U-Net exported with the Deepness metadata keys: a single-channel sigmoid, or classes such as clear / cloud / cloud shadow) over a raster of any size: tiles with overlap, blended towards tile centres so no seams appear, streamed block by block.&lt;br&gt;&lt;br&gt;&lt;b&gt;Image&lt;/b&gt; (INPUT): the raster to mask; nodata stays nodata.&lt;br&gt;&lt;b&gt;Model&lt;/b&gt; (MODEL): an ONNX file (optional). Its metadata name the bands it needs (matched to band descriptions such as B02/blue ... B08/nir, B11/swir16, B12/swir22) and its scaling. When given, it wins over the built-in model.&lt;br&gt;&lt;b&gt;Built-in model&lt;/b&gt; (BUILTIN_MODEL), used when MODEL is empty: 0 = the Label Migration cloud model bundled with the plugin (4 bands B02 B03 B04 B08); 1 to 4 = the cloud/shadow U-Nets of the ukis-csmask package (pip install ukis-csmask==1.0.0): 1 = 4 bands L1C, 2 = 4 bands L2A, 3 = 6 bands L1C, 4 = 6 bands L2A (B02 B03 B04 B08 B11 B12). They take reflectance: a raster without scale/offset metadata is read as DN / 10000 (give products from baseline 04.00 on with their offset applied, e.g. safetogeotiff REFLECTANCE, or say what the values are with INPUT_SCALING).&lt;br&gt;&lt;b&gt;Classes&lt;/b&gt;: the model's class names decide, case-insensitively, which class is cloud (a name with 'cloud' or 'cirrus': cloud, clouds, thick cloud ...) and which is cloud shadow (a name with 'shadow': shadow, cloud shadow, cloud_shadow); a single-channel model is cloud only; a model whose names name no cloud has class 1 as cloud (with a warning). The log says what was decided.&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): comma-separated band names or numbers, overriding the model's band list.&lt;br&gt;&lt;b&gt;Input scaling&lt;/b&gt; (INPUT_SCALING): what the image's values are: 0 = automatic (bands with a scale/offset make reflectance with it, Byte rasters are 8-bit, integer bands DN, floating-point bands reflectance when their values are at most 2, else DN), 1 = raw DN (the model's reflectance_scale applies), 2 = reflectance 0-1, 3 = 8-bit 0-255. The log says what was decided; WARNINGS lists the run's warnings, e.g. an input implausible for the model.&lt;br&gt;&lt;b&gt;Threshold&lt;/b&gt; (THRESHOLD): cloud probability from which a pixel is cloud (default: the model's seg_thresh; without one a single-channel model uses 0.5 and a model with classes the most probable class, as for ukis-csmask). With SHADOW, a pixel that is not cloud is shadow where the shadow probability reaches the threshold (without one: where shadow is the most probable class).&lt;br&gt;&lt;b&gt;Mark cloud shadow&lt;/b&gt; (SHADOW): when ticked (default: not) the mask also marks cloud shadow with 2, for models with a shadow class (ukis-csmask's, the bundled model when it has one); the log says so when the model has none.&lt;br&gt;&lt;b&gt;Tile size&lt;/b&gt; (TILE_SIZE) and &lt;b&gt;Overlap&lt;/b&gt; (OVERLAP) in pixels: 0 = the model's own. Tiles are at most 8192 pixels, overlaps at most half a tile; tiles that would not fit the memory limit are refused before the run.&lt;br&gt;&lt;b&gt;Cloud mask&lt;/b&gt; (OUTPUT): uint8, 1 cloud, 0 clear, 255 nodata, and 2 cloud shadow with SHADOW.&lt;br&gt;&lt;b&gt;Cloud probability&lt;/b&gt; (OUTPUT_PROBABILITY): optional float32, the cloud class's probability.&lt;br&gt;&lt;b&gt;Cloud polygons&lt;/b&gt; (OUTPUT_VECTOR): optional polygons of the clouds, without specks smaller than &lt;b&gt;Minimum area&lt;/b&gt; (MIN_AREA) in the raster's units² (m² for UTM; default 1000).&lt;br&gt;CLOUD_PERCENT is the share of valid pixels that are cloud, SHADOW_PERCENT the share that is cloud shadow (0 without SHADOW or a shadow class). NaN pixels of the image are nodata; an image without a valid pixel, or a model that returns NaN for any valid pixel, fails the run and writes nothing.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:cloudmask -- INPUT=pair_image.tif MODEL=cloud.onnx OUTPUT=cloud_mask.tif&lt;/code&gt;, or with &lt;code&gt;BUILTIN_MODEL=2&lt;/code&gt; instead of MODEL for ukis-csmask's 4-band L2A model.</source>
-        <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="../processing/algorithm.py" line="265"/>
@@ -1925,6 +1920,16 @@ Paketordner: {folder}</translation>
     <message>
         <location filename="../processing/migrate_labels.py" line="34"/>
         <source>Moves a whole label set onto Sentinel-2 in one run: for each label it searches the scenes around the label&apos;s date, chooses the one with the least cloud and cloud shadow over the label itself (the SCL band of L2A products, read for the label&apos;s window only; otherwise the cloud model, with its shadow class when it has one), then the smallest time offset, then the best coverage, and writes an aligned image/label pair. Tiles of one datatake are mosaicked when a label straddles them. A re-run skips the pairs that are complete and verified.&lt;br&gt;&lt;br&gt;&lt;b&gt;Label folder&lt;/b&gt; (LABELS): a folder of georeferenced label rasters (GeoTIFF), or PNG/JPEG labels each beside the georeferenced image it was drawn on, matched by name (&lt;i&gt;area1_label.png&lt;/i&gt; with &lt;i&gt;area1_visual.tif&lt;/i&gt;).&lt;br&gt;&lt;b&gt;Label files&lt;/b&gt; (LABEL_FILES): or (also) a list of label files.&lt;br&gt;&lt;b&gt;Date pattern&lt;/b&gt; (DATE_PATTERN): a regular expression finding the date in a file name; groups named year, month, day, or three groups in that order. Default: YYYYMMDD, YYYY-MM-DD or YYYY_MM_DD.&lt;br&gt;&lt;b&gt;Dates CSV&lt;/b&gt; (DATES_CSV): or a CSV with the columns label,date.&lt;br&gt;&lt;b&gt;Date&lt;/b&gt; (DATE): or one date for every label.&lt;br&gt;&lt;b&gt;Backend&lt;/b&gt; (BACKEND): 0 Copernicus Data Space OData, 1 STAC API, 2 a DHuS hub (the public Copernicus hubs, the Copernicus Open Access Hub among them, closed in 2023; sentinelsat works only against a national mirror that still runs DHuS, given by URL), 3 a local archive (a folder of SAFE products; URL is the folder); these numbers never change, and the names work too: cdse-odata, stac, dhus, local (BACKEND=local). OData and DHuS products are downloaded to OUTPUT_FOLDER/downloads (at most 4 at a time); STAC assets are read window by window, the items of ESA&apos;s EOPF catalogue (https://stac.core.eopf.eodc.eu) from their Zarr products, only the chunks under each label; the JP2 band files of CDSE STAC items (https://stac.dataspace.copernicus.eu/v1/) through their HTTPS alternates with the Copernicus Data Space token of AUTHCFG (at most 4 requests to CDSE at once).&lt;br&gt;&lt;b&gt;URL&lt;/b&gt; (URL), &lt;b&gt;Collection&lt;/b&gt; (COLLECTION), &lt;b&gt;Authentication&lt;/b&gt; (AUTHCFG): as in &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt;.&lt;br&gt;&lt;b&gt;Download URL&lt;/b&gt; (DOWNLOAD_URL) and &lt;b&gt;Token URL&lt;/b&gt; (TOKEN_URL), advanced: for BACKEND 0 (Copernicus Data Space OData) and CDSE STAC assets, the download service&apos;s base address (the part before /Products(&amp;lt;Id&amp;gt;)/$value) and the OpenID token endpoint of a private or test deployment. Default: the public Copernicus Data Space addresses.&lt;br&gt;&lt;b&gt;Days before&lt;/b&gt; (DAYS_BEFORE) and &lt;b&gt;Days after&lt;/b&gt; (DAYS_AFTER): the search window (default 10, at most 3650).&lt;br&gt;&lt;b&gt;Maximum cloud cover&lt;/b&gt; (MAX_CLOUD): scene cloud cover in %, a first filter (default 30, as in &lt;i&gt;Search Sentinel-2 scenes&lt;/i&gt;): the cloud over the label decides among the scenes that pass, and a scene cloudy elsewhere is often clear over the label, so a strict scene-wide limit loses usable scenes.&lt;br&gt;&lt;b&gt;Product&lt;/b&gt; (PRODUCT): L1C (0) or L2A (1, default).&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): the bands of the images, comma-separated (default B02,B03,B04,B08).&lt;br&gt;&lt;b&gt;Landsat&lt;/b&gt;: with BACKEND=stac and COLLECTION=landsat-c2-l2 (Landsat 8/9 Collection 2 Level-2, Planetary Computer or Earth Search) the labels migrate onto Landsat: B01 B02 B03 B04 B08 (or B8A) B11 B12 map to the assets coastal blue green red nir08 swir16 swir22 (common names work too; the red-edge bands B05-B07, B09 and B10 have no Landsat counterpart and fail the label); pairs lie on the 30 m grid; the images keep Landsat DN (uint16, nodata 0) with each band&apos;s scale and offset to surface reflectance (reflectance = DN * 0.0000275 - 0.2, or the item&apos;s raster:bands) in the GeoTIFF and the metadata PIXEL_VALUES; qa_pixel&apos;s cloud, dilated cloud, cirrus and cloud shadow bits rate the cloud over the label in place of SCL; the scene&apos;s tile is its WRS-2 path/row (PPP/RRR).&lt;br&gt;&lt;b&gt;Input scaling&lt;/b&gt; (INPUT_SCALING): what the scenes&apos; values are for the cloud model: 0 = automatic, 1 = raw DN, 2 = reflectance 0-1, 3 = 8-bit 0-255 (as in cloudmask). WARNINGS lists the run&apos;s warnings.&lt;br&gt;&lt;b&gt;Cloud model&lt;/b&gt; (CLOUD_MODEL): an ONNX cloud model for scenes without SCL (default: the bundled model when installed; without one the scene cloud cover ranks them and the reason says so). Its class names say which class is cloud and which cloud shadow, as in cloudmask.&lt;br&gt;&lt;b&gt;Cloud masks&lt;/b&gt; (CLOUD_MASKS): writes OUTPUT_FOLDER/masks/&amp;lt;label&amp;gt;.tif per pair (1 cloud, 2 cloud shadow, 0 clear, 255 nodata, on the pair&apos;s grid) with the cloud model (the one rating already ran on the same crop is reused; shadow where the model has a shadow class), or, without a model, from the SCL band of L2A products (classes 8, 9, 10 cloud, 3 cloud shadow); a Landsat pair&apos;s mask always comes from its qa_pixel band (dilated cloud, cirrus and cloud bits 1, cloud shadow 2). Default: on when a cloud model is installed; the log says which source was used.&lt;br&gt;&lt;b&gt;Co-register&lt;/b&gt; (COREGISTER): 0 (default) measures the shift between each label&apos;s source image and the Sentinel-2 pair by sub-pixel phase correlation (matches.csv shift_x_m, shift_y_m in metres, shift_confidence 0 to 1; empty when unknown); 1 also moves the label by minus the shift when shift_confidence is MIN_SHIFT_CONFIDENCE (default 0.5) or more (label_moved_m). A label&apos;s source image: the reference raster of a PNG/JPEG label, else a raster named as the label in SOURCE_IMAGES, else &amp;lt;label&amp;gt;_source.tif beside the label. Every pair also gets a change_score (0: the Sentinel-2 pixels still fit the label); the report lists the outliers under &apos;Check these labels&apos;.&lt;br&gt;&lt;b&gt;Minimum shift confidence&lt;/b&gt; (MIN_SHIFT_CONFIDENCE), advanced: the shift_confidence (0 to 1, default 0.5) from which COREGISTER=1 moves a label; raise it to move only on a clear match.&lt;br&gt;&lt;b&gt;Source images&lt;/b&gt; (SOURCE_IMAGES): a folder of the labels&apos; source images, named as the labels.&lt;br&gt;&lt;b&gt;Executor&lt;/b&gt; (EXECUTOR): empty for the local pool, or a Dask scheduler address such as tcp://10.0.0.5:8786 (its workers need this plugin importable as &lt;i&gt;labelmigration&lt;/i&gt; and the same paths; each worker process logs in to CDSE and keeps to its 4 connections on its own, so run one worker process per machine for CDSE).&lt;br&gt;&lt;b&gt;Workers&lt;/b&gt; (WORKERS): threads of the local pool (0 = one per core, at most 256).&lt;br&gt;&lt;b&gt;Export dataset&lt;/b&gt; (EXPORT_DATASET), default off: after the run, exports the pairs as a machine-learning dataset into OUTPUT_FOLDER/dataset (DATASET) with the defaults of &lt;i&gt;Export dataset for machine learning&lt;/i&gt; (exportdataset): 256-pixel chips, STAC catalogue, GeoParquet index, blocked splits.&lt;br&gt;&lt;b&gt;Output folder&lt;/b&gt; (OUTPUT_FOLDER): receives images/&amp;lt;label&amp;gt;.tif, labels/&amp;lt;label&amp;gt;.tif, matches.csv (MATCHES; footprint_cloud_pct counts cloud and cloud shadow over the label, footprint_shadow_pct the shadow part of it), footprints.gpkg (FOOTPRINTS, with a second layer &apos;scenes&apos;: the chosen scenes&apos; footprints) and report.html (REPORT). From the dialog the results load as a layer group &apos;Label migration: &amp;lt;folder&amp;gt;&apos;: label footprints, chosen scenes, and the pairs (image, label, cloud mask; at most 50, in collapsed sub-groups). PAIRS counts the complete pairs, FAILED the labels that failed (the reasons are in matches.csv and the report). A run in which no label got a pair fails; its matches.csv and report still say why. Labels whose names cannot be file names as they are get a safe file name (the log and matches.csv name it).&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:migratelabels -- LABELS=/data/labels BACKEND=3 URL=/data/sentinel2 DAYS_BEFORE=15 DAYS_AFTER=15 OUTPUT_FOLDER=/data/migrated&lt;/code&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/cloud_mask.py" line="30"/>
+        <source>Label Migration cloud model, 6 bands with SWIR (bundled)</source>
+        <translation>Label-Migration-Wolkenmodell, 6 Bänder mit SWIR (mitgeliefert)</translation>
+    </message>
+    <message>
+        <location filename="../processing/cloud_mask.py" line="51"/>
+        <source>Runs an ONNX cloud segmentation model (a U-Net exported with the Deepness metadata keys: a single-channel sigmoid, or classes such as clear / cloud / cloud shadow) over a raster of any size: tiles with overlap, blended towards tile centres so no seams appear, streamed block by block.&lt;br&gt;&lt;br&gt;&lt;b&gt;Image&lt;/b&gt; (INPUT): the raster to mask; nodata stays nodata.&lt;br&gt;&lt;b&gt;Model&lt;/b&gt; (MODEL): an ONNX file (optional). Its metadata name the bands it needs (matched to band descriptions such as B02/blue ... B08/nir, B11/swir16, B12/swir22) and its scaling. When given, it wins over the built-in model.&lt;br&gt;&lt;b&gt;Built-in model&lt;/b&gt; (BUILTIN_MODEL), used when MODEL is empty: 0 = the Label Migration cloud model bundled with the plugin (4 bands B02 B03 B04 B08); 1 to 4 = the cloud/shadow U-Nets of the ukis-csmask package (pip install ukis-csmask==1.0.0): 1 = 4 bands L1C, 2 = 4 bands L2A, 3 = 6 bands L1C, 4 = 6 bands L2A (B02 B03 B04 B08 B11 B12); 5 = the Label Migration model's 6-band variant, bundled too (B02 B03 B04 B08 B11 B12; cross-validated on L8 Biome, cloud IoU 0.68 against the 4-band model's 0.61, on snow and ice 0.50 against 0.28: models/cloud_s2_6band.md). They take reflectance: a raster without scale/offset metadata is read as DN / 10000 (give products from baseline 04.00 on with their offset applied, e.g. safetogeotiff REFLECTANCE, or say what the values are with INPUT_SCALING).&lt;br&gt;&lt;b&gt;Classes&lt;/b&gt;: the model's class names decide, case-insensitively, which class is cloud (a name with 'cloud' or 'cirrus': cloud, clouds, thick cloud ...) and which is cloud shadow (a name with 'shadow': shadow, cloud shadow, cloud_shadow); a single-channel model is cloud only; a model whose names name no cloud has class 1 as cloud (with a warning). The log says what was decided.&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): comma-separated band names or numbers, overriding the model's band list.&lt;br&gt;&lt;b&gt;Input scaling&lt;/b&gt; (INPUT_SCALING): what the image's values are: 0 = automatic (bands with a scale/offset make reflectance with it, Byte rasters are 8-bit, integer bands DN, floating-point bands reflectance when their values are at most 2, else DN), 1 = raw DN (the model's reflectance_scale applies), 2 = reflectance 0-1, 3 = 8-bit 0-255. The log says what was decided; WARNINGS lists the run's warnings, e.g. an input implausible for the model.&lt;br&gt;&lt;b&gt;Threshold&lt;/b&gt; (THRESHOLD): cloud probability from which a pixel is cloud (default: the model's seg_thresh; without one a single-channel model uses 0.5 and a model with classes the most probable class, as for ukis-csmask). With SHADOW, a pixel that is not cloud is shadow where the shadow probability reaches the threshold (without one: where shadow is the most probable class).&lt;br&gt;&lt;b&gt;Mark cloud shadow&lt;/b&gt; (SHADOW): when ticked (default: not) the mask also marks cloud shadow with 2, for models with a shadow class (ukis-csmask's, the bundled model when it has one); the log says so when the model has none.&lt;br&gt;&lt;b&gt;Tile size&lt;/b&gt; (TILE_SIZE) and &lt;b&gt;Overlap&lt;/b&gt; (OVERLAP) in pixels: 0 = the model's own. Tiles are at most 8192 pixels, overlaps at most half a tile; tiles that would not fit the memory limit are refused before the run.&lt;br&gt;&lt;b&gt;Cloud mask&lt;/b&gt; (OUTPUT): uint8, 1 cloud, 0 clear, 255 nodata, and 2 cloud shadow with SHADOW.&lt;br&gt;&lt;b&gt;Cloud probability&lt;/b&gt; (OUTPUT_PROBABILITY): optional float32, the cloud class's probability.&lt;br&gt;&lt;b&gt;Cloud polygons&lt;/b&gt; (OUTPUT_VECTOR): optional polygons of the clouds, without specks smaller than &lt;b&gt;Minimum area&lt;/b&gt; (MIN_AREA) in the raster's units² (m² for UTM; default 1000).&lt;br&gt;CLOUD_PERCENT is the share of valid pixels that are cloud, SHADOW_PERCENT the share that is cloud shadow (0 without SHADOW or a shadow class). NaN pixels of the image are nodata; an image without a valid pixel, or a model that returns NaN for any valid pixel, fails the run and writes nothing.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:cloudmask -- INPUT=pair_image.tif MODEL=cloud.onnx OUTPUT=cloud_mask.tif&lt;/code&gt;, or with &lt;code&gt;BUILTIN_MODEL=2&lt;/code&gt; instead of MODEL for ukis-csmask's 4-band L2A model.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

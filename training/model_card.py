@@ -9,22 +9,24 @@ def _cells(scores: Dict[str, float]) -> str:
     return " | ".join(f"{scores.get(k, float('nan')):.3f}" for k in FIGURES)
 
 
-def _source_table(report: dict) -> str:
+def _source_table(report: dict, bands: str) -> str:
     names = {"l8biome": "L8 Biome (Landsat 8, TOA, 36 scenes)", "oncloudn": "On Cloud N (Sentinel-2 L2A, 5 chips)"}
-    lines = ["| held-out scenes | cloud IoU | precision | recall | ukis-csmask 4-band: IoU | precision | recall |",
+    lines = [f"| held-out scenes | cloud IoU | precision | recall | ukis-csmask {bands}-band: IoU | precision | "
+             f"recall |",
              "|---|---|---|---|---|---|---|"]
     for source, block in report.get("sources", {}).items():
         lines.append(f"| {names.get(source, source)} | {_cells(block['cloud'])} | {_cells(block['teacher_cloud'])} |")
     return "\n".join(lines)
 
 
-def _shadow_line(report: dict) -> str:
+def _shadow_line(report: dict, bands: str) -> str:
     block = report.get("sources", {}).get("l8biome")
     if not block:
         return ""
     model, teacher = block["shadow"], block["teacher_shadow"]
     return (f"Cloud shadow on L8 Biome (the only set with shadow labels): IoU {model['iou']:.3f} (precision "
-            f"{model['precision']:.3f}, recall {model['recall']:.3f}); ukis-csmask's 4-band L1C model on the same "
+            f"{model['precision']:.3f}, recall {model['recall']:.3f}); ukis-csmask's {bands}-band L1C model on the "
+            f"same "
             f"patches: IoU {teacher['iou']:.3f}.")
 
 
@@ -59,9 +61,21 @@ def write_model_card(path: Path, name: str, summary: dict) -> Path:
     command = (f"python -m training.cloud --data ../shared/data --bands {config['bands']} --folds {summary['folds']} "
                f"--epochs {config['epochs']} --steps {config['steps']} --batch {config['batch']} --patch "
                f"{config['patch']} --synthetic {config['synthetic']} --widths {config['widths']} "
-               f"--seed {config['seed']} --install")
+               f"--seed {config['seed']} --name {name} --install")
     minutes = summary["crossval_seconds"] / 60, summary["training_seconds"] / 60
-    six_band_note = " Not in this 6-band variant: the chips have no SWIR bands." if config["bands"] == "6" else ""
+    six = config["bands"] == "6"
+    six_band_note = " Not in this 6-band variant: the chips have no SWIR bands." if six else ""
+    teacher = ("6-band L1C model (on Biome and eo-learn) gives" if six
+               else "4-band models (L1C on Biome and eo-learn, L2A on On Cloud N) give")
+    shares = ("Biome 64 %, eo-learn 14 %, synthetic 21 %: the shares of Biome 45 %, eo-learn 10 %, synthetic 15 % "
+              "without On Cloud N" if six else "Biome 45 %, On Cloud N 30 %, eo-learn 10 %, synthetic 15 %")
+    compared = ("its own 6-band L1C model on Biome" if six
+                else "its own 4-band models, L1C on\nBiome and L2A on On Cloud N")
+    chips = ("" if six else "Per On Cloud N chip (each from the fold that did not see it):\n\n"
+             f"{_chip_table(report)}\n")
+    snow_limit = ("SWIR helps to tell snow and ice from cloud, but not always; the SnowIce figures above show how "
+                  "often" if six else "Four bands cannot always tell snow and ice from cloud; the SnowIce figures "
+                  "above show how often")
     card = f"""# {name}: Label Migration's cloud and cloud-shadow model
 
 A small U-Net (training/model.py, encoder widths {config['widths']}) that marks clear ground, cloud and
@@ -94,10 +108,10 @@ teacher (ukis-csmask), by one command (below), and exported to ONNX with the plu
 - **Synthetic**: {config['synthetic']} generated scenes of 256 px (training/synthetic.py), cloud or not.
 - **Pasted clouds**: while training, fractal clouds and their cast shadows are mixed physically into
   30 % of the real patches (training/paste.py), on bright snow, sand and roofs as on fields.
-- **Distillation**: ukis-csmask's 4-band models (L1C on Biome and eo-learn, L2A on On Cloud N) give
+- **Distillation**: ukis-csmask's {teacher}
   class probabilities on every real image; the loss adds their KL divergence (weight 0.3) to the
   cross-entropy and cloud Dice on the human labels. Sources are drawn in fixed shares per batch
-  (Biome 45 %, On Cloud N 30 %, eo-learn 10 %, synthetic 15 %); patches are turned, flipped, zoomed,
+  ({shares}); patches are turned, flipped, zoomed,
   moved between top-of-atmosphere and surface reflectance, and changed in gain.
 - Fixed schedule ({schedule}, one-cycle learning rate): no checkpoint or threshold is chosen on
   any data.
@@ -109,23 +123,20 @@ five chips to folds 0 to 4; eo-learn and synthetic scenes always train and are n
 figures pool the pixels of all held-out scenes of a set; thin cloud counts as cloud; Biome's fill is
 left out. The shipped model is trained on all of the data with the same recipe, so no figure below
 is of the shipped model itself: they measure the recipe on scenes it did not see. ukis-csmask
-(which never trained on these sets) is scored on the same pixels with its own 4-band models, L1C on
-Biome and L2A on On Cloud N.
+(which never trained on these sets) is scored on the same pixels with {compared}.
 
-{_source_table(report)}
+{_source_table(report, config["bands"])}
 
-{_shadow_line(report)}
+{_shadow_line(report, config["bands"])}
 
 Per biome (L8 Biome, held-out patches):
 
 {_biome_table(report)}
 
-Per On Cloud N chip (each from the fold that did not see it):
-
-{_chip_table(report)}
+{chips}
 
 ## Limits
-- Four bands cannot always tell snow and ice from cloud; the SnowIce figures above show how often.
+- {snow_limit}.
 - Cloud shadow is rare in the labels (2 % of Biome's pixels) and hard to tell from dark water and
   terrain shadow: its figures are low, as ukis-csmask's are.
 - Edges are computed at 1/2 resolution and upsampled: outlines are smooth, not pixel-exact.
@@ -137,7 +148,7 @@ Per On Cloud N chip (each from the fold that did not see it):
 on the 2-core CPU machine; ukis-csmask must be installed for the teacher labels).
 
 ## Attribution
-- ukis-csmask (German Aerospace Center, DLR), PyPI, Apache-2.0: its trained 4-band ONNX models are
+- ukis-csmask (German Aerospace Center, DLR), PyPI, Apache-2.0: its trained {config['bands']}-band ONNX models are
   the teacher (soft labels) and the comparison above.
 - L8 Biome: USGS "L8 Biome Cloud Validation Masks", Foga et al. 2017, Remote Sensing of Environment
   194:379-390, doi:10.5066/F7251GDH (public domain); patches from LK-Peng/CNN-based-Cloud-Detection-Methods

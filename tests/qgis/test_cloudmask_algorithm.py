@@ -337,3 +337,49 @@ def test_bundled_model_on_a_landsat_patch_with_bands_named_as_stac_names_them(ru
     shadow_truth = label == 3
     assert (values[shadow_truth] == 2).mean() > 0.2  # a good part of the labelled shadow is marked shadow
     assert result["SHADOW_PERCENT"] > 1.0
+
+
+def _biome_patch_dn(data_dir, with_swir: bool):
+    """GrassCrops_09_2014 of L8 Biome (tests/data/README.md) as uint16 DN (reflectance x 10000) with its human
+    label: blue, green, red, nir08 and, with_swir, swir16 and swir22 (Landsat 8 B6, B7), as STAC names them."""
+    patches = np.load(data_dir / "imagery/l8biome/l8biome_2patches.npz")
+    index = [str(n) for n in patches["chip_names"]].index("GrassCrops_09_2014")
+    bands = [patches["image"][index]] + ([patches["image_extra"][index][:2]] if with_swir else [])
+    dn = np.clip(np.round(np.concatenate(bands) * 10000), 1, 65535).astype(np.uint16)
+    names = ("blue", "green", "red", "nir08") + (("swir16", "swir22") if with_swir else ())
+    return dn, names, patches["label"][index]
+
+
+def test_bundled_six_band_model_is_builtin_model_5(run, data_dir, tmp_path):
+    """BUILTIN_MODEL=5 runs models/cloud_s2_6band.onnx (the 6-band variant, its card: models/cloud_s2_6band.md):
+    the same mask as the core's predict_clouds on that file, and on a real L8 Biome patch with SWIR it finds the
+    labelled cloud. The variant trained on all Biome patches, this one included, so the label is a check that
+    the six bands are matched by name and used, not a score (the card gives the cross-validated figures)."""
+    from labelmigration.core.models.cloud_classes import predict_clouds
+    from labelmigration.processing.cloud_mask import BUILTIN_MODELS, BUNDLED_MODEL_6BAND
+
+    assert [variant for _label, variant in BUILTIN_MODELS][5] == "bundled-6band"
+    dn, names, label = _biome_patch_dn(data_dir, with_swir=True)
+    scene = write_raster(tmp_path / "landsat6.tif", dn, "EPSG:32614", from_origin(500_000, 4_000_000, 30, 30),
+                         descriptions=names)
+    result = run("cloudmask", {"INPUT": str(scene), "BUILTIN_MODEL": 5, "OUTPUT": str(tmp_path / "mask.tif")})
+    explicit = str(tmp_path / "explicit.tif")
+    predict_clouds(str(scene), BUNDLED_MODEL_6BAND, {"classes": explicit})
+    with rasterio.open(result["OUTPUT"]) as mask, rasterio.open(explicit) as same:
+        values = mask.read(1)
+        np.testing.assert_array_equal(values, same.read(1))
+    known = label != 255
+    cloud_truth, predicted_cloud = np.isin(label, (1, 2)), values == 1
+    iou = (cloud_truth & predicted_cloud)[known].sum() / (cloud_truth | predicted_cloud)[known].sum()
+    assert iou > 0.7, iou
+
+
+def test_six_band_model_on_four_bands_names_the_missing_bands(run, data_dir, tmp_path):
+    from qgis.core import QgsProcessingException
+
+    dn, names, _label = _biome_patch_dn(data_dir, with_swir=False)
+    scene = write_raster(tmp_path / "landsat4.tif", dn, "EPSG:32614", from_origin(500_000, 4_000_000, 30, 30),
+                         descriptions=names)
+    with pytest.raises(QgsProcessingException, match=r"swir16|B11"):
+        run("cloudmask", {"INPUT": str(scene), "BUILTIN_MODEL": 5, "OUTPUT": str(tmp_path / "mask.tif")})
+    assert not (tmp_path / "mask.tif").exists()

@@ -46,7 +46,8 @@ def test_package_contents(package):
                      "processing/provider.py", "qgis_common/styles.py", "qgis_common/results_group.py",
                      "ui/menu.py", "ui/about_dialog.py",
                      "ui/dependencies_dialog.py", "core/install/pip_install.py", "requirements-plugin.txt",
-                     "models/cloud_s2_4band.onnx", "models/cloud_s2_4band.md"):
+                     "models/cloud_s2_4band.onnx", "models/cloud_s2_4band.md", "models/cloud_s2_6band.onnx",
+                     "models/cloud_s2_6band.md"):
         assert f"labelmigration/{required}" in names, required
     top_level = {name.split("/")[1] for name in names}
     assert not top_level & {"tests", "bench", "training", ".ci", ".github", "demo", "demo-output", "tools",
