@@ -415,3 +415,35 @@ def test_without_onnxruntime_the_result_does_not_claim_masks_from_the_model(tmp_
     assert result.pairs == 1 and not (tmp_path / "out" / "masks" / "blocked_20200815.tif").exists()
     assert result.mask_source is None
     assert any("No cloud masks were written" in warning for warning in result.warnings)
+
+
+def test_the_six_band_model_runs_in_migratelabels_when_the_pairs_have_swir(tmp_path):
+    """The bundled 6-band model (models/cloud_s2_6band.onnx) as CLOUD_MODEL runs on the pairs' own bands: with
+    BANDS B02 B03 B04 B08 B11 B12 the pair's mask is that model's mask of the pair (core.models.cloud_classes run
+    on the published image, the expected answer); with the default four bands it cannot run, and the run says so
+    instead of writing a mask from another source."""
+    from labelmigration.core.models.cloud_classes import predict_clouds
+    from labelmigration.core.util.plugin_files import BUNDLED_CLOUD_MODEL_6BAND
+
+    archive = tmp_path / "archive"
+    make_safe_product(archive, "L1C", size_10m=SIZE, sensing=dt.datetime(2020, 8, 14, 10, 25, 59), cloud_cover=5.0)
+    label = write_label(tmp_path / "swir_20200815.tif", (10, 5))
+    six = ["B02", "B03", "B04", "B08", "B11", "B12"]
+    result = migrate_labels([str(label)], options(archive, product="L1C", write_report=False, bands=six,
+                                                  cloud_model=BUNDLED_CLOUD_MODEL_6BAND, cloud_masks=True),
+                            str(tmp_path / "six"))
+    assert result.rows[0]["status"] == "done", result.rows[0]
+    image = tmp_path / "six" / "images" / "swir_20200815.tif"
+    with rasterio.open(image) as pair:
+        assert pair.count == 6
+    expected = tmp_path / "expected.tif"
+    predict_clouds(str(image), BUNDLED_CLOUD_MODEL_6BAND, {"classes": str(expected)}, shadow=True)
+    with rasterio.open(tmp_path / "six" / "masks" / "swir_20200815.tif") as mask, rasterio.open(expected) as same:
+        np.testing.assert_array_equal(mask.read(1), same.read(1))
+    four = migrate_labels([str(label)], options(archive, product="L1C", write_report=False,
+                                                cloud_model=BUNDLED_CLOUD_MODEL_6BAND, cloud_masks=True),
+                          str(tmp_path / "four"))
+    assert four.rows[0]["status"] == "done"
+    assert not (tmp_path / "four" / "masks" / "swir_20200815.tif").exists()
+    said = " ".join(four.warnings + [str(v) for v in four.rows[0].values()])
+    assert "B11" in said or "swir16" in said, said
