@@ -159,7 +159,7 @@
         <translation>Szene</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="39"/>
+        <location filename="../ui/search_dock_requests.py" line="19"/>
         <source>Label</source>
         <translation>Label</translation>
     </message>
@@ -219,7 +219,7 @@
         <translation>Szenen herunterladen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="457"/>
+        <location filename="../ui/search_dock.py" line="236"/>
         <source>Scenes</source>
         <translation>Szenen</translation>
     </message>
@@ -234,7 +234,7 @@
         <translation>Assets</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="222"/>
+        <location filename="../ui/search_dock_form.py" line="126"/>
         <source>Authentication</source>
         <translation>Authentifizierung</translation>
     </message>
@@ -404,7 +404,7 @@
         <translation>Ziel-KBS</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="167"/>
+        <location filename="../ui/search_dock_form.py" line="66"/>
         <source>Footprints</source>
         <translation>Umrisse</translation>
     </message>
@@ -414,7 +414,7 @@
         <translation>Es wurden keine Label-Raster angegeben.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="448"/>
+        <location filename="../ui/search_dock_form.py" line="46"/>
         <source>Migrate labels</source>
         <translation>Labels migrieren</translation>
     </message>
@@ -439,17 +439,17 @@
         <translation>Datums-CSV</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="179"/>
+        <location filename="../ui/search_dock_form.py" line="78"/>
         <source>Date</source>
         <translation>Datum</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="209"/>
+        <location filename="../ui/search_dock_requests.py" line="22"/>
         <source>Backend</source>
         <translation>Backend</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="218"/>
+        <location filename="../ui/search_dock_form.py" line="122"/>
         <source>URL</source>
         <translation>URL</translation>
     </message>
@@ -474,7 +474,7 @@
         <translation>Maximale Wolkenbedeckung (%)</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="204"/>
+        <location filename="../ui/search_dock_form.py" line="108"/>
         <source>Product</source>
         <translation>Produkt</translation>
     </message>
@@ -704,7 +704,7 @@
         <translation>Label-Feld</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="174"/>
+        <location filename="../ui/search_dock_form.py" line="73"/>
         <source>Date field</source>
         <translation>Datumsfeld</translation>
     </message>
@@ -1023,7 +1023,7 @@ Paketordner: {folder}</translation>
         <translation>Migrieren</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="265"/>
+        <location filename="../ui/search_dock_form.py" line="162"/>
         <source>Cancel</source>
         <translation>Abbrechen</translation>
     </message>
@@ -1038,232 +1038,232 @@ Paketordner: {folder}</translation>
         <translation>Den QA-Bericht (report.html) im Browser öffnen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="39"/>
+        <location filename="../ui/search_dock_requests.py" line="19"/>
         <source>Rank</source>
         <translation>Rang</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="39"/>
+        <location filename="../ui/search_dock_requests.py" line="19"/>
         <source>Title</source>
         <translation>Titel</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="40"/>
+        <location filename="../ui/search_dock_requests.py" line="20"/>
         <source>Date and time</source>
         <translation>Datum und Uhrzeit</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="40"/>
+        <location filename="../ui/search_dock_requests.py" line="20"/>
         <source>Cloud %</source>
         <translation>Wolken %</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="41"/>
+        <location filename="../ui/search_dock_requests.py" line="21"/>
         <source>Coverage %</source>
         <translation>Abdeckung %</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="41"/>
+        <location filename="../ui/search_dock_requests.py" line="21"/>
         <source>Offset (days)</source>
         <translation>Abstand (Tage)</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="111"/>
+        <location filename="../ui/search_dock_requests.py" line="86"/>
         <source>folder</source>
         <translation>Ordner</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="422"/>
+        <location filename="../ui/search_dock.py" line="201"/>
         <source>Scene search</source>
         <translation>Szenensuche</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="178"/>
+        <location filename="../ui/search_dock_form.py" line="77"/>
         <source>The date of every label, used when no date field is chosen</source>
         <translation>Das Datum aller Labels, wenn kein Datumsfeld gewählt ist</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="190"/>
+        <location filename="../ui/search_dock_form.py" line="94"/>
         <source>before</source>
         <translation>davor</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="192"/>
+        <location filename="../ui/search_dock_form.py" line="96"/>
         <source>after</source>
         <translation>danach</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="194"/>
+        <location filename="../ui/search_dock_form.py" line="98"/>
         <source>Days</source>
         <translation>Tage</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="200"/>
+        <location filename="../ui/search_dock_form.py" line="104"/>
         <source>Maximum cloud cover</source>
         <translation>Maximale Wolkenbedeckung</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="214"/>
+        <location filename="../ui/search_dock_form.py" line="118"/>
         <source>Choose the archive folder</source>
         <translation>Archivordner wählen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="226"/>
+        <location filename="../ui/search_dock_form.py" line="41"/>
         <source>Search scenes</source>
         <translation>Szenen suchen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="235"/>
+        <location filename="../ui/search_dock_form.py" line="132"/>
         <source>Search</source>
         <translation>Suchen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="493"/>
+        <location filename="../ui/search_dock_form.py" line="151"/>
         <source>No quicklook</source>
         <translation>Kein Vorschaubild</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="260"/>
+        <location filename="../ui/search_dock_form.py" line="157"/>
         <source>Download folder</source>
         <translation>Download-Ordner</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="263"/>
+        <location filename="../ui/search_dock_form.py" line="160"/>
         <source>Download selected</source>
         <translation>Ausgewählte herunterladen</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="286"/>
+        <location filename="../ui/search_dock.py" line="65"/>
         <source>Local archive folder</source>
         <translation>Ordner des lokalen Archivs</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="330"/>
+        <location filename="../ui/search_dock.py" line="109"/>
         <source>A search, download or migration is already running.</source>
         <translation>Eine Suche, ein Download oder eine Migration läuft bereits.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="334"/>
+        <location filename="../ui/search_dock.py" line="113"/>
         <source>The algorithm {} is not available.</source>
         <translation>Der Algorithmus {} ist nicht verfügbar.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="346"/>
+        <location filename="../ui/search_dock.py" line="125"/>
         <source>Searching…</source>
         <translation>Suche läuft…</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="346"/>
+        <location filename="../ui/search_dock.py" line="125"/>
         <source>Downloading…</source>
         <translation>Download läuft…</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="346"/>
+        <location filename="../ui/search_dock.py" line="125"/>
         <source>Migrating labels…</source>
         <translation>Labels werden migriert…</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="353"/>
+        <location filename="../ui/search_dock.py" line="132"/>
         <source>Choose a footprint layer.</source>
         <translation>Wählen Sie einen Umriss-Layer.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="384"/>
+        <location filename="../ui/search_dock.py" line="163"/>
         <source>Choose the folder of the local archive.</source>
         <translation>Wählen Sie den Ordner des lokalen Archivs.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="362"/>
+        <location filename="../ui/search_dock.py" line="141"/>
         <source>Select the scenes to download in the table.</source>
         <translation>Wählen Sie die herunterzuladenden Szenen in der Tabelle aus.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="365"/>
+        <location filename="../ui/search_dock.py" line="144"/>
         <source>Choose the download folder.</source>
         <translation>Wählen Sie den Download-Ordner.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="378"/>
+        <location filename="../ui/search_dock.py" line="157"/>
         <source>Choose the label folder.</source>
         <translation>Wählen Sie den Label-Ordner.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="381"/>
+        <location filename="../ui/search_dock.py" line="160"/>
         <source>Choose the output folder.</source>
         <translation>Wählen Sie den Ausgabeordner.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="387"/>
+        <location filename="../ui/search_dock.py" line="166"/>
         <source>Choose the dates CSV.</source>
         <translation>Wählen Sie die Datums-CSV.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="404"/>
+        <location filename="../ui/search_dock.py" line="183"/>
         <source>Cancelled.</source>
         <translation>Abgebrochen.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="407"/>
+        <location filename="../ui/search_dock.py" line="186"/>
         <source>The {} failed.</source>
         <translation>{} fehlgeschlagen.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="407"/>
+        <location filename="../ui/search_dock.py" line="186"/>
         <source>search</source>
         <translation>Suche</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="407"/>
+        <location filename="../ui/search_dock.py" line="186"/>
         <source>download</source>
         <translation>Download</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="407"/>
+        <location filename="../ui/search_dock.py" line="186"/>
         <source>migration</source>
         <translation>Migration</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="418"/>
+        <location filename="../ui/search_dock.py" line="197"/>
         <source>{} files downloaded.</source>
         <translation>{} Dateien heruntergeladen.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="420"/>
+        <location filename="../ui/search_dock.py" line="199"/>
         <source>Offline (to be restored first): {}</source>
         <translation>Offline (muss erst wiederhergestellt werden): {}</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="430"/>
+        <location filename="../ui/search_dock.py" line="209"/>
         <source>{} complete pairs, {} labels failed; outputs in {}.</source>
         <translation>{} vollständige Paare, {} Labels fehlgeschlagen; Ausgaben in {}.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="434"/>
+        <location filename="../ui/search_dock.py" line="213"/>
         <source>The results could not be loaded: {}</source>
         <translation>Die Ergebnisse konnten nicht geladen werden: {}</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="445"/>
+        <location filename="../ui/search_dock.py" line="224"/>
         <source>The reasons are in matches.csv and the report.</source>
         <translation>Die Gründe stehen in matches.csv und im Bericht.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="455"/>
+        <location filename="../ui/search_dock.py" line="234"/>
         <source>The search returned no scene layer.</source>
         <translation>Die Suche hat keinen Szenen-Layer geliefert.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="479"/>
+        <location filename="../ui/search_dock.py" line="250"/>
         <source>{} scenes for {} labels.</source>
         <translation>{} Szenen für {} Labels.</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="497"/>
+        <location filename="../ui/search_dock.py" line="268"/>
         <source>Loading quicklook…</source>
         <translation>Vorschaubild wird geladen…</translation>
     </message>
     <message>
-        <location filename="../ui/search_dock.py" line="518"/>
+        <location filename="../ui/search_dock_form.py" line="187"/>
         <source>Quicklook not available</source>
         <translation>Vorschaubild nicht verfügbar</translation>
     </message>

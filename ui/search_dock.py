@@ -3,127 +3,35 @@ and its "Migrate labels" tab: a whole label folder migrated, the results loaded 
 
 The dock only gathers the user's choices and shows results; the work is done by the Processing
 algorithms ``labelmigration:searchscenes``, ``labelmigration:downloadscenes`` and ``labelmigration:migratelabels``,
-run as background
-tasks (QgsProcessingAlgRunnerTask) so the desktop stays responsive. The parameter dictionaries are
-built by the small pure functions below, which the tests call directly.
+run as background tasks (QgsProcessingAlgRunnerTask) so the desktop stays responsive. The widgets are built in
+search_dock_form.py; the parameter dictionaries and table rows by the pure functions of search_dock_requests.py.
 """
 import logging
 import os
 from typing import Any, Dict, List, Optional
 
-from qgis.core import (QgsApplication, QgsFieldProxyModel, QgsMapLayerProxyModel, QgsNetworkContentFetcher,
-                       QgsProcessingAlgRunnerTask, QgsProcessingContext, QgsProcessingFeatureSourceDefinition,
-                       QgsProcessingFeedback, QgsProject, QgsVectorLayer)
-from qgis.gui import (QgsAuthConfigSelect, QgsDockWidget, QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox,
-                      QgsMessageBar)
-from qgis.PyQt.QtCore import QT_TR_NOOP, QDate, Qt, QUrl
+from qgis.core import (QgsApplication, QgsNetworkContentFetcher, QgsProcessingAlgRunnerTask, QgsProcessingContext,
+                       QgsProject, QgsVectorLayer)
+from qgis.gui import QgsDockWidget
+from qgis.PyQt.QtCore import QUrl
 from qgis.PyQt.QtGui import QPixmap
-from qgis.PyQt.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QDoubleSpinBox, QFileDialog, QFormLayout,
-                                 QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSizePolicy,
-                                 QSpinBox, QTableWidget, QTableWidgetItem, QTabWidget, QToolButton, QVBoxLayout,
-                                 QWidget)
+from qgis.PyQt.QtWidgets import QFileDialog
 
-from ..core.search import BACKEND_CHOICES, BACKEND_NAMES, DEFAULT_BACKEND
-from ..core.search.base import DEFAULT_DAYS_AFTER, DEFAULT_DAYS_BEFORE, DEFAULT_MAX_CLOUD, DEFAULT_PRODUCT
-from ..core.search.scene import PRODUCT_LEVELS, TABLE_COLUMNS
 from ..qgis_common.translation import tr
 from ..qgis_common.results_group import load_results_group, pair_quality
 from ..qgis_common.styles import style_footprints
-from .migrate_panel import MIGRATE_ALGORITHM, MigratePanel, migrate_parameters
+from .migrate_panel import MIGRATE_ALGORITHM, migrate_parameters
+from .search_dock_form import build_dock_body, fill_result_table, show_quicklook_pixmap
+from .search_dock_requests import (DOWNLOAD_ALGORITHM, FEATURE_ID_ROLE, LOCAL_BACKEND, SEARCH_ALGORITHM,
+                                   ErrorKeepingFeedback, download_parameters, result_rows, search_parameters,
+                                   url_placeholder)
 
 LOG = logging.getLogger(__name__)
 DOCK_OBJECT_NAME = "labelMigrationSearchDock"
-SEARCH_ALGORITHM = "labelmigration:searchscenes"
-DOWNLOAD_ALGORITHM = "labelmigration:downloadscenes"
-LOCAL_BACKEND = BACKEND_NAMES.index("local")  # BACKEND_NAMES: the order of the algorithms' BACKEND enum
-_TITLES = {"label": QT_TR_NOOP("Label"), "rank": QT_TR_NOOP("Rank"), "title": QT_TR_NOOP("Title"),
-           "datetime": QT_TR_NOOP("Date and time"), "cloud_cover": QT_TR_NOOP("Cloud %"),
-           "coverage_pct": QT_TR_NOOP("Coverage %"), "offset_days": QT_TR_NOOP("Offset (days)"),
-           "backend": QT_TR_NOOP("Backend")}
-COLUMNS = tuple((name, _TITLES[name]) for name in TABLE_COLUMNS)
-FEATURE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 # A task still running when its dock goes (plugin unload) keeps its algorithm, context and feedback alive here
 # until it ends: the C++ task refers to them.
 _ORPHANED_TASKS: List[tuple] = []
 
-
-# --- pure helpers (no widget needed) ---------------------------------------------------------
-
-def search_parameters(footprints, date_field: Optional[str] = None, date: Optional[QDate] = None,
-                      days_before: int = DEFAULT_DAYS_BEFORE, days_after: int = DEFAULT_DAYS_AFTER,
-                      max_cloud: float = DEFAULT_MAX_CLOUD, product: int = PRODUCT_LEVELS.index(DEFAULT_PRODUCT),
-                      backend: int = BACKEND_NAMES.index(DEFAULT_BACKEND), url: str = "", authcfg: str = "",
-                      output: str = "memory:") -> Dict[str, Any]:
-    """The searchscenes parameters for the dock's choices.
-
-    ``footprints`` a layer (or layer id); ``date_field`` each label's date, else ``date`` for all labels;
-    ``product`` and ``backend`` the indexes of the algorithm's enums (PRODUCT_LEVELS, BACKEND_NAMES order).
-    """
-    parameters: Dict[str, Any] = {
-        "FOOTPRINTS": footprints, "DAYS_BEFORE": int(days_before), "DAYS_AFTER": int(days_after),
-        "MAX_CLOUD": float(max_cloud), "PRODUCT": int(product), "BACKEND": int(backend),
-        "URL": (url or "").strip(), "OUTPUT": output,
-    }
-    if date_field:
-        parameters["DATE_FIELD"] = date_field
-    elif date is not None and date.isValid():
-        parameters["DATE"] = date.toString(Qt.DateFormat.ISODate)
-    if authcfg:
-        parameters["AUTHCFG"] = authcfg
-    return parameters
-
-
-def download_parameters(scenes_layer_id: str, folder: str, authcfg: str = "") -> Dict[str, Any]:
-    """The downloadscenes parameters: only the selected features of the scene layer."""
-    parameters: Dict[str, Any] = {
-        "SCENES": QgsProcessingFeatureSourceDefinition(scenes_layer_id, selectedFeaturesOnly=True),
-        "FOLDER": folder,
-    }
-    if authcfg:
-        parameters["AUTHCFG"] = authcfg
-    return parameters
-
-
-def result_rows(layer: QgsVectorLayer) -> List[Dict[str, Any]]:
-    """One dict per scene feature (the table's columns, plus fid and quicklook), ordered by label then rank."""
-    names = layer.fields().names()
-    rows = []
-    for feature in layer.getFeatures():
-        row = {name: (feature[name] if name in names else None) for name, _title in COLUMNS}
-        row["fid"] = feature.id()
-        row["quicklook"] = feature["quicklook"] if "quicklook" in names else None
-        rows.append(row)
-    rows.sort(key=lambda r: (str(r["label"]), r["rank"] if isinstance(r["rank"], int) else 0, r["fid"]))
-    return rows
-
-
-def display_value(value) -> str:
-    if value is None or (hasattr(value, "isNull") and value.isNull()):
-        return ""
-    if hasattr(value, "toString") and hasattr(value, "isValid"):  # QDateTime
-        return value.toString("yyyy-MM-dd HH:mm:ss")
-    if isinstance(value, float):
-        return f"{value:.1f}"
-    return str(value)
-
-
-def url_placeholder(backend: int) -> str:
-    return BACKEND_CHOICES[backend].default_url or tr("folder")
-
-
-class _Feedback(QgsProcessingFeedback):
-    """Keeps the algorithm's error messages for the dock's message bar."""
-
-    def __init__(self):
-        super().__init__()
-        self.errors: List[str] = []
-
-    def reportError(self, error, fatalError=False):  # noqa: N802 (QGIS's name)
-        self.errors.append(error)
-        super().reportError(error, fatalError)
-
-
-# --- the dock --------------------------------------------------------------------------------
 
 class SceneSearchDock(QgsDockWidget):
     def __init__(self, iface=None, parent=None):
@@ -139,7 +47,7 @@ class SceneSearchDock(QgsDockWidget):
         self._feedback = None
         self._algorithm = None
         self._fetcher = None
-        self._build()
+        self.setWidget(build_dock_body(self))
         QgsProject.instance().layersWillBeRemoved.connect(self._layers_removed)
 
     def _layers_removed(self, layer_ids) -> None:
@@ -148,135 +56,6 @@ class SceneSearchDock(QgsDockWidget):
             self.rows = []
             self.table.setRowCount(0)
             self.show_quicklook(-1)
-
-    # layout
-    def _build(self) -> None:
-        body = QWidget(self)
-        layout = QVBoxLayout(body)
-        self.message_bar = QgsMessageBar(body)
-        self.message_bar.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
-        layout.addWidget(self.message_bar)
-
-        form = QFormLayout()  # the search settings, shared by the scene search and the migration
-        search_tab = QWidget(body)
-        search_layout = QVBoxLayout(search_tab)
-        search_layout.setContentsMargins(0, 0, 0, 0)
-        search_form = QFormLayout()
-        self.layer_combo = QgsMapLayerComboBox(body)
-        self.layer_combo.setFilters(QgsMapLayerProxyModel.Filter.PolygonLayer)
-        search_form.addRow(tr("Footprints"), self.layer_combo)
-        self.date_field_combo = QgsFieldComboBox(body)
-        self.date_field_combo.setAllowEmptyFieldName(True)
-        self.date_field_combo.setFilters(QgsFieldProxyModel.Filter.Date | QgsFieldProxyModel.Filter.DateTime
-                                         | QgsFieldProxyModel.Filter.String)
-        self.date_field_combo.setLayer(self.layer_combo.currentLayer())
-        self.layer_combo.layerChanged.connect(self.date_field_combo.setLayer)
-        search_form.addRow(tr("Date field"), self.date_field_combo)
-        self.date_edit = QDateEdit(QDate.currentDate(), body)
-        self.date_edit.setCalendarPopup(True)
-        self.date_edit.setDisplayFormat("yyyy-MM-dd")
-        self.date_edit.setToolTip(tr("The date of every label, used when no date field is chosen"))
-        search_form.addRow(tr("Date"), self.date_edit)
-        self.date_field_combo.fieldChanged.connect(lambda name: self.date_edit.setEnabled(not name))
-        self.date_edit.setEnabled(not self.date_field_combo.currentField())
-
-        window = QHBoxLayout()
-        self.days_before = QSpinBox(body)
-        self.days_after = QSpinBox(body)
-        for box in (self.days_before, self.days_after):
-            box.setRange(0, 365)
-        self.days_before.setValue(DEFAULT_DAYS_BEFORE)
-        self.days_after.setValue(DEFAULT_DAYS_AFTER)
-        window.addWidget(QLabel(tr("before"), body))
-        window.addWidget(self.days_before)
-        window.addWidget(QLabel(tr("after"), body))
-        window.addWidget(self.days_after)
-        form.addRow(tr("Days"), window)
-        self.max_cloud = QDoubleSpinBox(body)
-        self.max_cloud.setRange(0.0, 100.0)
-        self.max_cloud.setDecimals(1)
-        self.max_cloud.setValue(DEFAULT_MAX_CLOUD)
-        self.max_cloud.setSuffix(" %")
-        form.addRow(tr("Maximum cloud cover"), self.max_cloud)
-        self.product_combo = QComboBox(body)
-        self.product_combo.addItems(list(PRODUCT_LEVELS))
-        self.product_combo.setCurrentIndex(PRODUCT_LEVELS.index(DEFAULT_PRODUCT))
-        form.addRow(tr("Product"), self.product_combo)
-        self.backend_combo = QComboBox(body)
-        for info in BACKEND_CHOICES:
-            self.backend_combo.addItem(tr(info.label), info.name)
-        self.backend_combo.setCurrentIndex(BACKEND_NAMES.index(DEFAULT_BACKEND))
-        form.addRow(tr("Backend"), self.backend_combo)
-        url_row = QHBoxLayout()
-        self.url_edit = QLineEdit(body)
-        self.browse_button = QToolButton(body)
-        self.browse_button.setText("…")
-        self.browse_button.setToolTip(tr("Choose the archive folder"))
-        self.browse_button.clicked.connect(self._browse_archive)
-        url_row.addWidget(self.url_edit)
-        url_row.addWidget(self.browse_button)
-        form.addRow(tr("URL"), url_row)
-        self.backend_combo.currentIndexChanged.connect(self._backend_changed)
-        self._backend_changed(self.backend_combo.currentIndex())
-        self.auth_select = QgsAuthConfigSelect(body)
-        form.addRow(tr("Authentication"), self.auth_select)
-        layout.addLayout(form)
-        self.tabs = QTabWidget(body)
-        layout.addWidget(self.tabs, 1)
-        self.tabs.addTab(search_tab, tr("Search scenes"))
-        self.migrate_panel = MigratePanel(body)
-        self.migrate_panel.run_button.clicked.connect(self.start_migration)
-        self.migrate_panel.cancel_button.clicked.connect(self.cancel)
-        self.migrate_panel.report_button.clicked.connect(self.migrate_panel.open_report)
-        self.tabs.addTab(self.migrate_panel, tr("Migrate labels"))
-        layout = search_layout  # what follows belongs to the scene search tab
-        layout.addLayout(search_form)
-
-        self.search_button = QPushButton(tr("Search"), body)
-        self.search_button.clicked.connect(self.start_search)
-        layout.addWidget(self.search_button)
-
-        self.table = QTableWidget(0, len(COLUMNS), body)
-        self.table.setHorizontalHeaderLabels([tr(title) for _name, title in COLUMNS])
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setMinimumHeight(150)
-        self.table.currentCellChanged.connect(lambda row, *_: self.show_quicklook(row))
-        layout.addWidget(self.table, 1)
-
-        self.quicklook_label = QLabel(body)
-        self.quicklook_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.quicklook_label.setMinimumHeight(60)
-        self.quicklook_label.setMaximumHeight(200)
-        self.quicklook_label.setText(tr("No quicklook"))
-        layout.addWidget(self.quicklook_label)
-
-        download_form = QFormLayout()
-        self.folder_widget = QgsFileWidget(body)
-        self.folder_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
-        download_form.addRow(tr("Download folder"), self.folder_widget)
-        layout.addLayout(download_form)
-        buttons = QHBoxLayout()
-        self.download_button = QPushButton(tr("Download selected"), body)
-        self.download_button.clicked.connect(self.start_download)
-        self.cancel_button = QPushButton(tr("Cancel"), body)
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel)
-        buttons.addWidget(self.download_button)
-        buttons.addWidget(self.cancel_button)
-        layout.addLayout(buttons)
-        layout = body.layout()  # progress and status below the tabs, shared
-        self.progress = QProgressBar(body)
-        self.progress.setRange(0, 100)
-        self.progress.setValue(0)
-        layout.addWidget(self.progress)
-        self.status_label = QLabel(body)
-        self.status_label.setWordWrap(True)
-        layout.addWidget(self.status_label)
-        self.setWidget(body)
 
     def _backend_changed(self, index: int) -> None:
         self.url_edit.setPlaceholderText(url_placeholder(index))
@@ -335,7 +114,7 @@ class SceneSearchDock(QgsDockWidget):
             return False
         context = QgsProcessingContext()
         context.setProject(QgsProject.instance())
-        feedback = _Feedback()
+        feedback = ErrorKeepingFeedback()
         feedback.progressChanged.connect(lambda value: self.progress.setValue(int(value)))
         task = QgsProcessingAlgRunnerTask(algorithm, parameters, context, feedback)
         task.executed.connect(lambda ok, results: self._finished(kind, ok, results))
@@ -466,15 +245,7 @@ class SceneSearchDock(QgsDockWidget):
         """Shows the scenes of ``layer`` in the table (ordered by label, then rank)."""
         self.result_layer = layer
         self.rows = result_rows(layer)
-        self.table.clearContents()
-        self.table.setRowCount(len(self.rows))
-        for row_index, row in enumerate(self.rows):
-            for column, (name, _title) in enumerate(COLUMNS):
-                item = QTableWidgetItem(display_value(row[name]))
-                item.setData(FEATURE_ID_ROLE, row["fid"])
-                if isinstance(row[name], (int, float)):
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                self.table.setItem(row_index, column, item)
+        fill_result_table(self.table, self.rows)
         labels = len({row["label"] for row in self.rows})
         self.status_label.setText(tr("{} scenes for {} labels.").format(len(self.rows), labels))
         self.show_quicklook(0 if self.rows else -1)
@@ -501,7 +272,7 @@ class SceneSearchDock(QgsDockWidget):
             fetcher.fetchContent(QUrl(url))
             return
         path = QUrl(url).toLocalFile() if url.startswith("file:") else url
-        self._set_quicklook(QPixmap(path) if os.path.exists(path) else QPixmap())
+        show_quicklook_pixmap(self.quicklook_label, QPixmap(path) if os.path.exists(path) else QPixmap())
 
     def _quicklook_fetched(self, fetcher: QgsNetworkContentFetcher) -> None:
         if fetcher is not self._fetcher:  # the current row changed meanwhile
@@ -510,15 +281,7 @@ class SceneSearchDock(QgsDockWidget):
         reply = fetcher.reply()
         if reply is not None and not reply.error():
             pixmap.loadFromData(reply.readAll())
-        self._set_quicklook(pixmap)
-
-    def _set_quicklook(self, pixmap: QPixmap) -> None:
-        if pixmap.isNull():
-            self.quicklook_label.setPixmap(QPixmap())
-            self.quicklook_label.setText(tr("Quicklook not available"))
-            return
-        self.quicklook_label.setPixmap(pixmap.scaled(200, 200, Qt.AspectRatioMode.KeepAspectRatio,
-                                                     Qt.TransformationMode.SmoothTransformation))
+        show_quicklook_pixmap(self.quicklook_label, pixmap)
 
     def shutdown(self) -> None:
         """Cancels a running task before the dock goes (plugin unload)."""

@@ -42,7 +42,7 @@ def inputs(tmp_path_factory):
 
 
 def fill(dock, archive, labels, output):
-    from labelmigration.ui.search_dock import LOCAL_BACKEND
+    from labelmigration.ui.search_dock_requests import LOCAL_BACKEND
 
     dock.backend_combo.setCurrentIndex(LOCAL_BACKEND)
     dock.url_edit.setText(str(archive))

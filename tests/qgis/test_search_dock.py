@@ -37,7 +37,7 @@ def footprint_layer():
 
 
 def fill(dock, layer, folder):
-    from labelmigration.ui.search_dock import LOCAL_BACKEND
+    from labelmigration.ui.search_dock_requests import LOCAL_BACKEND
 
     dock.layer_combo.setLayer(layer)
     dock.date_field_combo.setField("date")
@@ -50,7 +50,7 @@ def test_pure_parameter_builders():
     from qgis.core import QgsProcessingFeatureSourceDefinition
     from qgis.PyQt.QtCore import QDate
 
-    from labelmigration.ui.search_dock import download_parameters, search_parameters, url_placeholder
+    from labelmigration.ui.search_dock_requests import download_parameters, search_parameters, url_placeholder
 
     assert search_parameters("layer", None, QDate(2020, 8, 15), backend=3, url=" /data ") == {
         "FOOTPRINTS": "layer", "DAYS_BEFORE": 10, "DAYS_AFTER": 10, "MAX_CLOUD": 30.0, "PRODUCT": 1, "BACKEND": 3,
@@ -100,7 +100,7 @@ def test_search_in_the_background_matches_processing_run(dock, wait_idle, run, a
 
     # a selection of one row: the download names that row's feature only
     dock.table.selectRow(2)
-    from labelmigration.ui.search_dock import FEATURE_ID_ROLE
+    from labelmigration.ui.search_dock_requests import FEATURE_ID_ROLE
     fid = dock.table.item(2, 0).data(FEATURE_ID_ROLE)
     dock.folder_widget.setFilePath(str(tmp_path / "downloads"))
     download = dock.current_download_parameters()
