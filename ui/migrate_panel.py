@@ -12,9 +12,8 @@ from typing import Any, Dict, List, Optional, Sequence
 from qgis.gui import QgsFileWidget
 from qgis.PyQt.QtCore import QT_TR_NOOP, QDate, Qt, QUrl
 from qgis.PyQt.QtGui import QBrush, QColor, QDesktopServices
-from qgis.PyQt.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QFormLayout, QHBoxLayout,
-                                 QHeaderView, QLineEdit, QPushButton, QStackedWidget, QTableWidget, QTableWidgetItem,
-                                 QVBoxLayout, QWidget)
+from qgis.PyQt.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QFormLayout, QHBoxLayout, QLineEdit, QPushButton,
+                                 QStackedWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ..core.migration.options import DEFAULT_BANDS
 from ..core.search import BACKEND_NAMES, DEFAULT_BACKEND
@@ -22,6 +21,7 @@ from ..core.search.base import DEFAULT_DAYS_AFTER, DEFAULT_DAYS_BEFORE, DEFAULT_
 from ..core.search.scene import PRODUCT_LEVELS
 from ..qgis_common.styles import FLAGGED_COLOUR, MOVED_COLOUR
 from ..qgis_common.translation import tr
+from .tables import read_only_table
 
 MIGRATE_ALGORITHM = "labelmigration:migratelabels"
 DATE_SOURCES = ("pattern", "csv", "date")  # the order of the date source combo box
@@ -142,12 +142,7 @@ class MigratePanel(QWidget):
                                               "(the report's \"Check these labels\")"))
         self.flagged_only_check.toggled.connect(self.apply_filter)
         layout.addWidget(self.flagged_only_check)
-        self.results_table = QTableWidget(0, len(RESULT_COLUMNS), self)
-        self.results_table.setHorizontalHeaderLabels([tr(title) for _name, title in RESULT_COLUMNS])
-        self.results_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.results_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.results_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.results_table.verticalHeader().setVisible(False)
+        self.results_table = read_only_table(self, [title for _name, title in RESULT_COLUMNS])
         self.results_table.setMinimumHeight(120)
         layout.addWidget(self.results_table, 1)
         self.report_path: Optional[str] = None

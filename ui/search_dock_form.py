@@ -11,14 +11,15 @@ from qgis.core import QgsFieldProxyModel, QgsMapLayerProxyModel
 from qgis.gui import (QgsAuthConfigSelect, QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox, QgsMessageBar)
 from qgis.PyQt.QtCore import QDate, Qt
 from qgis.PyQt.QtGui import QPixmap
-from qgis.PyQt.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QDoubleSpinBox, QFormLayout, QHBoxLayout,
-                                 QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSizePolicy, QSpinBox,
-                                 QTableWidget, QTableWidgetItem, QTabWidget, QToolButton, QVBoxLayout, QWidget)
+from qgis.PyQt.QtWidgets import (QComboBox, QDateEdit, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                                 QProgressBar, QPushButton, QSizePolicy, QSpinBox, QTableWidget, QTableWidgetItem,
+                                 QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
 from ..core.search import BACKEND_CHOICES, BACKEND_NAMES, DEFAULT_BACKEND
 from ..core.search.base import DEFAULT_DAYS_AFTER, DEFAULT_DAYS_BEFORE, DEFAULT_MAX_CLOUD, DEFAULT_PRODUCT
 from ..core.search.scene import PRODUCT_LEVELS
 from ..qgis_common.translation import tr
+from .tables import read_only_table
 from .migrate_panel import MigratePanel
 from .search_dock_requests import COLUMNS, FEATURE_ID_ROLE, display_value
 
@@ -133,13 +134,7 @@ def _add_search_tab_widgets(dock, body: QWidget, layout: QVBoxLayout) -> None:
     dock.search_button.clicked.connect(dock.start_search)
     layout.addWidget(dock.search_button)
 
-    dock.table = QTableWidget(0, len(COLUMNS), body)
-    dock.table.setHorizontalHeaderLabels([tr(title) for _name, title in COLUMNS])
-    dock.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    dock.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-    dock.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    dock.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    dock.table.verticalHeader().setVisible(False)
+    dock.table = read_only_table(body, [title for _name, title in COLUMNS], extended_selection=True)
     dock.table.setMinimumHeight(150)
     dock.table.currentCellChanged.connect(lambda row, *_: dock.show_quicklook(row))
     layout.addWidget(dock.table, 1)
