@@ -9,6 +9,7 @@ help has always documented). The behaviour test uses the demo's misregistered pa
 demo/make_migration_data.py: '20200811_planet_fields_label.png' is drawn on a reference georeferenced
 SHIFT_M = (20 m east, 10 m north) away from the Sentinel-2 products of the archive it also writes.
 """
+import shutil
 import sys
 from pathlib import Path
 
@@ -73,10 +74,17 @@ def shifted_pair_inputs(tmp_path_factory):
         import make_migration_data
     finally:
         sys.path.remove(str(REPO_ROOT / "demo"))
-    archive = tmp_path_factory.mktemp("coregistration") / "archive"
+    folder = tmp_path_factory.mktemp("coregistration")
+    archive = folder / "archive"
     make_migration_data.write_archive(archive)
-    return (DEMO_LABELS / make_migration_data.SHIFTED_LABEL, archive, make_migration_data.SHIFT_M,
-            DEMO_LABELS / make_migration_data.SHIFTED_REFERENCE)
+    # copies: QGIS caches the statistics of a raster layer it loads (SOURCE_IMAGE) in an .aux.xml beside it, which
+    # must not land in the committed label set (tests/qgis/test_demo.py checks that folder file by file)
+    labels = folder / "labels"
+    labels.mkdir()
+    for name in (make_migration_data.SHIFTED_LABEL, make_migration_data.SHIFTED_REFERENCE):
+        shutil.copyfile(DEMO_LABELS / name, labels / name)
+    return (labels / make_migration_data.SHIFTED_LABEL, archive, make_migration_data.SHIFT_M,
+            labels / make_migration_data.SHIFTED_REFERENCE)
 
 
 def _migrate(run, tmp_path, inputs, name, **parameters):
