@@ -12,11 +12,11 @@ from .model import CloudUNet
 
 try:
     from ..core.models.model_info import DEEPNESS_DOMAIN, ModelInfo
-    from ..core.segmentation_training.onnx_export import exported_proto
+    from ..core.segmentation_training.onnx_export import exported_proto, set_metadata
     from ..core.segmentation_training.onnx_softmax import elementwise_softmax
 except ImportError:  # run as ``python -m training.cloud``: training and core are top-level packages side by side
     from core.models.model_info import DEEPNESS_DOMAIN, ModelInfo
-    from core.segmentation_training.onnx_export import exported_proto
+    from core.segmentation_training.onnx_export import exported_proto, set_metadata
     from core.segmentation_training.onnx_softmax import elementwise_softmax
 
 
@@ -71,7 +71,7 @@ def export_onnx(model: CloudUNet, path: Path, info: ModelInfo, tile_size: Option
     plugin's engine tiles any raster into tiles of that size. ``tile_size=0`` keeps them dynamic."""
     size = int(info.tile_size or 0) if tile_size is None else int(tile_size)
     proto = exported_proto(model, size)
-    set_metadata(proto, info)
+    set_metadata(proto, info.to_metadata())
     return save_atomically(proto, path)
 
 
@@ -92,14 +92,6 @@ def save_atomically(proto, path: Path) -> Path:
         os.unlink(temporary)
         raise
     return path
-
-
-def set_metadata(proto, info: ModelInfo) -> None:
-    """Replace the model's metadata_props by those of ``info``."""
-    del proto.metadata_props[:]
-    for key, value in info.to_metadata().items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, value
 
 
 def rewrite_softmax(path: Path) -> int:

@@ -61,9 +61,14 @@ def onnx_bytes(model: CloudUNet, props: Dict[str, str], tile_size: int) -> bytes
     import onnx
 
     proto = exported_proto(model, tile_size)
+    set_metadata(proto, props)
+    onnx.checker.check_model(proto)
+    return proto.SerializeToString()
+
+
+def set_metadata(proto, props: Dict[str, str]) -> None:
+    """Replace the model's metadata_props by ``props`` (ModelInfo.to_metadata() gives them)."""
     del proto.metadata_props[:]
     for key, value in props.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
-    onnx.checker.check_model(proto)
-    return proto.SerializeToString()
