@@ -447,3 +447,4 @@ def test_the_six_band_model_runs_in_migratelabels_when_the_pairs_have_swir(tmp_p
     assert not (tmp_path / "four" / "masks" / "swir_20200815.tif").exists()
     said = " ".join(four.warnings + [str(v) for v in four.rows[0].values()])
     assert "B11" in said or "swir16" in said, said
+    assert ".work" not in said and "S2" in said, said  # it names the scene, not the crop the model ran on
