@@ -11,6 +11,9 @@ bbox.geojson), then times on its pixels, each contender in a fresh subprocess so
                 models/cloud_s2_4band.onnx
   ukis-engine   our engine with ukis-csmask's 4-band L1C model (core.models.csmask.ukis_model("4b-l1c"),
                 its cloud class: the mask cloudmask makes with it)
+  cloudmask-6band, ukis-engine-6band
+                the same pair for the six-band models (B02 B03 B04 B08 B11 B12): the bundled
+                models/cloud_s2_6band.onnx and ukis-csmask's 6-band L1C model ("6b-l1c")
   ukis-ort      bare onnxruntime on the same model: the raster's 4 bands scaled and held in memory,
                 session.run over the engine's tiles (same tile size, positions, batch size), nothing else
   ukis-csmask   ukis_csmask.CSmask(img, band_order, "l1c") on the same 4 bands in memory (its defaults)
@@ -50,6 +53,8 @@ from common import REPO_ROOT, import_plugin, own_peak_rss_mb
 CACHE = REPO_ROOT / "bench" / ".cache"
 BUNDLED_MODEL = REPO_ROOT / "models" / "cloud_s2_4band.onnx"
 UKIS_VARIANT = "4b-l1c"
+UKIS_VARIANT_6BAND = "6b-l1c"
+BUNDLED_MODEL_6BAND = REPO_ROOT / "models" / "cloud_s2_6band.onnx"
 S2_BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12")
 RGBN = ("B02", "B03", "B04", "B08")
 S2CLOUDLESS_BANDS = ("B01", "B02", "B04", "B05", "B08", "B8A", "B09", "B10", "B11", "B12")
@@ -58,7 +63,8 @@ S2CLOUDLESS_PIN = "s2cloudless==1.7.3"
 # safetogeotiff's creation options, so the input is the kind of file users feed the plugin
 CREATION = ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER", "NUM_THREADS=ALL_CPUS", "PREDICTOR=2",
             "INTERLEAVE=BAND"]
-CONTENDERS = ("cloudmask", "ukis-engine", "ukis-ort", "ukis-csmask", "s2cloudless")
+CONTENDERS = ("cloudmask", "ukis-engine", "ukis-ort", "ukis-csmask", "s2cloudless", "cloudmask-6band",
+              "ukis-engine-6band")
 NAMES = {"blue": "B02", "green": "B03", "red": "B04", "nir": "B08"}  # model band names -> S2 names
 STRIP = 1024  # rows read at a time when loading a raster into memory
 
@@ -179,10 +185,18 @@ def step_cloudmask(input_path, out, model):
     return _engine(input_path, model, out)
 
 
-def step_ukis_engine(input_path, out, _model):
+def step_ukis_engine(input_path, out, _model, variant=UKIS_VARIANT):
     from labelmigration.core.models.csmask import ukis_model
-    path, info = ukis_model(UKIS_VARIANT)
+    path, info = ukis_model(variant)
     return _engine(input_path, path, out, model_info=info)
+
+
+def step_cloudmask_6band(input_path, out, _model):
+    return _engine(input_path, BUNDLED_MODEL_6BAND, out)
+
+
+def step_ukis_engine_6band(input_path, out, _model):
+    return step_ukis_engine(input_path, out, _model, UKIS_VARIANT_6BAND)
 
 
 def step_ukis_ort(input_path, _out, _model):
@@ -238,7 +252,8 @@ def step_s2cloudless(npy_path, _out, _model):
 
 
 STEPS = {"cloudmask": step_cloudmask, "ukis-engine": step_ukis_engine, "ukis-ort": step_ukis_ort,
-         "ukis-csmask": step_ukis_csmask, "s2cloudless": step_s2cloudless}
+         "ukis-csmask": step_ukis_csmask, "s2cloudless": step_s2cloudless,
+         "cloudmask-6band": step_cloudmask_6band, "ukis-engine-6band": step_ukis_engine_6band}
 
 
 # --- the parent: availability, subprocesses, report ------------------------------------------------
@@ -262,6 +277,8 @@ def unavailable(name, model):
     from importlib.util import find_spec
     if name == "cloudmask" and not Path(model).is_file():
         return f"{model} does not exist yet (pass --model to time another)"
+    if name == "cloudmask-6band" and not BUNDLED_MODEL_6BAND.is_file():
+        return f"{BUNDLED_MODEL_6BAND} is not there"
     if name.startswith("ukis-") and find_spec("labelmigration.core.models.csmask") is None:
         return "core/models/csmask.py (ukis_model) is not there yet"
     if name == "ukis-csmask" and find_spec("ukis_csmask") is None:
@@ -304,7 +321,7 @@ def measure(names, sources, model, repeat):
             run = run_step(name, source, model, python)
             runs[name] = None if run is None else runs[name] + [run]
             if run:
-                print(f"{name:13s} run {round_number}: {run[0]:8.2f} s   CPU {run[3]:8.2f} s   "
+                print(f"{name:17s} run {round_number}: {run[0]:8.2f} s   CPU {run[3]:8.2f} s   "
                       f"peak RSS {run[2]:6.0f} MB", flush=True)
     return {name: {"seconds": statistics.median(r[0] for r in rows), "process_s": statistics.median(r[1] for r in rows),
                    "peak_rss_mb": max(r[2] for r in rows), "cpu_s": statistics.median(r[3] for r in rows)}
@@ -324,13 +341,13 @@ def setup_line(megapixels, side):
 
 
 def report(results, megapixels):
-    reference = "cloudmask" if "cloudmask" in results else "ukis-engine"
+    reference = next((name for name in ("cloudmask", "ukis-engine", "cloudmask-6band") if name in results), "-")
     base = results.get(reference)
-    print(f"\n{'contender':13s} {'seconds':>9s} {'CPU s':>9s} {'process s':>9s} {'MP/s':>8s} {'peak RSS MB':>11s}  "
+    print(f"\n{'contender':17s} {'seconds':>9s} {'CPU s':>9s} {'process s':>9s} {'MP/s':>8s} {'peak RSS MB':>11s}  "
           f"{'s / ' + reference:>16s}")
     for name, row in results.items():
         ratio = f"{row['seconds'] / base['seconds']:.2f}x" if base else "-"
-        print(f"{name:13s} {row['seconds']:9.2f} {row['cpu_s']:9.2f} {row['process_s']:9.2f} "
+        print(f"{name:17s} {row['seconds']:9.2f} {row['cpu_s']:9.2f} {row['process_s']:9.2f} "
               f"{megapixels / row['seconds']:8.3f} {row['peak_rss_mb']:11.0f}  {ratio:>16s}")
     print()
     if "ukis-engine" in results and "ukis-ort" in results:
@@ -343,6 +360,11 @@ def report(results, megapixels):
         if results["cloudmask"]["cpu_s"] and results["ukis-engine"]["cpu_s"]:  # steadier on a loaded machine
             print(f"  in CPU seconds of the same runs (all threads; the machine's other load hardly moves them): "
                   f"{results['ukis-engine']['cpu_s'] / results['cloudmask']['cpu_s']:.1f}x")
+    if "cloudmask-6band" in results and "ukis-engine-6band" in results:
+        ours, theirs = results["cloudmask-6band"], results["ukis-engine-6band"]
+        print(f"six bands, through our engine: bundled 6-band model / ukis {UKIS_VARIANT_6BAND} = "
+              f"{theirs['seconds'] / ours['seconds']:.1f}x"
+              + (f" (CPU seconds {theirs['cpu_s'] / ours['cpu_s']:.1f}x)" if ours["cpu_s"] and theirs["cpu_s"] else ""))
 
 
 def memory_check(arguments, frames):
