@@ -40,8 +40,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--data", type=Path, default=SHARED_DATA,
                    help="folder with l8biome/, oncloudn/ and eolearn_s2/ (the layout of ../shared/data)")
     p.add_argument("--extra", action="append", default=[],
-                   help="more labelled data with binary cloud labels, always trained on, never scored: a source spec "
-                        "of training/datasets.py (38cloud:<folder>, pairs:<folder>, oncloudn:<folder>); repeatable")
+                   help="more data, always trained on, never scored: a source spec of training/datasets.py; labelled "
+                        "with binary cloud labels (38cloud:<folder>, pairs:<folder>, oncloudn:<folder>) or unlabelled "
+                        "real scenes that only the teacher labels (unlabelled:<folder>[?level=l1c|l2a]); repeatable")
+    p.add_argument("--extra-share", type=float, default=0.1,
+                   help="share of each batch drawn from each --extra source (the others keep their shares)")
     p.add_argument("--out", type=Path, default=REPO / "training-output" / DEFAULT_NAME, help="output folder")
     p.add_argument("--name", default=DEFAULT_NAME, help="model name (file names in models/)")
     p.add_argument("--bands", choices=("4", "6"), default="4",
@@ -53,6 +56,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--steps", type=int, default=60, help="training steps per epoch")
     p.add_argument("--learning-rate", type=float, default=4e-3)
+    p.add_argument("--distill-weight", type=float, default=TrainConfig.distill_weight,
+                   help="weight of the KL divergence to the teacher's probabilities in the loss")
+    p.add_argument("--bright-weight", type=float, default=TrainConfig.bright_weight,
+                   help="scenes are drawn up to 1 + this times as often as their share of bright clear ground")
     p.add_argument("--widths", default="8,16,32,64,128", help="channels per encoder level (one level per width)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
@@ -64,8 +71,8 @@ def load_scenes(args, bands, log):
     scenes = crossval.real_scenes(args.data, bands)
     for spec in args.extra:
         kind = datasets.parse_source_spec(spec)[0]
-        scenes += [replace(datasets.as_cloud_or_not(datasets.select_bands(s, bands)), source=f"extra-{kind}")
-                   for s in datasets.load_sources([spec])]
+        scenes += [replace(datasets.as_cloud_or_not(datasets.select_bands(s, bands)),
+                           source=f"extra-{s.source or kind}") for s in datasets.load_sources([spec])]
     reference_path = args.data / "eolearn_s2" / "REFERENCE_SCENES.npy"
     reference = load_reference_spectra(str(reference_path)) if reference_path.exists() else None
     scenes += crossval.synthetic_scenes(bands, args.synthetic, args.seed + 1000, reference)
@@ -104,8 +111,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     bands = SIX_BANDS if args.bands == "6" else FOUR_BANDS
     config = TrainConfig(bands=bands, widths=tuple(int(w) for w in args.widths.split(",")), patch=args.patch,
                          batch=args.batch, epochs=args.epochs, steps_per_epoch=args.steps,
-                         learning_rate=args.learning_rate, seed=args.seed, threads=args.threads)
+                         learning_rate=args.learning_rate, distill_weight=args.distill_weight,
+                         bright_weight=args.bright_weight, seed=args.seed, threads=args.threads)
     scenes = load_scenes(args, bands, log)
+    extra_sources = sorted({s.source for s in scenes if s.source.startswith("extra-")})
+    config = replace(config, source_shares={**config.source_shares,
+                                            **{name: args.extra_share for name in extra_sources}})
     started = time.perf_counter()
     report = crossval.cross_validate(scenes, config, args.folds, out, log) if args.folds > 1 else {}
     cv_seconds = time.perf_counter() - started

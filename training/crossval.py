@@ -15,7 +15,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 
 from . import datasets
-from .train import TrainConfig, predict, score, train
+from .train import TrainConfig, bright_clear_pixels, predict, score, train
 from .metrics import Counts
 from .scene import CLOUD, IGNORE, NOT_CLOUD, Scene
 from .synthetic import EOLEARN_BANDS, SceneGenerator, SyntheticConfig
@@ -24,6 +24,14 @@ from .teacher import soft_labels
 # the teacher model per source: top-of-atmosphere (L1C) or surface reflectance (L2A); the synthetic scenes
 # are either (training/synthetic.py), the L1C model is the one that knows path radiance
 LEVEL = {"l8biome": "l1c", "oncloudn": "l2a", "eolearn": "l1c", "synthetic": "l1c"}
+UNLABELLED = "extra-unlabelled-"  # + level: the source of --extra unlabelled:<folder> scenes (training.cloud)
+
+
+def teacher_level(source: str) -> Optional[str]:
+    """Which teacher model labels a source's scenes (LEVEL; an unlabelled source names its level); None: none."""
+    if source.startswith(UNLABELLED):
+        return source[len(UNLABELLED):]
+    return LEVEL.get(source)
 
 
 def real_scenes(data: Path, bands: Sequence[str]) -> List[Scene]:
@@ -60,10 +68,10 @@ def add_teacher_labels(scenes: Sequence[Scene], cache_file: Optional[Path], log:
     if cache_file and cache_file.exists():
         with np.load(cache_file) as archive:
             cached = {key: archive[key] for key in archive.files}
-    todo = [s for s in scenes if s.source in LEVEL and _key(s) not in cached]
+    todo = [s for s in scenes if teacher_level(s.source) and _key(s) not in cached]
     if todo:
         started = time.perf_counter()
-        for scene, soft in zip(todo, soft_labels([(s.image, s.bands, LEVEL[s.source]) for s in todo], {})):
+        for scene, soft in zip(todo, soft_labels([(s.image, s.bands, teacher_level(s.source)) for s in todo], {})):
             cached[_key(scene)] = soft
         log(f"teacher labels for {len(todo)} scenes in {time.perf_counter() - started:.0f} s")
         if cache_file:
@@ -98,13 +106,23 @@ def cross_validate(scenes: Sequence[Scene], config: TrainConfig, folds: int, out
         trained = train(config, training, log=log)
         for scene in held_out:
             classes = predict(trained.model, scene.image, trained.mean, trained.std).argmax(axis=0)
-            per_scene[scene.name] = {"source": scene.source, "fold": fold, "counts": score(classes, scene.label)}
+            per_scene[scene.name] = {"source": scene.source, "fold": fold, "counts": score(classes, scene.label),
+                                     "bright_clear": bright_clear_calls(classes, scene)}
             if scene.soft is not None:  # the teacher never trained on these scenes either
-                per_scene[scene.name]["teacher"] = score(scene.soft.argmax(axis=0), scene.label)
+                teacher = scene.soft.argmax(axis=0)
+                per_scene[scene.name]["teacher"] = score(teacher, scene.label)
+                per_scene[scene.name]["teacher_bright_clear"] = bright_clear_calls(teacher, scene)
             np.save(out / f"cv_{scene.name}.npy", classes.astype(np.uint8))
     report = summarise(per_scene)
     (out / "crossval.json").write_text(json.dumps(report, indent=1))
     return report
+
+
+def bright_clear_calls(classes: np.ndarray, scene: Scene) -> List[int]:
+    """[pixels called cloud, pixels] over the scene's bright clear ground (labelled clear or not cloud, mean visible
+    reflectance above train.BRIGHT: snow, sand, roofs), where a cloud model over-predicts."""
+    bright = bright_clear_pixels(scene)
+    return [int((classes[bright] == CLOUD).sum()), int(bright.sum())]
 
 
 def summarise(per_scene: Dict[str, dict]) -> dict:
@@ -116,13 +134,19 @@ def summarise(per_scene: Dict[str, dict]) -> dict:
                 total += per_scene[name][who][what]
         return total.scores() | {"pixels": total.tp + total.fp + total.fn + total.tn}
 
+    def called(names, key):
+        counts = np.sum([per_scene[name][key] for name in names if key in per_scene[name]] or [[0, 0]], axis=0)
+        return {"share": float(counts[0] / counts[1]) if counts[1] else None, "pixels": int(counts[1])}
+
     report = {"sources": {}, "biomes": {}, "scenes": {}}
     sources = sorted({v["source"] for v in per_scene.values()})
     for source in sources:
         names = [n for n, v in per_scene.items() if v["source"] == source]
         report["sources"][source] = {"cloud": pooled(names), "shadow": pooled(names, what="shadow"),
                                      "teacher_cloud": pooled(names, "teacher"),
-                                     "teacher_shadow": pooled(names, "teacher", "shadow")}
+                                     "teacher_shadow": pooled(names, "teacher", "shadow"),
+                                     "bright_clear_called_cloud": called(names, "bright_clear"),
+                                     "teacher_bright_clear_called_cloud": called(names, "teacher_bright_clear")}
     biome_names = [n for n, v in per_scene.items() if v["source"] == "l8biome"]
     for biome in sorted({datasets.biome_of(n) for n in biome_names}):
         names = [n for n in biome_names if datasets.biome_of(n) == biome]

@@ -24,6 +24,12 @@ Sources are named on the command line by spec strings, ``kind:path`` with option
 ``l8biome:<file.npz>``
     The L8 Biome patches (``../shared/data/l8biome``): Landsat 8 top-of-atmosphere reflectance of
     blue, green, red, nir, swir16, swir22 with labels clear, cloud (thick and thin) and shadow.
+``unlabelled:<folder or file>``
+    GeoTIFFs without labels (searched recursively): real scenes the teacher labels for distillation,
+    never scored. Band names from the band descriptions, reflectance as for ``pairs``. Options:
+    ``level`` (``l1c`` top of atmosphere or ``l2a`` surface reflectance: which teacher model speaks;
+    default: from the file name, MSIL1C / L1TP / L1GT or MSIL2A / L2SP, refused when it names neither),
+    ``dn_scale`` (0.0001).
 
 Example: ``38cloud:/data/38-Cloud_training?nonempty=/data/training_patches_38-cloud_nonempty.csv``.
 """
@@ -283,6 +289,49 @@ def _check_same_grid(image: gdal.Dataset, image_path: Path, label: gdal.Dataset,
             raise ValueError(f"the image {image_path} and its label {label_path} have different coordinate systems")
 
 
+# --------------------------------------------------------------------------- unlabelled scenes
+
+LEVELS = ("l1c", "l2a")
+_LEVEL_IN_NAME = ((re.compile(r"MSIL1C|_L1TP_|_L1GT_|_L1GS_", re.IGNORECASE), "l1c"),
+                  (re.compile(r"MSIL2A|_L2SP_|_L2SR_", re.IGNORECASE), "l2a"))
+
+
+def read_unlabelled(path: PathLike, level: Optional[str] = None, dn_scale: float = 1e-4) -> List[Scene]:
+    """Every GeoTIFF under path (or the one file) as a scene without labels (all IGNORE), for the teacher to
+    label. ``source`` is ``unlabelled-<level>``: top-of-atmosphere (l1c) or surface reflectance (l2a), given or
+    read from the file name (see ``level_from_name``)."""
+    path = Path(path)
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*")
+                                                 if p.is_file() and p.suffix.lower() in _TIFF_SUFFIXES)
+    if not files:
+        raise FileNotFoundError(f"no GeoTIFF (.tif, .tiff) in {path}")
+    if level is not None and level.lower() not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}, not '{level}'")
+    scenes = []
+    for file in files:
+        scene_level = level.lower() if level else level_from_name(file.name)
+        dataset = _open(file, "unlabelled image")
+        bands, names = [], []
+        for index in range(1, dataset.RasterCount + 1):
+            band = dataset.GetRasterBand(index)
+            bands.append(_band_reflectance(band, dn_scale))
+            names.append(canonical_band_name(band.GetDescription()) if band.GetDescription() else f"band{index}")
+        image = np.stack(bands)
+        name = file.relative_to(path).with_suffix("").as_posix() if path.is_dir() else file.stem
+        scenes.append(Scene(name=name, image=image, label=np.full(image.shape[1:], IGNORE, np.uint8), bands=names,
+                            group=name, source=f"unlabelled-{scene_level}"))
+    return scenes
+
+
+def level_from_name(file_name: str) -> str:
+    """l1c or l2a from a product-style file name (S2A_MSIL1C_..., LC08_L2SP_...); a ValueError otherwise."""
+    for pattern, level in _LEVEL_IN_NAME:
+        if pattern.search(file_name):
+            return level
+    raise ValueError(f"'{file_name}' does not say whether it is top-of-atmosphere or surface reflectance (no "
+                     f"MSIL1C, L1TP, MSIL2A or L2SP in its name): add ?level=l1c or ?level=l2a to the source")
+
+
 # --------------------------------------------------------------------------- On Cloud N
 
 ONCLOUDN_BANDS = ("B02", "B03", "B04", "B08")
@@ -406,6 +455,7 @@ _READERS = {
     "pairs": (read_pairs, {"dn_scale": ("dn_scale", _float), "positive": ("positive_classes", _ints)}),
     "oncloudn": (read_oncloudn, {"bands": ("bands", _names)}),
     "l8biome": (read_l8biome, {}),
+    "unlabelled": (read_unlabelled, {"level": ("level", str), "dn_scale": ("dn_scale", _float)}),
 }
 
 

@@ -2,6 +2,8 @@
 from pathlib import Path
 from typing import Dict
 
+from .train import BRIGHT, TrainConfig
+
 FIGURES = ("iou", "precision", "recall")
 
 
@@ -30,6 +32,22 @@ def _shadow_line(report: dict, bands: str) -> str:
             f"patches: IoU {teacher['iou']:.3f}.")
 
 
+def _bright_clear_line(report: dict) -> str:
+    """How often bright clear ground was called cloud, per set (crossval.bright_clear_calls), when measured."""
+    names = {"l8biome": "L8 Biome", "oncloudn": "On Cloud N"}
+    parts = []
+    for source, block in report.get("sources", {}).items():
+        model, teacher = block.get("bright_clear_called_cloud") or {}, block.get("teacher_bright_clear_called_cloud")
+        if model.get("share") is None:
+            continue
+        theirs = f", ukis-csmask {teacher['share']:.0%}" if teacher and teacher.get("share") is not None else ""
+        parts.append(f"{names.get(source, source)} {model['share']:.0%} of {model['pixels']:,} pixels{theirs}")
+    if not parts:
+        return ""
+    return ("Bright clear ground called cloud (pixels labelled clear whose mean visible reflectance is above "
+            f"{BRIGHT:g}: snow, ice, sand, roofs; held-out scenes): {'; '.join(parts)}.")
+
+
 def _biome_table(report: dict) -> str:
     lines = ["| biome | patches | cloud IoU | precision | recall | shadow IoU | ukis-csmask cloud IoU |",
              "|---|---|---|---|---|---|---|"]
@@ -51,17 +69,40 @@ def _chip_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _extra_lines(summary: dict) -> str:
+    """The --extra sources (trained on, never scored), one line each, or nothing."""
+    extra = {source: names for source, names in summary["scenes"].items() if source.startswith("extra-")}
+    if not extra:
+        return ""
+    lines = [f"- **Extra ({source[len('extra-'):]})**: {len(names)} scene{'s' if len(names) != 1 else ''} given by "
+             f"--extra, {summary['config']['extra_share']:.0%} of each batch; trained on, never scored"
+             + (" (no labels: the teacher's only)" if source.startswith("extra-unlabelled") else "") + "."
+             for source, names in sorted(extra.items())]
+    return "\n".join(lines) + "\n"
+
+
+def _weight(config: dict, key: str) -> float:
+    """A loss or sampling weight of the run (training.cloud's --distill-weight, --bright-weight); runs made before
+    those options existed trained with TrainConfig's defaults."""
+    value = config.get(key)
+    return float(value if value is not None else getattr(TrainConfig, key))
+
+
 def write_model_card(path: Path, name: str, summary: dict) -> Path:
     config, report = summary["config"], summary["crossval"]
     bands = "B02 (blue), B03 (green), B04 (red), B08 (NIR)"
     if config["bands"] == "6":
         bands += ", B11 (SWIR 1.6 um), B12 (SWIR 2.2 um)"
+    distill, bright = _weight(config, "distill_weight"), _weight(config, "bright_weight")
     schedule = (f"{config['epochs']} epochs of {config['steps']} steps of {config['batch']} patches of "
                 f"{config['patch']} px")
     command = (f"python -m training.cloud --data ../shared/data --bands {config['bands']} --folds {summary['folds']} "
                f"--epochs {config['epochs']} --steps {config['steps']} --batch {config['batch']} --patch "
                f"{config['patch']} --synthetic {config['synthetic']} --widths {config['widths']} "
-               f"--seed {config['seed']} --name {name} --install")
+               f"--distill-weight {distill:g} --bright-weight {bright:g} "
+               f"--seed {config['seed']} --name {name}"
+               + "".join(f" --extra {spec}" for spec in config.get("extra") or [])
+               + (f" --extra-share {config['extra_share']:g}" if config.get("extra") else "") + " --install")
     minutes = summary["crossval_seconds"] / 60, summary["training_seconds"] / 60
     six = config["bands"] == "6"
     six_band_note = " Not in this 6-band variant: the chips have no SWIR bands." if six else ""
@@ -106,12 +147,13 @@ teacher (ukis-csmask), by one command (below), and exported to ONNX with the plu
   "not cloud" is read as "clear or shadow" (the loss scores the two together there).{six_band_note}
 - **eo-learn**: 5 real Sentinel-2 L1C frames of one area without labels (teacher labels only).
 - **Synthetic**: {config['synthetic']} generated scenes of 256 px (training/synthetic.py), cloud or not.
-- **Pasted clouds**: while training, fractal clouds and their cast shadows are mixed physically into
-  30 % of the real patches (training/paste.py), on bright snow, sand and roofs as on fields.
+{_extra_lines(summary)}- **Pasted clouds**: while training, fractal clouds and their cast shadows are mixed physically
+  into 30 % of the real patches (training/paste.py), on bright snow, sand and roofs as on fields.
 - **Distillation**: ukis-csmask's {teacher}
-  class probabilities on every real image; the loss adds their KL divergence (weight 0.3) to the
+  class probabilities on every real image; the loss adds their KL divergence (weight {distill:g}) to the
   cross-entropy and cloud Dice on the human labels. Sources are drawn in fixed shares per batch
-  ({shares}); patches are turned, flipped, zoomed,
+  ({shares}); within a source, a scene all of bright clear ground (snow, sand, roofs)
+  is drawn {1 + bright:g}x as often as its size alone would have it; patches are turned, flipped, zoomed,
   moved between top-of-atmosphere and surface reflectance, and changed in gain.
 - Fixed schedule ({schedule}, one-cycle learning rate): no checkpoint or threshold is chosen on
   any data.
@@ -128,6 +170,8 @@ is of the shipped model itself: they measure the recipe on scenes it did not see
 {_source_table(report, config["bands"])}
 
 {_shadow_line(report, config["bands"])}
+
+{_bright_clear_line(report)}
 
 Per biome (L8 Biome, held-out patches):
 

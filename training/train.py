@@ -146,25 +146,35 @@ class MixedSampler:
     def _level(self, image: np.ndarray, source: str) -> np.ndarray:
         """Top-of-atmosphere scenes sometimes lose their path radiance, surface scenes sometimes gain it."""
         strength = self.rng.uniform(0.3, 1.0)
-        if source in TOA_SOURCES and self.rng.uniform() < 0.3:
+        if top_of_atmosphere(source) and self.rng.uniform() < 0.3:
             return np.maximum(image - strength * self.offsets, 0.0)
-        if source not in TOA_SOURCES and self.rng.uniform() < 0.4:
+        if not top_of_atmosphere(source) and self.rng.uniform() < 0.4:
             return image + strength * self.offsets
         return image
+
+
+def top_of_atmosphere(source: str) -> bool:
+    """Whether a source's scenes are top-of-atmosphere reflectance (an unlabelled source says so by its level)."""
+    return source in TOA_SOURCES or source.endswith("-l1c")
 
 
 BRIGHT = 0.2  # mean visible reflectance above which clear ground is as bright as thin cloud
 
 
-def bright_clear_fraction(scene: Scene) -> float:
-    """The share of a scene's pixels that are labelled clear (or not cloud) and bright in the visible:
-    snow, ice, sand, salt, roofs: the ground a cloud model most often calls cloud."""
+def bright_clear_pixels(scene: Scene) -> np.ndarray:
+    """Where a scene is labelled clear (or not cloud) and bright in the visible: snow, ice, sand, salt, roofs: the
+    ground a cloud model most often calls cloud."""
     visible = [scene.bands.index(name) for name in ("blue", "green", "red") if name in scene.bands]
     if not visible:
-        return 0.0
+        return np.zeros(scene.label.shape, bool)
     brightness = np.nanmean(scene.image[visible], axis=0)
     clear = (scene.label == 0) | (scene.label == NOT_CLOUD)
-    return float(np.mean(clear & (brightness > BRIGHT)))
+    return clear & (brightness > BRIGHT)
+
+
+def bright_clear_fraction(scene: Scene) -> float:
+    """The share of a scene's pixels that are bright clear ground (bright_clear_pixels)."""
+    return float(np.mean(bright_clear_pixels(scene)))
 
 
 def _resize(image: np.ndarray, label: np.ndarray, soft: Optional[np.ndarray], size: int):

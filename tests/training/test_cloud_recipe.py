@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from labelmigration.training import crossval, datasets
+from labelmigration.training.metrics import Counts
 from labelmigration.training.paste import paste_clouds
 from labelmigration.training.scene import CLEAR, CLOUD, IGNORE, NOT_CLOUD, SHADOW, Scene
 from labelmigration.training.synthetic import SceneGenerator, SyntheticConfig
@@ -107,3 +108,38 @@ def test_cross_validation_never_scores_a_scene_its_model_trained_on(tmp_path, mo
         assert name not in seen[block["fold"]]
         assert name in seen[1 - block["fold"]]
     assert all("synthetic-0" in trained for trained in seen)
+
+
+def test_unlabelled_scenes_get_the_teacher_of_their_level(tmp_path, data_dir):
+    """An --extra unlabelled:<folder> scene (source extra-unlabelled-<level>) is labelled by ukis-csmask's model of
+    its level: the expected probabilities are that model's own (training/teacher.py Teacher) on the same pixels."""
+    pytest.importorskip("ukis_csmask", reason="the teacher labels come from ukis-csmask (requirements-dev.txt)")
+    from labelmigration.training.teacher import Teacher
+
+    [patch] = [datasets.select_bands(s, ["blue", "green", "red", "nir"])
+               for s in datasets.read_l8biome(data_dir / "imagery" / BIOME)][:1]
+    unlabelled = [Scene(f"frame_{level}", patch.image, np.full(patch.label.shape, IGNORE, np.uint8), patch.bands,
+                        source=f"extra-unlabelled-{level}") for level in ("l1c", "l2a")]
+    labelled_elsewhere = Scene("pairs", patch.image, patch.label, patch.bands, source="extra-pairs")
+    crossval.add_teacher_labels(unlabelled + [labelled_elsewhere], tmp_path / "teacher.npz", lambda message: None)
+    for scene, variant in zip(unlabelled, ("4b_l1c", "4b_l2a")):
+        np.testing.assert_allclose(scene.soft, Teacher(variant).probabilities(patch.image, patch.bands),
+                                   atol=1e-3)  # the cache keeps float16
+    assert np.abs(unlabelled[0].soft - unlabelled[1].soft).max() > 0.05  # two models, two opinions
+    assert labelled_elsewhere.soft is None  # labelled extra sources train on their labels alone, as before
+
+
+def test_bright_clear_ground_called_cloud_is_counted_by_hand():
+    """Expected by hand on a 2 x 3 scene: bright (mean of blue, green, red above 0.2) and labelled clear or not cloud
+    are the pixels where over-prediction is counted; cloud and shadow labels and dark ground are not."""
+    image = np.zeros((4, 2, 3), np.float32)
+    image[:3] = np.array([[0.5, 0.5, 0.5], [0.1, 0.5, 0.5]], np.float32)
+    label = np.array([[CLEAR, NOT_CLOUD, CLOUD], [CLEAR, SHADOW, CLEAR]], np.uint8)
+    scene = Scene("bright", image, label, ["blue", "green", "red", "nir"], source="l8biome")
+    predicted = np.array([[CLOUD, CLEAR, CLOUD], [CLOUD, CLOUD, CLOUD]])
+    assert crossval.bright_clear_calls(predicted, scene) == [2, 3]  # (0,0) and (1,2) of (0,0), (0,1), (1,2)
+    per_scene = {name: {"source": "l8biome", "fold": 0, "counts": {"cloud": Counts(), "shadow": Counts()},
+                        "bright_clear": calls} for name, calls in (("a", [2, 3]), ("b", [0, 5]))}
+    block = crossval.summarise(per_scene)["sources"]["l8biome"]
+    assert block["bright_clear_called_cloud"] == {"share": 2 / 8, "pixels": 8}
+    assert block["teacher_bright_clear_called_cloud"] == {"share": None, "pixels": 0}

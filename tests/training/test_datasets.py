@@ -272,3 +272,40 @@ def test_load_sources_errors(tmp_path):
         load_sources(f"38cloud:{tmp_path}?scale=abc")
     with pytest.raises(FileNotFoundError, match="non-empty patch list"):
         load_sources(f"38cloud:{tmp_path}?nonempty={tmp_path / 'missing.csv'}")
+
+
+# --------------------------------------------------------------------------- unlabelled scenes
+
+def _oncloudn_chip(data_dir, index=0):
+    """DN (4, 512, 512) of a real On Cloud N chip, bands B02 B03 B04 B08 (tests/data/README.md)."""
+    with np.load(data_dir / "imagery" / "oncloudn" / "oncloudn_2chips.npz") as archive:
+        return archive["image"][index]
+
+
+def test_unlabelled_scenes_are_real_reflectance_without_labels_and_name_their_level(tmp_path, data_dir):
+    """Expected reflectance: the chip's DN / 10000 (the On Cloud N chips' README: L2A, no offset, 0 = nodata). The
+    level comes from product-style names (Sentinel-2 MSIL1C / MSIL2A, Landsat L1TP / L2SP) or ?level=."""
+    dn = _oncloudn_chip(data_dir)
+    b08_first = ("B08", "B02", "B03", "B04")  # any band order: names come from the descriptions
+    write_tif(tmp_path / "s2" / "S2B_MSIL2A_20200601_chip.tif", dn, descriptions=("B02", "B03", "B04", "B08"),
+              nodata=0)
+    write_tif(tmp_path / "s2" / "deeper" / "LC08_L1TP_002053_20160520_patch.tif", dn[[3, 0, 1, 2]],
+              descriptions=b08_first, nodata=0)
+    l2a, l1c = load_sources(f"unlabelled:{tmp_path / 's2'}")
+    assert (l2a.name, l2a.source, l1c.name, l1c.source) == (
+        "S2B_MSIL2A_20200601_chip", "unlabelled-l2a", "deeper/LC08_L1TP_002053_20160520_patch", "unlabelled-l1c")
+    assert l2a.bands == ["blue", "green", "red", "nir"] and l1c.bands == ["nir", "blue", "green", "red"]
+    np.testing.assert_allclose(l2a.image, np.where(dn == 0, np.nan, dn * 1e-4), rtol=1e-6)
+    np.testing.assert_allclose(select_bands(l1c, l2a.bands).image, l2a.image, rtol=1e-6)
+    assert (l2a.label == IGNORE).all() and l2a.soft is None and l2a.group == l2a.name
+
+    write_tif(tmp_path / "plain" / "scene.tif", dn[:, :8, :8], descriptions=("B02", "B03", "B04", "B08"))
+    with pytest.raises(ValueError, match=r"scene\.tif.*add \?level=l1c or \?level=l2a"):
+        load_sources(f"unlabelled:{tmp_path / 'plain'}")
+    [given] = load_sources(f"unlabelled:{tmp_path / 'plain' / 'scene.tif'}?level=L1C&dn_scale=0.001")
+    assert given.source == "unlabelled-l1c" and given.image[0, 0, 0] == pytest.approx(dn[0, 0, 0] * 1e-3)
+    with pytest.raises(ValueError, match="level must be one of l1c, l2a, not 'toa'"):
+        load_sources(f"unlabelled:{tmp_path / 'plain'}?level=toa")
+    with pytest.raises(FileNotFoundError, match="no GeoTIFF"):
+        (tmp_path / "empty").mkdir()
+        load_sources(f"unlabelled:{tmp_path / 'empty'}")

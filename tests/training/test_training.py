@@ -17,6 +17,7 @@ from labelmigration.training.synthetic import (SceneGenerator, SyntheticConfig, 
                                                cloud_label, fractal_noise, gaussian_blur)
 from labelmigration.training.train import TrainConfig  # noqa: E402
 from labelmigration.training.train import loss_function, train  # noqa: E402
+from labelmigration.tests.support.rasters import from_origin, write_raster  # noqa: E402
 
 
 def test_generator_is_deterministic_and_labels_follow_cloud_opacity():
@@ -182,17 +183,26 @@ def run_training(command, repo_root):
 
 @pytest.mark.slow
 def test_training_command_runs_from_scratch(tmp_path, repo_root):
-    """`python -m training.cloud` end to end at toy size: teacher, folds, final model, export, parity, card."""
+    """`python -m training.cloud` end to end at toy size: teacher, folds, final model, export, parity, card; with an
+    unlabelled extra scene that only the teacher labels."""
     pytest.importorskip("ukis_csmask", reason="the teacher labels come from ukis-csmask (requirements-dev.txt)")
     onnx = pytest.importorskip("onnx")
     data, out = tmp_path / "data", tmp_path / "run"
     write_toy_data(data, np.random.default_rng(0))
+    unlabelled = tmp_path / "archive" / "S2A_MSIL2A_20200601_toy.tif"
+    unlabelled.parent.mkdir()
+    write_raster(unlabelled, np.random.default_rng(2).integers(1, 3000, (4, 40, 40)).astype(np.uint16),
+                 "EPSG:32633", from_origin(500000, 6000000, 10, 10), nodata=0,
+                 descriptions=("B02", "B03", "B04", "B08"))
     command = [sys.executable, "-m", "training.cloud", "--data", str(data), "--out", str(out), "--name", "toy",
                "--folds", "2", "--synthetic", "2", "--patch", "32", "--batch", "2", "--epochs", "1", "--steps", "2",
-               "--widths", "4,8,8,8"]
+               "--widths", "4,8,8,8", "--extra", f"unlabelled:{unlabelled.parent}", "--extra-share", "0.2"]
     run_training(command, repo_root)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["parity"] < 1e-4
+    assert summary["scenes"]["extra-unlabelled-l2a"] == ["S2A_MSIL2A_20200601_toy"]  # trained on, never scored
+    with np.load(out / "teacher_labels.npz") as teacher:
+        assert "extra-unlabelled-l2a.S2A_MSIL2A_20200601_toy.blue-green-red-nir" in teacher.files
     # every labelled scene is scored exactly once, by the fold that held it out
     scored = summary["crossval"]["scenes"]
     assert sorted(scored) == ["Barren_00_0001", "SnowIce_00_0002", "Urban_00_0003", "Water_00_0004",
@@ -207,6 +217,8 @@ def test_training_command_runs_from_scratch(tmp_path, repo_root):
     card = (out / "toy.md").read_text()
     for credit in ("ukis-csmask", "Foga et al. 2017", "doi:10.34911/RDNT.HFQ6M7", "CC-BY-4.0"):
         assert credit in card
+    assert "**Extra (unlabelled-l2a)**: 1 scene given by --extra, 20% of each batch" in card
+    assert f"--extra unlabelled:{unlabelled.parent} --extra-share 0.2 --install" in card
     assert not (repo_root / "models" / "toy.onnx").exists()
 
 
