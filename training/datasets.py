@@ -228,15 +228,21 @@ def _read_pair(name: str, image_path: Path, label_path: Path, dn_scale: float,
     image_dataset = _open(image_path, "image")
     label_dataset = _open(label_path, "label")
     _check_same_grid(image_dataset, image_path, label_dataset, label_path)
-    bands, names = [], []
-    for index in range(1, image_dataset.RasterCount + 1):
-        band = image_dataset.GetRasterBand(index)
-        bands.append(_band_reflectance(band, dn_scale))
-        names.append(canonical_band_name(band.GetDescription()) if band.GetDescription() else f"band{index}")
-    image = np.stack(bands)
+    image, names = _reflectance_and_band_names(image_dataset, dn_scale)
     label = _read_label(label_dataset, label_path, positive)
     group = image_dataset.GetMetadataItem("SOURCE_SCENE") or name
     return Scene(name=name, image=image, label=_ignore_where_nodata(image, label), bands=names, group=group)
+
+
+def _reflectance_and_band_names(dataset: gdal.Dataset, dn_scale: float) -> Tuple[np.ndarray, List[str]]:
+    """Every band as reflectance (``_band_reflectance``) and its canonical name from its description (unnamed bands
+    become band1, band2, ...)."""
+    bands, names = [], []
+    for index in range(1, dataset.RasterCount + 1):
+        band = dataset.GetRasterBand(index)
+        bands.append(_band_reflectance(band, dn_scale))
+        names.append(canonical_band_name(band.GetDescription()) if band.GetDescription() else f"band{index}")
+    return np.stack(bands), names
 
 
 def _band_reflectance(band: gdal.Band, dn_scale: float) -> np.ndarray:
@@ -310,13 +316,7 @@ def read_unlabelled(path: PathLike, level: Optional[str] = None, dn_scale: float
     scenes = []
     for file in files:
         scene_level = level.lower() if level else level_from_name(file.name)
-        dataset = _open(file, "unlabelled image")
-        bands, names = [], []
-        for index in range(1, dataset.RasterCount + 1):
-            band = dataset.GetRasterBand(index)
-            bands.append(_band_reflectance(band, dn_scale))
-            names.append(canonical_band_name(band.GetDescription()) if band.GetDescription() else f"band{index}")
-        image = np.stack(bands)
+        image, names = _reflectance_and_band_names(_open(file, "unlabelled image"), dn_scale)
         name = file.relative_to(path).with_suffix("").as_posix() if path.is_dir() else file.stem
         scenes.append(Scene(name=name, image=image, label=np.full(image.shape[1:], IGNORE, np.uint8), bands=names,
                             group=name, source=f"unlabelled-{scene_level}"))
