@@ -11,9 +11,16 @@ with scale and offset from the item's ``raster:bands`` where it gives them, else
 Level-2 surface reflectance values (0.0000275, -0.2). They are written as each band's GDAL scale/offset and
 named in the image's metadata (see describe_pixels).
 """
+import logging
+import os
+import re
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
+import numpy as np
+
 from ..util.errors import LabelMigrationError
+
+LOG = logging.getLogger(__name__)
 
 COLLECTION = "landsat-c2-l2"
 QA_PIXEL_ASSET = "qa_pixel"
@@ -23,6 +30,10 @@ QA_MASK_SOURCE = ("the qa_pixel band of the Landsat products (dilated cloud, cir
                   "shadow bit as 2; fill bit as 255), not the cloud model (trained on Sentinel-2)")
 # USGS Landsat 8-9 C2 L2 Science Product Guide (LSDS-1619): SR_B1..SR_B7 = DN * 0.0000275 - 0.2
 SR_SCALE, SR_OFFSET = 0.0000275, -0.2
+# a USGS Collection 2 Level-2 product id: sensor, L2SP / L2SR, path-row, two dates, collection 02
+_C2_L2_PRODUCT = re.compile(r"L[COTEM]0[4-9]_L2S[PR]_\d{6}_\d{8}_\d{8}_02_", re.IGNORECASE)
+# DN of reflectance -0.06: real C2 L2 surface reflectance lies above (USGS: valid from DN 7273, reflectance 0)
+_C2_L2_LOWEST_DN = 5000
 # asked-for name (upper case) -> asset key; Landsat 8/9 OLI bands in brackets
 LANDSAT_ASSETS: Dict[str, str] = {
     "B01": "coastal", "B02": "blue", "B03": "green", "B04": "red",  # SR_B1 .. SR_B4
@@ -99,3 +110,21 @@ def describe_pixels(bands: Sequence[str], assets: Sequence[str],
     return {"SENSOR": SENSOR, "LANDSAT_ASSETS": mapping,
             "PIXEL_VALUES": "Landsat DN as delivered (uint16, nodata 0), not rescaled; surface reflectance = "
                             "DN * scale + offset (each band's scale and offset)" + (f": {factors}" if factors else "")}
+
+
+def unscaled_surface_reflectance(file_names: Sequence[str], sample: np.ndarray) -> Optional[str]:
+    """Why integer bands without scale/offset tags are USGS Landsat Collection 2 Level-2 surface reflectance DN
+    (SR_SCALE, SR_OFFSET), or None: a file of the dataset carries such a product id (LC08_L2SP_..., not a
+    surface-temperature _ST_ band) and the sample's values (bands, pixels) fit. USGS's own GeoTIFFs carry no
+    scale/offset, so read as Sentinel-2 DN they look ten times too bright."""
+    names = [os.path.basename(path) for path in file_names]
+    named = next((name for name in names if _C2_L2_PRODUCT.search(name) and "_ST_" not in name.upper()), None)
+    if named is None:
+        return None
+    lowest = float(np.percentile(sample, 1)) if sample.size else None
+    if lowest is not None and lowest < _C2_L2_LOWEST_DN:
+        LOG.info("'%s' is named like a Landsat Collection 2 Level-2 product, but its values (1st percentile %.0f) "
+                 "are not its surface reflectance DN: read as they are", named, lowest)
+        return None
+    return (f"'{named}' is a USGS Landsat Collection 2 Level-2 surface reflectance file, whose bands carry no "
+            f"scale/offset: its published scale {SR_SCALE} and offset {SR_OFFSET} (USGS LSDS-1619) make reflectance")

@@ -38,6 +38,10 @@ So Deepness and this engine feed the same tensor to a model from the same DN ras
 with ``reflectance_scale`` also takes reflectance rasters (GeoTIFFs of reflectance 0-1 from
 ``safetogeotiff REFLECTANCE=true``, sen2cor/SNAP, Earth Engine) without an empty mask.
 
+USGS Landsat Collection 2 Level-2 surface reflectance files carry no scale/offset tags; where the file names say
+so and the values fit (core.landsat.bands.unscaled_surface_reflectance), ``auto`` and ``dn`` read them with the
+published scale and offset, and the log says so.
+
 Plausibility: the metadata key ``input_range`` (ours) holds per band the ``[low, high]`` model
 input (after standardisation) seen in training. A sample whose model input falls far outside it
 (beyond half the range's width on either side) for more than ``OUTSIDE_SHARE`` of its pixels, or
@@ -52,6 +56,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 from osgeo import gdal
 
+from ..landsat.bands import SR_OFFSET, SR_SCALE, unscaled_surface_reflectance
 from ..util.errors import LabelMigrationError
 from .input_sample import SAMPLE_SIZE, read_sample  # noqa: F401 (SAMPLE_SIZE: part of this module's interface)
 
@@ -158,7 +163,14 @@ def decide(dataset: gdal.Dataset, bands: Sequence[int], info, choice: Optional[s
         sample = read_sample(dataset, bands)
     types = {dataset.GetRasterBand(n).DataType for n in bands}
     has_model_scale = info.reflectance_scale is not None
-    resolved, why = _resolve(requested, declared, types, sample, has_model_scale)
+    landsat = has_model_scale and all(_is_identity(*pair) for pair in declared) and types <= set(_INTEGER_TYPES) \
+        and unscaled_surface_reflectance(dataset.GetFileList() or [dataset.GetDescription()], sample)
+    if landsat:
+        declared = [(SR_SCALE, SR_OFFSET)] * count
+    resolved, why = _resolve(requested, declared, types, sample, has_model_scale,
+                             "the Landsat product's" if landsat else "the bands declare")
+    if landsat and resolved == "dn":
+        why = f"{landsat}; {why}"
     s = info.reflectance_scale if has_model_scale else 1.0
     o = info.reflectance_offset or 0.0
     raw_scale, raw_offset = np.ones(count), np.zeros(count)
@@ -185,7 +197,8 @@ def scaling_for(dataset: gdal.Dataset, bands: Sequence[int], info, choice: Optio
     return decide(dataset, bands, info, choice).transform
 
 
-def _resolve(requested: str, declared, types, sample: np.ndarray, has_model_scale: bool) -> Tuple[str, str]:
+def _resolve(requested: str, declared, types, sample: np.ndarray, has_model_scale: bool,
+             declared_by: str = "the bands declare") -> Tuple[str, str]:
     convention = "model input = (r / 255 - standardization_mean) / standardization_std, as in Deepness"
     if not has_model_scale:
         if requested == "reflectance":
@@ -211,7 +224,7 @@ def _resolve(requested: str, declared, types, sample: np.ndarray, has_model_scal
         return requested, f"{CHOICE_LABELS[requested]} (asked for): {detail}; {convention}"
     if non_identity:
         scales = ", ".join(f"{declared[i][0]}/{declared[i][1]}" for i in non_identity)
-        return "dn", (f"{CHOICE_LABELS['dn']}: the bands declare scale/offset ({scales}), which turn their values "
+        return "dn", (f"{CHOICE_LABELS['dn']}: {declared_by} scale/offset ({scales}), which turn their values "
                       f"into reflectance; r = (reflectance - reflectance_offset) / reflectance_scale; {convention}")
     if types == {gdal.GDT_Byte}:
         return "8bit", f"{CHOICE_LABELS['8bit']}: the raster is 8-bit (Byte); {text['8bit']}; {convention}"

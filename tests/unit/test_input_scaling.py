@@ -252,3 +252,77 @@ def test_the_bundled_model_predicts_as_before_on_dn(data_dir, tmp_path):
         expected = np.isin(outputs.argmax(axis=0), classes.cloud)
     np.testing.assert_array_equal(gdal.Open(out["classes"]).ReadAsArray(), expected.astype(np.uint8))
     assert os.path.getsize(BUNDLED) < 10 * 1024 * 1024
+
+
+# USGS Landsat 4-9 Collection 2 Level-2 Science Product Guides (LSDS-1619 and LSDS-1618): surface reflectance =
+# DN x 0.0000275 - 0.2; USGS's GeoTIFFs carry no scale/offset tags. The reflectance below is a real On Cloud N
+# chip's (Sentinel-2 L2A, DN / 10000), written as C2 L2 DN: its model input must be the Sentinel-2 DN's.
+C2_PRODUCT = "LC08_L2SP_224078_20200518_20200823_02_T1"
+
+
+def _c2_dn(reflectance):
+    return np.clip(np.round((reflectance + 0.2) / 0.0000275), 1, 65535).astype(np.uint16)
+
+
+def _chip_dn(data_dir, index=0):
+    with np.load(data_dir / "imagery/oncloudn/oncloudn_2chips.npz") as chips:
+        return chips["image"][index], chips["label"][index]
+
+
+def test_landsat_c2_level2_surface_reflectance_is_read_with_its_published_scale(tmp_path, data_dir):
+    dn, _ = _chip_dn(data_dir)
+    s2 = _dataset(tmp_path, dn[:2], name="s2.tif")
+    landsat = _dataset(tmp_path, _c2_dn(dn[:2] / 10000), name=f"{C2_PRODUCT}_SR.tif")
+    decision = scaling.decide(landsat, [1, 2], S2)
+    assert decision.choice == "dn" and "Landsat Collection 2 Level-2" in decision.why and C2_PRODUCT in decision.why
+    np.testing.assert_allclose(decision.raw_scale, [0.275, 0.275])  # 0.0000275 / the model's 1e-4
+    np.testing.assert_allclose(decision.raw_offset, [-2000, -2000])  # -0.2 / 1e-4
+    expected = scaling.decide(s2, [1, 2], S2).apply(s2.ReadAsArray())
+    # one C2 DN is 0.0000275 reflectance: 0.275 of a Sentinel-2 DN, so rounding moves r by at most 0.14 (the model
+    # input is r / 255 here: S2 has standardization mean 0 and std 1)
+    np.testing.assert_allclose(decision.apply(landsat.ReadAsArray()), expected, rtol=0, atol=0.14 / 255)
+    assert decision.warnings == []
+
+
+def test_landsat_c2_level2_without_its_name_or_values_is_not_rescaled(tmp_path, data_dir, caplog):
+    """The product id decides, only for integer bands without tags whose values can be C2 L2 reflectance DN; a
+    surface-temperature band, a float file and a file already rescaled to Sentinel-2-like DN keep their values."""
+    dn, _ = _chip_dn(data_dir)
+    c2 = _c2_dn(dn[:2] / 10000)
+    plain = scaling.decide(_dataset(tmp_path, c2, name="stack.tif"), [1, 2], S2)
+    assert plain.choice == "dn" and "Landsat" not in plain.why
+    assert plain.warnings and "implausible" in plain.warnings[0]  # the failure the product id avoids
+    for name, values in ((f"{C2_PRODUCT}_ST_B10.tif", c2), (f"{C2_PRODUCT}_SR.tif", dn[:2]),
+                         (f"{C2_PRODUCT}_refl.tif", (dn[:2] / 10000).astype(np.float32))):
+        with caplog.at_level("INFO"):
+            decision = scaling.decide(_dataset(tmp_path, values, name=name), [1, 2], S2)
+        assert "Landsat Collection 2" not in decision.why, name
+    assert "not its surface reflectance DN" in caplog.text  # the rescaled file: its name was overruled, and said so
+    tagged = scaling.decide(_dataset(tmp_path, c2, name=f"{C2_PRODUCT}_tagged.tif", scale=1e-4, offset=0.0), [1, 2],
+                            S2)
+    assert "Landsat Collection 2" not in tagged.why  # tags the file declares win
+
+
+def test_a_vrt_over_usgs_band_files_is_recognised_by_its_sources(tmp_path, data_dir):
+    dn, _ = _chip_dn(data_dir)
+    sources = [str(write_raster(tmp_path / f"{C2_PRODUCT}_SR_B{number}.TIF", _c2_dn(dn[index] / 10000), crs=CRS,
+                                transform=TRANSFORM)) for index, number in ((0, 2), (1, 3))]
+    gdal.BuildVRT(str(tmp_path / "stack.vrt"), sources, separate=True).FlushCache()
+    decision = scaling.decide(gdal.Open(str(tmp_path / "stack.vrt")), [1, 2], S2)
+    assert "Landsat Collection 2 Level-2" in decision.why and f"{C2_PRODUCT}_SR_B2.TIF" in decision.why
+
+
+def test_the_bundled_model_masks_a_usgs_landsat_file_as_the_same_reflectance_in_sentinel2_dn(tmp_path, data_dir):
+    """cloudmask's engine on one real chip's reflectance, stored as Sentinel-2 DN and as Landsat C2 L2 DN: the
+    masks agree (they differ only where C2's coarser DN step moves a pixel across the class boundary)."""
+    from labelmigration.core.models.cloud_classes import predict_clouds
+
+    dn, _ = _chip_dn(data_dir)
+    masks = []
+    for name, values in (("s2.tif", dn), (f"{C2_PRODUCT}_SR.tif", _c2_dn(dn / 10000))):
+        path = write_raster(tmp_path / name, values, crs=CRS, transform=TRANSFORM,
+                            descriptions=("blue", "green", "red", "nir"))
+        result, _ = predict_clouds(str(path), str(BUNDLED), {"classes": str(tmp_path / f"{name}.mask.tif")})
+        assert result.warnings == []
+        masks.append(gdal.Open(str(tmp_path / f"{name}.mask.tif")).ReadAsArray())
+    assert (masks[0] == masks[1]).mean() > 0.999 and 0.2 < (masks[0] == 1).mean() < 0.8
