@@ -55,12 +55,12 @@ def rate(candidate: Candidate, label_path: str, settings: RunSettings, work: str
     try:
         result, classes = predict_clouds(crop.image, model, {"classes": os.path.join(work, "clouds.tif")},
                                          shadow=True, is_cancelled=steps.cancelled,
-                                         input_scaling=settings.input_scaling)
+                                         input_scaling=settings.input_scaling,
+                                         input_name=os.path.basename(candidate.path.rstrip("/\\")))
     except Cancelled:
         raise
-    except LabelMigrationError as error:  # it names the crop, a temporary file: the user knows the scene
-        reason = one_line(error).replace(crop.image, os.path.basename(candidate.path.rstrip("/\\")))
-        return f"The cloud model could not run ({reason}): the scene cloud cover was used."
+    except LabelMigrationError as error:
+        return f"The cloud model could not run ({one_line(error)}): the scene cloud cover was used."
     candidate.clouds, candidate.crop = os.path.join(work, "clouds.tif"), crop
     LOG.info("Cloud model on %s: input scaling %s", candidate.path, result.input_scaling)
     clouds, inside = _window_arrays(candidate.clouds, crop.label)

@@ -63,7 +63,7 @@ def predict_raster(input_path: str, model_path: str, outputs: Dict[str, str],
                    extra_outputs: Optional[Dict[str, str]] = None, finish: Optional[Finish] = None,
                    progress: Optional[ProgressCallback] = None,
                    is_cancelled: Optional[CancelCheck] = None,
-                   input_scaling: Optional[str] = "auto") -> PredictionResult:
+                   input_scaling: Optional[str] = "auto", input_name: Optional[str] = None) -> PredictionResult:
     """Predict every pixel of ``input_path`` with the model and write the requested outputs.
 
     ``outputs`` maps roles to GeoTIFF paths: 'probability' (float32, one band per model output
@@ -89,8 +89,11 @@ def predict_raster(input_path: str, model_path: str, outputs: Dict[str, str],
     ``input_scaling`` ('auto', 'dn', 'reflectance' or '8bit') says what the raster's values are;
     core.models.input_scaling turns them into the model's input and explains how (the result's
     ``input_scaling``), warning when that input is implausible for the model.
+    ``input_name`` is how messages name the input (default: ``input_path``), for a caller whose input is a
+    temporary file the user never saw.
     """
     steps = Steps(progress, is_cancelled)
+    shown = input_name or input_path
     extra_outputs = dict(extra_outputs or {})
     check_outputs(outputs, extra_outputs, input_path)
     if threshold is not None and not 0.0 <= threshold <= 1.0:
@@ -101,11 +104,11 @@ def predict_raster(input_path: str, model_path: str, outputs: Dict[str, str],
     model.info.check_numbers(model_path)
     with gdal_errors(), gdal_cache_limit(64 << 20):
         source = open_raster(input_path, "input raster")
-        limits.check_pixels(source.RasterXSize, source.RasterYSize, f"The input raster '{input_path}'")
+        limits.check_pixels(source.RasterXSize, source.RasterYSize, f"The input raster '{shown}'")
         band_notes: List[str] = []
-        chosen = select_bands(source, model, bands, input_path, band_notes)
-        grid, grid_warnings = _model_grid(source, resolution, input_path)
-        limits.check_pixels(grid.RasterXSize, grid.RasterYSize, f"The input raster '{input_path}' at the model's "
+        chosen = select_bands(source, model, bands, shown, band_notes)
+        grid, grid_warnings = _model_grid(source, resolution, shown)
+        limits.check_pixels(grid.RasterXSize, grid.RasterYSize, f"The input raster '{shown}' at the model's "
                                                                 f"resolution")
         tile, overlap_px = resolve_tiling(model, tile_size, overlap)
         margin, classes = output_margin(model, tile, len(chosen), overlap_px)
@@ -125,15 +128,15 @@ def predict_raster(input_path: str, model_path: str, outputs: Dict[str, str],
                        for role in outputs}
             try:
                 try:
-                    writers = stream_tiles(model, plan, scaling, on_grid, steps, input_path, class_colours, only_class)
+                    writers = stream_tiles(model, plan, scaling, on_grid, steps, shown, class_colours, only_class)
                 finally:
                     if writers is not None:
                         writers.close()
                     plan.source = None
-                _check_plausible(writers, model_path, input_path, chosen)
+                _check_plausible(writers, model_path, shown, chosen)
                 size = median_size(model.info.seg_small_segment if small_segment is None else small_segment)
                 _post_process(writers, on_grid, {role: paths[role] for role in outputs}, source, chosen, size,
-                              input_path)
+                              shown)
             finally:
                 for role, path in on_grid.items():
                     if path != paths[role] and os.path.exists(path):
