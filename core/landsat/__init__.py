@@ -5,5 +5,7 @@ reflectance (the one mapping); qa_pixel: the QA_PIXEL bits that rate a scene's c
 label and make the pair's cloud mask; names: the WRS-2 path/row (the scene record's tile) and the
 acquisition grouping; assets: the band VRT and the QA_PIXEL raster a candidate is read from. Hooks:
 core.search.stac (tile, scales), core.migration.scenes (grouping, fetch), core.migration.rating (QA_PIXEL in
-place of SCL) and core.migration.cloud_masks (the pair's mask from QA_PIXEL).
+place of SCL) and core.migration.cloud_masks (the pair's mask from QA_PIXEL). level1: USGS Collection 2
+Level-1 band files given to a model (cloudmask, inference), their DN made top-of-atmosphere reflectance with the
+factors of the product's MTL (used by core.models.input_scaling).
 """

@@ -38,9 +38,10 @@ So Deepness and this engine feed the same tensor to a model from the same DN ras
 with ``reflectance_scale`` also takes reflectance rasters (GeoTIFFs of reflectance 0-1 from
 ``safetogeotiff REFLECTANCE=true``, sen2cor/SNAP, Earth Engine) without an empty mask.
 
-USGS Landsat Collection 2 Level-2 surface reflectance files carry no scale/offset tags; where the file names say
-so and the values fit (core.landsat.bands.unscaled_surface_reflectance), ``auto`` and ``dn`` read them with the
-published scale and offset, and the log says so.
+USGS Landsat Collection 2 files carry no scale/offset tags. Where their names say so, ``auto`` and ``dn`` read
+Level-2 surface reflectance with the published scale and offset if the values fit (core.landsat.bands), Level-1 DN
+as top-of-atmosphere reflectance with the factors and sun elevation of the MTL beside them (core.landsat.level1;
+``auto`` fails where those are unknown, ``dn`` then reads the values as stored). The log says which.
 
 Plausibility: the metadata key ``input_range`` (ours) holds per band the ``[low, high]`` model
 input (after standardisation) seen in training. A sample whose model input falls far outside it
@@ -57,6 +58,7 @@ import numpy as np
 from osgeo import gdal
 
 from ..landsat.bands import SR_OFFSET, SR_SCALE, unscaled_surface_reflectance
+from ..landsat.level1 import dataset_toa_reflectance
 from ..util.errors import LabelMigrationError
 from .input_sample import SAMPLE_SIZE, read_sample  # noqa: F401 (SAMPLE_SIZE: part of this module's interface)
 
@@ -163,10 +165,11 @@ def decide(dataset: gdal.Dataset, bands: Sequence[int], info, choice: Optional[s
         sample = read_sample(dataset, bands)
     types = {dataset.GetRasterBand(n).DataType for n in bands}
     has_model_scale = info.reflectance_scale is not None
-    landsat = has_model_scale and all(_is_identity(*pair) for pair in declared) and types <= set(_INTEGER_TYPES) \
-        and unscaled_surface_reflectance(dataset.GetFileList() or [dataset.GetDescription()], sample)
-    if landsat:
-        declared = [(SR_SCALE, SR_OFFSET)] * count
+    untagged = has_model_scale and all(_is_identity(*pair) for pair in declared) and types <= set(_INTEGER_TYPES)
+    landsat = untagged and unscaled_surface_reflectance(dataset.GetFileList() or [dataset.GetDescription()], sample)
+    level1 = untagged and not landsat and requested in ("auto", "dn") and \
+        dataset_toa_reflectance(dataset, bands, strict=requested == "auto")
+    declared, landsat = level1 or ([(SR_SCALE, SR_OFFSET)] * count if landsat else declared, landsat)
     resolved, why = _resolve(requested, declared, types, sample, has_model_scale,
                              "the Landsat product's" if landsat else "the bands declare")
     if landsat and resolved == "dn":
