@@ -7,5 +7,6 @@ acquisition grouping; assets: the band VRT and the QA_PIXEL raster a candidate i
 core.search.stac (tile, scales), core.migration.scenes (grouping, fetch), core.migration.rating (QA_PIXEL in
 place of SCL) and core.migration.cloud_masks (the pair's mask from QA_PIXEL). level1: USGS Collection 2
 Level-1 band files given to a model (cloudmask, inference), their DN made top-of-atmosphere reflectance with the
-factors of the product's MTL (used by core.models.input_scaling).
+factors of the product's MTL (used by core.models.input_scaling); band_numbering: B<n> band names read with the
+Landsat sensor's numbering where a USGS product id says which sensor (used by core.models.band_selection).
 """
