@@ -8,5 +8,6 @@ core.search.stac (tile, scales), core.migration.scenes (grouping, fetch), core.m
 place of SCL) and core.migration.cloud_masks (the pair's mask from QA_PIXEL). level1: USGS Collection 2
 Level-1 band files given to a model (cloudmask, inference), their DN made top-of-atmosphere reflectance with the
 factors of the product's MTL (used by core.models.input_scaling); band_numbering: B<n> band names read with the
-Landsat sensor's numbering where a USGS product id says which sensor (used by core.models.band_selection).
+Landsat sensor's numbering where a USGS product id says which sensor (used by core.models.band_selection); fill:
+DN 0 of USGS band files that declare no nodata read as nodata (used by core.models.predict).
 """

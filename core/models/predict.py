@@ -6,18 +6,21 @@ core.models.output_writers. The model may run on the input resampled to its reso
 ``resolution``); its outputs are then warped back onto the input's grid.
 
 Plausibility: input pixels that are NaN count as nodata whatever the raster's nodata metadata
-says. A run fails, leaving no output, when the input has no valid pixel in the bands used, or
+says; so does DN 0, USGS's fill value, of USGS Landsat band files that declare no nodata (core.landsat.fill).
+A run fails, leaving no output, when the input has no valid pixel in the bands used, or
 when the model returns NaN or infinity for any valid pixel (a broken model, e.g. NaN weights, or
 input scaling that does not fit the raster): no statistic is ever computed from NaN. The raster's
 size is checked against the pixel limit (core.util.limits) before anything is read.
 """
 import os
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from osgeo import gdal
 
+from ..landsat.fill import fill_view
 from ..util import limits
 from ..util.errors import LabelMigrationError
 from ..util.outputs import atomic_outputs
@@ -102,11 +105,12 @@ def predict_raster(input_path: str, model_path: str, outputs: Dict[str, str],
     if threshold is not None:
         model.info = replace(model.info, seg_thresh=float(threshold))
     model.info.check_numbers(model_path)
-    with gdal_errors(), gdal_cache_limit(64 << 20):
+    with gdal_errors(), gdal_cache_limit(64 << 20), ExitStack() as views:
         source = open_raster(input_path, "input raster")
         limits.check_pixels(source.RasterXSize, source.RasterYSize, f"The input raster '{shown}'")
         band_notes: List[str] = []
         chosen = select_bands(source, model, bands, shown, band_notes)
+        source, fill_note = views.enter_context(fill_view(source, chosen, shown))  # USGS Landsat fill DN 0
         grid, grid_warnings = _model_grid(source, resolution, shown)
         limits.check_pixels(grid.RasterXSize, grid.RasterYSize, f"The input raster '{shown}' at the model's "
                                                                 f"resolution")
@@ -149,6 +153,8 @@ def predict_raster(input_path: str, model_path: str, outputs: Dict[str, str],
                             width=source.RasterXSize, height=source.RasterYSize, bands=chosen, tile_size=tile,
                             overlap=overlap_px, tiles=plan.tile_count, valid_pixels=writers.valid,
                             warnings=list(model.warnings) + band_notes + grid_warnings + decision.warnings
+                            + ([fill_note] if fill_note and writers.valid < source.RasterXSize * source.RasterYSize
+                               else [])
                             + one_class_note(decision, writers.stats()["classes"]["counts"])
                             + _output_warnings(writers, model_path),
                             finished=finished, input_scaling=decision.why)
