@@ -16,7 +16,6 @@ product id, the MTL beside them) still finds them.
 import logging
 import os
 import uuid
-import xml.etree.ElementTree as ElementTree
 from contextlib import contextmanager
 from typing import Iterator, Optional, Sequence, Tuple
 
@@ -87,23 +86,39 @@ def fill_view(dataset: gdal.Dataset, bands: Sequence[int], name: str
 
 def _nodata_view(dataset: gdal.Dataset, path: str) -> gdal.Dataset:
     """A VRT at ``path`` reading ``dataset``'s pixels as they are, nodata 0 on every band, scale/offset,
-    descriptions, metadata, geotransform and CRS kept. A VRT's own XML is copied (a VRT of a VRT would hide the
-    band files from GetFileList and LocationInfo); anything else is translated."""
+    descriptions, metadata, geotransform and CRS kept. A VRT's own definition is copied with its sources' paths made
+    absolute (a VRT of a VRT would hide the band files from GetFileList and LocationInfo; GDAL 3.6's CreateCopy of a
+    VRT breaks the source VRT's vrt_sources metadata), edited with GDAL's own XML parser, which expands no entities;
+    anything else is translated."""
     if dataset.GetDriver().ShortName != "VRT":
         gdal.Translate(path, dataset, format="VRT", noData=FILL_DN)  # the result closed: written, not dirty
         return gdal.Open(path)
-    tree = ElementTree.fromstring(dataset.GetMetadata("xml:VRT")[0])
     description = dataset.GetDescription()
     folder = os.path.dirname(os.path.abspath(description)) if not description.lstrip().startswith("<") else ""
-    for element in tree.iter():
-        if element.get("relativeToVRT") == "1" and element.text:  # relative to the input's folder, not /vsimem
-            element.text = os.path.join(folder, element.text)
-            element.set("relativeToVRT", "0")
-    for band in tree.iter("VRTRasterBand"):
-        for old in band.findall("NoDataValue"):
-            band.remove(old)
-        value = ElementTree.Element("NoDataValue")
-        value.text = str(FILL_DN)
-        band.insert(0, value)
-    gdal.FileFromMemBuffer(path, ElementTree.tostring(tree, encoding="unicode"))
+    tree = gdal.ParseXMLString(dataset.GetMetadata("xml:VRT")[0])
+    _edit(tree, folder)
+    gdal.FileFromMemBuffer(path, gdal.SerializeXMLTree(tree))
     return gdal.Open(path)
+
+
+_ELEMENT, _TEXT, _ATTRIBUTE = gdal.CXT_Element, gdal.CXT_Text, gdal.CXT_Attribute
+
+
+def _edit(node: list, folder: str) -> None:
+    """In place, on GDAL's XML tree ([type, name, children...]): sources relative to the input's folder made
+    absolute; each band's NoDataValue set to the fill value."""
+    if node[0] != _ELEMENT:
+        return
+    children = node[2:]
+    if node[1] == "SourceFilename":
+        relative = [c for c in children if c[0] == _ATTRIBUTE and c[1] == "relativeToVRT"]
+        text = [c for c in children if c[0] == _TEXT]
+        if relative and relative[0][2][1] == "1" and text:
+            relative[0][2][1] = "0"
+            text[0][1] = os.path.join(folder, text[0][1])
+    if node[1] == "VRTRasterBand":
+        node[2:] = [c for c in children if not (c[0] == _ELEMENT and c[1] == "NoDataValue")]
+        first_element = next((i for i, c in enumerate(node) if i >= 2 and c[0] == _ELEMENT), len(node))
+        node.insert(first_element, [_ELEMENT, "NoDataValue", [_TEXT, str(FILL_DN)]])
+    for child in node[2:]:
+        _edit(child, folder)

@@ -16,11 +16,11 @@ import logging
 import math
 import os
 import re
-import xml.etree.ElementTree as ElementTree
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from osgeo import gdal
 
+from ..sentinel2.metadata_xml import MetadataXmlError, XmlNode, parse_metadata_xml
 from ..util.errors import LabelMigrationError
 
 LOG = logging.getLogger(__name__)
@@ -71,11 +71,10 @@ def parse_mtl(text: str, kind: str = "txt") -> Dict[str, Dict[str, str]]:
                     groups.setdefault(name, {})[key] = str(value)
         walk("", json.loads(text))
     elif kind == "xml":
-        for element in ElementTree.fromstring(text).iter():
+        for element in parse_metadata_xml(text).iter():
             for child in element:
-                if len(child) == 0:  # a value; tags without a namespace, if any
-                    groups.setdefault(element.tag.split("}")[-1], {})[child.tag.split("}")[-1]] = \
-                        (child.text or "").strip()
+                if not child.children:  # a value (tags come without their namespace)
+                    groups.setdefault(element.tag, {})[child.tag] = (child.text or "").strip()
     else:
         stack = [""]
         for line in text.splitlines():
@@ -111,7 +110,7 @@ def read_mtl(path: str) -> Dict[str, Dict[str, str]]:
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
             return parse_mtl(handle.read(), kind if kind in ("json", "xml") else "txt")
-    except (OSError, ValueError, ElementTree.ParseError) as error:
+    except (OSError, ValueError) as error:  # MetadataXmlError is a ValueError
         raise LabelMigrationError(f"The Landsat metadata file '{path}' cannot be read ({error}). Put the product's "
                                   f"_MTL.txt as USGS delivers it beside the band files, {_ADVICE}.") from error
 
@@ -221,7 +220,7 @@ def band_sources(dataset: gdal.Dataset, bands: Sequence[int]) -> List[List[str]]
         files = [item.text for item in _xml(located).iter("File") if item.text] if located else []
         if len(sources) > 1 or (sources and not files):
             for source in sources:
-                element = _xml(source).find("SourceFilename")
+                element = next(_xml(source).iter("SourceFilename"), None)
                 if element is not None and element.text:
                     relative = element.get("relativeToVRT") == "1"
                     files.append(os.path.join(folder, element.text) if relative else element.text)
@@ -229,11 +228,11 @@ def band_sources(dataset: gdal.Dataset, bands: Sequence[int]) -> List[List[str]]
     return result
 
 
-def _xml(text: str) -> ElementTree.Element:
+def _xml(text: str) -> XmlNode:
     try:
-        return ElementTree.fromstring(text)
-    except ElementTree.ParseError:
-        return ElementTree.Element("none")
+        return parse_metadata_xml(text)
+    except MetadataXmlError:
+        return XmlNode("none", {})
 
 
 def dataset_toa_reflectance(dataset: gdal.Dataset, bands: Sequence[int], strict: bool = True
