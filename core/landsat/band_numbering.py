@@ -16,11 +16,10 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 from osgeo import gdal
 
 from .level1 import band_number, band_sources
+from .names import product_id
 
 LOG = logging.getLogger(__name__)
 
-# a USGS product id: sensor letter and satellite, processing level, WRS-2 path-row, two dates, collection 01 or 02
-_PRODUCT = re.compile(r"(?<![A-Z0-9])L([COTEM])0(\d)_L(?:1TP|1GT|1GS|2SP|2SR)_\d{6}_\d{8}_\d{8}_0[12]_", re.IGNORECASE)
 _SENTINEL2_NAME = re.compile(r"^(?:.*_)?B(?:0\d|8A)$", re.IGNORECASE)  # B02, B8A, SR_B02: Sentinel-2's numbering
 # band number -> STAC eo common name (landsat-c2-l1 / -l2 asset names), per USGS's band designations
 _TM = {1: "blue", 2: "green", 3: "red", 4: "nir08", 5: "swir16", 6: "lwir", 7: "swir22"}
@@ -40,9 +39,9 @@ _SENSORS = {  # (sensor letter, satellite) -> (sensor name, numbering)
 def product_sensor(name: str) -> Optional[Tuple[str, str, Dict[int, str]]]:
     """(product id prefix, sensor name, band number -> common name) of a file name carrying a USGS Landsat product
     id (LE07_L1TP_..., LC08_L2SP_...), else None."""
-    found = _PRODUCT.search(os.path.basename(str(name)))
-    sensor = _SENSORS.get((found.group(1).upper(), int(found.group(2)))) if found else None
-    return (found.group(0).upper().rstrip("_"), *sensor) if sensor else None
+    found = product_id(name)
+    sensor = _SENSORS.get((found.sensor, found.satellite)) if found else None
+    return (found.prefix, *sensor) if sensor else None
 
 
 class Reading(NamedTuple):

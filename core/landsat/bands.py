@@ -13,12 +13,12 @@ named in the image's metadata (see describe_pixels).
 """
 import logging
 import os
-import re
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..util.errors import LabelMigrationError
+from .names import product_id
 
 LOG = logging.getLogger(__name__)
 
@@ -30,8 +30,6 @@ QA_MASK_SOURCE = ("the qa_pixel band of the Landsat products (dilated cloud, cir
                   "shadow bit as 2; fill bit as 255), not the cloud model (trained on Sentinel-2)")
 # USGS Landsat 8-9 C2 L2 Science Product Guide (LSDS-1619): SR_B1..SR_B7 = DN * 0.0000275 - 0.2
 SR_SCALE, SR_OFFSET = 0.0000275, -0.2
-# a USGS Collection 2 Level-2 product id: sensor, L2SP / L2SR, path-row, two dates, collection 02
-_C2_L2_PRODUCT = re.compile(r"L[COTEM]0[4-9]_L2S[PR]_\d{6}_\d{8}_\d{8}_02_", re.IGNORECASE)
 # DN of reflectance -0.06: real C2 L2 surface reflectance lies above (USGS: valid from DN 7273, reflectance 0)
 _C2_L2_LOWEST_DN = 5000
 # asked-for name (upper case) -> asset key; Landsat 8/9 OLI bands in brackets
@@ -118,7 +116,7 @@ def unscaled_surface_reflectance(file_names: Sequence[str], sample: np.ndarray) 
     surface-temperature _ST_ band) and the sample's values (bands, pixels) fit. USGS's own GeoTIFFs carry no
     scale/offset, so read as Sentinel-2 DN they look ten times too bright."""
     names = [os.path.basename(path) for path in file_names]
-    named = next((name for name in names if _C2_L2_PRODUCT.search(name) and "_ST_" not in name.upper()), None)
+    named = next((name for name in names if _collection2_level2(name) and "_ST_" not in name.upper()), None)
     if named is None:
         return None
     lowest = float(np.percentile(sample, 1)) if sample.size else None
@@ -128,3 +126,9 @@ def unscaled_surface_reflectance(file_names: Sequence[str], sample: np.ndarray) 
         return None
     return (f"'{named}' is a USGS Landsat Collection 2 Level-2 surface reflectance file, whose bands carry no "
             f"scale/offset: its published scale {SR_SCALE} and offset {SR_OFFSET} (USGS LSDS-1619) make reflectance")
+
+
+def _collection2_level2(name: str) -> bool:
+    """Whether a file name carries a USGS Collection 2 Level-2 product id (Landsat 4 to 9: L2SP, L2SR)."""
+    found = product_id(name)
+    return bool(found) and found.level.startswith("L2") and found.collection == "02" and found.satellite >= 4

@@ -22,12 +22,12 @@ from osgeo import gdal
 
 from ..sentinel2.metadata_xml import MetadataXmlError, XmlNode, parse_metadata_xml
 from ..util.errors import LabelMigrationError
+from .names import ProductId
+from .names import product_id as parse_product_id
 
 LOG = logging.getLogger(__name__)
 
 SENSOR = "USGS Landsat Collection 2 Level-1"
-# a C2 Level-1 product id: sensor and satellite, L1TP / L1GT / L1GS, path-row, two dates, collection 02, tier
-_C2_L1_PRODUCT = re.compile(r"L[COTEM]0[1-9]_L1(?:TP|GT|GS)_\d{6}_\d{8}_\d{8}_02_(?:T1|T2|RT)", re.IGNORECASE)
 # the band number after the product id: _B4.TIF, _B6_VCID_1.TIF (Landsat 7's thermal band), ..._B10
 _BAND_FILE = re.compile(r"^_B([1-9]\d?)(?:_VCID_[12])?(?:\.[A-Za-z0-9]+)*$", re.IGNORECASE)
 # a band description naming the Landsat band alone; zero-padded names (B02, B8A) are Sentinel-2's, not Landsat's
@@ -43,17 +43,22 @@ class UnknownLandsatBand(LabelMigrationError):
 
 
 def product_id(name: str) -> Optional[str]:
-    """The C2 Level-1 product id in a file name (upper case), or None."""
-    found = _C2_L1_PRODUCT.search(os.path.basename(str(name)))
-    return found.group(0).upper() if found else None
+    """The C2 Level-1 product id in a file name (with its tier, as the MTL is named; upper case), or None."""
+    found = _level1(name)
+    return found.full if found else None
+
+
+def _level1(name: str) -> Optional[ProductId]:
+    found = parse_product_id(name)
+    return found if found and found.level.startswith("L1") and found.collection == "02" and \
+        found.full != found.prefix else None
 
 
 def band_number(name: str, description: str = "") -> Optional[int]:
     """The Landsat band number of a product's band file (``..._B4.TIF``), else of its band description (B4,
     ..._B4), else None."""
-    base = os.path.basename(str(name))
-    found = _C2_L1_PRODUCT.search(base)
-    matched = _BAND_FILE.match(base[found.end():]) if found else None
+    found = _level1(name)
+    matched = _BAND_FILE.match(found.rest) if found else None
     matched = matched or _BAND_DESCRIPTION.match(str(description or "").strip())
     return int(matched.group(1)) if matched else None
 

@@ -23,7 +23,7 @@ from labelmigration.core.search.scene import Match
 from labelmigration.core.search.stac import item_scene
 from labelmigration.core.landsat.bands import (SR_OFFSET, SR_SCALE, asset_scales, band_scale, describe_pixels,
                                                landsat_assets)
-from labelmigration.core.landsat.names import acquisition_key, wrs_tile
+from labelmigration.core.landsat.names import acquisition_key, product_id, wrs_tile
 from labelmigration.core.landsat.qa_pixel import count_qa, mask_from_qa
 from labelmigration.core.migration.scenes import datatakes
 from labelmigration.core.util.errors import LabelMigrationError
@@ -156,3 +156,26 @@ def test_landsat_runs_write_masks_from_qa_pixel_without_a_model_or_l2a(monkeypat
     sentinel = MigrationOptions(backend="stac", url="http://127.0.0.1:9/stac", collection="sentinel-2-l1c",
                                 product="L1C", cloud_masks=True)
     assert not settle_options(sentinel).cloud_masks and mask_source(sentinel, "L1C").startswith("nothing")
+
+
+@pytest.mark.parametrize("name, parts", [
+    ("LC08_L1TP_044034_20200101_20200113_02_T1_B4.TIF",
+     ("LC08_L1TP_044034_20200101_20200113_02", "LC08_L1TP_044034_20200101_20200113_02_T1", "C", 8, "L1TP", "02",
+      "_B4.TIF")),
+    ("/data/le07_l2sp_230080_20231208_20240103_02_t1_SR_B3.TIF",
+     ("LE07_L2SP_230080_20231208_20240103_02", "LE07_L2SP_230080_20231208_20240103_02_T1", "E", 7, "L2SP", "02",
+      "_SR_B3.TIF")),
+    ("LT05_L1GS_227082_19990311_20161220_01_T2_B1.TIF",
+     ("LT05_L1GS_227082_19990311_20161220_01", "LT05_L1GS_227082_19990311_20161220_01_T2", "T", 5, "L1GS", "01",
+      "_B1.TIF")),
+    ("LC09_L2SP_044034_20220105_20220107_02_SR_stack.tif",  # no tier: a stack someone named
+     ("LC09_L2SP_044034_20220105_20220107_02", "LC09_L2SP_044034_20220105_20220107_02", "C", 9, "L2SP", "02",
+      "_SR_stack.tif")),
+    ("xLC08_L1TP_044034_20200101_20200113_02_T1_B4.TIF", None),  # inside a longer word: not an id
+    ("LC08_L1TP_044034_20200101_02_T1", None),  # a STAC item id (one date), not a product file name
+    ("T32TQM_20200101T100000_B04.jp2", None)])
+def test_one_parser_reads_usgs_product_ids_in_file_names(name, parts):
+    """The USGS Landsat product identifier (LXSS_LLLL_PPPRRR_YYYYMMDD_yyyymmdd_CC_TX; USGS Landsat Collection 2
+    Level-1 and Level-2 DFCBs, e.g. LSDS-1822 and LSDS-1328) in file names, as USGS delivers the band files."""
+    found = product_id(name)
+    assert (tuple(found) if found else None) == parts
