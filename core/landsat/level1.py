@@ -22,8 +22,7 @@ from osgeo import gdal
 
 from ..sentinel2.metadata_xml import MetadataXmlError, XmlNode, parse_metadata_xml
 from ..util.errors import LabelMigrationError
-from .names import ProductId
-from .names import product_id as parse_product_id
+from .names import ProductId, product_id
 
 LOG = logging.getLogger(__name__)
 
@@ -42,14 +41,9 @@ class UnknownLandsatBand(LabelMigrationError):
     already be something else than the product's DN."""
 
 
-def product_id(name: str) -> Optional[str]:
-    """The C2 Level-1 product id in a file name (with its tier, as the MTL is named; upper case), or None."""
-    found = _level1(name)
-    return found.full if found else None
-
-
 def _level1(name: str) -> Optional[ProductId]:
-    found = parse_product_id(name)
+    """The C2 Level-1 product id in a file name (with its tier, as the MTL is named), or None."""
+    found = product_id(name)
     return found if found and found.level.startswith("L1") and found.collection == "02" and \
         found.full != found.prefix else None
 
@@ -158,7 +152,7 @@ def toa_reflectance(sources: Sequence[Sequence[str]], descriptions: Sequence[str
     dataset's own file for a plain GeoTIFF); descriptions: per band, its description (B<n> gives the band number
     where the file name does not, as in a stack). An error when a band's factors cannot be known."""
     descriptions = list(descriptions) + [""] * (len(sources) - len(descriptions))
-    named = [[path for path in files if product_id(path)] for files in sources]
+    named = [[path for path in files if _level1(path)] for files in sources]
     if not any(named):
         return None
     factors, mtls, elevations = [], {}, set()
@@ -171,7 +165,7 @@ def toa_reflectance(sources: Sequence[Sequence[str]], descriptions: Sequence[str
                 f"{_ADVICE}.")
         band_values = set()
         for path in files:
-            product = product_id(path)
+            product = _level1(path).full
             number = band_number(path, description)
             if number is None:
                 raise UnknownLandsatBand(

@@ -169,7 +169,10 @@ def decide(dataset: gdal.Dataset, bands: Sequence[int], info, choice: Optional[s
     landsat = untagged and unscaled_surface_reflectance(dataset.GetFileList() or [dataset.GetDescription()], sample)
     level1 = untagged and not landsat and requested in ("auto", "dn") and \
         dataset_toa_reflectance(dataset, bands, strict=requested == "auto")
-    declared, landsat = level1 or ([(SR_SCALE, SR_OFFSET)] * count if landsat else declared, landsat)
+    if level1:
+        declared, landsat = level1  # the Level-1 factors, and why in words
+    elif landsat:
+        declared = [(SR_SCALE, SR_OFFSET)] * count
     resolved, why = _resolve(requested, declared, types, sample, has_model_scale,
                              "the Landsat product's" if landsat else "the bands declare")
     if landsat and resolved == "dn":
