@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from osgeo import gdal
 
-from ..sentinel2.metadata_xml import MetadataXmlError, XmlNode, parse_metadata_xml
+from ..util.metadata_xml import MetadataXmlError, XmlNode, parse_metadata_xml
 from ..util.errors import LabelMigrationError
 from .names import ProductId, product_id
 

@@ -6,7 +6,8 @@ core.models.output_writers. The model may run on the input resampled to its reso
 ``resolution``); its outputs are then warped back onto the input's grid.
 
 Plausibility: input pixels that are NaN count as nodata whatever the raster's nodata metadata
-says; so does DN 0, USGS's fill value, of USGS Landsat band files that declare no nodata (core.landsat.fill).
+says; so does DN 0, USGS's fill value, of USGS Landsat band files that declare no nodata (core.landsat.fill), and DN 0
+of 16-bit bands that declare no nodata when the model reads reflectance (Sentinel-2's nodata; core.sentinel2.dn_fill).
 A run fails, leaving no output, when the input has no valid pixel in the bands used, or
 when the model returns NaN or infinity for any valid pixel (a broken model, e.g. NaN weights, or
 input scaling that does not fit the raster): no statistic is ever computed from NaN. The raster's
@@ -21,6 +22,7 @@ import numpy as np
 from osgeo import gdal
 
 from ..landsat.fill import fill_view
+from ..sentinel2 import dn_fill
 from ..util import limits
 from ..util.errors import LabelMigrationError
 from ..util.outputs import atomic_outputs
@@ -30,7 +32,7 @@ from ..util.raster_read import open_raster, read_check
 from .band_selection import select_bands
 from .deepness import filter_small_segments, median_size, model_pixel_size, warp_back, warped_view
 from .input_scaling import decide as decide_input_scaling
-from .input_scaling import one_class_note
+from .input_scaling import normalise_choice, one_class_note
 from .model_info import ModelInfo
 from .onnx_model import CLASSES_NODATA, load_model
 from .output_writers import OnlyClass, OutputWriters, check_outputs
@@ -111,6 +113,8 @@ def predict_raster(input_path: str, model_path: str, outputs: Dict[str, str],
         band_notes: List[str] = []
         chosen = select_bands(source, model, bands, shown, band_notes)
         source, fill_note = views.enter_context(fill_view(source, chosen, shown))  # USGS Landsat fill DN 0
+        source, dn_note = views.enter_context(dn_fill.fill_view(  # Sentinel-2 DN 0, when the Landsat rule did not apply
+            source, chosen, shown, model.info.reflectance_scale is not None, normalise_choice(input_scaling)))
         grid, grid_warnings = _model_grid(source, resolution, shown)
         limits.check_pixels(grid.RasterXSize, grid.RasterYSize, f"The input raster '{shown}' at the model's "
                                                                 f"resolution")
@@ -153,8 +157,8 @@ def predict_raster(input_path: str, model_path: str, outputs: Dict[str, str],
                             width=source.RasterXSize, height=source.RasterYSize, bands=chosen, tile_size=tile,
                             overlap=overlap_px, tiles=plan.tile_count, valid_pixels=writers.valid,
                             warnings=list(model.warnings) + band_notes + grid_warnings + decision.warnings
-                            + ([fill_note] if fill_note and writers.valid < source.RasterXSize * source.RasterYSize
-                               else [])
+                            + [note for note in (fill_note, dn_note)
+                               if note and writers.valid < source.RasterXSize * source.RasterYSize]
                             + one_class_note(decision, writers.stats()["classes"]["counts"])
                             + _output_warnings(writers, model_path),
                             finished=finished, input_scaling=decision.why)

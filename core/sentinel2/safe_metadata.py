@@ -9,7 +9,7 @@ from osgeo import gdal
 from ..util import limits
 from ..util.errors import LabelMigrationError
 from ..util.paths import unreadable_reason
-from .metadata_xml import MetadataXmlError, XmlNode, parse_metadata_xml
+from ..util.metadata_xml import MetadataXmlError, XmlNode, parse_metadata_xml
 from .safe_product import SPECTRAL_BANDS, TileGrid
 
 
@@ -34,7 +34,7 @@ def _read_text(path: str) -> str:
 
 
 def parse_xml(path: str, source: str) -> XmlNode:
-    """The metadata file's root node (core.sentinel2.metadata_xml: namespaces dropped, DTDs refused)."""
+    """The metadata file's root node (core.util.metadata_xml: namespaces dropped, DTDs refused)."""
     try:
         return parse_metadata_xml(_read_text(path))
     except MetadataXmlError as error:

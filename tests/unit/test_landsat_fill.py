@@ -152,12 +152,13 @@ def test_the_fill_corner_of_a_level2_surface_reflectance_stack_is_nodata(tmp_pat
     assert _nodata(path) is None
 
 
-@pytest.mark.parametrize("case", ["other name", "nodata tag", "float"])
+@pytest.mark.parametrize("case", ["nodata tag", "float"])
 def test_other_rasters_are_read_as_today(tmp_path, reflectance, case):
-    """A raster without a USGS product id, one declaring its own nodata (65535 here: 0 stays a value) and a
-    floating-point one keep every pixel of the corner valid: the model classifies it, no 255, no note."""
+    """A raster declaring its own nodata (65535 here: 0 stays a value) and a floating-point one keep every pixel of
+    the corner valid: the model classifies it, no 255, no note. (16-bit DN without a product id and without nodata:
+    Sentinel-2's rule, tests/unit/test_sentinel2_dn_fill.py.)"""
     dn = _level2_dn(reflectance)
-    name = "scene.tif" if case == "other name" else f"{OLI_L2}_SR_stack.TIF"
+    name = f"{OLI_L2}_SR_stack.TIF"
     if case == "float":
         path = _stack(tmp_path / name, (dn * 0.0000275 - 0.2).astype(np.float32), gdal.GDT_Float32)
     else:

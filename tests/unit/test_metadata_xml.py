@@ -1,11 +1,11 @@
-"""core/sentinel2/metadata_xml.py against the ElementTree answers it replaces, on product metadata written to
+"""core/util/metadata_xml.py against the ElementTree answers it replaces, on product metadata written to
 the layout of real Sentinel-2 metadata and on small documents."""
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import pytest
 
-from labelmigration.core.sentinel2.metadata_xml import MetadataXmlError, parse_metadata_xml
+from labelmigration.core.util.metadata_xml import MetadataXmlError, parse_metadata_xml
 
 
 def _strip(tag):

@@ -237,7 +237,7 @@ def test_damaged_metadata_is_refused_naming_file_and_value(tmp_path, products, c
     ('<!DOCTYPE n1:Level-2A_User_Product SYSTEM "http://127.0.0.1:9/never.dtd">', "amp", "declares a document type"),
 ])
 def test_entity_expansion_and_external_entities_are_refused(tmp_path, products, doctype, entity, message):
-    """A billion-laughs DTD, an external entity and an external DTD: core/sentinel2/metadata_xml.py refuses any document
+    """A billion-laughs DTD, an external entity and an external DTD: core/util/metadata_xml.py refuses any document
     type declaration before expanding anything (real Sentinel-2 metadata has none)."""
     def change(name, text):
         if "MTD_MSI" not in name:
