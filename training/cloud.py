@@ -24,7 +24,7 @@ from . import crossval, datasets
 from .train import TrainConfig, band_range, save, train
 from .overlay import overlay_png
 from .export import export_onnx, model_metadata, parity
-from .scene import CLASS_NAMES, CLOUD, SHADOW
+from .scene import CLASS_NAMES, CLOUD, COMPOSITE, SHADOW, made_up
 from .synthetic import load_reference_spectra
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,6 +45,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         "real scenes that only the teacher labels (unlabelled:<folder>[?level=l1c|l2a]); repeatable")
     p.add_argument("--extra-share", type=float, default=0.1,
                    help="share of each batch drawn from each --extra source (the others keep their shares)")
+    p.add_argument("--composites", type=int, default=0,
+                   help="teacher-consistent composites of the real scenes (training/composites.py); 0: none")
+    p.add_argument("--composite-share", type=float, default=0.3,
+                   help="share of each batch drawn from the composites (the other sources' shares scaled down)")
     p.add_argument("--out", type=Path, default=REPO / "training-output" / DEFAULT_NAME, help="output folder")
     p.add_argument("--name", default=DEFAULT_NAME, help="model name (file names in models/)")
     p.add_argument("--bands", choices=("4", "6"), default="4",
@@ -73,6 +77,7 @@ def load_scenes(args, bands, log):
         kind = datasets.parse_source_spec(spec)[0]
         scenes += [replace(datasets.as_cloud_or_not(datasets.select_bands(s, bands)),
                            source=f"extra-{s.source or kind}") for s in datasets.load_sources([spec])]
+    scenes += crossval.composite_scenes(scenes, args.composites, 256, args.seed + 2000)
     reference_path = args.data / "eolearn_s2" / "REFERENCE_SCENES.npy"
     reference = load_reference_spectra(str(reference_path)) if reference_path.exists() else None
     scenes += crossval.synthetic_scenes(bands, args.synthetic, args.seed + 1000, reference)
@@ -80,6 +85,19 @@ def load_scenes(args, bands, log):
     counts = {source: sum(s.source == source for s in scenes) for source in {s.source for s in scenes}}
     log(f"scenes: {json.dumps(counts)}")
     return scenes
+
+
+def batch_shares(shares, scenes, extra_sources, args):
+    """Each source's share of a batch: --extra-share per extra source; --composite-share for the composites, split
+    between their levels by count, the other shares scaled down to make room."""
+    shares = {**shares, **{name: args.extra_share for name in extra_sources}}
+    composites = [s.source for s in scenes if s.source.startswith(COMPOSITE)]
+    if not composites:
+        return shares
+    shares = {name: share * (1.0 - args.composite_share) for name, share in shares.items()}
+    for source in set(composites):
+        shares[source] = args.composite_share * composites.count(source) / len(composites)
+    return shares
 
 
 def write_overlays(scenes, out: Path) -> List[str]:
@@ -115,8 +133,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                          bright_weight=args.bright_weight, seed=args.seed, threads=args.threads)
     scenes = load_scenes(args, bands, log)
     extra_sources = sorted({s.source for s in scenes if s.source.startswith("extra-")})
-    config = replace(config, source_shares={**config.source_shares,
-                                            **{name: args.extra_share for name in extra_sources}})
+    config = replace(config, source_shares=batch_shares(config.source_shares, scenes, extra_sources, args))
     started = time.perf_counter()
     report = crossval.cross_validate(scenes, config, args.folds, out, log) if args.folds > 1 else {}
     cv_seconds = time.perf_counter() - started
@@ -125,7 +142,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         write_overlays(scenes, out)
     trained = train(config, scenes, log=log)
     save(trained, out / "model.pt")
-    training_pixels = [s for s in scenes if s.source != "synthetic"]
+    training_pixels = [s for s in scenes if not made_up(s.source)]
     metadata = model_metadata(bands, trained.mean, trained.std, class_names=CLASS_NAMES,
                               reflectance_range=band_range(training_pixels))
     onnx_path = export_onnx(trained.model, out / f"{args.name}.onnx", metadata)

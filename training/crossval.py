@@ -9,6 +9,7 @@ data: the schedule is fixed and the classes are the argmax.
 """
 import json
 import time
+import zlib
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
@@ -17,7 +18,8 @@ import numpy as np
 from . import datasets
 from .train import TrainConfig, bright_clear_pixels, predict, score, train
 from .metrics import Counts
-from .scene import CLOUD, IGNORE, NOT_CLOUD, Scene
+from .composites import make_composites, parts
+from .scene import COMPOSITE, CLOUD, IGNORE, NOT_CLOUD, Scene, made_up
 from .synthetic import EOLEARN_BANDS, SceneGenerator, SyntheticConfig
 from .teacher import soft_labels
 
@@ -29,9 +31,16 @@ UNLABELLED = "extra-unlabelled-"  # + level: the source of --extra unlabelled:<f
 
 def teacher_level(source: str) -> Optional[str]:
     """Which teacher model labels a source's scenes (LEVEL; an unlabelled source names its level); None: none."""
-    if source.startswith(UNLABELLED):
-        return source[len(UNLABELLED):]
+    for prefix in (UNLABELLED, COMPOSITE):
+        if source.startswith(prefix):
+            return source[len(prefix):]
     return LEVEL.get(source)
+
+
+def composite_scenes(scenes: Sequence[Scene], count: int, size: int, seed: int) -> List[Scene]:
+    """training/composites.py's composites of the real scenes that a teacher labels, per teacher level."""
+    levels = {s.source: teacher_level(s.source) for s in scenes if not made_up(s.source) and teacher_level(s.source)}
+    return make_composites(scenes, levels, count, size, seed)
 
 
 def real_scenes(data: Path, bands: Sequence[str]) -> List[Scene]:
@@ -82,7 +91,8 @@ def add_teacher_labels(scenes: Sequence[Scene], cache_file: Optional[Path], log:
 
 
 def _key(scene: Scene) -> str:
-    return f"{scene.source}.{scene.name}.{'-'.join(scene.bands)}"
+    # the pixels' checksum too: composites and synthetic scenes of another seed or count reuse names
+    return f"{scene.source}.{scene.name}.{'-'.join(scene.bands)}.{zlib.crc32(scene.image.tobytes()):08x}"
 
 
 def assign_folds(scenes: Sequence[Scene], folds: int) -> Dict[str, int]:
@@ -101,7 +111,7 @@ def cross_validate(scenes: Sequence[Scene], config: TrainConfig, folds: int, out
     per_scene = {}
     for fold in range(folds):
         held_out = [s for s in scenes if assignment.get(s.name) == fold]
-        training = [s for s in scenes if assignment.get(s.name) != fold]
+        training = [s for s in scenes if all(assignment.get(part) != fold for part in parts(s))]
         log(f"fold {fold}: training on {len(training)} scenes, holding out {', '.join(s.name for s in held_out)}")
         trained = train(config, training, log=log)
         for scene in held_out:

@@ -9,6 +9,14 @@ IGNORE = 255  # label value excluded from the loss and the metrics
 CLEAR, CLOUD, SHADOW = 0, 1, 2
 CLASS_NAMES = ("clear", "cloud", "shadow")
 NOT_CLOUD = 3  # a label that says only "clear or shadow" (binary cloud labels, e.g. On Cloud N's)
+# sources made from other scenes (training/synthetic.py, training/composites.py: source "composite-<level>"):
+# they train, but their pixels do not set the input statistics and are never scored
+SYNTHETIC, COMPOSITE = "synthetic", "composite-"
+
+
+def made_up(source: str) -> bool:
+    """Whether a source's scenes were made from others rather than read from a data set."""
+    return source == SYNTHETIC or source.startswith(COMPOSITE)
 
 
 @dataclass

@@ -21,7 +21,7 @@ from torch.nn import functional as F
 from .metrics import Counts
 from .model import CloudUNet, SpectralShape
 from .paste import paste_clouds
-from .scene import CLASS_NAMES, CLOUD, IGNORE, NOT_CLOUD, SHADOW, Scene
+from .scene import CLASS_NAMES, CLOUD, IGNORE, NOT_CLOUD, SHADOW, Scene, made_up
 from .synthetic import SceneGenerator, SyntheticConfig
 
 CLASSES = len(CLASS_NAMES)
@@ -125,7 +125,7 @@ class MixedSampler:
         if rng.uniform() < self.config.paste_probability and h == crop and w == crop:
             image, label = paste_clouds(image, label, scene.bands, rng, self.generator)
             soft = None  # the teacher saw the image without the pasted clouds
-        image, label, soft = _resize(image, label, soft, p)
+        image, label, soft = resize_patch(image, label, soft, p)
         k = int(rng.integers(4))
         image, label = np.rot90(image, k, axes=(1, 2)), np.rot90(label, k)
         soft = None if soft is None else np.rot90(soft, k, axes=(1, 2))
@@ -177,7 +177,7 @@ def bright_clear_fraction(scene: Scene) -> float:
     return float(np.mean(bright_clear_pixels(scene)))
 
 
-def _resize(image: np.ndarray, label: np.ndarray, soft: Optional[np.ndarray], size: int):
+def resize_patch(image: np.ndarray, label: np.ndarray, soft: Optional[np.ndarray], size: int):
     if label.shape[0] == size:
         return image, label, soft
     valid = ~np.isnan(image).any(axis=0)
@@ -248,7 +248,7 @@ def train(config: TrainConfig, scenes: Sequence[Scene], log: Callable[[str], Non
     if config.threads:
         torch.set_num_threads(config.threads)
     rng = np.random.default_rng(config.seed)
-    mean, std = band_statistics([s for s in scenes if s.source != "synthetic"] or scenes)
+    mean, std = band_statistics([s for s in scenes if not made_up(s.source)] or scenes)
     sampler = MixedSampler(scenes, config, mean, std, rng)
     model = CloudUNet(len(config.bands), CLASSES, config.widths, SpectralShape(config.bands, mean, std))
     model.probabilities = False

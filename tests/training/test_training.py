@@ -196,13 +196,17 @@ def test_training_command_runs_from_scratch(tmp_path, repo_root):
                  descriptions=("B02", "B03", "B04", "B08"))
     command = [sys.executable, "-m", "training.cloud", "--data", str(data), "--out", str(out), "--name", "toy",
                "--folds", "2", "--synthetic", "2", "--patch", "32", "--batch", "2", "--epochs", "1", "--steps", "2",
-               "--widths", "4,8,8,8", "--extra", f"unlabelled:{unlabelled.parent}", "--extra-share", "0.2"]
+               "--widths", "4,8,8,8", "--extra", f"unlabelled:{unlabelled.parent}", "--extra-share", "0.2",
+               "--composites", "4"]
     run_training(command, repo_root)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["parity"] < 1e-4
     assert summary["scenes"]["extra-unlabelled-l2a"] == ["S2A_MSIL2A_20200601_toy"]  # trained on, never scored
     with np.load(out / "teacher_labels.npz") as teacher:
-        assert "extra-unlabelled-l2a.S2A_MSIL2A_20200601_toy.blue-green-red-nir" in teacher.files
+        keys = teacher.files  # source.name.bands.checksum of the pixels
+        assert any(key.startswith("extra-unlabelled-l2a.S2A_MSIL2A_20200601_toy.blue-green-red-nir.") for key in keys)
+        assert sum(key.startswith("composite-") for key in keys) == 4  # the teacher labels each composite too
+    assert sum(len(names) for source, names in summary["scenes"].items() if source.startswith("composite-")) == 4
     # every labelled scene is scored exactly once, by the fold that held it out
     scored = summary["crossval"]["scenes"]
     assert sorted(scored) == ["Barren_00_0001", "SnowIce_00_0002", "Urban_00_0003", "Water_00_0004",
