@@ -17,7 +17,7 @@ from typing import Optional, Sequence
 
 from osgeo import gdal
 
-from ..util.nodata_view import nodata_view
+from ..util.nodata_view import nodata_view, undeclared
 from .band_numbering import product_sensor
 from .level1 import band_sources
 from .names import product_id
@@ -42,13 +42,8 @@ def fill_file(path: str) -> Optional[str]:
 def fill_reason(dataset: gdal.Dataset, bands: Sequence[int], name: str) -> Optional[str]:
     """Why DN 0 of ``bands`` is nodata, in words, or None: every band is integer, declares no nodata nor any
     mask or alpha, and every file it is read from is a USGS Landsat band file whose fill is 0."""
-    if not bands:
+    if not undeclared(dataset, bands, _INTEGER_TYPES):
         return None
-    for number in bands:
-        band = dataset.GetRasterBand(number)
-        if band.DataType not in _INTEGER_TYPES or band.GetNoDataValue() is not None or \
-                band.GetMaskFlags() != gdal.GMF_ALL_VALID:
-            return None
     products = set()
     for files in band_sources(dataset, bands):
         found = [fill_file(path) for path in files]

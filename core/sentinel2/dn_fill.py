@@ -17,7 +17,7 @@ from typing import Optional, Sequence
 
 from osgeo import gdal
 
-from ..util.nodata_view import nodata_view
+from ..util.nodata_view import nodata_view, undeclared
 
 FILL_DN = 0
 _CHOICES = ("auto", "dn")
@@ -27,13 +27,8 @@ def fill_reason(dataset: gdal.Dataset, bands: Sequence[int], name: str, reads_re
                 scaling: str) -> Optional[str]:
     """Why DN 0 of ``bands`` is nodata, in words, or None when the rule (module docstring) does not apply.
     ``scaling`` is the normalised input-scaling choice (core.models.input_scaling.normalise_choice)."""
-    if not bands or not reads_reflectance or scaling not in _CHOICES:
+    if not reads_reflectance or scaling not in _CHOICES or not undeclared(dataset, bands, (gdal.GDT_UInt16,)):
         return None
-    for number in bands:
-        band = dataset.GetRasterBand(number)
-        if band.DataType != gdal.GDT_UInt16 or band.GetNoDataValue() is not None or \
-                band.GetMaskFlags() != gdal.GMF_ALL_VALID:
-            return None
     return (f"The bands of '{name}' are 16-bit DN that declare no nodata, read as reflectance DN: DN {FILL_DN}, "
             f"Sentinel-2's nodata value (outside the swath), was taken as nodata. If 0 is a real value in this "
             f"raster, declare another nodata value on its bands.")

@@ -9,11 +9,22 @@ import logging
 import os
 import uuid
 from contextlib import contextmanager
-from typing import Iterator, Optional, Tuple
+from typing import Collection, Iterator, Optional, Sequence, Tuple
 
 from osgeo import gdal
 
 LOG = logging.getLogger(__name__)
+
+
+def undeclared(dataset: gdal.Dataset, bands: Sequence[int], types: Collection[int]) -> bool:
+    """Whether every band of ``bands`` holds values of one of the GDAL ``types`` and declares no nodata, mask or
+    alpha: the rasters whose fill a format rule may name."""
+    for number in bands:
+        band = dataset.GetRasterBand(number)
+        if band.DataType not in types or band.GetNoDataValue() is not None or \
+                band.GetMaskFlags() != gdal.GMF_ALL_VALID:
+            return False
+    return bool(bands)
 
 
 @contextmanager
