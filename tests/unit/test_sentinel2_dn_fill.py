@@ -7,14 +7,12 @@ Specification Document). GDAL's SENTINEL2 driver and the plugin's own conversion
 GeoTIFF that does not is the answer for the same GeoTIFF declaring nodata 0: the tests compare the two. The pixel
 values are a real On Cloud N chip (Sentinel-2 L2A DN, tests/data/README.md) with a swath-edge-like band of DN 0.
 """
-import hashlib
-
 import numpy as np
 import pytest
 from osgeo import gdal
 
 from labelmigration.core.sentinel2.dn_fill import fill_reason
-from labelmigration.tests.unit.test_landsat_fill import SIZE, _clouds, _nodata, _stack
+from labelmigration.tests.unit.test_landsat_fill import SIZE, _clouds, _digest, _nodata, _stack
 
 EDGE = 60  # columns of DN 0 at the left: the fill beside a swath edge
 
@@ -32,14 +30,10 @@ def _views():
     return [name for name in gdal.ReadDir("/vsimem/") or [] if "fill" in name]
 
 
-def _digest(path):
-    return hashlib.sha256(open(path, "rb").read()).hexdigest()
-
-
 def test_untagged_dn_zero_is_nodata_as_when_the_file_declares_it(tmp_path, chip_dn):
     path = _stack(tmp_path / "T32TQM_20200701_B02_B03_B04_B08.tif", chip_dn)
     tagged = _stack(tmp_path / "tagged.tif", chip_dn, nodata=0)
-    before = _digest(path)
+    before = _digest([path])
     result, mask, cloud = _clouds(path)
     tagged_result, tagged_mask, tagged_cloud = _clouds(tagged)
     np.testing.assert_array_equal(mask, tagged_mask)
@@ -48,7 +42,7 @@ def test_untagged_dn_zero_is_nodata_as_when_the_file_declares_it(tmp_path, chip_
     assert cloud == pytest.approx(tagged_cloud) and 0 < cloud < 100
     assert any("Sentinel-2's nodata value" in warning for warning in result.warnings)
     assert not any("Sentinel-2's nodata value" in warning for warning in tagged_result.warnings)
-    assert _digest(path) == before and _nodata(path) is None and _views() == []
+    assert _digest([path]) == before and _nodata(path) is None and _views() == []
 
 
 def test_one_band_at_zero_is_nodata_too(tmp_path, chip_dn):
