@@ -6,10 +6,11 @@ here are few (46), and the sampler's pasted clouds and gain changes alter an ima
 labelled it. A composite is made once, before training: a crop of real scene B laid over a crop of real
 scene A of the same level (a random box or a random blob), clouds pasted into some (training/paste.py), one
 gain for all bands. Its ``label`` is the human labels of its parts (pasted cloud and shadow as paste.py
-labels them) and its ``soft`` is the teacher's on the composite itself (crossval.add_teacher_labels).
+labels them) and its ``soft`` is the teacher's on the composite itself (crossval.add_teacher_labels). Its
+``source`` is scene.COMPOSITE + the teacher level of its parts (composite-l1c, composite-l2a).
 
 A composite's ``group`` names its parts joined by PARTS: cross-validation trains on a composite only in
-folds that hold none of its parts out (crossval.parts).
+folds that hold none of its parts out (parts, used by crossval.cross_validate).
 """
 from typing import Dict, List, Sequence
 
@@ -20,7 +21,6 @@ from .scene import COMPOSITE, IGNORE, Scene
 from .synthetic import SceneGenerator, SyntheticConfig, fractal_noise
 from .train import resize_patch
 
-SOURCE = COMPOSITE  # + teacher level (l1c, l2a)
 PARTS = "+"
 PASTE_PROBABILITY = 0.5
 
@@ -44,7 +44,7 @@ def make_composites(scenes: Sequence[Scene], levels: Dict[str, str], count: int,
         for index in range(max(1, round(count * len(members) / total))):
             first, second = rng.choice(len(members), 2, replace=False)
             composites.append(composite(members[first], members[second], size, rng, generator,
-                                        f"{SOURCE}{level}-{index:04d}", f"{SOURCE}{level}"))
+                                        f"{COMPOSITE}{level}-{index:04d}", f"{COMPOSITE}{level}"))
     return composites
 
 
@@ -67,7 +67,7 @@ def composite(base: Scene, over: Scene, size: int, rng: np.random.Generator, gen
 
 def parts(scene: Scene) -> List[str]:
     """The real scenes a scene is made of: a composite's parts, else the scene itself."""
-    return scene.group.split(PARTS) if scene.source.startswith(SOURCE) else [scene.name]
+    return scene.group.split(PARTS) if scene.source.startswith(COMPOSITE) else [scene.name]
 
 
 def _crop(scene: Scene, size: int, rng: np.random.Generator):

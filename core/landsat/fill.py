@@ -18,12 +18,12 @@ from typing import Optional, Sequence
 from osgeo import gdal
 
 from ..util.nodata_view import nodata_view, undeclared
+from ..util.raster_read import INTEGER_TYPES
 from .band_numbering import product_sensor
 from .level1 import band_sources
 from .names import product_id
 
 FILL_DN = 0
-_INTEGER_TYPES = (gdal.GDT_Byte, gdal.GDT_UInt16, gdal.GDT_Int16, gdal.GDT_UInt32, gdal.GDT_Int32)
 # words in the file name after the product id: quality bands (0 is a value), bands whose fill is -9999
 _QUALITY = {"QA", "BQA"}
 _OTHER_FILL = {"TRAD", "URAD", "DRAD", "ATRAN", "EMIS", "EMSD", "CDIST", "AEROSOL", "OPACITY"}
@@ -42,7 +42,7 @@ def fill_file(path: str) -> Optional[str]:
 def fill_reason(dataset: gdal.Dataset, bands: Sequence[int], name: str) -> Optional[str]:
     """Why DN 0 of ``bands`` is nodata, in words, or None: every band is integer, declares no nodata nor any
     mask or alpha, and every file it is read from is a USGS Landsat band file whose fill is 0."""
-    if not undeclared(dataset, bands, _INTEGER_TYPES):
+    if not undeclared(dataset, bands, INTEGER_TYPES):
         return None
     products = set()
     for files in band_sources(dataset, bands):

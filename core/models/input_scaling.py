@@ -60,6 +60,7 @@ from osgeo import gdal
 from ..landsat.bands import SR_OFFSET, SR_SCALE, unscaled_surface_reflectance
 from ..landsat.level1 import dataset_toa_reflectance
 from ..util.errors import LabelMigrationError
+from ..util.raster_read import INTEGER_TYPES
 from .input_sample import SAMPLE_SIZE, read_sample  # noqa: F401 (SAMPLE_SIZE: part of this module's interface)
 
 LOG = logging.getLogger(__name__)
@@ -73,7 +74,6 @@ REFLECTANCE_RANGE = (-0.2, 2.0)  # plausible reflectance when the model records 
 EIGHT_BIT_RANGE = (0.0, 255.0)
 OUTSIDE_SHARE = 0.01  # more than this share of sampled pixels far outside the range: a warning
 FLAT_SPREAD = 5e-4  # model input spread below this share of the range's width: the input collapsed
-_INTEGER_TYPES = (gdal.GDT_Byte, gdal.GDT_UInt16, gdal.GDT_Int16, gdal.GDT_UInt32, gdal.GDT_Int32)
 
 
 @dataclass
@@ -165,7 +165,7 @@ def decide(dataset: gdal.Dataset, bands: Sequence[int], info, choice: Optional[s
         sample = read_sample(dataset, bands)
     types = {dataset.GetRasterBand(n).DataType for n in bands}
     has_model_scale = info.reflectance_scale is not None
-    untagged = has_model_scale and all(_is_identity(*pair) for pair in declared) and types <= set(_INTEGER_TYPES)
+    untagged = has_model_scale and all(_is_identity(*pair) for pair in declared) and types <= set(INTEGER_TYPES)
     landsat = untagged and unscaled_surface_reflectance(dataset.GetFileList() or [dataset.GetDescription()], sample)
     level1 = untagged and not landsat and requested in ("auto", "dn") and \
         dataset_toa_reflectance(dataset, bands, strict=requested == "auto")
@@ -234,7 +234,7 @@ def _resolve(requested: str, declared, types, sample: np.ndarray, has_model_scal
                       f"into reflectance; r = (reflectance - reflectance_offset) / reflectance_scale; {convention}")
     if types == {gdal.GDT_Byte}:
         return "8bit", f"{CHOICE_LABELS['8bit']}: the raster is 8-bit (Byte); {text['8bit']}; {convention}"
-    if types <= set(_INTEGER_TYPES):
+    if types <= set(INTEGER_TYPES):
         return "dn", f"{CHOICE_LABELS['dn']}: integer bands hold DN; {text['dn']}; {convention}"
     high = float(np.percentile(np.abs(sample), 99)) if sample.size else None
     declared_text = " The bands declare scale 1 / offset 0 explicitly." if explicit else ""

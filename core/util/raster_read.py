@@ -12,6 +12,7 @@ from .paths import unreadable_reason
 from .raster_write import numpy_dtype
 
 VALIDITY_BAND_NAME = "validity"
+INTEGER_TYPES = (gdal.GDT_Byte, gdal.GDT_UInt16, gdal.GDT_Int16, gdal.GDT_UInt32, gdal.GDT_Int32)
 
 
 def open_raster(path: str, role: str = "raster", update: bool = False) -> gdal.Dataset:
