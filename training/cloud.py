@@ -49,6 +49,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help="teacher-consistent composites of the real scenes (training/composites.py); 0: none")
     p.add_argument("--composite-share", type=float, default=0.3,
                    help="share of each batch drawn from the composites (the other sources' shares scaled down)")
+    p.add_argument("--bright-repaint", type=float, default=TrainConfig.repaint_probability,
+                   help="share of cloud-free real patches repainted with a snow, ice or sand spectrum, their own "
+                        "texture kept (training/repaint.py); 0: none")
     p.add_argument("--out", type=Path, default=REPO / "training-output" / DEFAULT_NAME, help="output folder")
     p.add_argument("--name", default=DEFAULT_NAME, help="model name (file names in models/)")
     p.add_argument("--bands", choices=("4", "6"), default="4",
@@ -130,7 +133,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     config = TrainConfig(bands=bands, widths=tuple(int(w) for w in args.widths.split(",")), patch=args.patch,
                          batch=args.batch, epochs=args.epochs, steps_per_epoch=args.steps,
                          learning_rate=args.learning_rate, distill_weight=args.distill_weight,
-                         bright_weight=args.bright_weight, seed=args.seed, threads=args.threads)
+                         bright_weight=args.bright_weight, repaint_probability=args.bright_repaint, seed=args.seed,
+                         threads=args.threads)
     scenes = load_scenes(args, bands, log)
     extra_sources = sorted({s.source for s in scenes if s.source.startswith("extra-")})
     config = replace(config, source_shares=batch_shares(config.source_shares, scenes, extra_sources, args))

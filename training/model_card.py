@@ -88,6 +88,15 @@ def _weight(config: dict, key: str) -> float:
     return float(value if value is not None else getattr(TrainConfig, key))
 
 
+def _repaint_line(config: dict) -> str:
+    """The --bright-repaint augmentation in words, or nothing."""
+    if not config.get("bright_repaint"):
+        return ""
+    return (f"- **Repainted bright ground**: {config['bright_repaint']:.0%} of the cloud-free real patches take the "
+            f"spectrum of snow, ice or bright sand with their own texture kept (training/repaint.py), labelled as "
+            f"they were.\n")
+
+
 def write_model_card(path: Path, name: str, summary: dict) -> Path:
     config, report = summary["config"], summary["crossval"]
     bands = "B02 (blue), B03 (green), B04 (red), B08 (NIR)"
@@ -102,7 +111,11 @@ def write_model_card(path: Path, name: str, summary: dict) -> Path:
                f"--distill-weight {distill:g} --bright-weight {bright:g} "
                f"--seed {config['seed']} --name {name}"
                + "".join(f" --extra {spec}" for spec in config.get("extra") or [])
-               + (f" --extra-share {config['extra_share']:g}" if config.get("extra") else "") + " --install")
+               + (f" --extra-share {config['extra_share']:g}" if config.get("extra") else "")
+               + (f" --composites {config['composites']} --composite-share {config['composite_share']:g}"
+                  if config.get("composites") else "")
+               + (f" --bright-repaint {config['bright_repaint']:g}" if config.get("bright_repaint") else "")
+               + " --install")
     minutes = summary["crossval_seconds"] / 60, summary["training_seconds"] / 60
     six = config["bands"] == "6"
     six_band_note = " Not in this 6-band variant: the chips have no SWIR bands." if six else ""
@@ -147,8 +160,9 @@ teacher (ukis-csmask), by one command (below), and exported to ONNX with the plu
   "not cloud" is read as "clear or shadow" (the loss scores the two together there).{six_band_note}
 - **eo-learn**: 5 real Sentinel-2 L1C frames of one area without labels (teacher labels only).
 - **Synthetic**: {config['synthetic']} generated scenes of 256 px (training/synthetic.py), cloud or not.
-{_extra_lines(summary)}- **Pasted clouds**: while training, fractal clouds and their cast shadows are mixed physically
-  into 30 % of the real patches (training/paste.py), on bright snow, sand and roofs as on fields.
+{_extra_lines(summary) + _repaint_line(config)}- **Pasted clouds**: while training, fractal clouds and their cast
+  shadows are mixed physically into 30 % of the real patches (training/paste.py), on bright snow, sand and roofs
+  as on fields.
 - **Distillation**: ukis-csmask's {teacher}
   class probabilities on every real image; the loss adds their KL divergence (weight {distill:g}) to the
   cross-entropy and cloud Dice on the human labels. Sources are drawn in fixed shares per batch

@@ -40,6 +40,8 @@ SURFACES: Dict[str, Tuple[Sequence[float], Sequence[float]]] = {
     "water": ((0.02, 0.02, 0.005, 0.003, 0.001, 0.001), (0.09, 0.10, 0.07, 0.04, 0.02, 0.015)),
     "urban": ((0.06, 0.07, 0.08, 0.12, 0.14, 0.11), (0.16, 0.17, 0.19, 0.26, 0.30, 0.26)),
     "snow": ((0.55, 0.55, 0.52, 0.40, 0.02, 0.01), (0.95, 0.95, 0.92, 0.80, 0.15, 0.10)),
+    # glacier and lake ice: bright in the visible, far darker in NIR than snow (training/repaint.py only)
+    "ice": ((0.30, 0.30, 0.26, 0.12, 0.01, 0.01), (0.75, 0.72, 0.66, 0.42, 0.06, 0.05)),
 }
 # how often each cover is drawn for a region; snow is a rare hard negative
 SURFACE_WEIGHTS = {"forest": 4, "crop": 5, "grass": 4, "soil": 2, "sand": 0.6, "water": 1, "urban": 1,

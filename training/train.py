@@ -21,6 +21,7 @@ from torch.nn import functional as F
 from .metrics import Counts
 from .model import CloudUNet, SpectralShape
 from .paste import paste_clouds
+from .repaint import repaint_bright
 from .scene import CLASS_NAMES, CLOUD, IGNORE, NOT_CLOUD, SHADOW, Scene, made_up
 from .synthetic import SceneGenerator, SyntheticConfig
 
@@ -45,6 +46,7 @@ class TrainConfig:
     shadow_weight: float = 3.0  # cross-entropy weight of shadow pixels (2 % of Biome's)
     bright_weight: float = 4.0  # scenes with bright clear ground (snow, sand, roofs) are drawn up to 5x as often
     paste_probability: float = 0.3
+    repaint_probability: float = 0.0  # cloud-free real patches repainted as snow, ice or sand (repaint.py)
     zoom: Tuple[float, float] = (0.6, 1.7)
     source_shares: Dict[str, float] = field(default_factory=lambda: {
         "l8biome": 0.45, "oncloudn": 0.3, "eolearn": 0.1, "synthetic": 0.15})
@@ -122,6 +124,11 @@ class MixedSampler:
             soft = np.zeros((CLASSES, crop, crop), np.float32)
             soft[:, :h, :w] = scene.soft[:, y:y + h, x:x + w]
         image = self._level(image, scene.source)
+        if self.config.repaint_probability and not made_up(scene.source) and \
+                rng.uniform() < self.config.repaint_probability:
+            offsets = self.offsets if top_of_atmosphere(scene.source) else None
+            image, repainted = repaint_bright(image, label, scene.bands, rng, self.generator, offsets)
+            soft = None if repainted else soft  # the teacher saw the ground as it was
         if rng.uniform() < self.config.paste_probability and h == crop and w == crop:
             image, label = paste_clouds(image, label, scene.bands, rng, self.generator)
             soft = None  # the teacher saw the image without the pasted clouds
