@@ -29,8 +29,11 @@ LOG = logging.getLogger(__name__)
 SENSOR = "USGS Landsat Collection 2 Level-1"
 # the band number after the product id: _B4.TIF, _B6_VCID_1.TIF (Landsat 7's thermal band), ..._B10
 _BAND_FILE = re.compile(r"^_B([1-9]\d?)(?:_VCID_[12])?(?:\.[A-Za-z0-9]+)*$", re.IGNORECASE)
-# a band description naming the Landsat band alone; zero-padded names (B02, B8A) are Sentinel-2's, not Landsat's
-_BAND_DESCRIPTION = re.compile(r"^(?:.*_)?B([1-9]\d?)(?:_VCID_[12])?(?:\.TIF)?$", re.IGNORECASE)
+# a band description naming the Landsat band alone; zero-padded names (B02, B8A) are Sentinel-2's, not Landsat's.
+# Collection 1 products made by USGS ESPA name their files <product id>_sr_band<n>.tif (toa_, bt_ likewise), in the
+# sensor's numbering; their angle files (sensor_azimuth_band4) are not bands of the image.
+_BAND_DESCRIPTION = re.compile(r"^(?:.*_)?(?:B|(?:sr|toa|bt)_band)([1-9]\d?)(?:_VCID_[12])?(?:\.(?:TIF|img))?$",
+                               re.IGNORECASE)
 MTL_SUFFIXES = ("_MTL.txt", "_MTL.json", "_MTL.xml")
 _RESCALING, _ATTRIBUTES = "LEVEL1_RADIOMETRIC_RESCALING", "IMAGE_ATTRIBUTES"
 _ADVICE = "or choose INPUT_SCALING explicitly ('raw DN' reads the values as they are stored)"

@@ -7,7 +7,10 @@ panchromatic; Landsat 8-9 OLI B1 coastal/aerosol, B2 blue, B3 green, B4 red, B5 
 B8 panchromatic, B9 cirrus, TIRS B10 and B11 thermal; Landsat 4-5 MSS B1 green, B2 red, B3 and B4 near infrared (no
 blue). Sentinel-2's numbering (ESA's Sentinel-2 MSI band list): B02 blue, B03 green, B04 red, B08 NIR, B11 SWIR
 1610 nm (swir16), B12 SWIR 2190 nm (swir22). Product ids follow USGS's naming LXSS_LLLL_PPPRRR_YYYYMMDD_yyyymmdd_CC_TX
-(Collection 1 CC = 01, Collection 2 CC = 02); the C2 Level-2 band files are <product id>_SR_B<n>.TIF.
+(Collection 1 CC = 01, Collection 2 CC = 02); the C2 Level-2 band files are <product id>_SR_B<n>.TIF. Collection 1
+products made by USGS ESPA name their files <product id>_sr_band<n>.tif in the sensor's numbering (for example
+LC08_L1TP_012031_20160424_20170223_01_T1_sr_band4.tif is OLI's red, LT05's sr_band3 TM's red, as scripts that read
+them use them) beside angle files such as <product id>_sensor_azimuth_band4.tif.
 """
 import numpy as np
 import pytest
@@ -25,6 +28,8 @@ OLI = "LC08_L1TP_044034_20200101_20200113_02_T1"
 OLI_L2 = "LC09_L2SP_044034_20220101_20220103_02_T1"
 ETM_C1 = "LE07_L1TP_044034_20020101_20170101_01_T1"
 MSS = "LM05_L1GS_044034_19900101_20200916_02_T2"
+OLI_ESPA = "LC08_L1TP_012031_20160424_20170223_01_T1"
+TM_ESPA = "LT05_L1TP_044034_19900101_20161001_01_T1"
 FOUR = ["blue", "green", "red", "nir"]
 SIX = FOUR + ["swir16", "swir22"]
 
@@ -106,6 +111,24 @@ def test_vrt_of_undescribed_band_files_takes_the_numbers_of_its_files(tmp_path):
     gdal.BuildVRT(str(tmp_path / "stack.vrt"), files, separate=True).FlushCache()
     chosen, notes = _select(str(tmp_path / "stack.vrt"))
     assert chosen == [5, 4, 3, 2] and "band 1 'B8' pan" in notes[0]
+
+
+def test_espa_collection1_band_names_take_the_sensors_numbering(tmp_path):
+    """ESPA's sr_band<n> (and toa_band<n>) names, described bands: OLI blue sr_band2 .. NIR sr_band5; TM blue
+    sr_band1 .. NIR sr_band4, SWIR 2 sr_band7."""
+    oli = _tif(tmp_path / f"{OLI_ESPA}_sr_stack.tif", [f"{OLI_ESPA}_sr_band{n}" for n in range(1, 8)])
+    assert _select(oli, SIX)[0] == [2, 3, 4, 5, 6, 7]
+    tm = _tif(tmp_path / f"{TM_ESPA}_toa_stack.tif", [f"toa_band{n}" for n in (1, 2, 3, 4, 5, 7)])
+    assert _select(tm, SIX)[0] == [1, 2, 3, 4, 5, 6]
+
+
+def test_vrt_of_espa_band_files_takes_their_numbers_and_never_an_angle_file(tmp_path):
+    """A VRT of undescribed ESPA files, shuffled, with an angle file among them (sensor_azimuth_band4 is not OLI's
+    red): blue sr_band2 (VRT band 4), green sr_band3 (3), red sr_band4 (5), NIR sr_band5 (1)."""
+    names = ["sr_band5", "sensor_azimuth_band4", "sr_band3", "sr_band2", "sr_band4"]
+    files = [_tif(tmp_path / f"{OLI_ESPA}_{name}.tif", [""]) for name in names]
+    gdal.BuildVRT(str(tmp_path / "espa.vrt"), files, separate=True).FlushCache()
+    assert _select(str(tmp_path / "espa.vrt"))[0] == [4, 3, 5, 1]
 
 
 def test_without_product_id_sentinel2_numbering_stays_and_a_landsat_like_stack_is_noted(tmp_path):
