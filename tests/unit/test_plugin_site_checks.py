@@ -65,6 +65,9 @@ def tool(name: str) -> Optional[str]:
 
 def require_tool(name: str) -> str:
     found = tool(name)
+    if found is None and os.environ.get("LM_MATRIX_QGIS"):
+        pytest.skip(f"{name} reads the plugin's source text, the same on every QGIS version: the host leg of "
+                    f"make test runs the plugins site's {name} check (the matrix roots do not install it)")
     if found is None:
         pytest.skip(f"{name} is not installed (pip install -r requirements-dev.txt pins it): "
                     f"the plugins site's {name} check cannot run here")
