@@ -64,7 +64,7 @@
         <translation>ukis-csmask 6 Bänder L2A</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="131"/>
+        <location filename="../processing/cloud_mask.py" line="134"/>
         <source>Cloud mask</source>
         <translation>Wolkenmaske</translation>
     </message>
@@ -84,7 +84,7 @@
         <translation>Modell</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="117"/>
+        <location filename="../processing/cloud_mask.py" line="120"/>
         <source>Built-in model (when no model file is given)</source>
         <translation>Eingebautes Modell (wenn keine Modelldatei angegeben ist)</translation>
     </message>
@@ -99,47 +99,47 @@
         <translation>Schwellenwert</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="124"/>
+        <location filename="../processing/cloud_mask.py" line="127"/>
         <source>Tile size</source>
         <translation>Kachelgröße</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="127"/>
+        <location filename="../processing/cloud_mask.py" line="130"/>
         <source>Overlap</source>
         <translation>Überlappung</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="132"/>
+        <location filename="../processing/cloud_mask.py" line="135"/>
         <source>Cloud probability</source>
         <translation>Wolkenwahrscheinlichkeit</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="134"/>
+        <location filename="../processing/cloud_mask.py" line="137"/>
         <source>Cloud polygons</source>
         <translation>Wolkenpolygone</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="137"/>
+        <location filename="../processing/cloud_mask.py" line="140"/>
         <source>Minimum area</source>
         <translation>Mindestfläche</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="139"/>
+        <location filename="../processing/cloud_mask.py" line="142"/>
         <source>Cloud cover of the valid pixels (%)</source>
         <translation>Wolkenbedeckung der gültigen Pixel (%)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="182"/>
+        <location filename="../processing/cloud_mask.py" line="185"/>
         <source>Cloud cover: {:.2f}% of {} valid pixels ({} tiles of {} px)</source>
         <translation>Wolkenbedeckung: {:.2f}% von {} gültigen Pixeln ({} Kacheln zu {} px)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="216"/>
+        <location filename="../processing/cloud_mask.py" line="219"/>
         <source>The bundled cloud model &apos;{}&apos; is not installed with this copy of the plugin. Give an ONNX file in MODEL or choose a ukis-csmask model in BUILTIN_MODEL.</source>
         <translation>Das mitgelieferte Wolkenmodell '{}' ist mit dieser Kopie des Plugins nicht installiert. Geben Sie eine ONNX-Datei in MODEL an oder wählen Sie ein ukis-csmask-Modell in BUILTIN_MODEL.</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="243"/>
+        <location filename="../processing/cloud_mask.py" line="246"/>
         <source>{} cloud polygons</source>
         <translation>{} Wolkenpolygone</translation>
     </message>
@@ -1408,12 +1408,12 @@ Paketordner: {folder}</translation>
         <translation>{} kann nicht gelesen oder geschrieben werden: {}.</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="199"/>
+        <location filename="../processing/cloud_mask.py" line="202"/>
         <source>Cloud polygons (OUTPUT_VECTOR) need a georeferenced image, but the input raster INPUT (&apos;{}&apos;) has no coordinate reference system. Assign one first, or leave OUTPUT_VECTOR empty.</source>
         <translation>Wolkenpolygone (OUTPUT_VECTOR) brauchen ein georeferenziertes Bild, aber das Eingaberaster INPUT ('{}') hat kein Koordinatenbezugssystem. Weisen Sie zuerst eines zu oder lassen Sie OUTPUT_VECTOR leer.</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="233"/>
+        <location filename="../processing/cloud_mask.py" line="236"/>
         <source>The cloud mask was written, but the cloud polygons (OUTPUT_VECTOR) could not be: {}</source>
         <translation>Die Wolkenmaske wurde geschrieben, die Wolkenpolygone (OUTPUT_VECTOR) aber nicht: {}</translation>
     </message>
@@ -1583,27 +1583,27 @@ Paketordner: {folder}</translation>
         <translation>Größe des Kleinsegmentfilters (px; leer = die des Modells, 0 = keiner)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="130"/>
+        <location filename="../processing/cloud_mask.py" line="133"/>
         <source>Mark cloud shadow (value 2)</source>
         <translation>Wolkenschatten markieren (Wert 2)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="140"/>
+        <location filename="../processing/cloud_mask.py" line="143"/>
         <source>Cloud shadow of the valid pixels (%)</source>
         <translation>Wolkenschatten der gültigen Pixel (%)</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="174"/>
+        <location filename="../processing/cloud_mask.py" line="177"/>
         <source>Cloud model classes: {}</source>
         <translation>Klassen des Wolkenmodells: {}</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="176"/>
+        <location filename="../processing/cloud_mask.py" line="179"/>
         <source>Cloud shadow was asked for (SHADOW), but the model has no cloud shadow class: the mask holds cloud and clear only, and SHADOW_PERCENT is 0.</source>
         <translation>Wolkenschatten wurde verlangt (SHADOW), aber das Modell hat keine Wolkenschattenklasse: Die Maske enthält nur Wolke und wolkenfrei, und SHADOW_PERCENT ist 0.</translation>
     </message>
     <message>
-        <location filename="../processing/cloud_mask.py" line="185"/>
+        <location filename="../processing/cloud_mask.py" line="188"/>
         <source>Cloud shadow: {:.2f}% of the valid pixels</source>
         <translation>Wolkenschatten: {:.2f}% der gültigen Pixel</translation>
     </message>
@@ -1929,7 +1929,7 @@ Paketordner: {folder}</translation>
     </message>
     <message>
         <location filename="../processing/cloud_mask.py" line="51"/>
-        <source>Runs an ONNX cloud segmentation model (a U-Net exported with the Deepness metadata keys: a single-channel sigmoid, or classes such as clear / cloud / cloud shadow) over a raster of any size: tiles with overlap, blended towards tile centres so no seams appear, streamed block by block.&lt;br&gt;&lt;br&gt;&lt;b&gt;Image&lt;/b&gt; (INPUT): the raster to mask; nodata stays nodata.&lt;br&gt;&lt;b&gt;Model&lt;/b&gt; (MODEL): an ONNX file (optional). Its metadata name the bands it needs (matched to band descriptions such as B02/blue ... B08/nir, B11/swir16, B12/swir22) and its scaling. When given, it wins over the built-in model.&lt;br&gt;&lt;b&gt;Built-in model&lt;/b&gt; (BUILTIN_MODEL), used when MODEL is empty: 0 = the Label Migration cloud model bundled with the plugin (4 bands B02 B03 B04 B08); 1 to 4 = the cloud/shadow U-Nets of the ukis-csmask package (pip install ukis-csmask==1.0.0): 1 = 4 bands L1C, 2 = 4 bands L2A, 3 = 6 bands L1C, 4 = 6 bands L2A (B02 B03 B04 B08 B11 B12); 5 = the Label Migration model's 6-band variant, bundled too (B02 B03 B04 B08 B11 B12; cross-validated on L8 Biome, cloud IoU 0.68 against the 4-band model's 0.61, on snow and ice 0.50 against 0.28: models/cloud_s2_6band.md). They take reflectance: a raster without scale/offset metadata is read as DN / 10000 (give products from baseline 04.00 on with their offset applied, e.g. safetogeotiff REFLECTANCE, or say what the values are with INPUT_SCALING).&lt;br&gt;&lt;b&gt;Classes&lt;/b&gt;: the model's class names decide, case-insensitively, which class is cloud (a name with 'cloud' or 'cirrus': cloud, clouds, thick cloud ...) and which is cloud shadow (a name with 'shadow': shadow, cloud shadow, cloud_shadow); a single-channel model is cloud only; a model whose names name no cloud has class 1 as cloud (with a warning). The log says what was decided.&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): comma-separated band names or numbers, overriding the model's band list.&lt;br&gt;&lt;b&gt;Input scaling&lt;/b&gt; (INPUT_SCALING): what the image's values are: 0 = automatic (bands with a scale/offset make reflectance with it, Byte rasters are 8-bit, integer bands DN, floating-point bands reflectance when their values are at most 2, else DN; USGS Landsat Collection 2 Level-2 surface reflectance files, known by their product id (LC08_L2SP_...), are read with USGS's scale 0.0000275 and offset -0.2, which their bands do not declare; Level-1 band files (LC08_L1TP_..._B4.TIF, alone or stacked in a VRT) are read as top-of-atmosphere reflectance with the factors and sun elevation of the product's _MTL.txt, which must lie beside them), 1 = raw DN (the model's reflectance_scale applies), 2 = reflectance 0-1, 3 = 8-bit 0-255. The log says what was decided; WARNINGS lists the run's warnings, e.g. an input implausible for the model.&lt;br&gt;&lt;b&gt;Threshold&lt;/b&gt; (THRESHOLD): cloud probability from which a pixel is cloud (default: the model's seg_thresh; without one a single-channel model uses 0.5 and a model with classes the most probable class, as for ukis-csmask). With SHADOW, a pixel that is not cloud is shadow where the shadow probability reaches the threshold (without one: where shadow is the most probable class).&lt;br&gt;&lt;b&gt;Mark cloud shadow&lt;/b&gt; (SHADOW): when ticked (default: not) the mask also marks cloud shadow with 2, for models with a shadow class (ukis-csmask's, the bundled model when it has one); the log says so when the model has none.&lt;br&gt;&lt;b&gt;Tile size&lt;/b&gt; (TILE_SIZE) and &lt;b&gt;Overlap&lt;/b&gt; (OVERLAP) in pixels: 0 = the model's own. Tiles are at most 8192 pixels, overlaps at most half a tile; tiles that would not fit the memory limit are refused before the run.&lt;br&gt;&lt;b&gt;Cloud mask&lt;/b&gt; (OUTPUT): uint8, 1 cloud, 0 clear, 255 nodata, and 2 cloud shadow with SHADOW.&lt;br&gt;&lt;b&gt;Cloud probability&lt;/b&gt; (OUTPUT_PROBABILITY): optional float32, the cloud class's probability.&lt;br&gt;&lt;b&gt;Cloud polygons&lt;/b&gt; (OUTPUT_VECTOR): optional polygons of the clouds, without specks smaller than &lt;b&gt;Minimum area&lt;/b&gt; (MIN_AREA) in the raster's units² (m² for UTM; default 1000).&lt;br&gt;CLOUD_PERCENT is the share of valid pixels that are cloud, SHADOW_PERCENT the share that is cloud shadow (0 without SHADOW or a shadow class). NaN pixels of the image are nodata, and so is DN 0 of 16-bit bands that declare no nodata, for a model that reads reflectance as the bundled ones do (the fill value of Sentinel-2 and USGS Landsat products; the log says so); an image without a valid pixel, or a model that returns NaN for any valid pixel, fails the run and writes nothing.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:cloudmask -- INPUT=pair_image.tif MODEL=cloud.onnx OUTPUT=cloud_mask.tif&lt;/code&gt;, or with &lt;code&gt;BUILTIN_MODEL=2&lt;/code&gt; instead of MODEL for ukis-csmask's 4-band L2A model.</source>
+        <source>Runs an ONNX cloud segmentation model (a U-Net exported with the Deepness metadata keys: a single-channel sigmoid, or classes such as clear / cloud / cloud shadow) over a raster of any size: tiles with overlap, blended towards tile centres so no seams appear, streamed block by block.&lt;br&gt;&lt;br&gt;&lt;b&gt;Image&lt;/b&gt; (INPUT): the raster to mask; nodata stays nodata.&lt;br&gt;&lt;b&gt;Model&lt;/b&gt; (MODEL): an ONNX file (optional). Its metadata name the bands it needs (matched to band descriptions such as B02/blue ... B08/nir, B11/swir16, B12/swir22) and its scaling. When given, it wins over the built-in model.&lt;br&gt;&lt;b&gt;Built-in model&lt;/b&gt; (BUILTIN_MODEL), used when MODEL is empty: 0 = the Label Migration cloud model bundled with the plugin (4 bands B02 B03 B04 B08); 1 to 4 = the cloud/shadow U-Nets of the ukis-csmask package (pip install ukis-csmask==1.0.0): 1 = 4 bands L1C, 2 = 4 bands L2A, 3 = 6 bands L1C, 4 = 6 bands L2A (B02 B03 B04 B08 B11 B12); 5 = the Label Migration model's 6-band variant, bundled too (B02 B03 B04 B08 B11 B12; cross-validated on L8 Biome, cloud IoU 0.68 against the 4-band model's 0.61, on snow and ice 0.50 against 0.28: models/cloud_s2_6band.md). They take reflectance: a raster without scale/offset metadata is read as DN / 10000 (give products from baseline 04.00 on with their offset applied, e.g. safetogeotiff REFLECTANCE, or say what the values are with INPUT_SCALING); a SAFE product's own band files (a VRT over its JPEG 2000 files, or the product as QGIS opens a dropped SAFE zip, its bands B4, B3, B2, B8 matched by name) are read with the quantification and offset of the product's metadata. An 8-bit image (a JPEG, PNG or display stretch) holds no reflectance: the run warns that it looks darker than any real scene.&lt;br&gt;&lt;b&gt;Classes&lt;/b&gt;: the model's class names decide, case-insensitively, which class is cloud (a name with 'cloud' or 'cirrus': cloud, clouds, thick cloud ...) and which is cloud shadow (a name with 'shadow': shadow, cloud shadow, cloud_shadow); a single-channel model is cloud only; a model whose names name no cloud has class 1 as cloud (with a warning). The log says what was decided.&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): comma-separated band names or numbers, overriding the model's band list.&lt;br&gt;&lt;b&gt;Input scaling&lt;/b&gt; (INPUT_SCALING): what the image's values are: 0 = automatic (bands with a scale/offset make reflectance with it, Byte rasters are 8-bit, integer bands DN, floating-point bands reflectance when their values are at most 2, else DN; USGS Landsat Collection 2 Level-2 surface reflectance files, known by their product id (LC08_L2SP_...), are read with USGS's scale 0.0000275 and offset -0.2, which their bands do not declare; Level-1 band files (LC08_L1TP_..._B4.TIF, alone or stacked in a VRT) are read as top-of-atmosphere reflectance with the factors and sun elevation of the product's _MTL.txt, which must lie beside them), 1 = raw DN (the model's reflectance_scale applies), 2 = reflectance 0-1, 3 = 8-bit 0-255. The log says what was decided; WARNINGS lists the run's warnings, e.g. an input implausible for the model.&lt;br&gt;&lt;b&gt;Threshold&lt;/b&gt; (THRESHOLD): cloud probability from which a pixel is cloud (default: the model's seg_thresh; without one a single-channel model uses 0.5 and a model with classes the most probable class, as for ukis-csmask). With SHADOW, a pixel that is not cloud is shadow where the shadow probability reaches the threshold (without one: where shadow is the most probable class).&lt;br&gt;&lt;b&gt;Mark cloud shadow&lt;/b&gt; (SHADOW): when ticked (default: not) the mask also marks cloud shadow with 2, for models with a shadow class (ukis-csmask's, the bundled model when it has one); the log says so when the model has none.&lt;br&gt;&lt;b&gt;Tile size&lt;/b&gt; (TILE_SIZE) and &lt;b&gt;Overlap&lt;/b&gt; (OVERLAP) in pixels: 0 = the model's own. Tiles are at most 8192 pixels, overlaps at most half a tile; tiles that would not fit the memory limit are refused before the run.&lt;br&gt;&lt;b&gt;Cloud mask&lt;/b&gt; (OUTPUT): uint8, 1 cloud, 0 clear, 255 nodata, and 2 cloud shadow with SHADOW.&lt;br&gt;&lt;b&gt;Cloud probability&lt;/b&gt; (OUTPUT_PROBABILITY): optional float32, the cloud class's probability.&lt;br&gt;&lt;b&gt;Cloud polygons&lt;/b&gt; (OUTPUT_VECTOR): optional polygons of the clouds, without specks smaller than &lt;b&gt;Minimum area&lt;/b&gt; (MIN_AREA) in the raster's units² (m² for UTM; default 1000).&lt;br&gt;CLOUD_PERCENT is the share of valid pixels that are cloud, SHADOW_PERCENT the share that is cloud shadow (0 without SHADOW or a shadow class). NaN pixels of the image are nodata, and so is DN 0 of 16-bit bands that declare no nodata, for a model that reads reflectance as the bundled ones do (the fill value of Sentinel-2 and USGS Landsat products; the log says so); an image without a valid pixel, or a model that returns NaN for any valid pixel, fails the run and writes nothing.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:cloudmask -- INPUT=pair_image.tif MODEL=cloud.onnx OUTPUT=cloud_mask.tif&lt;/code&gt;, or with &lt;code&gt;BUILTIN_MODEL=2&lt;/code&gt; instead of MODEL for ukis-csmask's 4-band L2A model.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

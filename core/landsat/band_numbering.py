@@ -15,7 +15,8 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from osgeo import gdal
 
-from .level1 import band_number, band_sources
+from ..util.raster_read import band_sources
+from .level1 import band_number
 from .names import product_id
 
 LOG = logging.getLogger(__name__)

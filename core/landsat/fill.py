@@ -20,7 +20,7 @@ from osgeo import gdal
 from ..util.nodata_view import nodata_view, undeclared
 from ..util.raster_read import INTEGER_TYPES
 from .band_numbering import product_sensor
-from .level1 import band_sources
+from ..util.raster_read import band_sources
 from .names import product_id
 
 FILL_DN = 0

@@ -20,7 +20,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from osgeo import gdal
 
-from ..util.metadata_xml import MetadataXmlError, XmlNode, parse_metadata_xml
+from ..util.metadata_xml import parse_metadata_xml
+from ..util.raster_read import band_sources
 from ..util.errors import LabelMigrationError
 from .names import ProductId, product_id
 
@@ -204,37 +205,6 @@ def toa_reflectance(sources: Sequence[Sequence[str]], descriptions: Sequence[str
                      f"reflectance = (REFLECTANCE_MULT_BAND_n x DN + REFLECTANCE_ADD_BAND_n) / sin(SUN_ELEVATION), "
                      f"with the factors of its MTL file and the sun elevation {sun} (USGS Collection 2 Level-1 "
                      f"DFCBs, e.g. LSDS-1822)")
-
-
-def band_sources(dataset: gdal.Dataset, bands: Sequence[int]) -> List[List[str]]:
-    """Per band, the files it is read from: a VRT band's sources (GDAL's LocationInfo of its first pixel, and every
-    source of a mosaic), else the dataset's own file."""
-    own = [dataset.GetDescription()]
-    folder = os.path.dirname(dataset.GetDescription())
-    result = []
-    for number in bands:
-        band = dataset.GetRasterBand(number)
-        try:
-            located = band.GetMetadataItem("Pixel_0_0", "LocationInfo") or ""
-            sources = (band.GetMetadata("vrt_sources") or {}).values()
-        except RuntimeError:  # a driver that cannot say (with GDAL exceptions on): the dataset's own file
-            located, sources = "", []
-        files = [item.text for item in _xml(located).iter("File") if item.text] if located else []
-        if len(sources) > 1 or (sources and not files):
-            for source in sources:
-                element = next(_xml(source).iter("SourceFilename"), None)
-                if element is not None and element.text:
-                    relative = element.get("relativeToVRT") == "1"
-                    files.append(os.path.join(folder, element.text) if relative else element.text)
-        result.append(list(dict.fromkeys(files)) or own)
-    return result
-
-
-def _xml(text: str) -> XmlNode:
-    try:
-        return parse_metadata_xml(text)
-    except MetadataXmlError:
-        return XmlNode("none", {})
 
 
 def dataset_toa_reflectance(dataset: gdal.Dataset, bands: Sequence[int], strict: bool = True

@@ -41,14 +41,19 @@ with ``reflectance_scale`` also takes reflectance rasters (GeoTIFFs of reflectan
 USGS Landsat Collection 2 files carry no scale/offset tags. Where their names say so, ``auto`` and ``dn`` read
 Level-2 surface reflectance with the published scale and offset if the values fit (core.landsat.bands), Level-1 DN
 as top-of-atmosphere reflectance with the factors and sun elevation of the MTL beside them (core.landsat.level1;
-``auto`` fails where those are unknown, ``dn`` then reads the values as stored). The log says which.
+``auto`` fails where those are unknown, ``dn`` then reads the values as stored). The log says which. Sentinel-2 band
+files read straight from a SAFE product (a VRT over its JPEG 2000 files, GDAL's SENTINEL2 subdataset) carry no tags
+either: ``auto`` and ``dn`` read them with the quantification and offset of the product's metadata
+(core.sentinel2.product_bands), so products of processing baseline 04.00 and later are not read 0.1 too bright.
 
 Plausibility: the metadata key ``input_range`` (ours) holds per band the ``[low, high]`` model
 input (after standardisation) seen in training. A sample whose model input falls far outside it
 (beyond half the range's width on either side) for more than ``OUTSIDE_SHARE`` of its pixels, or
 whose input hardly varies although the raster's values do (reflectance read as DN), gives a warning.
 Without ``input_range`` the range is that of reflectance -0.2..2 (models with reflectance_scale) or of
-8-bit values 0..255 (others).
+8-bit values 0..255 (others). For models with ``reflectance_scale``, a raster is also implausible when the values it
+can hold, or the brightest values it holds, stand for reflectance darker than any real scene: an 8-bit image (a JPEG,
+PNG or display stretch) read as the model's DN is reflectance 0 to 0.0255, and such a run marks everything clear.
 """
 import logging
 from dataclasses import dataclass, field
@@ -59,6 +64,7 @@ from osgeo import gdal
 
 from ..landsat.bands import SR_OFFSET, SR_SCALE, unscaled_surface_reflectance
 from ..landsat.level1 import dataset_toa_reflectance
+from ..sentinel2.product_bands import product_reflectance
 from ..util.errors import LabelMigrationError
 from ..util.raster_read import INTEGER_TYPES
 from .input_sample import SAMPLE_SIZE, read_sample  # noqa: F401 (SAMPLE_SIZE: part of this module's interface)
@@ -74,6 +80,13 @@ REFLECTANCE_RANGE = (-0.2, 2.0)  # plausible reflectance when the model records 
 EIGHT_BIT_RANGE = (0.0, 255.0)
 OUTSIDE_SHARE = 0.01  # more than this share of sampled pixels far outside the range: a warning
 FLAT_SPREAD = 5e-4  # model input spread below this share of the range's width: the input collapsed
+# Reflectance below which a whole raster is implausibly dark: the brightest sampled pixel of some band of a real scene
+# reaches above it (L2A blue over clear open water is about 0.02 to 0.04; a wave, a boat or a cloud is far brighter),
+# where 8-bit values (0-255) kept in a 16-bit file and read as DN are reflectance 0.0255 at most
+DARK_REFLECTANCE = 0.03
+# Integer bands whose largest value means less than this reflectance cannot hold a scene (8-bit values read as a
+# model's DN 0-255 are reflectance 0 to 0.0255)
+DARK_TYPE_REFLECTANCE = 0.05
 
 
 @dataclass
@@ -108,6 +121,7 @@ class ScalingDecision:
     raw_offset: np.ndarray
     transform: InputTransform  # value -> model input, (r / 255 - mean) / std folded in
     warnings: List[str] = field(default_factory=list)
+    largest_value: Optional[float] = None  # the largest value the bands' integer data type holds (8, 16 bits)
 
     def apply(self, pixels: np.ndarray) -> np.ndarray:
         return self.transform.apply(pixels)
@@ -169,12 +183,17 @@ def decide(dataset: gdal.Dataset, bands: Sequence[int], info, choice: Optional[s
     landsat = untagged and unscaled_surface_reflectance(dataset.GetFileList() or [dataset.GetDescription()], sample)
     level1 = untagged and not landsat and requested in ("auto", "dn") and \
         dataset_toa_reflectance(dataset, bands, strict=requested == "auto")
+    sentinel2 = untagged and not landsat and not level1 and requested in ("auto", "dn") and \
+        product_reflectance(dataset, bands)
+    declared_by = "the Landsat product's"
     if level1:
         declared, landsat = level1  # the Level-1 factors, and why in words
     elif landsat:
         declared = [(SR_SCALE, SR_OFFSET)] * count
+    elif sentinel2:
+        (declared, landsat), declared_by = sentinel2, "the Sentinel-2 product's"
     resolved, why = _resolve(requested, declared, types, sample, has_model_scale,
-                             "the Landsat product's" if landsat else "the bands declare")
+                             declared_by if landsat else "the bands declare")
     if landsat and resolved == "dn":
         why = f"{landsat}; {why}"
     s = info.reflectance_scale if has_model_scale else 1.0
@@ -190,7 +209,8 @@ def decide(dataset: gdal.Dataset, bands: Sequence[int], info, choice: Optional[s
     mean, std = standardization(info, count)
     transform = InputTransform((raw_scale / (DEEPNESS_DIVISOR * std)).astype(np.float32),
                                ((raw_offset / DEEPNESS_DIVISOR - mean) / std).astype(np.float32))
-    decision = ScalingDecision(requested, resolved, why, raw_scale, raw_offset, transform)
+    decision = ScalingDecision(requested, resolved, why, raw_scale, raw_offset, transform,
+                               largest_value=_largest_value(types))
     decision.warnings = plausibility_warnings(decision, sample, info)
     LOG.info("Input scaling: %s", decision.why)
     for warning in decision.warnings:
@@ -284,10 +304,10 @@ def plausibility_warnings(decision: ScalingDecision, sample: np.ndarray, info) -
     low, high = ranges[:, 0] - 0.5 * width, ranges[:, 1] + 0.5 * width
     advice = (f"The input scaling used was '{CHOICE_LABELS[decision.choice]}' ({decision.why.split(':')[0]}); if "
               f"the raster holds reflectance 0-1, DN or 8-bit values, say so with INPUT_SCALING.")
-    warnings = []
+    warnings = _dark_type(decision, info)
     outside = ((model_input < low[:, None]) | (model_input > high[:, None])).any(axis=0)
     share = float(outside.mean())
-    if share > OUTSIDE_SHARE:
+    if share > OUTSIDE_SHARE and not warnings:
         median = np.median(model_input, axis=1)
         warnings.append(
             f"The model input is implausible for this model: {100 * share:.3g} % of the sampled pixels give values "
@@ -302,7 +322,52 @@ def plausibility_warnings(decision: ScalingDecision, sample: np.ndarray, info) -
             f"the raster but hardly at all as model input (spread {', '.join(f'{spread[i]:.2g}' for i in flat)} "
             f"against a trained range {', '.join(f'{ranges[i, 0]:.3g}..{ranges[i, 1]:.3g}' for i in flat)}), as "
             f"when reflectance is read as DN. The result is probably all one class. {advice}")
-    return warnings
+    return warnings or _dark_sample(decision, sample, info)
+
+
+def _reflectance(decision: ScalingDecision, info, values: np.ndarray) -> np.ndarray:
+    """Reflectance that (bands, n) raster values stand for in the decision's reading and the model's scaling."""
+    raw = values * decision.raw_scale[:, None] + decision.raw_offset[:, None]
+    return raw * info.reflectance_scale + (info.reflectance_offset or 0.0)
+
+
+def _dark_type(decision: ScalingDecision, info) -> List[str]:
+    """A warning when even the largest value the bands' integer type holds stands for reflectance darker than any
+    real scene (8-bit values read as a reflectance model's DN); models that read reflectance only."""
+    if info.reflectance_scale is None or decision.largest_value is None:
+        return []
+    top = _reflectance(decision, info, np.full((len(decision.raw_scale), 1), decision.largest_value))[:, 0]
+    if np.any(top >= DARK_TYPE_REFLECTANCE):
+        return []
+    offset = f" + {info.reflectance_offset:g}" if info.reflectance_offset else ""
+    return [f"The model input is implausible for this model: read as '{CHOICE_LABELS[decision.choice]}', the largest "
+            f"value these bands can hold ({decision.largest_value:g}) stands for reflectance {top.max():.3g} in the "
+            f"model's scaling (reflectance = DN x {info.reflectance_scale:g}{offset}), darker than any real scene, so "
+            f"every pixel will look like dark ground or shadow. An 8-bit image (a JPEG or PNG, a display stretch) no "
+            f"longer holds the reflectance this model was trained on: run it on the reflectance or DN raster the "
+            f"image was made from, or use a model trained on 8-bit images."]
+
+
+def _dark_sample(decision: ScalingDecision, sample: np.ndarray, info) -> List[str]:
+    """A warning when the brightest sampled pixel of every band stands for reflectance darker than any real scene;
+    models that read reflectance only."""
+    if info.reflectance_scale is None:
+        return []
+    brightest = _reflectance(decision, info, sample).max(axis=1)
+    if np.any(brightest >= DARK_REFLECTANCE):
+        return []
+    return [f"The model input is implausible for this model: read as '{CHOICE_LABELS[decision.choice]}', even the "
+            f"brightest sampled pixel of every band stands for reflectance below {DARK_REFLECTANCE:g} "
+            f"({', '.join(f'{v:.3g}' for v in brightest)}), darker than any real scene, so every pixel will look "
+            f"like dark ground or shadow. 8-bit display values (0-255) kept in a 16-bit file look like this: run the "
+            f"model on the reflectance or DN raster they were made from. If the raster holds reflectance 0-1 or DN, "
+            f"say so with INPUT_SCALING."]
+
+
+def _largest_value(types) -> Optional[float]:
+    """The largest value every one of the bands' GDAL data types can hold, for 8- and 16-bit integers, else None."""
+    limits = {gdal.GDT_Byte: 255.0, gdal.GDT_UInt16: 65535.0, gdal.GDT_Int16: 32767.0}
+    return max(limits[kind] for kind in types) if types and set(types) <= set(limits) else None
 
 
 def one_class_note(decision: ScalingDecision, counts: dict) -> List[str]:

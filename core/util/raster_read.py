@@ -1,13 +1,14 @@
 """Opening rasters with clear errors, reading them in strips, and their valid-data masks."""
 import os
 import re
-from typing import Iterator, List, Optional, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 from osgeo import gdal
 
 from . import limits
 from .errors import LabelMigrationError
+from .metadata_xml import MetadataXmlError, XmlNode, parse_metadata_xml
 from .paths import unreadable_reason
 from .raster_write import numpy_dtype
 
@@ -168,3 +169,37 @@ def nan_as_nodata(dataset: gdal.Dataset) -> gdal.Dataset:
     if bands[0].GetMaskFlags() & (gdal.GMF_PER_DATASET | gdal.GMF_ALPHA):
         return dataset
     return gdal.Translate("", dataset, format="VRT", noData="nan")
+
+
+def band_sources(dataset: gdal.Dataset, bands: Sequence[int]) -> List[List[str]]:
+    """Per band, the files it is read from: a VRT band's sources (GDAL's LocationInfo of its first pixel, and every
+    source of a mosaic), else the dataset's own file (a GeoTIFF, GDAL's SENTINEL2 subdataset ...)."""
+    own = [dataset.GetDescription()]
+    driver = dataset.GetDriver()
+    if driver is None or driver.ShortName != "VRT":  # other drivers' bands (SENTINEL2's, GDAL 3.6) can abort the
+        return [own for _ in bands]  # process when asked for vrt_sources: only a VRT is asked
+    folder = os.path.dirname(dataset.GetDescription())
+    result = []
+    for number in bands:
+        band = dataset.GetRasterBand(number)
+        try:
+            located = band.GetMetadataItem("Pixel_0_0", "LocationInfo") or ""
+            sources = (band.GetMetadata("vrt_sources") or {}).values()
+        except RuntimeError:  # a driver that cannot say (with GDAL exceptions on): the dataset's own file
+            located, sources = "", []
+        files = [item.text for item in _xml(located).iter("File") if item.text] if located else []
+        if len(sources) > 1 or (sources and not files):
+            for source in sources:
+                element = next(_xml(source).iter("SourceFilename"), None)
+                if element is not None and element.text:
+                    relative = element.get("relativeToVRT") == "1"
+                    files.append(os.path.join(folder, element.text) if relative else element.text)
+        result.append(list(dict.fromkeys(files)) or own)
+    return result
+
+
+def _xml(text: str) -> XmlNode:
+    try:
+        return parse_metadata_xml(text)
+    except MetadataXmlError:
+        return XmlNode("none", {})

@@ -386,3 +386,33 @@ def test_six_band_model_on_four_bands_names_the_missing_bands(run, data_dir, tmp
     with pytest.raises(QgsProcessingException, match=r"swir16|B11"):
         run("cloudmask", {"INPUT": str(scene), "BUILTIN_MODEL": 5, "OUTPUT": str(tmp_path / "mask.tif")})
     assert not (tmp_path / "mask.tif").exists()
+
+
+def test_a_sentinel2_product_layer_as_qgis_opens_it(run, tmp_path):
+    """A SAFE product as QGIS adds it to the map (GDAL's SENTINEL2 subdataset, bands B4 B3 B2 B8 named
+    'B4, central wavelength 665 nm'): cloudmask matches the bands by name and reads the baseline 05.09 product's DN with
+    its offset, as core.sentinel2.product_bands says (expected answer: the same run on the DN tagged with scale 1e-4 /
+    offset -0.1, the product's metadata). Before, it failed for want of bands named blue ... nir, and with BANDS given
+    GDAL 3.6 aborted QGIS when the engine asked the layer's bands for their VRT sources."""
+    from osgeo import gdal
+    from qgis.core import QgsRasterLayer
+
+    from labelmigration.core.models.cloud_classes import predict_clouds
+    from labelmigration.processing.cloud_mask import BUNDLED_MODEL
+    from labelmigration.tests.support.safe_products import make_safe_product
+
+    product = make_safe_product(tmp_path / "product", level="L2A", baseline="05.09", size_10m=120)
+    subdataset = gdal.Open(product.mtd_path).GetSubDatasets()[0][0]
+    layer = QgsRasterLayer(subdataset, "S2 10m")
+    assert layer.isValid() and layer.source() == subdataset
+    result = run("cloudmask", {"INPUT": layer, "OUTPUT": str(tmp_path / "mask.tif"),
+                               "OUTPUT_PROBABILITY": str(tmp_path / "p.tif")})
+    dn = np.stack([product.expected_dn(band) for band in ("B02", "B03", "B04", "B08")])
+    tagged = write_raster(tmp_path / "tagged.tif", dn, "EPSG:32632", from_origin(product.ulx, product.uly, 10, 10),
+                          descriptions=("B02", "B03", "B04", "B08"))
+    with rasterio.open(tagged, "r+") as dataset:
+        dataset.scales, dataset.offsets = (1e-4,) * 4, (-0.1,) * 4
+    predict_clouds(str(tagged), BUNDLED_MODEL, {"probability": str(tmp_path / "expected.tif")})
+    with rasterio.open(result["OUTPUT_PROBABILITY"]) as got, rasterio.open(tmp_path / "expected.tif") as expected:
+        valid = dn.all(axis=0)
+        assert np.abs(got.read(1)[valid] - expected.read(1)[valid]).max() < 1e-5

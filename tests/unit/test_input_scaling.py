@@ -326,3 +326,36 @@ def test_the_bundled_model_masks_a_usgs_landsat_file_as_the_same_reflectance_in_
         assert result.warnings == []
         masks.append(gdal.Open(str(tmp_path / f"{name}.mask.tif")).ReadAsArray())
     assert (masks[0] == masks[1]).mean() > 0.999 and 0.2 < (masks[0] == 1).mean() < 0.8
+
+
+def test_an_8bit_image_into_a_reflectance_model_warns_that_it_is_darker_than_any_scene(tmp_path, data_dir):
+    """A real chip as an 8-bit display image (its reflectance stretched to 0-255, as a JPEG or PNG export holds it):
+    read as the bundled model's DN, 255 is reflectance 0.0255 (DN x 1e-4, the model's metadata), darker than any real
+    scene, and the model then calls every pixel one dark class. Before, that ran without a warning. A Deepness model
+    (no reflectance_scale) takes 8-bit values as they are, so it gets no such warning."""
+    dn, _ = _chip_dn(data_dir)
+    stretched = np.clip(dn / 10000 / 0.4 * 255, 0, 255).round().astype(np.uint8)
+    path = write_raster(tmp_path / "display.tif", stretched, crs=CRS, transform=TRANSFORM,
+                        descriptions=("blue", "green", "red", "nir"))
+    decision = scaling.decide(gdal.Open(str(path)), [1, 2, 3, 4], load_model(str(BUNDLED)).info)
+    assert decision.choice == "8bit" and len(decision.warnings) == 1
+    assert "stands for reflectance 0.0255" in decision.warnings[0] and "8-bit image" in decision.warnings[0]
+    result = predict_raster(str(path), str(BUNDLED), {"classes": str(tmp_path / "mask.tif")}, only_class=(1, 2))
+    assert any("0.0255" in warning for warning in result.warnings)
+    assert any(warning.startswith("Every valid pixel was classified") for warning in result.warnings)
+    deepness = scaling.decide(gdal.Open(str(path)), [1], DEEPNESS)
+    assert not any("darker than any real scene" in warning for warning in deepness.warnings)
+
+
+def test_8bit_values_in_a_16bit_file_warn_and_real_dn_and_reflectance_do_not(tmp_path, data_dir):
+    """The brightest sampled pixel of every band below reflectance 0.03: the real chip's 8-bit display stretch kept in
+    a uint16 file (read as DN: 255 x 1e-4). The same chip as DN and as reflectance gets no warning (the expected
+    answer: the chip's own reflectance, DN / 10000 as On Cloud N publishes it)."""
+    dn, _ = _chip_dn(data_dir)
+    stretched = np.clip(dn / 10000 / 0.4 * 255, 0, 255).round().astype(np.uint16)
+    decision = scaling.decide(_dataset(tmp_path, stretched, name="display16.tif"), [1, 2, 3, 4], S2)
+    assert decision.choice == "dn" and len(decision.warnings) == 1
+    assert "darker than any real scene" in decision.warnings[0] and "16-bit file" in decision.warnings[0]
+    for name, values in (("dn.tif", dn), ("refl.tif", (dn / 10000).astype(np.float32))):
+        decision = scaling.decide(_dataset(tmp_path, values, name=name), [1, 2, 3, 4], S2)
+        assert decision.warnings == [], name

@@ -1,0 +1,127 @@
+"""Sentinel-2 band files read as a plain raster: what reflectance their DN stand for.
+
+A raster can read a SAFE product's bands without this plugin's SAFE reader: a VRT over the JPEG 2000 files in
+``GRANULE/<granule>/IMG_DATA`` (``gdalbuildvrt -separate``), one such file, or GDAL's SENTINEL2 driver's subdataset
+of the product (``SENTINEL2_L2A:<path>/MTD_MSIL2A.xml:10m:EPSG_32632``, what QGIS adds to the map when a SAFE zip is
+dropped on it). Their DN carry no scale/offset; the product's MTD_MSIL1C.xml / MTD_MSIL2A.xml says what reflectance
+they are: (DN + RADIO_ADD_OFFSET or BOA_ADD_OFFSET) / QUANTIFICATION_VALUE, the offset -1000 from processing baseline
+04.00 on and 0 before (ESA's Sentinel-2 product specification; DESIGN.md section 4). Read as DN / 10000 instead,
+such a product's reflectance comes out 0.1 too bright.
+
+GDAL's SENTINEL2 driver names its bands 'B4, central wavelength 665 nm' with BANDNAME 'B4':
+subdataset_band_names gives them as B04.
+"""
+import logging
+import os
+import re
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from osgeo import gdal
+
+from ..util.metadata_xml import parse_metadata_xml
+from ..util.raster_read import band_sources
+from .safe_metadata import band_offsets, parse_xml, quantification_value, vsi_exists, xml_text
+from .safe_product import SPECTRAL_BANDS
+
+LOG = logging.getLogger(__name__)
+
+SUBDATASET = re.compile(r"^SENTINEL2_L(?:1C|2A):(?P<metadata>.+\.xml):[^:]+:EPSG_\d+$", re.IGNORECASE)
+_SAFE_BAND_FILE = re.compile(r"^(?P<safe>.*\.SAFE)/GRANULE/[^/]+/IMG_DATA/(?:R\d{2}m/)?[^/]*_(?P<band>B\d[\dA])"
+                             r"(?:_\d{2}m)?\.jp2$", re.IGNORECASE)
+_LEVELS = {"Level-1C_User_Product": "L1C", "Level-2A_User_Product": "L2A"}
+
+
+def subdataset_band_names(dataset: gdal.Dataset) -> Optional[List[str]]:
+    """B01 ... B12, B8A per band of GDAL's SENTINEL2 subdataset (its BANDNAME items 'B4', 'B8A'), else None."""
+    if not SUBDATASET.match(dataset.GetDescription() or ""):
+        return None
+    return [_band_name(dataset.GetRasterBand(number).GetMetadataItem("BANDNAME") or "")
+            for number in range(1, dataset.RasterCount + 1)]
+
+
+def _band_name(name: str) -> str:
+    match = re.fullmatch(r"B(\d{1,2})(A?)", name.strip(), re.IGNORECASE)
+    return f"B{int(match.group(1)):02d}{match.group(2).upper()}".replace("B08A", "B8A") if match else name
+
+
+def _band_locations(dataset: gdal.Dataset, bands: Sequence[int]) -> Optional[List[Tuple[str, str]]]:
+    """(product metadata path, band name) per band, where every band is a Sentinel-2 product's band; else None."""
+    names = subdataset_band_names(dataset)
+    if names is not None:
+        metadata = SUBDATASET.match(dataset.GetDescription()).group("metadata")
+        located = [(metadata, names[number - 1]) for number in bands]
+        return located if all(band in SPECTRAL_BANDS for _, band in located) else None
+    through_vrt = _subdataset_sources(dataset, bands)
+    if through_vrt:
+        return through_vrt
+    located = []
+    for files in band_sources(dataset, bands):
+        matches = [_SAFE_BAND_FILE.match(path.replace("\\", "/")) for path in files]
+        if not matches or not all(matches) or len({(m.group("safe"), m.group("band").upper()) for m in matches}) > 1:
+            return None
+        safe, band = matches[0].group("safe"), matches[0].group("band").upper()
+        metadata = next((f"{safe}/{name}" for name in ("MTD_MSIL1C.xml", "MTD_MSIL2A.xml")
+                         if vsi_exists(f"{safe}/{name}")), None)
+        if metadata is None:
+            LOG.warning("'%s' lies in a SAFE product without its MTD_MSIL1C.xml or MTD_MSIL2A.xml: its DN are read as "
+                        "they are stored, without the product's offset", files[0])
+            return None
+        located.append((metadata, band))
+    return located
+
+
+def _subdataset_sources(dataset: gdal.Dataset, bands: Sequence[int]) -> Optional[List[Tuple[str, str]]]:
+    """(product metadata path, band name) per band of a VRT whose every band reads one band of a SENTINEL2
+    subdataset (the nodata views the engine wraps a layer in), else None."""
+    driver = dataset.GetDriver()
+    if driver is None or driver.ShortName != "VRT":
+        return None
+    located = []
+    for number in bands:
+        sources = list((dataset.GetRasterBand(number).GetMetadata("vrt_sources") or {}).values())
+        if len(sources) != 1:
+            return None
+        source = parse_metadata_xml(sources[0])
+        filename = next((element.text for element in source.iter("SourceFilename")), None) or ""
+        band = next((element.text for element in source.iter("SourceBand")), None) or ""
+        match = SUBDATASET.match(filename)
+        if not match or not band.strip().isdigit():
+            return None
+        names = subdataset_band_names(gdal.Open(filename)) or []
+        if not 1 <= int(band) <= len(names) or names[int(band) - 1] not in SPECTRAL_BANDS:
+            return None
+        located.append((match.group("metadata"), names[int(band) - 1]))
+    return located
+
+
+def product_reflectance(dataset: gdal.Dataset, bands: Sequence[int]
+                        ) -> Optional[Tuple[List[Tuple[float, float]], str]]:
+    """(scale, offset) per band making reflectance of the DN, and why in words, when ``bands`` are a Sentinel-2
+    product's band files or GDAL's subdataset of one; None for any other raster."""
+    located = _band_locations(dataset, bands)
+    if not located:
+        return None
+    products: Dict[str, Tuple[str, str, float, Dict[str, float]]] = {}
+    factors = []
+    for metadata, band in located:
+        if metadata not in products:
+            root = parse_xml(metadata, metadata)
+            level = _LEVELS.get(root.tag, "L2A" if "MSIL2A" in os.path.basename(metadata) else "L1C")
+            products[metadata] = (level, xml_text(root, "PROCESSING_BASELINE", "") or "unknown",
+                                  quantification_value(root, metadata), band_offsets(root, level, metadata))
+        level, baseline, quantification, offsets = products[metadata]
+        factors.append((1.0 / quantification, offsets.get(band, 0.0) / quantification))
+    described = "; ".join(
+        f"{os.path.basename(os.path.dirname(metadata))} ({level}, processing baseline {baseline}): reflectance = "
+        f"({_with_offsets(offsets, [b for m, b in located if m == metadata])}) / {quantification:g}"
+        for metadata, (level, baseline, quantification, offsets) in products.items())
+    return factors, (f"the bands are Sentinel-2 product band files without scale/offset; the product's metadata "
+                     f"({', '.join(os.path.basename(m) for m in products)}) give {described}")
+
+
+def _with_offsets(offsets: Dict[str, float], bands: Sequence[str]) -> str:
+    """'DN - 1000', 'DN + 0' or 'DN + the band's offset (B02 -1000, ...)'."""
+    values = sorted({offsets.get(band, 0.0) for band in bands})
+    if len(values) == 1:
+        return f"DN {'-' if values[0] < 0 else '+'} {abs(values[0]):g}"
+    return "DN + the band's offset (" + ", ".join(f"{band} {offsets.get(band, 0.0):g}" for band in bands) + ")"
