@@ -4,6 +4,7 @@ The image keeps the scene's CRS and native pixel grid (no resampling): the outpu
 label footprint's bounding box snapped outward to scene pixels, only that window is read, and
 pixels outside the footprint become nodata. The label is warped onto exactly that grid.
 """
+import logging
 import os
 from dataclasses import dataclass, replace
 from typing import List, Optional, Sequence, Tuple
@@ -11,19 +12,22 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 from osgeo import gdal, ogr
 
+from ..sentinel2.product_bands import product_reflectance
 from ..util.errors import LabelMigrationError
 from ..util.gdal_settings import gdal_errors
 from ..util.outputs import atomic_outputs, check_output_path
 from ..util.progress import CancelCheck, ProgressCallback, Steps
 from ..util.raster_grid import GeoTransform, raster_outline, require_georeferenced, window_transform
 from ..util.raster_read import band_names as band_descriptions
-from ..util.raster_read import (nan_as_nodata, open_raster, read_check, row_strips, strip_height_for, valid_mask,
-                                validity_band_index)
+from ..util.raster_read import (INTEGER_TYPES, nan_as_nodata, open_raster, read_check, row_strips, strip_height_for,
+                                valid_mask, validity_band_index)
 from ..util.raster_write import LABEL_BAND_NAME, copy_color_table, create_gtiff, default_nodata, gdal_type, numpy_dtype
 from .crop_window import (Window, check_extents_overlap, check_window_size, densified, footprint_window,
                           no_overlap_error)
 from .footprint import GEOCODE_FIRST, label_name, valid_outline
 from .scene_source import open_scene_source
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass
@@ -229,6 +233,21 @@ def label_output(label: gdal.Dataset, label_path: str, grid: LabelGrid) -> Tuple
     return np.where(grid.label_valid, grid.label_values, nodata).astype(grid.label_values.dtype), nodata
 
 
+def _product_scaling(scene: gdal.Dataset, band_list: List[int]) -> Optional[List[Tuple[float, float]]]:
+    """(scale, offset) per band that a Sentinel-2 product's untagged DN carry (core.sentinel2.product_bands: its band
+    files, GDAL's subdataset of it or a copy of that), for the pair image to declare, (1, 0) for its other bands (AOT,
+    WVP); else None."""
+    bands = [scene.GetRasterBand(index) for index in band_list]
+    if any(band.DataType not in INTEGER_TYPES or band.GetScale() not in (None, 1.0) or
+           band.GetOffset() not in (None, 0.0) for band in bands):
+        return None
+    found = [product_reflectance(scene, [index]) for index in band_list]  # L2A's AOT and WVP are not reflectance
+    if not any(found):
+        return None
+    LOG.info("The pair image declares the scale/offset of its Sentinel-2 DN: %s", next(f[1] for f in found if f))
+    return [f[0][0] if f else (1.0, 0.0) for f in found]
+
+
 def _write_image(scene: gdal.Dataset, scene_path: str, path: str, band_list: List[int], grid: LabelGrid,
                  steps: Steps) -> int:
     """Stream the window strip by strip; return the label pixels that have no image data."""
@@ -240,6 +259,7 @@ def _write_image(scene: gdal.Dataset, scene_path: str, path: str, band_list: Lis
     if nodata is None:
         nodata = default_nodata(dtype)
     out = create_gtiff(path, window.width, window.height, len(band_list), gdal_type(dtype), srs_wkt, transform)
+    product = _product_scaling(scene, band_list)
     for position, index in enumerate(band_list, start=1):
         source, target = scene.GetRasterBand(index), out.GetRasterBand(position)
         target.SetNoDataValue(nodata)
@@ -248,6 +268,9 @@ def _write_image(scene: gdal.Dataset, scene_path: str, path: str, band_list: Lis
         if source.GetOffset() not in (None, 0.0) or source.GetScale() not in (None, 1.0):
             target.SetOffset(source.GetOffset() or 0.0)
             target.SetScale(source.GetScale() or 1.0)
+        elif product:
+            target.SetScale(product[position - 1][0])
+            target.SetOffset(product[position - 1][1])
         if source.GetMetadata():
             target.SetMetadata(source.GetMetadata())
     out.SetMetadata({**(scene.GetMetadata() or {}), "SOURCE_SCENE": os.path.basename(scene_path)})

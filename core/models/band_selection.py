@@ -1,14 +1,14 @@
 """Which bands of a raster the model reads, in the model's input order: by name (with aliases), by number, or in
 order when the raster's bands carry no names. B<n> names follow Sentinel-2's numbering, or the Landsat sensor's
-where the raster's files carry a USGS product id (core.landsat.band_numbering). GDAL's SENTINEL2 subdatasets are
-named by their bands' BANDNAME (core.sentinel2.product_bands)."""
+where the raster's files carry a USGS product id (core.landsat.band_numbering). GDAL's SENTINEL2 subdatasets, and copies
+of them that kept GDAL's metadata, are named by their bands' BANDNAME (core.sentinel2.product_bands)."""
 from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 from osgeo import gdal
 
 from ..landsat.band_numbering import Reading, read_band_names
-from ..sentinel2.product_bands import subdataset_band_names
+from ..sentinel2.product_bands import product_band_names
 from ..util.errors import LabelMigrationError
 from ..util.raster_read import band_names
 from .onnx_model import Model
@@ -36,7 +36,7 @@ def select_bands(dataset: gdal.Dataset, model: Model, bands: Optional[Sequence[U
     read in order, its first bands as the model's, and ``notes`` gets that decision, as it gets the numbering
     B<n> names were read with where that is Landsat's or might have been.
     """
-    names = subdataset_band_names(dataset) or band_names(dataset)
+    names = product_band_names(dataset) or band_names(dataset)
     reading = read_band_names(dataset, names, path)
     by_name = not bands or not all(_is_number(choice) for choice in bands)
     if reading.note and by_name and notes is not None:

@@ -8,8 +8,10 @@ they are: (DN + RADIO_ADD_OFFSET or BOA_ADD_OFFSET) / QUANTIFICATION_VALUE, the 
 04.00 on and 0 before (ESA's Sentinel-2 product specification; DESIGN.md section 4). Read as DN / 10000 instead,
 such a product's reflectance comes out 0.1 too bright.
 
-GDAL's SENTINEL2 driver names its bands 'B4, central wavelength 665 nm' with BANDNAME 'B4':
-subdataset_band_names gives them as B04.
+GDAL's SENTINEL2 driver names its bands 'B4, central wavelength 665 nm' with BANDNAME 'B4': product_band_names gives
+them as B04. A copy of a subdataset (gdal_translate, QGIS's Save as, a crop) keeps GDAL's metadata
+(PROCESSING_BASELINE, the quantification, BANDNAME) but not the product: its offset is that of its processing
+baseline, and the log says so.
 """
 import logging
 import os
@@ -29,14 +31,29 @@ SUBDATASET = re.compile(r"^SENTINEL2_L(?:1C|2A):(?P<metadata>.+\.xml):[^:]+:EPSG
 _SAFE_BAND_FILE = re.compile(r"^(?P<safe>.*\.SAFE)/GRANULE/[^/]+/IMG_DATA/(?:R\d{2}m/)?[^/]*_(?P<band>B\d[\dA])"
                              r"(?:_\d{2}m)?\.jp2$", re.IGNORECASE)
 _LEVELS = {"Level-1C_User_Product": "L1C", "Level-2A_User_Product": "L2A"}
+BASELINE_04_OFFSET = -1000.0  # RADIO_ADD_OFFSET / BOA_ADD_OFFSET of every band from processing baseline 04.00 on
 
 
-def subdataset_band_names(dataset: gdal.Dataset) -> Optional[List[str]]:
-    """B01 ... B12, B8A per band of GDAL's SENTINEL2 subdataset (its BANDNAME items 'B4', 'B8A'), else None."""
-    if not SUBDATASET.match(dataset.GetDescription() or ""):
+def product_band_names(dataset: gdal.Dataset) -> Optional[List[str]]:
+    """B01 ... B12, B8A per band, from the bands' BANDNAME items ('B4', 'B8A'), of GDAL's SENTINEL2 subdataset or of a
+    copy of one that kept GDAL's metadata (gdal_translate, a crop: PROCESSING_BASELINE in the dataset, bands described
+    as GDAL describes them, 'B4, central wavelength 665 nm', 'AOT, Aerosol Optical Thickness map ...', or not at all);
+    else None."""
+    if SUBDATASET.match(dataset.GetDescription() or ""):
+        return [_band_name(dataset.GetRasterBand(number).GetMetadataItem("BANDNAME") or "")
+                for number in range(1, dataset.RasterCount + 1)]
+    if not (dataset.GetMetadataItem("PROCESSING_BASELINE") or "").strip():
         return None
-    return [_band_name(dataset.GetRasterBand(number).GetMetadataItem("BANDNAME") or "")
-            for number in range(1, dataset.RasterCount + 1)]
+    names = []
+    for number in range(1, dataset.RasterCount + 1):
+        band = dataset.GetRasterBand(number)
+        given = (band.GetMetadataItem("BANDNAME") or "").strip()
+        description = band.GetDescription().strip()
+        if not given or (description and description != given and
+                         not description.lower().startswith(f"{given.lower()}, ")):
+            return None  # the bands were renamed ('B4, central wavelength 665 nm' is GDAL's own): their names count
+        names.append(_band_name(given))
+    return names
 
 
 def _band_name(name: str) -> str:
@@ -46,8 +63,8 @@ def _band_name(name: str) -> str:
 
 def _band_locations(dataset: gdal.Dataset, bands: Sequence[int]) -> Optional[List[Tuple[str, str]]]:
     """(product metadata path, band name) per band, where every band is a Sentinel-2 product's band; else None."""
-    names = subdataset_band_names(dataset)
-    if names is not None:
+    if SUBDATASET.match(dataset.GetDescription() or ""):
+        names = product_band_names(dataset)
         metadata = SUBDATASET.match(dataset.GetDescription()).group("metadata")
         located = [(metadata, names[number - 1]) for number in bands]
         return located if all(band in SPECTRAL_BANDS for _, band in located) else None
@@ -87,7 +104,7 @@ def _subdataset_sources(dataset: gdal.Dataset, bands: Sequence[int]) -> Optional
         match = SUBDATASET.match(filename)
         if not match or not band.strip().isdigit():
             return None
-        names = subdataset_band_names(gdal.Open(filename)) or []
+        names = product_band_names(gdal.Open(filename)) or []
         if not 1 <= int(band) <= len(names) or names[int(band) - 1] not in SPECTRAL_BANDS:
             return None
         located.append((match.group("metadata"), names[int(band) - 1]))
@@ -100,7 +117,7 @@ def product_reflectance(dataset: gdal.Dataset, bands: Sequence[int]
     product's band files or GDAL's subdataset of one; None for any other raster."""
     located = _band_locations(dataset, bands)
     if not located:
-        return None
+        return _copied_metadata(dataset, bands)
     products: Dict[str, Tuple[str, str, float, Dict[str, float]]] = {}
     factors = []
     for metadata, band in located:
@@ -117,6 +134,30 @@ def product_reflectance(dataset: gdal.Dataset, bands: Sequence[int]
         for metadata, (level, baseline, quantification, offsets) in products.items())
     return factors, (f"the bands are Sentinel-2 product band files without scale/offset; the product's metadata "
                      f"({', '.join(os.path.basename(m) for m in products)}) give {described}")
+
+
+def _copied_metadata(dataset: gdal.Dataset, bands: Sequence[int]) -> Optional[Tuple[List[Tuple[float, float]], str]]:
+    """For a copy of a SENTINEL2 subdataset that kept GDAL's metadata but not the product (gdal_translate, a crop):
+    the quantification it copied and the offset of its PROCESSING_BASELINE, -1000 from 04.00 on (the value of every
+    band of every product since; the copy does not carry the list itself), else None."""
+    names = product_band_names(dataset)
+    baseline = (dataset.GetMetadataItem("PROCESSING_BASELINE") or "").strip()
+    quantification = next((dataset.GetMetadataItem(key) for key in ("BOA_QUANTIFICATION_VALUE", "QUANTIFICATION_VALUE")
+                           if dataset.GetMetadataItem(key)), None)
+    if not names or not quantification or any(names[number - 1] not in SPECTRAL_BANDS for number in bands):
+        return None
+    try:
+        baseline_number, divisor = float(baseline), float(quantification)
+    except ValueError:
+        return None
+    if divisor <= 0:
+        return None
+    offset = BASELINE_04_OFFSET if baseline_number >= 4.0 else 0.0
+    return [(1.0 / divisor, offset / divisor)] * len(bands), (
+        f"the bands are Sentinel-2 DN copied from a product with GDAL's metadata but without scale/offset "
+        f"(PROCESSING_BASELINE {baseline}, quantification {divisor:g}): reflectance = (DN "
+        f"{'-' if offset < 0 else '+'} {abs(offset):g}) / {divisor:g}, the offset of processing baseline "
+        f"{'04.00 and later' if offset else 'before 04.00'}")
 
 
 def _with_offsets(offsets: Dict[str, float], bands: Sequence[str]) -> str:

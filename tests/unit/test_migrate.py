@@ -237,8 +237,11 @@ def test_dask_cluster_gives_the_local_result(archive, label_set, first_run, tmp_
                                 str(tmp_path))
         dask_seconds = time.perf_counter() - started
     print(f"\nmigration of 6 labels: local pool {local_seconds:.2f} s, 2-worker Dask LocalCluster {dask_seconds:.2f} s")
+    differing = [(mine, theirs) for mine, theirs in zip(local.rows, remote.rows) if mine != theirs]
+    assert not differing, "\n".join(
+        f"{a['label']}: local {a['status']} {a['scene']} {a['reason']!r}; Dask {b['status']} {b['scene']} "
+        f"{b['reason']!r}" for a, b in differing)
     assert (tmp_path / "matches.csv").read_bytes() == (local_folder / "matches.csv").read_bytes()
-    assert remote.rows == local.rows
     for row in local.rows:
         for key in ("image", "label_raster"):
             if row[key]:

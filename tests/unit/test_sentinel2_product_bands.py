@@ -17,7 +17,7 @@ from osgeo import gdal
 
 from labelmigration.core.models.model_info import ModelInfo
 from labelmigration.core.models import input_scaling as scaling
-from labelmigration.core.sentinel2.product_bands import product_reflectance, subdataset_band_names
+from labelmigration.core.sentinel2.product_bands import product_reflectance, product_band_names
 from labelmigration.tests.support.safe_products import make_safe_product
 
 MODEL = ModelInfo(reflectance_scale=1e-4, reflectance_offset=0.0)  # the bundled models' DN / 10000
@@ -62,7 +62,7 @@ def test_a_vrt_over_the_band_files_reads_the_products_offset(product, tmp_path):
 def test_gdals_sentinel2_subdataset_is_named_by_band_and_read_with_the_offset(product):
     dataset = _subdataset(product)
     # GDAL's order at 10 m (GDAL 3.10 and later add L2A's AOT and WVP after them)
-    assert subdataset_band_names(dataset)[:4] == ["B04", "B03", "B02", "B08"]
+    assert product_band_names(dataset)[:4] == ["B04", "B03", "B02", "B08"]
     factors, why = product_reflectance(dataset, [3, 2, 1, 4])
     assert factors == [(1e-4, product.offset / 1e4)] * 4 and product.name in why
     decision = scaling.decide(dataset, [3, 2, 1, 4], MODEL)
@@ -74,7 +74,7 @@ def test_a_plain_geotiff_is_not_taken_for_a_product(tmp_path):
     path = str(tmp_path / "plain.tif")
     gdal.Translate(path, _plain(), format="GTiff")
     assert product_reflectance(gdal.Open(path), [1]) is None
-    assert subdataset_band_names(gdal.Open(path)) is None
+    assert product_band_names(gdal.Open(path)) is None
 
 
 def _plain():
@@ -135,3 +135,56 @@ def test_the_bundled_model_sees_the_subdataset_as_the_same_dn_tagged_with_the_of
     same = np.abs(probability["product"][valid] - probability["tagged"][valid]).max()
     before = np.abs(probability["product"][valid] - probability["untagged"][valid]).max()
     assert same < 1e-5 and before > 0.01
+
+
+def test_a_copy_of_the_subdataset_keeps_its_names_and_its_baselines_offset(product, tmp_path):
+    """gdal_translate of the subdataset (as QGIS's Save as writes it): GDAL copies PROCESSING_BASELINE, the
+    quantification and each band's BANDNAME, not the product. Its bands are matched by those names and its DN read
+    with the offset of the baseline (-1000 from 04.00 on, ESA's value for every band since; none before)."""
+    copy = str(tmp_path / "copy.tif")
+    gdal.Translate(copy, _subdataset(product))
+    dataset = gdal.Open(copy)
+    assert product_band_names(dataset)[:4] == ["B04", "B03", "B02", "B08"]
+    decision = scaling.decide(dataset, [3, 2, 1, 4], MODEL)
+    assert f"PROCESSING_BASELINE {product.baseline}" in decision.why
+    np.testing.assert_allclose(decision.raw_offset, [product.offset] * 4)
+    np.testing.assert_allclose(decision.raw_scale, [1.0] * 4)
+
+
+def test_a_copy_whose_bands_were_renamed_or_tagged_is_left_to_its_own_names_and_tags(product, tmp_path):
+    copy = str(tmp_path / "renamed.tif")
+    gdal.Translate(copy, _subdataset(product))
+    dataset = gdal.Open(copy, gdal.GA_Update)
+    dataset.GetRasterBand(1).SetDescription("red")
+    dataset = None
+    assert product_band_names(gdal.Open(copy)) is None  # the user's own names win
+    tagged = str(tmp_path / "tagged.vrt")
+    gdal.Translate(tagged, _subdataset(product), format="VRT", scaleParams=None)
+    dataset = gdal.Open(tagged, gdal.GA_Update)
+    for number in range(1, dataset.RasterCount + 1):
+        dataset.GetRasterBand(number).SetScale(1e-4)
+        dataset.GetRasterBand(number).SetOffset(-0.2)
+    dataset = None
+    decision = scaling.decide(gdal.Open(tagged), [3, 2, 1, 4], MODEL)
+    np.testing.assert_allclose(decision.raw_offset, [-2000] * 4)  # the tags the file declares win
+
+
+def test_a_pair_cropped_from_the_products_band_files_declares_their_scale_and_offset(product, tmp_path):
+    """cropscene on a VRT over the product's band files (which carries nothing of the product) and on GDAL's
+    subdataset: the pair image keeps the DN and declares scale 1 / quantification and offset / quantification, so that
+    it reads as the product's reflectance anywhere (cloudmask, GDAL's -unscale) as a SAFE product's crop does."""
+    from labelmigration.core.labels.crop import crop_scene
+    from labelmigration.tests.support.rasters import from_origin, write_raster
+
+    label = np.zeros((30, 30), np.uint8)
+    label[5:25, 5:25] = 1
+    label_path = write_raster(tmp_path / "label.tif", label, "EPSG:32632",
+                              from_origin(product.ulx + 200, product.uly - 200, 10, 10))
+    for name, scene in (("vrt", _stack(product, tmp_path).GetDescription()),
+                        ("subdataset", _subdataset(product).GetDescription())):
+        crop_scene(scene, str(label_path), str(tmp_path / f"{name}_image.tif"), str(tmp_path / f"{name}_label.tif"))
+        pair = gdal.Open(str(tmp_path / f"{name}_image.tif"))
+        for number in range(1, 5):  # B02 B03 B04 B08, or B4 B3 B2 B8 (GDAL 3.10 adds L2A's AOT and WVP after them)
+            band = pair.GetRasterBand(number)
+            assert (band.GetScale(), band.GetOffset()) == pytest.approx((1e-4, product.offset / 1e4)), name
+        assert pair.GetRasterBand(1).DataType == gdal.GDT_UInt16
