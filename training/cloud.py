@@ -52,6 +52,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--bright-repaint", type=float, default=TrainConfig.repaint_probability,
                    help="share of cloud-free real patches repainted with a snow, ice or sand spectrum, their own "
                         "texture kept (training/repaint.py); 0: none")
+    p.add_argument("--weight-decay", type=float, default=TrainConfig.weight_decay,
+                   help="AdamW weight decay (regularisation of the weights)")
     p.add_argument("--out", type=Path, default=REPO / "training-output" / DEFAULT_NAME, help="output folder")
     p.add_argument("--name", default=DEFAULT_NAME, help="model name (file names in models/)")
     p.add_argument("--bands", choices=("4", "6"), default="4",
@@ -134,7 +136,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                          batch=args.batch, epochs=args.epochs, steps_per_epoch=args.steps,
                          learning_rate=args.learning_rate, distill_weight=args.distill_weight,
                          bright_weight=args.bright_weight, repaint_probability=args.bright_repaint, seed=args.seed,
-                         threads=args.threads)
+                         weight_decay=args.weight_decay, threads=args.threads)
     scenes = load_scenes(args, bands, log)
     extra_sources = sorted({s.source for s in scenes if s.source.startswith("extra-")})
     config = replace(config, source_shares=batch_shares(config.source_shares, scenes, extra_sources, args))

@@ -104,7 +104,7 @@ def write_model_card(path: Path, name: str, summary: dict) -> Path:
         bands += ", B11 (SWIR 1.6 um), B12 (SWIR 2.2 um)"
     distill, bright = _weight(config, "distill_weight"), _weight(config, "bright_weight")
     schedule = (f"{config['epochs']} epochs of {config['steps']} steps of {config['batch']} patches of "
-                f"{config['patch']} px")
+                f"{config['patch']} px, AdamW weight decay {config.get('weight_decay', TrainConfig.weight_decay):g}")
     command = (f"python -m training.cloud --data ../shared/data --bands {config['bands']} --folds {summary['folds']} "
                f"--epochs {config['epochs']} --steps {config['steps']} --batch {config['batch']} --patch "
                f"{config['patch']} --synthetic {config['synthetic']} --widths {config['widths']} "
@@ -115,6 +115,8 @@ def write_model_card(path: Path, name: str, summary: dict) -> Path:
                + (f" --composites {config['composites']} --composite-share {config['composite_share']:g}"
                   if config.get("composites") else "")
                + (f" --bright-repaint {config['bright_repaint']:g}" if config.get("bright_repaint") else "")
+               + (f" --weight-decay {config['weight_decay']:g}"
+                  if config.get("weight_decay", TrainConfig.weight_decay) != TrainConfig.weight_decay else "")
                + " --install")
     minutes = summary["crossval_seconds"] / 60, summary["training_seconds"] / 60
     six = config["bands"] == "6"

@@ -32,6 +32,10 @@ _SAFE_BAND_FILE = re.compile(r"^(?P<safe>.*\.SAFE)/GRANULE/[^/]+/IMG_DATA/(?:R\d
                              r"(?:_\d{2}m)?\.jp2$", re.IGNORECASE)
 _LEVELS = {"Level-1C_User_Product": "L1C", "Level-2A_User_Product": "L2A"}
 BASELINE_04_OFFSET = -1000.0  # RADIO_ADD_OFFSET / BOA_ADD_OFFSET of every band from processing baseline 04.00 on
+BASELINE_04_START = "20220125"  # every product sensed from this day on has processing baseline 04.00 or later
+# a granule's band file copied out of its SAFE product: T32UPC_20230615T101559_B02_10m.jp2 (or converted to GeoTIFF)
+_GRANULE_BAND_FILE = re.compile(r"^T\d{2}[A-Z]{3}_(?P<date>\d{8})T\d{6}_(?P<band>B\d[\dA])(?:_\d{2}m)?\.(?:jp2|tiff?)$",
+                                re.IGNORECASE)
 
 
 def product_band_names(dataset: gdal.Dataset) -> Optional[List[str]]:
@@ -117,7 +121,7 @@ def product_reflectance(dataset: gdal.Dataset, bands: Sequence[int]
     product's band files or GDAL's subdataset of one; None for any other raster."""
     located = _band_locations(dataset, bands)
     if not located:
-        return _copied_metadata(dataset, bands)
+        return _copied_metadata(dataset, bands) or _granule_band_files(dataset, bands)
     products: Dict[str, Tuple[str, str, float, Dict[str, float]]] = {}
     factors = []
     for metadata, band in located:
@@ -158,6 +162,35 @@ def _copied_metadata(dataset: gdal.Dataset, bands: Sequence[int]) -> Optional[Tu
         f"(PROCESSING_BASELINE {baseline}, quantification {divisor:g}): reflectance = (DN "
         f"{'-' if offset < 0 else '+'} {abs(offset):g}) / {divisor:g}, the offset of processing baseline "
         f"{'04.00 and later' if offset else 'before 04.00'}")
+
+
+def _granule_band_files(dataset: gdal.Dataset, bands: Sequence[int]
+                        ) -> Optional[Tuple[List[Tuple[float, float]], str]]:
+    """For band files copied out of their SAFE product (named as in IMG_DATA, without its metadata): sensed from 25
+    January 2022 on, the offset of processing baseline 04.00 (every such product has it); sensed before, the files
+    cannot say (reprocessed Collection 1 products, baseline 05.00 on, have the offset, the first processing did not):
+    the log says so and None reads the values as stored."""
+    names = []
+    for files in band_sources(dataset, bands):
+        matches = [_GRANULE_BAND_FILE.match(os.path.basename(path.replace("\\", "/"))) for path in files]
+        if not matches or not all(matches) or any(m.group("band").upper() not in SPECTRAL_BANDS for m in matches):
+            return None
+        names.extend(m.group(0) for m in matches)
+    dates = sorted(_GRANULE_BAND_FILE.match(name).group("date") for name in names)
+    if dates[0] < BASELINE_04_START:
+        LOG.warning("'%s' is a Sentinel-2 band file sensed on %s, before processing baseline 04.00 came in (25 January "
+                    "2022), without its product's metadata: read as DN / 10000 as first processed. If it comes from a "
+                    "reprocessed Collection 1 product (processing baseline 05.00 or later) its DN hold an offset of "
+                    "-1000: give the product itself, or set INPUT_SCALING.", names[0], _day(dates[0]))
+        return None
+    factors = [(1e-4, BASELINE_04_OFFSET * 1e-4)] * len(bands)
+    return factors, (f"'{names[0]}' is a Sentinel-2 band file sensed on {_day(dates[-1])}, without its product's "
+                     f"metadata; every product sensed from 25 January 2022 on has processing baseline 04.00 or later: "
+                     f"reflectance = (DN - 1000) / 10000, that baseline's offset and quantification")
+
+
+def _day(date: str) -> str:
+    return f"{date[:4]}-{date[4:6]}-{date[6:]}"
 
 
 def _with_offsets(offsets: Dict[str, float], bands: Sequence[str]) -> str:

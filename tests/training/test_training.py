@@ -197,7 +197,7 @@ def test_training_command_runs_from_scratch(tmp_path, repo_root):
     command = [sys.executable, "-m", "training.cloud", "--data", str(data), "--out", str(out), "--name", "toy",
                "--folds", "2", "--synthetic", "2", "--patch", "32", "--batch", "2", "--epochs", "1", "--steps", "2",
                "--widths", "4,8,8,8", "--extra", f"unlabelled:{unlabelled.parent}", "--extra-share", "0.2",
-               "--composites", "4", "--bright-repaint", "0.5"]
+               "--composites", "4", "--bright-repaint", "0.5", "--weight-decay", "0.02"]
     run_training(command, repo_root)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["parity"] < 1e-4
@@ -223,8 +223,9 @@ def test_training_command_runs_from_scratch(tmp_path, repo_root):
         assert credit in card
     assert "**Extra (unlabelled-l2a)**: 1 scene given by --extra, 20% of each batch" in card
     assert (f"--extra unlabelled:{unlabelled.parent} --extra-share 0.2 --composites 4 --composite-share 0.3 "
-            f"--bright-repaint 0.5 --install") in card
+            f"--bright-repaint 0.5 --weight-decay 0.02 --install") in card
     assert "**Repainted bright ground**: 50% of the cloud-free real patches" in card
+    assert "AdamW weight decay 0.02" in card and summary["config"]["weight_decay"] == 0.02
     assert not (repo_root / "models" / "toy.onnx").exists()
 
 

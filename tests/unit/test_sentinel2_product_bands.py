@@ -7,6 +7,7 @@ BOA_ADD_OFFSET) / QUANTIFICATION_VALUE; the offset -1000 from processing baselin
 tests/support/safe_products writes its products after real ones (SafeProduct.expected_reflectance); GDAL's SENTINEL2
 driver's own subdataset names and band order (B4, B3, B2, B8 at 10 m), read from GDAL here.
 """
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -188,3 +189,26 @@ def test_a_pair_cropped_from_the_products_band_files_declares_their_scale_and_of
             band = pair.GetRasterBand(number)
             assert (band.GetScale(), band.GetOffset()) == pytest.approx((1e-4, product.offset / 1e4)), name
         assert pair.GetRasterBand(1).DataType == gdal.GDT_UInt16
+
+
+@pytest.mark.parametrize("sensed, baseline, offset", [(dt.datetime(2023, 6, 15, 10, 15, 59), "05.09", -1000),
+                                                      (dt.datetime(2020, 8, 15, 10, 25, 59), "02.09", None)])
+def test_band_files_copied_out_of_their_product_go_by_their_sensing_date(tmp_path, caplog, sensed, baseline, offset):
+    """JPEG 2000 band files copied out of their SAFE (named T32UPU_<sensing>_B02_10m.jp2, without the product's
+    metadata): sensed from 25 January 2022 on, every product has processing baseline 04.00 or later and its offset
+    -1000 (ESA); sensed before, a reprocessed Collection 1 product has it and a first processing has not, so the files
+    are read as stored (DN / 10000) and the log says why."""
+    product = make_safe_product(tmp_path / "p", level="L2A", baseline=baseline, size_10m=60, sensing=sensed)
+    flat = tmp_path / "copied"
+    flat.mkdir()
+    copies = []
+    for band in BANDS:
+        copies.append(str(flat / os.path.basename(product.band_files[band])))
+        gdal.GetDriverByName("JP2OpenJPEG").CreateCopy(copies[-1], gdal.Open(product.band_files[band]))
+    gdal.BuildVRT(str(flat / "bands.vrt"), copies, separate=True).FlushCache()
+    with caplog.at_level("WARNING"):
+        decision = scaling.decide(gdal.Open(str(flat / "bands.vrt")), [1, 2, 3, 4], MODEL)
+    if offset is None:
+        assert decision.raw_offset.tolist() == [0] * 4 and "before processing baseline 04.00" in caplog.text
+    else:
+        assert decision.raw_offset.tolist() == [offset] * 4 and "sensed on 2023-06-15" in decision.why
