@@ -241,11 +241,15 @@ def _product_scaling(scene: gdal.Dataset, band_list: List[int]) -> Optional[List
     if any(band.DataType not in INTEGER_TYPES or band.GetScale() not in (None, 1.0) or
            band.GetOffset() not in (None, 0.0) for band in bands):
         return None
-    found = [product_reflectance(scene, [index]) for index in band_list]  # L2A's AOT and WVP are not reflectance
-    if not any(found):
+    found = product_reflectance(scene, band_list)
+    if found:
+        LOG.info("The pair image declares the scale/offset of its Sentinel-2 DN: %s", found[1])
+        return found[0]
+    each = [product_reflectance(scene, [index]) for index in band_list]  # with L2A's AOT and WVP, not reflectance
+    if not any(each):
         return None
-    LOG.info("The pair image declares the scale/offset of its Sentinel-2 DN: %s", next(f[1] for f in found if f))
-    return [f[0][0] if f else (1.0, 0.0) for f in found]
+    LOG.info("The pair image declares the scale/offset of its Sentinel-2 DN: %s", next(f[1] for f in each if f))
+    return [f[0][0] if f else (1.0, 0.0) for f in each]
 
 
 def _write_image(scene: gdal.Dataset, scene_path: str, path: str, band_list: List[int], grid: LabelGrid,

@@ -18,9 +18,8 @@ from typing import Optional, Sequence
 from osgeo import gdal
 
 from ..util.nodata_view import nodata_view, undeclared
-from ..util.raster_read import INTEGER_TYPES
+from ..util.raster_read import INTEGER_TYPES, band_sources
 from .band_numbering import product_sensor
-from ..util.raster_read import band_sources
 from .names import product_id
 
 FILL_DN = 0

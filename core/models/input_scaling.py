@@ -53,7 +53,8 @@ whose input hardly varies although the raster's values do (reflectance read as D
 Without ``input_range`` the range is that of reflectance -0.2..2 (models with reflectance_scale) or of
 8-bit values 0..255 (others). For models with ``reflectance_scale``, a raster is also implausible when the values it
 can hold, or the brightest values it holds, stand for reflectance darker than any real scene: an 8-bit image (a JPEG,
-PNG or display stretch) read as the model's DN is reflectance 0 to 0.0255, and such a run marks everything clear.
+PNG or display stretch) read as the model's DN is reflectance 0 to 0.0255, and such a run marks every pixel one dark
+class.
 """
 import logging
 from dataclasses import dataclass, field
@@ -185,17 +186,16 @@ def decide(dataset: gdal.Dataset, bands: Sequence[int], info, choice: Optional[s
         dataset_toa_reflectance(dataset, bands, strict=requested == "auto")
     sentinel2 = untagged and not landsat and not level1 and requested in ("auto", "dn") and \
         product_reflectance(dataset, bands)
-    declared_by = "the Landsat product's"
+    product, declared_by = None, "the bands declare"  # the product's factors replace the tags: why, in words
     if level1:
-        declared, landsat = level1  # the Level-1 factors, and why in words
+        (declared, product), declared_by = level1, "the Landsat product's"
     elif landsat:
-        declared = [(SR_SCALE, SR_OFFSET)] * count
+        declared, product, declared_by = [(SR_SCALE, SR_OFFSET)] * count, landsat, "the Landsat product's"
     elif sentinel2:
-        (declared, landsat), declared_by = sentinel2, "the Sentinel-2 product's"
-    resolved, why = _resolve(requested, declared, types, sample, has_model_scale,
-                             declared_by if landsat else "the bands declare")
-    if landsat and resolved == "dn":
-        why = f"{landsat}; {why}"
+        (declared, product), declared_by = sentinel2, "the Sentinel-2 product's"
+    resolved, why = _resolve(requested, declared, types, sample, has_model_scale, declared_by)
+    if product and resolved == "dn":
+        why = f"{product}; {why}"
     s = info.reflectance_scale if has_model_scale else 1.0
     o = info.reflectance_offset or 0.0
     raw_scale, raw_offset = np.ones(count), np.zeros(count)
