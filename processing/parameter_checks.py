@@ -12,7 +12,7 @@ import re
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from osgeo import gdal
-from qgis.core import (QgsCoordinateReferenceSystem, QgsMapLayer, QgsProcessingFeatureSourceDefinition,
+from qgis.core import (Qgis, QgsCoordinateReferenceSystem, QgsMapLayer, QgsProcessingFeatureSourceDefinition,
                        QgsProcessingOutputLayerDefinition, QgsProcessingParameterDefinition, QgsProcessing,
                        QgsProcessingParameterFile, QgsProcessingParameterNumber, QgsProcessingUtils, QgsProperty)
 
@@ -26,6 +26,8 @@ INPUT_LAYER_TYPES = ("raster", "vector", "source", "multilayer", "mesh", "pointc
 FOLDER_DESTINATION = "folderDestination"
 FILE_DESTINATIONS = ("rasterDestination", "vectorDestination", "fileDestination", "sink")
 _OGR_URI = re.compile(r"""^ogr:dbname='?([^']+?)'?(?:\s+table=.*)?$""")
+# QGIS's provider://source form of a layer (qgis_process INPUT=gdal://SENTINEL2_L2A:...): the source after it
+_PROVIDER_URI = re.compile(r"^(?:gdal|ogr)://(.+)$", re.IGNORECASE)
 
 
 class ParameterPaths:
@@ -93,7 +95,10 @@ def _input_paths(value, context) -> List[str]:
     if not text:
         return []
     layer = QgsProcessingUtils.mapLayerFromString(text, context, False)
-    return [layer.source() if layer is not None else text]
+    if layer is not None:
+        return [layer.source()]
+    provider = _PROVIDER_URI.match(text)
+    return [provider.group(1) if provider else text]
 
 
 def explain_unacceptable(definition: QgsProcessingParameterDefinition, value, context) -> Optional[str]:
@@ -116,6 +121,10 @@ def explain_unacceptable(definition: QgsProcessingParameterDefinition, value, co
         if kind == "file" and definition.extension() and isinstance(value, str) \
                 and not value.lower().endswith("." + definition.extension().lower()):
             return f"{label}: '{value}' is not a .{definition.extension()} file."
+        if kind == "raster" and isinstance(_static(value), str):  # GDAL opens it (checked above), QGIS did not
+            return (f"{label}: this QGIS ({Qgis.QGIS_VERSION}) does not load '{_static(value)}' from text, though GDAL "
+                    f"opens it (QGIS 3.22 loads no GDAL subdataset name such as SENTINEL2_L2A:...; 3.40 and later "
+                    f"do). Add the layer to the map and choose it, or give a VRT of it (gdalbuildvrt).")
         return None
     if kind == "number":
         return _number_problem(definition, value, label)

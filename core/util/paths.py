@@ -26,6 +26,10 @@ _COMPANIONS = {  # extension -> the files that make one dataset with it (same st
 }
 _VSI_ARCHIVE = re.compile(r"^/vsi(zip|tar|gzip|7z|rar)/+(.*?\.(zip|tar|tgz|tar\.gz|gz|7z|rar))(?=/|$)",
                           re.IGNORECASE)
+# GDAL subdataset names that hold a file: SENTINEL2_L2A:<product>/MTD_MSIL2A.xml:10m:EPSG_32632 (what QGIS shows for a
+# dropped SAFE zip), and DRIVER:"<file>":<part> (NETCDF, HDF5, ZARR ...)
+_SUBDATASET_FILE = re.compile(r'^(?:SENTINEL2_[A-Z0-9_]+:(?P<xml>.+?\.xml)(?=:|$)|[A-Z][A-Z0-9_]*:"(?P<quoted>[^"]+)")',
+                              re.IGNORECASE)
 _UNSAFE_CHARACTERS = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
 
@@ -36,11 +40,15 @@ def local_file(path: str) -> Optional[str]:
     """The file on disk behind a GDAL/OGR source string, or None for sources that are no local file.
 
     ``x.gpkg|layername=a`` -> ``x.gpkg``; ``/vsizip//data/a.zip/b.tif`` -> ``/data/a.zip``;
-    ``/vsicurl/...``, ``memory:``, database connections -> None.
+    ``SENTINEL2_L2A:/data/p.SAFE/MTD_MSIL2A.xml:10m:EPSG_32632`` -> its MTD file; ``NETCDF:"/data/a.nc":t`` ->
+    ``/data/a.nc``; ``/vsicurl/...``, ``memory:``, database connections -> None.
     """
     if not path:
         return None
     text = str(path).split("|", 1)[0].strip()
+    subdataset = _SUBDATASET_FILE.match(text)
+    if subdataset:
+        return local_file(subdataset.group("xml") or subdataset.group("quoted"))
     if text.startswith("/vsi"):
         match = _VSI_ARCHIVE.match(text)
         return "/" + match.group(2).lstrip("/") if match else None

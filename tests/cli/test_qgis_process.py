@@ -171,3 +171,25 @@ def test_backend_by_name_from_the_shell(home, tmp_path):
     assert ("Unknown value 'mars' for BACKEND: give one of the names cdse-odata, stac, dhus, local or their numbers "
             "0 to 3") in result.stdout + result.stderr
     assert not (tmp_path / "mars.gpkg").exists()
+
+
+@pytest.mark.parametrize("prefix", ["", "gdal://"])
+def test_cloudmask_takes_a_sentinel2_subdataset_as_qgis_does(home, tmp_path, prefix):
+    """INPUT as GDAL names a SAFE product's 10 m bands (SENTINEL2_L2A:<MTD>:10m:EPSG_32632), bare or in QGIS's
+    provider form. Where QGIS's own native:rasterlayerstatistics takes that string (3.40 and 3.44 do), cloudmask takes
+    it too and reads the baseline 05.09 product with its offset; where QGIS loads neither form (3.22), cloudmask says
+    so and what to do. Before, 3.22's message called the existing product a missing file."""
+    product = make_safe_product(tmp_path / "product", level="L2A", baseline="05.09", size_10m=60)
+    source = f"{prefix}SENTINEL2_L2A:{product.mtd_path}:10m:EPSG_32632"
+    qgis = qgis_process(home, "run", "native:rasterlayerstatistics", "--", f"INPUT={source}", "BAND=1", check=False)
+    run = qgis_process(home, "--json", "run", "labelmigration:cloudmask", "--", f"INPUT={source}",
+                       f"OUTPUT={tmp_path / 'mask.tif'}", check=qgis.returncode == 0)
+    if qgis.returncode != 0:
+        said = run.stdout + run.stderr
+        assert run.returncode != 0 and "does not load" in said and "does not exist" not in said, said[-2000:]
+        assert not (tmp_path / "mask.tif").exists()
+        return
+    log = json.dumps(json.loads(run.stdout))
+    assert "Sentinel-2 product" in log and "baseline 05.09" in log
+    with rasterio.open(tmp_path / "mask.tif") as mask:
+        assert mask.shape == (60, 60)

@@ -164,6 +164,12 @@ def test_gdal_source_strings_map_to_their_files(tmp_path):
     assert local_file("/vsicurl/https://example.org/a.tif") is None
     assert local_file("memory:scenes") is None and local_file("postgres:dbname=x") is None
     assert local_file(r"C:\data\a.tif") == r"C:\data\a.tif"  # a drive letter is no URL scheme
+    # GDAL's subdataset names (as GDAL's SENTINEL2 and netCDF drivers list them): the file behind them
+    assert local_file(f"SENTINEL2_L2A:{tmp_path}/p.SAFE/MTD_MSIL2A.xml:10m:EPSG_32632") == \
+        f"{tmp_path}/p.SAFE/MTD_MSIL2A.xml"
+    assert local_file(f"SENTINEL2_L1C:/vsizip/{tmp_path}/p.SAFE.zip/p.SAFE/MTD_MSIL1C.xml:TCI:EPSG_32632") == \
+        f"{tmp_path}/p.SAFE.zip"
+    assert local_file(f'NETCDF:"{tmp_path}/a.nc":temperature') == f"{tmp_path}/a.nc"
     product = tmp_path / "p.SAFE.zip"
     product.write_bytes(b"PK")
     with pytest.raises(LabelMigrationError, match="would overwrite the input"):
