@@ -164,7 +164,7 @@
         <translation>Label</translation>
     </message>
     <message>
-        <location filename="../processing/stack_bands.py" line="32"/>
+        <location filename="../processing/stack_bands.py" line="36"/>
         <source>Band names</source>
         <translation>Bandnamen</translation>
     </message>
@@ -759,22 +759,17 @@
         <translation>Bänder stapeln</translation>
     </message>
     <message>
-        <location filename="../processing/stack_bands.py" line="15"/>
-        <source>Stacks single-band rasters, such as 38-Cloud&apos;s red_, green_, blue_ and nir_ patches or per-band Sentinel-2 files, into one multiband GeoTIFF in the order given.&lt;br&gt;&lt;br&gt;&lt;b&gt;Input bands&lt;/b&gt; (INPUTS): single-band rasters of one grid (same size, geotransform and CRS); mismatches stop with an error naming the file.&lt;br&gt;&lt;b&gt;Band names&lt;/b&gt; (BAND_NAMES): optional comma-separated names, one per input; by default each input&apos;s band description, the 38-Cloud prefix (red, green, ...) or the file name.&lt;br&gt;&lt;b&gt;Stacked raster&lt;/b&gt; (OUTPUT): GeoTIFF with band descriptions set.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:stackbands -- INPUTS=red_patch_1.tif INPUTS=green_patch_1.tif INPUTS=blue_patch_1.tif INPUTS=nir_patch_1.tif OUTPUT=patch_1.tif&lt;/code&gt;</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../processing/stack_bands.py" line="30"/>
+        <location filename="../processing/stack_bands.py" line="34"/>
         <source>Input bands</source>
         <translation>Eingabebänder</translation>
     </message>
     <message>
-        <location filename="../processing/stack_bands.py" line="33"/>
+        <location filename="../processing/stack_bands.py" line="37"/>
         <source>Stacked raster</source>
         <translation>Gestapeltes Raster</translation>
     </message>
     <message>
-        <location filename="../processing/stack_bands.py" line="45"/>
+        <location filename="../processing/stack_bands.py" line="49"/>
         <source>Bands: {}</source>
         <translation>Bänder: {}</translation>
     </message>
@@ -1930,6 +1925,11 @@ Paketordner: {folder}</translation>
     <message>
         <location filename="../processing/crop_scene.py" line="28"/>
         <source>Cuts the scene pixels under a label and puts the label on exactly the same grid, so the two form an aligned training pair. Only the needed window of the scene is read, so a remote Cloud-Optimised GeoTIFF (&lt;code&gt;/vsicurl/https://...&lt;/code&gt;) costs a few requests.&lt;br&gt;&lt;br&gt;&lt;b&gt;Scene&lt;/b&gt; (SCENE): any GDAL raster: GeoTIFF, VRT or a /vsicurl/ COG; or a Sentinel-2 product (.SAFE folder, zip or MTD_MSIL1C.xml / MTD_MSIL2A.xml, or an EOPF Zarr product: a .zarr folder or URL, Zarr v2 or v3), cropped straight from its bands on the 10 m grid (bands of 20 and 60 m resampled bilinearly) without converting it first; of a Zarr product only the chunks under the label are read.&lt;br&gt;&lt;b&gt;Search result&lt;/b&gt; (SCENES): instead of SCENE, a &lt;i&gt;searchscenes&lt;/i&gt; output (layer or file): its scene of rank RANK is cropped (a local product, or a remote GeoTIFF read through /vsicurl/). When the result holds several labels, the one named like the label file is used. This chains searchscenes to cropscene in the graphical modeler.&lt;br&gt;&lt;b&gt;Rank&lt;/b&gt; (RANK): which scene of the search result, 1 = the best (default).&lt;br&gt;&lt;b&gt;Other tiles&lt;/b&gt; (OTHER_TILES): further Sentinel-2 products of the same datatake, mosaicked with the scene when the label straddles MGRS tiles.&lt;br&gt;&lt;b&gt;Label&lt;/b&gt; (LABEL): a georeferenced label raster, in any CRS (e.g. EPSG:3035 label, UTM scene).&lt;br&gt;&lt;b&gt;Bands&lt;/b&gt; (BANDS): scene bands to keep by number, in order (default: all).&lt;br&gt;&lt;b&gt;Band names&lt;/b&gt; (BAND_NAMES): or by name, comma-separated: band descriptions, or Sentinel-2 band names for products, e.g. &lt;code&gt;B02,B03,B04,B08&lt;/code&gt;.&lt;br&gt;&lt;b&gt;Label resampling&lt;/b&gt; (LABEL_RESAMPLING): nearest (default) or mode (majority class, better when the label is much finer than the scene).&lt;br&gt;&lt;b&gt;Image&lt;/b&gt; (OUTPUT_IMAGE): the scene&apos;s own pixels, CRS and grid (never resampled) over the label&apos;s bounding box; pixels outside the label&apos;s footprint are nodata. It keeps the scene&apos;s scale/offset; DN of a Sentinel-2 product&apos;s own band files without one (a VRT over its JPEG 2000 files, the product as QGIS opens a dropped SAFE zip, or a copy of that) get the product&apos;s: 1/10000 and the offset of processing baseline 04.00 and later (-1000 DN).&lt;br&gt;&lt;b&gt;Label on image grid&lt;/b&gt; (OUTPUT_LABEL): the label on exactly the image&apos;s grid; nodata outside the label.&lt;br&gt;&lt;b&gt;Co-register&lt;/b&gt; (COREGISTER): 0 (default) measures the shift between the label&apos;s source image and the image by sub-pixel phase correlation (SHIFT_X_M, SHIFT_Y_M in metres: where the source shows a feature minus where the scene shows it; SHIFT_CONFIDENCE 0 to 1); 1 also moves the label by minus the shift when SHIFT_CONFIDENCE is MIN_SHIFT_CONFIDENCE (default 0.5) or more (LABEL_MOVED_M). CHANGE_SCORE: how badly the image fits the label (0 fits; core.quality.change).&lt;br&gt;&lt;b&gt;Minimum shift confidence&lt;/b&gt; (MIN_SHIFT_CONFIDENCE), advanced: the SHIFT_CONFIDENCE (0 to 1, default 0.5) from which COREGISTER=1 moves the label; raise it to move only on a clear match.&lt;br&gt;&lt;b&gt;Source image&lt;/b&gt; (SOURCE_IMAGE): the image the label was drawn on (default: &amp;lt;label&amp;gt;_source.tif beside the label; without one no shift is measured).&lt;br&gt;A label partly outside the scene is cropped to what overlaps; COVERED_PERCENT reports the share of the label footprint inside the scene and NODATA_PERCENT the share of label pixels without image data.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:cropscene -- SCENE=S2_T32UPU.tif LABEL=mask.tif OUTPUT_IMAGE=pair_image.tif OUTPUT_LABEL=pair_label.tif&lt;/code&gt;; or the best scene of a search: &lt;code&gt;SCENES=scenes.gpkg RANK=1&lt;/code&gt; instead of SCENE</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../processing/stack_bands.py" line="15"/>
+        <source>Stacks single-band rasters, such as 38-Cloud&apos;s red_, green_, blue_ and nir_ patches or per-band Sentinel-2 files, into one multiband GeoTIFF in the order given.&lt;br&gt;&lt;br&gt;&lt;b&gt;Input bands&lt;/b&gt; (INPUTS): single-band rasters of one grid (same size, geotransform and CRS); mismatches stop with an error naming the file.&lt;br&gt;&lt;b&gt;Band names&lt;/b&gt; (BAND_NAMES): optional comma-separated names, one per input; by default each input&apos;s band description, the 38-Cloud prefix (red, green, ...), a Sentinel-2 band file&apos;s band (T32UPC_20230615T101559_B02_10m.jp2: B02) or the file name.&lt;br&gt;&lt;b&gt;Stacked raster&lt;/b&gt; (OUTPUT): GeoTIFF with band descriptions set; each band keeps its input&apos;s scale/offset, and a Sentinel-2 band file without one (from a SAFE product, in it or copied out of it) gets its product&apos;s (1/10000, and -1000 DN from processing baseline 04.00 on), so models read the stack as reflectance.&lt;br&gt;&lt;br&gt;Example: &lt;code&gt;qgis_process run labelmigration:stackbands -- INPUTS=red_patch_1.tif INPUTS=green_patch_1.tif INPUTS=blue_patch_1.tif INPUTS=nir_patch_1.tif OUTPUT=patch_1.tif&lt;/code&gt;</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

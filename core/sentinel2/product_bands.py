@@ -60,6 +60,13 @@ def product_band_names(dataset: gdal.Dataset) -> Optional[List[str]]:
     return names
 
 
+def band_file_name(path: str) -> Optional[str]:
+    """The band (B02, B8A ...) a Sentinel-2 granule band file holds by its name (T32UPC_20230615T101559_B02_10m.jp2,
+    in its SAFE's IMG_DATA or copied out of it), else None."""
+    match = _GRANULE_BAND_FILE.match(os.path.basename(path.replace("\\", "/")))
+    return _band_name(match.group("band")) if match else None
+
+
 def _band_name(name: str) -> str:
     match = re.fullmatch(r"B(\d{1,2})(A?)", name.strip(), re.IGNORECASE)
     return f"B{int(match.group(1)):02d}{match.group(2).upper()}".replace("B08A", "B8A") if match else name

@@ -1,8 +1,11 @@
-"""Stack single-band rasters (e.g. 38-Cloud's red_/green_/blue_/nir_ patches) into one raster."""
+"""Stack single-band rasters (e.g. 38-Cloud's red_/green_/blue_/nir_ patches) into one raster.
+
+Each band keeps its input's scale/offset; a Sentinel-2 band file without one (a SAFE's JPEG 2000 file, in its product
+or copied out of it) gets its product's and its band name (B02 ...), core.sentinel2.product_bands deciding both."""
 import os
 import re
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from osgeo import gdal
@@ -13,8 +16,10 @@ from ..util.outputs import atomic_output, check_output_path
 from ..util.progress import CancelCheck, ProgressCallback, Steps
 from ..util.gdal_settings import gdal_errors
 from ..util.raster_grid import has_geotransform, srs_of
-from ..util.raster_read import check_raster_size, open_raster, read_check, row_strips, strip_height_for
+from ..util.raster_read import (INTEGER_TYPES, check_raster_size, open_raster, read_check, row_strips,
+                                strip_height_for)
 from ..util.raster_write import create_gtiff, gdal_type, numpy_dtype
+from .product_bands import band_file_name, product_reflectance
 
 # 38-Cloud patches: red_patch_192_10_by_12_LC08_..., train_nir/nir_patch_...
 _THIRTY_EIGHT_CLOUD = re.compile(r"^(red|green|blue|nir|gt)_patch_", re.IGNORECASE)
@@ -36,6 +41,9 @@ def band_name_for(path: str, dataset: gdal.Dataset) -> str:
     if description:
         return description
     name = os.path.basename(path)
+    sentinel2 = band_file_name(path)  # T32UPC_20230615T101559_B02_10m.jp2: B02
+    if sentinel2:
+        return sentinel2
     match = _THIRTY_EIGHT_CLOUD.match(name)
     if match:
         return match.group(1).lower()
@@ -92,6 +100,10 @@ def stack_bands(inputs: Sequence[str], output: str, band_names: Optional[Sequenc
             for position, (path, dataset, name) in enumerate(zip(inputs, datasets, names), start=1):
                 band = out.GetRasterBand(position)
                 band.SetDescription(name)
+                scale, offset = _scale_and_offset(dataset)
+                if (scale, offset) != (1.0, 0.0):
+                    band.SetScale(scale)
+                    band.SetOffset(offset)
                 if len(nodata_values) == 1 and None not in nodata_values:
                     band.SetNoDataValue(next(iter(nodata_values)))
                 source_nodata = dataset.GetRasterBand(1).GetNoDataValue()
@@ -109,6 +121,17 @@ def stack_bands(inputs: Sequence[str], output: str, band_names: Optional[Sequenc
     warnings = [f"The input '{path}' holds no data (only nodata or NaN); its band in the stack is empty."
                 for path in empty]
     return StackResult(output=output, band_names=names, width=width, height=height, warnings=warnings)
+
+
+def _scale_and_offset(dataset: gdal.Dataset) -> Tuple[float, float]:
+    """The input band's scale/offset as declared; for a Sentinel-2 band file without one, its product's
+    (core.sentinel2.product_bands), so that the stack still reads as the product's reflectance."""
+    band = dataset.GetRasterBand(1)
+    declared = (band.GetScale() or 1.0, band.GetOffset() or 0.0)
+    if declared != (1.0, 0.0) or band.DataType not in INTEGER_TYPES:
+        return declared
+    found = product_reflectance(dataset, [1])
+    return found[0][0] if found else declared
 
 
 def _has_data(pixels: np.ndarray, nodata: Optional[float]) -> bool:

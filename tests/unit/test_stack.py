@@ -110,3 +110,41 @@ def test_empty_band_name_is_refused(tmp_path):
     a, _ = patch(tmp_path, "a.tif", 0)
     with pytest.raises(LabelMigrationError, match="include an empty name"):
         stack_bands([str(a), str(a)], str(tmp_path / "out.tif"), band_names=["red", " "])
+
+
+@pytest.mark.parametrize("baseline, offset", [("05.09", -1000), ("03.01", 0)])
+def test_a_safe_products_band_files_stack_with_their_names_and_reflectance(tmp_path, baseline, offset):
+    """The JPEG 2000 band files of a SAFE product (tests/support/safe_products, written after real ones): the stack's
+    bands are named B02 ... from the files and declare scale 1/10000 and the product's offset (ESA: reflectance =
+    (DN + BOA_ADD_OFFSET) / QUANTIFICATION_VALUE), so cloudmask reads the stack as the product's reflectance. Before,
+    bands were named T32UPU_..._B02_10m and declared nothing: a baseline 05.09 stack read 0.1 too bright."""
+    from osgeo import gdal
+
+    from labelmigration.core.models import input_scaling
+    from labelmigration.core.models.model_info import ModelInfo
+    from labelmigration.tests.support.safe_products import make_safe_product
+
+    product = make_safe_product(tmp_path / "p", level="L2A", baseline=baseline, size_10m=60)
+    bands = ("B02", "B03", "B04", "B08")
+    result = stack_bands([product.band_files[band] for band in bands], str(tmp_path / "stack.tif"))
+    assert result.band_names == list(bands)
+    with rasterio.open(tmp_path / "stack.tif") as stack:
+        assert stack.descriptions == bands
+        assert stack.scales == pytest.approx((1e-4,) * 4) and stack.offsets == pytest.approx((offset / 1e4,) * 4)
+    decision = input_scaling.decide(gdal.Open(str(tmp_path / "stack.tif")), [1, 2, 3, 4],
+                                    ModelInfo(reflectance_scale=1e-4, reflectance_offset=0.0))
+    np.testing.assert_allclose(decision.raw_offset, [offset] * 4)
+
+
+def test_declared_scale_and_offset_are_kept(tmp_path):
+    from osgeo import gdal
+
+    paths = [patch(tmp_path, name, 5000)[0] for name in ("a.tif", "b.tif")]
+    for path in paths:
+        dataset = gdal.Open(str(path), gdal.GA_Update)
+        dataset.GetRasterBand(1).SetScale(2.75e-5)
+        dataset.GetRasterBand(1).SetOffset(-0.2)
+        dataset = None
+    stack_bands([str(p) for p in paths], str(tmp_path / "stack.tif"))
+    with rasterio.open(tmp_path / "stack.tif") as stack:
+        assert stack.scales == pytest.approx((2.75e-5,) * 2) and stack.offsets == pytest.approx((-0.2,) * 2)
