@@ -11,7 +11,12 @@ such a product's reflectance comes out 0.1 too bright.
 GDAL's SENTINEL2 driver names its bands 'B4, central wavelength 665 nm' with BANDNAME 'B4': product_band_names gives
 them as B04. A copy of a subdataset (gdal_translate, QGIS's Save as, a crop) keeps GDAL's metadata
 (PROCESSING_BASELINE, the quantification, BANDNAME) but not the product: its offset is that of its processing
-baseline, and the log says so.
+baseline, and the log says so. Band files copied out of their product (T32UPC_20230615T101559_B02_10m.jp2) keep only
+their band and sensing date: from 25 January 2022 on every product has the offset; before, only the product can
+tell (reprocessed Collection 1 products have it), so they are read as stored with a warning in the log.
+
+Used by core.models.input_scaling (what the model reads), core.models.band_selection (band names), core.labels.crop
+and core.sentinel2.stack (what their outputs declare).
 """
 import logging
 import os
