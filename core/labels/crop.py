@@ -19,7 +19,7 @@ from ..util.outputs import atomic_outputs, check_output_path
 from ..util.progress import CancelCheck, ProgressCallback, Steps
 from ..util.raster_grid import GeoTransform, raster_outline, require_georeferenced, window_transform
 from ..util.raster_read import band_names as band_descriptions
-from ..util.raster_read import (INTEGER_TYPES, nan_as_nodata, open_raster, read_check, row_strips, strip_height_for,
+from ..util.raster_read import (nan_as_nodata, open_raster, read_check, row_strips, strip_height_for,
                                 valid_mask, validity_band_index)
 from ..util.raster_write import LABEL_BAND_NAME, copy_color_table, create_gtiff, default_nodata, gdal_type, numpy_dtype
 from .crop_window import (Window, check_extents_overlap, check_window_size, densified, footprint_window,
@@ -237,10 +237,6 @@ def _product_scaling(scene: gdal.Dataset, band_list: List[int]) -> Optional[List
     """(scale, offset) per band that a Sentinel-2 product's untagged DN carry (core.sentinel2.product_bands: its band
     files, GDAL's subdataset of it or a copy of that), for the pair image to declare, (1, 0) for its other bands (AOT,
     WVP); else None."""
-    bands = [scene.GetRasterBand(index) for index in band_list]
-    if any(band.DataType not in INTEGER_TYPES or band.GetScale() not in (None, 1.0) or
-           band.GetOffset() not in (None, 0.0) for band in bands):
-        return None
     found = product_reflectance(scene, band_list)
     if found:
         LOG.info("The pair image declares the scale/offset of its Sentinel-2 DN: %s", found[1])

@@ -26,7 +26,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from osgeo import gdal
 
 from ..util.metadata_xml import parse_metadata_xml
-from ..util.raster_read import band_sources
+from ..util.raster_read import INTEGER_TYPES, band_sources
 from .safe_metadata import band_offsets, parse_xml, quantification_value, vsi_exists, xml_text
 from .safe_product import SPECTRAL_BANDS
 
@@ -79,9 +79,10 @@ def _band_name(name: str) -> str:
 
 def _band_locations(dataset: gdal.Dataset, bands: Sequence[int]) -> Optional[List[Tuple[str, str]]]:
     """(product metadata path, band name) per band, where every band is a Sentinel-2 product's band; else None."""
-    if SUBDATASET.match(dataset.GetDescription() or ""):
+    subdataset = SUBDATASET.match(dataset.GetDescription() or "")
+    if subdataset:
         names = product_band_names(dataset)
-        metadata = SUBDATASET.match(dataset.GetDescription()).group("metadata")
+        metadata = subdataset.group("metadata")
         located = [(metadata, names[number - 1]) for number in bands]
         return located if all(band in SPECTRAL_BANDS for _, band in located) else None
     through_vrt = _subdataset_sources(dataset, bands)
@@ -130,7 +131,10 @@ def _subdataset_sources(dataset: gdal.Dataset, bands: Sequence[int]) -> Optional
 def product_reflectance(dataset: gdal.Dataset, bands: Sequence[int]
                         ) -> Optional[Tuple[List[Tuple[float, float]], str]]:
     """(scale, offset) per band making reflectance of the DN, and why in words, when ``bands`` are a Sentinel-2
-    product's band files or GDAL's subdataset of one; None for any other raster."""
+    product's band files or GDAL's subdataset of one, integer and without scale/offset of their own; None for any
+    other raster (a declared scale/offset wins)."""
+    if not all(_untagged_integer(dataset.GetRasterBand(number)) for number in bands):
+        return None
     located = _band_locations(dataset, bands)
     if not located:
         return _copied_metadata(dataset, bands) or _granule_band_files(dataset, bands)
@@ -150,6 +154,10 @@ def product_reflectance(dataset: gdal.Dataset, bands: Sequence[int]
         for metadata, (level, baseline, quantification, offsets) in products.items())
     return factors, (f"the bands are Sentinel-2 product band files without scale/offset; the product's metadata "
                      f"({', '.join(os.path.basename(m) for m in products)}) give {described}")
+
+
+def _untagged_integer(band: gdal.Band) -> bool:
+    return band.DataType in INTEGER_TYPES and band.GetScale() in (None, 1.0) and band.GetOffset() in (None, 0.0)
 
 
 def _copied_metadata(dataset: gdal.Dataset, bands: Sequence[int]) -> Optional[Tuple[List[Tuple[float, float]], str]]:

@@ -16,8 +16,7 @@ from ..util.outputs import atomic_output, check_output_path
 from ..util.progress import CancelCheck, ProgressCallback, Steps
 from ..util.gdal_settings import gdal_errors
 from ..util.raster_grid import has_geotransform, srs_of
-from ..util.raster_read import (INTEGER_TYPES, check_raster_size, open_raster, read_check, row_strips,
-                                strip_height_for)
+from ..util.raster_read import check_raster_size, open_raster, read_check, row_strips, strip_height_for
 from ..util.raster_write import create_gtiff, gdal_type, numpy_dtype
 from .product_bands import band_file_name, product_reflectance
 
@@ -127,11 +126,8 @@ def _scale_and_offset(dataset: gdal.Dataset) -> Tuple[float, float]:
     """The input band's scale/offset as declared; for a Sentinel-2 band file without one, its product's
     (core.sentinel2.product_bands), so that the stack still reads as the product's reflectance."""
     band = dataset.GetRasterBand(1)
-    declared = (band.GetScale() or 1.0, band.GetOffset() or 0.0)
-    if declared != (1.0, 0.0) or band.DataType not in INTEGER_TYPES:
-        return declared
     found = product_reflectance(dataset, [1])
-    return found[0][0] if found else declared
+    return found[0][0] if found else (band.GetScale() or 1.0, band.GetOffset() or 0.0)
 
 
 def _has_data(pixels: np.ndarray, nodata: Optional[float]) -> bool:
